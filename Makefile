@@ -1,0 +1,45 @@
+# Samsa's build. `make test` is what CI runs (.ci/run); it installs what the
+# tests need on a fresh machine by itself.
+
+GO      ?= go
+BIN     := bin/samsa
+PKGS    := ./...
+# Short fuzz runs as part of test; run `make fuzz FUZZTIME=5m` for longer.
+FUZZTIME ?= 10s
+
+.PHONY: all build run test unit vet fmt-check fuzz bench deps clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/samsa
+
+# Single node on localhost:9092, data in ./samsa-data.
+run:
+	$(GO) run ./cmd/samsa $(ARGS)
+
+deps:
+	./scripts/install-test-deps.sh
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+unit:
+	SAMSA_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzParseRequestHeader -fuzztime=$(FUZZTIME) ./protocol
+	$(GO) test -run='^$$' -fuzz=FuzzDispatch -fuzztime=$(FUZZTIME) ./broker
+	$(GO) test -run='^$$' -fuzz=FuzzParseProperties -fuzztime=$(FUZZTIME) ./config
+
+test: deps fmt-check vet unit fuzz
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+clean:
+	rm -rf bin

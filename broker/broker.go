@@ -1,0 +1,123 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"samsa/config"
+	"samsa/controller"
+	"samsa/handlers"
+	"samsa/protocol"
+)
+
+// Directories under the first log dir that hold the single-node
+// controller's Pebble database and the log index's Pebble database. Their
+// names cannot be partition directories (<topic>-<partition>).
+const (
+	metaDirName  = ".samsa-meta"
+	indexDirName = ".samsa-index"
+)
+
+// Broker is a running Samsa broker.
+type Broker struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	ctrl   controller.Controller
+	server *protocol.Server
+	addrs  []net.Addr
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start opens the stores, binds every listener and starts serving. Listener
+// ports of 0 are bound to free ports; Addrs reports them, and advertised
+// listeners derived from such a listener advertise the bound port.
+func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	b := &Broker{cfg: cfg, log: log}
+
+	// Bind first so that port-0 listeners know their port before the
+	// controller registers this broker's endpoint.
+	lns := make([]net.Listener, 0, len(cfg.Listeners))
+	for _, l := range cfg.Listeners {
+		ln, err := net.Listen("tcp", net.JoinHostPort(l.Host, strconv.Itoa(int(l.Port))))
+		if err != nil {
+			for _, ln := range lns {
+				ln.Close()
+			}
+			return nil, fmt.Errorf("listener %s://%s:%d: %w", l.Name, l.Host, l.Port, err)
+		}
+		lns = append(lns, ln)
+		b.addrs = append(b.addrs, ln.Addr())
+		if l.Port == 0 {
+			port := int32(ln.Addr().(*net.TCPAddr).Port)
+			for i := range cfg.AdvertisedListeners {
+				if cfg.AdvertisedListeners[i].Name == l.Name && cfg.AdvertisedListeners[i].Port == 0 {
+					cfg.AdvertisedListeners[i].Port = port
+				}
+			}
+		}
+	}
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+
+	host, port := "", int32(0)
+	if len(cfg.AdvertisedListeners) > 0 {
+		host, port = cfg.AdvertisedListeners[0].Host, cfg.AdvertisedListeners[0].Port
+	}
+	ctrl, err := controller.OpenSingle(controller.SingleConfig{
+		Dir:      filepath.Join(cfg.LogDirs[0], metaDirName),
+		BrokerID: cfg.BrokerID,
+		Host:     host,
+		Port:     port,
+		Logger:   log,
+	})
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("open controller: %w", err)
+	}
+	b.ctrl = ctrl
+
+	h := handlers.New(handlers.Deps{Config: cfg, Controller: ctrl, Logger: log})
+	b.server = protocol.NewServer(h, protocol.Config{MaxRequestBytes: cfg.SocketRequestMaxBytes, Logger: log})
+	for i, ln := range lns {
+		b.server.Serve(cfg.Listeners[i].Name, ln)
+	}
+	log.Info("samsa started", "broker_id", cfg.BrokerID, "cluster_id", ctrl.ClusterID(), "listeners", b.addrs, "log_dirs", cfg.LogDirs)
+	return b, nil
+}
+
+// Addrs returns the bound address of each listener, in config order.
+func (b *Broker) Addrs() []net.Addr { return b.addrs }
+
+// Addr returns the first listener's bound address as host:port.
+func (b *Broker) Addr() string { return b.addrs[0].String() }
+
+// Controller returns the broker's controller, for tests and tools.
+func (b *Broker) Controller() controller.Controller { return b.ctrl }
+
+// Close shuts down gracefully: in-flight requests finish (until ctx ends),
+// then the stores close.
+func (b *Broker) Close(ctx context.Context) error {
+	b.closeOnce.Do(func() {
+		if err := b.server.Shutdown(ctx); err != nil {
+			b.log.Warn("connections did not finish before shutdown deadline", "err", err)
+		}
+		if err := b.ctrl.Close(); err != nil && b.closeErr == nil {
+			b.closeErr = fmt.Errorf("close controller: %w", err)
+		}
+		b.log.Info("samsa stopped")
+	})
+	return b.closeErr
+}

@@ -1,0 +1,83 @@
+// Command samsa runs a Samsa broker. It is started like Kafka's
+// kafka-server-start.sh:
+//
+//	samsa [server.properties] [--override key=value]...
+//
+// With no arguments it runs a single-node broker on localhost:9092 with its
+// data in ./samsa-data. SAMSA_LOG_LEVEL (debug, info, warn, error) sets the
+// log level. A bad configuration value exits with status 2 and one line
+// naming the key and the value.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"samsa/broker"
+	"samsa/config"
+)
+
+// shutdownGrace bounds how long in-flight requests may take to finish
+// after SIGINT or SIGTERM.
+const shutdownGrace = 30 * time.Second
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
+	slog.SetDefault(log)
+
+	path, overrides, err := config.ParseArgs(args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "samsa: %v\nusage: samsa [server.properties] [--override key=value]...\n", err)
+		return 2
+	}
+	cfg, warnings, err := config.Load(path, overrides)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "samsa: %v\n", err)
+		return 2
+	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+
+	b, err := broker.Start(cfg, log)
+	if err != nil {
+		log.Error("samsa failed to start", "err", err)
+		return 1
+	}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	sig := <-sigs
+	log.Info("shutting down", "signal", sig.String())
+	signal.Stop(sigs)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := b.Close(ctx); err != nil {
+		log.Error("shutdown", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func logLevel() slog.Level {
+	switch strings.ToLower(os.Getenv("SAMSA_LOG_LEVEL")) {
+	case "debug":
+		return slog.LevelDebug
+	case "warn", "warning":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	default:
+		return slog.LevelInfo
+	}
+}

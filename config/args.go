@@ -1,0 +1,57 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Usage is the command line ParseArgs accepts, for the binary's help text.
+const Usage = "usage: samsa [server.properties] [--override key=value]..."
+
+// ErrUsage is wrapped by every ParseArgs error, so the caller can print
+// Usage and exit with status 2.
+var ErrUsage = errors.New(Usage)
+
+// ErrHelp is returned when the arguments ask for help (-h, --help); the
+// caller should print Usage and exit with status 0.
+var ErrHelp = errors.New("help requested")
+
+// ParseArgs parses os.Args[1:] the way kafka-server-start.sh does: an
+// optional properties file path first, then any number of
+// "--override key=value" (or "--override=key=value"). Unlike Kafka the
+// file is optional, and an override without '=' is refused rather than
+// taken as an empty value, since it is almost always a typo. An override
+// "key=" does set key to the empty string.
+func ParseArgs(args []string) (path string, overrides []string, err error) {
+	i := 0
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		path, i = args[0], 1
+	}
+	for ; i < len(args); i++ {
+		a := args[i]
+		var kv string
+		switch {
+		case a == "-h" || a == "--help" || a == "-help":
+			return "", nil, ErrHelp
+		case a == "--override":
+			if i+1 >= len(args) {
+				return "", nil, fmt.Errorf("--override needs a key=value argument: %w", ErrUsage)
+			}
+			i++
+			kv = args[i]
+		case strings.HasPrefix(a, "--override="):
+			kv = strings.TrimPrefix(a, "--override=")
+		default:
+			if strings.HasPrefix(a, "-") {
+				return "", nil, fmt.Errorf("unknown option %q: %w", a, ErrUsage)
+			}
+			return "", nil, fmt.Errorf("unexpected argument %q (the properties file must come first): %w", a, ErrUsage)
+		}
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return "", nil, fmt.Errorf("--override %q is not key=value: %w", kv, ErrUsage)
+		}
+		overrides = append(overrides, kv)
+	}
+	return path, overrides, nil
+}

@@ -1,0 +1,77 @@
+package config
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"strconv"
+)
+
+// BrokerConfigDef describes a broker key Samsa reports when DescribeConfigs
+// asks about a broker resource. Samsa reports the keys it implements
+// rather than all of Kafka's, so that an operator is never shown a
+// setting that has no effect.
+type BrokerConfigDef struct {
+	Name string
+	Type ConfigType
+	Doc  string
+	// Sensitive values (passwords) are reported as null; no key Samsa
+	// implements is sensitive today.
+	Sensitive bool
+	// ReadOnly is always true: Samsa has no dynamic broker configuration,
+	// so IncrementalAlterConfigs on a broker cannot change these.
+	ReadOnly bool
+}
+
+var brokerConfigDefs = func() []BrokerConfigDef {
+	var out []BrokerConfigDef
+	for _, k := range samsaBrokerKeys {
+		if !k.hidden {
+			out = append(out, BrokerConfigDef{Name: k.name, Type: k.v.typ, Doc: k.doc, Sensitive: k.v.typ == TypePassword, ReadOnly: true})
+		}
+	}
+	slices.SortFunc(out, func(a, b BrokerConfigDef) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}()
+
+// BrokerConfigDefs returns the broker keys Samsa reports in
+// DescribeConfigs, sorted by name.
+func BrokerConfigDefs() []BrokerConfigDef {
+	return slices.Clone(brokerConfigDefs)
+}
+
+// BrokerValue returns a broker key's value as DescribeConfigs reports it:
+// the user's value in Kafka's canonical form (trimmed, booleans lower
+// case, numbers without sign or padding) with STATIC_BROKER_CONFIG, or
+// Samsa's default with DEFAULT_CONFIG. An empty value with
+// DEFAULT_CONFIG means the key has no default, which Kafka reports as a
+// null value. As in Kafka, setting either broker.id or node.id sets both.
+// ok is false for a name BrokerConfigDefs does not list.
+func (c *Config) BrokerValue(name string) (value string, source Source, ok bool) {
+	bk := samsaKeyIndex[name]
+	if bk == nil || bk.hidden {
+		return "", SourceUnknown, false
+	}
+	if name == "broker.id" || name == "node.id" {
+		_, b := c.Values["broker.id"]
+		_, n := c.Values["node.id"]
+		source = SourceDefault
+		if b || n {
+			source = SourceStaticBroker
+		}
+		return strconv.Itoa(int(c.BrokerID)), source, true
+	}
+	raw, set := c.Values[name]
+	if !set {
+		return bk.def, SourceDefault, true
+	}
+	v, err := bk.v.check(raw)
+	if err != nil {
+		v = javaTrim(raw)
+	}
+	return v, SourceStaticBroker, true
+}
+
+func sortedKeys(m map[string]string) []string {
+	return slices.Sorted(maps.Keys(m))
+}

@@ -1,0 +1,156 @@
+package config
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// brokerKey describes a broker key Samsa implements: how its value is
+// checked, its default, and whether DescribeConfigs reports it.
+type brokerKey struct {
+	name string
+	v    validator
+	// def is the default as DescribeConfigs prints it; null means Kafka
+	// has no default for the key (it reports a null value).
+	def  string
+	null bool
+	doc  string
+	// hidden keys are accepted but not reported by DescribeConfigs,
+	// because Kafka 4 does not know them either.
+	hidden bool
+}
+
+const (
+	maxInt32 = "2147483647"
+	maxInt64 = "9223372036854775807"
+)
+
+// Samsa's defaults that deliberately differ from Kafka's.
+const (
+	// DefaultListeners binds loopback only: a development broker should
+	// not be reachable from the network unless asked to be. Kafka's
+	// default is PLAINTEXT://:9092.
+	DefaultListeners = "PLAINTEXT://localhost:9092"
+	// DefaultLogDir keeps data next to where Samsa was started rather than
+	// under /tmp (Kafka's /tmp/kafka-logs), which many systems wipe.
+	DefaultLogDir = "./samsa-data"
+)
+
+// defaultProtocolMap is Kafka's default listener.security.protocol.map,
+// spelled exactly as Kafka 4.1 reports it.
+const defaultProtocolMap = "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT"
+
+var compressionTypes = []string{"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"}
+
+// gzipLevel mirrors Kafka's gzip level validator: 1..9, or -1 for zlib's
+// default level.
+func gzipLevel() validator {
+	v := intBetween(1, 9)
+	v.also = []int64{-1}
+	v.valid = "[1,...,9] or -1"
+	return v
+}
+
+// throttledReplicas mirrors Kafka's ThrottledReplicaListValidator: "*" or
+// a list of partition:broker pairs.
+func throttledReplicas() validator {
+	return validator{typ: TypeList, element: regexp.MustCompile(`^([0-9]+:[0-9]+)?$`), star: true,
+		valid: "[partitionId]:[brokerId],[partitionId]:[brokerId],..."}
+}
+
+func i64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// samsaBrokerKeys are the broker keys Samsa implements, with Kafka 4.1's
+// type, range and default for each (except DefaultListeners,
+// DefaultLogDir and the broker id, where Samsa differs on purpose). The
+// first group sets Config fields; the second group only supplies topic
+// defaults (see TopicDefault). Ranges tighter than Kafka's are marked.
+var samsaBrokerKeys = []brokerKey{
+	{name: "advertised.listeners", v: str(), null: true, doc: "Addresses clients are told to connect to, as NAME://host:port; by default the listeners themselves."},
+	{name: "auto.create.topics.enable", v: boolean(), def: "true", doc: "Whether a metadata request or produce for an unknown topic creates it with the broker defaults."},
+	{name: "broker.id", v: intAtLeast(-1), def: "0", doc: "This broker's id; a synonym of node.id. -1 (Kafka's \"generate one\") means 0 on a single node."},
+	{name: "controller.listener.names", v: str(), null: true, doc: "Listeners reserved for the KRaft controller; Samsa does not serve them."},
+	{name: "default.replication.factor", v: intBetween(1, 32767), def: "1", doc: "Replication factor of topics created without one (Samsa: at least 1)."},
+	{name: "group.initial.rebalance.delay.ms", v: intAtLeast(0), def: "3000", doc: "How long a new classic group waits for more members before its first rebalance (Samsa: at least 0)."},
+	{name: "group.max.session.timeout.ms", v: intAtLeast(0), def: "1800000", doc: "Largest session timeout a classic group member may ask for (Samsa: at least 0)."},
+	{name: "group.max.size", v: intAtLeast(1), def: maxInt32, doc: "Most members a classic consumer group may have."},
+	{name: "group.min.session.timeout.ms", v: intAtLeast(0), def: "6000", doc: "Smallest session timeout a classic group member may ask for (Samsa: at least 0)."},
+	{name: "listener.security.protocol.map", v: str(), def: defaultProtocolMap, doc: "Security protocol of each listener name, as NAME:PROTOCOL pairs."},
+	{name: "listeners", v: str(), def: DefaultListeners, doc: "Addresses the broker binds, as NAME://host:port; an empty host means every interface."},
+	{name: "log.dir", v: str(), def: DefaultLogDir, doc: "Data directory, used when log.dirs is not set."},
+	{name: "log.dirs", v: str(), null: true, doc: "Comma-separated data directories; overrides log.dir."},
+	{name: "log.flush.interval.messages", v: longAtLeast(1), def: maxInt64, doc: "Messages a partition may accumulate before it is forced to disk."},
+	{name: "log.flush.interval.ms", v: long(), null: true, doc: "Milliseconds a message may stay unflushed; falls back to log.flush.scheduler.interval.ms."},
+	{name: "log.flush.scheduler.interval.ms", v: long(), def: maxInt64, doc: "Fallback for log.flush.interval.ms."},
+	{name: "log.retention.bytes", v: long(), def: "-1", doc: "Size a partition may grow to before old segments are deleted; negative means no limit."},
+	{name: "log.retention.check.interval.ms", v: longAtLeast(1), def: "300000", doc: "How often the broker looks for segments to delete."},
+	{name: "log.retention.hours", v: integer(), def: "168", doc: "Retention time in hours, used when neither log.retention.ms nor log.retention.minutes is set."},
+	{name: "log.retention.minutes", v: integer(), null: true, doc: "Retention time in minutes, used when log.retention.ms is not set."},
+	{name: "log.retention.ms", v: long(), null: true, doc: "How long data is kept before deletion; -1 keeps it forever."},
+	{name: "log.roll.hours", v: intAtLeast(1), def: "168", doc: "Age in hours after which a new segment is started, used when log.roll.ms is not set."},
+	{name: "log.roll.ms", v: long(), null: true, doc: "Age after which a new segment is started even if the active one is not full."},
+	{name: "log.segment.bytes", v: intAtLeast(1048576), def: "1073741824", doc: "Size at which a new segment is started."},
+	{name: "message.max.bytes", v: intAtLeast(0), def: "1048588", doc: "Largest record batch a topic accepts, unless the topic sets max.message.bytes."},
+	{name: "min.insync.replicas", v: intAtLeast(1), def: "1", doc: "Replicas that must have a write before an acks=all produce succeeds."},
+	{name: "node.id", v: intAtLeast(0), def: "0", doc: "This node's id; a synonym of broker.id."},
+	{name: "num.partitions", v: intAtLeast(1), def: "1", doc: "Partition count of topics created without one."},
+	{name: "offsets.retention.minutes", v: intAtLeast(1), def: "10080", doc: "How long committed offsets of an empty group are kept."},
+	{name: "offsets.topic.num.partitions", v: intAtLeast(1), def: "50", doc: "Partition count of the __consumer_offsets topic."},
+	{name: "socket.request.max.bytes", v: intAtLeast(1), def: "104857600", doc: "Largest request the broker will read."},
+	{name: "zookeeper.connect", v: str(), null: true, hidden: true, doc: "ZooKeeper connection string; accepted, not yet used."},
+
+	// Broker keys that only supply topic defaults.
+	{name: "compression.type", v: strIn(compressionTypes...), def: "producer", doc: "Default compression of stored batches; producer keeps what the producer sent."},
+	{name: "compression.gzip.level", v: gzipLevel(), def: "-1", doc: "Default gzip level when the broker recompresses."},
+	{name: "compression.lz4.level", v: intBetween(1, 17), def: "9", doc: "Default lz4 level when the broker recompresses."},
+	{name: "compression.zstd.level", v: intBetween(-131072, 22), def: "3", doc: "Default zstd level when the broker recompresses."},
+	{name: "log.cleaner.delete.retention.ms", v: longAtLeast(0), def: "86400000", doc: "Default time tombstones are kept in compacted topics."},
+	{name: "log.cleaner.max.compaction.lag.ms", v: longAtLeast(1), def: maxInt64, doc: "Default longest time a record may stay uncompacted."},
+	{name: "log.cleaner.min.cleanable.ratio", v: doubleBetween(0, 1), def: "0.5", doc: "Default share of a log that must be uncompacted before it is cleaned."},
+	{name: "log.cleaner.min.compaction.lag.ms", v: longAtLeast(0), def: "0", doc: "Default shortest time a record stays uncompacted."},
+	{name: "log.cleanup.policy", v: listIn("compact", "delete"), def: "delete", doc: "Default cleanup policy: delete, compact, or both."},
+	{name: "log.index.interval.bytes", v: intAtLeast(0), def: "4096", doc: "Default spacing, in bytes, of offset index entries."},
+	{name: "log.index.size.max.bytes", v: intAtLeast(4), def: "10485760", doc: "Default largest size of a segment's offset index."},
+	{name: "log.local.retention.bytes", v: longAtLeast(-2), def: "-2", doc: "Default local size limit for tiered topics; -2 means use retention.bytes."},
+	{name: "log.local.retention.ms", v: longAtLeast(-2), def: "-2", doc: "Default local time limit for tiered topics; -2 means use retention.ms."},
+	{name: "log.message.timestamp.after.max.ms", v: longAtLeast(0), def: "3600000", doc: "Default of how far in the future a CreateTime timestamp may be."},
+	{name: "log.message.timestamp.before.max.ms", v: longAtLeast(0), def: maxInt64, doc: "Default of how far in the past a CreateTime timestamp may be."},
+	{name: "log.message.timestamp.type", v: strIn("CreateTime", "LogAppendTime"), def: "CreateTime", doc: "Default timestamp kind: the producer's or the broker's."},
+	{name: "log.preallocate", v: boolean(), def: "false", doc: "Default of whether segment files are preallocated."},
+	{name: "log.roll.jitter.hours", v: intAtLeast(0), def: "0", doc: "Default roll jitter in hours, used when log.roll.jitter.ms is not set."},
+	{name: "log.roll.jitter.ms", v: long(), null: true, doc: "Default random amount subtracted from the roll time."},
+	{name: "log.segment.delete.delay.ms", v: longAtLeast(0), def: "60000", doc: "Default delay before a deleted segment's files are removed."},
+	{name: "unclean.leader.election.enable", v: boolean(), def: "false", doc: "Default of whether an out-of-sync replica may become leader."},
+}
+
+var samsaKeyIndex = func() map[string]*brokerKey {
+	m := make(map[string]*brokerKey, len(samsaBrokerKeys))
+	for i := range samsaBrokerKeys {
+		m[samsaBrokerKeys[i].name] = &samsaBrokerKeys[i]
+	}
+	return m
+}()
+
+var kafkaKeyIndex = func() map[string]bool {
+	m := make(map[string]bool, len(kafkaBrokerKeys)+len(kafkaLegacyBrokerKeys))
+	for _, k := range kafkaBrokerKeys {
+		m[k] = true
+	}
+	for _, k := range kafkaLegacyBrokerKeys {
+		m[k] = true
+	}
+	return m
+}()
+
+// keyWarning classifies a key the user set and returns the warning to
+// print, or "" if Samsa implements the key.
+func keyWarning(key string) string {
+	if samsaKeyIndex[key] != nil {
+		return ""
+	}
+	if kafkaKeyIndex[key] || strings.HasPrefix(key, "listener.name.") {
+		return "ignoring " + key + ": not implemented by Samsa"
+	}
+	return "ignoring unknown key " + key
+}

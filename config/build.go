@@ -1,0 +1,189 @@
+package config
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// builder turns the user's key/value pairs into a Config.
+type builder struct {
+	c        *Config
+	norm     map[string]string // implemented keys the user set, canonical form
+	warnings []string
+}
+
+// build applies entries (later ones win) on top of Default. Checks run in
+// a fixed order: each implemented key's own type and range (in the order
+// the user first wrote the keys), then values derived from several keys
+// (topic defaults, broker id, log dirs, group timeouts), then listeners.
+func build(entries []Property) (*Config, []string, error) {
+	b := &builder{c: Default(), norm: map[string]string{}}
+	var order []string
+	for _, e := range entries {
+		if _, seen := b.c.Values[e.Key]; !seen {
+			order = append(order, e.Key)
+		}
+		b.c.Values[e.Key] = e.Value
+	}
+	for _, k := range order {
+		if w := keyWarning(k); w != "" {
+			b.warnings = append(b.warnings, w)
+		}
+	}
+	for _, k := range order {
+		bk := samsaKeyIndex[k]
+		if bk == nil {
+			continue
+		}
+		v, err := bk.v.check(b.c.Values[k])
+		if err != nil {
+			return nil, b.warnings, b.bad(k, err.Error())
+		}
+		b.norm[k] = v
+	}
+	for _, step := range []func() error{b.topicDefaults, b.simpleFields, b.brokerID, b.logDirs, b.groupTimeouts, b.listeners} {
+		if err := step(); err != nil {
+			return nil, b.warnings, err
+		}
+	}
+	return b.c, b.warnings, nil
+}
+
+// bad reports the user's raw value of key.
+func (b *builder) bad(key, reason string) error {
+	return &ValueError{Key: key, Value: b.c.Values[key], Reason: reason}
+}
+
+func (b *builder) warn(w string) { b.warnings = append(b.warnings, w) }
+
+// value returns the canonical value of an implemented key: the user's, or
+// the default ("" for keys without one).
+func (b *builder) value(key string) string {
+	if v, ok := b.norm[key]; ok {
+		return v
+	}
+	return samsaKeyIndex[key].def
+}
+
+func (b *builder) int64Of(key string) int64 {
+	n, _ := strconv.ParseInt(b.value(key), 10, 64) // validated already
+	return n
+}
+
+// topicDefaults computes every topic default that broker keys supply and
+// checks it with the topic config's own rules, as Kafka does when it
+// builds its default LogConfig at startup (so log.roll.ms=0 is rejected
+// because segment.ms must be at least 1). The Config fields that are topic
+// defaults are set from the same values.
+func (b *builder) topicDefaults() error {
+	c := b.c
+	resolved := map[string]int64{}
+	for i := range topicConfigDefs {
+		d := &topicConfigDefs[i]
+		if len(d.chain) == 0 {
+			continue
+		}
+		v, from, set := c.chainValue(d)
+		if !set {
+			continue
+		}
+		if _, err := d.v.check(v); err != nil {
+			return b.bad(from, "gives "+d.Name+" "+v+", which "+err.Error())
+		}
+		if d.Name == "retention.ms" && v == "0" {
+			return b.bad(from, "retention must be -1 (unlimited) or at least 1 ms")
+		}
+	}
+	for _, name := range []string{"retention.ms", "retention.bytes", "segment.bytes", "segment.ms", "flush.messages", "flush.ms",
+		"max.message.bytes", "min.insync.replicas", "min.compaction.lag.ms", "max.compaction.lag.ms"} {
+		v, _, _ := c.chainValue(topicIndex[name])
+		resolved[name], _ = strconv.ParseInt(v, 10, 64)
+	}
+	if resolved["min.compaction.lag.ms"] > resolved["max.compaction.lag.ms"] {
+		return b.bad("log.cleaner.min.compaction.lag.ms", "larger than log.cleaner.max.compaction.lag.ms")
+	}
+	c.LogRetentionMs = resolved["retention.ms"]
+	c.LogRetentionBytes = resolved["retention.bytes"]
+	c.LogSegmentBytes = int32(resolved["segment.bytes"])
+	c.LogRollMs = resolved["segment.ms"]
+	c.LogFlushIntervalMessages = resolved["flush.messages"]
+	c.LogFlushIntervalMs = resolved["flush.ms"]
+	c.MessageMaxBytes = int32(resolved["max.message.bytes"])
+	c.MinInsyncReplicas = int32(resolved["min.insync.replicas"])
+	return nil
+}
+
+// simpleFields sets the fields that come from exactly one key.
+func (b *builder) simpleFields() error {
+	c := b.c
+	c.NumPartitions = int32(b.int64Of("num.partitions"))
+	c.DefaultReplicationFactor = int16(b.int64Of("default.replication.factor"))
+	c.AutoCreateTopics = b.value("auto.create.topics.enable") == "true"
+	c.SocketRequestMaxBytes = int32(b.int64Of("socket.request.max.bytes"))
+	c.LogRetentionCheckIntervalMs = b.int64Of("log.retention.check.interval.ms")
+	c.OffsetsRetentionMinutes = int32(b.int64Of("offsets.retention.minutes"))
+	c.GroupInitialRebalanceDelayMs = int32(b.int64Of("group.initial.rebalance.delay.ms"))
+	c.GroupMinSessionTimeoutMs = int32(b.int64Of("group.min.session.timeout.ms"))
+	c.GroupMaxSessionTimeoutMs = int32(b.int64Of("group.max.session.timeout.ms"))
+	c.GroupMaxSize = int32(b.int64Of("group.max.size"))
+	c.OffsetsTopicNumPartitions = int32(b.int64Of("offsets.topic.num.partitions"))
+	c.ZookeeperConnect = b.value("zookeeper.connect")
+	return nil
+}
+
+// brokerID follows Kafka 4: broker.id and node.id are synonyms and must
+// agree when both are given.
+func (b *builder) brokerID() error {
+	bid, bset := b.norm["broker.id"]
+	nid, nset := b.norm["node.id"]
+	if bset && nset && bid != nid {
+		return b.bad("node.id", "differs from broker.id "+bid+"; set one, or both to the same id")
+	}
+	id := int64(0)
+	if nset {
+		id = b.int64Of("node.id")
+	} else if bset {
+		id = b.int64Of("broker.id")
+	}
+	if id < 0 {
+		id = 0
+	}
+	b.c.BrokerID = int32(id)
+	return nil
+}
+
+// logDirs reads log.dirs, else log.dir, as Kafka's comma-separated list.
+func (b *builder) logDirs() error {
+	key := "log.dirs"
+	if _, ok := b.norm[key]; !ok {
+		key = "log.dir"
+	}
+	var dirs []string
+	for _, d := range strings.Split(b.value(key), ",") {
+		if d = javaTrim(d); d != "" {
+			if slices.Contains(dirs, d) {
+				return b.bad(key, "directory "+d+" is listed twice")
+			}
+			dirs = append(dirs, d)
+		}
+	}
+	if len(dirs) == 0 {
+		return b.bad(key, "at least one log directory is needed")
+	}
+	b.c.LogDirs = dirs
+	return nil
+}
+
+// groupTimeouts rejects a session timeout window no member could satisfy
+// (Kafka accepts it and then fails every JoinGroup).
+func (b *builder) groupTimeouts() error {
+	if b.c.GroupMinSessionTimeoutMs > b.c.GroupMaxSessionTimeoutMs {
+		key := "group.max.session.timeout.ms"
+		if _, ok := b.norm[key]; !ok {
+			key = "group.min.session.timeout.ms"
+		}
+		return &ValueError{Key: key, Value: b.c.Values[key], Reason: "group.min.session.timeout.ms is larger than group.max.session.timeout.ms"}
+	}
+	return nil
+}

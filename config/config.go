@@ -1,0 +1,161 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"strings"
+)
+
+// Config is the broker configuration Samsa runs with. Fields hold
+// effective values: defaults, synonyms and unit conversions are already
+// resolved, so the rest of Samsa never looks at raw keys. Values keeps
+// what the user actually wrote, because DescribeConfigs must report it.
+type Config struct {
+	// Listeners are the addresses the broker binds (listeners, default
+	// DefaultListeners), with controller and non-PLAINTEXT listeners
+	// removed. An empty Host means every interface.
+	Listeners []Listener
+	// AdvertisedListeners are the addresses given to clients in metadata
+	// (advertised.listeners). When unset they are the Listeners, with a
+	// wildcard host (empty, 0.0.0.0 or ::) replaced by os.Hostname().
+	AdvertisedListeners []Listener
+	// LogDirs are the data directories (log.dirs, else log.dir, both
+	// comma-separated; default DefaultLogDir), as written: relative paths
+	// are relative to the working directory.
+	LogDirs []string
+	// BrokerID is broker.id or node.id (they must agree when both are
+	// set); default 0, and -1 also means 0 on a single node.
+	BrokerID int32
+
+	NumPartitions            int32 // num.partitions, default 1
+	DefaultReplicationFactor int16 // default.replication.factor, default 1
+	AutoCreateTopics         bool  // auto.create.topics.enable, default true
+	MessageMaxBytes          int32 // message.max.bytes, default 1048588
+	SocketRequestMaxBytes    int32 // socket.request.max.bytes, default 104857600
+
+	// LogRetentionMs is log.retention.ms, else log.retention.minutes,
+	// else log.retention.hours (default 168 hours); -1 means unlimited
+	// (as in Kafka, any negative setting becomes -1).
+	LogRetentionMs    int64
+	LogRetentionBytes int64 // log.retention.bytes, default -1 (unlimited)
+	LogSegmentBytes   int32 // log.segment.bytes, default 1 GiB, at least 1 MiB as in Kafka 4
+	// LogRollMs is log.roll.ms, else log.roll.hours (default 168 hours).
+	LogRollMs                   int64
+	LogRetentionCheckIntervalMs int64 // log.retention.check.interval.ms, default 300000
+	LogFlushIntervalMessages    int64 // log.flush.interval.messages, default math.MaxInt64 (never)
+	// LogFlushIntervalMs is log.flush.interval.ms, else
+	// log.flush.scheduler.interval.ms, whose default is math.MaxInt64:
+	// math.MaxInt64 therefore means "not set, never flush on a timer",
+	// exactly the value Kafka uses for the topic's flush.ms.
+	LogFlushIntervalMs int64
+
+	OffsetsRetentionMinutes      int32 // offsets.retention.minutes, default 10080
+	GroupInitialRebalanceDelayMs int32 // group.initial.rebalance.delay.ms, default 3000
+	GroupMinSessionTimeoutMs     int32 // group.min.session.timeout.ms, default 6000
+	GroupMaxSessionTimeoutMs     int32 // group.max.session.timeout.ms, default 1800000
+	GroupMaxSize                 int32 // group.max.size, default math.MaxInt32
+	OffsetsTopicNumPartitions    int32 // offsets.topic.num.partitions, default 50
+	MinInsyncReplicas            int32 // min.insync.replicas, default 1
+	ZookeeperConnect             string
+
+	// Values holds every key the user gave (the file, then overrides,
+	// which win), exactly as given, including keys Samsa ignores. It is
+	// the source of STATIC_BROKER_CONFIG values in DescribeConfigs.
+	Values map[string]string
+}
+
+// Default returns Samsa's defaults: Kafka's, except DefaultListeners,
+// DefaultLogDir and broker id 0. It is what Load returns for an empty
+// configuration, minus the log directory check.
+func Default() *Config {
+	l := []Listener{{Name: "PLAINTEXT", Host: "localhost", Port: 9092}}
+	return &Config{
+		Listeners:                    l,
+		AdvertisedListeners:          append([]Listener(nil), l...),
+		LogDirs:                      []string{DefaultLogDir},
+		NumPartitions:                1,
+		DefaultReplicationFactor:     1,
+		AutoCreateTopics:             true,
+		MessageMaxBytes:              1048588,
+		SocketRequestMaxBytes:        104857600,
+		LogRetentionMs:               168 * 3600 * 1000,
+		LogRetentionBytes:            -1,
+		LogSegmentBytes:              1 << 30,
+		LogRollMs:                    168 * 3600 * 1000,
+		LogRetentionCheckIntervalMs:  300000,
+		LogFlushIntervalMessages:     math.MaxInt64,
+		LogFlushIntervalMs:           math.MaxInt64,
+		OffsetsRetentionMinutes:      10080,
+		GroupInitialRebalanceDelayMs: 3000,
+		GroupMinSessionTimeoutMs:     6000,
+		GroupMaxSessionTimeoutMs:     1800000,
+		GroupMaxSize:                 math.MaxInt32,
+		OffsetsTopicNumPartitions:    50,
+		MinInsyncReplicas:            1,
+		Values:                       map[string]string{},
+	}
+}
+
+// Load builds the configuration the way kafka-server-start.sh does: the
+// properties file at path (none if path is ""), then each override, a
+// "key=value" string whose value may itself contain '='. A later setting
+// of a key wins.
+//
+// Like Kafka, Load accepts keys it does not use; each one yields a warning
+// (one line, meant for the log) rather than an error, so a stock Kafka
+// server.properties starts Samsa. A value Samsa cannot use is an error,
+// a *ValueError naming the key and value, and so is a log directory that
+// cannot be created or written (see CheckLogDirs). Warnings gathered
+// before an error are returned with it.
+func Load(path string, overrides []string) (*Config, []string, error) {
+	c, warnings, err := load(path, overrides)
+	if err != nil {
+		return nil, warnings, err
+	}
+	if err := c.CheckLogDirs(); err != nil {
+		return nil, warnings, err
+	}
+	return c, warnings, nil
+}
+
+// load is Load without touching the file system beyond reading path.
+func load(path string, overrides []string) (*Config, []string, error) {
+	var entries []Property
+	if path != "" {
+		props, err := ReadPropertiesFile(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		entries = props
+	}
+	for _, o := range overrides {
+		k, v, ok := strings.Cut(o, "=")
+		if !ok || k == "" {
+			return nil, nil, fmt.Errorf("invalid override %q: want key=value", o)
+		}
+		entries = append(entries, Property{Key: k, Value: v})
+	}
+	return build(entries)
+}
+
+// CheckLogDirs creates every log directory that does not exist and proves
+// it writable by creating and removing a file, so that a bad path fails at
+// startup with the key to fix instead of at the first produce.
+func (c *Config) CheckLogDirs() error {
+	for _, dir := range c.LogDirs {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return &ValueError{Key: "log.dirs", Value: dir, Reason: "cannot create directory: " + err.Error()}
+		}
+		f, err := os.CreateTemp(dir, ".samsa-write-check-*")
+		if err != nil {
+			return &ValueError{Key: "log.dirs", Value: dir, Reason: "directory is not writable: " + err.Error()}
+		}
+		name := f.Name()
+		f.Close()
+		if err := os.Remove(name); err != nil {
+			return &ValueError{Key: "log.dirs", Value: dir, Reason: "cannot remove files in directory: " + err.Error()}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,150 @@
+// Package controller owns Samsa's cluster metadata: the cluster id, the
+// brokers, which broker is the controller, and every topic's id,
+// partitions, replica assignment, leader/ISR state and per-topic config
+// overrides.
+//
+// # The interface
+//
+// Request handlers depend only on the Controller interface (controller.go)
+// and never on how metadata is stored, so that a single-node broker and a
+// ZooKeeper-coordinated cluster serve the same handler code. Two rules
+// follow from that:
+//
+//   - Reads return deep copies. A handler may keep, sort or modify what it
+//     gets without locking and without affecting anyone else.
+//   - Errors are franz-go kerr errors (*kerr.Error), wrapped with fmt.Errorf
+//     and %w. A handler finds the Kafka error code with errors.As (or tests
+//     with errors.Is). The text before the final ": <kerr text>" is the
+//     message Kafka itself would put in the response's ErrorMessage. Any
+//     other error (an I/O failure, a closed controller, a cancelled
+//     context) means the request failed for reasons the client cannot fix.
+//
+// Validation follows Apache Kafka 4's KRaft controller
+// (ReplicationControlManager), including the order of the checks, so that
+// a request with several problems gets the error Kafka would give:
+// Topic.validate on the name, TOPIC_ALREADY_EXISTS, then
+// INVALID_TOPIC_EXCEPTION for a name that equals an existing one once '.'
+// is replaced with '_' (Kafka 4 uses INVALID_TOPIC_EXCEPTION here, not
+// TOPIC_ALREADY_EXISTS), then the replica checks. Like Kafka, a single
+// operation may not produce more than 10000 metadata records (topic,
+// configs, partitions); beyond that the answer is POLICY_VIOLATION.
+//
+// # Single-node implementation
+//
+// Single is the controller of a one-broker cluster. It holds all metadata
+// in memory and writes each change through to a Pebble database in
+// <first log dir>/.samsa-meta with a synced write before the change becomes
+// visible, so whatever a client was told survives a crash. Readers never
+// touch Pebble.
+//
+// Pebble keys (all values are UTF-8):
+//
+//	meta/schema_version  "1". Bumped when any key or value changes meaning;
+//	                     an unknown version makes OpenSingle fail instead of
+//	                     misreading the store.
+//	meta/broker_id       the broker id the store was created with, decimal.
+//	                     Replica lists name this id, so opening with another
+//	                     id fails (as Kafka refuses a changed broker.id).
+//	cluster/id           the cluster id: 22 characters of unpadded URL-safe
+//	                     base64 of a random version 4 UUID (Kafka's
+//	                     Uuid.randomUuid().toString()), never starting with
+//	                     '-'. Written once, with the two keys above, in one
+//	                     synced batch.
+//	topic/<name>         one JSON document per topic, rewritten whole on
+//	                     every change:
+//	                     {"name":"t","id":"<22-char base64>",
+//	                      "partitions":[{"index":0,"leader":1,"leader_epoch":0,
+//	                        "partition_epoch":0,"replicas":[1],"isr":[1]}],
+//	                      "configs":{"retention.ms":"1000"}}
+//
+// Keeping a topic in one key makes every mutation a single atomic write and
+// means a partially applied change cannot exist. OpenSingle refuses keys it
+// does not know and documents that do not check out (wrong name, zero or
+// duplicate id, partitions out of order) rather than serve wrong metadata.
+// Topic ids are random version 4 UUIDs, never Kafka's reserved ZERO_UUID or
+// ONE_UUID (the KRaft metadata topic's id), never starting with '-' in
+// base64, and never an id already in use.
+//
+// Locking:
+//
+//   - writeSem, a one-slot channel, serializes mutations and Close. Its
+//     holder validates against the current state, writes Pebble (the
+//     fsync happens here), then publishes. It also guards the "closed" flag
+//     and the '.'/'_' collision index, which only writers use. It is a
+//     channel rather than a mutex so that a waiting mutation can give up
+//     when its context ends.
+//   - mu, a sync.RWMutex, guards the maps and the sorted name list that
+//     readers use. Writers hold it exclusively only for the few map
+//     operations of publishing, never across Pebble I/O, so readers are not
+//     held up by disk writes. Readers hold it shared while deep-copying.
+//   - A stored *Topic is never modified; a change stores a new value. That
+//     is what lets the writeSem holder read the maps without mu.
+//   - The cluster id and the broker list never change after OpenSingle and
+//     need no lock.
+//
+// # ZooKeeper-backed implementation (planned)
+//
+// A multi-broker Samsa will implement Controller on ZooKeeper with
+// github.com/go-zookeeper/zk, using the znodes of Kafka 3.x's ZooKeeper
+// mode (kafka.zk.ZkData) so that the layout is familiar and inspectable
+// with Kafka's own tooling. Those znodes are:
+//
+//	/cluster/id                 persistent JSON {"version":"1","id":"<base64 uuid>"};
+//	                            note the version is a JSON string here. The first
+//	                            broker to create it decides the cluster id.
+//	/brokers/ids/<id>           ephemeral, one per live broker, JSON version 5:
+//	                            {"version":5,"host":"h","port":9092,
+//	                             "endpoints":["PLAINTEXT://h:9092"],
+//	                             "listener_security_protocol_map":{"PLAINTEXT":"PLAINTEXT"},
+//	                             "jmx_port":-1,"timestamp":"<epoch ms>","rack":"r",
+//	                             "features":{}}
+//	                            "rack" only when set; the top-level host/port
+//	                            repeat the PLAINTEXT endpoint for old readers.
+//	                            The node vanishes with the broker's session,
+//	                            which is how liveness is tracked.
+//	/controller                 ephemeral JSON {"version":2,"brokerid":1,
+//	                            "timestamp":"<epoch ms>","kraftControllerEpoch":-1}
+//	                            (version 1 lacks kraftControllerEpoch). Whoever
+//	                            creates it is the controller; readers only need
+//	                            "brokerid".
+//	/controller_epoch           persistent, the epoch as plain decimal text (not
+//	                            JSON). Each new controller increments it with a
+//	                            conditional set on the znode version, and writes
+//	                            partition state only while it still holds that
+//	                            epoch, which fences a deposed controller.
+//	/brokers/topics/<name>      persistent JSON {"version":3,"topic_id":"<base64>",
+//	                            "partitions":{"0":[1,2],"1":[2,3]},
+//	                            "adding_replicas":{},"removing_replicas":{}};
+//	                            partition numbers are decimal string keys, values
+//	                            are replica lists with the preferred leader first.
+//	/brokers/topics/<name>/partitions/<p>/state
+//	                            JSON {"version":1,"leader":1,"leader_epoch":0,
+//	                            "controller_epoch":1,"isr":[1,2]}, plus
+//	                            "leader_recovery_state" only when not recovered.
+//	                            The partition epoch is not a field: it is the
+//	                            znode's data version (Stat.Version).
+//	/config/topics/<name>       JSON {"version":1,"config":{"retention.ms":"1000"}},
+//	                            overrides only, all values strings. Writers then
+//	                            create a sequential /config/changes/config_change_N
+//	                            with {"version":2,"entity_path":"topics/<name>"}
+//	                            so that every broker reloads that entity.
+//	/admin/delete_topics/<name> a marker asking the controller to delete the
+//	                            topic; the controller removes the topic's znodes
+//	                            and then the marker.
+//
+// In Kafka's ZooKeeper mode only the active controller serves CreateTopics,
+// CreatePartitions and DeleteTopics; other brokers answer NOT_CONTROLLER
+// and clients retry at the controller named in Metadata. The controller
+// creates a topic by writing /config/topics/<name> and then
+// /brokers/topics/<name>; its watch on /brokers/topics then writes each
+// partition's state znode. Adding partitions rewrites
+// /brokers/topics/<name> the same way, deletion only creates the marker,
+// and config changes (which any broker may write) update the config znode
+// and add a change notification. The ZooKeeper implementation will keep
+// the same shape as Single: an in-memory copy under an RWMutex that readers
+// use, kept current by watches instead of by its own writes, with
+// Topic.Partitions built from the topic znode (Replicas) and the state
+// znodes (Leader, LeaderEpoch, ISR, PartitionEpoch), and Topic.Configs from
+// /config/topics. Its mutations return once ZooKeeper has accepted them; the
+// error contract of the interface stays the same.
+package controller

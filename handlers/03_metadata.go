@@ -1,0 +1,100 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/controller"
+	"samsa/protocol"
+)
+
+// Metadata, every version kmsg knows (Kafka 4.1 serves 0-13).
+func init() { register(0, 13, (*Handlers).metadata) }
+
+func (h *Handlers) metadata(ctx context.Context, r *protocol.Request, req *kmsg.MetadataRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.MetadataResponse)
+	for _, b := range h.brokersFor(r.Listener) {
+		mb := kmsg.NewMetadataResponseBroker()
+		mb.NodeID, mb.Host, mb.Port, mb.Rack = b.ID, b.Host, b.Port, b.Rack
+		resp.Brokers = append(resp.Brokers, mb)
+	}
+	clusterID := h.Controller.ClusterID()
+	resp.ClusterID = &clusterID
+	resp.ControllerID = h.Controller.ControllerID()
+
+	// v0: an empty list means all topics; v1+: null means all topics.
+	if req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0) {
+		for _, t := range h.Controller.Topics() {
+			resp.Topics = append(resp.Topics, metadataTopic(t))
+		}
+		return resp, nil
+	}
+	// Before v4 there is no flag and Kafka treats it as true.
+	allowAuto := req.Version < 4 || req.AllowAutoTopicCreation
+	for _, rt := range req.Topics {
+		if rt.Topic == nil {
+			id := controller.TopicID(rt.TopicID)
+			t, ok := h.Controller.TopicByID(id)
+			if !ok {
+				mt := kmsg.NewMetadataResponseTopic()
+				mt.ErrorCode, mt.TopicID = kerr.UnknownTopicID.Code, rt.TopicID
+				resp.Topics = append(resp.Topics, mt)
+				continue
+			}
+			resp.Topics = append(resp.Topics, metadataTopic(t))
+			continue
+		}
+		resp.Topics = append(resp.Topics, h.metadataByName(ctx, r, *rt.Topic, allowAuto))
+	}
+	return resp, nil
+}
+
+func (h *Handlers) metadataByName(ctx context.Context, r *protocol.Request, name string, allowAuto bool) kmsg.MetadataResponseTopic {
+	if t, ok := h.Controller.Topic(name); ok {
+		return metadataTopic(t)
+	}
+	mt := kmsg.NewMetadataResponseTopic()
+	mt.Topic = &name
+	mt.ErrorCode = kerr.UnknownTopicOrPartition.Code
+	if !allowAuto || !h.Config.AutoCreateTopics {
+		return mt
+	}
+	t, err := h.createTopic(ctx, topicSpec{name: name, numPartitions: -1, replicationFactor: -1})
+	switch {
+	case err == nil:
+		r.Logger.Info("auto-created topic", "topic", name, "partitions", len(t.Partitions))
+		return metadataTopic(t)
+	case errors.Is(err, kerr.TopicAlreadyExists):
+		// Created concurrently by another request.
+		if t, ok := h.Controller.Topic(name); ok {
+			return metadataTopic(t)
+		}
+		mt.ErrorCode = kerr.LeaderNotAvailable.Code
+	default:
+		mt.ErrorCode = errCode(err)
+		if mt.ErrorCode == kerr.UnknownServerError.Code {
+			r.Logger.Error("auto-creating topic failed", "topic", name, "err", err)
+		}
+	}
+	return mt
+}
+
+func metadataTopic(t controller.Topic) kmsg.MetadataResponseTopic {
+	mt := kmsg.NewMetadataResponseTopic()
+	name := t.Name
+	mt.Topic, mt.TopicID, mt.IsInternal = &name, t.ID, t.Internal
+	mt.Partitions = make([]kmsg.MetadataResponseTopicPartition, 0, len(t.Partitions))
+	for _, p := range t.Partitions {
+		mp := kmsg.NewMetadataResponseTopicPartition()
+		mp.Partition, mp.Leader, mp.LeaderEpoch = p.Index, p.Leader, p.LeaderEpoch
+		mp.Replicas, mp.ISR, mp.OfflineReplicas = nonNil(p.Replicas), nonNil(p.ISR), nonNil(p.OfflineReplicas)
+		if p.Leader < 0 {
+			mp.ErrorCode = kerr.LeaderNotAvailable.Code
+		}
+		mt.Partitions = append(mt.Partitions, mp)
+	}
+	return mt
+}

@@ -1,0 +1,46 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/protocol"
+)
+
+// ApiVersions v0-v4, as Kafka 4.1 advertises. A request at a newer version
+// never reaches here with its body: the protocol layer answers it in v0 with
+// UNSUPPORTED_VERSION using this same list (KIP-511).
+func init() { register(0, 4, (*Handlers).apiVersions) }
+
+func (h *Handlers) apiVersions(_ context.Context, r *protocol.Request, req *kmsg.ApiVersionsRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.ApiVersionsResponse)
+	for _, a := range supportedAPIs() {
+		k := kmsg.NewApiVersionsResponseApiKey()
+		k.ApiKey, k.MinVersion, k.MaxVersion = a.key, a.min, a.max
+		resp.ApiKeys = append(resp.ApiKeys, k)
+	}
+	// v3+ carries the client's software name and version; Kafka rejects
+	// ones that do not match its pattern with INVALID_REQUEST.
+	if req.Version >= 3 && (!validSoftwareField(req.ClientSoftwareName) || !validSoftwareField(req.ClientSoftwareVersion)) {
+		resp.ErrorCode = 42 // INVALID_REQUEST
+	}
+	return resp, nil
+}
+
+// validSoftwareField mirrors Kafka's check on client_software_name and
+// client_software_version: non-empty, letters, digits, '.', '-', and it
+// must start and end with a letter or digit.
+func validSoftwareField(s string) bool {
+	if s == "" {
+		return false
+	}
+	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !alnum(c) && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return alnum(s[0]) && alnum(s[len(s)-1])
+}

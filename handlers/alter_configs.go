@@ -1,0 +1,136 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/config"
+)
+
+// configTypeList is Kafka's config_type for comma-separated lists, the only
+// type APPEND and SUBTRACT apply to.
+const configTypeList = 7
+
+// configChange is one requested change to a topic's overrides.
+type configChange struct {
+	name  string
+	op    kmsg.IncrementalAlterConfigOp
+	value *string
+}
+
+// alterTopicConfigs applies changes to a topic's overrides, validates the
+// result and stores it unless validateOnly. replace drops every override
+// not named in changes first (the legacy AlterConfigs semantics).
+func (h *Handlers) alterTopicConfigs(ctx context.Context, topic string, changes []configChange, replace, validateOnly bool) error {
+	t, ok := h.Controller.Topic(topic)
+	if !ok {
+		return fmt.Errorf("topic %s does not exist: %w", topic, kerr.UnknownTopicOrPartition)
+	}
+	next := make(map[string]string, len(t.Configs))
+	if !replace {
+		for k, v := range t.Configs {
+			next[k] = v
+		}
+	}
+	seen := make(map[string]bool, len(changes))
+	for _, c := range changes {
+		if seen[c.name] {
+			return fmt.Errorf("config %s given twice: %w", c.name, kerr.InvalidRequest)
+		}
+		seen[c.name] = true
+		def, known := config.LookupTopicConfig(c.name)
+		if !known {
+			return fmt.Errorf("unknown topic config %s: %w", c.name, kerr.InvalidConfig)
+		}
+		switch c.op {
+		case kmsg.IncrementalAlterConfigOpSet:
+			if c.value == nil {
+				return fmt.Errorf("null value not supported for %s: %w", c.name, kerr.InvalidRequest)
+			}
+			next[c.name] = *c.value
+		case kmsg.IncrementalAlterConfigOpDelete:
+			delete(next, c.name)
+		case kmsg.IncrementalAlterConfigOpAppend, kmsg.IncrementalAlterConfigOpSubtract:
+			if int8(def.Type) != configTypeList {
+				return fmt.Errorf("config %s is not a list; append and subtract apply to lists only: %w", c.name, kerr.InvalidConfig)
+			}
+			cur, ok := next[c.name]
+			if !ok {
+				cur, _, _ = h.Config.TopicDefault(c.name)
+			}
+			var arg string
+			if c.value != nil {
+				arg = *c.value
+			}
+			next[c.name] = editList(cur, arg, c.op == kmsg.IncrementalAlterConfigOpAppend)
+		default:
+			return fmt.Errorf("unknown config operation %d: %w", c.op, kerr.InvalidRequest)
+		}
+	}
+	for _, k := range sortedKeys(next) {
+		if err := config.ValidateTopicConfig(k, next[k]); err != nil {
+			return fmt.Errorf("%v: %w", err, kerr.InvalidConfig)
+		}
+	}
+	if validateOnly {
+		return nil
+	}
+	if err := h.Controller.SetTopicConfigs(ctx, topic, next); err != nil {
+		return err
+	}
+	return nil
+}
+
+// editList appends the items of arg missing from the comma-separated list
+// cur, or removes them from it.
+func editList(cur, arg string, add bool) string {
+	split := func(s string) []string {
+		var out []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	items := split(cur)
+	for _, a := range split(arg) {
+		idx := -1
+		for i, it := range items {
+			if it == a {
+				idx = i
+				break
+			}
+		}
+		switch {
+		case add && idx < 0:
+			items = append(items, a)
+		case !add && idx >= 0:
+			items = append(items[:idx], items[idx+1:]...)
+		}
+	}
+	return strings.Join(items, ",")
+}
+
+// alterResource routes a config change to its resource. Broker configs are
+// static in Samsa (read from server.properties), so changing them is
+// refused with a message saying so.
+func (h *Handlers) alterResource(ctx context.Context, typ kmsg.ConfigResourceType, name string, changes []configChange, replace, validateOnly bool) error {
+	switch typ {
+	case kmsg.ConfigResourceTypeTopic:
+		return h.alterTopicConfigs(ctx, name, changes, replace, validateOnly)
+	case kmsg.ConfigResourceTypeBroker, kmsg.ConfigResourceTypeBrokerLogger:
+		if name != "" {
+			if err := h.checkBrokerResource(name); err != nil {
+				return err
+			}
+		}
+		return fmt.Errorf("samsa does not support dynamic broker configs; set them in server.properties: %w", kerr.InvalidConfig)
+	default:
+		return fmt.Errorf("unsupported resource type %d: %w", typ, kerr.InvalidRequest)
+	}
+}

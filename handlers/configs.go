@@ -1,0 +1,61 @@
+package handlers
+
+import (
+	"samsa/config"
+)
+
+// Kafka's DescribeConfigs config_source values used here.
+const (
+	sourceDynamicTopic int8 = 1
+)
+
+// describedConfig is one config entry as DescribeConfigs and CreateTopics
+// (v5+) report it.
+type describedConfig struct {
+	name      string
+	value     *string
+	readOnly  bool
+	source    int8
+	sensitive bool
+	synonyms  []config.Synonym
+	typ       int8
+	doc       string
+}
+
+// topicConfigs describes every topic config Kafka defines for a topic with
+// the given overrides: the override where the user set one (source
+// DYNAMIC_TOPIC_CONFIG), else the default this broker's configuration
+// gives. Synonyms are listed in Kafka's order: the topic override first,
+// then the broker keys that would supply the default.
+func (h *Handlers) topicConfigs(overrides map[string]string) []describedConfig {
+	defs := config.TopicConfigDefs()
+	out := make([]describedConfig, 0, len(defs))
+	for _, d := range defs {
+		value, source, synonyms := h.Config.TopicDefault(d.Name)
+		dc := describedConfig{name: d.Name, typ: int8(d.Type), doc: d.Doc, source: int8(source)}
+		if v, ok := overrides[d.Name]; ok {
+			value, dc.source = v, sourceDynamicTopic
+			synonyms = append([]config.Synonym{{Name: d.Name, Value: v, Source: config.Source(sourceDynamicTopic)}}, synonyms...)
+		}
+		dc.value, dc.synonyms = &value, synonyms
+		out = append(out, dc)
+	}
+	return out
+}
+
+// brokerConfigs describes the broker keys Samsa reports for its own broker
+// resource: read-only static configuration.
+func (h *Handlers) brokerConfigs() []describedConfig {
+	defs := config.BrokerConfigDefs()
+	out := make([]describedConfig, 0, len(defs))
+	for _, d := range defs {
+		value, source, ok := h.Config.BrokerValue(d.Name)
+		dc := describedConfig{name: d.Name, readOnly: true, source: int8(source), sensitive: d.Sensitive, typ: int8(d.Type), doc: d.Doc}
+		if ok && !d.Sensitive {
+			dc.value = &value
+			dc.synonyms = []config.Synonym{{Name: d.Name, Value: value, Source: source}}
+		}
+		out = append(out, dc)
+	}
+	return out
+}

@@ -1,0 +1,117 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/config"
+	"samsa/controller"
+	"samsa/protocol"
+)
+
+// TopicData is the part of the log store topic admin needs (interim).
+type TopicData interface{ DeleteTopic(topic string) error }
+
+// Deps are the packages handlers translate to.
+type Deps struct {
+	Config     *config.Config
+	Controller controller.Controller
+	Logs       TopicData
+	Logger     *slog.Logger
+}
+
+// Handlers serves every registered API. It implements protocol.Handler.
+type Handlers struct {
+	Deps
+}
+
+// New returns the handlers for deps.
+func New(deps Deps) *Handlers {
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	return &Handlers{Deps: deps}
+}
+
+type api struct {
+	key, min, max int16
+	serve         func(h *Handlers, ctx context.Context, r *protocol.Request) (kmsg.Response, error)
+}
+
+// registry is filled by init functions and read-only afterwards.
+var registry = map[int16]api{}
+
+// register declares that Samsa serves the API of request type Req at
+// versions min..max. It panics at start-up on a range kmsg cannot encode,
+// so a bad registration never reaches a client.
+func register[Req kmsg.Request](min, max int16, fn func(h *Handlers, ctx context.Context, r *protocol.Request, req Req) (kmsg.Response, error)) {
+	var zero Req
+	key := zero.Key()
+	if min < 0 || min > max || max > zero.MaxVersion() {
+		panic(fmt.Sprintf("handlers: bad version range %d..%d for %s (kmsg max %d)", min, max, kmsg.NameForKey(key), zero.MaxVersion()))
+	}
+	if _, dup := registry[key]; dup {
+		panic(fmt.Sprintf("handlers: %s registered twice", kmsg.NameForKey(key)))
+	}
+	registry[key] = api{key: key, min: min, max: max, serve: func(h *Handlers, ctx context.Context, r *protocol.Request) (kmsg.Response, error) {
+		req, ok := r.Body.(Req)
+		if !ok {
+			return nil, fmt.Errorf("request body is %T, want %T", r.Body, zero)
+		}
+		return fn(h, ctx, r, req)
+	}}
+}
+
+// Serves implements protocol.Handler.
+func (h *Handlers) Serves(key, version int16) bool {
+	a, ok := registry[key]
+	return ok && version >= a.min && version <= a.max
+}
+
+// Handle implements protocol.Handler.
+func (h *Handlers) Handle(ctx context.Context, r *protocol.Request) (kmsg.Response, error) {
+	a, ok := registry[r.Header.Key]
+	if !ok {
+		return nil, fmt.Errorf("no handler for api key %d", r.Header.Key)
+	}
+	return a.serve(h, ctx, r)
+}
+
+// supportedAPIs returns the registry sorted by key, for ApiVersions.
+func supportedAPIs() []api {
+	out := make([]api, 0, len(registry))
+	for _, a := range registry {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out
+}
+
+// errCode maps an error from the packages below to a Kafka error code:
+// kerr errors (possibly wrapped) keep their code, anything else is
+// UNKNOWN_SERVER_ERROR.
+func errCode(err error) int16 {
+	if err == nil {
+		return 0
+	}
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Code
+	}
+	return kerr.UnknownServerError.Code
+}
+
+// errMessage returns err's text for the response's error_message field.
+func errMessage(err error) *string {
+	if err == nil {
+		return nil
+	}
+	s := err.Error()
+	return &s
+}

@@ -1,0 +1,107 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"samsa/config"
+	"samsa/controller"
+)
+
+// brokersFor returns the live brokers with the endpoint of the listener the
+// client connected through, as Kafka does: a client on listener X is only
+// ever told about X endpoints.
+func (h *Handlers) brokersFor(listener string) []controller.Broker {
+	brokers := h.Controller.Brokers()
+	self := h.Config.BrokerID
+	for i := range brokers {
+		if brokers[i].ID != self {
+			continue
+		}
+		for _, l := range h.Config.AdvertisedListeners {
+			if l.Name == listener {
+				brokers[i].Host, brokers[i].Port = l.Host, l.Port
+			}
+		}
+	}
+	return brokers
+}
+
+// topicSpec is a topic to create as a client asked for it, before broker
+// defaults are applied.
+type topicSpec struct {
+	name              string
+	numPartitions     int32 // -1: num.partitions
+	replicationFactor int16 // -1: default.replication.factor
+	assignments       [][]int32
+	configs           map[string]string
+	validateOnly      bool
+}
+
+// createTopic applies broker defaults, validates configs and creates the
+// topic. It is shared by CreateTopics and Metadata's auto-creation so both
+// make the same topic from the same request.
+func (h *Handlers) createTopic(ctx context.Context, s topicSpec) (controller.Topic, error) {
+	if s.numPartitions == -1 && len(s.assignments) == 0 {
+		s.numPartitions = h.Config.NumPartitions
+	}
+	if s.replicationFactor == -1 && len(s.assignments) == 0 {
+		s.replicationFactor = h.Config.DefaultReplicationFactor
+	}
+	if len(s.assignments) > 0 && (s.numPartitions != -1 || s.replicationFactor != -1) {
+		return controller.Topic{}, fmt.Errorf("both replica assignments and partition count or replication factor given: %w", kerr.InvalidRequest)
+	}
+	if len(s.assignments) > 0 {
+		s.numPartitions, s.replicationFactor = -1, -1
+	}
+	if len(s.assignments) == 0 {
+		if s.numPartitions <= 0 {
+			return controller.Topic{}, fmt.Errorf("number of partitions must be larger than 0: %w", kerr.InvalidPartitions)
+		}
+		if s.replicationFactor <= 0 {
+			return controller.Topic{}, fmt.Errorf("replication factor must be larger than 0: %w", kerr.InvalidReplicationFactor)
+		}
+	}
+	for _, k := range sortedKeys(s.configs) {
+		if err := config.ValidateTopicConfig(k, s.configs[k]); err != nil {
+			return controller.Topic{}, fmt.Errorf("%v: %w", err, kerr.InvalidConfig)
+		}
+	}
+	return h.Controller.CreateTopic(ctx, controller.CreateTopic{
+		Name:              s.name,
+		NumPartitions:     s.numPartitions,
+		ReplicationFactor: s.replicationFactor,
+		Assignments:       s.assignments,
+		Configs:           s.configs,
+		ValidateOnly:      s.validateOnly,
+	})
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// replicationFactor is the replica count of a topic's first partition.
+func replicationFactor(t controller.Topic) int16 {
+	if len(t.Partitions) == 0 {
+		return 0
+	}
+	return int16(len(t.Partitions[0].Replicas))
+}
+
+// nonNil returns s, or an empty slice for nil: Kafka arrays are never null
+// where the schema says they are not nullable.
+func nonNil(s []int32) []int32 {
+	if s == nil {
+		return []int32{}
+	}
+	return s
+}

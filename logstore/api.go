@@ -1,0 +1,52 @@
+package logstore
+
+// This file is the contract between logstore and its callers (handlers for
+// Produce, Fetch, ListOffsets, DeleteRecords; the broker for lifecycle).
+// Implementations live in the other files of the package.
+
+// PartitionConfig holds the per-partition settings resolved from topic
+// overrides and broker defaults (segment.bytes, segment.ms, retention.*,
+// flush.*). Zero or negative values mean what Kafka's -1 means ("none").
+type PartitionConfig struct {
+	SegmentBytes   int64 // roll when the active segment would exceed this
+	SegmentMs      int64 // roll when the active segment's first batch is older than this
+	RetentionBytes int64 // -1: unlimited
+	RetentionMs    int64 // -1: unlimited
+	FlushMessages  int64 // fsync after this many records; <=0 or MaxInt64: never forced
+	FlushMs        int64 // fsync when the oldest unflushed write is this old; <=0 or MaxInt64: never forced
+	// LogAppendTime makes Append stamp batches with the broker's clock
+	// (message.timestamp.type=LogAppendTime).
+	LogAppendTime bool
+}
+
+// AppendResult is what Produce reports for one appended batch.
+type AppendResult struct {
+	BaseOffset     int64
+	LastOffset     int64
+	LogAppendTime  int64 // -1 unless LogAppendTime is set
+	LogStartOffset int64
+	// Duplicate is true when the batch was a retry of one already in the
+	// log (same producer id, epoch and sequence range): nothing was
+	// appended and the offsets are the original ones.
+	Duplicate bool
+}
+
+// ReadResult is a Fetch's view of one partition.
+type ReadResult struct {
+	// Batches holds whole record batches, exactly as stored, starting with
+	// the batch that contains the requested offset. It may be a view of a
+	// pooled buffer: call Release when the bytes have been written out.
+	Batches          []byte
+	HighWatermark    int64
+	LastStableOffset int64
+	LogStartOffset   int64
+	release          func()
+}
+
+// Release returns the result's buffer to the pool. Safe on a zero value.
+func (r *ReadResult) Release() {
+	if r.release != nil {
+		r.release()
+		r.release = nil
+	}
+}

@@ -1,0 +1,54 @@
+// Package protocol is Samsa's network front end: it accepts TCP connections,
+// splits the byte stream into Kafka request frames, decodes request headers,
+// hands decoded requests to a Handler and writes the responses back.
+//
+// # Framing
+//
+// Every Kafka request and response is a frame: a big-endian int32 size
+// followed by that many bytes. A request frame starts with the request
+// header:
+//
+//	api_key int16, api_version int16, correlation_id int32,
+//	client_id nullable_string                      (header v1)
+//	+ tagged_fields                                 (header v2, flexible versions)
+//
+// ControlledShutdown v0 is the one request that uses header v0 (no client
+// id). Whether a version is flexible is a property of the API and version, so
+// the header cannot be decoded before the key and version are known; kmsg
+// supplies that fact. The body after the header is decoded with kmsg, never
+// by hand.
+//
+// A response frame is size, correlation_id, then tagged fields when the
+// response is flexible (header v1), then the body. ApiVersions responses
+// always use header v0 so that a client that does not yet know which
+// versions the broker speaks can read them (KIP-511).
+//
+// # Connections
+//
+// Each connection has two goroutines, like nats-server: a read loop that
+// reads a frame, decodes it, calls the Handler and queues the encoded
+// response, and a write loop that drains the queue and writes responses with
+// one writev when several are pending. Because requests of a connection are
+// handled one after another in the read loop, responses leave in request
+// order, as Kafka guarantees; a Kafka broker also stops reading a connection
+// until its in-flight request is answered.
+//
+// # Bad input
+//
+// Nothing a client sends may stop the broker or disturb other connections.
+// A frame size that is negative or above socket.request.max.bytes closes the
+// connection before any buffer is allocated. An unknown API key, a version
+// the broker does not advertise, or a body that does not decode closes the
+// connection with a warning naming the client address and client id. The one
+// exception is ApiVersions at an unknown version: it is answered with a v0
+// response carrying UNSUPPORTED_VERSION and the supported ranges, so that
+// the client can negotiate down. A panic in a handler is recovered, logged
+// with its stack, and closes only that connection.
+//
+// # Buffers
+//
+// Request frames and encoded responses live in pooled byte slices. A decoded
+// kmsg request may alias its frame buffer (record batches are not copied),
+// so the frame is returned to the pool only after the handler has returned:
+// handlers that keep bytes beyond the call must copy them.
+package protocol

@@ -1,0 +1,202 @@
+package protocol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Handler serves decoded requests. It is defined here, where it is
+// consumed; package handlers implements it.
+type Handler interface {
+	// Serves reports whether the broker advertises key at version. A
+	// request outside what it serves closes the connection, except
+	// ApiVersions, which is answered so the client can negotiate.
+	Serves(key, version int16) bool
+	// Handle serves one request. A nil response sends nothing (Produce with
+	// acks=0). A non-nil error closes the connection after earlier
+	// responses are flushed. ctx is canceled when the server shuts down, so
+	// long polls return early.
+	Handle(ctx context.Context, r *Request) (kmsg.Response, error)
+}
+
+// Request is one decoded request with what a handler needs to know about
+// the connection it came on.
+type Request struct {
+	Header RequestHeader
+	// Body aliases the connection's frame buffer: copy any byte slice kept
+	// after Handle returns.
+	Body       kmsg.Request
+	ClientAddr string
+	Listener   string
+	// Logger carries the client address and client id.
+	Logger *slog.Logger
+
+	// afterEncode runs once the response has been encoded (or dropped).
+	afterEncode []func()
+}
+
+// AfterEncode registers fn to run once the response to r has been encoded
+// into the connection's output buffer, or dropped. Handlers use it to
+// return pooled buffers that the response's fields point into (Fetch's
+// record batches) without copying them first.
+func (r *Request) AfterEncode(fn func()) { r.afterEncode = append(r.afterEncode, fn) }
+
+func (r *Request) runAfterEncode() {
+	for _, fn := range r.afterEncode {
+		fn()
+	}
+	r.afterEncode = nil
+}
+
+// Config tunes a Server.
+type Config struct {
+	// MaxRequestBytes is Kafka's socket.request.max.bytes: larger frames
+	// close the connection before anything is allocated.
+	MaxRequestBytes int32
+	Logger          *slog.Logger
+}
+
+// Server accepts Kafka connections on any number of listeners.
+type Server struct {
+	h      Handler
+	cfg    Config
+	log    *slog.Logger
+	ctx    context.Context // given to handlers; canceled by Shutdown
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // accept loops and connections
+
+	mu        sync.Mutex // guards the fields below
+	closed    bool
+	listeners []net.Listener
+	conns     map[*conn]struct{}
+}
+
+// NewServer returns a server that dispatches to h.
+func NewServer(h Handler, cfg Config) *Server {
+	if cfg.MaxRequestBytes <= 0 {
+		cfg.MaxRequestBytes = 104857600
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{h: h, cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{})}
+}
+
+// Listen binds addr (host:port) for the listener called name and starts
+// accepting on it. It returns the bound address, which differs from addr
+// when the port is 0.
+func (s *Server) Listen(name, addr string) (net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s %s: %w", name, addr, err)
+	}
+	if err := s.Serve(name, ln); err != nil {
+		return nil, err
+	}
+	return ln.Addr(), nil
+}
+
+// Serve starts accepting connections from ln, a listener the caller bound,
+// as the listener called name. The server owns ln from now on.
+func (s *Server) Serve(name string, ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return errors.New("server is shut down")
+	}
+	s.listeners = append(s.listeners, ln)
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go s.acceptLoop(name, ln)
+	return nil
+}
+
+func (s *Server) acceptLoop(name string, ln net.Listener) {
+	defer s.wg.Done()
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return
+			}
+			// Out of file descriptors and the like: wait, as net/http does.
+			if backoff == 0 {
+				backoff = 5 * time.Millisecond
+			} else if backoff *= 2; backoff > time.Second {
+				backoff = time.Second
+			}
+			s.log.Warn("accept failed", "listener", name, "err", err, "retry_in", backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		c := newConn(s, nc, name)
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			nc.Close()
+			return
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go c.run()
+	}
+}
+
+func (s *Server) removeConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// Shutdown stops accepting, lets every connection finish the request it is
+// handling and flush its responses, then closes them. When ctx ends first,
+// the remaining connections are closed at once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.stopReading()
+	}
+	s.mu.Unlock()
+	s.cancel()
+
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		<-done
+		return ctx.Err()
+	}
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the external clients the tests drive, from Debian's packages,
+# when they are missing. Safe to run repeatedly; a no-op when all are there.
+set -euo pipefail
+
+need=()
+command -v kcat >/dev/null 2>&1 || need+=(kcat)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-test-deps: missing ${need[*]} and no apt-get to install them" >&2
+  exit 1
+fi
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+echo "install-test-deps: installing ${need[*]}" >&2
+$SUDO apt-get update -qq >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
