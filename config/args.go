@@ -9,9 +9,20 @@ import (
 // Usage is the command line ParseArgs accepts, for the binary's help text.
 const Usage = "usage: samsa [server.properties] [--override key=value]..."
 
-// ErrUsage is wrapped by every ParseArgs error, so the caller can print
-// Usage and exit with status 2.
-var ErrUsage = errors.New(Usage)
+// ErrUsage matches (errors.Is) every ParseArgs error about malformed
+// arguments, so the caller can print Usage and exit with status 2. The
+// errors' own text does not repeat Usage.
+var ErrUsage = errors.New("invalid command line")
+
+// usageError is a ParseArgs complaint; it is ErrUsage for errors.Is.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string        { return e.msg }
+func (e *usageError) Is(target error) bool { return target == ErrUsage }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
 
 // ErrHelp is returned when the arguments ask for help (-h, --help); the
 // caller should print Usage and exit with status 0.
@@ -36,7 +47,7 @@ func ParseArgs(args []string) (path string, overrides []string, err error) {
 			return "", nil, ErrHelp
 		case a == "--override":
 			if i+1 >= len(args) {
-				return "", nil, fmt.Errorf("--override needs a key=value argument: %w", ErrUsage)
+				return "", nil, usagef("--override needs a key=value argument")
 			}
 			i++
 			kv = args[i]
@@ -44,12 +55,12 @@ func ParseArgs(args []string) (path string, overrides []string, err error) {
 			kv = strings.TrimPrefix(a, "--override=")
 		default:
 			if strings.HasPrefix(a, "-") {
-				return "", nil, fmt.Errorf("unknown option %q: %w", a, ErrUsage)
+				return "", nil, usagef("unknown option %q", a)
 			}
-			return "", nil, fmt.Errorf("unexpected argument %q (the properties file must come first): %w", a, ErrUsage)
+			return "", nil, usagef("unexpected argument %q (the properties file must come first)", a)
 		}
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-			return "", nil, fmt.Errorf("--override %q is not key=value: %w", kv, ErrUsage)
+			return "", nil, usagef("--override %q is not key=value", kv)
 		}
 		overrides = append(overrides, kv)
 	}

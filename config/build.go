@@ -11,6 +11,7 @@ type builder struct {
 	c        *Config
 	norm     map[string]string // implemented keys the user set, canonical form
 	warnings []string
+	host     string // this machine's name, once looked up (see localHost)
 }
 
 // build applies entries (later ones win) on top of Default. Checks run in
@@ -50,9 +51,14 @@ func build(entries []Property) (*Config, []string, error) {
 	return b.c, b.warnings, nil
 }
 
-// bad reports the user's raw value of key.
+// bad reports a problem with key, showing the value as the user wrote it
+// (or the default, if the user did not set the key).
 func (b *builder) bad(key, reason string) error {
-	return &ValueError{Key: key, Value: b.c.Values[key], Reason: reason}
+	v, ok := b.c.Values[key]
+	if !ok {
+		v = samsaKeyIndex[key].def
+	}
+	return &ValueError{Key: key, Value: v, Reason: reason}
 }
 
 func (b *builder) warn(w string) { b.warnings = append(b.warnings, w) }
@@ -183,7 +189,7 @@ func (b *builder) groupTimeouts() error {
 		if _, ok := b.norm[key]; !ok {
 			key = "group.min.session.timeout.ms"
 		}
-		return &ValueError{Key: key, Value: b.c.Values[key], Reason: "group.min.session.timeout.ms is larger than group.max.session.timeout.ms"}
+		return b.bad(key, "group.min.session.timeout.ms is larger than group.max.session.timeout.ms")
 	}
 	return nil
 }

@@ -18,7 +18,9 @@ type Config struct {
 	Listeners []Listener
 	// AdvertisedListeners are the addresses given to clients in metadata
 	// (advertised.listeners). When unset they are the Listeners, with a
-	// wildcard host (empty, 0.0.0.0 or ::) replaced by os.Hostname().
+	// wildcard host (empty, 0.0.0.0 or ::) replaced by os.Hostname(). A
+	// port of 0 (bind any free port) is left for the broker to replace
+	// with the port it actually bound.
 	AdvertisedListeners []Listener
 	// LogDirs are the data directories (log.dirs, else log.dir, both
 	// comma-separated; default DefaultLogDir), as written: relative paths

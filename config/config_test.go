@@ -234,6 +234,7 @@ func TestLoadBadValues(t *testing.T) {
 		{[]string{"listeners="}, "listeners", ""},
 		{[]string{"listeners=CONTROLLER://:9093", "controller.listener.names=CONTROLLER"}, "listeners", "CONTROLLER://:9093"},
 		{[]string{"listener.security.protocol.map=FOO"}, "listener.security.protocol.map", "FOO"},
+		{[]string{"listener.security.protocol.map=PLAINTEXT:SSL"}, "listeners", DefaultListeners},
 		{[]string{"listener.security.protocol.map=FOO:TLS"}, "listener.security.protocol.map", "FOO:TLS"},
 		{[]string{"advertised.listeners=PLAINTEXT://0.0.0.0:9092"}, "advertised.listeners", "PLAINTEXT://0.0.0.0:9092"},
 		{[]string{"advertised.listeners=PLAINTEXT://[::]:9092"}, "advertised.listeners", "PLAINTEXT://[::]:9092"},

@@ -100,7 +100,7 @@ func (b *builder) listeners() error {
 		err = checkDistinctPorts(all)
 	}
 	if err != nil {
-		return &ValueError{Key: "listeners", Value: b.value("listeners"), Reason: err.Error()}
+		return b.bad("listeners", err.Error())
 	}
 	// usable says whether Samsa serves a (non-controller) listener name.
 	skipped := map[string]bool{}
@@ -125,15 +125,14 @@ func (b *builder) listeners() error {
 	for _, l := range all {
 		ok, err := usable(l.Name)
 		if err != nil {
-			return &ValueError{Key: "listeners", Value: b.value("listeners"), Reason: err.Error()}
+			return b.bad("listeners", err.Error())
 		}
 		if ok {
 			served = append(served, l)
 		}
 	}
 	if len(served) == 0 {
-		return &ValueError{Key: "listeners", Value: b.value("listeners"),
-			Reason: "no listener left to serve: Samsa serves only PLAINTEXT listeners that are not controller listeners"}
+		return b.bad("listeners", "no listener left to serve: Samsa serves only PLAINTEXT listeners that are not controller listeners")
 	}
 	b.c.Listeners = served
 	adv, err := b.advertised(served, all, usable)
@@ -161,9 +160,7 @@ func (b *builder) advertised(served, all []Listener, usable func(string) (bool, 
 		}
 		return out, nil
 	}
-	bad := func(reason string) error {
-		return &ValueError{Key: "advertised.listeners", Value: b.c.Values["advertised.listeners"], Reason: reason}
-	}
+	bad := func(reason string) error { return b.bad("advertised.listeners", reason) }
 	parsed, err := ParseListeners(raw)
 	if err != nil {
 		return nil, bad(err.Error())
@@ -194,14 +191,17 @@ func (b *builder) advertised(served, all []Listener, usable func(string) (bool, 
 	return out, nil
 }
 
-// localHost is the name advertised for a wildcard host.
+// localHost is the name advertised for a wildcard host, looked up once.
 func (b *builder) localHost() string {
-	h, err := hostname()
-	if err != nil || h == "" {
-		b.warn(fmt.Sprintf("cannot determine this machine's host name (%v); advertising localhost", err))
-		return "localhost"
+	if b.host == "" {
+		h, err := hostname()
+		if err != nil || h == "" {
+			b.warn(fmt.Sprintf("cannot determine this machine's host name (%v); advertising localhost", err))
+			h = "localhost"
+		}
+		b.host = h
 	}
-	return h
+	return b.host
 }
 
 // checkDistinctPorts applies Kafka's rule for listeners: no two on one

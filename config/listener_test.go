@@ -104,8 +104,8 @@ func TestLoadListeners(t *testing.T) {
 func TestLoadListenersHostnameFailure(t *testing.T) {
 	defer func(h func() (string, error)) { hostname = h }(hostname)
 	hostname = func() (string, error) { return "", errors.New("no name") }
-	c, w := mustBuild(t, "", "listeners=PLAINTEXT://:9092")
-	if c.AdvertisedListeners[0].Host != "localhost" || len(w) != 1 {
+	c, w := mustBuild(t, "", "listeners=PLAINTEXT://:9092,OTHER://0.0.0.0:9093", "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,OTHER:PLAINTEXT")
+	if c.AdvertisedListeners[0].Host != "localhost" || c.AdvertisedListeners[1].Host != "localhost" || len(w) != 1 {
 		t.Errorf("advertised %v, warnings %q", c.AdvertisedListeners, w)
 	}
 }

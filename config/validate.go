@@ -18,8 +18,7 @@ import (
 type validator struct {
 	typ ConfigType
 
-	// Integer bounds (INT, SHORT, LONG), inclusive. Zero values mean "the
-	// whole range of the type" only when bounded is false.
+	// Integer bounds (INT, SHORT, LONG), inclusive, applied when bounded.
 	bounded bool
 	lo, hi  int64
 	also    []int64 // further allowed values outside [lo, hi] (gzip's -1)
@@ -65,16 +64,35 @@ func intBetween(lo, hi int64) validator {
 func rangeOf(t ConfigType, lo, hi int64, showHi bool) validator {
 	v := validator{typ: t, bounded: true, lo: lo, hi: hi}
 	if showHi {
-		v.valid = "[" + strconv.FormatInt(lo, 10) + ",...," + strconv.FormatInt(hi, 10) + "]"
+		v.valid = "[" + i64(lo) + ",...," + i64(hi) + "]"
 	} else {
-		v.valid = "[" + strconv.FormatInt(lo, 10) + ",...]"
+		v.valid = "[" + i64(lo) + ",...]"
 	}
 	return v
 }
 
+// rangeReason says what an out-of-range value should have been.
+func (v validator) rangeReason() string {
+	var r string
+	switch {
+	case v.fbounded:
+		r = "must be between " + fmtFloat(v.flo) + " and " + fmtFloat(v.fhi)
+	case v.hi == math.MaxInt64 || (v.typ == TypeInt && v.hi == math.MaxInt32):
+		r = "must be at least " + i64(v.lo)
+	default:
+		r = "must be between " + i64(v.lo) + " and " + i64(v.hi)
+	}
+	for _, n := range v.also {
+		r += " or " + i64(n)
+	}
+	return r
+}
+
+func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
 func doubleBetween(lo, hi float64) validator {
 	return validator{typ: TypeDouble, fbounded: true, flo: lo, fhi: hi,
-		valid: "[" + javaDouble(lo) + ",...," + javaDouble(hi) + "]"}
+		valid: "[" + fmtFloat(lo) + ",...," + fmtFloat(hi) + "]"}
 }
 
 // javaTrim removes what Java's String.trim removes: every char <= ' '.
@@ -114,7 +132,7 @@ func (v validator) check(raw string) (string, error) {
 			return "", err
 		}
 		if v.bounded && (n < v.lo || n > v.hi) && !slices.Contains(v.also, n) {
-			return "", errors.New("must be in " + v.valid)
+			return "", errors.New(v.rangeReason())
 		}
 		return strconv.FormatInt(n, 10), nil
 	case TypeDouble:
@@ -123,7 +141,7 @@ func (v validator) check(raw string) (string, error) {
 			return "", errors.New("not a number")
 		}
 		if v.fbounded && (f < v.flo || f > v.fhi) {
-			return "", errors.New("must be in " + v.valid)
+			return "", errors.New(v.rangeReason())
 		}
 		return javaDouble(f), nil
 	case TypeString, TypeClass, TypePassword:
@@ -141,7 +159,7 @@ func (v validator) check(raw string) (string, error) {
 				return "", errors.New("every element must be one of " + v.valid)
 			}
 			if v.element != nil && !v.element.MatchString(e) {
-				return "", errors.New("must be " + v.valid)
+				return "", errors.New("must be * or a list of partitionId:brokerId pairs")
 			}
 		}
 		return strings.Join(elems, ","), nil

@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -36,8 +37,12 @@ func run(args []string) int {
 	slog.SetDefault(log)
 
 	path, overrides, err := config.ParseArgs(args)
+	if errors.Is(err, config.ErrHelp) {
+		fmt.Println(config.Usage)
+		return 0
+	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "samsa: %v\nusage: samsa [server.properties] [--override key=value]...\n", err)
+		fmt.Fprintf(os.Stderr, "samsa: %v\n%s\n", err, config.Usage)
 		return 2
 	}
 	cfg, warnings, err := config.Load(path, overrides)
