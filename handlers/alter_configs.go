@@ -71,10 +71,9 @@ func (h *Handlers) alterTopicConfigs(ctx context.Context, topic string, changes 
 			return fmt.Errorf("unknown config operation %d: %w", c.op, kerr.InvalidRequest)
 		}
 	}
-	for _, k := range sortedKeys(next) {
-		if err := config.ValidateTopicConfig(k, next[k]); err != nil {
-			return fmt.Errorf("%v: %w", err, kerr.InvalidConfig)
-		}
+	next, err := h.normalizeTopicConfigs(next)
+	if err != nil {
+		return err
 	}
 	if validateOnly {
 		return nil

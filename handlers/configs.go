@@ -4,11 +4,6 @@ import (
 	"samsa/config"
 )
 
-// Kafka's DescribeConfigs config_source values used here.
-const (
-	sourceDynamicTopic int8 = 1
-)
-
 // describedConfig is one config entry as DescribeConfigs and CreateTopics
 // (v5+) report it.
 type describedConfig struct {
@@ -34,8 +29,8 @@ func (h *Handlers) topicConfigs(overrides map[string]string) []describedConfig {
 		value, source, synonyms := h.Config.TopicDefault(d.Name)
 		dc := describedConfig{name: d.Name, typ: int8(d.Type), doc: d.Doc, source: int8(source)}
 		if v, ok := overrides[d.Name]; ok {
-			value, dc.source = v, sourceDynamicTopic
-			synonyms = append([]config.Synonym{{Name: d.Name, Value: v, Source: config.Source(sourceDynamicTopic)}}, synonyms...)
+			value, dc.source = v, int8(config.SourceDynamicTopic)
+			synonyms = append([]config.Synonym{{Name: d.Name, Value: v, Source: config.SourceDynamicTopic}}, synonyms...)
 		}
 		dc.value, dc.synonyms = &value, synonyms
 		out = append(out, dc)

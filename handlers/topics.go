@@ -65,11 +65,11 @@ func (h *Handlers) createTopic(ctx context.Context, s topicSpec) (controller.Top
 			return controller.Topic{}, fmt.Errorf("replication factor must be larger than 0: %w", kerr.InvalidReplicationFactor)
 		}
 	}
-	for _, k := range sortedKeys(s.configs) {
-		if err := config.ValidateTopicConfig(k, s.configs[k]); err != nil {
-			return controller.Topic{}, fmt.Errorf("%v: %w", err, kerr.InvalidConfig)
-		}
+	configs, err := h.normalizeTopicConfigs(s.configs)
+	if err != nil {
+		return controller.Topic{}, err
 	}
+	s.configs = configs
 	return h.Controller.CreateTopic(ctx, controller.CreateTopic{
 		Name:              s.name,
 		NumPartitions:     s.numPartitions,
@@ -78,6 +78,27 @@ func (h *Handlers) createTopic(ctx context.Context, s topicSpec) (controller.Top
 		Configs:           s.configs,
 		ValidateOnly:      s.validateOnly,
 	})
+}
+
+// normalizeTopicConfigs validates a topic's overrides, alone and together,
+// and returns them in the form Kafka stores and reports (booleans lower
+// case, canonical numbers). Errors are INVALID_CONFIG.
+func (h *Handlers) normalizeTopicConfigs(in map[string]string) (map[string]string, error) {
+	if len(in) == 0 {
+		return in, nil
+	}
+	out := make(map[string]string, len(in))
+	for _, k := range sortedKeys(in) {
+		v, err := config.NormalizeTopicConfig(k, in[k])
+		if err != nil {
+			return nil, fmt.Errorf("%v: %w", err, kerr.InvalidConfig)
+		}
+		out[k] = v
+	}
+	if err := h.Config.ValidateTopicConfigs(out); err != nil {
+		return nil, fmt.Errorf("%v: %w", err, kerr.InvalidConfig)
+	}
+	return out, nil
 }
 
 func sortedKeys(m map[string]string) []string {
