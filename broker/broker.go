@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"samsa/config"
 	"samsa/controller"
 	"samsa/handlers"
+	"samsa/logstore"
 	"samsa/protocol"
 )
 
@@ -28,8 +30,12 @@ type Broker struct {
 	cfg    *config.Config
 	log    *slog.Logger
 	ctrl   controller.Controller
+	logs   *logstore.Store
 	server *protocol.Server
 	addrs  []net.Addr
+
+	stopRetention chan struct{}
+	retentionDone chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -90,12 +96,47 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	b.ctrl = ctrl
 
 	h := handlers.New(handlers.Deps{Config: cfg, Controller: ctrl, Logger: log})
+	logs, err := logstore.Open(logstore.Options{
+		Dir:       cfg.LogDirs[0],
+		IndexDir:  filepath.Join(cfg.LogDirs[0], indexDirName),
+		Logger:    log,
+		ConfigFor: h.PartitionConfigFor,
+	})
+	if err != nil {
+		closeAll()
+		ctrl.Close()
+		return nil, fmt.Errorf("open log store: %w", err)
+	}
+	b.logs = logs
+	h.Logs = logs
+	b.stopRetention, b.retentionDone = make(chan struct{}), make(chan struct{})
+	go b.retentionLoop(time.Duration(cfg.LogRetentionCheckIntervalMs) * time.Millisecond)
+
 	b.server = protocol.NewServer(h, protocol.Config{MaxRequestBytes: cfg.SocketRequestMaxBytes, Logger: log})
 	for i, ln := range lns {
 		b.server.Serve(cfg.Listeners[i].Name, ln)
 	}
 	log.Info("samsa started", "broker_id", cfg.BrokerID, "cluster_id", ctrl.ClusterID(), "listeners", b.addrs, "log_dirs", cfg.LogDirs)
 	return b, nil
+}
+
+// retentionLoop runs the log store's roll and retention pass every
+// log.retention.check.interval.ms until Close.
+func (b *Broker) retentionLoop(every time.Duration) {
+	defer close(b.retentionDone)
+	if every <= 0 {
+		every = 5 * time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			b.logs.RunRetention()
+		case <-b.stopRetention:
+			return
+		}
+	}
 }
 
 // Addrs returns the bound address of each listener, in config order.
@@ -113,6 +154,11 @@ func (b *Broker) Close(ctx context.Context) error {
 	b.closeOnce.Do(func() {
 		if err := b.server.Shutdown(ctx); err != nil {
 			b.log.Warn("connections did not finish before shutdown deadline", "err", err)
+		}
+		close(b.stopRetention)
+		<-b.retentionDone
+		if err := b.logs.Close(); err != nil {
+			b.closeErr = fmt.Errorf("close log store: %w", err)
 		}
 		if err := b.ctrl.Close(); err != nil && b.closeErr == nil {
 			b.closeErr = fmt.Errorf("close controller: %w", err)

@@ -62,9 +62,6 @@ func (h *Handlers) deleteTopic(ctx context.Context, r *protocol.Request, st *kms
 	}
 	st.TopicID = t.ID
 	r.Logger.Info("deleted topic", "topic", t.Name)
-	if h.Logs == nil {
-		return nil
-	}
 	if err := h.Logs.DeleteTopic(t.Name); err != nil {
 		// The topic is gone from metadata; leftover files are logged, not
 		// reported, as Kafka deletes data asynchronously too.

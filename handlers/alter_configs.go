@@ -81,6 +81,7 @@ func (h *Handlers) alterTopicConfigs(ctx context.Context, topic string, changes 
 	if err := h.Controller.SetTopicConfigs(ctx, topic, next); err != nil {
 		return err
 	}
+	h.applyTopicConfig(topic)
 	return nil
 }
 

@@ -12,17 +12,15 @@ import (
 
 	"samsa/config"
 	"samsa/controller"
+	"samsa/logstore"
 	"samsa/protocol"
 )
-
-// TopicData is the part of the log store topic admin needs (interim).
-type TopicData interface{ DeleteTopic(topic string) error }
 
 // Deps are the packages handlers translate to.
 type Deps struct {
 	Config     *config.Config
 	Controller controller.Controller
-	Logs       TopicData
+	Logs       *logstore.Store
 	Logger     *slog.Logger
 }
 

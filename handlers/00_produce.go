@@ -1,0 +1,128 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/controller"
+	"samsa/protocol"
+)
+
+// Produce v0-v13. Like Kafka 4.x, versions 0-2 are advertised (some
+// librdkafka releases refuse a broker whose Produce minimum is above 0,
+// KAFKA-18659) but answered with UNSUPPORTED_VERSION per partition, since
+// their message formats are gone.
+func init() { register(0, 13, (*Handlers).produce) }
+
+func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.ProduceRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	var topLevel error
+	switch {
+	case req.Version < 3:
+		topLevel = fmt.Errorf("produce v%d is not supported: %w", req.Version, kerr.UnsupportedVersion)
+	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
+		topLevel = fmt.Errorf("acks must be -1, 0 or 1, not %d: %w", req.Acks, kerr.InvalidRequiredAcks)
+	}
+	nowMs := time.Now().UnixMilli()
+	for _, rt := range req.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		t, terr := h.produceTopic(req.Version, rt)
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			err := topLevel
+			if err == nil {
+				err = terr
+			}
+			if err == nil {
+				err = h.appendPartition(t, rp, req.Acks, nowMs, &sp)
+			}
+			if err != nil {
+				sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
+				sp.ErrorCode = logErrCode(err)
+				if req.Version >= 8 {
+					sp.ErrorMessage = errMessage(err)
+				}
+				if sp.ErrorCode == kerr.UnknownServerError.Code {
+					r.Logger.Error("produce failed", "topic", t.Name, "partition", rp.Partition, "err", err)
+				}
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	if req.Acks == 0 {
+		return nil, nil
+	}
+	return resp, nil
+}
+
+// produceTopic finds the topic a produce request names, by id from v13.
+func (h *Handlers) produceTopic(version int16, rt kmsg.ProduceRequestTopic) (controller.Topic, error) {
+	if version >= 13 {
+		t, ok := h.Controller.TopicByID(controller.TopicID(rt.TopicID))
+		if !ok {
+			return t, kerr.UnknownTopicID
+		}
+		return t, nil
+	}
+	t, ok := h.Controller.Topic(rt.Topic)
+	if !ok {
+		return controller.Topic{Name: rt.Topic}, kerr.UnknownTopicOrPartition
+	}
+	return t, nil
+}
+
+func (h *Handlers) appendPartition(t controller.Topic, rp kmsg.ProduceRequestTopicPartition, acks int16, nowMs int64, sp *kmsg.ProduceResponseTopicPartition) error {
+	p, err := h.partition(t, rp.Partition)
+	if err != nil {
+		return err
+	}
+	logAppendTime := h.topicConfigValue(t, "message.timestamp.type") == "LogAppendTime"
+	hdr, err := validateBatch(rp.Records, batchLimits{
+		maxBytes:      h.topicConfigInt(t, "max.message.bytes", int64(h.Config.MessageMaxBytes)),
+		logAppendTime: logAppendTime,
+		beforeMaxMs:   h.topicConfigInt(t, "message.timestamp.before.max.ms", 1<<62),
+		afterMaxMs:    h.topicConfigInt(t, "message.timestamp.after.max.ms", 3600000),
+		nowMs:         nowMs,
+	})
+	if err != nil {
+		return err
+	}
+	part := t.Partitions[rp.Partition]
+	if acks == -1 {
+		if minISR := h.topicConfigInt(t, "min.insync.replicas", 1); int64(len(part.ISR)) < minISR {
+			return fmt.Errorf("in-sync replicas %d below min.insync.replicas %d: %w", len(part.ISR), minISR, kerr.NotEnoughReplicas)
+		}
+	}
+	res, err := p.Append(rp.Records, hdr)
+	if err != nil {
+		return err
+	}
+	if acks == -1 {
+		// The leader waits for every in-sync replica. On a single node the
+		// leader is the only one and the append above already counts; the
+		// cluster controller will supply a waiter here.
+		if err := h.waitReplicated(t, part, res.LastOffset); err != nil {
+			return err
+		}
+	}
+	sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = res.BaseOffset, res.LogAppendTime, res.LogStartOffset
+	return nil
+}
+
+// waitReplicated returns once every in-sync replica of part has the log up
+// to lastOffset. With this broker as the only replica that is immediate.
+func (h *Handlers) waitReplicated(t controller.Topic, part controller.Partition, lastOffset int64) error {
+	for _, id := range part.ISR {
+		if id != h.Config.BrokerID {
+			return fmt.Errorf("replication to broker %d of %s-%d is not implemented: %w", id, t.Name, part.Index, kerr.NotEnoughReplicasAfterAppend)
+		}
+	}
+	return nil
+}

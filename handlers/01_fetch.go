@@ -1,0 +1,173 @@
+package handlers
+
+import (
+	"context"
+	"reflect"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/controller"
+	"samsa/logstore"
+	"samsa/protocol"
+)
+
+// Fetch v4-v18.
+//
+// Fetch sessions (KIP-227): Samsa answers every fetch as a full fetch and
+// never creates a session (session id 0 in the response). Clients treat
+// that as "the broker did not create a session" and keep sending full
+// requests; a request naming a session id gets FETCH_SESSION_ID_NOT_FOUND,
+// which makes a client start over without one.
+func init() { register(4, 18, (*Handlers).fetch) }
+
+// isolationReadCommitted is Fetch's and ListOffsets' isolation_level for
+// read_committed.
+const isolationReadCommitted = 1
+
+func (h *Handlers) fetch(ctx context.Context, r *protocol.Request, req *kmsg.FetchRequest) (kmsg.Response, error) {
+	if req.Version >= 7 && req.SessionID != 0 {
+		resp := req.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+		return resp, nil
+	}
+	var deadline time.Time
+	if req.MaxWaitMillis > 0 {
+		deadline = time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
+	}
+	for {
+		resp, bytes, waits, releases, failed := h.fetchOnce(req)
+		if bytes >= int(req.MinBytes) || failed || len(waits) == 0 || deadline.IsZero() || !time.Now().Before(deadline) {
+			for _, rel := range releases {
+				r.AfterEncode(rel)
+			}
+			return resp, nil
+		}
+		for _, rel := range releases {
+			rel()
+		}
+		if !waitAny(ctx, waits, time.Until(deadline)) {
+			// Deadline or shutdown: answer with what there is now.
+			resp, _, _, releases, _ := h.fetchOnce(req)
+			for _, rel := range releases {
+				r.AfterEncode(rel)
+			}
+			return resp, nil
+		}
+	}
+}
+
+// fetchOnce reads every requested partition once. waits holds each
+// partition's append notification, taken before reading so an append
+// between the read and the wait is not missed. failed reports a partition
+// error, which makes Kafka answer at once.
+func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, bytes int, waits []<-chan struct{}, releases []func(), failed bool) {
+	resp = req.ResponseKind().(*kmsg.FetchResponse)
+	remaining := int(req.MaxBytes)
+	if req.MaxBytes <= 0 {
+		remaining = 1<<31 - 1
+	}
+	for _, rt := range req.Topics {
+		st := kmsg.NewFetchResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		t, terr := h.fetchTopic(req.Version, rt)
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewFetchResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
+			// Kafka sends empty, not null, records; librdkafka rejects a
+			// null message set.
+			sp.RecordBatches = []byte{}
+			err := terr
+			var p *logstore.Partition
+			if err == nil {
+				p, err = h.fetchPartition(t, rp)
+			}
+			if err == nil {
+				waits = append(waits, p.Wait())
+				n := int(rp.PartitionMaxBytes)
+				if n > remaining {
+					n = remaining
+				}
+				var res logstore.ReadResult
+				res, err = p.Read(rp.FetchOffset, int32(n))
+				sp.HighWatermark, sp.LogStartOffset = p.HighWatermark(), p.LogStartOffset()
+				sp.LastStableOffset = sp.HighWatermark
+				if err == nil {
+					sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = res.HighWatermark, res.LastStableOffset, res.LogStartOffset
+					// KIP-74: an oversized first batch goes out only when
+					// nothing came before it in this response.
+					if len(res.Batches) > 0 && (len(res.Batches) <= remaining || bytes == 0) && remaining > 0 {
+						sp.RecordBatches = res.Batches
+						bytes += len(res.Batches)
+						remaining -= len(res.Batches)
+						releases = append(releases, res.Release)
+					} else {
+						res.Release()
+					}
+				}
+			}
+			if err != nil {
+				sp.ErrorCode = logErrCode(err)
+				failed = true
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp, bytes, waits, releases, failed
+}
+
+func (h *Handlers) fetchTopic(version int16, rt kmsg.FetchRequestTopic) (controller.Topic, error) {
+	if version >= 13 {
+		t, ok := h.Controller.TopicByID(controller.TopicID(rt.TopicID))
+		if !ok {
+			return t, kerr.UnknownTopicID
+		}
+		return t, nil
+	}
+	t, ok := h.Controller.Topic(rt.Topic)
+	if !ok {
+		return t, kerr.UnknownTopicOrPartition
+	}
+	return t, nil
+}
+
+func (h *Handlers) fetchPartition(t controller.Topic, rp kmsg.FetchRequestTopicPartition) (*logstore.Partition, error) {
+	if rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions) {
+		return nil, kerr.UnknownTopicOrPartition
+	}
+	if err := checkLeaderEpoch(t.Partitions[rp.Partition], rp.CurrentLeaderEpoch); err != nil {
+		return nil, err
+	}
+	return h.partition(t, rp.Partition)
+}
+
+// waitAny blocks until one of chans is closed (true), or timeout passes or
+// ctx ends (false).
+func waitAny(ctx context.Context, chans []<-chan struct{}, timeout time.Duration) bool {
+	if timeout <= 0 {
+		return false
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	if len(chans) == 1 {
+		select {
+		case <-chans[0]:
+			return true
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		return false
+	}
+	cases := make([]reflect.SelectCase, 0, len(chans)+2)
+	cases = append(cases,
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)},
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
+	for _, c := range chans {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(c)})
+	}
+	i, _, _ := reflect.Select(cases)
+	return i >= 2
+}

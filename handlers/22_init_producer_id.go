@@ -1,0 +1,36 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/protocol"
+)
+
+// InitProducerId v0-v5 for idempotent producers. Without a transactional
+// id Kafka hands out a fresh producer id at epoch 0 on every call (its
+// transaction coordinator "blindly accepts" such requests), which is also
+// how a producer recovers from an error that needs a new epoch.
+// Transactional ids belong to the transaction coordinator issue.
+func init() { register(0, 5, (*Handlers).initProducerID) }
+
+func (h *Handlers) initProducerID(ctx context.Context, r *protocol.Request, req *kmsg.InitProducerIDRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
+	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	if req.TransactionalID != nil {
+		err := fmt.Errorf("transactions are not implemented yet: %w", kerr.TransactionalIDAuthorizationFailed)
+		resp.ErrorCode = errCode(err)
+		return resp, nil
+	}
+	id, err := h.Controller.AllocateProducerIDs(ctx, 1)
+	if err != nil {
+		r.Logger.Error("allocating producer id failed", "err", err)
+		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		return resp, nil
+	}
+	resp.ProducerID, resp.ProducerEpoch = id, 0
+	return resp, nil
+}

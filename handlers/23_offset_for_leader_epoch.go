@@ -1,0 +1,53 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/protocol"
+)
+
+// OffsetForLeaderEpoch v2-v4, which the Java consumer uses to validate its
+// position after a leader change. A partition's leader epoch only changes
+// with leadership, which a single node never loses, so the epoch history
+// is one entry: the current epoch ends at the log end offset.
+func init() { register(2, 4, (*Handlers).offsetForLeaderEpoch) }
+
+func (h *Handlers) offsetForLeaderEpoch(_ context.Context, _ *protocol.Request, req *kmsg.OffsetForLeaderEpochRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
+	for _, rt := range req.Topics {
+		st := kmsg.NewOffsetForLeaderEpochResponseTopic()
+		st.Topic = rt.Topic
+		t, ok := h.Controller.Topic(rt.Topic)
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
+			sp.Partition, sp.LeaderEpoch, sp.EndOffset = rp.Partition, -1, -1
+			switch {
+			case !ok || rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions):
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			default:
+				part := t.Partitions[rp.Partition]
+				if err := checkLeaderEpoch(part, rp.CurrentLeaderEpoch); err != nil {
+					sp.ErrorCode = errCode(err)
+					break
+				}
+				p, err := h.partition(t, rp.Partition)
+				if err != nil {
+					sp.ErrorCode = errCode(err)
+					break
+				}
+				// An epoch above the current one is unknown (-1, -1); the
+				// current epoch, or an older one that never had records,
+				// ends where the log ends.
+				if rp.LeaderEpoch <= part.LeaderEpoch {
+					sp.LeaderEpoch, sp.EndOffset = part.LeaderEpoch, p.LogEndOffset()
+				}
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp, nil
+}

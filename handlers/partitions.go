@@ -1,0 +1,118 @@
+package handlers
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"samsa/controller"
+	"samsa/logstore"
+)
+
+// topicConfigValue is the effective value of a topic config: the topic's
+// override, else the broker-derived default.
+func (h *Handlers) topicConfigValue(t controller.Topic, name string) string {
+	if v, ok := t.Configs[name]; ok {
+		return v
+	}
+	v, _, _ := h.Config.TopicDefault(name)
+	return v
+}
+
+// topicConfigInt is topicConfigValue parsed as an integer; values are
+// validated when set, so a parse failure means "unset" (def).
+func (h *Handlers) topicConfigInt(t controller.Topic, name string, def int64) int64 {
+	v, err := strconv.ParseInt(h.topicConfigValue(t, name), 10, 64)
+	if err != nil {
+		return def
+	}
+	return v
+}
+
+// partitionConfig resolves the log settings of t's partitions.
+func (h *Handlers) partitionConfig(t controller.Topic) logstore.PartitionConfig {
+	return logstore.PartitionConfig{
+		SegmentBytes:   h.topicConfigInt(t, "segment.bytes", 1<<30),
+		SegmentMs:      h.topicConfigInt(t, "segment.ms", 7*24*3600*1000),
+		RetentionBytes: h.topicConfigInt(t, "retention.bytes", -1),
+		RetentionMs:    h.topicConfigInt(t, "retention.ms", 7*24*3600*1000),
+		FlushMessages:  h.topicConfigInt(t, "flush.messages", math.MaxInt64),
+		FlushMs:        h.topicConfigInt(t, "flush.ms", math.MaxInt64),
+		LogAppendTime:  h.topicConfigValue(t, "message.timestamp.type") == "LogAppendTime",
+	}
+}
+
+// PartitionConfigFor gives the log settings of a partition the log store
+// finds on disk at start (logstore.Options.ConfigFor), so retention and
+// rolling follow the topic's settings from the first pass.
+func (h *Handlers) PartitionConfigFor(topic string, partition int32) (logstore.PartitionConfig, bool) {
+	t, ok := h.Controller.Topic(topic)
+	if !ok {
+		return logstore.PartitionConfig{}, false
+	}
+	return h.partitionConfig(t), true
+}
+
+// partition returns the log of partition idx of t, opening it on first
+// use. Errors: kerr.UnknownTopicOrPartition for an index t lacks.
+func (h *Handlers) partition(t controller.Topic, idx int32) (*logstore.Partition, error) {
+	if idx < 0 || int(idx) >= len(t.Partitions) {
+		return nil, fmt.Errorf("%s has no partition %d: %w", t.Name, idx, kerr.UnknownTopicOrPartition)
+	}
+	if p, ok := h.Logs.Partition(t.Name, idx); ok {
+		return p, nil
+	}
+	return h.Logs.CreatePartition(t.Name, idx, h.partitionConfig(t))
+}
+
+// applyTopicConfig pushes a topic's changed settings to its open
+// partitions.
+func (h *Handlers) applyTopicConfig(name string) {
+	t, ok := h.Controller.Topic(name)
+	if !ok {
+		return
+	}
+	cfg := h.partitionConfig(t)
+	for _, p := range t.Partitions {
+		if lp, ok := h.Logs.Partition(t.Name, p.Index); ok {
+			lp.SetConfig(cfg)
+		}
+	}
+}
+
+// checkLeaderEpoch applies Kafka's fencing of a client's current leader
+// epoch (-1: not given).
+func checkLeaderEpoch(p controller.Partition, current int32) error {
+	switch {
+	case current < 0 || current == p.LeaderEpoch:
+		return nil
+	case current < p.LeaderEpoch:
+		return kerr.FencedLeaderEpoch
+	default:
+		return kerr.UnknownLeaderEpoch
+	}
+}
+
+// logErrCode maps logstore errors to Kafka codes.
+func logErrCode(err error) int16 {
+	switch {
+	case err == nil:
+		return 0
+	case errorsIs(err, logstore.ErrOffsetOutOfRange):
+		return kerr.OffsetOutOfRange.Code
+	case errorsIs(err, logstore.ErrOutOfOrderSequence):
+		return kerr.OutOfOrderSequenceNumber.Code
+	case errorsIs(err, logstore.ErrInvalidProducerEpoch):
+		return kerr.InvalidProducerEpoch.Code
+	case errorsIs(err, logstore.ErrUnknownProducerID):
+		return kerr.UnknownProducerID.Code
+	case errorsIs(err, logstore.ErrCorruptBatch):
+		return kerr.CorruptMessage.Code
+	case errorsIs(err, logstore.ErrPartitionClosed):
+		return kerr.NotLeaderForPartition.Code
+	default:
+		return errCode(err)
+	}
+}

@@ -1,0 +1,101 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"samsa/internal/testbroker"
+)
+
+// BenchmarkProduce drives the built binary with franz-go: 1 KiB records,
+// acks=1 and acks=all, 1 and 8 partitions. Each op is one record, so the
+// reported MB/s is the produce throughput.
+func BenchmarkProduce(b *testing.B) {
+	value := make([]byte, 1024)
+	for _, acks := range []struct {
+		name string
+		a    kgo.Acks
+	}{{"acks=1", kgo.LeaderAck()}, {"acks=all", kgo.AllISRAcks()}} {
+		for _, parts := range []int32{1, 8} {
+			b.Run(fmt.Sprintf("%s/partitions=%d", acks.name, parts), func(b *testing.B) {
+				br := testbroker.Start(b, testbroker.Binary)
+				topic := "bench"
+				cl, err := kgo.NewClient(kgo.SeedBrokers(br.Addr()), kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(acks.a),
+					kgo.AllowAutoTopicCreation(), kgo.ProducerLinger(time.Millisecond))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer cl.Close()
+				adm := kgoAdmin(cl)
+				if _, err := adm.CreateTopic(context.Background(), parts, 1, nil, topic); err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(int64(len(value)))
+				b.ResetTimer()
+				errs := make(chan error, 1)
+				for i := 0; i < b.N; i++ {
+					cl.Produce(context.Background(), &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
+						if err != nil {
+							select {
+							case errs <- err:
+							default:
+							}
+						}
+					})
+				}
+				if err := cl.Flush(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				select {
+				case err := <-errs:
+					b.Fatal(err)
+				default:
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkConsume reads back b.N 1 KiB records with franz-go from the
+// binary, after producing them untimed.
+func BenchmarkConsume(b *testing.B) {
+	for _, parts := range []int32{1, 8} {
+		b.Run(fmt.Sprintf("partitions=%d", parts), func(b *testing.B) {
+			br := testbroker.Start(b, testbroker.Binary)
+			value := make([]byte, 1024)
+			cl, err := kgo.NewClient(kgo.SeedBrokers(br.Addr()), kgo.DefaultProduceTopic("bench"), kgo.ProducerLinger(time.Millisecond))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := kgoAdmin(cl).CreateTopic(context.Background(), parts, 1, nil, "bench"); err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; i < b.N; i++ {
+				cl.Produce(context.Background(), &kgo.Record{Value: value}, nil)
+			}
+			if err := cl.Flush(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			cl.Close()
+			cons, err := kgo.NewClient(kgo.SeedBrokers(br.Addr()), kgo.ConsumeTopics("bench"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cons.Close()
+			b.SetBytes(int64(len(value)))
+			b.ResetTimer()
+			for n := 0; n < b.N; {
+				fs := cons.PollFetches(context.Background())
+				if err := fs.Err(); err != nil {
+					b.Fatal(err)
+				}
+				n += fs.NumRecords()
+			}
+		})
+	}
+}

@@ -1,0 +1,84 @@
+package logstore
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+)
+
+// benchBatch is ~16 KiB: 16 records of 1 KiB.
+func benchBatch(b *testing.B) []byte {
+	return makeBatch(b, batchSpec{records: 16, valueSize: 1024, baseTs: 1})
+}
+
+func BenchmarkAppend(b *testing.B) {
+	e := newEnv(b)
+	e.open()
+	p := e.create("bench", 0, PartitionConfig{SegmentBytes: 256 << 20})
+	batch := benchBatch(b)
+	h := mustHeader(b, batch)
+	b.SetBytes(int64(len(batch)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := p.Append(batch, h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppendParallelPartitions(b *testing.B) {
+	e := newEnv(b)
+	e.open()
+	const parts = 8
+	ps := make([]*Partition, parts)
+	for i := range ps {
+		ps[i] = e.create(fmt.Sprintf("bench%d", i), 0, PartitionConfig{SegmentBytes: 256 << 20})
+	}
+	var next atomic.Int32
+	proto := benchBatch(b)
+	b.SetBytes(int64(len(proto)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		p := ps[int(next.Add(1))%parts]
+		batch := append([]byte(nil), proto...)
+		h := mustHeader(b, batch)
+		for pb.Next() {
+			if _, err := p.Append(batch, h); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkRead(b *testing.B) {
+	e := newEnv(b)
+	e.open()
+	p := e.create("bench", 0, PartitionConfig{SegmentBytes: 64 << 20})
+	batch := benchBatch(b)
+	h := mustHeader(b, batch)
+	const n = 2000
+	for i := 0; i < n; i++ {
+		if _, err := p.Append(batch, h); err != nil {
+			b.Fatal(err)
+		}
+	}
+	leo := p.LogEndOffset()
+	b.SetBytes(int64(len(batch)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	off := int64(0)
+	for b.Loop() {
+		res, err := p.Read(off, int32(len(batch)))
+		if err != nil || len(res.Batches) != len(batch) {
+			b.Fatalf("read %d: %v %d", off, err, len(res.Batches))
+		}
+		res.Release()
+		off += 16 * 37
+		if off >= leo {
+			off -= leo
+		}
+	}
+}

@@ -1,0 +1,141 @@
+// Package logstore is Samsa's partition log: Kafka's on-disk log of record
+// batches, with a Pebble database as its index.
+//
+// The store never looks inside a batch beyond its 61-byte header. Produce
+// writes the bytes the client sent; Fetch returns bytes straight from the
+// segment files. Everything that needs per-batch knowledge (offset lookup,
+// timestamps, idempotence, retention) works from the header fields kept
+// in the index.
+//
+// # On-disk layout
+//
+//	<Dir>/
+//	  .lock                       flock held by the open Store
+//	  .samsa-clean-shutdown       present only between Close and Open
+//	  .samsa-index/               the Pebble index (Options.IndexDir); disposable
+//	  <topic>-<partition>/        one directory per partition
+//	    00000000000000000000.log  segments, named by the 20-digit base offset
+//	    00000000000000004711.log  (the last one is the active segment)
+//	    log-start-offset          decimal; written by DeleteRecordsBefore only
+//	  <topic>-<partition>.<ns>-delete/   a DeleteTopic in progress
+//
+// A segment is a plain concatenation of Kafka record batches (magic v2), as
+// in Kafka's .log files, so Kafka's own tools can dump them. A batch is
+// stored exactly as the producer sent it except for the fields the broker
+// owns: the base offset (bytes 0-7, outside the CRC) and, for topics with
+// message.timestamp.type=LogAppendTime, the max timestamp and the
+// timestamp-type attribute bit, after which the CRC is recomputed. The
+// header layout (big-endian):
+//
+//	 0 baseOffset int64         27 baseTimestamp int64
+//	 8 batchLength int32        35 maxTimestamp int64
+//	12 partitionLeaderEpoch     43 producerId int64
+//	16 magic int8 (2)           51 producerEpoch int16
+//	17 crc uint32 (CRC-32C of   53 baseSequence int32
+//	   bytes 21..end)           57 recordCount int32
+//	21 attributes int16         61 records...
+//	23 lastOffsetDelta int32
+//
+// Segments are the source of truth. The index can be deleted at any time
+// (with the store closed): Open rebuilds it from the segments.
+//
+// # Index key layout
+//
+// One Pebble DB per Store. All integers are big-endian so that byte order
+// is numeric order; pid is a uint32 allocated per partition and never
+// reused, so a recreated topic cannot see a deleted one's leftovers.
+//
+//	'n'                                  -> next pid (uint32)
+//	'p' topic 0x00 partition(int32)      -> pid (uint32)
+//	'o' pid baseOffset(int64)            -> version(1) segBase(8) position(8)
+//	                                        size(4) maxTimestamp(8)
+//	                                        lastOffsetDelta(4) producerId(8)
+//	                                        producerEpoch(2) baseSequence(4)
+//	                                        attributes(2)
+//	't' pid segBase(int64) maxTs(int64^signbit) -> baseOffset(8) lastOffsetDelta(4)
+//
+// Fetch at offset o is one SeekLT('o' pid o+1): the batch with the greatest
+// base offset <= o. The 't' space is Kafka's time index: per segment, an
+// entry is written only when a batch raises the segment's running maximum
+// timestamp, so keys within a segment are ordered both by time and by
+// offset, and SeekGE(ts) finds the first batch of the segment whose max
+// timestamp is >= ts. ListOffsets picks the segment from in-memory max
+// timestamps, then does that one seek.
+//
+// Index writes use pebble.NoSync and a batch reused per partition: an
+// fsync would buy nothing, since recovery repairs the index from the
+// segments. The log start offset set by DeleteRecords is kept in the
+// partition directory, not the index, so losing the index cannot
+// resurrect deleted records; after retention, the start is simply the
+// first segment's base offset.
+//
+// # Append and read
+//
+// Append (one batch, under the partition's appendMu) checks idempotence,
+// maybe rolls, pwrites the batch at the end of the active segment, commits
+// its index entry, applies the flush policy, then publishes: segment size
+// first, log end offset second, then closes the Wait channel. A failure at
+// any step truncates the segment back and removes the index entry, so the
+// next append reuses the offset. Writes are positional, so even if that
+// truncation fails the stray bytes stay invisible (readers stop at the
+// published size) and are overwritten.
+//
+// Read takes no lock during I/O: it loads the end offset, seeks the index,
+// takes a reference on the segment (a short read lock on the segment
+// list), and preads whole batches into a pooled buffer. A segment's file
+// is closed only when its last reference goes, so retention can unlink a
+// file while a Fetch is reading it.
+//
+// # Flushing
+//
+// As in Kafka, writes go to the page cache. The active segment is fsynced
+// when flush.messages records have accumulated (inline, in Append) or
+// flush.ms after the first unflushed write (a timer), rolled segments are
+// fsynced in the background right after the roll, and everything at Close.
+//
+// # Recovery
+//
+// Open recovers each partition (in parallel): the index entries are
+// checked against the files (known segment, contiguous positions, growing
+// offsets, within the file, last entry's header matches the bytes on
+// disk). Entries past a file's end are deleted; any other mismatch, or a
+// missing or unreadable DB, means a rebuild from the segments. Then every
+// segment is walked from its last indexed position to its end, checking
+// lengths, offsets and CRCs; good batches are indexed and the file is
+// truncated at the first bad one (a torn or corrupt write). Without the
+// clean-shutdown marker the last segment is re-validated from its start,
+// as Kafka re-validates everything after its recovery point. Producer
+// state is rebuilt from the index entries (producer id, epoch, base
+// sequence and last offset delta are in every entry).
+//
+// # Roll, retention, DeleteRecords
+//
+// A new segment starts when the active one would exceed segment.bytes (a
+// larger batch goes alone into a segment) or when a batch's timestamp is
+// more than segment.ms after the segment's first batch; RunRetention also
+// rolls idle active segments older than segment.ms. Retention deletes the
+// oldest whole segments while they are entirely below the log start
+// offset, or their newest timestamp is older than retention.ms, or
+// deleting them still leaves retention.bytes; if that includes the active
+// segment, an empty one is rolled first. The log start offset then moves
+// to the first remaining segment. DeleteRecordsBefore persists the new
+// start first, then deletes whole segments below it. Files are unlinked
+// outside all locks.
+//
+// # Locking
+//
+// Store.mu guards the partition map; Store.createMu serialises
+// CreatePartition and DeleteTopic (which do I/O outside Store.mu). Each
+// Partition has retMu (changes of the log start: retention, DeleteRecords,
+// close), appendMu (writers: append, roll, producer state, flush
+// bookkeeping) and mu (segment list, segment metadata, max timestamp,
+// wait channel; never held across I/O), taken in that order. The end
+// offset, start offset, config and closed flag are atomics. The fields
+// each mutex guards are grouped after it in the struct definitions.
+//
+// # Not done here
+//
+// Transactions (the last stable offset equals the high watermark, and
+// aborted-transaction indexes are not kept), log compaction, and
+// partition leader epochs (batches keep the producer's value, normally -1).
+package logstore

@@ -1,0 +1,587 @@
+package logstore
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Partition is the log of one topic partition: an ordered list of segment
+// files plus its entries in the store's index.
+//
+// Locking (order: retMu, then appendMu, then mu; Store.mu is never held
+// while taking any of them):
+//
+//   - retMu serialises changes of the log start offset: RunRetention,
+//     DeleteRecordsBefore and close.
+//   - appendMu serialises writers: Append, rolls, flush bookkeeping, the
+//     producer state. One append per partition at a time; partitions
+//     append in parallel.
+//   - mu guards the segment list, per-segment metadata, the partition's
+//     max timestamp and the wait channel. It is held only for in-memory
+//     updates and lookups, never across I/O, so readers are not blocked by
+//     appends beyond a few field stores.
+//   - The end offset, start offset, config and closed flag are atomics,
+//     read without locks.
+type Partition struct {
+	store     *Store
+	topic     string
+	partition int32
+	pid       uint32 // index partition id
+	dir       string
+	log       *slog.Logger
+
+	// Lock-free state. leo is written by the appender (appendMu held)
+	// after the segment size, so a reader that sees an offset below leo
+	// also sees the bytes and index entry of its batch.
+	cfg      atomic.Pointer[PartitionConfig]
+	leo      atomic.Int64
+	logStart atomic.Int64
+	closed   atomic.Bool
+
+	retMu sync.Mutex
+
+	// appendMu guards the fields below it, up to mu.
+	appendMu        sync.Mutex
+	active          *segment // == segs[len(segs)-1]
+	producers       producerState
+	idxBatch        *pebble.Batch // reused for every append's index write
+	keyBuf, valBuf  []byte
+	tkeyBuf         []byte
+	tvalBuf         []byte
+	appendedRecords int64 // records appended since open
+	flushedRecords  int64 // records known to be fsynced
+	flushTimer      *time.Timer
+	flushArmed      bool
+	dirtyTail       bool  // a failed write may have left bytes past active.size
+	recoveredAt     int64 // wall clock (ms) of Open, the last-seen time of recovered producers
+
+	// mu guards the fields below it.
+	mu          sync.RWMutex
+	segs        []*segment // by base offset; the last one is active
+	maxTs       int64      // largest batch max timestamp in the log
+	maxTsOffset int64      // base offset of the batch holding maxTs
+	waitCh      chan struct{}
+}
+
+// closedCh is returned by Wait on a closed partition so that waiters wake
+// up and see ErrPartitionClosed.
+var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// Topic returns the partition's topic name.
+func (p *Partition) Topic() string { return p.topic }
+
+// ID returns the partition number within its topic.
+func (p *Partition) ID() int32 { return p.partition }
+
+// Config returns the configuration in force.
+func (p *Partition) Config() PartitionConfig { return *p.cfg.Load() }
+
+// SetConfig replaces the partition's configuration (after AlterConfigs, or
+// to give partitions found on disk by Open their topic's settings). It
+// applies from the next append or retention pass.
+func (p *Partition) SetConfig(cfg PartitionConfig) { p.cfg.Store(&cfg) }
+
+// HighWatermark is the offset up to which consumers may read. On a single
+// node every appended batch is committed, so it equals the log end offset.
+func (p *Partition) HighWatermark() int64 { return p.leo.Load() }
+
+// LogEndOffset is the offset the next appended record will get.
+func (p *Partition) LogEndOffset() int64 { return p.leo.Load() }
+
+// LogStartOffset is the first offset still readable; it moves with
+// retention and DeleteRecordsBefore.
+func (p *Partition) LogStartOffset() int64 { return p.logStart.Load() }
+
+// Wait returns a channel closed by the next successful append (or by the
+// partition closing), so that a Fetch can long-poll with a select on it and
+// a timer instead of polling. Take the channel before the Read that came
+// back empty: an append between the two then still wakes the caller.
+func (p *Partition) Wait() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed.Load() {
+		return closedCh
+	}
+	if p.waitCh == nil {
+		p.waitCh = make(chan struct{})
+	}
+	return p.waitCh
+}
+
+// Append writes one record batch at the end of the log and returns the
+// offsets it got. The caller has validated the batch (magic 2, CRC, sizes)
+// and parsed h from it. Append modifies batch in place: it sets the base
+// offset and, with LogAppendTime, the max timestamp, timestamp type and
+// CRC; nothing else about the batch changes and no record is decoded.
+//
+// Batches with a producer id go through Kafka's idempotence checks first
+// (see producers.go): a retry of one of the producer's last five batches
+// returns the original offsets with Duplicate set and writes nothing.
+//
+// On any failure the partition is left as it was: the write is undone and
+// later appends continue at the same offset.
+func (p *Partition) Append(batch []byte, h BatchHeader) (AppendResult, error) {
+	if len(batch) < BatchHeaderSize || len(batch) != h.TotalSize() {
+		return AppendResult{}, fmt.Errorf("%w: batch is %d bytes, header says %d", ErrCorruptBatch, len(batch), h.TotalSize())
+	}
+	cfg := p.cfg.Load()
+
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	if p.closed.Load() {
+		return AppendResult{}, ErrPartitionClosed
+	}
+	if p.dirtyTail {
+		p.repairTailLocked()
+	}
+	base := p.leo.Load()
+	res := AppendResult{LogAppendTime: -1, LogStartOffset: p.logStart.Load()}
+
+	if h.ProducerID >= 0 {
+		dup, err := p.producers.check(&h)
+		if err != nil {
+			return res, fmt.Errorf("%s-%d: %w", p.topic, p.partition, err)
+		}
+		if dup != nil {
+			res.BaseOffset, res.LastOffset, res.Duplicate = dup.baseOffset, dup.lastOffset, true
+			if cfg.LogAppendTime {
+				res.LogAppendTime = dup.maxTs
+			}
+			return res, nil
+		}
+	}
+
+	now := p.store.now()
+	if cfg.LogAppendTime {
+		ms := now.UnixMilli()
+		stampLogAppendTime(batch, ms)
+		h.MaxTimestamp = ms
+		h.Attributes |= attrTimestampType
+		res.LogAppendTime = ms
+	}
+	setBaseOffset(batch, base)
+	h.BaseOffset = base
+	last := h.LastOffset()
+
+	seg := p.active
+	if p.shouldRollLocked(seg, len(batch), h.MaxTimestamp, cfg) {
+		if err := p.rollLocked(base); err != nil {
+			return res, err
+		}
+		seg = p.active
+	}
+
+	pos := seg.size.Load()
+	if _, err := seg.f.WriteAt(batch, pos); err != nil {
+		p.truncateLocked(seg, pos)
+		return res, fmt.Errorf("%w: writing %s at %d: %w", ErrStorage, seg.path, pos, err)
+	}
+	wroteTime, err := p.indexAppendLocked(seg, pos, &h)
+	if err != nil {
+		p.truncateLocked(seg, pos)
+		return res, fmt.Errorf("%w: indexing %s-%d offset %d: %w", ErrStorage, p.topic, p.partition, base, err)
+	}
+
+	p.appendedRecords += int64(h.NumRecords)
+	if fm := cfg.FlushMessages; fm > 0 && fm != math.MaxInt64 && p.appendedRecords-p.flushedRecords >= fm {
+		if err := seg.f.Sync(); err != nil {
+			p.appendedRecords -= int64(h.NumRecords)
+			p.unindexLocked(wroteTime)
+			p.truncateLocked(seg, pos)
+			return res, fmt.Errorf("%w: fsync %s: %w", ErrStorage, seg.path, err)
+		}
+		p.flushedRecords = p.appendedRecords
+	} else if fms := cfg.FlushMs; fms > 0 && fms != math.MaxInt64 && !p.flushArmed {
+		p.armFlushLocked(time.Duration(fms) * time.Millisecond)
+	}
+
+	// Publish: segment size first, then the end offset, so that readers
+	// never see an offset whose bytes they cannot read.
+	p.mu.Lock()
+	seg.size.Store(pos + int64(len(batch)))
+	seg.noteBatch(base, last, h.MaxTimestamp)
+	seg.lastWriteMs = now.UnixMilli()
+	if h.MaxTimestamp > p.maxTs {
+		p.maxTs, p.maxTsOffset = h.MaxTimestamp, base
+	}
+	p.leo.Store(last + 1)
+	ch := p.waitCh
+	p.waitCh = nil
+	p.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
+
+	if h.ProducerID >= 0 {
+		p.producers.update(&h, now.UnixMilli())
+	}
+	res.BaseOffset, res.LastOffset = base, last
+	return res, nil
+}
+
+// shouldRollLocked applies Kafka's LogSegment.shouldRoll: a non-empty
+// segment rolls when the batch would take it past segment.bytes, or when
+// the batch's timestamp is more than segment.ms after the segment's first
+// batch (Kafka measures segment age on record timestamps, so replaying old
+// data does not roll on every batch).
+func (p *Partition) shouldRollLocked(seg *segment, n int, maxTs int64, cfg *PartitionConfig) bool {
+	size := seg.size.Load()
+	if size == 0 {
+		return false
+	}
+	if cfg.SegmentBytes > 0 && size+int64(n) > cfg.SegmentBytes {
+		return true
+	}
+	return cfg.SegmentMs > 0 && seg.firstTs >= 0 && maxTs-seg.firstTs > cfg.SegmentMs
+}
+
+// rollLocked starts a new active segment at base. The old one is fsynced in
+// the background, as Kafka does on roll, so that only the active segment
+// can lose data in a power failure.
+func (p *Partition) rollLocked(base int64) error {
+	path := filepath.Join(p.dir, segmentName(base))
+	f, err := openSegmentFile(p.store.fs, path, true)
+	if err != nil {
+		return fmt.Errorf("%w: creating segment: %w", ErrStorage, err)
+	}
+	seg := newSegment(p.dir, base, f)
+	old := p.active
+	p.mu.Lock()
+	p.segs = append(p.segs, seg)
+	p.mu.Unlock()
+	p.active = seg
+	p.dirtyTail = false
+	if old != nil {
+		p.store.syncInBackground(old, p.dir)
+	}
+	p.log.Debug("logstore: rolled segment", "topic", p.topic, "partition", p.partition, "base", base)
+	return nil
+}
+
+// indexAppendLocked commits the index entry of a written batch (and a
+// time-index entry when the batch raises the segment's max timestamp).
+func (p *Partition) indexAppendLocked(seg *segment, pos int64, h *BatchHeader) (wroteTime bool, err error) {
+	e := entryFromHeader(h, seg.base, pos)
+	p.keyBuf = appendOffsetKey(p.keyBuf[:0], p.pid, h.BaseOffset)
+	p.valBuf = e.appendValue(p.valBuf[:0])
+	b := p.idxBatch
+	_ = b.Set(p.keyBuf, p.valBuf, nil)
+	if h.MaxTimestamp > seg.maxTs {
+		p.tkeyBuf = appendTimeKey(p.tkeyBuf[:0], p.pid, seg.base, h.MaxTimestamp)
+		p.tvalBuf = appendTimeValue(p.tvalBuf[:0], h.BaseOffset, h.LastOffsetDelta)
+		_ = b.Set(p.tkeyBuf, p.tvalBuf, nil)
+		wroteTime = true
+	}
+	err = b.Commit(pebble.NoSync)
+	b.Reset()
+	return wroteTime, err
+}
+
+// unindexLocked removes the entries indexAppendLocked just wrote.
+func (p *Partition) unindexLocked(wroteTime bool) {
+	b := p.idxBatch
+	_ = b.Delete(p.keyBuf, nil)
+	if wroteTime {
+		_ = b.Delete(p.tkeyBuf, nil)
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		p.log.Error("logstore: removing index entry of a failed append", "topic", p.topic, "partition", p.partition, "err", err)
+	}
+	b.Reset()
+}
+
+// truncateLocked cuts the active segment back to size after a failed
+// append. If that fails too the next append retries; meanwhile the stray
+// bytes are invisible (readers stop at seg.size) and get overwritten,
+// since writes are positional.
+func (p *Partition) truncateLocked(seg *segment, size int64) {
+	if err := seg.f.Truncate(size); err != nil {
+		p.dirtyTail = true
+		p.log.Error("logstore: truncating after failed append", "segment", seg.path, "size", size, "err", err)
+		return
+	}
+	p.dirtyTail = false
+}
+
+func (p *Partition) repairTailLocked() {
+	p.truncateLocked(p.active, p.active.size.Load())
+}
+
+func (p *Partition) armFlushLocked(d time.Duration) {
+	p.flushArmed = true
+	if p.flushTimer == nil {
+		p.flushTimer = time.AfterFunc(d, p.flushTick)
+		return
+	}
+	p.flushTimer.Reset(d)
+}
+
+// flushTick implements flush.ms: fsync the active segment once the oldest
+// unflushed write is that old. The fsync runs without appendMu so appends
+// continue meanwhile.
+func (p *Partition) flushTick() {
+	p.appendMu.Lock()
+	p.flushArmed = false
+	if p.closed.Load() || p.appendedRecords == p.flushedRecords {
+		p.appendMu.Unlock()
+		return
+	}
+	target, seg := p.appendedRecords, p.active
+	ok := seg.acquire()
+	p.appendMu.Unlock()
+	if !ok {
+		return
+	}
+	err := seg.f.Sync()
+	seg.release()
+	if err != nil {
+		p.log.Error("logstore: flush.ms fsync failed", "segment", seg.path, "err", err)
+		return
+	}
+	p.appendMu.Lock()
+	if target > p.flushedRecords {
+		p.flushedRecords = target
+	}
+	p.appendMu.Unlock()
+}
+
+// segmentAt returns the segment with the given base offset, referenced;
+// the caller must release it.
+func (p *Partition) segmentAt(base int64) *segment {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	i := sort.Search(len(p.segs), func(i int) bool { return p.segs[i].base >= base })
+	if i < len(p.segs) && p.segs[i].base == base && p.segs[i].acquire() {
+		return p.segs[i]
+	}
+	return nil
+}
+
+// Read returns whole batches starting with the one that contains offset,
+// up to maxBytes, but always at least that first batch (KIP-74), so a
+// consumer can make progress past a batch larger than its fetch size. It
+// reads from one segment only, like Kafka. The batch is found with one
+// index seek; the file is read with one pread, without holding any lock
+// during I/O. Call Release on the result when its bytes have been sent.
+//
+// An offset equal to the log end offset gives an empty result; one below
+// the log start offset or beyond the end gives ErrOffsetOutOfRange.
+func (p *Partition) Read(offset int64, maxBytes int32) (ReadResult, error) {
+	if p.closed.Load() {
+		return ReadResult{}, ErrPartitionClosed
+	}
+	logStart, leo := p.logStart.Load(), p.leo.Load()
+	if offset < logStart || offset > leo {
+		return ReadResult{}, fmt.Errorf("%w: %s-%d offset %d not in [%d, %d]", ErrOffsetOutOfRange, p.topic, p.partition, offset, logStart, leo)
+	}
+	res := ReadResult{HighWatermark: leo, LastStableOffset: leo, LogStartOffset: logStart}
+	if offset == leo {
+		return res, nil
+	}
+	e, ok, err := p.store.idx.lookup(p.pid, offset)
+	if err != nil {
+		return ReadResult{}, fmt.Errorf("%w: index lookup %s-%d offset %d: %w", ErrStorage, p.topic, p.partition, offset, err)
+	}
+	if !ok {
+		return res, nil
+	}
+	seg := p.segmentAt(e.segBase)
+	if seg == nil {
+		return ReadResult{}, p.goneError(offset)
+	}
+	defer seg.release()
+	end := seg.size.Load()
+	if e.end() > end {
+		return res, nil // a batch after a gap that is not published yet
+	}
+	n := end - e.pos
+	if int64(maxBytes) < n {
+		n = max(int64(maxBytes), int64(e.size))
+	}
+	rb := getReadBuf(int(n))
+	if k, err := seg.f.ReadAt(rb.b, e.pos); k < len(rb.b) {
+		rb.put()
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		if p.closed.Load() {
+			return ReadResult{}, ErrPartitionClosed
+		}
+		return ReadResult{}, fmt.Errorf("%w: reading %s at %d: %w", ErrStorage, seg.path, e.pos, err)
+	}
+	res.Batches = rb.b[:wholeBatches(rb.b)]
+	res.release = rb.release
+	if hw := p.leo.Load(); hw > res.HighWatermark {
+		res.HighWatermark, res.LastStableOffset = hw, hw
+	}
+	res.LogStartOffset = p.logStart.Load()
+	return res, nil
+}
+
+// goneError explains why the segment of an index entry was not found:
+// retention deleted it (the offset is now below the log start) or the
+// partition closed.
+func (p *Partition) goneError(offset int64) error {
+	if p.closed.Load() {
+		return ErrPartitionClosed
+	}
+	if ls := p.logStart.Load(); offset < ls {
+		return fmt.Errorf("%w: %s-%d offset %d is below the log start %d", ErrOffsetOutOfRange, p.topic, p.partition, offset, ls)
+	}
+	return fmt.Errorf("%w: %s-%d index points to a missing segment for offset %d", ErrStorage, p.topic, p.partition, offset)
+}
+
+// wholeBatches returns the length of the longest prefix of b made of whole
+// batches, by following the length fields only.
+func wholeBatches(b []byte) int {
+	off := 0
+	for len(b)-off >= batchLengthOverhead {
+		l := int64(int32(binary.BigEndian.Uint32(b[off+offLength:])))
+		total := l + batchLengthOverhead
+		if l < minBatchLength || int64(off)+total > int64(len(b)) {
+			break
+		}
+		off += int(total)
+	}
+	return off
+}
+
+// OffsetForTimestamp returns the base offset of the first batch whose max
+// timestamp is >= ts, and that timestamp (ListOffsets at batch granularity:
+// the caller refines to the record by reading that batch). If the log
+// start offset lies inside that batch, the log start is returned instead,
+// and records below it must be skipped when refining. Segments are chosen
+// by their in-memory max timestamp, then one seek in the segment's time
+// index finds the batch; no segment data is read.
+func (p *Partition) OffsetForTimestamp(ts int64) (offset int64, batchMaxTs int64, found bool) {
+	type cand struct{ base, next int64 }
+	var buf [8]cand
+	cands := buf[:0]
+	p.mu.RLock()
+	for i, s := range p.segs {
+		if s.empty() || s.maxTs < ts {
+			continue
+		}
+		next := int64(math.MaxInt64)
+		if i+1 < len(p.segs) {
+			next = p.segs[i+1].base
+		}
+		cands = append(cands, cand{s.base, next})
+	}
+	p.mu.RUnlock()
+
+	logStart := p.logStart.Load()
+	for _, c := range cands {
+		if c.next <= logStart {
+			continue
+		}
+		base, lod, maxTs, ok, err := p.store.idx.seekTime(p.pid, c.base, ts)
+		if err != nil {
+			p.log.Error("logstore: time index seek", "topic", p.topic, "partition", p.partition, "err", err)
+			return -1, -1, false
+		}
+		if !ok {
+			continue
+		}
+		if base+int64(lod) >= logStart {
+			return max(base, logStart), maxTs, true
+		}
+		// DeleteRecords moved the log start into this segment past the
+		// batch found: look for a later batch in the segment via the
+		// offset index (bounded by one segment).
+		var hit indexEntry
+		err = p.store.idx.scanEntries(p.pid, c.base, c.next, func(e *indexEntry) (bool, error) {
+			if e.lastOffset() >= logStart && e.maxTs >= ts {
+				hit = *e
+				return false, nil
+			}
+			return true, nil
+		})
+		if err != nil {
+			p.log.Error("logstore: offset index scan", "topic", p.topic, "partition", p.partition, "err", err)
+			return -1, -1, false
+		}
+		if hit.size > 0 {
+			return max(hit.baseOffset, logStart), hit.maxTs, true
+		}
+	}
+	return -1, -1, false
+}
+
+// MaxTimestamp returns the largest batch max timestamp in the log and the
+// base offset of the first batch carrying it (ListOffsets -3,
+// MAX_TIMESTAMP). Kafka answers with the offset of the record holding the
+// timestamp, so the caller refines: the first record of that batch with
+// timestamp >= ts (for LogAppendTime batches, the batch's first record).
+// It is (-1, -1) for an empty log.
+func (p *Partition) MaxTimestamp() (ts int64, offset int64) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.maxTs == noMaxTimestamp {
+		return -1, -1
+	}
+	return p.maxTs, p.maxTsOffset
+}
+
+// recomputeMaxTsLocked refreshes the partition max timestamp after
+// segments went away. p.mu must be held for writing.
+func (p *Partition) recomputeMaxTsLocked() {
+	p.maxTs, p.maxTsOffset = noMaxTimestamp, -1
+	for _, s := range p.segs {
+		if !s.empty() && s.maxTs > p.maxTs {
+			p.maxTs, p.maxTsOffset = s.maxTs, s.maxTsOffset
+		}
+	}
+}
+
+// close stops the partition: appends and reads fail with
+// ErrPartitionClosed, waiters wake, and segment files close once the last
+// reader is done with them. With sync the active segment is fsynced first
+// (clean shutdown).
+func (p *Partition) close(sync bool) error {
+	p.retMu.Lock()
+	defer p.retMu.Unlock()
+	p.appendMu.Lock()
+	if p.closed.Swap(true) {
+		p.appendMu.Unlock()
+		return nil
+	}
+	if p.flushTimer != nil {
+		p.flushTimer.Stop()
+	}
+	var err error
+	if sync && p.active != nil {
+		if serr := p.active.f.Sync(); serr != nil {
+			err = fmt.Errorf("%w: fsync %s: %w", ErrStorage, p.active.path, serr)
+		}
+	}
+	if p.idxBatch != nil {
+		_ = p.idxBatch.Close()
+		p.idxBatch = nil
+	}
+	p.mu.Lock()
+	segs := p.segs
+	p.segs = nil
+	ch := p.waitCh
+	p.waitCh = nil
+	p.mu.Unlock()
+	p.active = nil
+	p.appendMu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
+	for _, s := range segs {
+		s.release()
+	}
+	return err
+}

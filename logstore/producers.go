@@ -1,0 +1,199 @@
+package logstore
+
+import (
+	"fmt"
+	"math"
+)
+
+// Idempotent producer state, following Kafka's ProducerStateManager,
+// ProducerStateEntry and ProducerAppendInfo (storage module, Kafka 3.x/4.x)
+// for appends from clients:
+//
+//   - Duplicate detection comes first: if the producer's current epoch
+//     equals the batch's and one of the last 5 cached batches has the same
+//     first and last sequence, the batch is a retry. Kafka answers with the
+//     original offsets and no error; nothing is written.
+//   - Epoch: a batch epoch lower than the known one is rejected with
+//     INVALID_PRODUCER_EPOCH (since Kafka 2.7; it used to be
+//     PRODUCER_FENCED).
+//   - A new (higher) epoch must start at sequence 0, else
+//     OUT_OF_ORDER_SEQUENCE_NUMBER, unless the producer has no known epoch.
+//   - Same epoch: the first sequence must be lastSeq+1, with the wrap from
+//     MaxInt32 to 0, else OUT_OF_ORDER_SEQUENCE_NUMBER. An entry with no
+//     cached batch has lastSeq -1, so it must restart at 0.
+//   - Unknown producer id (no state in this partition, e.g. all its
+//     batches were deleted by retention or DeleteRecords): any sequence is
+//     accepted. Brokers stopped returning UNKNOWN_PRODUCER_ID from the
+//     append path with KIP-360 (Kafka 2.5). Kafka 4's only extra rule here,
+//     OUT_OF_ORDER_SEQUENCE_NUMBER for a non-zero first sequence with no
+//     state, applies to transactional producers after the KIP-890
+//     partition verification, which Samsa does not do.
+//   - Control batches (transaction markers) only pass the epoch check and
+//     move the epoch; they carry no sequence.
+//
+// Kafka keeps producer state when the log start offset moves (it only
+// expires producers after producer.id.expiration.ms of inactivity);
+// likewise here, except that a restart rebuilds the state from the index
+// entries that are still in the log (Kafka uses snapshots), so producers
+// whose batches are all gone restart as unknown.
+
+// producerBatchesToRetain is Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN,
+// which is also why clients allow at most 5 in-flight requests with
+// idempotence.
+const producerBatchesToRetain = 5
+
+// noProducerEpoch is Kafka's RecordBatch.NO_PRODUCER_EPOCH.
+const noProducerEpoch = -1
+
+// producerBatch is what is remembered of one appended batch.
+type producerBatch struct {
+	firstSeq, lastSeq      int32
+	baseOffset, lastOffset int64
+	maxTs                  int64
+}
+
+type producerEntry struct {
+	epoch   int16
+	n       int // cached batches, <= producerBatchesToRetain
+	head    int // ring index of the oldest cached batch
+	batches [producerBatchesToRetain]producerBatch
+	lastTs  int64 // when the producer was last seen, for expiration
+}
+
+func (e *producerEntry) last() *producerBatch {
+	if e.n == 0 {
+		return nil
+	}
+	return &e.batches[(e.head+e.n-1)%producerBatchesToRetain]
+}
+
+func (e *producerEntry) lastSeq() int32 {
+	if b := e.last(); b != nil {
+		return b.lastSeq
+	}
+	return -1
+}
+
+func (e *producerEntry) add(b producerBatch) {
+	if e.n == producerBatchesToRetain {
+		e.batches[e.head] = b
+		e.head = (e.head + 1) % producerBatchesToRetain
+		return
+	}
+	e.batches[(e.head+e.n)%producerBatchesToRetain] = b
+	e.n++
+}
+
+// setEpoch switches to epoch, forgetting the batches of the old one (their
+// sequences are meaningless under the new epoch).
+func (e *producerEntry) setEpoch(epoch int16) {
+	if e.epoch != epoch {
+		e.epoch = epoch
+		e.n, e.head = 0, 0
+	}
+}
+
+func (e *producerEntry) findDuplicate(epoch int16, firstSeq, lastSeq int32) *producerBatch {
+	if epoch != e.epoch {
+		return nil
+	}
+	for i := 0; i < e.n; i++ {
+		b := &e.batches[(e.head+i)%producerBatchesToRetain]
+		if b.firstSeq == firstSeq && b.lastSeq == lastSeq {
+			return b
+		}
+	}
+	return nil
+}
+
+// producerState is the idempotence state of one partition. It is guarded
+// by Partition.appendMu.
+type producerState struct {
+	m map[int64]*producerEntry
+}
+
+func inSequence(lastSeq, nextSeq int32) bool {
+	return int64(nextSeq) == int64(lastSeq)+1 || (nextSeq == 0 && lastSeq == math.MaxInt32)
+}
+
+// check validates a batch with a producer id before it is written. A
+// non-nil dup means the batch is a retry of dup and must not be written.
+func (s *producerState) check(h *BatchHeader) (dup *producerBatch, err error) {
+	e := s.m[h.ProducerID]
+	lastSeq := h.LastSequence()
+	if e != nil && !h.IsControl() {
+		if d := e.findDuplicate(h.ProducerEpoch, h.BaseSequence, lastSeq); d != nil {
+			return d, nil
+		}
+	}
+	cur := int16(noProducerEpoch)
+	if e != nil {
+		cur = e.epoch
+	}
+	if h.ProducerEpoch < cur {
+		return nil, fmt.Errorf("%w: producer %d epoch %d is older than the current epoch %d",
+			ErrInvalidProducerEpoch, h.ProducerID, h.ProducerEpoch, cur)
+	}
+	if h.IsControl() {
+		return nil, nil
+	}
+	if h.ProducerEpoch != cur {
+		if h.BaseSequence != 0 && cur != noProducerEpoch {
+			return nil, fmt.Errorf("%w: producer %d new epoch %d must start at sequence 0, got %d (current epoch %d)",
+				ErrOutOfOrderSequence, h.ProducerID, h.ProducerEpoch, h.BaseSequence, cur)
+		}
+		return nil, nil
+	}
+	if cur == noProducerEpoch {
+		return nil, nil
+	}
+	if ls := e.lastSeq(); !inSequence(ls, h.BaseSequence) {
+		return nil, fmt.Errorf("%w: producer %d epoch %d sent sequence %d, expected %d",
+			ErrOutOfOrderSequence, h.ProducerID, h.ProducerEpoch, h.BaseSequence, int64(ls)+1)
+	}
+	return nil, nil
+}
+
+// update records an appended (or, during recovery, replayed) batch.
+// seenMs is the wall-clock time of the append (or of the recovery): the
+// producer counts as active then even if its batches carry no or old
+// timestamps, which Kafka's expiration (on batch timestamps alone) does
+// not do; it avoids expiring a producer right after a restart.
+func (s *producerState) update(h *BatchHeader, seenMs int64) {
+	if h.ProducerID < 0 {
+		return
+	}
+	if s.m == nil {
+		s.m = make(map[int64]*producerEntry)
+	}
+	e := s.m[h.ProducerID]
+	if e == nil {
+		e = &producerEntry{epoch: h.ProducerEpoch}
+		s.m[h.ProducerID] = e
+	}
+	e.setEpoch(h.ProducerEpoch)
+	e.lastTs = max(h.MaxTimestamp, seenMs)
+	if h.IsControl() {
+		return
+	}
+	e.add(producerBatch{
+		firstSeq:   h.BaseSequence,
+		lastSeq:    h.LastSequence(),
+		baseOffset: h.BaseOffset,
+		lastOffset: h.LastOffset(),
+		maxTs:      h.MaxTimestamp,
+	})
+}
+
+// expire forgets producers last seen before cutoff (Kafka's
+// producer.id.expiration.ms), so that the map does not grow without bound.
+func (s *producerState) expire(cutoff int64) int {
+	n := 0
+	for id, e := range s.m {
+		if e.lastTs < cutoff {
+			delete(s.m, id)
+			n++
+		}
+	}
+	return n
+}

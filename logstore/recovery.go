@@ -1,0 +1,437 @@
+package logstore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// scanBufSize is the read-ahead of the recovery scanner: batches are
+// parsed in place from 1 MiB chunks, so a rebuild costs one pread per
+// chunk rather than two per batch.
+const scanBufSize = 1 << 20
+
+// scanBatches walks the batches stored in r from pos up to end, checking
+// each one the way recovery must before trusting it: a complete header, a
+// sane length that fits before end, magic 2, a base offset of at least
+// minOffset (offsets only grow) and a matching CRC. fn is called for every
+// good batch with its header and position. Scanning stops at the first
+// bad batch: valid is the end of the good prefix and reason says what was
+// wrong (nil if the scan reached end). err reports I/O errors and errors
+// from fn, which must not be mistaken for corruption (and must not cause
+// a truncation).
+func scanBatches(r io.ReaderAt, pos, end, minOffset int64, buf *[]byte, fn func(h *BatchHeader, pos int64) error) (valid int64, reason error, err error) {
+	if cap(*buf) < scanBufSize {
+		*buf = make([]byte, 0, scanBufSize)
+	}
+	b := (*buf)[:0]
+	winStart := pos // file position of b[0]
+	defer func() { *buf = b[:0] }()
+
+	// fill makes [at, at+need) available in b, reading ahead up to the
+	// buffer's capacity (but not past end).
+	fill := func(at, need int64) error {
+		if at >= winStart && at+need <= winStart+int64(len(b)) {
+			return nil
+		}
+		n := max(need, min(int64(cap(b)), end-at))
+		if int64(cap(b)) < n {
+			b = make([]byte, n)
+		}
+		b = b[:n]
+		k, rerr := r.ReadAt(b, at)
+		if int64(k) < need {
+			if rerr == nil || rerr == io.EOF {
+				rerr = io.ErrUnexpectedEOF
+			}
+			b = b[:0]
+			return rerr
+		}
+		b = b[:k]
+		winStart = at
+		return nil
+	}
+
+	for pos < end {
+		if end-pos < BatchHeaderSize {
+			return pos, fmt.Errorf("torn batch header: %d bytes left at position %d", end-pos, pos), nil
+		}
+		if err := fill(pos, BatchHeaderSize); err != nil {
+			return pos, nil, err
+		}
+		h, perr := ParseBatchHeader(b[pos-winStart:])
+		if perr != nil {
+			return pos, perr, nil
+		}
+		total := int64(h.TotalSize())
+		if total > end-pos {
+			return pos, fmt.Errorf("torn batch: %d bytes at position %d, %d left", total, pos, end-pos), nil
+		}
+		if h.BaseOffset < minOffset {
+			return pos, fmt.Errorf("batch at position %d has base offset %d, expected >= %d", pos, h.BaseOffset, minOffset), nil
+		}
+		if h.BaseOffset > math.MaxInt64-int64(h.LastOffsetDelta)-1 {
+			return pos, fmt.Errorf("batch at position %d has impossible offsets (base %d)", pos, h.BaseOffset), nil
+		}
+		if err := fill(pos, total); err != nil {
+			return pos, nil, err
+		}
+		if !VerifyCRC(b[pos-winStart : pos-winStart+total]) {
+			return pos, fmt.Errorf("%w: CRC mismatch in batch at position %d (base offset %d)", ErrCorruptBatch, pos, h.BaseOffset), nil
+		}
+		if err := fn(&h, pos); err != nil {
+			return pos, nil, err
+		}
+		minOffset = h.LastOffset() + 1
+		pos += total
+	}
+	return pos, nil, nil
+}
+
+// readLogStartCheckpoint returns the persisted DeleteRecords log start
+// offset, or -1.
+func readLogStartCheckpoint(fsys FS, dir string) (int64, error) {
+	f, err := fsys.OpenFile(filepath.Join(dir, logStartCheckpoint), os.O_RDONLY, 0)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return -1, nil
+		}
+		return -1, err
+	}
+	defer f.Close()
+	var buf [32]byte
+	n, err := f.ReadAt(buf[:], 0)
+	if err != nil && err != io.EOF {
+		return -1, err
+	}
+	v, err := strconv.ParseInt(strings.TrimSpace(string(buf[:n])), 10, 64)
+	if err != nil || v < 0 {
+		return -1, fmt.Errorf("malformed %s: %q", logStartCheckpoint, buf[:n])
+	}
+	return v, nil
+}
+
+// recover loads the partition from its directory, treating the segment
+// files as the truth and the index as a cache of them:
+//
+//  1. Open every segment file.
+//  2. Load the partition's index entries in offset order, checking each
+//     against the files (known segment, contiguous positions, growing
+//     offsets, inside the file). Entries past a segment's end (the file
+//     lost a tail the index had seen) are dropped; anything else
+//     inconsistent drops the whole partition index. The last entry of each
+//     segment is spot-checked against the batch header on disk. After an
+//     unclean shutdown the last segment's entries are dropped up front, so
+//     that the segment is re-validated from its start (Kafka recovers
+//     everything after its recovery point the same way).
+//  3. Walk each segment from its last indexed position to its end,
+//     validating length and CRC, indexing what is good and truncating the
+//     file at the first bad batch (a torn or corrupt write).
+//  4. Rebuild producer state from the index entries.
+func (p *Partition) recover(clean bool) error {
+	p.recoveredAt = p.store.now().UnixMilli()
+	fsys := p.store.fs
+	x := &p.store.idx
+	if err := fsys.MkdirAll(p.dir, 0o755); err != nil {
+		return err
+	}
+	dirents, err := fsys.ReadDir(p.dir)
+	if err != nil {
+		return err
+	}
+	var bases []int64
+	for _, de := range dirents {
+		name := de.Name()
+		if base, ok := parseSegmentName(name); ok && !de.IsDir() {
+			bases = append(bases, base)
+		} else if strings.HasSuffix(name, ".tmp") {
+			_ = fsys.Remove(filepath.Join(p.dir, name))
+		}
+	}
+	sort.Slice(bases, func(i, j int) bool { return bases[i] < bases[j] })
+
+	ckpt, err := readLogStartCheckpoint(fsys, p.dir)
+	if err != nil {
+		p.log.Warn("logstore: ignoring log start checkpoint", "dir", p.dir, "err", err)
+		ckpt = -1
+	}
+	if len(bases) == 0 {
+		start := max(ckpt, 0)
+		f, err := openSegmentFile(fsys, filepath.Join(p.dir, segmentName(start)), true)
+		if err != nil {
+			return err
+		}
+		_ = f.Close()
+		bases = []int64{start}
+		_ = syncDir(fsys, p.dir)
+	}
+
+	segs := make([]*segment, len(bases))
+	sizes := make([]int64, len(bases))
+	fail := func(err error) error {
+		for _, s := range segs {
+			if s != nil {
+				s.release()
+			}
+		}
+		return err
+	}
+	for i, base := range bases {
+		path := filepath.Join(p.dir, segmentName(base))
+		f, err := openSegmentFile(fsys, path, false)
+		if err != nil {
+			return fail(err)
+		}
+		segs[i] = newSegment(p.dir, base, f)
+		st, err := f.Stat()
+		if err != nil {
+			return fail(err)
+		}
+		sizes[i] = st.Size()
+		segs[i].lastWriteMs = st.ModTime().UnixMilli()
+	}
+
+	b := x.db.NewBatch()
+	defer func() { _ = b.Close() }()
+	commit := func() error {
+		if b.Empty() {
+			return nil
+		}
+		err := b.Commit(pebble.NoSync)
+		b.Reset()
+		return err
+	}
+	last := len(segs) - 1
+	if !clean {
+		if err := x.deleteSegmentRange(b, p.pid, segs[last].base, -1); err != nil {
+			return fail(err)
+		}
+		if err := commit(); err != nil {
+			return fail(err)
+		}
+	}
+
+	// Step 2.
+	indexedEnd := make([]int64, len(segs))
+	ok, err := p.loadIndex(segs, sizes, indexedEnd, b)
+	if err != nil {
+		return fail(err)
+	}
+	if !ok {
+		p.log.Warn("logstore: index inconsistent with segments; rebuilding partition index", "topic", p.topic, "partition", p.partition)
+		if err := x.deleteSegmentRange(b, p.pid, 0, -1); err != nil {
+			return fail(err)
+		}
+		for i, s := range segs {
+			segs[i] = newSegment(p.dir, s.base, s.f)
+			segs[i].lastWriteMs = s.lastWriteMs
+			indexedEnd[i] = 0
+		}
+		p.producers = producerState{}
+	}
+	if err := commit(); err != nil {
+		return fail(err)
+	}
+
+	// Step 3.
+	lastIndexed := -1
+	for i := range segs {
+		if indexedEnd[i] > 0 {
+			lastIndexed = i
+		}
+	}
+	replayProducers := true // producer state is built in offset order
+	var scanBuf []byte
+	prevLast := int64(-1)
+	for i, s := range segs {
+		if indexedEnd[i] < sizes[i] {
+			if i < lastIndexed {
+				replayProducers = false
+			}
+			minOffset := max(s.base, prevLast+1)
+			if !s.empty() {
+				minOffset = s.lastOffset + 1
+			}
+			from := indexedEnd[i]
+			added := 0
+			valid, reason, err := scanBatches(s.f, from, sizes[i], minOffset, &scanBuf, func(h *BatchHeader, pos int64) error {
+				e := entryFromHeader(h, s.base, pos)
+				key := appendOffsetKey(nil, p.pid, h.BaseOffset)
+				if err := b.Set(key, e.appendValue(nil), nil); err != nil {
+					return err
+				}
+				if h.MaxTimestamp > s.maxTs {
+					tk := appendTimeKey(nil, p.pid, s.base, h.MaxTimestamp)
+					if err := b.Set(tk, appendTimeValue(nil, h.BaseOffset, h.LastOffsetDelta), nil); err != nil {
+						return err
+					}
+				}
+				s.noteBatch(h.BaseOffset, h.LastOffset(), h.MaxTimestamp)
+				if replayProducers {
+					p.producers.update(h, p.recoveredAt)
+				}
+				added++
+				if b.Len() >= 4<<20 {
+					return commit()
+				}
+				return nil
+			})
+			if err != nil {
+				return fail(fmt.Errorf("scanning %s: %w", s.path, err))
+			}
+			if err := commit(); err != nil {
+				return fail(err)
+			}
+			if valid < sizes[i] {
+				p.log.Warn("logstore: truncating segment after a torn or corrupt batch",
+					"segment", s.path, "from_size", sizes[i], "to_size", valid, "reason", reason)
+				if err := s.f.Truncate(valid); err != nil {
+					return fail(fmt.Errorf("truncating %s: %w", s.path, err))
+				}
+				sizes[i] = valid
+			}
+			if added > 0 {
+				p.log.Info("logstore: indexed segment tail", "segment", s.path, "from_position", from, "batches", added)
+			}
+		}
+		if !s.empty() {
+			prevLast = s.lastOffset
+		}
+		s.size.Store(sizes[i])
+	}
+
+	// Step 4: only needed if batches were indexed out of offset order.
+	if !replayProducers {
+		p.producers = producerState{}
+		err := x.scanEntries(p.pid, 0, -1, func(e *indexEntry) (bool, error) {
+			h := e.header()
+			p.producers.update(&h, p.recoveredAt)
+			return true, nil
+		})
+		if err != nil {
+			return fail(err)
+		}
+	}
+
+	leo := segs[last].base
+	p.maxTs, p.maxTsOffset = noMaxTimestamp, -1
+	for _, s := range segs {
+		if !s.empty() {
+			leo = max(leo, s.lastOffset+1)
+		}
+	}
+	p.segs = segs
+	p.active = segs[last]
+	p.recomputeMaxTsLocked()
+	logStart := max(ckpt, segs[0].base)
+	if logStart > leo {
+		// The checkpoint is past what survived (a lost tail after
+		// DeleteRecords): start a fresh segment there, as Kafka does.
+		p.log.Warn("logstore: log start offset beyond recovered log end; starting a new segment", "dir", p.dir, "log_start", logStart, "log_end", leo)
+		if err := p.rollLocked(logStart); err != nil {
+			return fail(err)
+		}
+		leo = logStart
+	}
+	p.leo.Store(leo)
+	p.logStart.Store(logStart)
+	return nil
+}
+
+// loadIndex is step 2 of recover: it replays the partition's index
+// entries into segment metadata, indexedEnd and producer state. It
+// returns false if the entries do not describe the files and the whole
+// partition index must be rebuilt. Stale entries (below the first
+// segment, or past a segment file's end) are deleted through b.
+func (p *Partition) loadIndex(segs []*segment, sizes, indexedEnd []int64, b *pebble.Batch) (bool, error) {
+	x := &p.store.idx
+	type cut struct {
+		seg      int
+		from     int64 // first offset to delete
+		prevMaxT int64
+	}
+	var cuts []cut
+	cutSeg := -1
+	i := 0
+	prevLast := int64(-1)
+	stale := false
+	lastEntry := make([]indexEntry, len(segs))
+	consistent := true
+	err := x.scanEntries(p.pid, 0, -1, func(e *indexEntry) (bool, error) {
+		if e.segBase < segs[0].base {
+			stale = true // left behind by a retention pass interrupted by a crash
+			return true, nil
+		}
+		for i < len(segs) && segs[i].base < e.segBase {
+			i++
+		}
+		if i == len(segs) || segs[i].base != e.segBase {
+			consistent = false
+			return false, nil
+		}
+		if i == cutSeg {
+			return true, nil
+		}
+		s := segs[i]
+		if e.pos != indexedEnd[i] || e.baseOffset <= prevLast || e.baseOffset < s.base ||
+			e.size < BatchHeaderSize || e.lastOffsetDelta < 0 {
+			consistent = false
+			return false, nil
+		}
+		if e.end() > sizes[i] {
+			cuts = append(cuts, cut{i, e.baseOffset, s.maxTs})
+			cutSeg = i
+			return true, nil
+		}
+		indexedEnd[i] = e.end()
+		s.noteBatch(e.baseOffset, e.lastOffset(), e.maxTs)
+		prevLast = e.lastOffset()
+		lastEntry[i] = *e
+		h := e.header()
+		p.producers.update(&h, p.recoveredAt)
+		return true, nil
+	})
+	if err != nil || !consistent {
+		return false, err
+	}
+	if stale {
+		p.log.Info("logstore: dropping index entries of already deleted segments", "topic", p.topic, "partition", p.partition, "below", segs[0].base)
+		if err := x.deleteSegmentRange(b, p.pid, 0, segs[0].base); err != nil {
+			return false, err
+		}
+	}
+	for _, c := range cuts {
+		segEnd := int64(-1)
+		if c.seg+1 < len(segs) {
+			segEnd = segs[c.seg+1].base
+		}
+		p.log.Warn("logstore: index has entries past the end of a segment; dropping them",
+			"segment", segs[c.seg].path, "from_offset", c.from)
+		if err := x.deleteSegmentTail(b, p.pid, segs[c.seg].base, segEnd, c.from, c.prevMaxT); err != nil {
+			return false, err
+		}
+	}
+	// Spot-check the last indexed batch of every segment against the file.
+	var hdr [BatchHeaderSize]byte
+	for i, e := range lastEntry {
+		if e.size == 0 {
+			continue
+		}
+		if _, err := segs[i].f.ReadAt(hdr[:], e.pos); err != nil {
+			return false, nil
+		}
+		h, err := ParseBatchHeader(hdr[:])
+		if err != nil || h.BaseOffset != e.baseOffset || int32(h.TotalSize()) != e.size || h.LastOffsetDelta != e.lastOffsetDelta {
+			return false, nil
+		}
+	}
+	return true, nil
+}

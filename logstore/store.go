@@ -1,0 +1,545 @@
+package logstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// noSync is the write option of every index write (see index).
+var noSync = pebble.NoSync
+
+// cleanShutdownFile marks, in the log dir, that the last Close finished:
+// without it Open re-validates the last segment of every partition from
+// its start (Kafka's .kafka_cleanshutdown plays the same role).
+const cleanShutdownFile = ".samsa-clean-shutdown"
+
+// defaultProducerIDExpiration is Kafka's producer.id.expiration.ms default.
+const defaultProducerIDExpiration = 24 * time.Hour
+
+// Options configures a Store.
+type Options struct {
+	Dir      string // the log dir partitions live in
+	IndexDir string // the Pebble index DB directory (callers pass <logdir>/.samsa-index); deleting it is harmless
+	// FS is the file system for segments and checkpoints; nil means the
+	// OS. Tests wrap it to inject write errors and torn writes.
+	FS     FS
+	Logger *slog.Logger
+	Now    func() time.Time // nil -> time.Now; retention, roll and LogAppendTime use it
+	// ProducerIDExpiration is producer.id.expiration.ms: producer state
+	// idle this long is forgotten by RunRetention. 0 means Kafka's 24h.
+	ProducerIDExpiration time.Duration
+	// ConfigFor, if set, gives the config of partitions that Open finds
+	// on disk, so that retention and rolling follow the topic's settings
+	// from the first pass rather than after the first CreatePartition or
+	// SetConfig. ok=false (or a nil ConfigFor) means the default: 1 GiB
+	// segments, no retention, no forced flush.
+	ConfigFor func(topic string, partition int32) (cfg PartitionConfig, ok bool)
+}
+
+type partKey struct {
+	topic     string
+	partition int32
+}
+
+// Store holds every partition log of one log dir and the shared Pebble
+// index.
+type Store struct {
+	dir                string
+	fs                 FS
+	log                *slog.Logger
+	now                func() time.Time
+	producerExpiration time.Duration
+	configFor          func(string, int32) (PartitionConfig, bool)
+	idx                index
+	dirLock            io.Closer
+
+	// createMu serialises CreatePartition and DeleteTopic, which do I/O
+	// outside mu so that partition lookups never wait for a disk.
+	createMu sync.Mutex
+
+	// mu guards parts and closed. It is never held during I/O or while
+	// taking a partition's locks.
+	mu     sync.RWMutex
+	parts  map[partKey]*Partition
+	closed bool
+
+	// idMu guards the partition id allocation state below.
+	idMu   sync.Mutex
+	ids    map[partKey]uint32
+	nextID uint32
+
+	bg sync.WaitGroup // background fsyncs of rolled segments
+}
+
+// Open opens the store in opts.Dir: it opens (or, if it is unusable,
+// recreates) the index, finds every partition directory and recovers it
+// (see recover), and drops index data of partitions that no longer exist.
+// Partitions found on disk get their config from Options.ConfigFor, or a
+// default (1 GiB segments, no retention) until the caller applies theirs
+// with CreatePartition or SetConfig.
+func Open(opts Options) (*Store, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("logstore: Options.Dir is required")
+	}
+	if opts.IndexDir == "" {
+		opts.IndexDir = filepath.Join(opts.Dir, ".samsa-index")
+	}
+	s := &Store{
+		dir:                opts.Dir,
+		fs:                 opts.FS,
+		log:                opts.Logger,
+		now:                opts.Now,
+		producerExpiration: opts.ProducerIDExpiration,
+		configFor:          opts.ConfigFor,
+		parts:              make(map[partKey]*Partition),
+		ids:                make(map[partKey]uint32),
+		nextID:             1,
+	}
+	if s.fs == nil {
+		s.fs = OSFS{}
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.producerExpiration <= 0 {
+		s.producerExpiration = defaultProducerIDExpiration
+	}
+	if err := s.fs.MkdirAll(s.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("logstore: creating log dir: %w", err)
+	}
+	lock, err := lockDir(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	s.dirLock = lock
+	ok := false
+	defer func() {
+		if !ok && s.dirLock != nil {
+			_ = s.dirLock.Close()
+		}
+	}()
+
+	marker := filepath.Join(s.dir, cleanShutdownFile)
+	_, err = s.fs.Stat(marker)
+	clean := err == nil
+	if clean {
+		if err := s.fs.Remove(marker); err != nil {
+			return nil, fmt.Errorf("logstore: removing clean-shutdown marker: %w", err)
+		}
+		_ = syncDir(s.fs, s.dir)
+	}
+
+	db, fresh, err := openIndexDB(opts.IndexDir, s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.idx.db = db
+	if fresh {
+		s.log.Info("logstore: index is new; rebuilding it from segments", "index_dir", opts.IndexDir)
+	}
+	if err := s.loadIDs(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("logstore: reading partition ids: %w", err)
+	}
+
+	dirents, err := s.fs.ReadDir(s.dir)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("logstore: listing log dir: %w", err)
+	}
+	var keys []partKey
+	for _, de := range dirents {
+		if !de.IsDir() {
+			continue
+		}
+		name := de.Name()
+		if isDeletedDir(name) {
+			// A DeleteTopic interrupted by a crash.
+			if err := s.fs.RemoveAll(filepath.Join(s.dir, name)); err != nil {
+				s.log.Warn("logstore: removing deleted partition dir", "dir", name, "err", err)
+			}
+			continue
+		}
+		if topic, part, ok := parsePartitionDir(name); ok {
+			keys = append(keys, partKey{topic, part})
+		}
+	}
+	if err := s.recoverAll(keys, clean); err != nil {
+		s.closeAll()
+		_ = db.Close()
+		return nil, err
+	}
+	s.dropOrphans()
+	ok = true
+	return s, nil
+}
+
+// defaultPartitionConfig applies to partitions found on disk until the
+// caller sets theirs: roll at Kafka's default segment size, delete nothing.
+var defaultPartitionConfig = PartitionConfig{SegmentBytes: 1 << 30, RetentionBytes: -1, RetentionMs: -1}
+
+// recoverAll recovers partitions in parallel: recovery is I/O bound and
+// independent per partition (Kafka's num.recovery.threads.per.data.dir).
+func (s *Store) recoverAll(keys []partKey, clean bool) error {
+	workers := min(max(runtime.GOMAXPROCS(0), 2), 8)
+	jobs := make(chan partKey)
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range jobs {
+				cfg := defaultPartitionConfig
+				if s.configFor != nil {
+					if c, ok := s.configFor(k.topic, k.partition); ok {
+						cfg = c
+					}
+				}
+				p, err := s.openPartition(k.topic, k.partition, cfg, clean)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, fmt.Errorf("logstore: recovering %s-%d: %w", k.topic, k.partition, err))
+				} else {
+					s.parts[k] = p
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, k := range keys {
+		jobs <- k
+	}
+	close(jobs)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (s *Store) openPartition(topic string, part int32, cfg PartitionConfig, clean bool) (*Partition, error) {
+	pid, err := s.partitionID(topic, part)
+	if err != nil {
+		return nil, err
+	}
+	p := &Partition{
+		store:     s,
+		topic:     topic,
+		partition: part,
+		pid:       pid,
+		dir:       filepath.Join(s.dir, topic+"-"+strconv.Itoa(int(part))),
+		log:       s.log,
+		idxBatch:  s.idx.db.NewBatch(),
+	}
+	p.cfg.Store(&cfg)
+	if err := p.recover(clean); err != nil {
+		_ = p.idxBatch.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Partition returns an open partition.
+func (s *Store) Partition(topic string, partition int32) (*Partition, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, false
+	}
+	p, ok := s.parts[partKey{topic, partition}]
+	return p, ok
+}
+
+func (s *Store) partitions() []*Partition {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ps := make([]*Partition, 0, len(s.parts))
+	for _, p := range s.parts {
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// CreatePartition opens the partition, creating its directory and first
+// segment if needed, and applies cfg. It is idempotent, so the broker can
+// call it for every partition it hosts at startup to hand over configs.
+func (s *Store) CreatePartition(topic string, partition int32, cfg PartitionConfig) (*Partition, error) {
+	if err := validTopic(topic); err != nil {
+		return nil, err
+	}
+	if partition < 0 {
+		return nil, fmt.Errorf("%w: partition %d", kerr.InvalidPartitions, partition)
+	}
+	k := partKey{topic, partition}
+	s.createMu.Lock()
+	defer s.createMu.Unlock()
+	s.mu.RLock()
+	p, ok := s.parts[k]
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return nil, ErrPartitionClosed
+	}
+	if ok {
+		p.SetConfig(cfg)
+		return p, nil
+	}
+	p, err := s.openPartition(topic, partition, cfg, true)
+	if err != nil {
+		return nil, fmt.Errorf("logstore: creating %s-%d: %w", topic, partition, err)
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = p.close(true)
+		return nil, ErrPartitionClosed
+	}
+	s.parts[k] = p
+	s.mu.Unlock()
+	return p, nil
+}
+
+// DeleteTopic closes every partition of the topic, removes their
+// directories and their index data. Readers in the middle of a read finish
+// it; later calls on the partitions return ErrPartitionClosed. The
+// directories are first renamed to <name>.<nanos>-delete (atomic), so a
+// crash midway does not resurrect a half-deleted partition.
+func (s *Store) DeleteTopic(topic string) error {
+	s.createMu.Lock()
+	defer s.createMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrPartitionClosed
+	}
+	var victims []*Partition
+	for k, p := range s.parts {
+		if k.topic == topic {
+			victims = append(victims, p)
+			delete(s.parts, k)
+		}
+	}
+	s.mu.Unlock()
+	var errs []error
+	for _, p := range victims {
+		_ = p.close(false)
+		dir := p.dir
+		tomb := fmt.Sprintf("%s.%d-delete", p.dir, time.Now().UnixNano())
+		if err := s.fs.Rename(p.dir, tomb); err == nil {
+			dir = tomb
+			_ = syncDir(s.fs, s.dir)
+		}
+		if err := s.fs.RemoveAll(dir); err != nil {
+			errs = append(errs, fmt.Errorf("%w: removing %s: %w", ErrStorage, dir, err))
+		}
+		if err := s.dropPartitionIndex(partKey{p.topic, p.partition}, p.pid); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close fsyncs every active segment, closes all files, flushes and closes
+// the index, and marks the shutdown clean.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	// Wait for CreatePartition and DeleteTopic, which write to the index
+	// outside the partitions' locks.
+	s.createMu.Lock()
+	defer s.createMu.Unlock()
+	errs := []error{s.closeAll()}
+	s.bg.Wait()
+	if err := s.idx.db.Flush(); err != nil {
+		errs = append(errs, fmt.Errorf("logstore: flushing index: %w", err))
+	}
+	if err := s.idx.close(); err != nil {
+		errs = append(errs, fmt.Errorf("logstore: closing index: %w", err))
+	}
+	err := errors.Join(errs...)
+	if err == nil {
+		if werr := writeFileAtomic(s.fs, filepath.Join(s.dir, cleanShutdownFile), nil); werr != nil {
+			err = fmt.Errorf("logstore: writing clean-shutdown marker: %w", werr)
+		}
+	}
+	if s.dirLock != nil {
+		_ = s.dirLock.Close()
+	}
+	return err
+}
+
+func (s *Store) closeAll() error {
+	var errs []error
+	for _, p := range s.partitions() {
+		if err := p.close(true); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// syncInBackground fsyncs a rolled segment and the partition directory
+// (which got a new file) without blocking the append that rolled.
+func (s *Store) syncInBackground(seg *segment, dir string) {
+	if !seg.acquire() {
+		return
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		defer seg.release()
+		if err := seg.f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
+			s.log.Error("logstore: fsync of rolled segment", "segment", seg.path, "err", err)
+		}
+		_ = syncDir(s.fs, dir)
+	}()
+}
+
+// loadIDs reads the partition id table.
+func (s *Store) loadIDs() error {
+	if v, closer, err := s.idx.db.Get([]byte{ksNextID}); err == nil {
+		if len(v) == 4 {
+			s.nextID = max(s.nextID, binary.BigEndian.Uint32(v))
+		}
+		_ = closer.Close()
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return err
+	}
+	it, err := s.idx.db.NewIter(&pebble.IterOptions{LowerBound: []byte{ksPartID}, UpperBound: []byte{ksPartID + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for valid := it.First(); valid; valid = it.Next() {
+		topic, part, ok := parsePartIDKey(it.Key())
+		if !ok || len(it.Value()) != 4 {
+			continue
+		}
+		id := binary.BigEndian.Uint32(it.Value())
+		s.ids[partKey{topic, part}] = id
+		s.nextID = max(s.nextID, id+1)
+	}
+	return it.Error()
+}
+
+// partitionID returns the index id of a partition, allocating and
+// persisting one if needed. Ids are never reused, so leftovers of a
+// deleted partition can not leak into a recreated one.
+func (s *Store) partitionID(topic string, part int32) (uint32, error) {
+	s.idMu.Lock()
+	defer s.idMu.Unlock()
+	k := partKey{topic, part}
+	if id, ok := s.ids[k]; ok {
+		return id, nil
+	}
+	id := s.nextID
+	b := s.idx.db.NewBatch()
+	defer b.Close()
+	_ = b.Set(partIDKey(topic, part), binary.BigEndian.AppendUint32(nil, id), nil)
+	_ = b.Set([]byte{ksNextID}, binary.BigEndian.AppendUint32(nil, id+1), nil)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return 0, fmt.Errorf("%w: allocating partition id: %w", ErrStorage, err)
+	}
+	s.nextID = id + 1
+	s.ids[k] = id
+	return id, nil
+}
+
+// dropPartitionIndex deletes a partition's index data and id.
+func (s *Store) dropPartitionIndex(k partKey, pid uint32) error {
+	s.idMu.Lock()
+	defer s.idMu.Unlock()
+	b := s.idx.db.NewBatch()
+	defer b.Close()
+	err := s.idx.deleteSegmentRange(b, pid, 0, -1)
+	if err == nil {
+		err = b.Delete(partIDKey(k.topic, k.partition), nil)
+	}
+	if err == nil {
+		err = b.Commit(noSync)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: deleting index of %s-%d: %w", ErrStorage, k.topic, k.partition, err)
+	}
+	delete(s.ids, k)
+	return nil
+}
+
+// dropOrphans removes index data of partitions whose directory is gone
+// (deleted while the index was not looking, or a crash during DeleteTopic).
+func (s *Store) dropOrphans() {
+	s.idMu.Lock()
+	var orphans []partKey
+	for k := range s.ids {
+		if _, ok := s.parts[k]; !ok {
+			orphans = append(orphans, k)
+		}
+	}
+	s.idMu.Unlock()
+	for _, k := range orphans {
+		s.idMu.Lock()
+		pid := s.ids[k]
+		s.idMu.Unlock()
+		if err := s.dropPartitionIndex(k, pid); err != nil {
+			s.log.Warn("logstore: dropping orphaned index data", "topic", k.topic, "partition", k.partition, "err", err)
+		} else {
+			s.log.Info("logstore: dropped index data of a partition without directory", "topic", k.topic, "partition", k.partition)
+		}
+	}
+}
+
+// parsePartitionDir splits "<topic>-<partition>". Topic names may contain
+// '-', so the partition is after the last one; it must be a canonical
+// non-negative decimal.
+func parsePartitionDir(name string) (string, int32, bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 || i == len(name)-1 {
+		return "", 0, false
+	}
+	topic, num := name[:i], name[i+1:]
+	n, err := strconv.ParseInt(num, 10, 32)
+	if err != nil || n < 0 || strconv.FormatInt(n, 10) != num || validTopic(topic) != nil {
+		return "", 0, false
+	}
+	return topic, int32(n), true
+}
+
+func isDeletedDir(name string) bool {
+	return strings.HasSuffix(name, "-delete") && strings.Contains(name, ".")
+}
+
+// validTopic enforces Kafka's legal topic names ([a-zA-Z0-9._-], at most
+// 249 characters, not "." or ".."). It matters here because the name
+// becomes a directory name.
+func validTopic(topic string) error {
+	if topic == "" || topic == "." || topic == ".." || len(topic) > 249 {
+		return fmt.Errorf("%w: %q", kerr.InvalidTopicException, topic)
+	}
+	for i := 0; i < len(topic); i++ {
+		c := topic[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("%w: %q", kerr.InvalidTopicException, topic)
+		}
+	}
+	return nil
+}
