@@ -54,14 +54,15 @@ func run(args []string) int {
 		log.Warn(w)
 	}
 
+	// Listen for signals before the listeners open: a client may connect
+	// and a supervisor may ask for a stop the moment the port is bound.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	b, err := broker.Start(cfg, log)
 	if err != nil {
 		log.Error("samsa failed to start", "err", err)
 		return 1
 	}
-
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	sig := <-sigs
 	log.Info("shutting down", "signal", sig.String())
 	signal.Stop(sigs)

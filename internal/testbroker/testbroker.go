@@ -114,6 +114,8 @@ func (b *Broker) start() {
 		b.cmd = exec.Command(BinaryPath(b.t), cmdArgs...)
 		b.out = &syncBuffer{}
 		b.cmd.Stdout, b.cmd.Stderr = b.out, b.out
+		// A test binary that dies (timeout, panic) takes its brokers along.
+		b.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := b.cmd.Start(); err != nil {
 			b.t.Fatalf("start samsa binary: %v", err)
 		}
