@@ -7,7 +7,7 @@ PKGS    := ./...
 # Short fuzz runs as part of test; run `make fuzz FUZZTIME=5m` for longer.
 FUZZTIME ?= 10s
 
-.PHONY: all build run test unit vet fmt-check fuzz bench deps clean
+.PHONY: all build run test unit volume vet fmt-check fuzz bench deps clean
 
 all: build
 
@@ -31,6 +31,11 @@ vet:
 unit:
 	SAMSA_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 15m $(PKGS)
 
+# 1,000,000 x 1 KiB records, acks=all, 8 partitions, without the race
+# detector (it runs at a small scale under it in `unit`).
+volume:
+	SAMSA_FULL_SCALE=1 $(GO) test -count=1 -timeout 10m -run TestVolumeExactlyOnceInOrder ./integration
+
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseRequestHeader -fuzztime=$(FUZZTIME) ./protocol
 	$(GO) test -run='^$$' -fuzz=FuzzDispatch -fuzztime=$(FUZZTIME) ./broker
@@ -38,10 +43,13 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseBatchHeader -fuzztime=$(FUZZTIME) ./logstore
 	$(GO) test -run='^$$' -fuzz=FuzzScanBatches -fuzztime=$(FUZZTIME) ./logstore
 
-test: deps fmt-check vet unit fuzz
+test: deps fmt-check vet unit volume fuzz
 
+# Micro-benchmarks of the append and read paths, then franz-go driving the
+# built binary (1 KiB records; acks=1 and all; 1 and 8 partitions).
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+	$(GO) test -run='^$$' -bench=. -benchmem ./logstore ./protocol
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=200000x ./integration
 
 clean:
 	rm -rf bin
