@@ -164,6 +164,7 @@ func TestListOffsetsAndDeleteRecords(t *testing.T) {
 // rawBatch builds a one-record v2 batch by hand, with a correct CRC.
 func rawBatch(value string, pid int64, epoch int16, seq int32) []byte {
 	rec := kmsg.Record{Value: []byte(value)}
+	rec.Length = int32(len(rec.AppendTo(nil)) - 1) // body size after the 1-byte varint 0
 	recBytes := rec.AppendTo(nil)
 	batch := kmsg.RecordBatch{
 		Magic: 2, LastOffsetDelta: 0, FirstTimestamp: time.Now().UnixMilli(), MaxTimestamp: time.Now().UnixMilli(),
