@@ -31,7 +31,7 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 	for _, rt := range req.Topics {
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
-		t, terr := h.produceTopic(req.Version, rt)
+		t, terr := h.lookupTopic(req.Version >= 13, rt.Topic, rt.TopicID)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewProduceResponseTopicPartition()
 			sp.Partition = rp.Partition
@@ -60,22 +60,6 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 		return nil, nil
 	}
 	return resp, nil
-}
-
-// produceTopic finds the topic a produce request names, by id from v13.
-func (h *Handlers) produceTopic(version int16, rt kmsg.ProduceRequestTopic) (controller.Topic, error) {
-	if version >= 13 {
-		t, ok := h.Controller.TopicByID(controller.TopicID(rt.TopicID))
-		if !ok {
-			return t, kerr.UnknownTopicID
-		}
-		return t, nil
-	}
-	t, ok := h.Controller.Topic(rt.Topic)
-	if !ok {
-		return controller.Topic{Name: rt.Topic}, kerr.UnknownTopicOrPartition
-	}
-	return t, nil
 }
 
 func (h *Handlers) appendPartition(t controller.Topic, rp kmsg.ProduceRequestTopicPartition, acks int16, nowMs int64, sp *kmsg.ProduceResponseTopicPartition) error {

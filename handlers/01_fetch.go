@@ -71,7 +71,7 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 	for _, rt := range req.Topics {
 		st := kmsg.NewFetchResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
-		t, terr := h.fetchTopic(req.Version, rt)
+		t, terr := h.lookupTopic(req.Version >= 13, rt.Topic, rt.TopicID)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewFetchResponseTopicPartition()
 			sp.Partition = rp.Partition
@@ -117,21 +117,6 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 		resp.Topics = append(resp.Topics, st)
 	}
 	return resp, bytes, waits, releases, failed
-}
-
-func (h *Handlers) fetchTopic(version int16, rt kmsg.FetchRequestTopic) (controller.Topic, error) {
-	if version >= 13 {
-		t, ok := h.Controller.TopicByID(controller.TopicID(rt.TopicID))
-		if !ok {
-			return t, kerr.UnknownTopicID
-		}
-		return t, nil
-	}
-	t, ok := h.Controller.Topic(rt.Topic)
-	if !ok {
-		return t, kerr.UnknownTopicOrPartition
-	}
-	return t, nil
 }
 
 func (h *Handlers) fetchPartition(t controller.Topic, rp kmsg.FetchRequestTopicPartition) (*logstore.Partition, error) {

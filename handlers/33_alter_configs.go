@@ -17,49 +17,68 @@ var errDuplicateResource = fmt.Errorf("resource named more than once in the requ
 
 func (h *Handlers) alterConfigs(ctx context.Context, r *protocol.Request, req *kmsg.AlterConfigsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
-	dups := duplicateResources(len(req.Resources), func(i int) (kmsg.ConfigResourceType, string) {
-		return req.Resources[i].ResourceType, req.Resources[i].ResourceName
-	})
-	for i, rr := range req.Resources {
-		res := kmsg.NewAlterConfigsResponseResource()
-		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
-		var err error
-		if dups[i] {
-			err = errDuplicateResource
-		} else {
-			changes := make([]configChange, 0, len(rr.Configs))
-			for _, c := range rr.Configs {
-				changes = append(changes, configChange{name: c.Name, op: kmsg.IncrementalAlterConfigOpSet, value: c.Value})
-			}
-			err = h.alterResource(ctx, rr.ResourceType, rr.ResourceName, changes, true, req.ValidateOnly)
+	resources := make([]alterRequest, 0, len(req.Resources))
+	for _, rr := range req.Resources {
+		changes := make([]configChange, 0, len(rr.Configs))
+		for _, c := range rr.Configs {
+			changes = append(changes, configChange{name: c.Name, op: kmsg.IncrementalAlterConfigOpSet, value: c.Value})
 		}
-		if err != nil {
-			res.ErrorCode, res.ErrorMessage = errCode(err), errMessage(err)
-			if res.ErrorCode == kerr.UnknownServerError.Code {
-				r.Logger.Error("alter configs failed", "resource", rr.ResourceName, "err", err)
-			}
-		}
-		resp.Resources = append(resp.Resources, res)
+		resources = append(resources, alterRequest{rr.ResourceType, rr.ResourceName, changes})
+	}
+	for _, res := range h.alterAll(ctx, r, resources, true, req.ValidateOnly) {
+		rr := kmsg.NewAlterConfigsResponseResource()
+		rr.ResourceType, rr.ResourceName, rr.ErrorCode, rr.ErrorMessage = res.typ, res.name, res.code, res.msg
+		resp.Resources = append(resp.Resources, rr)
 	}
 	return resp, nil
 }
 
-// duplicateResources marks every resource that appears more than once in a
-// request; Kafka rejects all copies with INVALID_REQUEST.
-func duplicateResources(n int, at func(int) (kmsg.ConfigResourceType, string)) []bool {
+// alterRequest is one resource of an AlterConfigs or
+// IncrementalAlterConfigs request, with its changes.
+type alterRequest struct {
+	typ     kmsg.ConfigResourceType
+	name    string
+	changes []configChange
+}
+
+// alterResult is the outcome for one resource.
+type alterResult struct {
+	typ  kmsg.ConfigResourceType
+	name string
+	code int16
+	msg  *string
+}
+
+// alterAll applies both config-altering APIs' requests: resources named
+// twice are all rejected with INVALID_REQUEST, as Kafka does, and each
+// other resource is altered on its own.
+func (h *Handlers) alterAll(ctx context.Context, r *protocol.Request, resources []alterRequest, replace, validateOnly bool) []alterResult {
 	type key struct {
 		t kmsg.ConfigResourceType
 		n string
 	}
-	count := make(map[key]int, n)
-	for i := 0; i < n; i++ {
-		t, name := at(i)
-		count[key{t, name}]++
+	count := make(map[key]int, len(resources))
+	for _, a := range resources {
+		count[key{a.typ, a.name}]++
 	}
-	out := make([]bool, n)
-	for i := 0; i < n; i++ {
-		t, name := at(i)
-		out[i] = count[key{t, name}] > 1
+	out := make([]alterResult, 0, len(resources))
+	for _, a := range resources {
+		var err error
+		if count[key{a.typ, a.name}] > 1 {
+			err = errDuplicateResource
+		} else {
+			err = h.alterResource(ctx, a.typ, a.name, a.changes, replace, validateOnly)
+		}
+		res := alterResult{typ: a.typ, name: a.name}
+		if err != nil {
+			res.code, res.msg = errCode(err), errMessage(err)
+			if res.code == kerr.UnknownServerError.Code {
+				r.Logger.Error("alter configs failed", "resource", a.name, "err", err)
+			}
+		} else if !validateOnly {
+			r.Logger.Info("altered configs", "resource_type", a.typ.String(), "resource", a.name)
+		}
+		out = append(out, res)
 	}
 	return out
 }

@@ -126,3 +126,21 @@ func nonNil(s []int32) []int32 {
 	}
 	return s
 }
+
+// lookupTopic finds a topic by id (Produce and Fetch v13+) or by name.
+// A missing topic is UNKNOWN_TOPIC_ID or UNKNOWN_TOPIC_OR_PARTITION, and
+// the returned topic still carries the name asked for.
+func (h *Handlers) lookupTopic(byID bool, name string, id [16]byte) (controller.Topic, error) {
+	if byID {
+		t, ok := h.Controller.TopicByID(controller.TopicID(id))
+		if !ok {
+			return t, kerr.UnknownTopicID
+		}
+		return t, nil
+	}
+	t, ok := h.Controller.Topic(name)
+	if !ok {
+		return controller.Topic{Name: name}, kerr.UnknownTopicOrPartition
+	}
+	return t, nil
+}
