@@ -73,6 +73,18 @@ type Partition struct {
 	waitCh      chan struct{}
 }
 
+// Size is the bytes the partition's segments hold on disk
+// (DescribeLogDirs, kafka-log-dirs.sh).
+func (p *Partition) Size() int64 {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	var n int64
+	for _, s := range p.segs {
+		n += s.size.Load()
+	}
+	return n
+}
+
 // closedCh is returned by Wait on a closed partition so that waiters wake
 // up and see ErrPartitionClosed.
 var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()

@@ -265,6 +265,13 @@ func (s *Store) Partition(topic string, partition int32) (*Partition, bool) {
 	return p, ok
 }
 
+// Partitions returns every open partition log, for reports over the whole
+// log dir (DescribeLogDirs).
+func (s *Store) Partitions() []*Partition { return s.partitions() }
+
+// Dir is the log dir the store lives in.
+func (s *Store) Dir() string { return s.dir }
+
 func (s *Store) partitions() []*Partition {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

@@ -1,0 +1,172 @@
+package groups
+
+// This file is the contract between the group coordinator and its callers
+// (the handlers for FindCoordinator, JoinGroup, SyncGroup, Heartbeat,
+// LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups, ListGroups,
+// DeleteGroups, OffsetDelete, and the broker for lifecycle). Error codes
+// are Kafka's (github.com/twmb/franz-go/pkg/kerr codes as int16), so the
+// handlers copy them into responses unchanged. The implementation lives in
+// the other files of the package.
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config holds the broker settings the coordinator follows.
+type Config struct {
+	InitialRebalanceDelay time.Duration // group.initial.rebalance.delay.ms
+	MinSessionTimeout     time.Duration // group.min.session.timeout.ms
+	MaxSessionTimeout     time.Duration // group.max.session.timeout.ms
+	MaxSize               int           // group.max.size
+	OffsetsRetention      time.Duration // offsets.retention.minutes
+	// OffsetsRetentionCheckInterval is offsets.retention.check.interval.ms
+	// (Kafka's default 600000).
+	OffsetsRetentionCheckInterval time.Duration
+}
+
+// Options opens a Coordinator.
+type Options struct {
+	Dir    string // Pebble database directory for groups and committed offsets (<logdir>/.samsa-groups)
+	Config Config
+	Logger *slog.Logger
+	Now    func() time.Time // nil -> time.Now
+}
+
+// Protocol is one assignment protocol a member supports (JoinGroup).
+type Protocol struct {
+	Name     string
+	Metadata []byte
+}
+
+// JoinRequest is a JoinGroup request, version-independent.
+type JoinRequest struct {
+	Group              string
+	MemberID           string  // "" on the first join
+	InstanceID         *string // static membership (v5+), nil for dynamic members
+	ProtocolType       string
+	Protocols          []Protocol
+	SessionTimeout     time.Duration
+	RebalanceTimeout   time.Duration // v0 requests: equal to SessionTimeout
+	ClientID           string
+	ClientHost         string // "/" + the client's IP, as Kafka reports it
+	RequireKnownMember bool   // v4+: an unknown member first gets MEMBER_ID_REQUIRED and a member id
+	Reason             *string
+}
+
+// Member is one member as the leader sees it in a JoinGroup response.
+type Member struct {
+	MemberID   string
+	InstanceID *string
+	Metadata   []byte
+}
+
+// JoinResponse is a JoinGroup response.
+type JoinResponse struct {
+	ErrorCode      int16
+	Generation     int32 // -1 on error
+	ProtocolType   *string
+	ProtocolName   *string
+	LeaderID       string
+	MemberID       string
+	SkipAssignment bool     // v9+: static leader rejoining while the group is stable
+	Members        []Member // only for the leader
+}
+
+// SyncRequest is a SyncGroup request.
+type SyncRequest struct {
+	Group        string
+	MemberID     string
+	InstanceID   *string
+	Generation   int32
+	ProtocolType *string // v5+, checked when set
+	ProtocolName *string // v5+, checked when set
+	// Assignments is the leader's assignment per member id (empty from
+	// followers).
+	Assignments map[string][]byte
+}
+
+// SyncResponse is a SyncGroup response.
+type SyncResponse struct {
+	ErrorCode    int16
+	ProtocolType *string
+	ProtocolName *string
+	Assignment   []byte
+}
+
+// LeaveMember identifies a member leaving (LeaveGroup v3+ batches them).
+type LeaveMember struct {
+	MemberID   string
+	InstanceID *string
+	Reason     *string
+}
+
+// LeaveResult is the per-member outcome of a LeaveGroup.
+type LeaveResult struct {
+	MemberID   string
+	InstanceID *string
+	ErrorCode  int16
+}
+
+// TopicPartition names a partition.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+// OffsetCommit is one partition's committed position.
+type OffsetCommit struct {
+	TopicPartition
+	Offset      int64
+	LeaderEpoch int32 // -1 if unknown
+	Metadata    *string
+}
+
+// CommitRequest is an OffsetCommit request. Generation -1 with an empty
+// member id is a "simple" commit from a client outside any group session
+// (assign() users, kafka-consumer-groups --reset-offsets); it is accepted
+// only while the group has no active members.
+type CommitRequest struct {
+	Group      string
+	MemberID   string
+	InstanceID *string
+	Generation int32
+	Offsets    []OffsetCommit
+}
+
+// CommittedOffset is one partition's answer to OffsetFetch.
+type CommittedOffset struct {
+	TopicPartition
+	Offset      int64 // -1 if nothing is committed
+	LeaderEpoch int32 // -1 if unknown
+	Metadata    *string
+	ErrorCode   int16 // UNSTABLE_OFFSET_COMMIT with RequireStable, when applicable
+}
+
+// GroupDescription is what DescribeGroups reports.
+type GroupDescription struct {
+	Group        string
+	ErrorCode    int16 // GROUP_ID_NOT_FOUND (v6+ asks for it) is left to the handler: a missing group is State "Dead"
+	State        string // "Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead"
+	ProtocolType string
+	Protocol     string
+	Members      []MemberDescription
+}
+
+// MemberDescription is one member in DescribeGroups.
+type MemberDescription struct {
+	MemberID   string
+	InstanceID *string
+	ClientID   string
+	ClientHost string
+	Metadata   []byte // the chosen protocol's metadata
+	Assignment []byte
+}
+
+// GroupListing is one row of ListGroups.
+type GroupListing struct {
+	Group        string
+	ProtocolType string
+	State        string
+	Type         string // "classic"
+}

@@ -1,0 +1,64 @@
+package handlers
+
+import (
+	"context"
+	"path/filepath"
+	"sort"
+	"syscall"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/protocol"
+)
+
+// DescribeLogDirs v0-v4 (kafka-log-dirs.sh): the one log dir with the
+// size of every partition in it. Partitions with no data yet have no log
+// and are not listed, as in Kafka, where a log exists once created.
+func init() { register(0, 4, (*Handlers).describeLogDirs) }
+
+func (h *Handlers) describeLogDirs(_ context.Context, _ *protocol.Request, req *kmsg.DescribeLogDirsRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.DescribeLogDirsResponse)
+	// nil topics: every partition; otherwise only those asked for.
+	var want map[string]map[int32]bool
+	if req.Topics != nil {
+		want = make(map[string]map[int32]bool, len(req.Topics))
+		for _, t := range req.Topics {
+			ps := make(map[int32]bool, len(t.Partitions))
+			for _, p := range t.Partitions {
+				ps[p] = true
+			}
+			want[t.Topic] = ps
+		}
+	}
+	byTopic := map[string][]kmsg.DescribeLogDirsResponseDirTopicPartition{}
+	for _, p := range h.Logs.Partitions() {
+		if want != nil && !want[p.Topic()][p.ID()] {
+			continue
+		}
+		rp := kmsg.NewDescribeLogDirsResponseDirTopicPartition()
+		rp.Partition, rp.Size = p.ID(), p.Size()
+		byTopic[p.Topic()] = append(byTopic[p.Topic()], rp)
+	}
+	dir := kmsg.NewDescribeLogDirsResponseDir()
+	dir.Dir, _ = filepath.Abs(h.Logs.Dir())
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir.Dir, &st); err == nil {
+		dir.TotalBytes, dir.UsableBytes = int64(st.Blocks)*st.Bsize, int64(st.Bavail)*st.Bsize
+	} else {
+		dir.TotalBytes, dir.UsableBytes = -1, -1
+	}
+	names := make([]string, 0, len(byTopic))
+	for n := range byTopic {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		ps := byTopic[n]
+		sort.Slice(ps, func(i, j int) bool { return ps[i].Partition < ps[j].Partition })
+		rt := kmsg.NewDescribeLogDirsResponseDirTopic()
+		rt.Topic, rt.Partitions = n, ps
+		dir.Topics = append(dir.Topics, rt)
+	}
+	resp.Dirs = append(resp.Dirs, dir)
+	return resp, nil
+}
