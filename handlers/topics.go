@@ -144,3 +144,13 @@ func (h *Handlers) lookupTopic(byID bool, name string, id [16]byte) (controller.
 	}
 	return t, nil
 }
+
+// selfEndpoint is this broker as clients on listener must reach it.
+func (h *Handlers) selfEndpoint(listener string) controller.Broker {
+	for _, b := range h.brokersFor(listener) {
+		if b.ID == h.Config.BrokerID {
+			return b
+		}
+	}
+	return controller.Broker{ID: h.Config.BrokerID}
+}
