@@ -12,6 +12,7 @@ import (
 
 	"samsa/config"
 	"samsa/controller"
+	"samsa/groups"
 	"samsa/handlers"
 	"samsa/logstore"
 	"samsa/protocol"
@@ -21,8 +22,9 @@ import (
 // controller's Pebble database and the log index's Pebble database. Their
 // names cannot be partition directories (<topic>-<partition>).
 const (
-	metaDirName  = ".samsa-meta"
-	indexDirName = ".samsa-index"
+	metaDirName   = ".samsa-meta"
+	indexDirName  = ".samsa-index"
+	groupsDirName = ".samsa-groups"
 )
 
 // Broker is a running Samsa broker.
@@ -31,6 +33,7 @@ type Broker struct {
 	log    *slog.Logger
 	ctrl   controller.Controller
 	logs   *logstore.Store
+	groups *groups.Coordinator
 	server *protocol.Server
 	addrs  []net.Addr
 
@@ -109,6 +112,25 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	}
 	b.logs = logs
 	h.Logs = logs
+	coord, err := groups.Open(groups.Options{
+		Dir: filepath.Join(cfg.LogDirs[0], groupsDirName),
+		Config: groups.Config{
+			InitialRebalanceDelay: time.Duration(cfg.GroupInitialRebalanceDelayMs) * time.Millisecond,
+			MinSessionTimeout:     time.Duration(cfg.GroupMinSessionTimeoutMs) * time.Millisecond,
+			MaxSessionTimeout:     time.Duration(cfg.GroupMaxSessionTimeoutMs) * time.Millisecond,
+			MaxSize:               int(cfg.GroupMaxSize),
+			OffsetsRetention:      time.Duration(cfg.OffsetsRetentionMinutes) * time.Minute,
+		},
+		Logger: log,
+	})
+	if err != nil {
+		closeAll()
+		logs.Close()
+		ctrl.Close()
+		return nil, fmt.Errorf("open group coordinator: %w", err)
+	}
+	b.groups = coord
+	h.Groups = coord
 	b.stopRetention, b.retentionDone = make(chan struct{}), make(chan struct{})
 	go b.retentionLoop(time.Duration(cfg.LogRetentionCheckIntervalMs) * time.Millisecond)
 
@@ -155,9 +177,12 @@ func (b *Broker) Close(ctx context.Context) error {
 		if err := b.server.Shutdown(ctx); err != nil {
 			b.log.Warn("connections did not finish before shutdown deadline", "err", err)
 		}
+		if err := b.groups.Close(); err != nil {
+			b.closeErr = fmt.Errorf("close group coordinator: %w", err)
+		}
 		close(b.stopRetention)
 		<-b.retentionDone
-		if err := b.logs.Close(); err != nil {
+		if err := b.logs.Close(); err != nil && b.closeErr == nil {
 			b.closeErr = fmt.Errorf("close log store: %w", err)
 		}
 		if err := b.ctrl.Close(); err != nil && b.closeErr == nil {

@@ -23,6 +23,10 @@ type Config struct {
 	// OffsetsRetentionCheckInterval is offsets.retention.check.interval.ms
 	// (Kafka's default 600000).
 	OffsetsRetentionCheckInterval time.Duration
+	// OffsetMetadataMaxSize is offset.metadata.max.bytes (Kafka's default
+	// 4096, used when zero): longer commit metadata is refused with
+	// OFFSET_METADATA_TOO_LARGE.
+	OffsetMetadataMaxSize int
 }
 
 // Options opens a Coordinator.
@@ -52,6 +56,11 @@ type JoinRequest struct {
 	ClientHost         string // "/" + the client's IP, as Kafka reports it
 	RequireKnownMember bool   // v4+: an unknown member first gets MEMBER_ID_REQUIRED and a member id
 	Reason             *string
+	// SupportSkippingAssignment is set for v9+ requests. A static leader
+	// that rejoins a stable group is then told it is the leader with
+	// SkipAssignment; older clients instead get the previous leader id, so
+	// that they do not run an assignment nobody would receive.
+	SupportSkippingAssignment bool
 }
 
 // Member is one member as the leader sees it in a JoinGroup response.
@@ -146,7 +155,7 @@ type CommittedOffset struct {
 // GroupDescription is what DescribeGroups reports.
 type GroupDescription struct {
 	Group        string
-	ErrorCode    int16 // GROUP_ID_NOT_FOUND (v6+ asks for it) is left to the handler: a missing group is State "Dead"
+	ErrorCode    int16  // GROUP_ID_NOT_FOUND (v6+ asks for it) is left to the handler: a missing group is State "Dead"
 	State        string // "Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead"
 	ProtocolType string
 	Protocol     string

@@ -12,6 +12,7 @@ import (
 
 	"samsa/config"
 	"samsa/controller"
+	"samsa/groups"
 	"samsa/logstore"
 	"samsa/protocol"
 )
@@ -21,6 +22,7 @@ type Deps struct {
 	Config     *config.Config
 	Controller controller.Controller
 	Logs       *logstore.Store
+	Groups     *groups.Coordinator
 	Logger     *slog.Logger
 }
 

@@ -1,0 +1,268 @@
+package groups
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// Kafka's defaults, used for zero Config fields where zero makes no sense.
+const (
+	defaultMaxSessionTimeout     = 30 * time.Minute     // group.max.session.timeout.ms
+	defaultOffsetsRetention      = 7 * 24 * time.Hour   // offsets.retention.minutes
+	defaultRetentionCheck        = 10 * time.Minute     // offsets.retention.check.interval.ms
+	defaultOffsetMetadataMaxSize = 4096                 // offset.metadata.max.bytes
+	defaultMaxSize               = int(^uint32(0) >> 1) // group.max.size (Integer.MAX_VALUE)
+)
+
+// Coordinator is the classic group coordinator of one broker: it owns
+// every group and every committed offset, in memory and in Pebble.
+type Coordinator struct {
+	cfg Config
+	log *slog.Logger
+	now func() time.Time
+	db  *pebble.DB
+
+	// closing is closed by Close to wake every parked Join and Sync.
+	closing chan struct{}
+	// closed is set (under mu) by Close. Whoever holds a group's mu
+	// checks it before touching the group or Pebble, which is what lets
+	// Close close Pebble after taking each group's mu once.
+	closed atomic.Bool
+
+	// mu guards groups and expireTimer. It is never held while taking a
+	// group's mu (the order is group.mu, then mu) nor across I/O.
+	mu          sync.RWMutex
+	groups      map[string]*group
+	expireTimer *time.Timer
+}
+
+// Open opens the store at opts.Dir, loads every group and committed
+// offset, and starts the offset-expiration timer. Members of loaded groups
+// get a fresh session timeout, so that those that come back keep their
+// assignment and the others are expired as if the broker never stopped.
+// Zero Config fields take Kafka's defaults, except InitialRebalanceDelay
+// and MinSessionTimeout, for which zero is a meaningful setting.
+func Open(opts Options) (*Coordinator, error) {
+	c := &Coordinator{
+		cfg:     opts.Config,
+		log:     opts.Logger,
+		now:     opts.Now,
+		closing: make(chan struct{}),
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.cfg.MaxSessionTimeout <= 0 {
+		c.cfg.MaxSessionTimeout = defaultMaxSessionTimeout
+	}
+	if c.cfg.MaxSize <= 0 {
+		c.cfg.MaxSize = defaultMaxSize
+	}
+	if c.cfg.OffsetsRetention <= 0 {
+		c.cfg.OffsetsRetention = defaultOffsetsRetention
+	}
+	if c.cfg.OffsetsRetentionCheckInterval <= 0 {
+		c.cfg.OffsetsRetentionCheckInterval = defaultRetentionCheck
+	}
+	if c.cfg.OffsetMetadataMaxSize <= 0 {
+		c.cfg.OffsetMetadataMaxSize = defaultOffsetMetadataMaxSize
+	}
+	db, err := openDB(opts.Dir, c.log)
+	if err != nil {
+		return nil, err
+	}
+	c.db = db
+	groups, err := load(db, c.nowMs())
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	c.groups = groups
+	for _, g := range groups {
+		g.mu.Lock()
+		c.onGroupLoaded(g)
+		g.mu.Unlock()
+	}
+	c.log.Info("group coordinator loaded", "groups", len(groups))
+	c.mu.Lock()
+	c.expireTimer = time.AfterFunc(c.cfg.OffsetsRetentionCheckInterval, c.runExpiration)
+	c.mu.Unlock()
+	return c, nil
+}
+
+// onGroupLoaded starts the session timers of a loaded group's members
+// and, like Kafka, rebalances a group over group.max.size so that the
+// surplus members are dropped.
+func (c *Coordinator) onGroupLoaded(g *group) {
+	if len(g.members) > c.cfg.MaxSize {
+		c.prepareRebalance(g, "loaded group is over capacity")
+	}
+	for _, m := range g.members {
+		c.scheduleHeartbeat(g, m, m.sessionTimeout)
+	}
+}
+
+// Close answers every parked JoinGroup and SyncGroup with
+// COORDINATOR_NOT_AVAILABLE (clients then look for the coordinator
+// again), stops all timers and closes Pebble. What was acknowledged is
+// already on disk.
+func (c *Coordinator) Close() error {
+	c.mu.Lock()
+	if c.closed.Load() {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed.Store(true)
+	close(c.closing)
+	if c.expireTimer != nil {
+		c.expireTimer.Stop()
+	}
+	groups := make([]*group, 0, len(c.groups))
+	for _, g := range c.groups {
+		groups = append(groups, g)
+	}
+	c.mu.Unlock()
+	for _, g := range groups {
+		// Taking mu waits out anyone still writing this group; anyone
+		// after us sees closed.
+		g.mu.Lock()
+		c.stopGroupTimers(g)
+		g.mu.Unlock()
+	}
+	return c.db.Close()
+}
+
+func (c *Coordinator) stopGroupTimers(g *group) {
+	for _, m := range g.members {
+		if m.hbTimer != nil {
+			m.hbTimer.Stop()
+		}
+	}
+	for _, t := range g.pending {
+		t.Stop()
+	}
+	if g.join != nil {
+		g.join.timer.Stop()
+		g.join = nil
+	}
+	if g.sync != nil {
+		g.sync.timer.Stop()
+		g.sync = nil
+	}
+}
+
+func (c *Coordinator) nowMs() int64 { return c.now().UnixMilli() }
+
+// lockGroup returns the group locked, creating it (Empty) if create is
+// set. It returns nil with code 0 when the group does not exist, and nil
+// with COORDINATOR_NOT_AVAILABLE once the coordinator is closed. A group
+// found Dead (deleted between lookup and lock) is looked up again, so
+// callers never see Dead groups.
+func (c *Coordinator) lockGroup(id string, create bool) (*group, int16) {
+	for {
+		if c.closed.Load() {
+			return nil, kerr.CoordinatorNotAvailable.Code
+		}
+		c.mu.RLock()
+		g := c.groups[id]
+		c.mu.RUnlock()
+		if g == nil {
+			if !create {
+				return nil, 0
+			}
+			c.mu.Lock()
+			if c.closed.Load() {
+				c.mu.Unlock()
+				return nil, kerr.CoordinatorNotAvailable.Code
+			}
+			if g = c.groups[id]; g == nil {
+				g = newGroup(id, c.nowMs())
+				c.groups[id] = g
+			}
+			c.mu.Unlock()
+		}
+		g.mu.Lock()
+		if c.closed.Load() {
+			g.mu.Unlock()
+			return nil, kerr.CoordinatorNotAvailable.Code
+		}
+		if g.is(stateDead) {
+			g.mu.Unlock()
+			continue
+		}
+		return g, 0
+	}
+}
+
+// lockLive locks g for a timer callback and reports whether the callback
+// should proceed (the coordinator is open and the group alive). On false
+// the group is already unlocked.
+func (c *Coordinator) lockLive(g *group) bool {
+	g.mu.Lock()
+	if c.closed.Load() || g.is(stateDead) {
+		g.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// markDead makes g Dead and forgets it. Its Pebble keys must already be
+// gone. Called with g.mu held.
+func (c *Coordinator) markDead(g *group) {
+	g.transitionTo(stateDead, c.nowMs())
+	c.stopGroupTimers(g)
+	c.mu.Lock()
+	if c.groups[g.id] == g {
+		delete(c.groups, g.id)
+	}
+	c.mu.Unlock()
+}
+
+// snapshot returns the current groups, sorted by id.
+func (c *Coordinator) snapshot() []*group {
+	c.mu.RLock()
+	out := make([]*group, 0, len(c.groups))
+	for _, g := range c.groups {
+		out = append(out, g)
+	}
+	c.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+// storeGroup persists g's metadata with assignment, synced. Called with
+// g.mu held, like every write of a group's keys.
+func (c *Coordinator) storeGroup(g *group, assignment map[string][]byte) error {
+	err := c.db.Set(groupKey(g.id), encodeGroup(g, assignment), pebble.Sync)
+	if err != nil {
+		c.log.Error("storing group metadata failed", "group", g.id, "err", err)
+	}
+	return err
+}
+
+// newMemberID is Kafka's GroupMetadata.generateMemberId: the client id
+// (or, for static members, the instance id), "-", and a random UUID in
+// Java's UUID.toString form.
+func newMemberID(clientID string, instanceID *string) string {
+	prefix := clientID
+	if instanceID != nil {
+		prefix = *instanceID
+	}
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	h := hex.EncodeToString(u[:])
+	return prefix + "-" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

@@ -1,0 +1,64 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/groups"
+	"samsa/protocol"
+)
+
+// OffsetCommit v2-v9 (Kafka 4 serves 2 and up; v10 names topics by id).
+func init() { register(2, 9, (*Handlers).offsetCommit) }
+
+func (h *Handlers) offsetCommit(_ context.Context, _ *protocol.Request, req *kmsg.OffsetCommitRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
+	cr := groups.CommitRequest{Group: req.Group, MemberID: req.MemberID, InstanceID: req.InstanceID, Generation: req.Generation}
+	// codes holds each partition's answer; -1 marks those sent to the
+	// coordinator, whose answers fill them in order.
+	codes := make([][]int16, len(req.Topics))
+	for i, rt := range req.Topics {
+		t, known := h.Controller.Topic(rt.Topic)
+		codes[i] = make([]int16, len(rt.Partitions))
+		for j, rp := range rt.Partitions {
+			if !known || rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions) {
+				codes[i][j] = kerr.UnknownTopicOrPartition.Code
+				continue
+			}
+			codes[i][j] = -1
+			leaderEpoch := rp.LeaderEpoch
+			if req.Version < 6 {
+				leaderEpoch = -1
+			}
+			cr.Offsets = append(cr.Offsets, groups.OffsetCommit{
+				TopicPartition: groups.TopicPartition{Topic: rt.Topic, Partition: rp.Partition},
+				Offset:         rp.Offset, LeaderEpoch: leaderEpoch, Metadata: rp.Metadata,
+			})
+		}
+	}
+	groupErr, partErrs := int16(0), []int16(nil)
+	if len(cr.Offsets) > 0 {
+		groupErr, partErrs = h.Groups.Commit(cr)
+	}
+	k := 0
+	for i, rt := range req.Topics {
+		st := kmsg.NewOffsetCommitResponseTopic()
+		st.Topic = rt.Topic
+		for j, rp := range rt.Partitions {
+			sp := kmsg.NewOffsetCommitResponseTopicPartition()
+			sp.Partition, sp.ErrorCode = rp.Partition, codes[i][j]
+			if sp.ErrorCode == -1 {
+				sp.ErrorCode = groupErr
+				if groupErr == 0 && k < len(partErrs) {
+					sp.ErrorCode = partErrs[k]
+				}
+				k++
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp, nil
+}

@@ -1,0 +1,88 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/groups"
+	"samsa/protocol"
+)
+
+// OffsetFetch v1-v9 (v8+ asks for several groups at once; v10 names topics
+// by id).
+func init() { register(1, 9, (*Handlers).offsetFetch) }
+
+func (h *Handlers) offsetFetch(_ context.Context, _ *protocol.Request, req *kmsg.OffsetFetchRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
+	if req.Version >= 8 {
+		for _, g := range req.Groups {
+			var tps []groups.TopicPartition
+			if g.Topics != nil {
+				tps = []groups.TopicPartition{}
+				for _, t := range g.Topics {
+					for _, p := range t.Partitions {
+						tps = append(tps, groups.TopicPartition{Topic: t.Topic, Partition: p})
+					}
+				}
+			}
+			code, offsets := h.Groups.Fetch(g.Group, tps, req.RequireStable)
+			rg := kmsg.NewOffsetFetchResponseGroup()
+			rg.Group, rg.ErrorCode = g.Group, code
+			for _, ts := range byTopic(offsets) {
+				rt := kmsg.NewOffsetFetchResponseGroupTopic()
+				rt.Topic = ts[0].Topic
+				for _, o := range ts {
+					rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
+					rp.Partition, rp.Offset, rp.LeaderEpoch, rp.Metadata, rp.ErrorCode = o.Partition, o.Offset, o.LeaderEpoch, o.Metadata, o.ErrorCode
+					rt.Partitions = append(rt.Partitions, rp)
+				}
+				rg.Topics = append(rg.Topics, rt)
+			}
+			resp.Groups = append(resp.Groups, rg)
+		}
+		return resp, nil
+	}
+	var tps []groups.TopicPartition
+	if req.Topics != nil {
+		tps = []groups.TopicPartition{}
+		for _, t := range req.Topics {
+			for _, p := range t.Partitions {
+				tps = append(tps, groups.TopicPartition{Topic: t.Topic, Partition: p})
+			}
+		}
+	}
+	code, offsets := h.Groups.Fetch(req.Group, tps, req.RequireStable)
+	resp.ErrorCode = code
+	for _, ts := range byTopic(offsets) {
+		rt := kmsg.NewOffsetFetchResponseTopic()
+		rt.Topic = ts[0].Topic
+		for _, o := range ts {
+			rp := kmsg.NewOffsetFetchResponseTopicPartition()
+			rp.Partition, rp.Offset, rp.LeaderEpoch, rp.Metadata, rp.ErrorCode = o.Partition, o.Offset, o.LeaderEpoch, o.Metadata, o.ErrorCode
+			if req.Version < 2 && code != 0 {
+				// v0-v1 have no group-level error: it goes on every partition.
+				rp.ErrorCode = code
+			}
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, nil
+}
+
+// byTopic groups offsets by topic, keeping first-seen topic order.
+func byTopic(offsets []groups.CommittedOffset) [][]groups.CommittedOffset {
+	idx := map[string]int{}
+	var out [][]groups.CommittedOffset
+	for _, o := range offsets {
+		i, ok := idx[o.Topic]
+		if !ok {
+			i = len(out)
+			idx[o.Topic] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], o)
+	}
+	return out
+}
