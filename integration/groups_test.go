@@ -370,6 +370,26 @@ func TestGroupAdmin(t *testing.T) {
 	if err != nil || lags["agrp"].Lag.Total() != 30 {
 		t.Fatalf("lag after reset: %+v %v", lags["agrp"].Lag, err)
 	}
+	// Offsets of a deleted topic go with it.
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	gone := kadm.Offsets{}
+	gone.Add(kadm.Offset{Topic: "gone", Partition: 0, At: 0, LeaderEpoch: -1})
+	if cr, err := adm.CommitOffsets(ctx, "agrp", gone); err != nil || cr.Error() != nil {
+		t.Fatalf("commit to gone: %v %v", err, cr.Error())
+	}
+	if _, err := adm.DeleteTopic(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	offs, err = adm.FetchOffsets(ctx, "agrp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := offs.Lookup("gone", 0); ok {
+		t.Fatal("committed offset of a deleted topic survived")
+	}
+
 	dr, err = adm.DeleteGroups(ctx, "agrp")
 	if err != nil || dr["agrp"].Err != nil {
 		t.Fatalf("delete empty group: %+v %v", dr, err)
