@@ -42,6 +42,7 @@ func (h *Handlers) fetch(ctx context.Context, r *protocol.Request, req *kmsg.Fet
 			for _, rel := range releases {
 				r.AfterEncode(rel)
 			}
+			r.SizeHint = bytes + fetchOverhead(req)
 			return resp, nil
 		}
 		for _, rel := range releases {
@@ -49,13 +50,24 @@ func (h *Handlers) fetch(ctx context.Context, r *protocol.Request, req *kmsg.Fet
 		}
 		if !waitAny(ctx, waits, time.Until(deadline)) {
 			// Deadline or shutdown: answer with what there is now.
-			resp, _, _, releases, _ := h.fetchOnce(req)
+			resp, bytes, _, releases, _ := h.fetchOnce(req)
 			for _, rel := range releases {
 				r.AfterEncode(rel)
 			}
+			r.SizeHint = bytes + fetchOverhead(req)
 			return resp, nil
 		}
 	}
+}
+
+// fetchOverhead estimates a fetch response's bytes besides records: about
+// 64 per partition and the topic names.
+func fetchOverhead(req *kmsg.FetchRequest) int {
+	n := 64
+	for _, t := range req.Topics {
+		n += len(t.Topic) + 32 + 64*len(t.Partitions)
+	}
+	return n
 }
 
 // fetchOnce reads every requested partition once. waits holds each

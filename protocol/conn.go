@@ -176,11 +176,15 @@ func (c *conn) serve(frame []byte) (keep bool) {
 		return true
 	}
 	resp.SetVersion(hdr.Version)
-	return c.send(hdr.CorrelationID, resp)
+	return c.sendSized(hdr.CorrelationID, resp, r.SizeHint)
 }
 
 func (c *conn) send(correlationID int32, resp kmsg.Response) bool {
-	bp := getBuf(4 << 10)
+	return c.sendSized(correlationID, resp, 0)
+}
+
+func (c *conn) sendSized(correlationID int32, resp kmsg.Response, hint int) bool {
+	bp := getBuf(max(hint, 4<<10))
 	*bp = AppendResponse(*bp, correlationID, resp)
 	c.out <- bp
 	return true

@@ -38,6 +38,11 @@ type Request struct {
 	// Logger carries the client address and client id.
 	Logger *slog.Logger
 
+	// SizeHint, when set by the handler, is roughly how many bytes the
+	// encoded response will take, so the output buffer is taken at that
+	// size rather than grown while encoding (Fetch knows its record bytes).
+	SizeHint int
+
 	// afterEncode runs once the response has been encoded (or dropped).
 	afterEncode []func()
 }
