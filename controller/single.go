@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"samsa/internal/pebblelog"
 	"slices"
 	"strconv"
 	"strings"
@@ -116,7 +117,7 @@ func OpenSingle(cfg SingleConfig) (*Single, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("controller: %w", err)
 	}
-	db, err := pebble.Open(cfg.Dir, &pebble.Options{Logger: pebbleLogger{log}})
+	db, err := pebble.Open(cfg.Dir, &pebble.Options{Logger: pebblelog.New(log)})
 	if err != nil {
 		return nil, fmt.Errorf("controller: open %s: %w", cfg.Dir, err)
 	}
@@ -822,25 +823,4 @@ func cloneConfigs(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-// pebbleLogger sends Pebble's messages to slog. Pebble's routine
-// information goes to Debug so that a broker's log is not dominated by
-// storage chatter about a few kilobytes of metadata.
-type pebbleLogger struct{ l *slog.Logger }
-
-func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Debug("pebble: " + fmt.Sprintf(format, args...))
-}
-
-func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error("pebble: " + fmt.Sprintf(format, args...))
-}
-
-// Fatalf must not return: Pebble calls it when continuing would corrupt
-// the store.
-func (p pebbleLogger) Fatalf(format string, args ...any) {
-	msg := "pebble: " + fmt.Sprintf(format, args...)
-	p.l.Error(msg)
-	panic(msg)
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"reflect"
+	"samsa/internal/pebblelog"
 	"slices"
 	"strings"
 	"sync"
@@ -170,7 +171,7 @@ func TestOpenSingleRejectsBadStore(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s, dir := openTest(t)
 			_ = s.Close()
-			db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{slog.New(slog.NewTextHandler(io.Discard, nil))}})
+			db, err := pebble.Open(dir, &pebble.Options{Logger: pebblelog.New(slog.New(slog.NewTextHandler(io.Discard, nil)))})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -188,7 +189,7 @@ func TestOpenSingleRejectsBadStore(t *testing.T) {
 	t.Run("valid", func(t *testing.T) {
 		s, dir := openTest(t)
 		_ = s.Close()
-		db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{slog.New(slog.NewTextHandler(io.Discard, nil))}})
+		db, err := pebble.Open(dir, &pebble.Options{Logger: pebblelog.New(slog.New(slog.NewTextHandler(io.Discard, nil)))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,7 +207,7 @@ func TestOpenSingleRejectsBadStore(t *testing.T) {
 	})
 	t.Run("foreign", func(t *testing.T) {
 		dir := t.TempDir()
-		db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{slog.New(slog.NewTextHandler(io.Discard, nil))}})
+		db, err := pebble.Open(dir, &pebble.Options{Logger: pebblelog.New(slog.New(slog.NewTextHandler(io.Discard, nil)))})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"samsa/internal/pebblelog"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -212,7 +213,7 @@ func decodeGroup(id string, b []byte) (*group, error) {
 
 // openDB opens (or creates) the Pebble database and checks its schema.
 func openDB(dir string, log *slog.Logger) (*pebble.DB, error) {
-	db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{log}})
+	db, err := pebble.Open(dir, &pebble.Options{Logger: pebblelog.New(log)})
 	if err != nil {
 		return nil, fmt.Errorf("groups: open %s: %w", dir, err)
 	}
@@ -275,22 +276,4 @@ func load(db *pebble.DB, nowMs int64) (map[string]*group, error) {
 		}
 	}
 	return groups, it.Error()
-}
-
-// pebbleLogger sends Pebble's messages to slog; its routine chatter is
-// debug-level.
-type pebbleLogger struct{ l *slog.Logger }
-
-func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Debug("pebble: " + fmt.Sprintf(format, args...))
-}
-
-func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error("pebble: " + fmt.Sprintf(format, args...))
-}
-
-func (p pebbleLogger) Fatalf(format string, args ...any) {
-	msg := "pebble: " + fmt.Sprintf(format, args...)
-	p.l.Error(msg)
-	panic(msg)
 }

@@ -2,10 +2,10 @@ package logstore
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"samsa/internal/pebblelog"
 	"strings"
 	"sync"
 
@@ -334,27 +334,9 @@ func (x *index) deleteSegmentTail(b *pebble.Batch, pid uint32, segBase, segEnd, 
 	return b.DeleteRange(tlo, prefixEnd(segPrefix), nil)
 }
 
-// pebbleLogger routes Pebble's logging to slog. Pebble's info messages
-// (flushes, compactions) go to Debug to keep broker logs readable.
-type pebbleLogger struct{ log *slog.Logger }
-
-func (l pebbleLogger) Infof(format string, args ...any) {
-	l.log.Debug(fmt.Sprintf(format, args...), "component", "pebble")
-}
-
-func (l pebbleLogger) Errorf(format string, args ...any) {
-	l.log.Error(fmt.Sprintf(format, args...), "component", "pebble")
-}
-
-func (l pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	l.log.Error(msg, "component", "pebble", "fatal", true)
-	panic(errors.New("pebble: " + msg))
-}
-
 func pebbleOptions(log *slog.Logger) *pebble.Options {
 	return &pebble.Options{
-		Logger:             pebbleLogger{log},
+		Logger:             pebblelog.New(log),
 		FormatMajorVersion: pebble.FormatNewest,
 		// The index only ever holds small fixed-size values; a modest
 		// memtable keeps recovery (WAL replay) short.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"samsa/internal/pebblelog"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -217,7 +218,7 @@ func TestRecoveryIndexLagging(t *testing.T) {
 	pid := p.pid
 	cutAt := mustHeader(t, want[25]).BaseOffset
 	e.close()
-	db, err := pebble.Open(e.index, &pebble.Options{Logger: pebbleLogger{slog.New(slog.NewTextHandler(io.Discard, nil))}})
+	db, err := pebble.Open(e.index, &pebble.Options{Logger: pebblelog.New(slog.New(slog.NewTextHandler(io.Discard, nil)))})
 	if err != nil {
 		t.Fatal(err)
 	}
