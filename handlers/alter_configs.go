@@ -26,6 +26,10 @@ type configChange struct {
 // result and stores it unless validateOnly. replace drops every override
 // not named in changes first (the legacy AlterConfigs semantics).
 func (h *Handlers) alterTopicConfigs(ctx context.Context, topic string, changes []configChange, replace, validateOnly bool) error {
+	// Read-modify-write of the overrides: two concurrent alters of one
+	// topic must not lose each other's changes.
+	h.alterMu.Lock()
+	defer h.alterMu.Unlock()
 	t, ok := h.Controller.Topic(topic)
 	if !ok {
 		return fmt.Errorf("topic %s does not exist: %w", topic, kerr.UnknownTopicOrPartition)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -29,6 +30,10 @@ type Deps struct {
 // Handlers serves every registered API. It implements protocol.Handler.
 type Handlers struct {
 	Deps
+
+	// alterMu serializes topic config changes, which read the current
+	// overrides and write back a changed set.
+	alterMu sync.Mutex
 }
 
 // New returns the handlers for deps.
