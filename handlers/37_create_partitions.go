@@ -27,6 +27,7 @@ func (h *Handlers) createPartitions(ctx context.Context, r *protocol.Request, re
 			resp.Topics = append(resp.Topics, st)
 			continue
 		}
+		before, _ := h.Controller.Topic(rt.Topic)
 		var assignments [][]int32
 		for _, a := range rt.Assignment {
 			assignments = append(assignments, a.Replicas)
@@ -39,6 +40,7 @@ func (h *Handlers) createPartitions(ctx context.Context, r *protocol.Request, re
 			}
 		} else if !req.ValidateOnly {
 			r.Logger.Info("grew topic", "topic", t.Name, "partitions", len(t.Partitions))
+			h.createLogs(t, min(len(before.Partitions), len(t.Partitions)))
 		}
 		resp.Topics = append(resp.Topics, st)
 	}

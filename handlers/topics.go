@@ -70,7 +70,7 @@ func (h *Handlers) createTopic(ctx context.Context, s topicSpec) (controller.Top
 		return controller.Topic{}, err
 	}
 	s.configs = configs
-	return h.Controller.CreateTopic(ctx, controller.CreateTopic{
+	t, err := h.Controller.CreateTopic(ctx, controller.CreateTopic{
 		Name:              s.name,
 		NumPartitions:     s.numPartitions,
 		ReplicationFactor: s.replicationFactor,
@@ -78,6 +78,23 @@ func (h *Handlers) createTopic(ctx context.Context, s topicSpec) (controller.Top
 		Configs:           s.configs,
 		ValidateOnly:      s.validateOnly,
 	})
+	if err == nil && !s.validateOnly {
+		h.createLogs(t, 0)
+	}
+	return t, err
+}
+
+// createLogs creates the logs of t's partitions from index first on, as
+// Kafka does when a topic is created or grown, so that they exist (and
+// show in DescribeLogDirs) before any record arrives. A failure is logged:
+// the partition is opened again on first use.
+func (h *Handlers) createLogs(t controller.Topic, first int) {
+	cfg := h.partitionConfig(t)
+	for _, p := range t.Partitions[first:] {
+		if _, err := h.Logs.CreatePartition(t.Name, p.Index, cfg); err != nil {
+			h.Logger.Error("creating partition log failed", "topic", t.Name, "partition", p.Index, "err", err)
+		}
+	}
 }
 
 // normalizeTopicConfigs validates a topic's overrides, alone and together,

@@ -32,5 +32,9 @@ func TestDescribeLogDirs(t *testing.T) {
 		if !ok || p.Size < 2048 {
 			t.Fatalf("partition 1 of dirs: %+v %v", p, ok)
 		}
+		// A partition without records has a log too, as in Kafka.
+		if p0, ok := d.Topics.Lookup("dirs", 0); !ok || p0.Size != 0 {
+			t.Fatalf("partition 0 of dirs: %+v %v", p0, ok)
+		}
 	}
 }
