@@ -63,6 +63,9 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 }
 
 func (h *Handlers) appendPartition(t controller.Topic, rp kmsg.ProduceRequestTopicPartition, acks int16, nowMs int64, sp *kmsg.ProduceResponseTopicPartition) error {
+	if t.Internal {
+		return fmt.Errorf("cannot append to internal topic %s: %w", t.Name, kerr.InvalidTopicException)
+	}
 	p, err := h.partition(t, rp.Partition)
 	if err != nil {
 		return err

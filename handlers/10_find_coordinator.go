@@ -2,10 +2,12 @@ package handlers
 
 import (
 	"context"
+	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"samsa/controller"
 	"samsa/protocol"
 )
 
@@ -25,6 +27,9 @@ const (
 
 func (h *Handlers) findCoordinator(_ context.Context, r *protocol.Request, req *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	if req.CoordinatorType == coordinatorGroup {
+		h.ensureOffsetsTopic(r)
+	}
 	self := h.selfEndpoint(r.Listener)
 	answer := func(key string) kmsg.FindCoordinatorResponseCoordinator {
 		c := kmsg.NewFindCoordinatorResponseCoordinator()
@@ -47,4 +52,34 @@ func (h *Handlers) findCoordinator(_ context.Context, r *protocol.Request, req *
 	c := answer(req.CoordinatorKey)
 	resp.ErrorCode, resp.ErrorMessage, resp.NodeID, resp.Host, resp.Port = c.ErrorCode, c.ErrorMessage, c.NodeID, c.Host, c.Port
 	return resp, nil
+}
+
+// offsetsTopic is Kafka's internal topic of committed offsets. Samsa keeps
+// offsets in the group coordinator's own store, but creates the topic the
+// way Kafka does on the first FindCoordinator for a group, because tools
+// and clients expect to see it in metadata (kafka-topics --list, regex
+// consumers that skip internal topics).
+const offsetsTopic = "__consumer_offsets"
+
+func (h *Handlers) ensureOffsetsTopic(r *protocol.Request) {
+	if _, ok := h.Controller.Topic(offsetsTopic); ok {
+		return
+	}
+	_, err := h.Controller.CreateTopic(context.Background(), controller.CreateTopic{
+		Name:              offsetsTopic,
+		NumPartitions:     h.Config.OffsetsTopicNumPartitions,
+		ReplicationFactor: 1,
+		Configs: map[string]string{
+			"cleanup.policy":   "compact",
+			"compression.type": "producer",
+			"segment.bytes":    "104857600",
+		},
+	})
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		r.Logger.Error("creating __consumer_offsets failed", "err", err)
+		return
+	}
+	if err == nil {
+		r.Logger.Info("created internal topic", "topic", offsetsTopic, "partitions", h.Config.OffsetsTopicNumPartitions)
+	}
 }

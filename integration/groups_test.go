@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"samsa/internal/testbroker"
@@ -397,5 +398,27 @@ func TestGroupAdmin(t *testing.T) {
 	described, _ = adm.DescribeGroups(ctx, "agrp")
 	if described["agrp"].State != "Dead" && described["agrp"].Err == nil {
 		t.Fatalf("deleted group still described: %+v", described["agrp"])
+	}
+}
+
+// TestOffsetsTopicInMetadata: the first FindCoordinator creates the
+// internal __consumer_offsets topic, as Kafka does, and clients cannot
+// produce to it.
+func TestOffsetsTopicInMetadata(t *testing.T) {
+	b := testbroker.Start(t, testbroker.InProcess, "offsets.topic.num.partitions=5")
+	adm := newAdmin(t, b.Addr())
+	if err := adm.FindGroupCoordinators(ctxT(t), "some-group").Error(); err != nil {
+		t.Fatal(err)
+	}
+	topics, err := newAdmin(t, b.Addr()).ListTopicsWithInternal(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ot, ok := topics["__consumer_offsets"]
+	if !ok || !ot.IsInternal || len(ot.Partitions) != 5 {
+		t.Fatalf("__consumer_offsets: %+v (present %v)", ot, ok)
+	}
+	if p := produceRaw(t, b.Addr(), 9, 1, "__consumer_offsets", rawBatch("x", -1, -1, -1)); p.ErrorCode != kerr.InvalidTopicException.Code {
+		t.Fatalf("produce to internal topic: error %d", p.ErrorCode)
 	}
 }
