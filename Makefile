@@ -7,7 +7,7 @@ PKGS    := ./...
 # Short fuzz runs as part of test; run `make fuzz FUZZTIME=5m` for longer.
 FUZZTIME ?= 10s
 
-.PHONY: all build run test unit volume vet fmt-check fuzz bench deps clean
+.PHONY: all build run test unit volume compat vet fmt-check fuzz bench deps clean
 
 all: build
 
@@ -36,6 +36,12 @@ unit:
 volume:
 	SAMSA_FULL_SCALE=1 $(GO) test -count=1 -timeout 10m -run TestVolumeExactlyOnceInOrder ./integration
 
+# Stock clients (Java, the Kafka CLI tools, kcat, confluent-kafka-python,
+# kafka-python, kafkajs, sarama, kafka-go, franz-go's own suite) against the
+# built binary; writes compat-tests/RESULTS.md. Installs what it needs.
+compat:
+	./compat-tests/run.sh
+
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseRequestHeader -fuzztime=$(FUZZTIME) ./protocol
 	$(GO) test -run='^$$' -fuzz=FuzzDispatch -fuzztime=$(FUZZTIME) ./broker
@@ -43,7 +49,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseBatchHeader -fuzztime=$(FUZZTIME) ./logstore
 	$(GO) test -run='^$$' -fuzz=FuzzScanBatches -fuzztime=$(FUZZTIME) ./logstore
 
-test: deps fmt-check vet unit volume fuzz
+test: deps fmt-check vet unit volume fuzz compat
 
 # Micro-benchmarks of the append and read paths, then franz-go driving the
 # built binary (1 KiB records; acks=1 and all; 1 and 8 partitions).

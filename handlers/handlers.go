@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -112,11 +113,22 @@ func errCode(err error) int16 {
 	return kerr.UnknownServerError.Code
 }
 
-// errMessage returns err's text for the response's error_message field.
+// errMessage returns the response's error_message for err: the context
+// the broker added, without the generic text of the Kafka error code that
+// clients print next to it anyway ("Topic already has 1 partition(s)."
+// rather than "...: INVALID_PARTITIONS: Number of partitions is below 1.").
+// It is nil when err carries nothing beyond the code.
 func errMessage(err error) *string {
 	if err == nil {
 		return nil
 	}
 	s := err.Error()
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		if s == ke.Error() {
+			return nil
+		}
+		s = strings.TrimSuffix(s, ": "+ke.Error())
+	}
 	return &s
 }

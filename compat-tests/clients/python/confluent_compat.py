@@ -1,0 +1,358 @@
+#!/usr/bin/python3
+"""Samsa compatibility scenarios with confluent-kafka-python (librdkafka),
+Debian's python3-confluent-kafka. One scenario per call:
+
+    /usr/bin/python3 confluent_compat.py SCENARIO [ARG]
+
+The broker is in $BOOTSTRAP. Exit 0 when everything that came back is right;
+otherwise the last line printed is "FAIL: reason"."""
+
+import os
+import sys
+import threading
+import time
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
+
+BOOTSTRAP = os.environ["BOOTSTRAP"]
+RUN = os.environ.get("COMPAT_RUN_ID", str(int(time.time())))
+GROUP_DEADLINE = float(os.environ.get("GROUP_DEADLINE_S", "30"))
+
+
+ERRORS = []  # what librdkafka reported through error_cb, for failure reasons
+
+
+def on_error(err):
+    ERRORS.append(str(err))
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg, *args):
+    if not cond:
+        raise Fail(msg % args if args else msg)
+
+
+def admin():
+    return AdminClient({"bootstrap.servers": BOOTSTRAP})
+
+
+def wait_futures(fs, what):
+    for k, f in fs.items():
+        try:
+            f.result(timeout=30)
+        except Exception as e:
+            raise Fail("%s %s: %s" % (what, k, e))
+
+
+def create_topic(a, topic, parts):
+    wait_futures(a.create_topics([NewTopic(topic, num_partitions=parts, replication_factor=1)]), "create_topics")
+
+
+def producer(codec="none", **extra):
+    conf = {"bootstrap.servers": BOOTSTRAP, "compression.codec": codec, "enable.idempotence": True, "linger.ms": 5}
+    conf.update(extra)
+    return Producer(conf)
+
+
+def consumer(group=None, **extra):
+    conf = {"bootstrap.servers": BOOTSTRAP, "auto.offset.reset": "earliest", "enable.auto.commit": False,
+            "group.id": group or "unused-assign-only-" + RUN, "session.timeout.ms": 10000, "error_cb": on_error}
+    conf.update(extra)
+    return Consumer(conf)
+
+
+def produce(p, topic, frm, n, tag, partition=None):
+    """Produce n records (key k<i>, value v<i>-tag, headers seq/tag); return [(partition, offset)] in order."""
+    delivered = [None] * n
+    errors = []
+
+    def cb(i):
+        def f(err, msg):
+            if err:
+                errors.append(err)
+            else:
+                delivered[i] = (msg.partition(), msg.offset(), msg.timestamp()[1])
+        return f
+
+    for i in range(n):
+        s = frm + i
+        kw = {} if partition is None else {"partition": partition}
+        p.produce(topic, key="k%d" % s, value="v%d-%s" % (s, tag), headers=[("seq", str(s)), ("tag", tag)], on_delivery=cb(i), **kw)
+        p.poll(0)
+    left = p.flush(30)
+    check(left == 0, "%d records still unsent after 30s", left)
+    check(not errors, "delivery errors: %s", errors[:3])
+    return delivered
+
+
+def poll_until(c, want, deadline):
+    got = []
+    end = time.time() + deadline
+    while len(got) < want and time.time() < end:
+        m = c.poll(0.2)
+        if m is None:
+            continue
+        if m.error():
+            if m.error().code() == KafkaError._PARTITION_EOF:
+                continue
+            raise Fail("consumer error: %s" % m.error())
+        got.append(m)
+    return got
+
+
+def verify(got, sent, frm, tag):
+    check(len(got) == len(sent), "consumed %d records, produced %d", len(got), len(sent))
+    bypos = {}
+    for m in got:
+        k = (m.partition(), m.offset())
+        check(k not in bypos, "record at %s delivered twice", k)
+        bypos[k] = m
+    for i, (p, o, ts) in enumerate(sent):
+        s = frm + i
+        m = bypos.get((p, o))
+        check(m is not None, "record k%d (partition %d offset %d) not consumed", s, p, o)
+        check(m.key() == b"k%d" % s, "at %d@%d key %r, want k%d", p, o, m.key(), s)
+        check(m.value() == ("v%d-%s" % (s, tag)).encode(), "at %d@%d value %r", p, o, m.value())
+        h = dict((k, v.decode() if v is not None else None) for k, v in (m.headers() or []))
+        check(h == {"seq": str(s), "tag": tag}, "at %d@%d headers %r", p, o, h)
+        check(m.timestamp()[1] == ts, "at %d@%d timestamp %d, producer was told %d", p, o, m.timestamp()[1], ts)
+    byp = {}
+    for m in got:
+        byp.setdefault(m.partition(), []).append(m.offset())
+    for p, offs in byp.items():
+        check(offs == list(range(offs[0], offs[0] + len(offs))), "partition %d offsets not dense/in order: %s", p, offs[:20])
+
+
+# ---------------------------------------------------------------- scenarios
+
+def roundtrip(codec):
+    topic = "confluent-roundtrip-%s-%s" % (codec, RUN)
+    create_topic(admin(), topic, 3)
+    p = producer(codec)
+    sent = produce(p, topic, 0, 300, codec)
+    check(len({s[0] for s in sent}) == 3, "300 keyed records went to %d partitions, want 3", len({s[0] for s in sent}))
+    c = consumer()
+    c.assign([TopicPartition(topic, i, 0) for i in range(3)])
+    got = poll_until(c, 300, 30)
+    verify(got, sent, 0, codec)
+    total = sum(c.get_watermark_offsets(TopicPartition(topic, i), timeout=10)[1] for i in range(3))
+    check(total == 300, "high watermarks sum to %d, want 300", total)
+    c.close()
+
+
+def admin_topics():
+    a = admin()
+    topic = "confluent-admin-%s" % RUN
+    wait_futures(a.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1, config={"retention.ms": "123456"})]), "create_topics")
+    fs = a.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
+    try:
+        fs[topic].result(timeout=30)
+        raise Fail("creating %s twice succeeded" % topic)
+    except KafkaException as e:
+        check(e.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS, "creating twice: %s, want TOPIC_ALREADY_EXISTS", e)
+    md = a.list_topics(timeout=10)
+    check(topic in md.topics, "list_topics does not contain %s", topic)
+    tm = md.topics[topic]
+    check(len(tm.partitions) == 3, "%d partitions, want 3", len(tm.partitions))
+    for pid, pm in tm.partitions.items():
+        check(pm.leader == 0 and pm.replicas == [0] and pm.isrs == [0], "partition %d: leader %s replicas %s isrs %s", pid, pm.leader, pm.replicas, pm.isrs)
+    check(len(md.brokers) == 1, "%d brokers, want 1", len(md.brokers))
+    res = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    cfg = list(a.describe_configs([res]).values())[0].result(timeout=20)
+    check(cfg["retention.ms"].value == "123456", "retention.ms = %s, want 123456", cfg["retention.ms"].value)
+    check(cfg["retention.ms"].source == 1, "retention.ms source %s, want DYNAMIC_TOPIC_CONFIG (1)", cfg["retention.ms"].source)
+    res2 = ConfigResource(ConfigResource.Type.TOPIC, topic, set_config={"retention.ms": "654321"})
+    wait_futures(a.alter_configs([res2]), "alter_configs")
+    cfg = list(a.describe_configs([res]).values())[0].result(timeout=20)
+    check(cfg["retention.ms"].value == "654321", "after alter_configs retention.ms = %s", cfg["retention.ms"].value)
+    bcfg = list(a.describe_configs([ConfigResource(ConfigResource.Type.BROKER, "0")]).values())[0].result(timeout=20)
+    check("num.partitions" in bcfg and int(bcfg["num.partitions"].value) >= 1, "broker config has no num.partitions")
+    wait_futures(a.create_partitions([NewPartitions(topic, 5)]), "create_partitions")
+    end = time.time() + 10
+    while len(a.list_topics(topic, timeout=10).topics[topic].partitions) != 5:
+        check(time.time() < end, "metadata does not show 5 partitions 10s after create_partitions")
+        time.sleep(0.2)
+    wait_futures(a.delete_topics([topic]), "delete_topics")
+    end = time.time() + 10
+    while topic in a.list_topics(timeout=10).topics:
+        check(time.time() < end, "%s still listed 10s after delete_topics", topic)
+        time.sleep(0.2)
+
+
+def list_offsets():
+    topic = "confluent-offsets-%s" % RUN
+    create_topic(admin(), topic, 1)
+    p = producer()
+    t0 = int(time.time() * 1000) - 60000
+    for i in range(10):
+        p.produce(topic, key="k%d" % i, value="v%d" % i, partition=0, timestamp=t0 + i * 1000)
+    check(p.flush(30) == 0, "unsent records")
+    c = consumer()
+    lo, hi = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+    check((lo, hi) == (0, 10), "watermarks %s, want (0, 10)", (lo, hi))
+    r = c.offsets_for_times([TopicPartition(topic, 0, t0 + 4500)], timeout=10)
+    check(r[0].offset == 5, "offsets_for_times(t0+4.5s) = %d, want 5", r[0].offset)
+    r = c.offsets_for_times([TopicPartition(topic, 0, t0 + 100000)], timeout=10)
+    check(r[0].offset == -1, "offsets_for_times(after the last record) = %d, want -1 (end)", r[0].offset)
+    # Consume from the timestamp's offset.
+    c.assign([TopicPartition(topic, 0, 5)])
+    got = poll_until(c, 5, 20)
+    check([m.offset() for m in got] == [5, 6, 7, 8, 9], "from offset 5 read offsets %s", [m.offset() for m in got])
+    check([m.timestamp()[1] for m in got] == [t0 + i * 1000 for i in range(5, 10)], "timestamps %s", [m.timestamp() for m in got])
+    c.close()
+
+
+def group(manual):
+    name = "manual" if manual else "autocommit"
+    topic = "confluent-group-%s-%s" % (name, RUN)
+    grp = topic
+    parts, n = 4, 200
+    create_topic(admin(), topic, parts)
+    members = [consumer(grp, **({"enable.auto.commit": not manual, "auto.commit.interval.ms": 200})) for _ in range(2)]
+    assigned = [set(), set()]
+
+    def on_assign(i):
+        def f(c, ps):
+            assigned[i] = {p.partition for p in ps}
+        return f
+
+    for i, c in enumerate(members):
+        c.subscribe([topic], on_assign=on_assign(i))
+    end = time.time() + GROUP_DEADLINE
+    errs = []
+    while time.time() < end and not (assigned[0] and assigned[1] and len(assigned[0] | assigned[1]) == parts):
+        for c in members:
+            m = c.poll(0.1)
+            if m is not None and m.error() and m.error().code() != KafkaError._PARTITION_EOF:
+                errs.append(str(m.error()))
+    check(assigned[0] and assigned[1] and not (assigned[0] & assigned[1]) and len(assigned[0] | assigned[1]) == parts,
+          "after %ds the two members hold %s and %s, want a split of %d partitions; errors: %s", GROUP_DEADLINE, assigned[0], assigned[1], parts, errs[:2])
+    sent = produce(producer(), topic, 0, n, name)
+    got = [[], []]
+    end = time.time() + 30
+    while sum(map(len, got)) < n and time.time() < end:
+        for i, c in enumerate(members):
+            m = c.poll(0.1)
+            if m is None:
+                continue
+            if m.error():
+                check(m.error().code() == KafkaError._PARTITION_EOF, "member %d: %s", i, m.error())
+                continue
+            check(m.partition() in assigned[i], "member %d got partition %d, assigned %s", i, m.partition(), assigned[i])
+            got[i].append(m)
+            if manual:
+                c.commit(message=m, asynchronous=False)
+    check(got[0] and got[1], "a member consumed nothing (%d / %d records)", len(got[0]), len(got[1]))
+    verify(got[0] + got[1], sent, 0, name)
+    time.sleep(0.5)
+    for c in members:
+        c.close()
+    # Committed offsets are the ends.
+    c = consumer(grp)
+    ends = {}
+    for p, o, _ in sent:
+        ends[p] = max(ends.get(p, 0), o + 1)
+    committed = c.committed([TopicPartition(topic, p) for p in range(parts)], timeout=10)
+    for tp in committed:
+        check(tp.offset == ends[tp.partition], "committed offset of partition %d is %d, want %d", tp.partition, tp.offset, ends[tp.partition])
+    c.close()
+    if manual:
+        more = produce(producer(), topic, n, 20, name)
+        c = consumer(grp)
+        c.subscribe([topic])
+        rest = poll_until(c, 20, GROUP_DEADLINE)
+        rest += poll_until(c, 1, 0.5)
+        verify(rest, more, n, name)
+        c.close()
+
+
+def admin_groups():
+    topic = "confluent-admin-groups-%s" % RUN
+    grp = topic
+    a = admin()
+    create_topic(a, topic, 2)
+    produce(producer(), topic, 0, 10, "ag")
+    c = consumer(grp)
+    c.subscribe([topic])
+    got = poll_until(c, 10, GROUP_DEADLINE)
+    check(len(got) == 10, "group consumer read %d of 10", len(got))
+    c.commit(asynchronous=False)
+    groups = a.list_groups(timeout=10)
+    g = [x for x in groups if x.id == grp]
+    check(g, "list_groups %s does not contain %s", [x.id for x in groups], grp)
+    g = a.list_groups(grp, timeout=10)[0]
+    check(g.state == "Stable" and g.protocol_type == "consumer" and len(g.members) == 1,
+          "group %s: state %s protocol_type %s members %d, want Stable/consumer/1", grp, g.state, g.protocol_type, len(g.members))
+    c.close()
+    g = a.list_groups(grp, timeout=10)[0]
+    check(g.state == "Empty" and not g.members, "after close: state %s members %d, want Empty/0", g.state, len(g.members))
+
+
+def offsets_reset():
+    topic = "confluent-offsets-reset-%s" % RUN
+    grp = topic
+    create_topic(admin(), topic, 1)
+    sent = produce(producer(), topic, 0, 10, "reset")
+    c = consumer(grp)
+    c.subscribe([topic])
+    got = poll_until(c, 10, GROUP_DEADLINE)
+    verify(got, sent, 0, "reset")
+    c.commit(asynchronous=False)
+    c.close()
+    c = consumer(grp)
+    check(c.committed([TopicPartition(topic, 0)], timeout=10)[0].offset == 10, "committed offset is not 10")
+    # Reset: commit an explicit offset (what kafka-consumer-groups --reset-offsets does for an empty group).
+    c.commit(offsets=[TopicPartition(topic, 0, 4)], asynchronous=False)
+    check(c.committed([TopicPartition(topic, 0)], timeout=10)[0].offset == 4, "committed offset after reset is not 4")
+    c.subscribe([topic])
+    got = poll_until(c, 6, GROUP_DEADLINE)
+    verify(got, sent[4:], 4, "reset")
+    c.close()
+
+
+def cross_write():
+    topic = "cross-confluent-python"
+    create_topic(admin(), topic, 1)
+    p = producer()
+    for i in range(10):
+        p.produce(topic, key="key-%d" % i, value="confluent-python value %d" % i, partition=0, headers=[("origin", "confluent-python")])
+    check(p.flush(30) == 0, "unsent records")
+
+
+def cross_read(writer):
+    c = consumer()
+    c.assign([TopicPartition("cross-" + writer, 0, 0)])
+    got = poll_until(c, 10, 20)
+    check(len(got) == 10, "read %d records, want 10", len(got))
+    for i, m in enumerate(got):
+        check(m.offset() == i, "record %d at offset %d", i, m.offset())
+        check(m.key() == b"key-%d" % i, "offset %d key %r", i, m.key())
+        check(m.value() == ("%s value %d" % (writer, i)).encode(), "offset %d value %r", i, m.value())
+        check(m.headers() == [("origin", writer.encode())], "offset %d headers %r", i, m.headers())
+    c.close()
+
+
+SCENARIOS = {
+    "roundtrip": roundtrip, "admin-topics": admin_topics, "list-offsets": list_offsets,
+    "group-autocommit": lambda: group(False), "group-manual-commit": lambda: group(True),
+    "admin-groups": admin_groups, "offsets-reset": offsets_reset,
+    "cross-write": cross_write, "cross-read": cross_read,
+}
+
+if __name__ == "__main__":
+    sys.stdout.reconfigure(line_buffering=True)
+    try:
+        SCENARIOS[sys.argv[1]](*sys.argv[2:])
+    except Fail as e:
+        print("FAIL: %s%s" % (e, "; librdkafka errors: %s" % "; ".join(dict.fromkeys(ERRORS)) if ERRORS else ""))
+        sys.exit(1)
+    except Exception as e:
+        import traceback
+        traceback.print_exc(file=sys.stdout)
+        print("FAIL: %s: %s" % (type(e).__name__, e))
+        sys.exit(1)
+    print("OK", " ".join(sys.argv[1:]))

@@ -1,0 +1,335 @@
+# The Apache Kafka command-line tools, unchanged (kafka-tools and kafka_2.13
+# from Maven Central), run through compat-tests/bin/kafka-*.sh with the
+# arguments a user types. Each scenario checks what the tool printed.
+# Sourced by run.sh; see lib/common.sh for run_scenario and record.
+
+TOOLS_DIR=$COMPAT_DIR/clients/tools
+KBIN=$COMPAT_DIR/bin
+
+cli_setup() {
+	ensure_apt openjdk-17-jdk-headless maven || return 1
+	mvn_copy_deps "$TOOLS_DIR" || return 1
+	record_version "cli kafka-tools" "$(ls "$TOOLS_DIR"/target/lib/kafka-tools-[0-9]*.jar | sed 's/.*kafka-tools-\(.*\)\.jar/\1/') (kafka_2.13 $(ls "$TOOLS_DIR"/target/lib/kafka_2.13-*.jar | sed 's/.*kafka_2.13-\(.*\)\.jar/\1/'))"
+}
+
+# ---------------------------------------------------------------- helpers
+
+fail() { echo "FAIL: $*"; return 1; }
+
+# run_tool NAME ARGS...: run bin/NAME.sh (noting the command in the scenario log).
+run_tool() {
+	local name=$1
+	shift
+	cmdlog "$name.sh $*"
+	"$KBIN/$name.sh" "$@"
+}
+
+# expect_contains TEXT PATTERN WHAT: grep -E PATTERN in TEXT.
+expect_contains() {
+	grep -q -E -- "$2" <<<"$1" || fail "$3: output has no line matching /$2/; output: $(head -c 600 <<<"$1" | tr '\n' '|')"
+}
+
+# console_lines N PREFIX: N lines "origin:cli,seq:<i>\tkey-<i>\tPREFIX <i>" for parse.headers/parse.key.
+console_lines() {
+	local i
+	for ((i = 0; i < $1; i++)); do printf 'origin:cli,seq:%d\tkey-%d\t%s %d\n' "$i" "$i" "$2" "$i"; done
+}
+
+# ---------------------------------------------------------------- scenarios
+
+cli_topics() {
+	local t=cli-topics-$COMPAT_RUN_ID out
+	out=$(run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic "$t" --partitions 3 --config retention.ms=3600000 2>&1) || fail "create: $out" || return 1
+	expect_contains "$out" "^Created topic $t\.$" "create" || return 1
+	out=$(run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic "$t" --partitions 3 2>&1) && fail "creating $t twice succeeded: $out" && return 1
+	expect_contains "$out" "already exists" "create twice" || return 1
+	out=$(run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --list 2>&1) || fail "list: $out" || return 1
+	expect_contains "$out" "^$t$" "list" || return 1
+	out=$(run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --describe --topic "$t" 2>&1) || fail "describe: $out" || return 1
+	echo "$out"
+	expect_contains "$out" "^Topic: $t[[:space:]]+TopicId: [A-Za-z0-9_-]{22}[[:space:]]+PartitionCount: 3[[:space:]]+ReplicationFactor: 1[[:space:]]+Configs: .*retention.ms=3600000" "describe header" || return 1
+	local p
+	for p in 0 1 2; do
+		expect_contains "$out" "Topic: $t[[:space:]]+Partition: $p[[:space:]]+Leader: 0[[:space:]]+Replicas: 0[[:space:]]+Isr: 0" "describe partition $p" || return 1
+	done
+	out=$(run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --alter --topic "$t" --partitions 5 2>&1) || fail "alter --partitions 5: $out" || return 1
+	out=$(run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --describe --topic "$t" 2>&1) || fail "describe: $out" || return 1
+	expect_contains "$out" "PartitionCount: 5" "describe after --alter --partitions 5" || return 1
+	expect_contains "$out" "Partition: 4[[:space:]]+Leader: 0" "describe partition 4" || return 1
+	out=$(run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --delete --topic "$t" 2>&1) || fail "delete: $out" || return 1
+	local i
+	for i in $(seq 1 20); do
+		out=$(run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --list 2>&1) || fail "list: $out" || return 1
+		grep -q -x -- "$t" <<<"$out" || return 0
+		sleep 0.5
+	done
+	fail "$t still listed after --delete"
+}
+
+# Console producer (keys, headers, a codec) and console consumer (assigned partition, from the beginning).
+cli_console_roundtrip() {
+	local codec=$1 t=cli-console-$1-$COMPAT_RUN_ID n=50 out want
+	run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic "$t" --partitions 1 >/dev/null || fail "create $t" || return 1
+	console_lines $n "$codec value" | run_tool kafka-console-producer --bootstrap-server "$BOOTSTRAP" --topic "$t" \
+		--compression-codec "$codec" --reader-property parse.key=true --reader-property parse.headers=true || fail "console producer exited $?" || return 1
+	out=$(run_tool kafka-console-consumer --bootstrap-server "$BOOTSTRAP" --topic "$t" --partition 0 --offset earliest --max-messages $n \
+		--timeout-ms 20000 --formatter-property print.key=true --formatter-property print.headers=true --formatter-property print.offset=true 2>/dev/null)
+	want=$(for ((i = 0; i < n; i++)); do printf 'Offset:%d\torigin:cli,seq:%d\tkey-%d\t%s value %d\n' $i $i $i "$codec" $i; done)
+	if [ "$out" != "$want" ]; then
+		diff <(echo "$want") <(echo "$out") | head -20
+		fail "console consumer printed $(wc -l <<<"$out") lines that differ from the $n produced (first difference: $(diff <(echo "$want") <(echo "$out") | grep -m1 '^[<>]' | tr '\t' ' '))"
+		return 1
+	fi
+}
+
+cli_configs() {
+	local t=cli-configs-$COMPAT_RUN_ID out
+	run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic "$t" --partitions 1 >/dev/null || fail "create $t" || return 1
+	out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --alter --entity-type topics --entity-name "$t" --add-config retention.ms=3600000,max.message.bytes=200000 2>&1) || fail "alter: $out" || return 1
+	expect_contains "$out" "Completed updating config for topic $t" "alter" || return 1
+	out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type topics --entity-name "$t" 2>&1) || fail "describe: $out" || return 1
+	echo "$out"
+	expect_contains "$out" "^Dynamic configs for topic $t are:" "describe" || return 1
+	expect_contains "$out" "retention.ms=3600000 sensitive=false synonyms=\{DYNAMIC_TOPIC_CONFIG:retention.ms=3600000" "describe retention.ms" || return 1
+	expect_contains "$out" "max.message.bytes=200000 sensitive=false" "describe max.message.bytes" || return 1
+	out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --alter --entity-type topics --entity-name "$t" --delete-config max.message.bytes 2>&1) || fail "delete-config: $out" || return 1
+	out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type topics --entity-name "$t" 2>&1) || fail "describe: $out" || return 1
+	grep -q "max.message.bytes=200000" <<<"$out" && fail "max.message.bytes still set after --delete-config: $out" && return 1
+	expect_contains "$out" "retention.ms=3600000" "describe after --delete-config" || return 1
+	out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type brokers --entity-name 0 --all 2>&1) || fail "describe broker: $out" || return 1
+	echo "$out" | head -5
+	expect_contains "$out" "^All configs for broker 0 are:" "describe broker --all" || return 1
+	expect_contains "$out" "^  num.partitions=[0-9]+ sensitive=false" "describe broker num.partitions" || return 1
+	expect_contains "$out" "^  log.dirs=" "describe broker log.dirs" || return 1
+}
+
+cli_get_offsets() {
+	local t=cli-offsets-$COMPAT_RUN_ID out
+	run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic "$t" --partitions 2 >/dev/null || fail "create $t" || return 1
+	# 6 records to partition 0, 4 to partition 1 (console producer with an explicit partition is not available: use two topics' worth of keys).
+	printf 'a\n%.0s' 1 2 3 4 5 6 | run_tool kafka-console-producer --bootstrap-server "$BOOTSTRAP" --topic "$t" --producer-property partitioner.class=org.apache.kafka.clients.producer.RoundRobinPartitioner >/dev/null || fail "produce" || return 1
+	out=$(run_tool kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic "$t" 2>&1) || fail "get-offsets: $out" || return 1
+	echo "$out"
+	local sum
+	sum=$(awk -F: -v t="$t" '$1 == t { s += $3; n++ } END { print n ":" s }' <<<"$out")
+	[ "$sum" = "2:6" ] || fail "latest offsets of the 2 partitions should sum to 6; printed: $(tr '\n' ' ' <<<"$out")" || return 1
+	out=$(run_tool kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic "$t" --time earliest 2>&1) || fail "get-offsets --time earliest: $out" || return 1
+	[ "$(sort <<<"$out")" = "$(printf '%s:0:0\n%s:1:0' "$t" "$t")" ] || fail "--time earliest printed: $(tr '\n' ' ' <<<"$out")" || return 1
+	out=$(run_tool kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic-partitions "$t:0" --time -1 2>&1) || fail "get-offsets --topic-partitions: $out" || return 1
+	grep -q -E "^$t:0:[0-9]+$" <<<"$out" && [ "$(wc -l <<<"$out")" = 1 ] || fail "--topic-partitions $t:0 printed: $(tr '\n' ' ' <<<"$out")" || return 1
+	out=$(run_tool kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic "$t" --time max-timestamp 2>&1) || fail "get-offsets --time max-timestamp: $out" || return 1
+	echo "$out"
+	# Kafka answers the offset of the first record with the largest timestamp: check against what a consumer sees.
+	local p recs want
+	for p in 0 1; do
+		recs=$(run_tool kafka-console-consumer --bootstrap-server "$BOOTSTRAP" --topic "$t" --partition $p --offset earliest --timeout-ms 5000 \
+			--formatter-property print.timestamp=true --formatter-property print.offset=true 2>/dev/null)
+		want=$(awk -F'\t' '{ split($1, a, ":"); split($2, b, ":"); if (NR == 1 || a[2] > max) { max = a[2]; off = b[2] } } END { print off }' <<<"$recs")
+		grep -q -x "$t:$p:$want" <<<"$out" || fail "--time max-timestamp printed $(grep "^$t:$p:" <<<"$out"), want $t:$p:$want (records: $(tr '\t\n' ' |' <<<"$recs"))" || return 1
+	done
+}
+
+cli_delete_records() {
+	local t=cli-delete-records-$COMPAT_RUN_ID out json
+	run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic "$t" --partitions 1 >/dev/null || fail "create $t" || return 1
+	seq 0 9 | run_tool kafka-console-producer --bootstrap-server "$BOOTSTRAP" --topic "$t" || fail "produce" || return 1
+	json=$(mktemp)
+	printf '{"partitions": [{"topic": "%s", "partition": 0, "offset": 4}], "version": 1}\n' "$t" >"$json"
+	out=$(run_tool kafka-delete-records --bootstrap-server "$BOOTSTRAP" --offset-json-file "$json" 2>&1) || fail "delete-records: $out" || return 1
+	rm -f "$json"
+	echo "$out"
+	expect_contains "$out" "partition: $t-0[[:space:]]+low_watermark: 4" "delete-records" || return 1
+	out=$(run_tool kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic "$t" --time earliest 2>&1)
+	[ "$out" = "$t:0:4" ] || fail "earliest after delete-records: $out, want $t:0:4" || return 1
+	out=$(run_tool kafka-console-consumer --bootstrap-server "$BOOTSTRAP" --topic "$t" --partition 0 --offset earliest --max-messages 6 --timeout-ms 15000 2>/dev/null)
+	[ "$out" = "$(seq 4 9)" ] || fail "consumed after delete-records: $(tr '\n' ' ' <<<"$out"), want 4..9" || return 1
+}
+
+cli_log_dirs() {
+	local t=cli-log-dirs-$COMPAT_RUN_ID out json
+	run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic "$t" --partitions 2 >/dev/null || fail "create $t" || return 1
+	# One record: one partition has data, the other is empty (Kafka lists it with size 0).
+	echo one-record | run_tool kafka-console-producer --bootstrap-server "$BOOTSTRAP" --topic "$t" || fail "produce" || return 1
+	out=$(run_tool kafka-log-dirs --bootstrap-server "$BOOTSTRAP" --describe --topic-list "$t" 2>&1) || fail "log-dirs: $out" || return 1
+	echo "$out"
+	json=$(grep '^{' <<<"$out")
+	"$DEBIAN_PYTHON" - "$t" "$json" <<-'EOF' || return 1
+		import json, sys
+		t, doc = sys.argv[1], json.loads(sys.argv[2])
+		b = doc["brokers"]
+		assert len(b) == 1 and b[0]["broker"] == 0, "brokers: %r" % b
+		parts = {p["partition"]: p for d in b[0]["logDirs"] for p in d["partitions"]}
+		assert set(parts) == {t + "-0", t + "-1"}, "log-dirs lists partitions %s of %s-0 and %s-1 (Kafka lists every partition of the topic, size 0 when empty)" % (sorted(parts), t, t)
+		sizes = sorted(p["size"] for p in parts.values())
+		assert sizes[0] == 0 and sizes[1] > 10, "sizes %r, want one empty partition and one with a record" % parts
+		assert all(d["error"] is None for d in b[0]["logDirs"]), b[0]["logDirs"]
+	EOF
+}
+
+cli_broker_api_versions() {
+	local out api missing=()
+	out=$(run_tool kafka-broker-api-versions --bootstrap-server "$BOOTSTRAP" 2>&1) || fail "broker-api-versions: $out" || return 1
+	echo "$out"
+	expect_contains "$out" "^$BOOTSTRAP \(id: 0 rack: null isFenced: false\) -> \($" "broker line" || return 1
+	# The APIs Samsa implements (or is about to), each must be listed as usable by this tool release.
+	for api in Produce Fetch ListOffsets Metadata ApiVersions CreateTopics DeleteTopics DeleteRecords InitProducerId \
+		OffsetForLeaderEpoch DescribeConfigs AlterConfigs CreatePartitions IncrementalAlterConfigs DescribeCluster \
+		DescribeTopicPartitions DescribeLogDirs FindCoordinator JoinGroup SyncGroup Heartbeat LeaveGroup OffsetCommit \
+		OffsetFetch DescribeGroups ListGroups DeleteGroups OffsetDelete; do
+		grep -q -E "^	$api\([0-9]+\): [0-9]+( to [0-9]+)? \[usable: [0-9]+\]" <<<"$out" || missing+=("$api")
+	done
+	[ ${#missing[@]} -eq 0 ] || fail "not listed as usable: ${missing[*]} ($(grep -E "^	($(IFS='|'; echo "${missing[*]}"))\(" <<<"$out" | tr -d '\t' | tr '\n' ' '))"
+}
+
+cli_perf() {
+	local t=cli-perf-$COMPAT_RUN_ID out n=20000
+	run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic "$t" --partitions 3 >/dev/null || fail "create $t" || return 1
+	out=$(run_tool kafka-producer-perf-test --topic "$t" --num-records $n --record-size 100 --throughput -1 \
+		--producer-props bootstrap.servers="$BOOTSTRAP" acks=all compression.type=lz4 2>&1) || fail "producer-perf-test: $(tail -3 <<<"$out")" || return 1
+	echo "$out"
+	expect_contains "$out" "^$n records sent, [0-9.]+ records/sec" "producer-perf-test summary" || return 1
+	out=$(run_tool kafka-get-offsets --bootstrap-server "$BOOTSTRAP" --topic "$t" 2>&1)
+	[ "$(awk -F: '{ s += $3 } END { print s }' <<<"$out")" = $n ] || fail "log end offsets after perf test: $(tr '\n' ' ' <<<"$out"), want a sum of $n" || return 1
+	echo "$out" >"$WORK_DIR/cli-perf-topic"
+}
+
+cli_consumer_perf() {
+	local t=cli-perf-$COMPAT_RUN_ID out n=20000
+	out=$(run_tool kafka-consumer-perf-test --bootstrap-server "$BOOTSTRAP" --topic "$t" --messages $n --timeout 20000 2>&1) || fail "consumer-perf-test: $(tail -3 <<<"$out")" || return 1
+	echo "$out"
+	# start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, ...
+	local nmsg
+	nmsg=$(tail -1 <<<"$out" | awk -F', ' '{ print $5 }')
+	[ "$nmsg" = $n ] || fail "consumer-perf-test consumed '$nmsg' messages, want $n: $(tail -1 <<<"$out")" || return 1
+}
+
+# Two console consumers in one group, then kafka-consumer-groups --list/--describe.
+cli_consumer_groups() {
+	local t=cli-groups-$COMPAT_RUN_ID g=cli-group-$COMPAT_RUN_ID out dir
+	dir=$(mktemp -d)
+	run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic "$t" --partitions 4 >/dev/null || fail "create $t" || return 1
+	local c
+	for c in 1 2; do
+		"$KBIN/kafka-console-consumer.sh" --bootstrap-server "$BOOTSTRAP" --topic "$t" --group "$g" --timeout-ms 25000 \
+			--consumer-property auto.commit.interval.ms=200 --formatter-property print.partition=true --formatter-property print.offset=true \
+			>"$dir/c$c.out" 2>"$dir/c$c.err" &
+		echo $! >"$dir/c$c.pid"
+	done
+	# Wait for both members to be in the group (describe --members shows 2 rows), then produce.
+	local i members=0
+	for i in $(seq 1 60); do
+		out=$(run_tool kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --describe --group "$g" --members 2>&1)
+		members=$(grep -c -E "^$g[[:space:]]" <<<"$out")
+		[ "$members" = 2 ] && grep -q -E "^$g[[:space:]].*[[:space:]][12][[:space:]]*$" <<<"$out" && break
+		sleep 0.5
+	done
+	if [ "$members" != 2 ]; then
+		kill "$(cat "$dir/c1.pid")" "$(cat "$dir/c2.pid")" 2>/dev/null
+		wait 2>/dev/null
+		fail "the two console consumers did not form a group of 2 within 30s; consumer-groups --describe --members printed: $(tr '\n' '|' <<<"$out" | head -c 300); consumer stderr: $(grep -v -E '^\s+at |deprecated' "$dir/c1.err" | head -3 | tr '\n' '|')"
+		return 1
+	fi
+	echo "$out"
+	seq 1 40 | sed 's/^/value-/' | run_tool kafka-console-producer --bootstrap-server "$BOOTSTRAP" --topic "$t" \
+		--producer-property partitioner.class=org.apache.kafka.clients.producer.RoundRobinPartitioner || fail "produce" || return 1
+	for i in $(seq 1 60); do
+		[ "$(cat "$dir/c1.out" "$dir/c2.out" | grep -c value-)" -ge 40 ] && break
+		sleep 0.5
+	done
+	sleep 1 # let auto-commit run
+	out=$(run_tool kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --describe --group "$g" 2>&1)
+	echo "$out"
+	kill "$(cat "$dir/c1.pid")" "$(cat "$dir/c2.pid")" 2>/dev/null
+	wait 2>/dev/null
+	local got
+	got=$(cat "$dir/c1.out" "$dir/c2.out" | awk -F'\t' '/value-/ { print $3 }' | sort -t- -k2 -n | uniq)
+	[ "$got" = "$(seq 1 40 | sed 's/^/value-/')" ] || fail "the group consumed $(wc -l <<<"$got") distinct of 40 values" || return 1
+	[ -s "$dir/c1.out" ] && [ -s "$dir/c2.out" ] || fail "one member consumed nothing (c1: $(wc -l <"$dir/c1.out") lines, c2: $(wc -l <"$dir/c2.out") lines)" || return 1
+	local dup
+	dup=$(cat "$dir/c1.out" "$dir/c2.out" | grep value- | sort | uniq -d | head -1)
+	[ -z "$dup" ] || fail "record delivered twice: $dup" || return 1
+	# GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID
+	local rows
+	rows=$(awk -v g="$g" -v t="$t" '$1 == g && $2 == t && $4 == $5 && $6 == 0 && $4 > 0' <<<"$out" | wc -l)
+	[ "$rows" = 4 ] || fail "consumer-groups --describe: want 4 partitions with CURRENT-OFFSET = LOG-END-OFFSET > 0 and LAG 0; printed: $(tr '\n' '|' <<<"$out")" || return 1
+	[ "$(awk -v g="$g" '$1 == g { print $7 }' <<<"$out" | sort -u | wc -l)" = 2 ] || fail "consumer-groups --describe: want 2 consumer ids: $(tr '\n' '|' <<<"$out")" || return 1
+	out=$(run_tool kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --list 2>&1)
+	expect_contains "$out" "^$g$" "consumer-groups --list" || return 1
+	rm -rf "$dir"
+	echo "$t $g" >"$WORK_DIR/cli-group"
+}
+
+# After cli_consumer_groups: --reset-offsets on the now empty group, a consumer resumes there, --delete.
+cli_reset_offsets() {
+	[ -f "$WORK_DIR/cli-group" ] || fail "needs the group of consumer-groups, which failed" || return 1
+	local t g out
+	read -r t g <"$WORK_DIR/cli-group"
+	for i in $(seq 1 30); do
+		out=$(run_tool kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --describe --group "$g" --state 2>&1)
+		grep -q -E "[[:space:]]Empty[[:space:]]" <<<"$out" && break
+		sleep 0.5
+	done
+	expect_contains "$out" "[[:space:]]Empty[[:space:]]+0[[:space:]]*$" "--describe --state (group empty)" || return 1
+	out=$(run_tool kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --reset-offsets --group "$g" --topic "$t" --to-earliest --dry-run 2>&1) || fail "--reset-offsets --dry-run: $out" || return 1
+	echo "$out"
+	[ "$(awk -v g="$g" '$1 == g && $4 == 0' <<<"$out" | wc -l)" = 4 ] || fail "--reset-offsets --to-earliest --dry-run: want NEW-OFFSET 0 for 4 partitions: $(tr '\n' '|' <<<"$out")" || return 1
+	out=$(run_tool kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --reset-offsets --group "$g" --topic "$t:0" --to-offset 3 --execute 2>&1) || fail "--reset-offsets --to-offset 3 --execute: $out" || return 1
+	echo "$out"
+	out=$(run_tool kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --describe --group "$g" --offsets 2>&1)
+	echo "$out"
+	awk -v g="$g" -v t="$t" '$1 == g && $2 == t && $3 == 0 && $4 == 3' <<<"$out" | grep -q . || fail "after --to-offset 3 partition 0 does not show CURRENT-OFFSET 3: $(tr '\n' '|' <<<"$out")" || return 1
+	local end0
+	end0=$(awk -v g="$g" -v t="$t" '$1 == g && $2 == t && $3 == 0 { print $5 }' <<<"$out")
+	out=$(run_tool kafka-console-consumer --bootstrap-server "$BOOTSTRAP" --topic "$t" --group "$g" --max-messages $((end0 - 3)) --timeout-ms 20000 \
+		--formatter-property print.partition=true --formatter-property print.offset=true 2>&1)
+	echo "$out"
+	local first
+	first=$(grep -m1 -E "^Partition:0" <<<"$out")
+	[[ "$first" == Partition:0$'\t'Offset:3$'\t'* ]] || fail "a consumer of the reset group read '$first' first from partition 0, want offset 3: $(tr '\n' '|' <<<"$out" | head -c 300)" || return 1
+	[ "$(grep -c '^Partition:' <<<"$out")" = $((end0 - 3)) ] || fail "consumed $(grep -c '^Partition:' <<<"$out") records after the reset, want $((end0 - 3))" || return 1
+	out=$(run_tool kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --delete --group "$g" 2>&1) || fail "--delete: $out" || return 1
+	expect_contains "$out" "Deletion of requested consumer groups \('$g'\) was successful" "--delete" || return 1
+	out=$(run_tool kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --list 2>&1)
+	grep -q -x -- "$g" <<<"$out" && fail "$g still listed after --delete" && return 1
+	return 0
+}
+
+cli_cross_write() {
+	local t i
+	t=$(cross_topic cli)
+	run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic "$t" --partitions 1 >/dev/null || fail "create $t" || return 1
+	for ((i = 0; i < CROSS_COUNT; i++)); do printf 'origin:cli\tkey-%d\tcli value %d\n' $i $i; done |
+		run_tool kafka-console-producer --bootstrap-server "$BOOTSTRAP" --topic "$t" --reader-property parse.key=true --reader-property parse.headers=true ||
+		fail "console producer exited $?"
+}
+
+cli_cross_check() {
+	local w=$1 t out want i
+	t=$(cross_topic "$w")
+	out=$(run_tool kafka-console-consumer --bootstrap-server "$BOOTSTRAP" --topic "$t" --partition 0 --offset earliest --max-messages $CROSS_COUNT \
+		--timeout-ms 15000 --formatter-property print.key=true --formatter-property print.headers=true --formatter-property print.offset=true 2>/dev/null)
+	want=$(for ((i = 0; i < CROSS_COUNT; i++)); do printf 'Offset:%d\torigin:%s\tkey-%d\t%s value %d\n' $i "$w" $i "$w" $i; done)
+	[ "$out" = "$want" ] || fail "console consumer printed: $(head -3 <<<"$out" | tr '\t\n' ' |'), want: $(head -3 <<<"$want" | tr '\t\n' ' |')"
+}
+
+cli_scenarios() {
+	local codec
+	run_scenario cli topics-create-describe-alter-delete -- cli_topics
+	for codec in none gzip snappy lz4 zstd; do
+		run_scenario cli "roundtrip-$codec" -- cli_console_roundtrip "$codec"
+	done
+	run_scenario cli configs-alter-describe -- cli_configs
+	run_scenario cli get-offsets -- cli_get_offsets
+	run_scenario cli delete-records -- cli_delete_records
+	run_scenario cli log-dirs -- cli_log_dirs
+	run_scenario cli broker-api-versions -- cli_broker_api_versions
+	run_scenario cli producer-perf-test -- cli_perf
+	run_scenario cli consumer-perf-test -- cli_consumer_perf
+	run_scenario cli consumer-groups -- cli_consumer_groups
+	run_scenario cli consumer-groups-reset-offsets -- cli_reset_offsets
+	run_scenario cli cross-write -- cli_cross_write
+}
+
+cli_cross_read() {
+	run_scenario cli "cross-read-from-$1" -- cli_cross_check "$1"
+}
