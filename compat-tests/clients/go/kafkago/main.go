@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"samsa/compat-tests/go/compat"
 	"sort"
 	"strconv"
 	"sync"
@@ -18,6 +19,19 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
+)
+
+// Shared with the other Go client programs.
+var (
+	check = compat.Check
+	must  = compat.Must
+	envOr = compat.EnvOr
+	atoi  = compat.Atoi
+)
+
+type (
+	sent = compat.Sent
+	rec  = compat.Rec
 )
 
 var (
@@ -30,29 +44,6 @@ var (
 // freshClient has its own Transport, hence an empty metadata cache.
 func freshClient() *kafka.Client {
 	return &kafka.Client{Addr: kafka.TCP(bootstrap), Timeout: 20 * time.Second, Transport: &kafka.Transport{}}
-}
-
-func envOr(k, d string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return d
-}
-
-func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
-
-type failure struct{ msg string }
-
-func check(cond bool, format string, args ...any) {
-	if !cond {
-		panic(failure{fmt.Sprintf(format, args...)})
-	}
-}
-
-func must(err error, what string) {
-	if err != nil {
-		panic(failure{fmt.Sprintf("%s: %v", what, err)})
-	}
 }
 
 func ctx(d time.Duration) context.Context {
@@ -72,12 +63,6 @@ var codecs = map[string]compress.Compression{
 	"none": 0, "gzip": kafka.Gzip, "snappy": kafka.Snappy, "lz4": kafka.Lz4, "zstd": kafka.Zstd,
 }
 
-type sent struct {
-	partition int
-	offset    int64
-	seq       int
-}
-
 // produce writes n records (keys k<i>, values v<i>-tag, headers seq/tag) with a Writer (acks=all, hash balancer).
 func produce(topic string, from, n int, tag, codec string) []sent {
 	var mu sync.Mutex
@@ -90,7 +75,7 @@ func produce(topic string, from, n int, tag, codec string) []sent {
 			defer mu.Unlock()
 			for _, m := range msgs {
 				seq, _ := strconv.Atoi(string(m.Key[1:]))
-				out = append(out, sent{m.Partition, m.Offset, seq})
+				out = append(out, sent{Partition: int32(m.Partition), Offset: m.Offset, Seq: seq})
 			}
 		},
 	}
@@ -101,16 +86,9 @@ func produce(topic string, from, n int, tag, codec string) []sent {
 	}
 	must(w.WriteMessages(ctx(30*time.Second), msgs...), "WriteMessages")
 	must(w.Close(), "Writer.Close")
-	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
+	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
 	check(len(out) == n, "the writer reported %d of %d records written", len(out), n)
 	return out
-}
-
-type rec struct {
-	partition int
-	offset    int64
-	key, val  string
-	headers   map[string]string
 }
 
 func toRec(m kafka.Message) rec {
@@ -118,34 +96,7 @@ func toRec(m kafka.Message) rec {
 	for _, x := range m.Headers {
 		h[x.Key] = string(x.Value)
 	}
-	return rec{m.Partition, m.Offset, string(m.Key), string(m.Value), h}
-}
-
-func verify(got []rec, want []sent, tag string) {
-	check(len(got) == len(want), "consumed %d records, produced %d", len(got), len(want))
-	byPos := map[string]rec{}
-	for _, r := range got {
-		k := fmt.Sprintf("%d@%d", r.partition, r.offset)
-		_, dup := byPos[k]
-		check(!dup, "record at %s delivered twice", k)
-		byPos[k] = r
-	}
-	for _, s := range want {
-		r, ok := byPos[fmt.Sprintf("%d@%d", s.partition, s.offset)]
-		check(ok, "record k%d (partition %d offset %d) not consumed", s.seq, s.partition, s.offset)
-		check(r.key == fmt.Sprintf("k%d", s.seq), "at %d@%d key %q", s.partition, s.offset, r.key)
-		check(r.val == fmt.Sprintf("v%d-%s", s.seq, tag), "at %d@%d value %q", s.partition, s.offset, r.val)
-		check(len(r.headers) == 2 && r.headers["seq"] == strconv.Itoa(s.seq) && r.headers["tag"] == tag, "at %d@%d headers %v", s.partition, s.offset, r.headers)
-	}
-	byP := map[int][]int64{}
-	for _, r := range got {
-		byP[r.partition] = append(byP[r.partition], r.offset)
-	}
-	for p, offs := range byP {
-		for i := 1; i < len(offs); i++ {
-			check(offs[i] == offs[i-1]+1, "partition %d offsets not dense/in order: %v", p, offs)
-		}
-	}
+	return rec{Partition: int32(m.Partition), Offset: m.Offset, Key: string(m.Key), Val: string(m.Value), Headers: h}
 }
 
 // readPartition reads want records of one partition from offset with a partition Reader (no group).
@@ -171,16 +122,16 @@ func roundtrip(codec string) {
 	topic := fmt.Sprintf("kafka-go-roundtrip-%s-%s", codec, run)
 	createTopic(topic, 3)
 	s := produce(topic, 0, 300, codec, codec)
-	counts := map[int]int{}
+	counts := map[int32]int{}
 	for _, x := range s {
-		counts[x.partition]++
+		counts[x.Partition]++
 	}
 	check(len(counts) == 3, "300 keyed records went to %d partitions, want 3", len(counts))
 	var got []rec
 	for p := 0; p < 3; p++ {
-		got = append(got, readPartition(topic, p, kafka.FirstOffset, counts[p], 20*time.Second)...)
+		got = append(got, readPartition(topic, p, kafka.FirstOffset, counts[int32(p)], 20*time.Second)...)
 	}
-	verify(got, s, codec)
+	compat.Verify(got, s, codec)
 }
 
 func adminTopics() {
@@ -263,7 +214,7 @@ func listOffsets() {
 	}
 	check(len(offs) == 1 && offs[0] == 5, "offset for t0+4.5s: %v, want 5", po.Offsets)
 	got := readPartition(topic, 0, 5, 5, 20*time.Second)
-	check(len(got) == 5 && got[0].offset == 5 && got[0].val == "5", "from offset 5 read %v", got)
+	check(len(got) == 5 && got[0].Offset == 5 && got[0].Val == "5", "from offset 5 read %v", got)
 	// A Reader can also start at a time.
 	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{bootstrap}, Topic: topic, Partition: 0, MaxWait: 200 * time.Millisecond})
 	defer r.Close()
@@ -362,27 +313,27 @@ func group(manual bool) {
 	}
 	wg.Wait()
 	check(len(got[0]) > 0 && len(got[1]) > 0, "a member consumed nothing (%d / %d)", len(got[0]), len(got[1]))
-	parts := [2]map[int]bool{{}, {}}
+	parts := [2]map[int32]bool{{}, {}}
 	for m := 0; m < 2; m++ {
 		for _, r := range got[m] {
-			parts[m][r.partition] = true
+			parts[m][r.Partition] = true
 		}
 	}
 	for p := range parts[0] {
 		check(!parts[1][p], "both members consumed partition %d", p)
 	}
-	verify(append(got[0], got[1]...), s, name)
-	ends := map[int]int64{}
+	compat.Verify(append(got[0], got[1]...), s, name)
+	ends := map[int32]int64{}
 	for _, x := range s {
-		if x.offset+1 > ends[x.partition] {
-			ends[x.partition] = x.offset + 1
+		if x.Offset+1 > ends[x.Partition] {
+			ends[x.Partition] = x.Offset + 1
 		}
 	}
 	of, err := client.OffsetFetch(ctx(20*time.Second), &kafka.OffsetFetchRequest{GroupID: grp, Topics: map[string][]int{topic: {0, 1, 2, 3}}})
 	must(err, "OffsetFetch")
 	must(of.Error, "OffsetFetch")
 	for _, p := range of.Topics[topic] {
-		check(p.Error == nil && p.CommittedOffset == ends[p.Partition], "committed offset of partition %d is %d (%v), want %d", p.Partition, p.CommittedOffset, p.Error, ends[p.Partition])
+		check(p.Error == nil && p.CommittedOffset == ends[int32(p.Partition)], "committed offset of partition %d is %d (%v), want %d", p.Partition, p.CommittedOffset, p.Error, ends[int32(p.Partition)])
 	}
 }
 
@@ -436,7 +387,7 @@ func offsetsReset() {
 	grp := topic
 	createTopic(topic, 1)
 	s := produce(topic, 0, 10, "reset", "none")
-	verify(consumeGroup(topic, grp, 10), s, "reset")
+	compat.Verify(consumeGroup(topic, grp, 10), s, "reset")
 	// Reset: OffsetCommit outside a generation (generation -1, as kafka-consumer-groups --reset-offsets does for an empty group).
 	oc, err := client.OffsetCommit(ctx(20*time.Second), &kafka.OffsetCommitRequest{GroupID: grp, GenerationID: -1,
 		Topics: map[string][]kafka.OffsetCommit{topic: {{Partition: 0, Offset: 4, Metadata: "reset"}}}})
@@ -447,7 +398,7 @@ func offsetsReset() {
 	of, err := client.OffsetFetch(ctx(20*time.Second), &kafka.OffsetFetchRequest{GroupID: grp, Topics: map[string][]int{topic: {0}}})
 	must(err, "OffsetFetch")
 	check(of.Topics[topic][0].CommittedOffset == 4 && of.Topics[topic][0].Metadata == "reset", "after reset %+v, want 4", of.Topics[topic])
-	verify(consumeGroup(topic, grp, 6), s[4:], "reset")
+	compat.Verify(consumeGroup(topic, grp, 6), s[4:], "reset")
 	od, err := client.OffsetDelete(ctx(20*time.Second), &kafka.OffsetDeleteRequest{GroupID: grp, Topics: map[string][]int{topic: {0}}})
 	must(err, "OffsetDelete")
 	must(od.Error, "OffsetDelete")
@@ -468,55 +419,19 @@ func crossWrite() {
 
 func crossRead(writer string) {
 	got := readPartition("cross-"+writer, 0, kafka.FirstOffset, 10, 20*time.Second)
-	check(len(got) == 10, "read %d records, want 10", len(got))
-	for i, r := range got {
-		check(r.offset == int64(i), "record %d at offset %d", i, r.offset)
-		check(r.key == fmt.Sprintf("key-%d", i), "offset %d key %q", i, r.key)
-		check(r.val == fmt.Sprintf("%s value %d", writer, i), "offset %d value %q", i, r.val)
-		check(len(r.headers) == 1 && r.headers["origin"] == writer, "offset %d headers %v", i, r.headers)
-	}
+	compat.VerifyCross(writer, got)
 }
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Println("usage: kafka-go-compat SCENARIO [ARG]")
-		os.Exit(2)
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			if f, ok := r.(failure); ok {
-				fmt.Println("FAIL: " + f.msg)
-			} else {
-				fmt.Printf("FAIL: panic: %v\n", r)
-			}
-			os.Exit(1)
-		}
-	}()
-	arg := ""
-	if len(os.Args) > 2 {
-		arg = os.Args[2]
-	}
-	switch os.Args[1] {
-	case "roundtrip":
-		roundtrip(arg)
-	case "admin-topics":
-		adminTopics()
-	case "list-offsets":
-		listOffsets()
-	case "group-autocommit":
-		group(false)
-	case "group-manual-commit":
-		group(true)
-	case "admin-groups":
-		adminGroups()
-	case "offsets-reset":
-		offsetsReset()
-	case "cross-write":
-		crossWrite()
-	case "cross-read":
-		crossRead(arg)
-	default:
-		check(false, "unknown scenario %s", os.Args[1])
-	}
-	fmt.Println("OK", os.Args[1], arg)
+	compat.Main("kafka-go-compat", map[string]func(string){
+		"roundtrip":           roundtrip,
+		"admin-topics":        func(string) { adminTopics() },
+		"list-offsets":        func(string) { listOffsets() },
+		"group-autocommit":    func(string) { group(false) },
+		"group-manual-commit": func(string) { group(true) },
+		"admin-groups":        func(string) { adminGroups() },
+		"offsets-reset":       func(string) { offsetsReset() },
+		"cross-write":         func(string) { crossWrite() },
+		"cross-read":          crossRead,
+	})
 }

@@ -11,12 +11,25 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
+	"samsa/compat-tests/go/compat"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
+)
+
+// Shared with the other Go client programs.
+var (
+	check = compat.Check
+	must  = compat.Must
+	envOr = compat.EnvOr
+	atoi  = compat.Atoi
+)
+
+type (
+	sent = compat.Sent
+	rec  = compat.Rec
 )
 
 var (
@@ -30,29 +43,6 @@ var start = time.Now()
 // phase notes progress with the time since start in the scenario's log.
 func phase(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "[%6.2fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
-}
-
-func envOr(k, d string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return d
-}
-
-func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
-
-type failure struct{ msg string }
-
-func check(cond bool, format string, args ...any) {
-	if !cond {
-		panic(failure{fmt.Sprintf(format, args...)})
-	}
-}
-
-func must(err error, what string) {
-	if err != nil {
-		panic(failure{fmt.Sprintf("%s: %v", what, err)})
-	}
 }
 
 func config() *sarama.Config {
@@ -82,12 +72,6 @@ func createTopic(a sarama.ClusterAdmin, topic string, parts int32, cfg map[strin
 	must(a.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: parts, ReplicationFactor: 1, ConfigEntries: cfg}, false), "CreateTopic "+topic)
 }
 
-type sent struct {
-	partition int32
-	offset    int64
-	seq       int
-}
-
 var codecs = map[string]sarama.CompressionCodec{
 	"none": sarama.CompressionNone, "gzip": sarama.CompressionGZIP, "snappy": sarama.CompressionSnappy,
 	"lz4": sarama.CompressionLZ4, "zstd": sarama.CompressionZSTD,
@@ -111,16 +95,9 @@ func produce(topic string, from, n int, tag, codec string) []sent {
 	must(p.SendMessages(msgs), "SendMessages")
 	var out []sent
 	for _, m := range msgs {
-		out = append(out, sent{m.Partition, m.Offset, m.Metadata.(int)})
+		out = append(out, sent{Partition: m.Partition, Offset: m.Offset, Seq: m.Metadata.(int)})
 	}
 	return out
-}
-
-type rec struct {
-	partition int32
-	offset    int64
-	key, val  string
-	headers   map[string]string
 }
 
 func toRec(m *sarama.ConsumerMessage) rec {
@@ -128,34 +105,7 @@ func toRec(m *sarama.ConsumerMessage) rec {
 	for _, x := range m.Headers {
 		h[string(x.Key)] = string(x.Value)
 	}
-	return rec{m.Partition, m.Offset, string(m.Key), string(m.Value), h}
-}
-
-func verify(got []rec, want []sent, tag string) {
-	check(len(got) == len(want), "consumed %d records, produced %d", len(got), len(want))
-	byPos := map[string]rec{}
-	for _, r := range got {
-		k := fmt.Sprintf("%d@%d", r.partition, r.offset)
-		_, dup := byPos[k]
-		check(!dup, "record at %s delivered twice", k)
-		byPos[k] = r
-	}
-	for _, s := range want {
-		r, ok := byPos[fmt.Sprintf("%d@%d", s.partition, s.offset)]
-		check(ok, "record k%d (partition %d offset %d) not consumed", s.seq, s.partition, s.offset)
-		check(r.key == fmt.Sprintf("k%d", s.seq), "at %d@%d key %q", s.partition, s.offset, r.key)
-		check(r.val == fmt.Sprintf("v%d-%s", s.seq, tag), "at %d@%d value %q", s.partition, s.offset, r.val)
-		check(len(r.headers) == 2 && r.headers["seq"] == strconv.Itoa(s.seq) && r.headers["tag"] == tag, "at %d@%d headers %v", s.partition, s.offset, r.headers)
-	}
-	byP := map[int32][]int64{}
-	for _, r := range got {
-		byP[r.partition] = append(byP[r.partition], r.offset)
-	}
-	for p, offs := range byP {
-		for i := 1; i < len(offs); i++ {
-			check(offs[i] == offs[i-1]+1, "partition %d offsets not dense/in order: %v", p, offs)
-		}
-	}
+	return rec{Partition: m.Partition, Offset: m.Offset, Key: string(m.Key), Val: string(m.Value), Headers: h}
 }
 
 // consumeAssigned reads want records from the given partitions from offset `from` with the partition consumer (no group).
@@ -197,11 +147,11 @@ func roundtrip(codec string) {
 	s := produce(topic, 0, 300, codec, codec)
 	parts := map[int32]bool{}
 	for _, x := range s {
-		parts[x.partition] = true
+		parts[x.Partition] = true
 	}
 	check(len(parts) == 3, "300 keyed records went to %d partitions, want 3", len(parts))
 	got := consumeAssigned(topic, []int32{0, 1, 2}, sarama.OffsetOldest, 300, 30*time.Second)
-	verify(got, s, codec)
+	compat.Verify(got, s, codec)
 }
 
 func adminTopics() {
@@ -289,7 +239,7 @@ func listOffsets() {
 	must(a.DeleteRecords(topic, map[int32]int64{0: 3}), "DeleteRecords")
 	check(get(sarama.OffsetOldest) == 3, "oldest after DeleteRecords(3) is %d, want 3", get(sarama.OffsetOldest))
 	got := consumeAssigned(topic, []int32{0}, sarama.OffsetOldest, 7, 20*time.Second)
-	check(len(got) == 7 && got[0].offset == 3 && got[0].val == "3", "after DeleteRecords consumed %d records starting at %v", len(got), got)
+	check(len(got) == 7 && got[0].Offset == 3 && got[0].Val == "3", "after DeleteRecords consumed %d records starting at %v", len(got), got)
 }
 
 // handler collects what one group member was assigned and consumed; groupHandler
@@ -409,16 +359,16 @@ func group(manual bool) {
 		for _, r := range got[m] {
 			ok := false
 			for _, p := range assigned[m] {
-				ok = ok || p == r.partition
+				ok = ok || p == r.Partition
 			}
-			check(ok, "member %d got partition %d, assigned %v", m, r.partition, assigned[m])
+			check(ok, "member %d got partition %d, assigned %v", m, r.Partition, assigned[m])
 		}
 	}
-	verify(append(got[0], got[1]...), s, name)
+	compat.Verify(append(got[0], got[1]...), s, name)
 	ends := map[int32]int64{}
 	for _, x := range s {
-		if x.offset+1 > ends[x.partition] {
-			ends[x.partition] = x.offset + 1
+		if x.Offset+1 > ends[x.Partition] {
+			ends[x.Partition] = x.Offset + 1
 		}
 	}
 	resp, err := a.ListConsumerGroupOffsets(grp, map[string][]int32{topic: {0, 1, 2, 3}})
@@ -505,7 +455,7 @@ func offsetsReset() {
 	defer a.Close()
 	createTopic(a, topic, 1, nil)
 	s := produce(topic, 0, 10, "reset", "none")
-	verify(consumeGroup(topic, grp, 10), s, "reset")
+	compat.Verify(consumeGroup(topic, grp, 10), s, "reset")
 	resp, err := a.ListConsumerGroupOffsets(grp, map[string][]int32{topic: {0}})
 	must(err, "ListConsumerGroupOffsets")
 	check(resp.GetBlock(topic, 0).Offset == 10, "committed %d, want 10", resp.GetBlock(topic, 0).Offset)
@@ -524,7 +474,7 @@ func offsetsReset() {
 	resp, err = a.ListConsumerGroupOffsets(grp, map[string][]int32{topic: {0}})
 	must(err, "ListConsumerGroupOffsets")
 	check(resp.GetBlock(topic, 0).Offset == 4, "after ResetOffset committed %d, want 4", resp.GetBlock(topic, 0).Offset)
-	verify(consumeGroup(topic, grp, 6), s[4:], "reset")
+	compat.Verify(consumeGroup(topic, grp, 6), s[4:], "reset")
 	must(a.DeleteConsumerGroupOffset(grp, topic, 0), "DeleteConsumerGroupOffset")
 }
 
@@ -548,56 +498,19 @@ func crossWrite() {
 
 func crossRead(writer string) {
 	got := consumeAssigned("cross-"+writer, []int32{0}, sarama.OffsetOldest, 10, 20*time.Second)
-	check(len(got) == 10, "read %d records, want 10", len(got))
-	sort.Slice(got, func(i, j int) bool { return got[i].offset < got[j].offset })
-	for i, r := range got {
-		check(r.offset == int64(i), "record %d at offset %d", i, r.offset)
-		check(r.key == fmt.Sprintf("key-%d", i), "offset %d key %q", i, r.key)
-		check(r.val == fmt.Sprintf("%s value %d", writer, i), "offset %d value %q", i, r.val)
-		check(len(r.headers) == 1 && r.headers["origin"] == writer, "offset %d headers %v", i, r.headers)
-	}
+	compat.VerifyCross(writer, got)
 }
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Println("usage: sarama-compat SCENARIO [ARG]")
-		os.Exit(2)
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			if f, ok := r.(failure); ok {
-				fmt.Println("FAIL: " + f.msg)
-			} else {
-				fmt.Printf("FAIL: panic: %v\n", r)
-			}
-			os.Exit(1)
-		}
-	}()
-	arg := ""
-	if len(os.Args) > 2 {
-		arg = os.Args[2]
-	}
-	switch os.Args[1] {
-	case "roundtrip":
-		roundtrip(arg)
-	case "admin-topics":
-		adminTopics()
-	case "list-offsets":
-		listOffsets()
-	case "group-autocommit":
-		group(false)
-	case "group-manual-commit":
-		group(true)
-	case "admin-groups":
-		adminGroups()
-	case "offsets-reset":
-		offsetsReset()
-	case "cross-write":
-		crossWrite()
-	case "cross-read":
-		crossRead(arg)
-	default:
-		check(false, "unknown scenario %s", os.Args[1])
-	}
-	fmt.Println("OK", os.Args[1], arg)
+	compat.Main("sarama-compat", map[string]func(string){
+		"roundtrip":           roundtrip,
+		"admin-topics":        func(string) { adminTopics() },
+		"list-offsets":        func(string) { listOffsets() },
+		"group-autocommit":    func(string) { group(false) },
+		"group-manual-commit": func(string) { group(true) },
+		"admin-groups":        func(string) { adminGroups() },
+		"offsets-reset":       func(string) { offsetsReset() },
+		"cross-write":         func(string) { crossWrite() },
+		"cross-read":          crossRead,
+	})
 }
