@@ -15,9 +15,8 @@ import time
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
 
-BOOTSTRAP = os.environ["BOOTSTRAP"]
-RUN = os.environ.get("COMPAT_RUN_ID", str(int(time.time())))
-GROUP_DEADLINE = float(os.environ.get("GROUP_DEADLINE_S", "30"))
+from compat_common import BOOTSTRAP, GROUP_DEADLINE, RUN, Fail, check
+import compat_common
 
 
 ERRORS = []  # what librdkafka reported through error_cb, for failure reasons
@@ -25,15 +24,6 @@ ERRORS = []  # what librdkafka reported through error_cb, for failure reasons
 
 def on_error(err):
     ERRORS.append(str(err))
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg, *args):
-    if not cond:
-        raise Fail(msg % args if args else msg)
 
 
 def admin():
@@ -105,26 +95,9 @@ def poll_until(c, want, deadline):
 
 
 def verify(got, sent, frm, tag):
-    check(len(got) == len(sent), "consumed %d records, produced %d", len(got), len(sent))
-    bypos = {}
-    for m in got:
-        k = (m.partition(), m.offset())
-        check(k not in bypos, "record at %s delivered twice", k)
-        bypos[k] = m
-    for i, (p, o, ts) in enumerate(sent):
-        s = frm + i
-        m = bypos.get((p, o))
-        check(m is not None, "record k%d (partition %d offset %d) not consumed", s, p, o)
-        check(m.key() == b"k%d" % s, "at %d@%d key %r, want k%d", p, o, m.key(), s)
-        check(m.value() == ("v%d-%s" % (s, tag)).encode(), "at %d@%d value %r", p, o, m.value())
-        h = dict((k, v.decode() if v is not None else None) for k, v in (m.headers() or []))
-        check(h == {"seq": str(s), "tag": tag}, "at %d@%d headers %r", p, o, h)
-        check(m.timestamp()[1] == ts, "at %d@%d timestamp %d, producer was told %d", p, o, m.timestamp()[1], ts)
-    byp = {}
-    for m in got:
-        byp.setdefault(m.partition(), []).append(m.offset())
-    for p, offs in byp.items():
-        check(offs == list(range(offs[0], offs[0] + len(offs))), "partition %d offsets not dense/in order: %s", p, offs[:20])
+    compat_common.verify([(m.partition(), m.offset(), m.key(), m.value(),
+                           dict((k, v.decode() if v is not None else None) for k, v in (m.headers() or [])),
+                           m.timestamp()[1]) for m in got], sent, frm, tag)
 
 
 # ---------------------------------------------------------------- scenarios
@@ -344,15 +317,4 @@ SCENARIOS = {
 }
 
 if __name__ == "__main__":
-    sys.stdout.reconfigure(line_buffering=True)
-    try:
-        SCENARIOS[sys.argv[1]](*sys.argv[2:])
-    except Fail as e:
-        print("FAIL: %s%s" % (e, "; librdkafka errors: %s" % "; ".join(dict.fromkeys(ERRORS)) if ERRORS else ""))
-        sys.exit(1)
-    except Exception as e:
-        import traceback
-        traceback.print_exc(file=sys.stdout)
-        print("FAIL: %s: %s" % (type(e).__name__, e))
-        sys.exit(1)
-    print("OK", " ".join(sys.argv[1:]))
+    compat_common.main(SCENARIOS, lambda: "; librdkafka errors: %s" % "; ".join(dict.fromkeys(ERRORS)) if ERRORS else "")

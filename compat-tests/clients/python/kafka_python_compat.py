@@ -18,19 +18,9 @@ from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTo
 from kafka.errors import TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
-BOOTSTRAP = os.environ["BOOTSTRAP"]
-RUN = os.environ.get("COMPAT_RUN_ID", str(int(time.time())))
-GROUP_DEADLINE = float(os.environ.get("GROUP_DEADLINE_S", "30"))
+from compat_common import BOOTSTRAP, GROUP_DEADLINE, RUN, Fail, check
+import compat_common
 logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg, *args):
-    if not cond:
-        raise Fail(msg % args if args else msg)
 
 
 def admin():
@@ -80,26 +70,8 @@ def poll_until(c, want, deadline):
 
 
 def verify(got, sent, frm, tag):
-    check(len(got) == len(sent), "consumed %d records, produced %d", len(got), len(sent))
-    bypos = {}
-    for r in got:
-        k = (r.partition, r.offset)
-        check(k not in bypos, "record at %s delivered twice", k)
-        bypos[k] = r
-    for i, (p, o, ts) in enumerate(sent):
-        s = frm + i
-        r = bypos.get((p, o))
-        check(r is not None, "record k%d (partition %d offset %d) not consumed", s, p, o)
-        check(r.key == b"k%d" % s, "at %d@%d key %r", p, o, r.key)
-        check(r.value == ("v%d-%s" % (s, tag)).encode(), "at %d@%d value %r", p, o, r.value)
-        h = dict((k, v.decode()) for k, v in r.headers)
-        check(h == {"seq": str(s), "tag": tag}, "at %d@%d headers %r", p, o, h)
-        check(ts == -1 or r.timestamp == ts, "at %d@%d timestamp %d, producer was told %d", p, o, r.timestamp, ts)
-    byp = {}
-    for r in got:
-        byp.setdefault(r.partition, []).append(r.offset)
-    for p, offs in byp.items():
-        check(offs == list(range(offs[0], offs[0] + len(offs))), "partition %d offsets not dense/in order: %s", p, offs[:20])
+    compat_common.verify([(r.partition, r.offset, r.key, r.value, dict((k, v.decode()) for k, v in r.headers), r.timestamp)
+                          for r in got], sent, frm, tag)
 
 
 # ---------------------------------------------------------------- scenarios
@@ -345,15 +317,4 @@ SCENARIOS = {
 }
 
 if __name__ == "__main__":
-    sys.stdout.reconfigure(line_buffering=True)
-    try:
-        SCENARIOS[sys.argv[1]](*sys.argv[2:])
-    except Fail as e:
-        print("FAIL: %s" % e)
-        sys.exit(1)
-    except Exception as e:
-        import traceback
-        traceback.print_exc(file=sys.stdout)
-        print("FAIL: %s: %s" % (type(e).__name__, e))
-        sys.exit(1)
-    print("OK", " ".join(sys.argv[1:]))
+    compat_common.main(SCENARIOS)
