@@ -39,18 +39,24 @@ func (c *Coordinator) Join(ctx context.Context, req JoinRequest) JoinResponse {
 	if ch == nil {
 		return resp
 	}
+	return await(ctx, c.closing, ch, joinError(req.MemberID, kerr.CoordinatorNotAvailable.Code))
+}
+
+// await returns what ch delivers to a parked Join or Sync, or fallback when
+// ctx ends or the coordinator closes first. A response that raced with the
+// cancellation is preferred to the fallback.
+func await[T any](ctx context.Context, closing <-chan struct{}, ch <-chan T, fallback T) T {
 	select {
 	case r := <-ch:
 		return r
 	case <-ctx.Done():
-	case <-c.closing:
+	case <-closing:
 	}
-	// A response may have raced with the cancellation; prefer it.
 	select {
 	case r := <-ch:
 		return r
 	default:
-		return joinError(req.MemberID, kerr.CoordinatorNotAvailable.Code)
+		return fallback
 	}
 }
 
@@ -286,18 +292,7 @@ func (c *Coordinator) Sync(ctx context.Context, req SyncRequest) SyncResponse {
 	if ch == nil {
 		return resp
 	}
-	select {
-	case r := <-ch:
-		return r
-	case <-ctx.Done():
-	case <-c.closing:
-	}
-	select {
-	case r := <-ch:
-		return r
-	default:
-		return SyncResponse{ErrorCode: kerr.CoordinatorNotAvailable.Code}
-	}
+	return await(ctx, c.closing, ch, SyncResponse{ErrorCode: kerr.CoordinatorNotAvailable.Code})
 }
 
 func (c *Coordinator) sync(g *group, req SyncRequest) (chan SyncResponse, SyncResponse) {
