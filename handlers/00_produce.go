@@ -70,22 +70,16 @@ func (h *Handlers) appendPartition(t controller.Topic, rp kmsg.ProduceRequestTop
 	if err != nil {
 		return err
 	}
-	logAppendTime := h.topicConfigValue(t, "message.timestamp.type") == "LogAppendTime"
-	hdr, err := validateBatch(rp.Records, batchLimits{
-		maxBytes:      h.topicConfigInt(t, "max.message.bytes", int64(h.Config.MessageMaxBytes)),
-		logAppendTime: logAppendTime,
-		beforeMaxMs:   h.topicConfigInt(t, "message.timestamp.before.max.ms", 1<<62),
-		afterMaxMs:    h.topicConfigInt(t, "message.timestamp.after.max.ms", 3600000),
-		nowMs:         nowMs,
-	})
+	set := h.produceSettingsFor(t)
+	lim := set.limits
+	lim.nowMs = nowMs
+	hdr, err := validateBatch(rp.Records, lim)
 	if err != nil {
 		return err
 	}
 	part := t.Partitions[rp.Partition]
-	if acks == -1 {
-		if minISR := h.topicConfigInt(t, "min.insync.replicas", 1); int64(len(part.ISR)) < minISR {
-			return fmt.Errorf("in-sync replicas %d below min.insync.replicas %d: %w", len(part.ISR), minISR, kerr.NotEnoughReplicas)
-		}
+	if acks == -1 && int64(len(part.ISR)) < set.minISR {
+		return fmt.Errorf("in-sync replicas %d below min.insync.replicas %d: %w", len(part.ISR), set.minISR, kerr.NotEnoughReplicas)
 	}
 	res, err := p.Append(rp.Records, hdr)
 	if err != nil {

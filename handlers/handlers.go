@@ -35,6 +35,9 @@ type Handlers struct {
 	// alterMu serializes topic config changes, which read the current
 	// overrides and write back a changed set.
 	alterMu sync.Mutex
+
+	// produceSettings caches *produceSettings by controller.TopicID.
+	produceSettings sync.Map
 }
 
 // New returns the handlers for deps.

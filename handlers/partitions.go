@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"strconv"
 
@@ -29,6 +30,40 @@ func (h *Handlers) topicConfigInt(t controller.Topic, name string, def int64) in
 		return def
 	}
 	return v
+}
+
+// produceSettings are the topic configs every produced batch is checked
+// against. Resolving them goes through the broker-default chain of each
+// config (allocating synonym lists), so they are resolved once per topic
+// and reused while the topic's overrides stay the same.
+type produceSettings struct {
+	overrides map[string]string // the topic's overrides these were resolved from
+	limits    batchLimits       // nowMs left zero
+	minISR    int64
+}
+
+// produceSettingsFor returns t's produce settings from the cache, resolving
+// them again when t's overrides differ from those they were made from (a
+// comparison of the few overrides a topic has, no allocation). Entries are
+// keyed by topic id, so a re-created topic never sees an old entry.
+func (h *Handlers) produceSettingsFor(t controller.Topic) *produceSettings {
+	if v, ok := h.produceSettings.Load(t.ID); ok {
+		if s := v.(*produceSettings); maps.Equal(s.overrides, t.Configs) {
+			return s
+		}
+	}
+	s := &produceSettings{
+		overrides: t.Configs,
+		limits: batchLimits{
+			maxBytes:      h.topicConfigInt(t, "max.message.bytes", int64(h.Config.MessageMaxBytes)),
+			logAppendTime: h.topicConfigValue(t, "message.timestamp.type") == "LogAppendTime",
+			beforeMaxMs:   h.topicConfigInt(t, "message.timestamp.before.max.ms", 1<<62),
+			afterMaxMs:    h.topicConfigInt(t, "message.timestamp.after.max.ms", 3600000),
+		},
+		minISR: h.topicConfigInt(t, "min.insync.replicas", 1),
+	}
+	h.produceSettings.Store(t.ID, s)
+	return s
 }
 
 // partitionConfig resolves the log settings of t's partitions.

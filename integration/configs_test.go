@@ -119,3 +119,24 @@ func TestDescribeBrokerConfigs(t *testing.T) {
 		t.Fatalf("foreign broker id: %+v %v", resp, err)
 	}
 }
+
+// TestProduceFollowsAlteredConfig: a topic config changed after produces
+// started applies to the next batch (produce settings are cached per topic).
+func TestProduceFollowsAlteredConfig(t *testing.T) {
+	b := testbroker.Start(t, testbroker.InProcess)
+	adm := newAdmin(t, b.Addr())
+	if _, err := adm.CreateTopic(ctxT(t), 1, 1, nil, "alt"); err != nil {
+		t.Fatal(err)
+	}
+	big := rawBatch(string(make([]byte, 3000)), -1, -1, -1)
+	if p := produceRaw(t, b.Addr(), 9, 1, "alt", big); p.ErrorCode != 0 {
+		t.Fatalf("before alter: error %d", p.ErrorCode)
+	}
+	resp, err := adm.AlterTopicConfigs(ctxT(t), []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "max.message.bytes", Value: kadm.StringPtr("2000")}}, "alt")
+	if err != nil || resp[0].Err != nil {
+		t.Fatalf("alter: %+v %v", resp, err)
+	}
+	if p := produceRaw(t, b.Addr(), 9, 1, "alt", big); p.ErrorCode != kerr.MessageTooLarge.Code {
+		t.Fatalf("after lowering max.message.bytes: error %d, want MESSAGE_TOO_LARGE", p.ErrorCode)
+	}
+}
