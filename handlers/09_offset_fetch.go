@@ -17,15 +17,7 @@ func (h *Handlers) offsetFetch(_ context.Context, _ *protocol.Request, req *kmsg
 	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
 	if req.Version >= 8 {
 		for _, g := range req.Groups {
-			var tps []groups.TopicPartition
-			if g.Topics != nil {
-				tps = []groups.TopicPartition{}
-				for _, t := range g.Topics {
-					for _, p := range t.Partitions {
-						tps = append(tps, groups.TopicPartition{Topic: t.Topic, Partition: p})
-					}
-				}
-			}
+			tps := requested(g.Topics, func(t kmsg.OffsetFetchRequestGroupTopic) (string, []int32) { return t.Topic, t.Partitions })
 			code, offsets := h.Groups.Fetch(g.Group, tps, req.RequireStable)
 			rg := kmsg.NewOffsetFetchResponseGroup()
 			rg.Group, rg.ErrorCode = g.Group, code
@@ -43,15 +35,7 @@ func (h *Handlers) offsetFetch(_ context.Context, _ *protocol.Request, req *kmsg
 		}
 		return resp, nil
 	}
-	var tps []groups.TopicPartition
-	if req.Topics != nil {
-		tps = []groups.TopicPartition{}
-		for _, t := range req.Topics {
-			for _, p := range t.Partitions {
-				tps = append(tps, groups.TopicPartition{Topic: t.Topic, Partition: p})
-			}
-		}
-	}
+	tps := requested(req.Topics, func(t kmsg.OffsetFetchRequestTopic) (string, []int32) { return t.Topic, t.Partitions })
 	code, offsets := h.Groups.Fetch(req.Group, tps, req.RequireStable)
 	resp.ErrorCode = code
 	for _, ts := range byTopic(offsets) {
@@ -69,6 +53,23 @@ func (h *Handlers) offsetFetch(_ context.Context, _ *protocol.Request, req *kmsg
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp, nil
+}
+
+// requested flattens the topics of an OffsetFetch request (either
+// version's topic type) into partitions. Null topics, "every committed
+// partition", stay nil; an empty list stays empty.
+func requested[T any](topics []T, parts func(T) (string, []int32)) []groups.TopicPartition {
+	if topics == nil {
+		return nil
+	}
+	out := []groups.TopicPartition{}
+	for _, t := range topics {
+		name, ps := parts(t)
+		for _, p := range ps {
+			out = append(out, groups.TopicPartition{Topic: name, Partition: p})
+		}
+	}
+	return out
 }
 
 // byTopic groups offsets by topic, keeping first-seen topic order.
