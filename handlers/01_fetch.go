@@ -102,11 +102,17 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 				if n > remaining {
 					n = remaining
 				}
-				var res logstore.ReadResult
-				res, err = p.Read(rp.FetchOffset, int32(n))
 				sp.HighWatermark, sp.LogStartOffset = p.HighWatermark(), p.LogStartOffset()
 				sp.LastStableOffset = sp.HighWatermark
-				if err == nil {
+				if remaining <= 0 && bytes > 0 {
+					// The response is full: no records can go out, so do
+					// not read any; only the offset is checked.
+					if rp.FetchOffset < sp.LogStartOffset || rp.FetchOffset > p.LogEndOffset() {
+						err = logstore.ErrOffsetOutOfRange
+					}
+				} else if res, rerr := p.Read(rp.FetchOffset, int32(n)); rerr != nil {
+					err = rerr
+				} else {
 					sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = res.HighWatermark, res.LastStableOffset, res.LogStartOffset
 					// KIP-74: an oversized first batch goes out only when
 					// nothing came before it in this response.

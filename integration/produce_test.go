@@ -291,3 +291,32 @@ func TestIdempotentProducerDedup(t *testing.T) {
 }
 
 func kgoAdmin(cl *kgo.Client) *kadm.Client { return kadm.NewClient(cl) }
+
+// TestFetchResponseMaxBytes: once the response's max_bytes is used up,
+// later partitions carry no records but still their watermarks (KIP-74
+// lets only the first batch exceed the limit).
+func TestFetchResponseMaxBytes(t *testing.T) {
+	b := testbroker.Start(t, testbroker.InProcess)
+	if _, err := newAdmin(t, b.Addr()).CreateTopic(ctxT(t), 2, 1, nil, "full"); err != nil {
+		t.Fatal(err)
+	}
+	cl := newClient(t, b.Addr(), kgo.DefaultProduceTopic("full"), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	produceAll(t, cl, &kgo.Record{Partition: 0, Value: benchValue()}, &kgo.Record{Partition: 1, Value: benchValue()})
+	req := kmsg.NewPtrFetchRequest()
+	req.Version, req.MaxBytes = 12, 100 // smaller than one batch
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = "full"
+	for p := int32(0); p < 2; p++ {
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.PartitionMaxBytes = p, 1<<20
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	ps := rawRequest(t, b.Addr(), req).(*kmsg.FetchResponse).Topics[0].Partitions
+	if ps[0].ErrorCode != 0 || len(ps[0].RecordBatches) < 1024 {
+		t.Fatalf("first partition: error %d, %d record bytes (want its oversized batch)", ps[0].ErrorCode, len(ps[0].RecordBatches))
+	}
+	if ps[1].ErrorCode != 0 || len(ps[1].RecordBatches) != 0 || ps[1].HighWatermark != 1 {
+		t.Fatalf("second partition: error %d, %d record bytes, high watermark %d", ps[1].ErrorCode, len(ps[1].RecordBatches), ps[1].HighWatermark)
+	}
+}
