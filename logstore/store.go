@@ -14,7 +14,10 @@ import (
 	"sync"
 	"time"
 
+	"samsa/internal/diskguard"
+
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
@@ -35,7 +38,15 @@ type Options struct {
 	IndexDir string // the Pebble index DB directory (callers pass <logdir>/.samsa-index); deleting it is harmless
 	// FS is the file system for segments and checkpoints; nil means the
 	// OS. Tests wrap it to inject write errors and torn writes.
-	FS     FS
+	FS FS
+	// IndexFS is the Pebble file system of the index (nil: the OS); the
+	// broker passes the disk guard's wrapper, tests inject faults with
+	// Pebble's vfs/errorfs.
+	IndexFS vfs.FS
+	// Guard, if set, is the log dir's disk-full state: appends and new
+	// partitions are refused while it is full, and ENOSPC from segment
+	// writes is reported to it. See "Storage faults" in doc.go.
+	Guard  *diskguard.Guard
 	Logger *slog.Logger
 	Now    func() time.Time // nil -> time.Now; retention, roll and LogAppendTime use it
 	// ProducerIDExpiration is producer.id.expiration.ms: producer state
@@ -59,6 +70,7 @@ type partKey struct {
 type Store struct {
 	dir                string
 	fs                 FS
+	guard              *diskguard.Guard
 	log                *slog.Logger
 	now                func() time.Time
 	producerExpiration time.Duration
@@ -100,6 +112,7 @@ func Open(opts Options) (*Store, error) {
 	s := &Store{
 		dir:                opts.Dir,
 		fs:                 opts.FS,
+		guard:              opts.Guard,
 		log:                opts.Logger,
 		now:                opts.Now,
 		producerExpiration: opts.ProducerIDExpiration,
@@ -145,7 +158,7 @@ func Open(opts Options) (*Store, error) {
 		_ = syncDir(s.fs, s.dir)
 	}
 
-	db, fresh, err := openIndexDB(opts.IndexDir, s.log)
+	db, fresh, err := openIndexDB(opts.IndexDir, s.log, opts.IndexFS, &s.idx)
 	if err != nil {
 		return nil, err
 	}
@@ -306,6 +319,9 @@ func (s *Store) CreatePartition(topic string, partition int32, cfg PartitionConf
 		p.SetConfig(cfg)
 		return p, nil
 	}
+	if err := s.guard.Check(); err != nil {
+		return nil, fmt.Errorf("%w: creating %s-%d: %w", ErrStorage, topic, partition, err)
+	}
 	p, err := s.openPartition(topic, partition, cfg, true)
 	if err != nil {
 		return nil, fmt.Errorf("logstore: creating %s-%d: %w", topic, partition, err)
@@ -377,7 +393,7 @@ func (s *Store) Close() error {
 	defer s.createMu.Unlock()
 	errs := []error{s.closeAll()}
 	s.bg.Wait()
-	if err := s.idx.db.Flush(); err != nil {
+	if err := s.flushIndex(); err != nil {
 		errs = append(errs, fmt.Errorf("logstore: flushing index: %w", err))
 	}
 	if err := s.idx.close(); err != nil {
@@ -403,6 +419,37 @@ func (s *Store) closeAll() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// flushIndex flushes the index memtables at Close, so that the next Open
+// finds the index complete. Pebble retries a failed flush without end, so
+// on a full or failing disk this gives up (the shutdown is then not
+// clean, and the next Open re-indexes from the segments) instead of
+// hanging the shutdown.
+func (s *Store) flushIndex() error {
+	if err := s.guard.Check(); err != nil {
+		return err
+	}
+	if err := s.idx.writable(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.idx.db.Flush() }()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-t.C:
+			if err := s.guard.Check(); err != nil {
+				return err
+			}
+			if err := s.idx.writable(); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // syncInBackground fsyncs a rolled segment and the partition directory
@@ -464,7 +511,9 @@ func (s *Store) partitionID(topic string, part int32) (uint32, error) {
 	defer b.Close()
 	_ = b.Set(partIDKey(topic, part), binary.BigEndian.AppendUint32(nil, id), nil)
 	_ = b.Set([]byte{ksNextID}, binary.BigEndian.AppendUint32(nil, id+1), nil)
-	if err := b.Commit(pebble.Sync); err != nil {
+	// NoSync like every index write (the index has no WAL): if a crash
+	// loses this id, it loses everything indexed under it too.
+	if err := b.Commit(noSync); err != nil {
 		return 0, fmt.Errorf("%w: allocating partition id: %w", ErrStorage, err)
 	}
 	s.nextID = id + 1
