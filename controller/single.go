@@ -424,7 +424,9 @@ func (s *Single) DeleteTopic(ctx context.Context, name string) (Topic, error) {
 	if !ok {
 		return Topic{}, unknownTopic(name)
 	}
-	err := s.db.Write(func(db *pebble.DB) error { return db.Delete(topicKey(name), pebble.Sync) })
+	// Allowed on a full disk: it frees space, and undoes a CreateTopic
+	// whose logs could not be created.
+	err := s.db.WriteFreeing(func(db *pebble.DB) error { return db.Delete(topicKey(name), pebble.Sync) })
 	if err != nil {
 		return Topic{}, fmt.Errorf("controller: delete topic %q: %w", name, err)
 	}

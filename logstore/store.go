@@ -393,14 +393,18 @@ func (s *Store) Close() error {
 	defer s.createMu.Unlock()
 	errs := []error{s.closeAll()}
 	s.bg.Wait()
+	indexFlushed := true
 	if err := s.flushIndex(); err != nil {
-		errs = append(errs, fmt.Errorf("logstore: flushing index: %w", err))
+		// Nothing is lost: the segments are on disk, and without the
+		// clean-shutdown marker the next Open re-indexes them.
+		indexFlushed = false
+		s.log.Warn("logstore: index not flushed at close; the next start re-indexes from the segments", "err", err)
 	}
 	if err := s.idx.close(); err != nil {
 		errs = append(errs, fmt.Errorf("logstore: closing index: %w", err))
 	}
 	err := errors.Join(errs...)
-	if err == nil {
+	if err == nil && indexFlushed {
 		if werr := writeFileAtomic(s.fs, filepath.Join(s.dir, cleanShutdownFile), nil); werr != nil {
 			err = fmt.Errorf("logstore: writing clean-shutdown marker: %w", werr)
 		}

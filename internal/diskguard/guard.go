@@ -130,7 +130,10 @@ func New(opts Options) (*Guard, error) {
 		if !IsNoSpace(err) {
 			return nil, fmt.Errorf("diskguard: creating %s: %w", g.ballast, err)
 		}
-		g.setFull("no room for the reserve file at startup")
+		// Quietly: the broker says whether it started anyway (serving
+		// reads) or could not open its stores.
+		g.full.Store(true)
+		g.since.Store(time.Now().UnixNano())
 	}
 	return g, nil
 }

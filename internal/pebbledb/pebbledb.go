@@ -117,6 +117,16 @@ func (d *DB) Write(fn func(db *pebble.DB) error) error {
 	if err := d.opts.Guard.Check(); err != nil {
 		return err
 	}
+	return d.write(fn)
+}
+
+// WriteFreeing is Write for deletions, which are allowed while the disk
+// is full: they need a few bytes of WAL (covered by the released reserve)
+// and undo or shrink state, e.g. removing a topic whose logs could not be
+// created.
+func (d *DB) WriteFreeing(fn func(db *pebble.DB) error) error { return d.write(fn) }
+
+func (d *DB) write(fn func(db *pebble.DB) error) error {
 	d.mu.RLock()
 	if d.closed {
 		d.mu.RUnlock()

@@ -11,7 +11,8 @@
 // lines a second. So:
 //
 //   - Errorf logs a given message format at most once per ErrorInterval,
-//     with the number of repeats it held back.
+//     with the number of repeats it held back; ENOSPC errors go to Debug,
+//     since the disk guard reports a full disk once (internal/diskguard).
 //   - Fatalf inside Guard (a commit made by a request) panics with a
 //     *Fatal that Guard turns into an ordinary error: the request gets an
 //     answer, and the caller marks the database failed (its commit
@@ -23,12 +24,14 @@
 package pebblelog
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -68,6 +71,15 @@ func (p *logger) Infof(format string, args ...any) {
 }
 
 func (p *logger) Errorf(format string, args ...any) {
+	// A full disk is reported once by the disk guard (which every Pebble
+	// DB's file system goes through); Pebble's retries of the same
+	// failure are noise.
+	for _, a := range args {
+		if err, ok := a.(error); ok && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)) {
+			p.l.Debug("pebble: "+fmt.Sprintf(format, args...), "db", p.db)
+			return
+		}
+	}
 	now := time.Now()
 	p.mu.Lock()
 	s := p.seen[format]
