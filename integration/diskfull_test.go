@@ -23,7 +23,9 @@ import (
 
 // smallFS mounts a tmpfs of size bytes for the test and returns its path.
 // It skips the test when that is not possible (not root, no mount).
-func smallFS(t *testing.T, size int) string {
+func smallFS(t *testing.T, size int) string { return smallFSOpts(t, fmt.Sprintf("size=%d", size)) }
+
+func smallFSOpts(t *testing.T, opts string) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to mount a small tmpfs")
@@ -32,7 +34,7 @@ func smallFS(t *testing.T, size int) string {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "tmpfs", dir).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount tmpfs: %v: %s", err, out)
 	}
 	t.Cleanup(func() {
@@ -373,6 +375,86 @@ func TestFullDiskRestart(t *testing.T) {
 	c = newFullDiskClient(t, b2.Addr())
 	if _, err := c.produce("full", []byte("x")); err != nil {
 		t.Fatalf("produce once space returned: %v", err)
+	}
+}
+
+// TestCreateTopicsAtomicOnFullDisk runs out of inodes (a real ENOSPC
+// that leaves the metadata store writable but no partition directory can
+// be created): CreateTopics answers KAFKA_STORAGE_ERROR and leaves no
+// topic behind, so that the retry after space returns creates it instead
+// of answering TOPIC_ALREADY_EXISTS.
+func TestCreateTopicsAtomicOnFullDisk(t *testing.T) {
+	data := smallFSOpts(t, "size=64m,nr_inodes=400")
+	b := testbroker.StartIn(t, testbroker.InProcess, data)
+	c := newFullDiskClient(t, b.Addr())
+	ctx := ctxT(t)
+	if _, err := c.adm.CreateTopic(ctx, 1, 1, nil, "first"); err != nil {
+		t.Fatal(err)
+	}
+	fillers := filepath.Join(data, "..", "fillers")
+	if err := os.Mkdir(fillers, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for i := 0; ; i++ {
+		name := filepath.Join(fillers, fmt.Sprint(i))
+		f, err := os.Create(name)
+		if err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			break
+		}
+		f.Close()
+		files = append(files, name)
+	}
+	res, err := c.adm.CreateTopic(ctx, 3, 1, nil, "atomic")
+	if err == nil {
+		err = res.Err
+	}
+	if !errors.Is(err, kerr.KafkaStorageError) {
+		t.Fatalf("CreateTopics without inodes: %v, want KAFKA_STORAGE_ERROR", err)
+	}
+	topics, err := c.adm.ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if topics.Has("atomic") {
+		t.Fatal("a topic whose logs could not be created was left behind")
+	}
+	for _, f := range files[:len(files)/2] {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		res, err := c.adm.CreateTopic(ctx, 3, 1, nil, "atomic")
+		if err == nil {
+			err = res.Err
+		}
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, kerr.KafkaStorageError) || time.Now().After(deadline) {
+			t.Fatalf("CreateTopics after freeing inodes: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	ends, err := c.adm.ListEndOffsets(ctx, "atomic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil || o.Offset != 0 {
+			t.Errorf("partition %d of the recreated topic: end %d, %v", o.Partition, o.Offset, o.Err)
+		}
+	})
+	if len(ends["atomic"]) != 3 {
+		t.Fatalf("recreated topic has %d partitions, want 3", len(ends["atomic"]))
+	}
+	if _, err := c.produce("atomic", []byte("v")); err != nil {
+		t.Fatalf("produce to the recreated topic: %v", err)
 	}
 }
 

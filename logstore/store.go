@@ -324,6 +324,10 @@ func (s *Store) CreatePartition(topic string, partition int32, cfg PartitionConf
 	}
 	p, err := s.openPartition(topic, partition, cfg, true)
 	if err != nil {
+		s.guard.Note(err)
+		if !errors.Is(err, ErrStorage) {
+			err = fmt.Errorf("%w: %w", ErrStorage, err)
+		}
 		return nil, fmt.Errorf("logstore: creating %s-%d: %w", topic, partition, err)
 	}
 	s.mu.Lock()

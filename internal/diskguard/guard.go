@@ -60,7 +60,8 @@ type Options struct {
 	Interval time.Duration // free-space poll while full; 0 means 1s
 	Logger   *slog.Logger
 	// Statfs reports free and total bytes of the file system holding
-	// path; nil uses statfs(2). Tests replace it.
+	// path (free is 0 when it is out of inodes); nil uses statfs(2).
+	// Tests replace it.
 	Statfs func(path string) (free, total int64, err error)
 }
 
@@ -308,7 +309,11 @@ func statfs(path string) (free, total int64, err error) {
 	if err := syscall.Statfs(path, &st); err != nil {
 		return 0, 0, err
 	}
-	return int64(st.Bavail) * int64(st.Bsize), int64(st.Blocks) * int64(st.Bsize), nil
+	free = int64(st.Bavail) * int64(st.Bsize)
+	if st.Files > 0 && st.Ffree == 0 {
+		free = 0 // out of inodes: no file can be created
+	}
+	return free, int64(st.Blocks) * int64(st.Bsize), nil
 }
 
 // WrapPebble returns fs (nil: the OS) as the file system of one of the
