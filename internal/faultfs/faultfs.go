@@ -18,6 +18,7 @@ type Fault struct {
 	mu    sync.Mutex // guards err and match
 	err   error
 	match func(errorfs.Op) bool
+	left  int // failures left; <0: unlimited
 
 	hits atomic.Int64
 }
@@ -28,9 +29,12 @@ func (f *Fault) FS() vfs.FS { return errorfs.Wrap(vfs.Default, f) }
 // Set makes operations matching match fail with err (a syscall.Errno
 // such as syscall.ENOSPC, so Pebble and the disk guard classify it as the
 // OS error).
-func (f *Fault) Set(err error, match func(errorfs.Op) bool) {
+func (f *Fault) Set(err error, match func(errorfs.Op) bool) { f.SetN(err, match, -1) }
+
+// SetN is Set for the next n matching operations only.
+func (f *Fault) SetN(err error, match func(errorfs.Op) bool, n int) {
 	f.mu.Lock()
-	f.err, f.match = err, match
+	f.err, f.match, f.left = err, match, n
 	f.mu.Unlock()
 }
 
@@ -43,13 +47,15 @@ func (f *Fault) Hits() int64 { return f.hits.Load() }
 // MaybeError implements errorfs.Injector.
 func (f *Fault) MaybeError(op errorfs.Op) error {
 	f.mu.Lock()
-	err, match := f.err, f.match
-	f.mu.Unlock()
-	if err == nil || !match(op) {
+	defer f.mu.Unlock()
+	if f.err == nil || f.left == 0 || !f.match(op) {
 		return nil
 	}
+	if f.left > 0 {
+		f.left--
+	}
 	f.hits.Add(1)
-	return err
+	return f.err
 }
 
 func (f *Fault) String() string { return "faultfs.Fault" }
