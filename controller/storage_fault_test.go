@@ -110,4 +110,3 @@ func TestFullDiskRefusesMutations(t *testing.T) {
 	}
 	mustCreate(t, s, CreateTopic{Name: "b", NumPartitions: 1, ReplicationFactor: 1})
 }
-
