@@ -157,7 +157,9 @@
 //     writes memory and cannot fail on a full or broken disk (a failed
 //     WAL write is fatal to a Pebble DB: its commit pipeline stays
 //     blocked). What a crash loses of the index is a suffix of its writes,
-//     which recovery rebuilds from the segments (see Recovery).
+//     which recovery rebuilds from the segments (see Recovery); a changed
+//     index is flushed every IndexFlushInterval (10s) to keep that suffix,
+//     and so the re-indexing after a kill -9, short.
 //   - Index flush and compaction: Pebble retries a failed flush without
 //     end. A failed flush (FlushEnd with an error) makes Append refuse
 //     with ErrStorage until a flush succeeds, so unflushed index data

@@ -185,6 +185,11 @@ type index struct {
 	// Pebble stops accepting writes when too much of it piles up.
 	flushErr atomic.Pointer[error]
 
+	// dirty is set by index writes and cleared by the periodic flush
+	// (flushLoop). Appends only load it once it is set, so it costs no
+	// shared cache-line writes on the produce path.
+	dirty atomic.Bool
+
 	mu     sync.RWMutex
 	closed bool // guarded by mu
 }
@@ -380,6 +385,13 @@ func (x *index) noteFlush(info pebble.FlushInfo) {
 	}
 	if x.flushErr.Load() != nil {
 		x.flushErr.Store(nil)
+	}
+}
+
+// markDirty notes an index write for the periodic flush.
+func (x *index) markDirty() {
+	if !x.dirty.Load() {
+		x.dirty.Store(true)
 	}
 }
 

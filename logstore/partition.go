@@ -317,6 +317,7 @@ func (p *Partition) indexAppendLocked(seg *segment, pos int64, h *BatchHeader) (
 	}
 	err = b.Commit(pebble.NoSync)
 	b.Reset()
+	p.store.idx.markDirty()
 	return wroteTime, err
 }
 

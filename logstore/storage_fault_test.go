@@ -12,6 +12,9 @@ import (
 
 	"samsa/internal/diskguard"
 	"samsa/internal/faultfs"
+	"samsa/internal/pebblelog"
+
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // diskFS injects errors into segment and checkpoint files by operation:
@@ -335,5 +338,37 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting: %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestPeriodicIndexFlush: the index has no WAL, so it is flushed every
+// IndexFlushInterval when it changed; after a kill -9 the index on disk
+// holds everything up to the last flush.
+func TestPeriodicIndexFlush(t *testing.T) {
+	old := IndexFlushInterval
+	IndexFlushInterval = 10 * time.Millisecond
+	defer func() { IndexFlushInterval = old }()
+	e := newEnv(t)
+	s := e.open()
+	p := e.create("t", 0, defaultPartitionConfig)
+	for range 5 {
+		appendBatch(t, p, makeBatch(t, batchSpec{records: 2}))
+	}
+	waitFor(t, "periodic flush", func() bool { return s.idx.db.Metrics().Flush.Count > 0 && !s.idx.dirty.Load() })
+	time.Sleep(50 * time.Millisecond) // let the flush finish
+	pid := p.pid
+	e.crash()
+	db, err := pebble.Open(e.index, &pebble.Options{ReadOnly: true, Logger: pebblelog.New(testLogger())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	x := index{db: db}
+	n := 0
+	if err := x.scanEntries(pid, 0, -1, func(*indexEntry) (bool, error) { n++; return true, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 5 {
+		t.Fatalf("index on disk after kill -9 has %d entries, want 5", n)
 	}
 }

@@ -94,6 +94,8 @@ type Store struct {
 	nextID uint32
 
 	bg sync.WaitGroup // background fsyncs of rolled segments
+
+	stopFlush, flushDone chan struct{} // flushLoop
 }
 
 // Open opens the store in opts.Dir: it opens (or, if it is unusable,
@@ -200,7 +202,42 @@ func Open(opts Options) (*Store, error) {
 	}
 	s.dropOrphans()
 	ok = true
+	s.stopFlush, s.flushDone = make(chan struct{}), make(chan struct{})
+	go s.flushLoop()
 	return s, nil
+}
+
+// IndexFlushInterval is how often the index memtable is flushed when it
+// has changed. The index has no WAL, so this bounds what a crash (kill -9)
+// loses of it, and so how much of the segments the next Open re-indexes;
+// Kafka similarly re-validates the log after its last recovery-point
+// checkpoint (log.flush.offset.checkpoint.interval.ms, 60s).
+var IndexFlushInterval = 10 * time.Second
+
+// flushLoop flushes the index every IndexFlushInterval if it changed,
+// unless the disk is full or flushes are failing (Pebble retries those).
+func (s *Store) flushLoop() {
+	defer close(s.flushDone)
+	t := time.NewTicker(IndexFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopFlush:
+			return
+		case <-t.C:
+		}
+		if !s.idx.dirty.Load() || s.guard.Full() || s.idx.writable() != nil {
+			continue
+		}
+		s.idx.dirty.Store(false)
+		s.idx.mu.RLock()
+		if !s.idx.closed {
+			if _, err := s.idx.db.AsyncFlush(); err != nil {
+				s.log.Warn("logstore: periodic index flush", "err", err)
+			}
+		}
+		s.idx.mu.RUnlock()
+	}
 }
 
 // defaultPartitionConfig applies to partitions found on disk until the
@@ -395,6 +432,8 @@ func (s *Store) Close() error {
 	// outside the partitions' locks.
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
+	close(s.stopFlush)
+	<-s.flushDone
 	errs := []error{s.closeAll()}
 	s.bg.Wait()
 	indexFlushed := true
@@ -526,6 +565,7 @@ func (s *Store) partitionID(topic string, part int32) (uint32, error) {
 	}
 	s.nextID = id + 1
 	s.ids[k] = id
+	s.idx.markDirty()
 	return id, nil
 }
 
@@ -546,6 +586,7 @@ func (s *Store) dropPartitionIndex(k partKey, pid uint32) error {
 		return fmt.Errorf("%w: deleting index of %s-%d: %w", ErrStorage, k.topic, k.partition, err)
 	}
 	delete(s.ids, k)
+	s.idx.markDirty()
 	return nil
 }
 
