@@ -376,6 +376,53 @@ func TestFullDiskRestart(t *testing.T) {
 	if _, err := c.produce("full", []byte("x")); err != nil {
 		t.Fatalf("produce once space returned: %v", err)
 	}
+	acked = append(acked, []byte("x"))
+	c.cl.Close()
+
+	// A restart on a disk filled to the last byte while the broker was
+	// down, with the reserve file still in place: the reserve gives the
+	// stores room to open, and the broker serves reads with writes
+	// refused.
+	b2.Stop()
+	fillDisk(t, filepath.Join(data, "..", "filler3"), 0)
+	r3 := testbroker.Launch(t, data)
+	c = newFullDiskClient(t, r3.Addr())
+	serving := false
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !serving; {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := c.adm.ListTopics(ctx)
+		cancel()
+		serving = err == nil
+	}
+	if !serving {
+		t.Fatalf("broker with its reserve intact did not serve on a full disk\n%s", tail(r3.Output()))
+	}
+	got = readAll(t, r3.Addr(), "full", len(acked))
+	for i := range acked {
+		if !bytes.Equal(got[i], acked[i]) {
+			t.Fatalf("record %d differs after a restart on a full disk", i)
+		}
+	}
+	if _, err := c.produce("full", []byte("y")); !errors.Is(err, kerr.KafkaStorageError) {
+		t.Fatalf("produce on a full disk after restart: %v, want KAFKA_STORAGE_ERROR", err)
+	}
+	c.cl.Close()
+	if err := r3.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r3.Exited():
+		if code := r3.ExitCode(); code != 0 {
+			t.Fatalf("exit status %d after SIGTERM on a full disk\n%s", code, tail(r3.Output()))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("SIGTERM ignored on a full disk\n%s", tail(r3.Output()))
+	}
+	out = r3.Output()
+	if n := strings.Count(out, "\n"); n > 10 {
+		t.Fatalf("%d log lines from a broker serving on a full disk (a storm?)\n%s", n, tail(out))
+	}
+	t.Logf("restart on a full disk with the reserve in place:\n%s", out)
 }
 
 // TestCreateTopicsAtomicOnFullDisk runs out of inodes (a real ENOSPC
