@@ -17,6 +17,7 @@
 package diskguard
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -262,7 +263,8 @@ func (g *Guard) createBallast() error {
 }
 
 // createBallastLocked writes the reserve file (real blocks, not a sparse
-// file) through a temporary name, so a half-written ballast never counts.
+// or compressible file) through a temporary name, so a half-written
+// ballast never counts.
 func (g *Guard) createBallastLocked() error {
 	if g.ballastOK {
 		return nil
@@ -272,7 +274,10 @@ func (g *Guard) createBallastLocked() error {
 	if err != nil {
 		return err
 	}
+	// Random bytes: zeros would take no room on a compressing file
+	// system (ZFS, btrfs), and the ballast must hold real blocks.
 	buf := make([]byte, 64<<10)
+	_, _ = rand.Read(buf)
 	for left := g.reserve; left > 0 && err == nil; {
 		n := int64(len(buf))
 		if left < n {
