@@ -104,6 +104,10 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		IndexDir:  filepath.Join(cfg.LogDirs[0], indexDirName),
 		Logger:    log,
 		ConfigFor: h.PartitionConfigFor,
+		// Logs no topic claims are moved aside, never served (Kafka's
+		// stray logs): after .samsa-meta is lost, a new topic of the
+		// same name must not adopt an old topic's records.
+		MoveStrays: true,
 	})
 	if err != nil {
 		closeAll()
@@ -131,6 +135,10 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	}
 	b.groups = coord
 	h.Groups = coord
+	coord.DropOffsetsOfUnknownTopics(func(topic string) bool {
+		_, ok := ctrl.Topic(topic)
+		return ok
+	})
 	b.stopRetention, b.retentionDone = make(chan struct{}), make(chan struct{})
 	go b.retentionLoop(time.Duration(cfg.LogRetentionCheckIntervalMs) * time.Millisecond)
 
