@@ -17,7 +17,9 @@
 //	    00000000000000000000.log  segments, named by the 20-digit base offset
 //	    00000000000000004711.log  (the last one is the active segment)
 //	    log-start-offset          decimal; written by DeleteRecordsBefore only
+//	    partition.metadata        "version: 0\ntopic_id: <base64url id>" (Kafka's format)
 //	  <topic>-<partition>.<ns>-delete/   a DeleteTopic in progress
+//	  <topic>-<partition>.<uuid>-stray/  a log no topic claims, moved aside
 //
 // A segment is a plain concatenation of Kafka record batches (magic v2), as
 // in Kafka's .log files, so Kafka's own tools can dump them. A batch is
@@ -107,6 +109,30 @@
 // as Kafka re-validates everything after its recovery point. Producer
 // state is rebuilt from the index entries (producer id, epoch, base
 // sequence and last offset delta are in every entry).
+//
+// # Stray logs and damage
+//
+// A partition directory belongs to the topic whose id its
+// partition.metadata records (written when the partition is created, and
+// added at start to directories of older releases). With
+// Options.MoveStrays, Open moves every directory that the cluster
+// metadata does not claim (Options.ConfigFor says no) or that records
+// another topic id to <dir>.<uuid>-stray and logs it once with both
+// paths: its records are never served, and a topic created later under
+// the same name starts empty rather than adopting them (Kafka does the
+// same with stray logs; an operator decides what to do with them). A
+// directory whose move failed is remembered, and CreatePartition moves it
+// aside before creating the partition, or fails.
+//
+// Every Read compares the header of the first batch it returns with the
+// index entry that located it (base offset, size, last offset delta).
+// They differ only when the file changed under the index, e.g. a length
+// field damaged in a closed segment that recovery does not re-scan after a
+// clean shutdown. Such a read fails with ErrCorruptBatch (Fetch answers
+// CORRUPT_MESSAGE) and is logged once per batch with the segment's path;
+// the batches around it stay readable. Later batches of the same read are
+// cut at the first length that does not fit, so the next read starts at
+// the damaged batch and reports it.
 //
 // # Roll, retention, DeleteRecords
 //
