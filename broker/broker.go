@@ -116,6 +116,7 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	}
 	b.logs = logs
 	h.Logs = logs
+	recreateMissingLogs(ctrl, logs, h.PartitionConfigFor, log)
 	coord, err := groups.Open(groups.Options{
 		Dir: filepath.Join(cfg.LogDirs[0], groupsDirName),
 		Config: groups.Config{
@@ -148,6 +149,31 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	}
 	log.Info("samsa started", "broker_id", cfg.BrokerID, "cluster_id", ctrl.ClusterID(), "listeners", b.addrs, "log_dirs", cfg.LogDirs)
 	return b, nil
+}
+
+// recreateMissingLogs finds partitions the cluster metadata has but the
+// log dir lacks (a directory removed by hand or lost with its disk, or a
+// crash between creating a topic and its logs), logs each once with the
+// path it expected, and creates it empty, as Kafka does for a replica
+// without a log. Internal topics are left alone: their logs are made on
+// first use.
+func recreateMissingLogs(ctrl controller.Controller, logs *logstore.Store, cfgFor func(string, int32) (logstore.PartitionConfig, bool), log *slog.Logger) {
+	for _, t := range ctrl.Topics() {
+		if t.Internal {
+			continue
+		}
+		for _, p := range t.Partitions {
+			if _, ok := logs.Partition(t.Name, p.Index); ok {
+				continue
+			}
+			dir := filepath.Join(logs.Dir(), t.Name+"-"+strconv.Itoa(int(p.Index)))
+			log.Warn("partition log missing for an existing topic; starting it empty", "topic", t.Name, "partition", p.Index, "dir", dir)
+			cfg, _ := cfgFor(t.Name, p.Index)
+			if _, err := logs.CreatePartition(t.Name, p.Index, cfg); err != nil {
+				log.Error("recreating missing partition log", "dir", dir, "err", err)
+			}
+		}
+	}
 }
 
 // retentionLoop runs the log store's roll and retention pass every

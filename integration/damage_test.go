@@ -152,3 +152,34 @@ func TestMetadataLossServesNoOldData(t *testing.T) {
 		t.Fatalf("partition.metadata = %q, want %q", raw, want)
 	}
 }
+
+// TestMissingPartitionLogReported removes one partition directory of a
+// stopped broker: the restarted broker names it in a warning and serves
+// that partition empty, and the other partition keeps its records.
+func TestMissingPartitionLogReported(t *testing.T) {
+	b := testbroker.Start(t, testbroker.Binary)
+	ctx := ctxT(t)
+	if _, err := newAdmin(t, b.Addr()).CreateTopic(ctx, 2, 1, nil, "lost"); err != nil {
+		t.Fatal(err)
+	}
+	cl := newClient(t, b.Addr(), kgo.DefaultProduceTopic("lost"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	for i := 0; i < 6; i++ {
+		produceAll(t, cl, &kgo.Record{Partition: int32(i % 2), Value: []byte("v")})
+	}
+	b.Stop()
+	gone := filepath.Join(b.DataDir(), "lost-1")
+	if err := os.RemoveAll(gone); err != nil {
+		t.Fatal(err)
+	}
+	b.Restart()
+	ends, err := newAdmin(t, b.Addr()).ListEndOffsets(ctx, "lost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e0, e1 := ends["lost"][0].Offset, ends["lost"][1].Offset; e0 != 3 || e1 != 0 {
+		t.Fatalf("end offsets %d, %d; want 3, 0", e0, e1)
+	}
+	if out := b.Output(); strings.Count(out, "partition log missing") != 1 || !strings.Contains(out, gone) {
+		t.Fatalf("want one warning naming %s:\n%s", gone, out)
+	}
+}
