@@ -98,7 +98,7 @@ func ValidateRecords(batch []byte, h BatchHeader, cfg ValidateConfig) (BatchHead
 	if end > len(batch) {
 		return h, &ValidationError{Err: ErrCorruptBatch, Msg: fmt.Sprintf("batch length %d exceeds the %d bytes given", end, len(batch))}
 	}
-	w := walker{h: &h, cfg: &cfg, maxTs: noTimestamp}
+	w := walker{h: h, cfg: cfg, maxTs: noTimestamp}
 	codec := h.Compression()
 	payload := batch[BatchHeaderSize:end]
 	var err error
@@ -158,8 +158,8 @@ func setMaxTimestampCreateTime(batch []byte, ts int64) {
 
 // walker checks the records of one batch.
 type walker struct {
-	h       *BatchHeader
-	cfg     *ValidateConfig
+	h       BatchHeader // copies: pointers would move the caller's to the heap
+	cfg     ValidateConfig
 	r       recReader
 	maxTs   int64
 	recErrs []RecordError
@@ -183,7 +183,7 @@ func (w *walker) walk() error {
 	}
 	if !w.r.atEnd() {
 		if w.r.err != nil {
-			return w.recordErr(n-1, "reading past the last record: %v", w.r.err)
+			return invalid("failed to decompress the records after the last one: %v", w.r.err)
 		}
 		return invalid("incorrect declared batch size, records still remaining after record %d of %d", n, n)
 	}
@@ -203,8 +203,12 @@ func (w *walker) recordErr(i int32, format string, args ...any) error {
 // gives: InvalidRecordException ("Found invalid record structure").
 func (w *walker) structErr(i int32, what string) error {
 	err := w.r.err
-	if err == nil {
+	switch {
+	case err == nil:
 		err = errTruncated
+	case err != errVarint:
+		// The codec failed: the batch, not record i, is at fault.
+		return invalid("failed to decompress the records (at record %d, %s): %v", i, what, err)
 	}
 	return w.recordErr(i, "invalid record structure reading %s: %v", what, err)
 }
@@ -295,7 +299,7 @@ func (w *walker) record(i int32) error {
 // timestamp folds record i's timestamp into the max and applies
 // LogValidator.validateTimestamp.
 func (w *walker) timestamp(i int32, delta int64) {
-	h, cfg := w.h, w.cfg
+	h, cfg := &w.h, &w.cfg
 	lat := h.Attributes&attrTimestampType != 0
 	ts := h.BaseTimestamp + delta // wraps like Java's long addition
 	if lat {

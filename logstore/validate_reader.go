@@ -309,26 +309,5 @@ func walkCompressed(w *walker, codec int, payload []byte) error {
 	sb := streamBufPool.Get().(*[]byte)
 	defer streamBufPool.Put(sb)
 	w.r = recReader{src: src, scratch: (*sb)[:0:streamBufSize]}
-	err := w.walk()
-	if err != nil && w.r.err != nil && !errors.Is(w.r.err, errVarint) {
-		var ve *ValidationError
-		if errors.As(err, &ve) {
-			ve.Msg = fmt.Sprintf("failed to decompress %s record batch: %s", codecName(codec), ve.Msg)
-		}
-	}
-	return err
-}
-
-func codecName(c int) string {
-	switch c {
-	case 1:
-		return "gzip"
-	case 2:
-		return "snappy"
-	case 3:
-		return "lz4"
-	case 4:
-		return "zstd"
-	}
-	return "uncompressed"
+	return w.walk()
 }
