@@ -84,18 +84,18 @@ func (r Record) Encode(dst []byte) []byte {
 // Batch describes a v2 batch. Zero values give a plain producer batch:
 // count and last offset delta from the records, no producer id.
 type Batch struct {
-	Records        []Record
-	Codec          int // None..Zstd, Xerial, or any id to write as is
-	Attributes     int16
-	BaseOffset     int64
-	BaseTimestamp  int64
-	MaxTimestamp   int64
-	NumRecords     *int32
+	Records         []Record
+	Codec           int // None..Zstd, Xerial, or any id to write as is
+	Attributes      int16
+	BaseOffset      int64
+	BaseTimestamp   int64
+	MaxTimestamp    int64
+	NumRecords      *int32
 	LastOffsetDelta *int32
-	ProducerID     int64 // 0 means -1
-	ProducerEpoch  int16
-	BaseSequence   int32
-	HasProducer    bool
+	ProducerID      int64 // 0 means -1
+	ProducerEpoch   int16
+	BaseSequence    int32
+	HasProducer     bool
 	// Payload, when non-nil, replaces the (compressed) records.
 	Payload []byte
 	// Trailing is appended to the uncompressed records before compression.
