@@ -176,6 +176,9 @@ func TestValidateRecordsTimestampRecordErrors(t *testing.T) {
 }
 
 func TestValidateRecordsAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
 	now := time.Now().UnixMilli()
 	for _, c := range allCodecs {
 		b := bt.Batch{Records: bt.Simple(16, 1024), Codec: c.id, BaseTimestamp: now, MaxTimestamp: now + 15}.Bytes()
