@@ -227,6 +227,10 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard) (*
 		Guard:     guard,
 		Logger:    log,
 		ConfigFor: h.PartitionConfigFor,
+		// Logs no topic claims are moved aside, never served (Kafka's
+		// stray logs): after .samsa-meta is lost, a new topic of the
+		// same name must not adopt an old topic's records.
+		MoveStrays: true,
 	})
 	if err != nil {
 		st.close()
@@ -234,6 +238,7 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard) (*
 	}
 	st.logs = logs
 	h.Logs = logs
+	recreateMissingLogs(ctrl, logs, h.PartitionConfigFor, log)
 	coord, err := groups.Open(groups.Options{
 		Dir: filepath.Join(cfg.LogDirs[0], groupsDirName),
 		Config: groups.Config{
@@ -252,7 +257,36 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard) (*
 	}
 	st.groups = coord
 	h.Groups = coord
+	coord.DropOffsetsOfUnknownTopics(func(topic string) bool {
+		_, ok := ctrl.Topic(topic)
+		return ok
+	})
 	return st, nil
+}
+
+// recreateMissingLogs finds partitions the cluster metadata has but the
+// log dir lacks (a directory removed by hand or lost with its disk, or a
+// crash between creating a topic and its logs), logs each once with the
+// path it expected, and creates it empty, as Kafka does for a replica
+// without a log. Internal topics are left alone: their logs are made on
+// first use.
+func recreateMissingLogs(ctrl controller.Controller, logs *logstore.Store, cfgFor func(string, int32) (logstore.PartitionConfig, bool), log *slog.Logger) {
+	for _, t := range ctrl.Topics() {
+		if t.Internal {
+			continue
+		}
+		for _, p := range t.Partitions {
+			if _, ok := logs.Partition(t.Name, p.Index); ok {
+				continue
+			}
+			dir := filepath.Join(logs.Dir(), t.Name+"-"+strconv.Itoa(int(p.Index)))
+			log.Warn("partition log missing for an existing topic; starting it empty", "topic", t.Name, "partition", p.Index, "dir", dir)
+			cfg, _ := cfgFor(t.Name, p.Index)
+			if _, err := logs.CreatePartition(t.Name, p.Index, cfg); err != nil {
+				log.Error("recreating missing partition log", "dir", dir, "err", err)
+			}
+		}
+	}
 }
 
 // retentionLoop runs the log store's roll and retention pass every

@@ -266,6 +266,33 @@ func (c *Coordinator) DeleteTopicOffsets(topic string) {
 	}
 }
 
+// DropOffsetsOfUnknownTopics removes, at start, the committed offsets of
+// every topic that exists does not know, logging each topic once. The broker
+// calls it after opening the cluster metadata: a topic deleted while the
+// broker crashed between the metadata change and the offsets removal, or
+// cluster metadata that was lost, must not leave offsets that a topic
+// created later under the same name would silently inherit.
+func (c *Coordinator) DropOffsetsOfUnknownTopics(exists func(topic string) bool) {
+	unknown := make(map[string]bool)
+	for _, g := range c.snapshot() {
+		if !c.lockLive(g) {
+			continue
+		}
+		for tp := range g.offsets {
+			if _, seen := unknown[tp.Topic]; !seen {
+				unknown[tp.Topic] = !exists(tp.Topic)
+			}
+		}
+		g.mu.Unlock()
+	}
+	for topic, drop := range unknown {
+		if drop {
+			c.log.Warn("committed offsets found for a topic the cluster metadata does not have; removing them", "topic", topic)
+			c.DeleteTopicOffsets(topic)
+		}
+	}
+}
+
 // removeOffsets deletes offsets from Pebble and memory, then deletes the
 // group if that left it Empty without offsets (Kafka's
 // cleanupGroupMetadata). Called with g.mu held.

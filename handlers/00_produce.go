@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"samsa/controller"
+	"samsa/logstore"
 	"samsa/protocol"
 )
 
@@ -47,9 +49,13 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 				sp.ErrorCode = logErrCode(err)
 				if req.Version >= 8 {
 					sp.ErrorMessage = errMessage(err)
+					sp.ErrorRecords = recordErrors(err)
 				}
-				if sp.ErrorCode == kerr.UnknownServerError.Code {
+				switch {
+				case sp.ErrorCode == kerr.UnknownServerError.Code:
 					r.Logger.Error("produce failed", "topic", t.Name, "partition", rp.Partition, "err", err)
+				case sp.ErrorCode == kerr.InvalidRecord.Code || sp.ErrorCode == kerr.CorruptMessage.Code:
+					r.Logger.Warn("produce rejected", "topic", t.Name, "partition", rp.Partition, "err", err)
 				}
 			}
 			st.Partitions = append(st.Partitions, sp)
@@ -106,4 +112,22 @@ func (h *Handlers) waitReplicated(t controller.Topic, part controller.Partition,
 		}
 	}
 	return nil
+}
+
+// recordErrors lists the records a batch was refused for, for
+// ProduceResponse v8+ record_errors (KIP-467); nil when the fault is not
+// in a particular record.
+func recordErrors(err error) []kmsg.ProduceResponseTopicPartitionErrorRecord {
+	var ve *logstore.ValidationError
+	if !errors.As(err, &ve) || len(ve.RecordErrors) == 0 {
+		return nil
+	}
+	out := make([]kmsg.ProduceResponseTopicPartitionErrorRecord, len(ve.RecordErrors))
+	for i, re := range ve.RecordErrors {
+		out[i] = kmsg.NewProduceResponseTopicPartitionErrorRecord()
+		out[i].RelativeOffset = re.BatchIndex
+		msg := re.Message
+		out[i].ErrorMessage = &msg
+	}
+	return out
 }

@@ -76,15 +76,17 @@ func (h *Handlers) partitionConfig(t controller.Topic) logstore.PartitionConfig 
 		FlushMessages:  h.topicConfigInt(t, "flush.messages", math.MaxInt64),
 		FlushMs:        h.topicConfigInt(t, "flush.ms", math.MaxInt64),
 		LogAppendTime:  h.topicConfigValue(t, "message.timestamp.type") == "LogAppendTime",
+		TopicID:        t.ID,
 	}
 }
 
 // PartitionConfigFor gives the log settings of a partition the log store
 // finds on disk at start (logstore.Options.ConfigFor), so retention and
-// rolling follow the topic's settings from the first pass.
+// rolling follow the topic's settings from the first pass. ok is false
+// for a partition of no current topic: its log is stray.
 func (h *Handlers) PartitionConfigFor(topic string, partition int32) (logstore.PartitionConfig, bool) {
 	t, ok := h.Controller.Topic(topic)
-	if !ok {
+	if !ok || partition < 0 || int(partition) >= len(t.Partitions) {
 		return logstore.PartitionConfig{}, false
 	}
 	return h.partitionConfig(t), true

@@ -20,10 +20,13 @@ type batchLimits struct {
 	nowMs         int64
 }
 
-// validateBatch checks one produced partition payload the way Kafka's log
-// validator does at the batch level, without touching records: exactly
-// one magic v2 batch, intact CRC, consistent counts, within size and
-// timestamp limits. It returns the parsed header for the append.
+// validateBatch checks one produced partition payload the way Kafka does
+// before appending: ProduceRequest.validateRecords (exactly one magic v2
+// batch), UnifiedLog.analyzeAndValidateRecords (base offset 0, within
+// max.message.bytes, intact CRC), then LogValidator, which walks every
+// record (logstore.ValidateRecords). It returns the header of the batch
+// as it must be stored: ValidateRecords may have rewritten the max
+// timestamp (and the CRC) in records.
 func validateBatch(records []byte, lim batchLimits) (logstore.BatchHeader, error) {
 	if len(records) < logstore.BatchHeaderSize {
 		if len(records) >= 17 && records[16] < 2 {
@@ -45,27 +48,19 @@ func validateBatch(records []byte, lim batchLimits) (logstore.BatchHeader, error
 	case size < len(records):
 		return h, fmt.Errorf("produce v3+ must carry exactly one record batch per partition: %w", kerr.InvalidRecord)
 	}
+	if h.BaseOffset != 0 {
+		return h, fmt.Errorf("the base offset of a produced record batch must be 0, not %d: %w", h.BaseOffset, kerr.InvalidRecord)
+	}
 	if int64(size) > lim.maxBytes {
 		return h, fmt.Errorf("record batch of %d bytes exceeds max.message.bytes %d: %w", size, lim.maxBytes, kerr.MessageTooLarge)
 	}
 	if !logstore.VerifyCRC(records) {
 		return h, fmt.Errorf("record batch CRC mismatch: %w", kerr.CorruptMessage)
 	}
-	if h.NumRecords <= 0 || h.LastOffsetDelta != h.NumRecords-1 {
-		return h, fmt.Errorf("record count %d does not match last offset delta %d: %w", h.NumRecords, h.LastOffsetDelta, kerr.InvalidRecord)
-	}
-	if !lim.logAppendTime && !h.IsControl() {
-		for _, ts := range [2]int64{h.BaseTimestamp, h.MaxTimestamp} {
-			if ts < 0 {
-				continue // -1: no timestamp
-			}
-			if ts < lim.nowMs-lim.beforeMaxMs && lim.nowMs-lim.beforeMaxMs < lim.nowMs {
-				return h, fmt.Errorf("timestamp %d is more than message.timestamp.before.max.ms before now: %w", ts, kerr.InvalidTimestamp)
-			}
-			if ts > lim.nowMs+lim.afterMaxMs && lim.nowMs+lim.afterMaxMs > lim.nowMs {
-				return h, fmt.Errorf("timestamp %d is more than message.timestamp.after.max.ms after now: %w", ts, kerr.InvalidTimestamp)
-			}
-		}
-	}
-	return h, nil
+	return logstore.ValidateRecords(records, h, logstore.ValidateConfig{
+		LogAppendTime: lim.logAppendTime,
+		BeforeMaxMs:   lim.beforeMaxMs,
+		AfterMaxMs:    lim.afterMaxMs,
+		NowMs:         lim.nowMs,
+	})
 }

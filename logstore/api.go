@@ -17,6 +17,12 @@ type PartitionConfig struct {
 	// LogAppendTime makes Append stamp batches with the broker's clock
 	// (message.timestamp.type=LogAppendTime).
 	LogAppendTime bool
+	// TopicID is the id of the topic the partition belongs to (zero: not
+	// known, as for stores used without cluster metadata). It is recorded
+	// in the partition directory's partition.metadata when the partition
+	// is created, and checked when the store opens, so that a topic that
+	// later takes the same name never adopts this log (see stray.go).
+	TopicID [16]byte
 }
 
 // AppendResult is what Produce reports for one appended batch.

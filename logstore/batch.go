@@ -9,8 +9,8 @@ import (
 
 // BatchHeaderSize is the size of the fixed part of a v2 record batch: the
 // records start right after it. Everything the store needs per batch (for
-// the index, idempotence and retention) is in these bytes, which is why the
-// write and read paths never look at records.
+// the index, idempotence and retention) is in these bytes, once
+// ValidateRecords has checked them against the records on produce.
 const BatchHeaderSize = 61
 
 // Field positions inside a v2 batch header (big-endian).
@@ -122,7 +122,8 @@ func (h BatchHeader) IsTransactional() bool { return h.Attributes&attrTransactio
 func (h BatchHeader) IsControl() bool { return h.Attributes&attrControl != 0 }
 
 // Compression returns the codec id (0 none, 1 gzip, 2 snappy, 3 lz4,
-// 4 zstd). The store never decompresses; this is for callers' validation.
+// 4 zstd; 5-7 are invalid). ValidateRecords decompresses to check the
+// records; the append and read paths do not.
 func (h BatchHeader) Compression() int { return int(h.Attributes & attrCompressionMask) }
 
 // TimestampType returns 0 for CreateTime and 1 for LogAppendTime, which

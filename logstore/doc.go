@@ -1,11 +1,79 @@
 // Package logstore is Samsa's partition log: Kafka's on-disk log of record
 // batches, with a Pebble database as its index.
 //
-// The store never looks inside a batch beyond its 61-byte header. Produce
-// writes the bytes the client sent; Fetch returns bytes straight from the
-// segment files. Everything that needs per-batch knowledge (offset lookup,
-// timestamps, idempotence, retention) works from the header fields kept
-// in the index.
+// Produce writes the bytes the client sent after validating them;
+// Fetch returns bytes straight from the segment files. Everything that
+// needs per-batch knowledge (offset lookup, timestamps, idempotence,
+// retention) works from the header fields kept in the index, and those
+// header fields are facts the broker has checked or computed from the
+// records, never the producer's word alone (see Produce validation).
+//
+// # Produce validation
+//
+// ValidateRecords (validate.go) is Kafka's LogValidator for client
+// appends (org.apache.kafka.storage.internals.log.LogValidator,
+// validateBatch and validateRecord, with the record layout of
+// DefaultRecord.readFrom and DefaultRecordBatch's record iterators). The
+// produce handler first applies ProduceRequest.validateRecords and
+// UnifiedLog.analyzeAndValidateRecords: exactly one magic v2 batch per
+// partition (else INVALID_RECORD), base offset 0 (INVALID_RECORD), within
+// max.message.bytes (MESSAGE_TOO_LARGE), intact CRC (CORRUPT_MESSAGE).
+// Then, per batch:
+//
+//	lastOffsetDelta+1 <= 0, recordCount <= 0, or
+//	  recordCount != lastOffsetDelta+1            INVALID_RECORD
+//	control attribute set by a client              INVALID_RECORD
+//	producer id >= 0 with base sequence < 0        INVALID_RECORD
+//	compression id 5, 6 or 7                       INVALID_RECORD (*)
+//	payload the codec cannot decompress            INVALID_RECORD (*)
+//
+// and per record, walking all recordCount records (compressed batches
+// are decompressed as a stream through a 16 KiB window with pooled
+// decoders: gzip, snappy raw or xerial-framed, lz4 frame, zstd with a
+// 32 MiB window limit; uncompressed batches are walked in place):
+//
+//	length varint <= 0 or past the batch's end     INVALID_RECORD
+//	varint longer than 5 bytes (10 for the
+//	  timestamp delta)                             INVALID_RECORD
+//	offset delta != the record's index             INVALID_RECORD
+//	key or value length < -1, or past the record   INVALID_RECORD (**)
+//	header count < 0 or > bytes left in the record INVALID_RECORD
+//	header key length < 0, header value length
+//	  < -1                                         INVALID_RECORD (**)
+//	fields not adding up to the record's length    INVALID_RECORD
+//	bytes (or a longer stream) after the last
+//	  record, or fewer records than recordCount    INVALID_RECORD
+//	CreateTime topic: timestamp != -1 and more than
+//	  message.timestamp.before.max.ms before now
+//	  or after.max.ms after now                    INVALID_TIMESTAMP
+//	batch claiming LogAppendTime (unless CreateTime
+//	  topic and its max timestamp is not -1)       INVALID_TIMESTAMP
+//
+// Structural faults stop the walk; timestamp faults are collected for
+// every record (up to 1000). Faults located in a record are returned in
+// the ProduceResponse v8+ record_errors (KIP-467) with the record's index.
+// The record's timestamp is baseTimestamp+delta (the header's max
+// timestamp for a LogAppendTime batch); the batch's max timestamp is the
+// largest record timestamp, -1 if none has one, and for CreateTime topics
+// the header's max timestamp and timestamp type are rewritten (with the
+// CRC) when the producer's differ, as LogValidator's setMaxTimestamp
+// does. librdkafka, for one, writes max timestamp 0 for records without
+// a timestamp; keeping that would make retention delete them at once.
+// Segments whose batches have no timestamp >= 0 are aged by the time of
+// their last write (the file's mtime after a restart), as Kafka's
+// LogSegment.largestTimestamp falls back to lastModified.
+//
+// (*) Kafka fails these with a KafkaException or IllegalArgumentException
+// from CompressionType.forId, i.e. UNKNOWN_SERVER_ERROR; Samsa answers
+// the equally non-retriable INVALID_RECORD with a message saying why.
+// (**) Kafka's Utils.readBytes reads any negative length as null; Samsa
+// accepts only -1, as librdkafka's reader does, since a stored -5 would
+// stop librdkafka consumers on that partition. Offset deltas: Kafka 3.9
+// rebuilds a compressed batch whose inner offsets do not count up from 0
+// and ignores them in an uncompressed one, since it rewrites offsets;
+// Samsa stores the client's bytes, so it rejects such batches (newer
+// Kafka rejects them too, with INVALID_RECORD). Not checked: keys on
+// compacted topics (Samsa does not compact), partition leader epochs.
 //
 // # On-disk layout
 //
@@ -17,14 +85,17 @@
 //	    00000000000000000000.log  segments, named by the 20-digit base offset
 //	    00000000000000004711.log  (the last one is the active segment)
 //	    log-start-offset          decimal; written by DeleteRecordsBefore only
+//	    partition.metadata        "version: 0\ntopic_id: <base64url id>" (Kafka's format)
 //	  <topic>-<partition>.<ns>-delete/   a DeleteTopic in progress
+//	  <topic>-<partition>.<uuid>-stray/  a log no topic claims, moved aside
 //
 // A segment is a plain concatenation of Kafka record batches (magic v2), as
 // in Kafka's .log files, so Kafka's own tools can dump them. A batch is
 // stored exactly as the producer sent it except for the fields the broker
-// owns: the base offset (bytes 0-7, outside the CRC) and, for topics with
-// message.timestamp.type=LogAppendTime, the max timestamp and the
-// timestamp-type attribute bit, after which the CRC is recomputed. The
+// owns: the base offset (bytes 0-7, outside the CRC) and the max
+// timestamp and timestamp-type attribute bit (computed from the records
+// for CreateTime, the append time for message.timestamp.type=
+// LogAppendTime), after which the CRC is recomputed. The
 // header layout (big-endian):
 //
 //	 0 baseOffset int64         27 baseTimestamp int64
@@ -107,6 +178,30 @@
 // as Kafka re-validates everything after its recovery point. Producer
 // state is rebuilt from the index entries (producer id, epoch, base
 // sequence and last offset delta are in every entry).
+//
+// # Stray logs and damage
+//
+// A partition directory belongs to the topic whose id its
+// partition.metadata records (written when the partition is created, and
+// added at start to directories of older releases). With
+// Options.MoveStrays, Open moves every directory that the cluster
+// metadata does not claim (Options.ConfigFor says no) or that records
+// another topic id to <dir>.<uuid>-stray and logs it once with both
+// paths: its records are never served, and a topic created later under
+// the same name starts empty rather than adopting them (Kafka does the
+// same with stray logs; an operator decides what to do with them). A
+// directory whose move failed is remembered, and CreatePartition moves it
+// aside before creating the partition, or fails.
+//
+// Every Read compares the header of the first batch it returns with the
+// index entry that located it (base offset, size, last offset delta).
+// They differ only when the file changed under the index, e.g. a length
+// field damaged in a closed segment that recovery does not re-scan after a
+// clean shutdown. Such a read fails with ErrCorruptBatch (Fetch answers
+// CORRUPT_MESSAGE) and is logged once per batch with the segment's path;
+// the batches around it stay readable. Later batches of the same read are
+// cut at the first length that does not fit, so the next read starts at
+// the damaged batch and reports it.
 //
 // # Roll, retention, DeleteRecords
 //

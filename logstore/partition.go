@@ -47,6 +47,9 @@ type Partition struct {
 	leo      atomic.Int64
 	logStart atomic.Int64
 	closed   atomic.Bool
+	// damaged holds the base offsets (int64 -> struct{}) of batches a read
+	// found not matching their index entry, so each is logged once.
+	damaged sync.Map
 
 	retMu sync.Mutex
 
@@ -453,6 +456,10 @@ func (p *Partition) Read(offset int64, maxBytes int32) (ReadResult, error) {
 		}
 		return ReadResult{}, fmt.Errorf("%w: reading %s at %d: %w", ErrStorage, seg.path, e.pos, err)
 	}
+	if err := p.checkReadBatch(seg, &e, rb.b); err != nil {
+		rb.put()
+		return ReadResult{}, err
+	}
 	res.Batches = rb.b[:wholeBatches(rb.b)]
 	res.release = rb.release
 	if hw := p.leo.Load(); hw > res.HighWatermark {
@@ -460,6 +467,30 @@ func (p *Partition) Read(offset int64, maxBytes int32) (ReadResult, error) {
 	}
 	res.LogStartOffset = p.logStart.Load()
 	return res, nil
+}
+
+// checkReadBatch compares the first batch of a read with the index entry
+// that located it. They disagree only when the segment file changed under
+// the index (damage on disk, or an edit by hand): then the read must not
+// hand the bytes out, since a consumer would either stall on a length it
+// cannot satisfy or get records under wrong offsets. The error is
+// ErrCorruptBatch (Fetch answers CORRUPT_MESSAGE, as Kafka does for a
+// CorruptRecordException) and the damage is logged once per batch with the
+// segment's path, however often consumers retry.
+func (p *Partition) checkReadBatch(seg *segment, e *indexEntry, b []byte) error {
+	h, err := ParseBatchHeader(b)
+	if err == nil && h.BaseOffset == e.baseOffset && int32(h.TotalSize()) == e.size && h.LastOffsetDelta == e.lastOffsetDelta {
+		return nil
+	}
+	if err == nil {
+		err = fmt.Errorf("header on disk says base offset %d, %d bytes, last offset delta %d; the index says %d, %d bytes, %d",
+			h.BaseOffset, h.TotalSize(), h.LastOffsetDelta, e.baseOffset, e.size, e.lastOffsetDelta)
+	}
+	if _, dup := p.damaged.LoadOrStore(e.baseOffset, struct{}{}); !dup {
+		p.log.Error("logstore: damaged batch in segment; not serving it",
+			"segment", seg.path, "position", e.pos, "offset", e.baseOffset, "topic", p.topic, "partition", p.partition, "err", err)
+	}
+	return fmt.Errorf("%w: %s at position %d (offset %d) does not match the index: %w", ErrCorruptBatch, seg.path, e.pos, e.baseOffset, err)
 }
 
 // goneError explains why the segment of an index entry was not found:

@@ -58,6 +58,13 @@ type Options struct {
 	// SetConfig. ok=false (or a nil ConfigFor) means the default: 1 GiB
 	// segments, no retention, no forced flush.
 	ConfigFor func(topic string, partition int32) (cfg PartitionConfig, ok bool)
+	// MoveStrays makes Open move aside, as <dir>.<uuid>-stray, every
+	// partition directory that ConfigFor does not claim or whose
+	// partition.metadata names another topic id than ConfigFor's config,
+	// instead of serving it (Kafka's stray logs). CreatePartition then
+	// also refuses to adopt a directory recording another topic id. The
+	// broker sets it; stores used without cluster metadata do not.
+	MoveStrays bool
 }
 
 type partKey struct {
@@ -75,12 +82,18 @@ type Store struct {
 	now                func() time.Time
 	producerExpiration time.Duration
 	configFor          func(string, int32) (PartitionConfig, bool)
+	moveStrays         bool
 	idx                index
 	dirLock            io.Closer
 
 	// createMu serialises CreatePartition and DeleteTopic, which do I/O
 	// outside mu so that partition lookups never wait for a disk.
 	createMu sync.Mutex
+	// strays (guarded by createMu, written by Open before any other
+	// call) holds the partition directories Open found unclaimed but
+	// could not rename: CreatePartition must move them aside before it
+	// may create the partition anew.
+	strays map[partKey]string
 
 	// mu guards parts and closed. It is never held during I/O or while
 	// taking a partition's locks.
@@ -119,6 +132,8 @@ func Open(opts Options) (*Store, error) {
 		now:                opts.Now,
 		producerExpiration: opts.ProducerIDExpiration,
 		configFor:          opts.ConfigFor,
+		moveStrays:         opts.MoveStrays,
+		strays:             make(map[partKey]string),
 		parts:              make(map[partKey]*Partition),
 		ids:                make(map[partKey]uint32),
 		nextID:             1,
@@ -179,6 +194,7 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("logstore: listing log dir: %w", err)
 	}
 	var keys []partKey
+	var cfgs []PartitionConfig
 	for _, de := range dirents {
 		if !de.IsDir() {
 			continue
@@ -191,11 +207,23 @@ func Open(opts Options) (*Store, error) {
 			}
 			continue
 		}
+		if isStrayDir(name) {
+			continue
+		}
 		if topic, part, ok := parsePartitionDir(name); ok {
-			keys = append(keys, partKey{topic, part})
+			k := partKey{topic, part}
+			cfg, serve := s.claimPartitionDir(k, name)
+			if !serve {
+				if _, err := s.fs.Stat(filepath.Join(s.dir, name)); err == nil {
+					s.strays[k] = name
+				}
+				continue
+			}
+			keys = append(keys, k)
+			cfgs = append(cfgs, cfg)
 		}
 	}
-	if err := s.recoverAll(keys, clean); err != nil {
+	if err := s.recoverAll(keys, cfgs, clean); err != nil {
 		s.closeAll()
 		_ = db.Close()
 		return nil, err
@@ -246,9 +274,9 @@ var defaultPartitionConfig = PartitionConfig{SegmentBytes: 1 << 30, RetentionByt
 
 // recoverAll recovers partitions in parallel: recovery is I/O bound and
 // independent per partition (Kafka's num.recovery.threads.per.data.dir).
-func (s *Store) recoverAll(keys []partKey, clean bool) error {
+func (s *Store) recoverAll(keys []partKey, cfgs []PartitionConfig, clean bool) error {
 	workers := min(max(runtime.GOMAXPROCS(0), 2), 8)
-	jobs := make(chan partKey)
+	jobs := make(chan int)
 	var mu sync.Mutex
 	var errs []error
 	var wg sync.WaitGroup
@@ -256,14 +284,9 @@ func (s *Store) recoverAll(keys []partKey, clean bool) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for k := range jobs {
-				cfg := defaultPartitionConfig
-				if s.configFor != nil {
-					if c, ok := s.configFor(k.topic, k.partition); ok {
-						cfg = c
-					}
-				}
-				p, err := s.openPartition(k.topic, k.partition, cfg, clean)
+			for i := range jobs {
+				k := keys[i]
+				p, err := s.openPartition(k.topic, k.partition, cfgs[i], clean)
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, fmt.Errorf("logstore: recovering %s-%d: %w", k.topic, k.partition, err))
@@ -274,8 +297,8 @@ func (s *Store) recoverAll(keys []partKey, clean bool) error {
 			}
 		}()
 	}
-	for _, k := range keys {
-		jobs <- k
+	for i := range keys {
+		jobs <- i
 	}
 	close(jobs)
 	wg.Wait()
@@ -359,6 +382,9 @@ func (s *Store) CreatePartition(topic string, partition int32, cfg PartitionConf
 	if err := s.guard.Check(); err != nil {
 		return nil, fmt.Errorf("%w: creating %s-%d: %w", ErrStorage, topic, partition, err)
 	}
+	if err := s.adoptableLocked(k, cfg.TopicID); err != nil {
+		return nil, fmt.Errorf("logstore: creating %s-%d: %w", topic, partition, err)
+	}
 	p, err := s.openPartition(topic, partition, cfg, true)
 	if err != nil {
 		s.guard.Note(err)
@@ -366,6 +392,10 @@ func (s *Store) CreatePartition(topic string, partition int32, cfg PartitionConf
 			err = fmt.Errorf("%w: %w", ErrStorage, err)
 		}
 		return nil, fmt.Errorf("logstore: creating %s-%d: %w", topic, partition, err)
+	}
+	if err := ensurePartitionMetadata(s.fs, p.dir, cfg.TopicID); err != nil {
+		_ = p.close(false)
+		return nil, fmt.Errorf("%w: logstore: creating %s-%d: %w", ErrStorage, topic, partition, err)
 	}
 	s.mu.Lock()
 	if s.closed {

@@ -5,6 +5,9 @@ set -euo pipefail
 
 need=()
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
+# confluent-kafka-python (librdkafka) for the no-timestamp retention test;
+# Debian's python, not a virtualenv's.
+/usr/bin/python3 -c 'import confluent_kafka' >/dev/null 2>&1 || need+=(python3-confluent-kafka)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
