@@ -257,8 +257,43 @@ func (c *conn) sendSized(correlationID int32, resp kmsg.Response, hint int) bool
 	bp := getBuf(max(hint, 4<<10))
 	*bp = AppendResponse(*bp, correlationID, resp)
 	c.queued.Add(1)
-	c.out <- bp
-	return true
+	return c.enqueue(bp)
+}
+
+// enqueue hands bp to the write loop. When the queue is full (the peer
+// reads slower than it asks) the read loop waits; with an idle limit it
+// gives up and closes the connection once the write in progress has not
+// finished for connections.max.idle.ms, because the read deadline cannot
+// notice a peer that stopped reading while the read loop waits here.
+func (c *conn) enqueue(bp *[]byte) bool {
+	select {
+	case c.out <- bp:
+		return true
+	default:
+	}
+	if c.idle == 0 {
+		c.out <- bp
+		return true
+	}
+	t := time.NewTimer(c.idle)
+	defer t.Stop()
+	for {
+		select {
+		case c.out <- bp:
+			return true
+		case <-t.C:
+			now := time.Since(c.born)
+			active := c.lastActive(now)
+			if now-active >= c.idle {
+				c.queued.Add(-1)
+				putBuf(bp)
+				c.log.Debug("closing connection: peer stopped reading responses", "connections.max.idle.ms", c.idle.Milliseconds())
+				c.nc.Close()
+				return false
+			}
+			t.Reset(active + c.idle - now)
+		}
+	}
 }
 
 // writeLoop writes queued responses in order, gathering whatever is already

@@ -44,8 +44,10 @@
 // per connection. When the deadline passes the read loop checks the write
 // side: a response queued or being written, or bytes that arrived, move
 // the deadline on. A frame that stops half-way is closed within twice the
-// limit; a write the peer stops reading is cut once it has lasted the
-// limit (Kafka would keep a slowly progressing write alive).
+// limit. A write the peer stops reading is cut once it has lasted the
+// limit, noticed by the read deadline or, when the response queue is full
+// and the read loop waits on it, by a timer armed only then (Kafka would
+// keep a slowly progressing write alive).
 //
 // # Bad input
 //
