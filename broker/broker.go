@@ -112,7 +112,11 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	b.stopRetention, b.retentionDone = make(chan struct{}), make(chan struct{})
 	go b.retentionLoop(time.Duration(cfg.LogRetentionCheckIntervalMs) * time.Millisecond)
 
-	b.server = protocol.NewServer(h, protocol.Config{MaxRequestBytes: cfg.SocketRequestMaxBytes, Logger: log})
+	b.server = protocol.NewServer(h, protocol.Config{
+		MaxRequestBytes: cfg.SocketRequestMaxBytes,
+		MaxIdle:         maxIdle(cfg.ConnectionsMaxIdleMs),
+		Logger:          log,
+	})
 	for i, ln := range lns {
 		b.server.Serve(cfg.Listeners[i].Name, ln)
 	}
@@ -339,4 +343,20 @@ func (b *Broker) Close(ctx context.Context) error {
 		b.log.Info("samsa stopped")
 	})
 	return b.closeErr
+}
+
+// maxIdle turns connections.max.idle.ms into protocol.Config.MaxIdle:
+// negative never closes (Kafka's Selector.NO_IDLE_TIMEOUT_MS), 0 closes a
+// connection as soon as it is idle, which protocol needs as a positive
+// duration, and more than a century is taken as never.
+func maxIdle(ms int64) time.Duration {
+	switch {
+	case ms < 0:
+		return 0
+	case ms == 0:
+		return time.Nanosecond
+	case ms > 100*365*24*3600*1000:
+		return 0 // more than a century: never, without deadline overflow
+	}
+	return time.Duration(ms) * time.Millisecond
 }
