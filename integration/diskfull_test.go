@@ -216,11 +216,13 @@ func TestFullDisk(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
+	freed := time.Now()
+	deadline := freed.Add(15 * time.Second)
 	for {
 		_, err := c.produce("full", []byte("after"))
 		if err == nil {
 			acked = append(acked, []byte("after"))
+			t.Logf("produce accepted again %v after space was freed", time.Since(freed).Round(time.Millisecond))
 			break
 		}
 		if !errors.Is(err, kerr.KafkaStorageError) || time.Now().After(deadline) {
