@@ -17,10 +17,13 @@
 //     *Fatal that Guard turns into an ordinary error: the request gets an
 //     answer, and the caller marks the database failed (its commit
 //     pipeline is unusable after such an error).
-//   - Fatalf anywhere else (Pebble's background flush and compaction
-//     goroutines, where a panic would kill the process with a stack
-//     trace) logs one line saying what failed and exits with status 1,
-//     which is what Kafka does when its only log dir goes offline.
+//   - Fatalf anywhere else for an I/O error (Pebble's background flush
+//     and compaction goroutines failing a MANIFEST write, where a panic
+//     would kill the process with a stack trace) logs one line saying what
+//     failed and exits with status 1, which is what Kafka does when its
+//     only log dir goes offline. Other fatal errors (broken invariants,
+//     corruption) panic as before: in a request goroutine that fails only
+//     the request.
 package pebblelog
 
 import (
@@ -116,10 +119,31 @@ func (p *logger) Fatalf(format string, args ...any) {
 	if insideGuard() {
 		panic(&Fatal{Msg: msg})
 	}
+	if !ioError(args) {
+		// Not a storage fault but a broken invariant (iterator bounds,
+		// corrupt data): panic as Pebble expects, which in a request
+		// goroutine fails only that request.
+		p.l.Error(msg, "db", p.db)
+		panic(msg)
+	}
 	p.l.Error("fatal storage error; stopping the broker (restart it once the disk is fixed)", "db", p.db, "err", msg)
 	Exit()
 	// Exit must not return either; park the goroutine if a test's does.
 	select {}
+}
+
+// ioError reports whether a Fatalf argument is an OS-level I/O error
+// (EIO, ENOSPC, ...): a failed write Pebble cannot continue after.
+func ioError(args []any) bool {
+	for _, a := range args {
+		if err, ok := a.(error); ok {
+			var errno syscall.Errno
+			if errors.As(err, &errno) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 const guardName = "samsa/internal/pebblelog.Guard"

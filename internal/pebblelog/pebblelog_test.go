@@ -85,9 +85,19 @@ func TestFatalfInsideGuard(t *testing.T) {
 	defer func() { Exit = old }()
 	var buf2 lockedBuf
 	l = NewDB(slog.New(slog.NewTextHandler(&buf2, nil)), "metadata")
-	go l.Fatalf("MANIFEST sync failed: %v", syscall.EIO)
+	go l.Fatalf("MANIFEST sync failed: %v", &os.PathError{Op: "sync", Path: "MANIFEST-000001", Err: syscall.EIO})
 	<-exited
 	out := buf2.String()
+	// A broken invariant is not a storage fault: it panics (in a request
+	// goroutine, the connection's recover fails only that request).
+	func() {
+		defer func() {
+			if r := recover(); r == nil {
+				t.Fatal("invariant violation did not panic")
+			}
+		}()
+		l.Fatalf("mergingIter: lower bound violation: %s < %s", "a", "b")
+	}()
 	if strings.Count(out, "\n") != 1 || !strings.Contains(out, "MANIFEST sync failed") || !strings.Contains(out, "db=metadata") {
 		t.Fatalf("fatal outside Guard logged:\n%s", out)
 	}
