@@ -72,6 +72,7 @@ func run(args []string) int {
 		ready <- started{b, err}
 	}()
 	var b *broker.Broker
+	var sig os.Signal
 	select {
 	case r := <-ready:
 		if r.err != nil {
@@ -79,11 +80,24 @@ func run(args []string) int {
 			return 1
 		}
 		b = r.b
-	case sig := <-sigs:
-		log.Error("stopped by signal before startup finished", "signal", sig.String())
-		return 1
+	case sig = <-sigs:
+		// Both may be ready at once (select picks either): a start that
+		// has finished is shut down cleanly like any other.
+		select {
+		case r := <-ready:
+			if r.err != nil {
+				log.Error("samsa failed to start", "err", r.err)
+				return 1
+			}
+			b = r.b
+		default:
+			log.Error("stopped by signal before startup finished", "signal", sig.String())
+			return 1
+		}
 	}
-	sig := <-sigs
+	if sig == nil {
+		sig = <-sigs
+	}
 	log.Info("shutting down", "signal", sig.String())
 	signal.Stop(sigs)
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
