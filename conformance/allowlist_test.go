@@ -37,6 +37,9 @@ var allowList = compileAllowList([]allowance{
 	{api: "LeaveGroup", path: "Members[*].MemberID", reason: "generated member ids"},
 	{api: "DescribeGroups", path: "Groups[*].Members[*].ClientHost", reason: "the client's address as each broker sees it (ephemeral port)"},
 	{api: "DescribeConfigs", path: "Resources[*].Configs[*].Documentation", reason: "Samsa documents configs in its own words; it does not copy Kafka's text"},
+	{api: "CreateTopics", path: "Topics[*].Configs[min.insync.replicas].Source", reason: "Kafka 4.x's storage format writes min.insync.replicas as a cluster-wide dynamic default (for eligible leader replicas, KIP-966), so Kafka reports DYNAMIC_DEFAULT_BROKER_CONFIG where a broker configured only by its properties (Samsa) reports DEFAULT_CONFIG; the value is the same"},
+	{api: "DescribeConfigs", path: "Resources[*].Configs[min.insync.replicas].Source", reason: "as for CreateTopics: Kafka's format-time cluster default"},
+	{api: "DescribeConfigs", path: "Resources[*].Configs[min.insync.replicas].ConfigSynonyms", reason: "as for CreateTopics: Kafka lists its format-time cluster default as a synonym"},
 	{api: "ApiVersions", path: "FinalizedFeaturesEpoch", reason: "the metadata log offset of the feature records; Samsa has no metadata log"},
 	{api: "Produce", path: "Topics[*].Partitions[*].LogAppendTime", reason: "the broker's clock at append"},
 })
