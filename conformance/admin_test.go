@@ -158,7 +158,7 @@ func newTopic(name string, partitions int32, rf int16, configs ...string) kmsg.C
 // unknown configs, invalid names, internal names, repeated in one request).
 func TestCreateTopics(t *testing.T) {
 	c := scenario(t)
-	for _, v := range []int16{0, 4, 5, 7} {
+	for _, v := range []int16{2, 4, 5, 7} {
 		name := func(s string) string { return c.topic(s + itoa(v)) }
 		c.at("defaults")
 		c.same(createTopicsReq(v, false, newTopic(name("a"), -1, -1)))
@@ -194,7 +194,7 @@ func TestCreateTopics(t *testing.T) {
 // TestDeleteTopics: by name and by id, unknown, repeated.
 func TestDeleteTopics(t *testing.T) {
 	c := scenario(t)
-	for _, v := range []int16{0, 5, 6} {
+	for _, v := range []int16{1, 5, 6} {
 		name := c.topic("d" + itoa(v))
 		c.createTopic(name, 1, nil)
 		c.at("unknown")
@@ -282,7 +282,7 @@ func TestDescribeConfigs(t *testing.T) {
 	c := scenario(t)
 	topic := c.topic("")
 	c.createTopic(topic, 1, map[string]string{"retention.ms": "12345", "cleanup.policy": "compact"})
-	for _, v := range []int16{0, 1, 4} {
+	for _, v := range []int16{1, 4} {
 		c.at("whole topic")
 		c.same(describeConfigsReq(v, v >= 1, v >= 3, configResource(kmsg.ConfigResourceTypeTopic, topic)))
 		c.at("selected keys")
@@ -365,12 +365,42 @@ func TestDescribeLogDirs(t *testing.T) {
 	topic := c.topic("")
 	c.createTopic(topic, 2, nil)
 	c.produce(topic, 1, makeBatch(batchOpts{firstTs: baseTime(), pid: -1, epoch: -1, seq: -1}, values("a", "b")...))
-	for _, v := range []int16{0, 4} {
+	for _, v := range []int16{1, 4} {
 		req := kmsg.NewPtrDescribeLogDirsRequest()
 		req.Version = v
 		rt := kmsg.NewDescribeLogDirsRequestTopic()
 		rt.Topic, rt.Partitions = topic, []int32{0, 1, 5}
 		req.Topics = append(req.Topics, rt)
 		c.same(req)
+	}
+}
+
+// TestVersionsOutsideRange sends, for every API Samsa serves, a request
+// one version below and one above the range Kafka advertises: both
+// brokers must close the connection (Kafka answers no unsupported
+// version except ApiVersions, KIP-511).
+func TestVersionsOutsideRange(t *testing.T) {
+	c := scenario(t)
+	av := kmsg.NewPtrApiVersionsRequest()
+	av.Version = 3
+	av.ClientSoftwareName, av.ClientSoftwareVersion = "conformance", "1.0"
+	k, s := roundTripBoth(c, av)
+	served := map[int16]bool{}
+	for _, a := range s.(*kmsg.ApiVersionsResponse).ApiKeys {
+		served[a.ApiKey] = true
+	}
+	for _, a := range k.(*kmsg.ApiVersionsResponse).ApiKeys {
+		if !served[a.ApiKey] || a.ApiKey == 18 {
+			continue
+		}
+		for _, v := range []int16{a.MinVersion - 1, a.MaxVersion + 1} {
+			req := kmsg.RequestForKey(a.ApiKey)
+			if req == nil || v < 0 || v > req.MaxVersion() {
+				continue // kmsg cannot encode it
+			}
+			req.SetVersion(v)
+			c.at("%s v%d", kmsg.NameForKey(a.ApiKey), v)
+			c.same(req)
+		}
 	}
 }

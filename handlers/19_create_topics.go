@@ -11,9 +11,9 @@ import (
 	"samsa/protocol"
 )
 
-// CreateTopics v0-v7 (Kafka 4.1 serves 2-7; the older ones cost nothing to
-// keep for old clients).
-func init() { register(0, 7, (*Handlers).createTopics) }
+// CreateTopics v2-v7, the versions Kafka 4.x serves (KIP-896 removed 0-1;
+// a client tested against Samsa must not depend on versions Kafka refuses).
+func init() { register(2, 7, (*Handlers).createTopics) }
 
 func (h *Handlers) createTopics(ctx context.Context, r *protocol.Request, req *kmsg.CreateTopicsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
