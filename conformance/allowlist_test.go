@@ -40,6 +40,7 @@ var allowList = compileAllowList([]allowance{
 	{api: "CreateTopics", path: "Topics[*].Configs[min.insync.replicas].Source", reason: "Kafka 4.x's storage format writes min.insync.replicas as a cluster-wide dynamic default (for eligible leader replicas, KIP-966), so Kafka reports DYNAMIC_DEFAULT_BROKER_CONFIG where a broker configured only by its properties (Samsa) reports DEFAULT_CONFIG; the value is the same"},
 	{api: "DescribeConfigs", path: "Resources[*].Configs[min.insync.replicas].Source", reason: "as for CreateTopics: Kafka's format-time cluster default"},
 	{api: "DescribeConfigs", path: "Resources[*].Configs[min.insync.replicas].ConfigSynonyms", reason: "as for CreateTopics: Kafka lists its format-time cluster default as a synonym"},
+	{api: "Fetch", path: "SessionID", reason: "Kafka creates an incremental fetch session at epoch 0 and answers its random id; Samsa declines to create sessions (session id 0, which KIP-227 allows), so clients keep sending full fetches. Errors and the records answered are still compared"},
 	{api: "ApiVersions", path: "FinalizedFeaturesEpoch", reason: "the metadata log offset of the feature records; Samsa has no metadata log"},
 	{api: "Produce", path: "Topics[*].Partitions[*].LogAppendTime", reason: "the broker's clock at append"},
 })
