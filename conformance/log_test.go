@@ -201,6 +201,19 @@ func TestOffsetForLeaderEpoch(t *testing.T) {
 	c := scenario(t)
 	topic := c.topic("")
 	c.createTopic(topic, 1, nil)
+	c.createTopic(topic+".empty", 1, nil)
+	for _, epoch := range []int32{-1, 0, 1} {
+		c.at("empty log, epoch %d", epoch)
+		req := kmsg.NewPtrOffsetForLeaderEpochRequest()
+		req.Version, req.ReplicaID = 4, -1
+		rt := kmsg.NewOffsetForLeaderEpochRequestTopic()
+		rt.Topic = topic + ".empty"
+		rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+		rp.Partition, rp.LeaderEpoch, rp.CurrentLeaderEpoch = 0, epoch, -1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		c.same(req)
+	}
 	c.produce(topic, 0, makeBatch(batchOpts{firstTs: baseTime(), pid: -1, epoch: -1, seq: -1}, values("0", "1")...))
 	for _, v := range []int16{2, 4} {
 		for _, epoch := range []int32{0, 1, -1, 5} {
