@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 
@@ -92,7 +93,11 @@ func TestMetadata(t *testing.T) {
 	c.createTopic(topic, 2, nil)
 	for _, v := range []int16{1, 4, 8, 10, 12, 13} {
 		c.at("known and unknown")
-		c.same(metadataReq(v, topic, topic+"-nope"))
+		unknown := c.topic("nope" + itoa(v))
+		c.same(metadataReq(v, topic, unknown))
+		if v < 4 {
+			c.waitTopic(unknown) // v1-v3 imply auto-creation
+		}
 		c.at("repeated topic")
 		c.same(metadataReq(v, topic, topic))
 		if v >= 8 {
@@ -110,7 +115,25 @@ func TestMetadata(t *testing.T) {
 			req := metadataReq(v, auto)
 			req.AllowAutoTopicCreation = true
 			c.same(req)
+			c.waitTopic(auto)
 			c.same(metadataReq(v, auto))
+		}
+	}
+	c.at("all topics")
+	all := kmsg.NewPtrMetadataRequest()
+	all.Version = 12
+	k, sm := roundTripBoth(c, all)
+	for _, mine := range []string{topic} {
+		in := func(r kmsg.Response) bool {
+			for _, t := range r.(*kmsg.MetadataResponse).Topics {
+				if t.Topic != nil && *t.Topic == mine {
+					return true
+				}
+			}
+			return false
+		}
+		if in(k) != in(sm) {
+			c.fail("Metadata v12", "Topics["+mine+"] in all topics", fmt.Sprint(in(k)), fmt.Sprint(in(sm)))
 		}
 	}
 	c.at("invalid topic name")

@@ -116,3 +116,25 @@ func (c *sc) deleteRecords(version int16, topic string, partition int32, before 
 func baseTime() int64 { return time.Now().Add(-time.Minute).UnixMilli() }
 
 func ptr[T any](v T) *T { return &v }
+
+// waitTopic waits until both brokers list topic in Metadata (Kafka
+// creates auto-created topics asynchronously), without comparing.
+func (c *sc) waitTopic(topic string) {
+	c.t.Helper()
+	for _, s := range c.sides {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			r, err := roundTrip(s.Addr, metadataReq(12, topic))
+			if err == nil {
+				mt := r.(*kmsg.MetadataResponse).Topics[0]
+				if mt.ErrorCode == 0 && len(mt.Partitions) > 0 && mt.Partitions[0].Leader >= 0 {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				c.t.Fatalf("%s: topic %s not ready after 15s", s.Name, topic)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
