@@ -51,6 +51,7 @@ conformance:
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseRequestHeader -fuzztime=$(FUZZTIME) ./protocol
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeCost -fuzztime=$(FUZZTIME) ./protocol
 	$(GO) test -run='^$$' -fuzz=FuzzDispatch -fuzztime=$(FUZZTIME) ./broker
 	$(GO) test -run='^$$' -fuzz=FuzzParseProperties -fuzztime=$(FUZZTIME) ./config
 	$(GO) test -run='^$$' -fuzz=FuzzParseBatchHeader -fuzztime=$(FUZZTIME) ./logstore

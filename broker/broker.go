@@ -5,10 +5,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
+
+	"samsa/internal/diskguard"
 
 	"samsa/config"
 	"samsa/controller"
@@ -36,6 +41,7 @@ type Broker struct {
 	groups *groups.Coordinator
 	server *protocol.Server
 	addrs  []net.Addr
+	guard  *diskguard.Guard
 
 	stopRetention chan struct{}
 	retentionDone chan struct{}
@@ -81,6 +87,124 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		}
 	}
 
+	if err := os.MkdirAll(cfg.LogDirs[0], 0o755); err != nil {
+		closeAll()
+		return nil, fmt.Errorf("log dir %s: %w", cfg.LogDirs[0], err)
+	}
+	guard, err := diskguard.New(diskguard.Options{Dir: cfg.LogDirs[0], Logger: log})
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("log dir %s: %w", cfg.LogDirs[0], err)
+	}
+	b.guard = guard
+	st, err := openStoresWatched(cfg, log, guard)
+	if err != nil {
+		closeAll()
+		guard.Close()
+		return nil, err
+	}
+	b.ctrl, b.logs, b.groups = st.ctrl, st.logs, st.groups
+	h := st.h
+	if guard.Full() {
+		log.Error("log dir is out of disk space: starting with writes refused (KAFKA_STORAGE_ERROR) until space is freed; reads are served", "log_dir", cfg.LogDirs[0])
+	}
+	guard.Start()
+	b.stopRetention, b.retentionDone = make(chan struct{}), make(chan struct{})
+	go b.retentionLoop(time.Duration(cfg.LogRetentionCheckIntervalMs) * time.Millisecond)
+
+	b.server = protocol.NewServer(h, protocol.Config{
+		MaxRequestBytes: cfg.SocketRequestMaxBytes,
+		MaxIdle:         maxIdle(cfg.ConnectionsMaxIdleMs),
+		Logger:          log,
+	})
+	for i, ln := range lns {
+		b.server.Serve(cfg.Listeners[i].Name, ln)
+	}
+	log.Info("samsa started", "broker_id", cfg.BrokerID, "cluster_id", b.ctrl.ClusterID(), "listeners", b.addrs, "log_dirs", cfg.LogDirs)
+	return b, nil
+}
+
+type stores struct {
+	ctrl   controller.Controller
+	logs   *logstore.Store
+	groups *groups.Coordinator
+	h      *handlers.Handlers
+}
+
+// StartupFullTimeout is how long Start waits for the stores to open while
+// the log dir is out of disk space. Pebble cannot open a store whose WAL
+// must be flushed when there is no room for the flush (it retries without
+// end), so rather than hang, Start gives up with one clear error.
+var StartupFullTimeout = 3 * time.Second
+
+// openStoresWatched opens the stores, giving up if the disk is full and
+// they have not opened after StartupFullTimeout. Stores that open after
+// that are closed again.
+func openStoresWatched(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard) (*stores, error) {
+	type result struct {
+		st  *stores
+		err error
+	}
+	done := make(chan result, 1)
+	var abandoned atomic.Bool
+	go func() {
+		st, err := openStores(cfg, log, guard)
+		if err == nil && abandoned.Load() {
+			st.close()
+			return
+		}
+		done <- result{st, err}
+	}()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	var fullSince time.Time
+	for {
+		select {
+		case r := <-done:
+			return r.st, r.err
+		case now := <-t.C:
+			if !guard.Full() {
+				fullSince = time.Time{}
+				continue
+			}
+			if fullSince.IsZero() {
+				fullSince = now
+			}
+			if now.Sub(fullSince) >= StartupFullTimeout {
+				abandoned.Store(true)
+				select {
+				case r := <-done: // it finished meanwhile after all
+					return r.st, r.err
+				default:
+				}
+				return nil, fmt.Errorf("log dir %s is out of disk space (%s); the stores cannot open without room to recover. Free some space and start again", cfg.LogDirs[0], freeSpace(cfg.LogDirs[0]))
+			}
+		}
+	}
+}
+
+func freeSpace(dir string) string {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return "free space unknown"
+	}
+	return strconv.FormatInt(int64(st.Bavail)*int64(st.Bsize), 10) + " bytes free"
+}
+
+func (st *stores) close() {
+	if st.groups != nil {
+		_ = st.groups.Close()
+	}
+	if st.logs != nil {
+		_ = st.logs.Close()
+	}
+	if st.ctrl != nil {
+		_ = st.ctrl.Close()
+	}
+}
+
+func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard) (*stores, error) {
+	st := &stores{}
 	host, port := "", int32(0)
 	if len(cfg.AdvertisedListeners) > 0 {
 		host, port = cfg.AdvertisedListeners[0].Host, cfg.AdvertisedListeners[0].Port
@@ -91,17 +215,20 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		Host:     host,
 		Port:     port,
 		Logger:   log,
+		Guard:    guard,
 	})
 	if err != nil {
-		closeAll()
 		return nil, fmt.Errorf("open controller: %w", err)
 	}
-	b.ctrl = ctrl
+	st.ctrl = ctrl
 
 	h := handlers.New(handlers.Deps{Config: cfg, Controller: ctrl, Logger: log})
+	st.h = h
 	logs, err := logstore.Open(logstore.Options{
 		Dir:       cfg.LogDirs[0],
 		IndexDir:  filepath.Join(cfg.LogDirs[0], indexDirName),
+		IndexFS:   guard.WrapPebble(nil),
+		Guard:     guard,
 		Logger:    log,
 		ConfigFor: h.PartitionConfigFor,
 		// Logs no topic claims are moved aside, never served (Kafka's
@@ -110,11 +237,10 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		MoveStrays: true,
 	})
 	if err != nil {
-		closeAll()
-		ctrl.Close()
+		st.close()
 		return nil, fmt.Errorf("open log store: %w", err)
 	}
-	b.logs = logs
+	st.logs = logs
 	h.Logs = logs
 	recreateMissingLogs(ctrl, logs, h.PartitionConfigFor, log)
 	coord, err := groups.Open(groups.Options{
@@ -127,28 +253,19 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 			OffsetsRetention:      time.Duration(cfg.OffsetsRetentionMinutes) * time.Minute,
 		},
 		Logger: log,
+		Guard:  guard,
 	})
 	if err != nil {
-		closeAll()
-		logs.Close()
-		ctrl.Close()
+		st.close()
 		return nil, fmt.Errorf("open group coordinator: %w", err)
 	}
-	b.groups = coord
+	st.groups = coord
 	h.Groups = coord
 	coord.DropOffsetsOfUnknownTopics(func(topic string) bool {
 		_, ok := ctrl.Topic(topic)
 		return ok
 	})
-	b.stopRetention, b.retentionDone = make(chan struct{}), make(chan struct{})
-	go b.retentionLoop(time.Duration(cfg.LogRetentionCheckIntervalMs) * time.Millisecond)
-
-	b.server = protocol.NewServer(h, protocol.Config{MaxRequestBytes: cfg.SocketRequestMaxBytes, Logger: log})
-	for i, ln := range lns {
-		b.server.Serve(cfg.Listeners[i].Name, ln)
-	}
-	log.Info("samsa started", "broker_id", cfg.BrokerID, "cluster_id", ctrl.ClusterID(), "listeners", b.addrs, "log_dirs", cfg.LogDirs)
-	return b, nil
+	return st, nil
 }
 
 // recreateMissingLogs finds partitions the cluster metadata has but the
@@ -222,7 +339,24 @@ func (b *Broker) Close(ctx context.Context) error {
 		if err := b.ctrl.Close(); err != nil && b.closeErr == nil {
 			b.closeErr = fmt.Errorf("close controller: %w", err)
 		}
+		b.guard.Close()
 		b.log.Info("samsa stopped")
 	})
 	return b.closeErr
+}
+
+// maxIdle turns connections.max.idle.ms into protocol.Config.MaxIdle:
+// negative never closes (Kafka's Selector.NO_IDLE_TIMEOUT_MS), 0 closes a
+// connection as soon as it is idle, which protocol needs as a positive
+// duration, and more than a century is taken as never.
+func maxIdle(ms int64) time.Duration {
+	switch {
+	case ms < 0:
+		return 0
+	case ms == 0:
+		return time.Nanosecond
+	case ms > 100*365*24*3600*1000:
+		return 0 // more than a century: never, without deadline overflow
+	}
+	return time.Duration(ms) * time.Millisecond
 }

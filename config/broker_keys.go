@@ -70,6 +70,7 @@ var samsaBrokerKeys = []brokerKey{
 	{name: "advertised.listeners", v: str(), null: true, doc: "Addresses clients are told to connect to, as NAME://host:port; by default the listeners themselves."},
 	{name: "auto.create.topics.enable", v: boolean(), def: "true", doc: "Whether a metadata request or produce for an unknown topic creates it with the broker defaults."},
 	{name: "broker.id", v: intAtLeast(-1), def: "0", doc: "This broker's id; a synonym of node.id. -1 (Kafka's \"generate one\") means 0 on a single node."},
+	{name: "connections.max.idle.ms", v: long(), def: "600000", doc: "Milliseconds a connection may go without traffic and without a request in flight before the broker closes it; negative never closes."},
 	{name: "controller.listener.names", v: str(), null: true, doc: "Listeners reserved for the KRaft controller; Samsa does not serve them."},
 	{name: "default.replication.factor", v: intBetween(1, 32767), def: "1", doc: "Replication factor of topics created without one (Samsa: at least 1)."},
 	{name: "group.initial.rebalance.delay.ms", v: intAtLeast(0), def: "3000", doc: "How long a new classic group waits for more members before its first rebalance (Samsa: at least 0)."},

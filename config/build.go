@@ -127,6 +127,7 @@ func (b *builder) simpleFields() error {
 	c.DefaultReplicationFactor = int16(b.int64Of("default.replication.factor"))
 	c.AutoCreateTopics = b.value("auto.create.topics.enable") == "true"
 	c.SocketRequestMaxBytes = int32(b.int64Of("socket.request.max.bytes"))
+	c.ConnectionsMaxIdleMs = b.int64Of("connections.max.idle.ms")
 	c.LogRetentionCheckIntervalMs = b.int64Of("log.retention.check.interval.ms")
 	c.OffsetsRetentionMinutes = int32(b.int64Of("offsets.retention.minutes"))
 	c.GroupInitialRebalanceDelayMs = int32(b.int64Of("group.initial.rebalance.delay.ms"))

@@ -35,6 +35,11 @@ type Config struct {
 	AutoCreateTopics         bool  // auto.create.topics.enable, default true
 	MessageMaxBytes          int32 // message.max.bytes, default 1048588
 	SocketRequestMaxBytes    int32 // socket.request.max.bytes, default 104857600
+	// ConnectionsMaxIdleMs is connections.max.idle.ms, default 600000
+	// (10 min): a connection with no request in flight and no bytes read
+	// or written for that long is closed. Negative never closes, as in
+	// Kafka's Selector.
+	ConnectionsMaxIdleMs int64
 
 	// LogRetentionMs is log.retention.ms, else log.retention.minutes,
 	// else log.retention.hours (default 168 hours); -1 means unlimited
@@ -81,6 +86,7 @@ func Default() *Config {
 		AutoCreateTopics:             true,
 		MessageMaxBytes:              1048588,
 		SocketRequestMaxBytes:        104857600,
+		ConnectionsMaxIdleMs:         600000,
 		LogRetentionMs:               168 * 3600 * 1000,
 		LogRetentionBytes:            -1,
 		LogSegmentBytes:              1 << 30,

@@ -40,6 +40,7 @@ func TestDefault(t *testing.T) {
 		AutoCreateTopics:             true,
 		MessageMaxBytes:              1048588,
 		SocketRequestMaxBytes:        104857600,
+		ConnectionsMaxIdleMs:         600000,
 		LogRetentionMs:               604800000,
 		LogRetentionBytes:            -1,
 		LogSegmentBytes:              1073741824,
@@ -165,10 +166,10 @@ func TestLoadDerivedValues(t *testing.T) {
 		{[]string{"default.replication.factor=3"}, func(c *Config) bool { return c.DefaultReplicationFactor == 3 }},
 		{[]string{"group.min.session.timeout.ms=1", "group.max.session.timeout.ms=2", "group.max.size=10",
 			"group.initial.rebalance.delay.ms=0", "offsets.retention.minutes=5", "offsets.topic.num.partitions=1",
-			"socket.request.max.bytes=1000", "log.retention.check.interval.ms=7"}, func(c *Config) bool {
+			"socket.request.max.bytes=1000", "log.retention.check.interval.ms=7", "connections.max.idle.ms=-1"}, func(c *Config) bool {
 			return c.GroupMinSessionTimeoutMs == 1 && c.GroupMaxSessionTimeoutMs == 2 && c.GroupMaxSize == 10 &&
 				c.GroupInitialRebalanceDelayMs == 0 && c.OffsetsRetentionMinutes == 5 && c.OffsetsTopicNumPartitions == 1 &&
-				c.SocketRequestMaxBytes == 1000 && c.LogRetentionCheckIntervalMs == 7
+				c.SocketRequestMaxBytes == 1000 && c.LogRetentionCheckIntervalMs == 7 && c.ConnectionsMaxIdleMs == -1
 		}},
 	}
 	for _, tt := range tests {

@@ -82,6 +82,25 @@
 //   - The cluster id and the broker list never change after OpenSingle and
 //     need no lock.
 //
+// # Storage faults
+//
+// Single writes through internal/pebbledb. While the log dir's disk guard
+// (SingleConfig.Guard, internal/diskguard) reports a full disk, every
+// mutation fails with KAFKA_STORAGE_ERROR before touching Pebble, except
+// DeleteTopic, which frees space and undoes a CreateTopics whose logs
+// could not be created (the handler deletes the topic again, so a topic
+// is never left without logs and the client's retry does not get
+// TOPIC_ALREADY_EXISTS). A write that fails anyway (EIO, or ENOSPC beyond
+// the guard's reserve) answers KAFKA_STORAGE_ERROR instead of Pebble's
+// fatal panic; from then on mutations are refused until the store has
+// reopened itself in the background (close, open, replay the WAL) and
+// reconcile has rewritten the topics and the producer id block from
+// memory, since the failed write may or may not have reached the WAL.
+// Reads (Metadata, DescribeConfigs) are served from memory throughout.
+// Kafka's KRaft controller answers a metadata log it cannot append to by
+// failing over; a single node has nowhere to fail over to, so the client
+// retries (KAFKA_STORAGE_ERROR is retriable).
+//
 // # ZooKeeper-backed implementation (planned)
 //
 // A multi-broker Samsa will implement Controller on ZooKeeper with

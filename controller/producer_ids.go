@@ -30,7 +30,10 @@ func (s *Single) AllocateProducerIDs(ctx context.Context, count int) (int64, err
 		return 0, errors.New("controller: producer ids exhausted")
 	}
 	next := first + int64(count)
-	if err := s.db.Set([]byte(keyNextProducerID), []byte(strconv.FormatInt(next, 10)), pebble.Sync); err != nil {
+	err := s.db.Write(func(db *pebble.DB) error {
+		return db.Set([]byte(keyNextProducerID), []byte(strconv.FormatInt(next, 10)), pebble.Sync)
+	})
+	if err != nil {
 		return 0, fmt.Errorf("controller: persist producer id block: %w", err)
 	}
 	s.nextProducerID = next

@@ -14,7 +14,11 @@ import (
 	"sync"
 	"unicode/utf16"
 
+	"samsa/internal/diskguard"
+	"samsa/internal/pebbledb"
+
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
@@ -62,6 +66,13 @@ type SingleConfig struct {
 	// Logger receives the controller's and Pebble's messages; nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// FS is Pebble's file system (nil: the OS); tests inject faults with
+	// Pebble's vfs/errorfs.
+	FS vfs.FS
+	// Guard is the log dir's disk-full state: while it is full, every
+	// mutation fails with KAFKA_STORAGE_ERROR before touching Pebble. Nil
+	// means no guard.
+	Guard *diskguard.Guard
 }
 
 // Single is the Controller of a one-broker cluster. It keeps all metadata
@@ -69,7 +80,7 @@ type SingleConfig struct {
 // before making it visible, so a restart recovers exactly what clients were
 // told. See the package documentation for the locking rules.
 type Single struct {
-	db        *pebble.DB
+	db        *pebbledb.DB
 	log       *slog.Logger
 	clusterID string
 	brokers   []Broker // sorted by id; fixed after open
@@ -117,17 +128,12 @@ func OpenSingle(cfg SingleConfig) (*Single, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("controller: %w", err)
 	}
-	db, err := pebble.Open(cfg.Dir, &pebble.Options{Logger: pebblelog.New(log)})
-	if err != nil {
-		return nil, fmt.Errorf("controller: open %s: %w", cfg.Dir, err)
-	}
 	var rack *string
 	if cfg.Rack != nil {
 		r := *cfg.Rack
 		rack = &r
 	}
 	s := &Single{
-		db:       db,
 		log:      log,
 		brokers:  []Broker{{ID: cfg.BrokerID, Host: cfg.Host, Port: cfg.Port, Rack: rack}},
 		writeSem: make(chan struct{}, 1),
@@ -135,6 +141,21 @@ func OpenSingle(cfg SingleConfig) (*Single, error) {
 		byName:   make(map[string]*Topic),
 		byID:     make(map[TopicID]*Topic),
 	}
+	fs := cfg.Guard.WrapPebble(cfg.FS)
+	db, err := pebbledb.Open(pebbledb.Options{
+		Dir:    cfg.Dir,
+		Name:   "metadata",
+		Guard:  cfg.Guard,
+		Logger: log,
+		Pebble: func() *pebble.Options {
+			return &pebble.Options{FS: fs, Logger: pebblelog.NewDB(log, "metadata")}
+		},
+		OnReopen: s.reconcile,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("controller: open %s: %w", cfg.Dir, err)
+	}
+	s.db = db
 	if err := s.load(cfg.BrokerID); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("controller: %s: %w", cfg.Dir, err)
@@ -146,7 +167,7 @@ func OpenSingle(cfg SingleConfig) (*Single, error) {
 
 // load reads every key into memory, initializing an empty store.
 func (s *Single) load(brokerID int32) error {
-	iter, err := s.db.NewIter(nil)
+	iter, err := s.db.Pebble().NewIter(nil)
 	if err != nil {
 		return err
 	}
@@ -227,18 +248,21 @@ func (s *Single) load(brokerID int32) error {
 // crash leaves either an empty store or a complete one.
 func (s *Single) initialize(brokerID int32) error {
 	s.clusterID = randomUUID(nil).String()
-	b := s.db.NewBatch()
-	defer b.Close()
-	for _, kv := range [][2]string{
-		{keySchemaVersion, schemaVersion},
-		{keyClusterID, s.clusterID},
-		{keyBrokerID, strconv.Itoa(int(brokerID))},
-	} {
-		if err := b.Set([]byte(kv[0]), []byte(kv[1]), nil); err != nil {
-			return err
+	err := s.db.Write(func(db *pebble.DB) error {
+		b := db.NewBatch()
+		defer b.Close()
+		for _, kv := range [][2]string{
+			{keySchemaVersion, schemaVersion},
+			{keyClusterID, s.clusterID},
+			{keyBrokerID, strconv.Itoa(int(brokerID))},
+		} {
+			if err := b.Set([]byte(kv[0]), []byte(kv[1]), nil); err != nil {
+				return err
+			}
 		}
-	}
-	if err := b.Commit(pebble.Sync); err != nil {
+		return b.Commit(pebble.Sync)
+	})
+	if err != nil {
 		return fmt.Errorf("initialize: %w", err)
 	}
 	s.log.Info("controller: initialized new metadata store", "cluster_id", s.clusterID)
@@ -400,7 +424,10 @@ func (s *Single) DeleteTopic(ctx context.Context, name string) (Topic, error) {
 	if !ok {
 		return Topic{}, unknownTopic(name)
 	}
-	if err := s.db.Delete(topicKey(name), pebble.Sync); err != nil {
+	// Allowed on a full disk: it frees space, and undoes a CreateTopic
+	// whose logs could not be created.
+	err := s.db.WriteFreeing(func(db *pebble.DB) error { return db.Delete(topicKey(name), pebble.Sync) })
+	if err != nil {
 		return Topic{}, fmt.Errorf("controller: delete topic %q: %w", name, err)
 	}
 	s.unpublish(t)
@@ -531,10 +558,54 @@ func (s *Single) put(t *Topic) error {
 	if err != nil {
 		return fmt.Errorf("controller: encode topic %q: %w", t.Name, err)
 	}
-	if err := s.db.Set(topicKey(t.Name), val, pebble.Sync); err != nil {
+	err = s.db.Write(func(db *pebble.DB) error { return db.Set(topicKey(t.Name), val, pebble.Sync) })
+	if err != nil {
 		return fmt.Errorf("controller: write topic %q: %w", t.Name, err)
 	}
 	return nil
+}
+
+// reconcile makes a reopened store (after a failed write, see pebbledb)
+// say what memory says: a write that failed may still have reached the
+// WAL, and clients were told it did not happen. Runs while every mutation
+// is refused, so memory does not change meanwhile.
+func (s *Single) reconcile(db *pebble.DB) error {
+	s.mu.RLock()
+	want := make(map[string][]byte, len(s.byName))
+	var err error
+	for name, t := range s.byName {
+		if want[name], err = encodeTopic(t); err != nil {
+			break
+		}
+	}
+	next := s.nextProducerID
+	s.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	b := db.NewBatch()
+	defer b.Close()
+	hi := []byte(topicKeyPrefix)
+	hi[len(hi)-1]++ // "topic0": just past every "topic/..." key
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte(topicKeyPrefix), UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		if _, ok := want[strings.TrimPrefix(string(it.Key()), topicKeyPrefix)]; !ok {
+			_ = b.Delete(append([]byte(nil), it.Key()...), nil)
+		}
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	for name, val := range want {
+		_ = b.Set(topicKey(name), val, nil)
+	}
+	if next > 0 {
+		_ = b.Set([]byte(keyNextProducerID), []byte(strconv.FormatInt(next, 10)), nil)
+	}
+	return b.Commit(pebble.Sync)
 }
 
 // publish makes t (new or replacing the topic of the same name and id)

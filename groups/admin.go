@@ -107,15 +107,18 @@ func (c *Coordinator) Delete(groupID string) int16 {
 	if !g.is(stateEmpty) {
 		return kerr.NonEmptyGroup.Code
 	}
-	b := c.db.NewBatch()
-	defer func() { _ = b.Close() }()
-	for tp := range g.offsets {
-		_ = b.Delete(offsetKey(g.id, tp), nil)
-	}
-	_ = b.Delete(groupKey(g.id), nil)
-	if err := b.Commit(pebble.Sync); err != nil {
+	err := c.db.Write(func(db *pebble.DB) error {
+		b := db.NewBatch()
+		defer func() { _ = b.Close() }()
+		for tp := range g.offsets {
+			_ = b.Delete(offsetKey(g.id, tp), nil)
+		}
+		_ = b.Delete(groupKey(g.id), nil)
+		return b.Commit(pebble.Sync)
+	})
+	if err != nil {
 		c.log.Error("deleting group failed", "group", g.id, "err", err)
-		return kerr.CoordinatorNotAvailable.Code
+		return storeErrCode(err)
 	}
 	c.log.Info("group deleted", "group", g.id, "offsets", len(g.offsets))
 	clear(g.offsets)

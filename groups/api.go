@@ -9,7 +9,9 @@ package groups
 // the other files of the package.
 
 import (
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"log/slog"
+	"samsa/internal/diskguard"
 	"time"
 )
 
@@ -35,6 +37,13 @@ type Options struct {
 	Config Config
 	Logger *slog.Logger
 	Now    func() time.Time // nil -> time.Now
+	// FS is Pebble's file system (nil: the OS); tests inject faults with
+	// Pebble's vfs/errorfs.
+	FS vfs.FS
+	// Guard is the log dir's disk-full state: while it is full, writes
+	// fail before touching Pebble and the requests get NOT_COORDINATOR
+	// (see storeErrCode). Nil means no guard.
+	Guard *diskguard.Guard
 }
 
 // Protocol is one assignment protocol a member supports (JoinGroup).

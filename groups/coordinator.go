@@ -3,7 +3,9 @@ package groups
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
+	"samsa/internal/pebbledb"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -28,7 +30,7 @@ type Coordinator struct {
 	cfg Config
 	log *slog.Logger
 	now func() time.Time
-	db  *pebble.DB
+	db  *pebbledb.DB
 
 	// closing is closed by Close to wake every parked Join and Sync.
 	closing chan struct{}
@@ -78,12 +80,12 @@ func Open(opts Options) (*Coordinator, error) {
 	if c.cfg.OffsetMetadataMaxSize <= 0 {
 		c.cfg.OffsetMetadataMaxSize = defaultOffsetMetadataMaxSize
 	}
-	db, err := openDB(opts.Dir, c.log)
+	db, err := openDB(opts, c.log)
 	if err != nil {
 		return nil, err
 	}
 	c.db = db
-	groups, err := load(db, c.nowMs())
+	groups, err := load(db.Pebble(), c.nowMs())
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -244,11 +246,25 @@ func (c *Coordinator) snapshot() []*group {
 // storeGroup persists g's metadata with assignment, synced. Called with
 // g.mu held, like every write of a group's keys.
 func (c *Coordinator) storeGroup(g *group, assignment map[string][]byte) error {
-	err := c.db.Set(groupKey(g.id), encodeGroup(g, assignment), pebble.Sync)
+	val := encodeGroup(g, assignment)
+	err := c.db.Write(func(db *pebble.DB) error { return db.Set(groupKey(g.id), val, pebble.Sync) })
 	if err != nil {
 		c.log.Error("storing group metadata failed", "group", g.id, "err", err)
 	}
 	return err
+}
+
+// storeErrCode is the code a request gets when its group or offset write
+// failed, after Kafka's GroupMetadataManager (storeGroup and storeOffsets
+// callbacks): a storage error (KAFKA_STORAGE_ERROR: the disk is full, or
+// the store is reopening after a failed write) becomes NOT_COORDINATOR,
+// anything else COORDINATOR_NOT_AVAILABLE. Both are retriable: clients
+// look the coordinator up again and retry.
+func storeErrCode(err error) int16 {
+	if errors.Is(err, kerr.KafkaStorageError) {
+		return kerr.NotCoordinator.Code
+	}
+	return kerr.CoordinatorNotAvailable.Code
 }
 
 // newMemberID is Kafka's GroupMetadata.generateMemberId: the client id

@@ -116,6 +116,25 @@
 // generation and assignment, the others expire and trigger a rebalance.
 // A group over group.max.size after loading rebalances at once.
 //
+// # Storage faults
+//
+// The store writes through internal/pebbledb (see that package): while
+// the log dir's disk guard (Options.Guard) reports a full disk, writes
+// fail before touching Pebble; a write that fails anyway (EIO, ENOSPC)
+// answers instead of panicking, and later writes are refused until the
+// store has reopened itself. A refused or failed write is a storage
+// error, which requests see as Kafka's GroupMetadataManager maps
+// KAFKA_STORAGE_ERROR from its log appends: NOT_COORDINATOR for
+// OffsetCommit, SyncGroup (the leader's assignment), a static member's
+// JoinGroup, DeleteGroups and OffsetDelete; any other store error is
+// COORDINATOR_NOT_AVAILABLE (storeErrCode). Clients rediscover the
+// coordinator and retry. Nothing is applied in memory unless it was
+// written, so OffsetFetch and DescribeGroups, served from memory, keep
+// answering with the last acknowledged state. A commit whose write failed
+// may still be in the reopened store (its WAL write may have happened):
+// after a restart OffsetFetch can then return that newer offset, which the
+// member did send.
+//
 // # Locking
 //
 // Coordinator.mu (an RWMutex) guards the group map and the expiration

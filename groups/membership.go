@@ -238,7 +238,7 @@ func (c *Coordinator) updateStaticMemberAndRebalance(g *group, oldID, newID stri
 			old := g.replaceStaticMember(*req.InstanceID, newID, oldID)
 			c.scheduleHeartbeat(g, old, old.sessionTimeout)
 			resp := c.currentJoinResponse(g, "", oldLeader)
-			resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+			resp.ErrorCode = storeErrCode(err)
 			return nil, resp
 		}
 		var resp JoinResponse
@@ -327,7 +327,7 @@ func (c *Coordinator) sync(g *group, req SyncRequest) (chan SyncResponse, SyncRe
 				assignment[x.id] = append([]byte(nil), req.Assignments[x.id]...)
 			}
 			if err := c.storeGroup(g, assignment); err != nil {
-				c.resetAndPropagateAssignmentError(g, kerr.CoordinatorNotAvailable.Code)
+				c.resetAndPropagateAssignmentError(g, storeErrCode(err))
 				c.maybePrepareRebalance(g, "storing the assignment failed")
 			} else {
 				c.setAndPropagateAssignment(g, assignment)

@@ -78,8 +78,8 @@ func validateOffsetCommit(g *group, req CommitRequest) int16 {
 func (c *Coordinator) storeOffsets(g *group, offsets []OffsetCommit, partErrs []int16) {
 	nowMs := c.nowMs()
 	vals := make([]offsetValue, len(offsets))
-	b := c.db.NewBatch()
-	defer func() { _ = b.Close() }()
+	keys := make([][]byte, 0, len(offsets))
+	enc := make([][]byte, 0, len(offsets))
 	n := 0
 	for i, o := range offsets {
 		md := ""
@@ -91,17 +91,27 @@ func (c *Coordinator) storeOffsets(g *group, offsets []OffsetCommit, partErrs []
 			continue
 		}
 		vals[i] = offsetValue{offset: o.Offset, leaderEpoch: o.LeaderEpoch, metadata: md, commitMs: nowMs}
-		_ = b.Set(offsetKey(g.id, o.TopicPartition), encodeOffset(vals[i]), nil)
+		keys = append(keys, offsetKey(g.id, o.TopicPartition))
+		enc = append(enc, encodeOffset(vals[i]))
 		n++
 	}
 	if n == 0 {
 		return
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	err := c.db.Write(func(db *pebble.DB) error {
+		b := db.NewBatch()
+		defer func() { _ = b.Close() }()
+		for i := range keys {
+			_ = b.Set(keys[i], enc[i], nil)
+		}
+		return b.Commit(pebble.Sync)
+	})
+	if err != nil {
 		c.log.Error("storing offsets failed", "group", g.id, "err", err)
+		code := storeErrCode(err)
 		for i := range partErrs {
 			if partErrs[i] == 0 {
-				partErrs[i] = kerr.CoordinatorNotAvailable.Code
+				partErrs[i] = code
 			}
 		}
 		return
@@ -225,9 +235,10 @@ func (c *Coordinator) DeleteOffsets(groupID string, partitions []TopicPartition)
 		return 0, partErrs
 	}
 	if err := c.removeOffsets(g, eligible, pebble.Sync); err != nil {
+		code := storeErrCode(err)
 		for i := range partErrs {
 			if partErrs[i] == 0 {
-				partErrs[i] = kerr.CoordinatorNotAvailable.Code
+				partErrs[i] = code
 			}
 		}
 		return 0, partErrs
@@ -286,19 +297,26 @@ func (c *Coordinator) DropOffsetsOfUnknownTopics(exists func(topic string) bool)
 // group if that left it Empty without offsets (Kafka's
 // cleanupGroupMetadata). Called with g.mu held.
 func (c *Coordinator) removeOffsets(g *group, tps []TopicPartition, opts *pebble.WriteOptions) error {
-	b := c.db.NewBatch()
-	defer func() { _ = b.Close() }()
+	var dels [][]byte
 	for _, tp := range tps {
 		if _, ok := g.offsets[tp]; ok {
-			_ = b.Delete(offsetKey(g.id, tp), nil)
+			dels = append(dels, offsetKey(g.id, tp))
 		}
 	}
 	dead := g.is(stateEmpty) && g.offsetsLeftAfter(tps) == 0
 	if dead {
-		_ = b.Delete(groupKey(g.id), nil)
+		dels = append(dels, groupKey(g.id))
 	}
-	if !b.Empty() {
-		if err := b.Commit(opts); err != nil {
+	if len(dels) > 0 {
+		err := c.db.Write(func(db *pebble.DB) error {
+			b := db.NewBatch()
+			defer func() { _ = b.Close() }()
+			for _, k := range dels {
+				_ = b.Delete(k, nil)
+			}
+			return b.Commit(opts)
+		})
+		if err != nil {
 			c.log.Error("removing offsets failed", "group", g.id, "err", err)
 			return err
 		}

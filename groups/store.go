@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"samsa/internal/pebbledb"
 	"samsa/internal/pebblelog"
 	"time"
 
@@ -212,15 +213,25 @@ func decodeGroup(id string, b []byte) (*group, error) {
 }
 
 // openDB opens (or creates) the Pebble database and checks its schema.
-func openDB(dir string, log *slog.Logger) (*pebble.DB, error) {
-	db, err := pebble.Open(dir, &pebble.Options{Logger: pebblelog.New(log)})
+func openDB(opts Options, log *slog.Logger) (*pebbledb.DB, error) {
+	dir := opts.Dir
+	fs := opts.Guard.WrapPebble(opts.FS)
+	db, err := pebbledb.Open(pebbledb.Options{
+		Dir:    dir,
+		Name:   "groups",
+		Guard:  opts.Guard,
+		Logger: log,
+		Pebble: func() *pebble.Options {
+			return &pebble.Options{FS: fs, Logger: pebblelog.NewDB(log, "groups")}
+		},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("groups: open %s: %w", dir, err)
 	}
-	v, closer, err := db.Get([]byte(keySchema))
+	v, closer, err := db.Pebble().Get([]byte(keySchema))
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
-		err = db.Set([]byte(keySchema), []byte(schemaVer), pebble.Sync)
+		err = db.Write(func(db *pebble.DB) error { return db.Set([]byte(keySchema), []byte(schemaVer), pebble.Sync) })
 	case err == nil:
 		if string(v) != schemaVer {
 			err = fmt.Errorf("unknown schema version %q", v)

@@ -40,7 +40,7 @@ func (h *Handlers) createPartitions(ctx context.Context, r *protocol.Request, re
 			}
 		} else if !req.ValidateOnly {
 			r.Logger.Info("grew topic", "topic", t.Name, "partitions", len(t.Partitions))
-			h.createLogs(t, min(len(before.Partitions), len(t.Partitions)))
+			_ = h.createLogs(t, min(len(before.Partitions), len(t.Partitions)))
 		}
 		resp.Topics = append(resp.Topics, st)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -79,22 +80,43 @@ func (h *Handlers) createTopic(ctx context.Context, s topicSpec) (controller.Top
 		ValidateOnly:      s.validateOnly,
 	})
 	if err == nil && !s.validateOnly {
-		h.createLogs(t, 0)
+		if lerr := h.createLogs(t, 0); lerr != nil {
+			return controller.Topic{}, h.undoCreateTopic(t, lerr)
+		}
 	}
 	return t, err
 }
 
+// undoCreateTopic removes a topic whose partition logs could not all be
+// created (a full or failing disk), so that CreateTopics is atomic: the
+// client gets the storage error and its retry creates the topic afresh
+// instead of getting TOPIC_ALREADY_EXISTS for a topic without logs.
+func (h *Handlers) undoCreateTopic(t controller.Topic, cause error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := h.Controller.DeleteTopic(ctx, t.Name); err != nil {
+		h.Logger.Error("removing half-created topic failed", "topic", t.Name, "err", err)
+	}
+	if err := h.Logs.DeleteTopic(t.Name); err != nil {
+		h.Logger.Error("removing logs of half-created topic failed", "topic", t.Name, "err", err)
+	}
+	return fmt.Errorf("creating the logs of topic %q: %w", t.Name, cause)
+}
+
 // createLogs creates the logs of t's partitions from index first on, as
 // Kafka does when a topic is created or grown, so that they exist (and
-// show in DescribeLogDirs) before any record arrives. A failure is logged:
-// the partition is opened again on first use.
-func (h *Handlers) createLogs(t controller.Topic, first int) {
+// show in DescribeLogDirs) before any record arrives. It stops at the
+// first failure and returns it (logged too); a partition whose log is
+// missing is opened again on first use.
+func (h *Handlers) createLogs(t controller.Topic, first int) error {
 	cfg := h.partitionConfig(t)
 	for _, p := range t.Partitions[first:] {
 		if _, err := h.Logs.CreatePartition(t.Name, p.Index, cfg); err != nil {
 			h.Logger.Error("creating partition log failed", "topic", t.Name, "partition", p.Index, "err", err)
+			return err
 		}
 	}
+	return nil
 }
 
 // normalizeTopicConfigs validates a topic's overrides, alone and together,

@@ -160,3 +160,89 @@ func TestBadInput(t *testing.T) {
 		}
 	}, "socket.request.max.bytes=1048576")
 }
+
+// flexFrame is frame for flexible versions: header v2 adds an empty
+// tagged-field section after the client id.
+func flexFrame(key, version int16, corr int32, body []byte) []byte {
+	return frame(key, version, corr, append([]byte{0}, body...))
+}
+
+// TestHugeClaimedCounts sends requests whose counts and lengths claim far
+// more than the frame holds, at the top level and nested in array
+// elements, all at once. Each must be rejected at once (Kafka: buffer
+// underflow, connection closed) and must not slow other clients: with kmsg
+// v1.15.0 the 26-byte DescribeCluster frame alone kept a core busy ~28 s.
+func TestHugeClaimedCounts(t *testing.T) {
+	const max31 = "\xff\xff\xff\xff\x07" // uvarint 2^31-1
+	describeCluster := []byte{0, 0, 0, 22, 0, 60, 0, 0, 0, 0, 0, 1, 0, 5, 'b', 'o', 'm', 'b', '!', 0, 0}
+	describeCluster = append(describeCluster, max31...)
+	if len(describeCluster) != 26 {
+		t.Fatalf("DescribeCluster frame is %d bytes, want the reported 26", len(describeCluster))
+	}
+	produceV3 := []byte{0xff, 0xff, 0, 1, 0, 0, 0x75, 0x30, 0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 1, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff}
+	produceV9 := append([]byte{0, 0, 1, 0, 0, 0x75, 0x30, 2, 2, 't', 2, 0, 0, 0, 0, 1}, max31...)
+	metadataV12 := append(append([]byte{2}, make([]byte, 16)...), 2, 'a')
+	metadataV12 = append(metadataV12, max31...)
+	cases := []struct {
+		name string
+		data []byte
+	}{
+		{"DescribeCluster v0 claiming 2^31-1 tags", describeCluster},
+		{"Metadata v12 topics compact array of 2^31-2", flexFrame(3, 12, 1, []byte(max31))},
+		{"Metadata v1 topics array of 2^31-1", frame(3, 1, 1, []byte{0x7f, 0xff, 0xff, 0xff})},
+		{"Metadata v12 topic element claiming 2^31-1 tags", flexFrame(3, 12, 1, metadataV12)},
+		{"CreateTopics v2 topic name of 32767 bytes", frame(19, 2, 1, []byte{0, 0, 0, 1, 0x7f, 0xff, 'a'})},
+		{"ApiVersions v3 software name of 2^31-2 bytes", flexFrame(18, 3, 1, []byte(max31))},
+		{"Produce v3 records of 2^31-1 bytes", frame(0, 3, 1, produceV3)},
+		{"Produce v9 partition element claiming 2^31-1 tags", flexFrame(0, 9, 1, produceV9)},
+	}
+	eachMode(t, func(t *testing.T, b *testbroker.Broker) {
+		good := dial(t, b.Addr())
+		conns := make([]net.Conn, len(cases))
+		sent := time.Now()
+		for i, c := range cases {
+			conns[i] = dial(t, b.Addr())
+			if _, err := conns[i].Write(c.data); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+		}
+		// Meanwhile another client is answered promptly.
+		start := time.Now()
+		good.Write(frame(18, 0, 7, nil))
+		if corr, _ := readResponse(t, good); corr != 7 {
+			t.Fatalf("correlation id %d", corr)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("ApiVersions took %v while the hostile frames were handled", d)
+		}
+		// Each is closed within 2 s of sending, without an answer. The
+		// reads run at once: a read after its deadline would report a
+		// timeout even for a closed connection.
+		type outcome struct {
+			n     int
+			err   error
+			after time.Duration
+		}
+		outcomes := make([]chan outcome, len(cases))
+		for i := range cases {
+			outcomes[i] = make(chan outcome, 1)
+			conns[i].SetReadDeadline(sent.Add(2 * time.Second))
+			go func() {
+				n, err := conns[i].Read(make([]byte, 1))
+				outcomes[i] <- outcome{n, err, time.Since(sent)}
+			}()
+		}
+		for i, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				o := <-outcomes[i]
+				if ne, ok := o.err.(net.Error); ok && ne.Timeout() {
+					t.Fatalf("connection still open %v after sending", o.after)
+				}
+				if o.err == nil || o.n > 0 {
+					t.Fatalf("answered instead of closed: read %d bytes, err %v", o.n, o.err)
+				}
+			})
+		}
+		assertHealthy(t, b)
+	}, "socket.request.max.bytes=1048576")
+}

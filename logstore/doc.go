@@ -228,6 +228,58 @@
 // offset, start offset, config and closed flag are atomics. The fields
 // each mutex guards are grouped after it in the struct definitions.
 //
+// # Storage faults (ENOSPC, EIO)
+//
+// Segments are written through the FS seam (Options.FS) and the index
+// through its own Pebble vfs.FS (Options.IndexFS); the broker passes the
+// log dir's disk guard (internal/diskguard) as Options.Guard and its
+// Pebble wrapper as IndexFS, and tests inject faults into both (the
+// segment FS wrapper, and Pebble's vfs/errorfs via internal/faultfs). The
+// rules, per write path:
+//
+//   - Segment write (Append): the write is undone (truncated back, or left
+//     invisible and overwritten, see Append and read) and the append
+//     fails with ErrStorage, i.e. KAFKA_STORAGE_ERROR, which producers
+//     retry. ENOSPC also marks the guard full.
+//   - While the guard is full, Append and CreatePartition of a new
+//     partition fail with ErrStorage before touching the disk (one atomic
+//     load on the produce path), so the space the guard freed (its reserve
+//     file, .samsa-reserve in the log dir) is left to the Pebble writes
+//     already in flight. The guard clears by itself when twice the
+//     reserve is free again (polled every second); appends then continue
+//     at the same offset. Nothing acknowledged is touched.
+//   - Index commit: the index DB runs without a WAL, so a commit only
+//     writes memory and cannot fail on a full or broken disk (a failed
+//     WAL write is fatal to a Pebble DB: its commit pipeline stays
+//     blocked). What a crash loses of the index is a suffix of its writes,
+//     which recovery rebuilds from the segments (see Recovery); a changed
+//     index is flushed every IndexFlushInterval (10s) to keep that suffix,
+//     and so the re-indexing after a kill -9, short.
+//   - Index flush and compaction: Pebble retries a failed flush without
+//     end. A failed flush (FlushEnd with an error) makes Append refuse
+//     with ErrStorage until a flush succeeds, so unflushed index data
+//     cannot pile up to Pebble's write stall; reads are unaffected. While
+//     the guard is full, the retries are paced to one a second and their
+//     errors logged at most once per 10s (internal/pebblelog). A failed
+//     MANIFEST write is fatal in Pebble: the broker logs one line and
+//     exits, as Kafka does when its only log dir fails.
+//   - Roll: a new segment that cannot be created fails the append with
+//     ErrStorage (ENOSPC marks the guard full); the old segment stays
+//     active and the next append tries again.
+//   - Retention: deleting segments frees space and needs none (unlinks
+//     and an index range deletion in memory), so it runs while full.
+//   - DeleteRecords: the log start checkpoint is written before anything
+//     is deleted; if that write fails the call fails with ErrStorage and
+//     nothing changes.
+//   - Recovery (Open): an I/O error while truncating a torn tail or
+//     reading a segment fails Open with that error, changing nothing;
+//     the broker exits with one line and the next start repairs the
+//     segment.
+//   - Close: the index is flushed so that the next Open finds it
+//     complete; if the disk is full or flushes fail, Close gives up on
+//     that, logs it, and leaves out the clean-shutdown marker, so the next
+//     Open re-indexes from the segments. Nothing is lost either way.
+//
 // # Not done here
 //
 // Transactions (the last stable offset equals the high watermark, and

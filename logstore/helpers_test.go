@@ -154,8 +154,9 @@ func (e *env) close() {
 }
 
 // crash stops the store the way kill -9 would leave the disk: no final
-// fsync, no clean-shutdown marker. (Pebble still writes out its WAL
-// buffer; tests that need a lagging index delete entries themselves.)
+// fsync, no clean-shutdown marker, and the index loses what was not
+// flushed (it has no WAL); tests that need a lagging index delete entries
+// themselves.
 func (e *env) crash() {
 	s := e.s
 	s.mu.Lock()

@@ -8,8 +8,12 @@ import (
 	"samsa/internal/pebblelog"
 	"strings"
 	"sync"
+	"sync/atomic"
+
+	"samsa/internal/diskguard"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Key spaces of the Pebble index (first key byte). See doc.go.
@@ -175,6 +179,17 @@ func prefixEnd(p []byte) []byte {
 type index struct {
 	db *pebble.DB
 
+	// flushErr is the error of the last failed memtable flush, nil once
+	// a flush succeeds (set by the DB's event listener). While set,
+	// appends are refused: unflushed index data stays in memory, and
+	// Pebble stops accepting writes when too much of it piles up.
+	flushErr atomic.Pointer[error]
+
+	// dirty is set by index writes and cleared by the periodic flush
+	// (flushLoop). Appends only load it once it is set, so it costs no
+	// shared cache-line writes on the produce path.
+	dirty atomic.Bool
+
 	mu     sync.RWMutex
 	closed bool // guarded by mu
 }
@@ -334,43 +349,98 @@ func (x *index) deleteSegmentTail(b *pebble.Batch, pid uint32, segBase, segEnd, 
 	return b.DeleteRange(tlo, prefixEnd(segPrefix), nil)
 }
 
-func pebbleOptions(log *slog.Logger) *pebble.Options {
-	return &pebble.Options{
-		Logger:             pebblelog.New(log),
+// pebbleOptions configures the index DB. It runs without a WAL: the index
+// is a cache of the segments, recovery re-indexes every segment from its
+// last indexed batch, and what a crash loses of the index is always a
+// suffix of its writes (memtables are flushed in order), which is exactly
+// what recovery repairs. Without a WAL an index commit does no I/O, so a
+// full or failing disk can never fail an append's index write (a failed
+// WAL write is fatal to a Pebble DB); the only index writes that touch the
+// disk are flushes and compactions, which Pebble retries (see
+// noteFlush).
+func pebbleOptions(log *slog.Logger, fs vfs.FS, x *index) *pebble.Options {
+	o := &pebble.Options{
+		FS:                 fs,
+		Logger:             pebblelog.NewDB(log, "index"),
 		FormatMajorVersion: pebble.FormatNewest,
+		DisableWAL:         true,
 		// The index only ever holds small fixed-size values; a modest
-		// memtable keeps recovery (WAL replay) short.
+		// memtable keeps the index data a crash can lose small.
 		MemTableSize: 16 << 20,
 	}
+	if x != nil {
+		o.EventListener = &pebble.EventListener{FlushEnd: x.noteFlush}
+	}
+	return o
+}
+
+// noteFlush tracks whether memtable flushes succeed (Pebble's FlushEnd).
+func (x *index) noteFlush(info pebble.FlushInfo) {
+	// Pebble reports a flush that had nothing to write as an error
+	// ("pebble: empty table", unexported); it is not a disk problem.
+	if info.Err != nil && !strings.Contains(info.Err.Error(), "empty table") {
+		err := info.Err
+		x.flushErr.Store(&err)
+		return
+	}
+	if x.flushErr.Load() != nil {
+		x.flushErr.Store(nil)
+	}
+}
+
+// markDirty notes an index write for the periodic flush.
+func (x *index) markDirty() {
+	if !x.dirty.Load() {
+		x.dirty.Store(true)
+	}
+}
+
+// writable returns the reason index writes must not be attempted, or nil.
+func (x *index) writable() error {
+	if p := x.flushErr.Load(); p != nil {
+		return fmt.Errorf("%w: index flush failing: %w", ErrStorage, *p)
+	}
+	return nil
 }
 
 // openPebble opens the DB, turning panics (Pebble's Fatalf on a corrupt
 // manifest) into errors so that the caller can rebuild.
-func openPebble(dir string, log *slog.Logger) (db *pebble.DB, err error) {
+func openPebble(dir string, log *slog.Logger, fs vfs.FS, x *index) (db *pebble.DB, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("pebble panicked while opening %s: %v", dir, r)
 		}
 	}()
-	return pebble.Open(dir, pebbleOptions(log))
+	err = pebblelog.Guard(func() error {
+		db, err = pebble.Open(dir, pebbleOptions(log, fs, x))
+		return err
+	})
+	return db, err
 }
 
 // openIndexDB opens the index at dir. A DB that fails to open (missing
 // files, corruption, garbage, not a directory) is deleted and recreated
 // empty: every partition's index is then rebuilt from its segments. Only
-// a lock conflict (another store using the same index) is an error, since
-// deleting a live DB would corrupt the other user.
-func openIndexDB(dir string, log *slog.Logger) (db *pebble.DB, fresh bool, err error) {
+// a lock conflict (another store using the same index) or a full disk is
+// an error: deleting a live DB would corrupt the other user, and a full
+// disk says nothing about the DB.
+func openIndexDB(dir string, log *slog.Logger, fs vfs.FS, x *index) (db *pebble.DB, fresh bool, err error) {
 	if err := os.MkdirAll(dir, 0o755); err == nil {
-		db, err = openPebble(dir, log)
+		db, err = openPebble(dir, log, fs, x)
 		if err == nil {
 			return db, false, nil
 		}
 		if isLockError(err) {
 			return nil, false, fmt.Errorf("logstore: index %s is in use: %w", dir, err)
 		}
+		if diskguard.IsNoSpace(err) {
+			return nil, false, fmt.Errorf("logstore: opening index %s: %w", dir, err)
+		}
 		log.Warn("logstore: index DB unusable; deleting it and rebuilding from segments", "dir", dir, "err", err)
 	} else {
+		if diskguard.IsNoSpace(err) {
+			return nil, false, fmt.Errorf("logstore: creating index dir %s: %w", dir, err)
+		}
 		log.Warn("logstore: index dir unusable; recreating it", "dir", dir, "err", err)
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -379,7 +449,7 @@ func openIndexDB(dir string, log *slog.Logger) (db *pebble.DB, fresh bool, err e
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, false, fmt.Errorf("logstore: creating index %s: %w", dir, err)
 	}
-	db, err = openPebble(dir, log)
+	db, err = openPebble(dir, log, fs, x)
 	if err != nil {
 		return nil, false, fmt.Errorf("logstore: creating index %s: %w", dir, err)
 	}

@@ -156,6 +156,11 @@ func (p *Partition) Append(batch []byte, h BatchHeader) (AppendResult, error) {
 	if p.closed.Load() {
 		return AppendResult{}, ErrPartitionClosed
 	}
+	if p.store.guard.Full() || p.store.idx.flushErr.Load() != nil {
+		if err := p.writeBlockedError(); err != nil {
+			return AppendResult{}, err
+		}
+	}
 	if p.dirtyTail {
 		p.repairTailLocked()
 	}
@@ -199,6 +204,7 @@ func (p *Partition) Append(batch []byte, h BatchHeader) (AppendResult, error) {
 	pos := seg.size.Load()
 	if _, err := seg.f.WriteAt(batch, pos); err != nil {
 		p.truncateLocked(seg, pos)
+		p.store.guard.Note(err)
 		return res, fmt.Errorf("%w: writing %s at %d: %w", ErrStorage, seg.path, pos, err)
 	}
 	wroteTime, err := p.indexAppendLocked(seg, pos, &h)
@@ -210,6 +216,7 @@ func (p *Partition) Append(batch []byte, h BatchHeader) (AppendResult, error) {
 	p.appendedRecords += int64(h.NumRecords)
 	if fm := cfg.FlushMessages; fm > 0 && fm != math.MaxInt64 && p.appendedRecords-p.flushedRecords >= fm {
 		if err := seg.f.Sync(); err != nil {
+			p.store.guard.Note(err)
 			p.appendedRecords -= int64(h.NumRecords)
 			p.unindexLocked(wroteTime)
 			p.truncateLocked(seg, pos)
@@ -244,6 +251,19 @@ func (p *Partition) Append(batch []byte, h BatchHeader) (AppendResult, error) {
 	return res, nil
 }
 
+// writeBlockedError says why Append refuses to write: the log dir is full
+// (see diskguard) or the index cannot flush. Both are KAFKA_STORAGE_ERROR
+// and clear by themselves.
+func (p *Partition) writeBlockedError() error {
+	if err := p.store.guard.Check(); err != nil {
+		return fmt.Errorf("%w: %s-%d: %w", ErrStorage, p.topic, p.partition, err)
+	}
+	if err := p.store.idx.writable(); err != nil {
+		return fmt.Errorf("%s-%d: %w", p.topic, p.partition, err)
+	}
+	return nil
+}
+
 // shouldRollLocked applies Kafka's LogSegment.shouldRoll: a non-empty
 // segment rolls when the batch would take it past segment.bytes, or when
 // the batch's timestamp is more than segment.ms after the segment's first
@@ -267,6 +287,7 @@ func (p *Partition) rollLocked(base int64) error {
 	path := filepath.Join(p.dir, segmentName(base))
 	f, err := openSegmentFile(p.store.fs, path, true)
 	if err != nil {
+		p.store.guard.Note(err)
 		return fmt.Errorf("%w: creating segment: %w", ErrStorage, err)
 	}
 	seg := newSegment(p.dir, base, f)
@@ -299,6 +320,7 @@ func (p *Partition) indexAppendLocked(seg *segment, pos int64, h *BatchHeader) (
 	}
 	err = b.Commit(pebble.NoSync)
 	b.Reset()
+	p.store.idx.markDirty()
 	return wroteTime, err
 }
 

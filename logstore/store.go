@@ -14,7 +14,10 @@ import (
 	"sync"
 	"time"
 
+	"samsa/internal/diskguard"
+
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
@@ -35,7 +38,15 @@ type Options struct {
 	IndexDir string // the Pebble index DB directory (callers pass <logdir>/.samsa-index); deleting it is harmless
 	// FS is the file system for segments and checkpoints; nil means the
 	// OS. Tests wrap it to inject write errors and torn writes.
-	FS     FS
+	FS FS
+	// IndexFS is the Pebble file system of the index (nil: the OS); the
+	// broker passes the disk guard's wrapper, tests inject faults with
+	// Pebble's vfs/errorfs.
+	IndexFS vfs.FS
+	// Guard, if set, is the log dir's disk-full state: appends and new
+	// partitions are refused while it is full, and ENOSPC from segment
+	// writes is reported to it. See "Storage faults" in doc.go.
+	Guard  *diskguard.Guard
 	Logger *slog.Logger
 	Now    func() time.Time // nil -> time.Now; retention, roll and LogAppendTime use it
 	// ProducerIDExpiration is producer.id.expiration.ms: producer state
@@ -66,6 +77,7 @@ type partKey struct {
 type Store struct {
 	dir                string
 	fs                 FS
+	guard              *diskguard.Guard
 	log                *slog.Logger
 	now                func() time.Time
 	producerExpiration time.Duration
@@ -95,6 +107,8 @@ type Store struct {
 	nextID uint32
 
 	bg sync.WaitGroup // background fsyncs of rolled segments
+
+	stopFlush, flushDone chan struct{} // flushLoop
 }
 
 // Open opens the store in opts.Dir: it opens (or, if it is unusable,
@@ -113,6 +127,7 @@ func Open(opts Options) (*Store, error) {
 	s := &Store{
 		dir:                opts.Dir,
 		fs:                 opts.FS,
+		guard:              opts.Guard,
 		log:                opts.Logger,
 		now:                opts.Now,
 		producerExpiration: opts.ProducerIDExpiration,
@@ -160,7 +175,7 @@ func Open(opts Options) (*Store, error) {
 		_ = syncDir(s.fs, s.dir)
 	}
 
-	db, fresh, err := openIndexDB(opts.IndexDir, s.log)
+	db, fresh, err := openIndexDB(opts.IndexDir, s.log, opts.IndexFS, &s.idx)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +230,42 @@ func Open(opts Options) (*Store, error) {
 	}
 	s.dropOrphans()
 	ok = true
+	s.stopFlush, s.flushDone = make(chan struct{}), make(chan struct{})
+	go s.flushLoop()
 	return s, nil
+}
+
+// IndexFlushInterval is how often the index memtable is flushed when it
+// has changed. The index has no WAL, so this bounds what a crash (kill -9)
+// loses of it, and so how much of the segments the next Open re-indexes;
+// Kafka similarly re-validates the log after its last recovery-point
+// checkpoint (log.flush.offset.checkpoint.interval.ms, 60s).
+var IndexFlushInterval = 10 * time.Second
+
+// flushLoop flushes the index every IndexFlushInterval if it changed,
+// unless the disk is full or flushes are failing (Pebble retries those).
+func (s *Store) flushLoop() {
+	defer close(s.flushDone)
+	t := time.NewTicker(IndexFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopFlush:
+			return
+		case <-t.C:
+		}
+		if !s.idx.dirty.Load() || s.guard.Full() || s.idx.writable() != nil {
+			continue
+		}
+		s.idx.dirty.Store(false)
+		s.idx.mu.RLock()
+		if !s.idx.closed {
+			if _, err := s.idx.db.AsyncFlush(); err != nil {
+				s.log.Warn("logstore: periodic index flush", "err", err)
+			}
+		}
+		s.idx.mu.RUnlock()
+	}
 }
 
 // defaultPartitionConfig applies to partitions found on disk until the
@@ -329,11 +379,18 @@ func (s *Store) CreatePartition(topic string, partition int32, cfg PartitionConf
 		p.SetConfig(cfg)
 		return p, nil
 	}
+	if err := s.guard.Check(); err != nil {
+		return nil, fmt.Errorf("%w: creating %s-%d: %w", ErrStorage, topic, partition, err)
+	}
 	if err := s.adoptableLocked(k, cfg.TopicID); err != nil {
 		return nil, fmt.Errorf("logstore: creating %s-%d: %w", topic, partition, err)
 	}
 	p, err := s.openPartition(topic, partition, cfg, true)
 	if err != nil {
+		s.guard.Note(err)
+		if !errors.Is(err, ErrStorage) {
+			err = fmt.Errorf("%w: %w", ErrStorage, err)
+		}
 		return nil, fmt.Errorf("logstore: creating %s-%d: %w", topic, partition, err)
 	}
 	if err := ensurePartitionMetadata(s.fs, p.dir, cfg.TopicID); err != nil {
@@ -405,16 +462,22 @@ func (s *Store) Close() error {
 	// outside the partitions' locks.
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
+	close(s.stopFlush)
+	<-s.flushDone
 	errs := []error{s.closeAll()}
 	s.bg.Wait()
-	if err := s.idx.db.Flush(); err != nil {
-		errs = append(errs, fmt.Errorf("logstore: flushing index: %w", err))
+	indexFlushed := true
+	if err := s.flushIndex(); err != nil {
+		// Nothing is lost: the segments are on disk, and without the
+		// clean-shutdown marker the next Open re-indexes them.
+		indexFlushed = false
+		s.log.Warn("logstore: index not flushed at close; the next start re-indexes from the segments", "err", err)
 	}
 	if err := s.idx.close(); err != nil {
 		errs = append(errs, fmt.Errorf("logstore: closing index: %w", err))
 	}
 	err := errors.Join(errs...)
-	if err == nil {
+	if err == nil && indexFlushed {
 		if werr := writeFileAtomic(s.fs, filepath.Join(s.dir, cleanShutdownFile), nil); werr != nil {
 			err = fmt.Errorf("logstore: writing clean-shutdown marker: %w", werr)
 		}
@@ -433,6 +496,37 @@ func (s *Store) closeAll() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// flushIndex flushes the index memtables at Close, so that the next Open
+// finds the index complete. Pebble retries a failed flush without end, so
+// on a full or failing disk this gives up (the shutdown is then not
+// clean, and the next Open re-indexes from the segments) instead of
+// hanging the shutdown.
+func (s *Store) flushIndex() error {
+	if err := s.guard.Check(); err != nil {
+		return err
+	}
+	if err := s.idx.writable(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.idx.db.Flush() }()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-t.C:
+			if err := s.guard.Check(); err != nil {
+				return err
+			}
+			if err := s.idx.writable(); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // syncInBackground fsyncs a rolled segment and the partition directory
@@ -494,11 +588,14 @@ func (s *Store) partitionID(topic string, part int32) (uint32, error) {
 	defer b.Close()
 	_ = b.Set(partIDKey(topic, part), binary.BigEndian.AppendUint32(nil, id), nil)
 	_ = b.Set([]byte{ksNextID}, binary.BigEndian.AppendUint32(nil, id+1), nil)
-	if err := b.Commit(pebble.Sync); err != nil {
+	// NoSync like every index write (the index has no WAL): if a crash
+	// loses this id, it loses everything indexed under it too.
+	if err := b.Commit(noSync); err != nil {
 		return 0, fmt.Errorf("%w: allocating partition id: %w", ErrStorage, err)
 	}
 	s.nextID = id + 1
 	s.ids[k] = id
+	s.idx.markDirty()
 	return id, nil
 }
 
@@ -519,6 +616,7 @@ func (s *Store) dropPartitionIndex(k partKey, pid uint32) error {
 		return fmt.Errorf("%w: deleting index of %s-%d: %w", ErrStorage, k.topic, k.partition, err)
 	}
 	delete(s.ids, k)
+	s.idx.markDirty()
 	return nil
 }
 

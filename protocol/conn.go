@@ -22,6 +22,9 @@ const outQueue = 64
 // maxWritev is the most responses gathered into one writev.
 const maxWritev = 64
 
+// errIdle ends the read loop of a connection idle for connections.max.idle.ms.
+var errIdle = errors.New("connection idle")
+
 type conn struct {
 	s        *Server
 	nc       net.Conn
@@ -30,6 +33,15 @@ type conn struct {
 	br       *bufio.Reader
 	out      chan *[]byte
 	stopping atomic.Bool
+
+	// Idle tracking (connections.max.idle.ms). Times are nanoseconds
+	// since born on the monotonic clock. The read loop only looks at the
+	// write side when its read deadline expires.
+	idle       time.Duration // 0: never close an idle connection
+	born       time.Time
+	queued     atomic.Int32 // responses queued or being written
+	writeStart atomic.Int64 // when the write in progress began; 0 if none
+	lastWrite  atomic.Int64 // when the last write ended
 
 	// Read-loop only: the logger for the last client id seen, so that a
 	// logger is not rebuilt for every request.
@@ -48,6 +60,8 @@ func newConn(s *Server, nc net.Conn, listener string) *conn {
 		br:       bufio.NewReaderSize(nc, 64<<10),
 		out:      make(chan *[]byte, outQueue),
 		log:      s.log.With("client", addr),
+		idle:     max(s.cfg.MaxIdle, 0),
+		born:     time.Now(),
 	}
 }
 
@@ -72,7 +86,7 @@ func (c *conn) readLoop() {
 	var size [4]byte
 	max := c.s.cfg.MaxRequestBytes
 	for {
-		if _, err := io.ReadFull(c.br, size[:]); err != nil {
+		if err := c.readFull(size[:]); err != nil {
 			c.logReadErr(err)
 			return
 		}
@@ -84,7 +98,7 @@ func (c *conn) readLoop() {
 		}
 		bp := getBuf(int(n))
 		frame := (*bp)[:n]
-		if _, err := io.ReadFull(c.br, frame); err != nil {
+		if err := c.readFull(frame); err != nil {
 			putBuf(bp)
 			c.logReadErr(err)
 			return
@@ -97,8 +111,64 @@ func (c *conn) readLoop() {
 	}
 }
 
+// readFull reads len(p) bytes of a request. With an idle limit, a read
+// that has to wait on the socket first arms the read deadline
+// connections.max.idle.ms ahead, so no timer runs while a request is in
+// flight (the read loop handles it) or while pipelined requests are
+// already buffered. When the deadline passes, the connection is closed
+// only if it was idle both ways, as Kafka's Selector judges it: bytes
+// read meanwhile or a response being written move the deadline on.
+func (c *conn) readFull(p []byte) error {
+	if c.idle == 0 || c.br.Buffered() >= len(p) {
+		_, err := io.ReadFull(c.br, p)
+		return err
+	}
+	c.nc.SetReadDeadline(time.Now().Add(c.idle))
+	for {
+		if c.stopping.Load() {
+			// stopReading's deadline may have been overwritten.
+			c.nc.SetReadDeadline(time.Now())
+		}
+		n, err := io.ReadFull(c.br, p)
+		if err == nil {
+			return nil
+		}
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() || c.stopping.Load() {
+			return err
+		}
+		p = p[n:]
+		now := time.Since(c.born)
+		active := now // bytes arrived: active now
+		if n == 0 {
+			active = c.lastActive(now)
+		}
+		if now-active >= c.idle {
+			// Unblock a write stuck on a peer that stopped reading.
+			c.nc.Close()
+			return errIdle
+		}
+		c.nc.SetReadDeadline(c.born.Add(active + c.idle))
+	}
+}
+
+// lastActive is when the write side last moved, in nanoseconds since born:
+// now while a response is queued but not yet being written, the start of a
+// write still in progress, else the end of the last write. A write stuck
+// for longer than the idle limit (the peer stopped reading) therefore
+// counts as idle.
+func (c *conn) lastActive(now time.Duration) time.Duration {
+	start := c.writeStart.Load()
+	if start == 0 && c.queued.Load() > 0 {
+		return now
+	}
+	return time.Duration(max(start, c.lastWrite.Load()))
+}
+
 func (c *conn) logReadErr(err error) {
 	switch {
+	case errors.Is(err, errIdle):
+		c.log.Debug("closing idle connection", "connections.max.idle.ms", c.idle.Milliseconds())
 	case c.stopping.Load():
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 		c.log.Debug("connection closed by client")
@@ -186,8 +256,44 @@ func (c *conn) send(correlationID int32, resp kmsg.Response) bool {
 func (c *conn) sendSized(correlationID int32, resp kmsg.Response, hint int) bool {
 	bp := getBuf(max(hint, 4<<10))
 	*bp = AppendResponse(*bp, correlationID, resp)
-	c.out <- bp
-	return true
+	c.queued.Add(1)
+	return c.enqueue(bp)
+}
+
+// enqueue hands bp to the write loop. When the queue is full (the peer
+// reads slower than it asks) the read loop waits; with an idle limit it
+// gives up and closes the connection once the write in progress has not
+// finished for connections.max.idle.ms, because the read deadline cannot
+// notice a peer that stopped reading while the read loop waits here.
+func (c *conn) enqueue(bp *[]byte) bool {
+	select {
+	case c.out <- bp:
+		return true
+	default:
+	}
+	if c.idle == 0 {
+		c.out <- bp
+		return true
+	}
+	t := time.NewTimer(c.idle)
+	defer t.Stop()
+	for {
+		select {
+		case c.out <- bp:
+			return true
+		case <-t.C:
+			now := time.Since(c.born)
+			active := c.lastActive(now)
+			if now-active >= c.idle {
+				c.queued.Add(-1)
+				putBuf(bp)
+				c.log.Debug("closing connection: peer stopped reading responses", "connections.max.idle.ms", c.idle.Milliseconds())
+				c.nc.Close()
+				return false
+			}
+			t.Reset(active + c.idle - now)
+		}
+	}
 }
 
 // writeLoop writes queued responses in order, gathering whatever is already
@@ -216,12 +322,17 @@ func (c *conn) writeLoop() {
 			for _, h := range held {
 				bufs = append(bufs, *h)
 			}
-			if _, err := bufs.WriteTo(c.nc); err != nil {
+			c.writeStart.Store(max(int64(time.Since(c.born)), 1))
+			_, err := bufs.WriteTo(c.nc)
+			c.lastWrite.Store(int64(time.Since(c.born)))
+			c.writeStart.Store(0)
+			if err != nil {
 				failed = true
 				c.log.Debug("write failed; closing connection", "err", err)
 				c.nc.Close()
 			}
 		}
+		c.queued.Add(-int32(len(held)))
 		for _, h := range held {
 			putBuf(h)
 		}

@@ -33,6 +33,22 @@
 // order, as Kafka guarantees; a Kafka broker also stops reading a connection
 // until its in-flight request is answered.
 //
+// # Idle connections
+//
+// Config.MaxIdle is Kafka's connections.max.idle.ms (default 10 minutes):
+// a connection with no request in flight and no bytes read or written for
+// that long is closed, as Kafka's Selector closes idle channels. Only a
+// read that has to wait on the socket arms the read deadline, so a request
+// in flight (a long-poll Fetch, a JoinGroup waiting for its group) is never
+// cut, pipelined requests cost no deadline update, and there is no timer
+// per connection. When the deadline passes the read loop checks the write
+// side: a response queued or being written, or bytes that arrived, move
+// the deadline on. A frame that stops half-way is closed within twice the
+// limit. A write the peer stops reading is cut once it has lasted the
+// limit, noticed by the read deadline or, when the response queue is full
+// and the read loop waits on it, by a timer armed only then (Kafka would
+// keep a slowly progressing write alive).
+//
 // # Bad input
 //
 // Nothing a client sends may stop the broker or disturb other connections.

@@ -65,7 +65,11 @@ type Config struct {
 	// MaxRequestBytes is Kafka's socket.request.max.bytes: larger frames
 	// close the connection before anything is allocated.
 	MaxRequestBytes int32
-	Logger          *slog.Logger
+	// MaxIdle is Kafka's connections.max.idle.ms: a connection with no
+	// request in flight and no bytes read or written for this long is
+	// closed. Zero or negative never closes one.
+	MaxIdle time.Duration
+	Logger  *slog.Logger
 }
 
 // Server accepts Kafka connections on any number of listeners.

@@ -58,9 +58,29 @@ func run(args []string) int {
 	// and a supervisor may ask for a stop the moment the port is bound.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	b, err := broker.Start(cfg, log)
-	if err != nil {
-		log.Error("samsa failed to start", "err", err)
+	// Start in the background so that a signal during a slow or stuck
+	// start (recovering a large log, a full disk) still stops the process
+	// at once. The stores are then not closed cleanly; the next start
+	// recovers them, as after a crash.
+	type started struct {
+		b   *broker.Broker
+		err error
+	}
+	ready := make(chan started, 1)
+	go func() {
+		b, err := broker.Start(cfg, log)
+		ready <- started{b, err}
+	}()
+	var b *broker.Broker
+	select {
+	case r := <-ready:
+		if r.err != nil {
+			log.Error("samsa failed to start", "err", r.err)
+			return 1
+		}
+		b = r.b
+	case sig := <-sigs:
+		log.Error("stopped by signal before startup finished", "signal", sig.String())
 		return 1
 	}
 	sig := <-sigs

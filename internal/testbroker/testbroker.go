@@ -61,6 +61,53 @@ func Start(t testing.TB, mode Mode, overrides ...string) *Broker {
 	return b
 }
 
+// StartIn is Start with the given (existing) data dir, e.g. on a small
+// file system the test mounted.
+func StartIn(t testing.TB, mode Mode, dataDir string, overrides ...string) *Broker {
+	t.Helper()
+	b := &Broker{t: t, mode: mode, dataDir: dataDir, port: FreePort(t), overrides: overrides}
+	b.start()
+	t.Cleanup(func() { b.Stop() })
+	return b
+}
+
+// Launch starts the binary on dataDir without waiting for it to listen
+// or failing the test if it exits: for tests of how it starts (or
+// refuses to). Stop or Kill it, or wait on Exited.
+func Launch(t testing.TB, dataDir string, overrides ...string) *Broker {
+	t.Helper()
+	b := &Broker{t: t, mode: Binary, dataDir: dataDir, port: FreePort(t), overrides: overrides}
+	var cmdArgs []string
+	for _, a := range b.args() {
+		cmdArgs = append(cmdArgs, "--override", a)
+	}
+	b.cmd = exec.Command(BinaryPath(t), cmdArgs...)
+	b.out = &syncBuffer{}
+	b.cmd.Stdout, b.cmd.Stderr = b.out, b.out
+	b.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := b.cmd.Start(); err != nil {
+		t.Fatalf("start samsa binary: %v", err)
+	}
+	b.exited = make(chan struct{})
+	go func() { b.cmd.Wait(); close(b.exited) }()
+	t.Cleanup(func() {
+		if b.cmd != nil {
+			b.cmd.Process.Kill()
+			<-b.exited
+		}
+	})
+	return b
+}
+
+// Exited is closed when the binary has exited (nil in-process).
+func (b *Broker) Exited() <-chan struct{} { return b.exited }
+
+// ExitCode is the binary's exit status once Exited is closed.
+func (b *Broker) ExitCode() int { return b.cmd.ProcessState.ExitCode() }
+
+// Signal sends sig to the binary.
+func (b *Broker) Signal(sig os.Signal) error { return b.cmd.Process.Signal(sig) }
+
 // Addr is the broker's host:port.
 func (b *Broker) Addr() string { return fmt.Sprintf("127.0.0.1:%d", b.port) }
 
