@@ -345,7 +345,7 @@ func TestAlterConfigs(t *testing.T) {
 	}
 	for _, v := range []int16{0, 1} {
 		for _, op := range []kmsg.IncrementalAlterConfigOp{kmsg.IncrementalAlterConfigOpSet, kmsg.IncrementalAlterConfigOpDelete, kmsg.IncrementalAlterConfigOpAppend, kmsg.IncrementalAlterConfigOpSubtract} {
-			for _, kv := range [][2]string{{"retention.ms", "7000"}, {"cleanup.policy", "compact"}, {"segment.bytes", "1"}} {
+			for _, kv := range [][2]string{{"retention.ms", "7000"}, {"cleanup.policy", "compact"}, {"segment.bytes", "1"}, {"no.such.key", "1"}, {"retention.ms", "never"}} {
 				c.at("IncrementalAlterConfigs op %d %s=%s", op, kv[0], kv[1])
 				req := kmsg.NewPtrIncrementalAlterConfigsRequest()
 				req.Version = v
@@ -354,7 +354,10 @@ func TestAlterConfigs(t *testing.T) {
 				cfg := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
 				cfg.Name, cfg.Value, cfg.Op = kv[0], kmsg.StringPtr(kv[1]), op
 				r.Configs = append(r.Configs, cfg)
-				req.Resources = append(req.Resources, r)
+				r2 := kmsg.NewIncrementalAlterConfigsRequestResource()
+				r2.ResourceType, r2.ResourceName = kmsg.ConfigResourceTypeTopic, topic+"-nope"
+				r2.Configs = append(r2.Configs, cfg)
+				req.Resources = append(req.Resources, r, r2)
 				c.same(req)
 			}
 		}
