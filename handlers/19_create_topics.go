@@ -30,6 +30,9 @@ func (h *Handlers) createTopics(ctx context.Context, r *protocol.Request, req *k
 		st := kmsg.NewCreateTopicsResponseTopic()
 		st.Topic = rt.Topic
 		st.NumPartitions, st.ReplicationFactor = -1, -1
+		// Kafka answers a failed topic with an empty config list, not
+		// null (v5+).
+		st.Configs = []kmsg.CreateTopicsResponseTopicConfig{}
 		if seen[rt.Topic] > 1 {
 			st.ErrorCode = kerr.InvalidRequest.Code
 			st.ErrorMessage = kmsg.StringPtr("duplicate topic name " + rt.Topic + " in request")
