@@ -114,20 +114,20 @@ func TestGroupLifecycle(t *testing.T) {
 				return req
 			})
 		}
-		for _, ov := range []int16{2, 9} {
+		for _, ov := range []int16{2, 9, 10} {
 			c.at("commit v%d", ov)
 			c.do(func(s *side) kmsg.Request {
 				req := kmsg.NewPtrOffsetCommitRequest()
 				req.Version, req.Group, req.MemberID, req.Generation = ov, g, s.Vals["member"].(string), 1
 				rt := kmsg.NewOffsetCommitRequestTopic()
-				rt.Topic = topic
+				rt.Topic, rt.TopicID = topic, c.topicID(s, topic)
 				for p := int32(0); p < 3; p++ {
 					rp := kmsg.NewOffsetCommitRequestTopicPartition()
 					rp.Partition, rp.Offset, rp.Metadata = p, 7, kmsg.StringPtr("m")
 					rt.Partitions = append(rt.Partitions, rp)
 				}
 				rt2 := kmsg.NewOffsetCommitRequestTopic()
-				rt2.Topic = topic + "-nope"
+				rt2.Topic, rt2.TopicID = topic+"-nope", [16]byte{7, 7}
 				rp := kmsg.NewOffsetCommitRequestTopicPartition()
 				rp.Offset = 1
 				rt2.Partitions = append(rt2.Partitions, rp)
@@ -135,26 +135,39 @@ func TestGroupLifecycle(t *testing.T) {
 				return req
 			})
 		}
-		for _, fv := range []int16{1, 7, 9} {
+		for _, fv := range []int16{1, 7, 9, 10} {
 			c.at("offset fetch v%d", fv)
-			req := kmsg.NewPtrOffsetFetchRequest()
-			req.Version = fv
+			c.do(func(s *side) kmsg.Request {
+				req := kmsg.NewPtrOffsetFetchRequest()
+				req.Version = fv
+				if fv >= 8 {
+					rg := kmsg.NewOffsetFetchRequestGroup()
+					rg.Group = g
+					rt := kmsg.NewOffsetFetchRequestGroupTopic()
+					rt.Topic, rt.TopicID, rt.Partitions = topic, c.topicID(s, topic), []int32{0, 1, 2}
+					rt2 := kmsg.NewOffsetFetchRequestGroupTopic()
+					rt2.Topic, rt2.TopicID, rt2.Partitions = topic+"-nope", [16]byte{7, 7}, []int32{0}
+					rg.Topics = append(rg.Topics, rt, rt2)
+					rg2 := kmsg.NewOffsetFetchRequestGroup()
+					rg2.Group = g + "-nope"
+					req.Groups = append(req.Groups, rg, rg2)
+				} else {
+					req.Group = g
+					rt := kmsg.NewOffsetFetchRequestTopic()
+					rt.Topic, rt.Partitions = topic, []int32{0, 1, 2}
+					req.Topics = append(req.Topics, rt)
+				}
+				return req
+			})
 			if fv >= 8 {
+				c.at("offset fetch v%d, all topics", fv)
+				req := kmsg.NewPtrOffsetFetchRequest()
+				req.Version = fv
 				rg := kmsg.NewOffsetFetchRequestGroup()
-				rg.Group = g
-				rt := kmsg.NewOffsetFetchRequestGroupTopic()
-				rt.Topic, rt.Partitions = topic, []int32{0, 1, 2}
-				rg.Topics = append(rg.Topics, rt)
-				rg2 := kmsg.NewOffsetFetchRequestGroup()
-				rg2.Group = g + "-nope"
-				req.Groups = append(req.Groups, rg, rg2)
-			} else {
-				req.Group = g
-				rt := kmsg.NewOffsetFetchRequestTopic()
-				rt.Topic, rt.Partitions = topic, []int32{0, 1, 2}
-				req.Topics = append(req.Topics, rt)
+				rg.Group, rg.Topics = g, nil
+				req.Groups = append(req.Groups, rg)
+				c.same(req)
 			}
-			c.same(req)
 		}
 		for _, dv := range []int16{0, 6} {
 			c.at("describe v%d", dv)

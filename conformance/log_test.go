@@ -158,14 +158,17 @@ func TestListOffsetsErrors(t *testing.T) {
 	c := scenario(t)
 	topic := c.topic("")
 	c.createTopic(topic, 2, nil)
-	for _, v := range []int16{1, 10} {
+	c.produce(topic, 0, makeBatch(batchOpts{firstTs: baseTime(), pid: -1, epoch: -1, seq: -1}, values("a", "b")...))
+	for _, v := range []int16{1, 10, 11} {
 		c.same(listOffsetsReq(v, topic+"-nope", 0, -1, 0))
 		c.same(listOffsetsReq(v, topic, 9, -1, 0))
-		for _, ts := range []int64{-1, -2, -3, -4, -5, 0, 1} {
-			if ts == -3 && v < 7 || ts <= -4 && v < 8 {
+		for _, ts := range []int64{-1, -2, -3, -4, -5, -6, -7, 0, 1} {
+			if ts == -3 && v < 7 || ts == -4 && v < 8 || ts == -5 && v < 9 || ts <= -6 && v < 11 {
 				continue
 			}
-			c.at("timestamp %d", ts)
+			c.at("timestamp %d, partition 0", ts)
+			c.same(listOffsetsReq(v, topic, 0, ts, 0))
+			c.at("timestamp %d, empty partition", ts)
 			c.same(listOffsetsReq(v, topic, 1, ts, 1))
 		}
 	}

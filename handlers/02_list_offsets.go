@@ -15,8 +15,8 @@ import (
 	"samsa/protocol"
 )
 
-// ListOffsets v1-v10 (Kafka 4.x serves 1 and up).
-func init() { register(1, 10, (*Handlers).listOffsets) }
+// ListOffsets v1-v11 (Kafka 4.x serves 1 and up).
+func init() { register(1, 11, (*Handlers).listOffsets) }
 
 // Special ListOffsets timestamps.
 const (
@@ -25,6 +25,9 @@ const (
 	listMaxTimestamp   = -3 // KIP-734
 	listEarliestLocal  = -4 // KIP-405: no tiered storage, so the log start
 	listEarliestUpload = -5 // KIP-1005: nothing is ever pending upload
+	// listEarliestPendingUpload is KIP-1023's -6 (v11): without tiered
+	// storage nothing is pending upload.
+	listEarliestPendingUpload = -6
 )
 
 func (h *Handlers) listOffsets(_ context.Context, r *protocol.Request, req *kmsg.ListOffsetsRequest) (kmsg.Response, error) {
@@ -44,6 +47,7 @@ func (h *Handlers) listOffsets(_ context.Context, r *protocol.Request, req *kmsg
 				err = h.listPartitionOffset(t, rp, req.IsolationLevel, &sp)
 			}
 			if err != nil {
+				sp.Timestamp, sp.Offset, sp.LeaderEpoch = -1, -1, -1
 				sp.ErrorCode = logErrCode(err)
 				if sp.ErrorCode == kerr.UnknownServerError.Code {
 					r.Logger.Error("list offsets failed", "topic", rt.Topic, "partition", rp.Partition, "err", err)
@@ -76,7 +80,7 @@ func (h *Handlers) listPartitionOffset(t controller.Topic, rp kmsg.ListOffsetsRe
 		sp.Offset = p.HighWatermark()
 	case ts == listEarliest, ts == listEarliestLocal:
 		sp.Offset = p.LogStartOffset()
-	case ts == listEarliestUpload:
+	case ts == listEarliestUpload, ts == listEarliestPendingUpload:
 		sp.LeaderEpoch = -1
 	case ts == listMaxTimestamp:
 		maxTs, base := p.MaxTimestamp()
@@ -105,7 +109,9 @@ func (h *Handlers) listPartitionOffset(t controller.Topic, rp kmsg.ListOffsetsRe
 		sp.LeaderEpoch = -1
 		return nil
 	default:
-		return fmt.Errorf("unknown special timestamp %d: %w", ts, kerr.InvalidRequest)
+		// Kafka answers a negative timestamp it does not know with
+		// UNSUPPORTED_VERSION (measured, Kafka 4.3.1, timestamp -7 at v11).
+		return fmt.Errorf("unknown special timestamp %d: %w", ts, kerr.UnsupportedVersion)
 	}
 	return nil
 }
