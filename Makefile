@@ -7,7 +7,7 @@ PKGS    := ./...
 # Short fuzz runs as part of test; run `make fuzz FUZZTIME=5m` for longer.
 FUZZTIME ?= 10s
 
-.PHONY: all build run test unit volume compat vet fmt-check fuzz bench deps clean
+.PHONY: all build run test unit volume compat conformance vet fmt-check fuzz bench deps clean
 
 all: build
 
@@ -41,6 +41,13 @@ volume:
 # built binary; writes compat-tests/RESULTS.md. Installs what it needs.
 compat:
 	./compat-tests/run.sh
+
+# Differential conformance suite: Apache Kafka (from the Maven jars the
+# compatibility suite uses, downloaded on first use) and Samsa answer the
+# same raw requests; writes conformance/REPORT.md.
+conformance:
+	./scripts/install-test-deps.sh java
+	SAMSA_CONFORMANCE=1 $(GO) test -count=1 -timeout 10m ./conformance
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseRequestHeader -fuzztime=$(FUZZTIME) ./protocol

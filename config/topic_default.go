@@ -13,15 +13,16 @@ import (
 // set (converted to the topic config's unit, e.g. log.retention.hours to
 // ms), else from the chain's defaults, else from Kafka's built-in
 // default. The source is STATIC_BROKER_CONFIG when the user set a chain
-// key, DEFAULT_CONFIG otherwise. Synonyms are listed as Kafka orders them:
-// the chain keys the user set, in chain order, with the values as written,
-// then the chain keys that have a default, with that default.
-//
-// Where Samsa differs from Kafka 4.1: Kafka drops every synonym listed
-// before the first one named like the chain's first key, so when, say,
-// only log.retention.hours is set, Kafka reports retention.ms with source
-// DEFAULT_CONFIG and no synonyms (the value is still right). Samsa
-// reports the key that is in effect instead.
+// key, DEFAULT_CONFIG otherwise. Synonyms are listed as Kafka's
+// ConfigHelper lists them: the chain keys the user set, in chain order,
+// with the values as written, then the chain keys that have a default,
+// with that default; then, like Kafka, every synonym before the first one
+// named like the chain's first key is dropped. So with nothing set,
+// retention.ms lists no synonym (log.retention.ms has no default, and
+// log.retention.hours' default is dropped), and when only
+// log.retention.hours is set, retention.ms is reported with source
+// DEFAULT_CONFIG and no synonyms while its value is the converted hours
+// (measured against Kafka 4.3.1 by the conformance suite).
 //
 // An unknown name returns ("", SourceUnknown, nil).
 func (c *Config) TopicDefault(name string) (value string, source Source, synonyms []Synonym) {
@@ -38,6 +39,11 @@ func (c *Config) TopicDefault(name string) (value string, source Source, synonym
 		if bk := samsaKeyIndex[s.name]; !bk.null {
 			synonyms = append(synonyms, Synonym{Name: s.name, Value: bk.def, Source: SourceDefault})
 		}
+	}
+	if i := slices.IndexFunc(synonyms, func(s Synonym) bool { return s.Name == d.chain[0].name }); i >= 0 {
+		synonyms = synonyms[i:]
+	} else {
+		synonyms = nil
 	}
 	source = SourceDefault
 	if len(synonyms) > 0 {

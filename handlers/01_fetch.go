@@ -18,8 +18,11 @@ import (
 // Fetch sessions (KIP-227): Samsa answers every fetch as a full fetch and
 // never creates a session (session id 0 in the response). Clients treat
 // that as "the broker did not create a session" and keep sending full
-// requests; a request naming a session id gets FETCH_SESSION_ID_NOT_FOUND,
-// which makes a client start over without one.
+// requests. As in Kafka's FetchManager, session epoch 0 (start a session)
+// and -1 (close one) are full fetches whatever the session id (kafka-go
+// sends id -1, epoch -1); any other epoch names a session to continue,
+// which does not exist here: FETCH_SESSION_ID_NOT_FOUND makes the client
+// start over with a full fetch.
 func init() { register(4, 18, (*Handlers).fetch) }
 
 // isolationReadCommitted is Fetch's and ListOffsets' isolation_level for
@@ -27,7 +30,7 @@ func init() { register(4, 18, (*Handlers).fetch) }
 const isolationReadCommitted = 1
 
 func (h *Handlers) fetch(ctx context.Context, r *protocol.Request, req *kmsg.FetchRequest) (kmsg.Response, error) {
-	if req.Version >= 7 && req.SessionID != 0 {
+	if req.Version >= 7 && req.SessionEpoch != 0 && req.SessionEpoch != -1 {
 		resp := req.ResponseKind().(*kmsg.FetchResponse)
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
 		return resp, nil
@@ -96,6 +99,12 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 			if err == nil {
 				p, err = h.fetchPartition(t, rp)
 			}
+			if err != nil && (errorsIs(err, kerr.UnknownTopicOrPartition) || errorsIs(err, kerr.UnknownTopicID)) {
+				// Kafka answers partitions it cannot find with an empty
+				// aborted transactions list, and errors of the log read
+				// (offset out of range, fencing, storage) with null.
+				sp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+			}
 			if err == nil {
 				waits = append(waits, p.Wait())
 				n := int(rp.PartitionMaxBytes)
@@ -127,7 +136,10 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 				}
 			}
 			if err != nil {
+				// Kafka's error answer carries no offsets (-1, also when
+				// the partition exists, as for OFFSET_OUT_OF_RANGE).
 				sp.ErrorCode = logErrCode(err)
+				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
 				failed = true
 			}
 			st.Partitions = append(st.Partitions, sp)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -14,8 +15,8 @@ import (
 	"samsa/protocol"
 )
 
-// ListOffsets v1-v10 (Kafka 4.x serves 1 and up).
-func init() { register(1, 10, (*Handlers).listOffsets) }
+// ListOffsets v1-v11 (Kafka 4.x serves 1 and up).
+func init() { register(1, 11, (*Handlers).listOffsets) }
 
 // Special ListOffsets timestamps.
 const (
@@ -24,6 +25,9 @@ const (
 	listMaxTimestamp   = -3 // KIP-734
 	listEarliestLocal  = -4 // KIP-405: no tiered storage, so the log start
 	listEarliestUpload = -5 // KIP-1005: nothing is ever pending upload
+	// listEarliestPendingUpload is KIP-1023's -6 (v11): without tiered
+	// storage nothing is pending upload.
+	listEarliestPendingUpload = -6
 )
 
 func (h *Handlers) listOffsets(_ context.Context, r *protocol.Request, req *kmsg.ListOffsetsRequest) (kmsg.Response, error) {
@@ -43,6 +47,7 @@ func (h *Handlers) listOffsets(_ context.Context, r *protocol.Request, req *kmsg
 				err = h.listPartitionOffset(t, rp, req.IsolationLevel, &sp)
 			}
 			if err != nil {
+				sp.Timestamp, sp.Offset, sp.LeaderEpoch = -1, -1, -1
 				sp.ErrorCode = logErrCode(err)
 				if sp.ErrorCode == kerr.UnknownServerError.Code {
 					r.Logger.Error("list offsets failed", "topic", rt.Topic, "partition", rp.Partition, "err", err)
@@ -75,7 +80,7 @@ func (h *Handlers) listPartitionOffset(t controller.Topic, rp kmsg.ListOffsetsRe
 		sp.Offset = p.HighWatermark()
 	case ts == listEarliest, ts == listEarliestLocal:
 		sp.Offset = p.LogStartOffset()
-	case ts == listEarliestUpload:
+	case ts == listEarliestUpload, ts == listEarliestPendingUpload:
 		sp.LeaderEpoch = -1
 	case ts == listMaxTimestamp:
 		maxTs, base := p.MaxTimestamp()
@@ -83,66 +88,129 @@ func (h *Handlers) listPartitionOffset(t controller.Topic, rp kmsg.ListOffsetsRe
 			sp.LeaderEpoch = -1
 			return nil
 		}
-		sp.Offset, sp.Timestamp, err = firstRecordAtOrAfter(p, base, maxTs)
-		return err
-	case ts >= 0:
-		base, _, found := p.OffsetForTimestamp(ts)
-		if !found {
-			sp.LeaderEpoch = -1
-			return nil
+		// Kafka names the record holding the largest timestamp of the
+		// log's segments, even below the log start (measured, Kafka
+		// 4.3.1), so the batch is read past the log start.
+		res, err := p.ReadBelowStart(base, 1)
+		if err != nil {
+			return err
 		}
-		sp.Offset, sp.Timestamp, err = firstRecordAtOrAfter(p, base, ts)
-		return err
+		defer res.Release()
+		found, err := scanByTimestamp(res.Batches, math.MinInt64, maxTs, sp)
+		if err != nil || found {
+			return err
+		}
+		sp.LeaderEpoch = -1
+		return nil
+	case ts >= 0:
+		if found, err := findOffsetByTimestamp(p, ts, sp); err != nil || found {
+			return err
+		}
+		sp.LeaderEpoch = -1
+		return nil
 	default:
-		return fmt.Errorf("unknown special timestamp %d: %w", ts, kerr.InvalidRequest)
+		// Kafka answers a negative timestamp it does not know with
+		// UNSUPPORTED_VERSION (measured, Kafka 4.3.1, timestamp -7 at v11).
+		return fmt.Errorf("unknown special timestamp %d: %w", ts, kerr.UnsupportedVersion)
 	}
 	return nil
 }
 
-// firstRecordAtOrAfter refines a batch-level timestamp lookup to the first
-// record at or after offset from, in the batch holding from, whose
-// timestamp is >= ts, as Kafka answers ListOffsets. Only this one batch is
-// decoded. from may lie inside the batch when the log start offset does.
-func firstRecordAtOrAfter(p *logstore.Partition, from, ts int64) (offset, timestamp int64, err error) {
-	base := from
-	res, err := p.Read(from, 1)
-	if err != nil {
-		return -1, -1, err
+// findOffsetByTimestamp answers ListOffsets for timestamp ts >= 0 as
+// Kafka's UnifiedLog.fetchOffsetByTimestamp does: in the first segment
+// whose largest timestamp is >= ts, the first record, in offset order,
+// whose own timestamp is >= ts and whose offset is at or after the log
+// start. Records are judged one by one (a batch's timestamps need not
+// grow, and DeleteRecords may have cut into a batch); the search starts at
+// the first batch of that segment whose max timestamp is >= ts (the time
+// index) and does not go past the segment, like Kafka's.
+func findOffsetByTimestamp(p *logstore.Partition, ts int64, sp *kmsg.ListOffsetsResponseTopicPartition) (bool, error) {
+	from, _, ok := p.OffsetForTimestamp(ts)
+	if !ok {
+		return false, nil
 	}
-	defer res.Release()
-	if len(res.Batches) < logstore.BatchHeaderSize {
-		return -1, -1, nil
+	end := p.SegmentEnd(from)
+	logStart := p.LogStartOffset()
+	for from < end && from < p.HighWatermark() {
+		res, err := p.Read(from, 1<<20)
+		if err != nil {
+			if errorsIs(err, logstore.ErrOffsetOutOfRange) {
+				return false, nil // retention took the segment meanwhile
+			}
+			return false, err
+		}
+		found, err := scanByTimestamp(res.Batches, logStart, ts, sp)
+		next := lastOffsetOf(res.Batches)
+		res.Release()
+		if err != nil || found {
+			return found, err
+		}
+		if next < from {
+			return false, nil
+		}
+		from = next + 1
 	}
-	var batch kmsg.RecordBatch
-	if err := batch.ReadFrom(res.Batches); err != nil {
-		return -1, -1, fmt.Errorf("decode batch at %d: %w", base, err)
-	}
-	if batch.Attributes&0x08 != 0 {
-		// LogAppendTime: every record carries the batch's max timestamp.
-		return max(batch.FirstOffset, from), batch.MaxTimestamp, nil
-	}
-	raw, err := kgo.DefaultDecompressor().Decompress(batch.Records, kgo.CompressionCodecType(batch.Attributes&0x07))
-	if err != nil {
-		return -1, -1, fmt.Errorf("decompress batch at %d: %w", base, err)
-	}
-	for i := int32(0); i < batch.NumRecords && len(raw) > 0; i++ {
-		length, n := binary.Varint(raw)
-		if n <= 0 || length < 0 || int64(len(raw)-n) < length {
+	return false, nil
+}
+
+// lastOffsetOf is the last offset of the last whole batch in b, or -1.
+func lastOffsetOf(b []byte) int64 {
+	last := int64(-1)
+	for len(b) >= logstore.BatchHeaderSize {
+		h, err := logstore.ParseBatchHeader(b)
+		if err != nil || h.TotalSize() > len(b) {
 			break
 		}
-		var rec kmsg.Record
-		if err := rec.ReadFrom(raw[:n+int(length)]); err != nil {
-			break
+		last = h.LastOffset()
+		b = b[h.TotalSize():]
+	}
+	return last
+}
+
+// scanByTimestamp looks through whole batches in b for the first record
+// at or after offset minOffset whose timestamp is >= ts (for LogAppendTime
+// batches, every record carries the batch's max timestamp) and fills sp
+// with its offset, timestamp and its batch's partition leader epoch.
+// Batches whose max timestamp is below ts are skipped without decoding.
+func scanByTimestamp(b []byte, minOffset, ts int64, sp *kmsg.ListOffsetsResponseTopicPartition) (bool, error) {
+	for len(b) >= logstore.BatchHeaderSize {
+		h, err := logstore.ParseBatchHeader(b)
+		if err != nil || h.TotalSize() > len(b) {
+			return false, nil
 		}
-		raw = raw[n+int(length):]
-		if off := batch.FirstOffset + int64(rec.OffsetDelta); off < from {
+		raw := b[:h.TotalSize()]
+		b = b[h.TotalSize():]
+		if h.MaxTimestamp < ts || h.LastOffset() < minOffset {
 			continue
 		}
-		if rts := batch.FirstTimestamp + rec.TimestampDelta64; rts >= ts {
-			return batch.FirstOffset + int64(rec.OffsetDelta), rts, nil
+		var batch kmsg.RecordBatch
+		if err := batch.ReadFrom(raw); err != nil {
+			return false, fmt.Errorf("decode batch at %d: %w", h.BaseOffset, err)
+		}
+		if batch.Attributes&0x08 != 0 {
+			sp.Offset, sp.Timestamp, sp.LeaderEpoch = max(batch.FirstOffset, minOffset), batch.MaxTimestamp, batch.PartitionLeaderEpoch
+			return true, nil
+		}
+		recs, err := kgo.DefaultDecompressor().Decompress(batch.Records, kgo.CompressionCodecType(batch.Attributes&0x07))
+		if err != nil {
+			return false, fmt.Errorf("decompress batch at %d: %w", h.BaseOffset, err)
+		}
+		for i := int32(0); i < batch.NumRecords && len(recs) > 0; i++ {
+			length, n := binary.Varint(recs)
+			if n <= 0 || length < 0 || int64(len(recs)-n) < length {
+				break
+			}
+			var rec kmsg.Record
+			if err := rec.ReadFrom(recs[:n+int(length)]); err != nil {
+				break
+			}
+			recs = recs[n+int(length):]
+			off, rts := batch.FirstOffset+int64(rec.OffsetDelta), batch.FirstTimestamp+rec.TimestampDelta64
+			if off >= minOffset && rts >= ts {
+				sp.Offset, sp.Timestamp, sp.LeaderEpoch = off, rts, batch.PartitionLeaderEpoch
+				return true, nil
+			}
 		}
 	}
-	// The batch's max timestamp said a match is here; fall back to the
-	// batch's last record if the records disagree.
-	return batch.FirstOffset + int64(batch.LastOffsetDelta), batch.MaxTimestamp, nil
+	return false, nil
 }

@@ -30,11 +30,21 @@ func (h *Handlers) metadata(ctx context.Context, r *protocol.Request, req *kmsg.
 		for _, t := range h.Controller.Topics() {
 			resp.Topics = append(resp.Topics, metadataTopic(t))
 		}
+		setMetadataAuthorizedOps(req, resp)
 		return resp, nil
 	}
 	// Before v4 there is no flag and Kafka treats it as true.
 	allowAuto := req.Version < 4 || req.AllowAutoTopicCreation
+	seen := make(map[string]bool, len(req.Topics))
 	for _, rt := range req.Topics {
+		if rt.Topic != nil {
+			// Kafka answers each named topic once, however often it is
+			// asked for.
+			if seen[*rt.Topic] {
+				continue
+			}
+			seen[*rt.Topic] = true
+		}
 		if rt.Topic == nil {
 			id := controller.TopicID(rt.TopicID)
 			t, ok := h.Controller.TopicByID(id)
@@ -49,7 +59,24 @@ func (h *Handlers) metadata(ctx context.Context, r *protocol.Request, req *kmsg.
 		}
 		resp.Topics = append(resp.Topics, h.metadataByName(ctx, r, *rt.Topic, allowAuto))
 	}
+	setMetadataAuthorizedOps(req, resp)
 	return resp, nil
+}
+
+// setMetadataAuthorizedOps fills the authorized operations the request
+// asked for (KIP-430): of every topic answered without error, and of the
+// cluster (v8-v10).
+func setMetadataAuthorizedOps(req *kmsg.MetadataRequest, resp *kmsg.MetadataResponse) {
+	if req.IncludeClusterAuthorizedOperations && req.Version >= 8 && req.Version <= 10 {
+		resp.AuthorizedOperations = clusterAuthorizedOps
+	}
+	if req.IncludeTopicAuthorizedOperations && req.Version >= 8 {
+		for i := range resp.Topics {
+			if resp.Topics[i].ErrorCode == 0 {
+				resp.Topics[i].AuthorizedOperations = topicAuthorizedOps
+			}
+		}
+	}
 }
 
 func (h *Handlers) metadataByName(ctx context.Context, r *protocol.Request, name string, allowAuto bool) kmsg.MetadataResponseTopic {
@@ -64,15 +91,14 @@ func (h *Handlers) metadataByName(ctx context.Context, r *protocol.Request, name
 	}
 	t, err := h.createTopic(ctx, topicSpec{name: name, numPartitions: -1, replicationFactor: -1})
 	switch {
-	case err == nil:
-		r.Logger.Info("auto-created topic", "topic", name, "partitions", len(t.Partitions))
-		return metadataTopic(t)
-	case errors.Is(err, kerr.TopicAlreadyExists):
-		// Created concurrently by another request.
-		if t, ok := h.Controller.Topic(name); ok {
-			return metadataTopic(t)
+	case err == nil, errors.Is(err, kerr.TopicAlreadyExists):
+		// Kafka creates the topic through its controller and answers the
+		// request that triggered it with UNKNOWN_TOPIC_OR_PARTITION and
+		// no partitions (measured, Kafka 4.3.1); clients ask again. The
+		// topic is ready here at once, so the next request sees it.
+		if err == nil {
+			r.Logger.Info("auto-created topic", "topic", name, "partitions", len(t.Partitions))
 		}
-		mt.ErrorCode = kerr.LeaderNotAvailable.Code
 	default:
 		mt.ErrorCode = errCode(err)
 		if mt.ErrorCode == kerr.UnknownServerError.Code {

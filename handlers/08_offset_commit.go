@@ -6,12 +6,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"samsa/controller"
 	"samsa/groups"
 	"samsa/protocol"
 )
 
-// OffsetCommit v2-v9 (Kafka 4 serves 2 and up; v10 names topics by id).
-func init() { register(2, 9, (*Handlers).offsetCommit) }
+// OffsetCommit v2-v10 (Kafka 4 serves 2 and up; v10 names topics by id,
+// and an unknown id is UNKNOWN_TOPIC_ID).
+func init() { register(2, 10, (*Handlers).offsetCommit) }
 
 func (h *Handlers) offsetCommit(_ context.Context, _ *protocol.Request, req *kmsg.OffsetCommitRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
@@ -21,9 +23,18 @@ func (h *Handlers) offsetCommit(_ context.Context, _ *protocol.Request, req *kms
 	codes := make([][]int16, len(req.Topics))
 	for i, rt := range req.Topics {
 		t, known := h.Controller.Topic(rt.Topic)
+		unknown := kerr.UnknownTopicOrPartition.Code
+		if req.Version >= 10 {
+			t, known = h.Controller.TopicByID(controller.TopicID(rt.TopicID))
+			rt.Topic, unknown = t.Name, kerr.UnknownTopicID.Code
+		}
 		codes[i] = make([]int16, len(rt.Partitions))
 		for j, rp := range rt.Partitions {
-			if !known || rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions) {
+			switch {
+			case !known:
+				codes[i][j] = unknown
+				continue
+			case rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions):
 				codes[i][j] = kerr.UnknownTopicOrPartition.Code
 				continue
 			}
@@ -45,7 +56,7 @@ func (h *Handlers) offsetCommit(_ context.Context, _ *protocol.Request, req *kms
 	k := 0
 	for i, rt := range req.Topics {
 		st := kmsg.NewOffsetCommitResponseTopic()
-		st.Topic = rt.Topic
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
 		for j, rp := range rt.Partitions {
 			sp := kmsg.NewOffsetCommitResponseTopicPartition()
 			sp.Partition, sp.ErrorCode = rp.Partition, codes[i][j]

@@ -3,30 +3,62 @@ package handlers
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"samsa/controller"
 	"samsa/groups"
 	"samsa/protocol"
 )
 
-// OffsetFetch v1-v9 (v8+ asks for several groups at once; v10 names topics
-// by id).
-func init() { register(1, 9, (*Handlers).offsetFetch) }
+// OffsetFetch v1-v10 (v8+ asks for several groups at once; v10 names
+// topics by id: an unknown id is answered UNKNOWN_TOPIC_ID per partition).
+func init() { register(1, 10, (*Handlers).offsetFetch) }
 
 func (h *Handlers) offsetFetch(_ context.Context, _ *protocol.Request, req *kmsg.OffsetFetchRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
 	if req.Version >= 8 {
 		for _, g := range req.Groups {
-			tps := requested(g.Topics, func(t kmsg.OffsetFetchRequestGroupTopic) (string, []int32) { return t.Topic, t.Partitions })
+			byID := req.Version >= 10
+			var unknownIDs []kmsg.OffsetFetchRequestGroupTopic
+			tps := requested(g.Topics, func(t kmsg.OffsetFetchRequestGroupTopic) (string, []int32) {
+				if !byID {
+					return t.Topic, t.Partitions
+				}
+				topic, ok := h.Controller.TopicByID(controller.TopicID(t.TopicID))
+				if !ok {
+					unknownIDs = append(unknownIDs, t)
+					return "", nil
+				}
+				return topic.Name, t.Partitions
+			})
 			code, offsets := h.Groups.Fetch(g.Group, tps, req.RequireStable)
 			rg := kmsg.NewOffsetFetchResponseGroup()
 			rg.Group, rg.ErrorCode = g.Group, code
 			for _, ts := range byTopic(offsets) {
 				rt := kmsg.NewOffsetFetchResponseGroupTopic()
 				rt.Topic = ts[0].Topic
+				if byID {
+					t, ok := h.Controller.Topic(rt.Topic)
+					if !ok {
+						continue // a committed topic deleted meanwhile has no id to name it by
+					}
+					rt.Topic, rt.TopicID = "", [16]byte(t.ID)
+				}
 				for _, o := range ts {
 					rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
 					rp.Partition, rp.Offset, rp.LeaderEpoch, rp.Metadata, rp.ErrorCode = o.Partition, o.Offset, o.LeaderEpoch, o.Metadata, o.ErrorCode
+					rt.Partitions = append(rt.Partitions, rp)
+				}
+				rg.Topics = append(rg.Topics, rt)
+			}
+			for _, t := range unknownIDs {
+				rt := kmsg.NewOffsetFetchResponseGroupTopic()
+				rt.TopicID = t.TopicID
+				for _, p := range t.Partitions {
+					rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
+					rp.Partition, rp.Offset, rp.LeaderEpoch, rp.ErrorCode = p, -1, -1, kerr.UnknownTopicID.Code
+					rp.Metadata = kmsg.StringPtr("")
 					rt.Partitions = append(rt.Partitions, rp)
 				}
 				rg.Topics = append(rg.Topics, rt)

@@ -23,6 +23,9 @@ func (h *Handlers) describeGroups(_ context.Context, _ *protocol.Request, req *k
 			rg.ErrorCode = kerr.GroupIDNotFound.Code
 			rg.ErrorMessage = kmsg.StringPtr("group " + g + " not found")
 		}
+		if req.IncludeAuthorizedOperations && rg.ErrorCode == 0 && d.State != "Dead" {
+			rg.AuthorizedOperations = groupAuthorizedOps
+		}
 		for _, m := range d.Members {
 			rm := kmsg.NewDescribeGroupsResponseGroupMember()
 			rm.MemberID, rm.InstanceID, rm.ClientID, rm.ClientHost = m.MemberID, m.InstanceID, m.ClientID, m.ClientHost

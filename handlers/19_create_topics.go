@@ -11,9 +11,9 @@ import (
 	"samsa/protocol"
 )
 
-// CreateTopics v0-v7 (Kafka 4.1 serves 2-7; the older ones cost nothing to
-// keep for old clients).
-func init() { register(0, 7, (*Handlers).createTopics) }
+// CreateTopics v2-v7, the versions Kafka 4.x serves (KIP-896 removed 0-1;
+// a client tested against Samsa must not depend on versions Kafka refuses).
+func init() { register(2, 7, (*Handlers).createTopics) }
 
 func (h *Handlers) createTopics(ctx context.Context, r *protocol.Request, req *kmsg.CreateTopicsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
@@ -30,6 +30,9 @@ func (h *Handlers) createTopics(ctx context.Context, r *protocol.Request, req *k
 		st := kmsg.NewCreateTopicsResponseTopic()
 		st.Topic = rt.Topic
 		st.NumPartitions, st.ReplicationFactor = -1, -1
+		// Kafka answers a failed topic with an empty config list, not
+		// null (v5+).
+		st.Configs = []kmsg.CreateTopicsResponseTopicConfig{}
 		if seen[rt.Topic] > 1 {
 			st.ErrorCode = kerr.InvalidRequest.Code
 			st.ErrorMessage = kmsg.StringPtr("duplicate topic name " + rt.Topic + " in request")

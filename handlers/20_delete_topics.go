@@ -12,7 +12,7 @@ import (
 )
 
 // DeleteTopics v0-v6; v6 names topics by name or by topic id.
-func init() { register(0, 6, (*Handlers).deleteTopics) }
+func init() { register(1, 6, (*Handlers).deleteTopics) } // Kafka 4.x: 1-6 (KIP-896)
 
 func (h *Handlers) deleteTopics(ctx context.Context, r *protocol.Request, req *kmsg.DeleteTopicsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)

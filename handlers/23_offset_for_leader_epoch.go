@@ -41,7 +41,9 @@ func (h *Handlers) offsetForLeaderEpoch(_ context.Context, _ *protocol.Request, 
 				// An epoch above the current one is unknown (-1, -1); the
 				// current epoch, or an older one that never had records,
 				// ends where the log ends.
-				if rp.LeaderEpoch <= part.LeaderEpoch {
+				// Epoch -1 (undefined) is answered (-1, -1), as by Kafka's
+				// LeaderEpochFileCache.endOffsetFor.
+				if rp.LeaderEpoch >= 0 && rp.LeaderEpoch <= part.LeaderEpoch {
 					sp.LeaderEpoch, sp.EndOffset = part.LeaderEpoch, p.LogEndOffset()
 				}
 			}

@@ -11,8 +11,9 @@ import (
 	"samsa/protocol"
 )
 
-// DescribeConfigs v0-v4, for topics and this broker.
-func init() { register(0, 4, (*Handlers).describeConfigs) }
+// DescribeConfigs v1-v4 (Kafka 4.x removed v0, KIP-896), for topics and
+// this broker.
+func init() { register(1, 4, (*Handlers).describeConfigs) }
 
 func (h *Handlers) describeConfigs(_ context.Context, _ *protocol.Request, req *kmsg.DescribeConfigsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)

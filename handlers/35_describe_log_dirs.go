@@ -11,10 +11,10 @@ import (
 	"samsa/protocol"
 )
 
-// DescribeLogDirs v0-v4 (kafka-log-dirs.sh): the one log dir with the
+// DescribeLogDirs v1-v5 (kafka-log-dirs.sh): the one log dir with the
 // size of every partition in it. Partitions with no data yet have no log
 // and are not listed, as in Kafka, where a log exists once created.
-func init() { register(0, 4, (*Handlers).describeLogDirs) }
+func init() { register(1, 5, (*Handlers).describeLogDirs) } // Kafka 4.x removed v0 (KIP-896); v5 adds is_cordoned, always false here
 
 func (h *Handlers) describeLogDirs(_ context.Context, _ *protocol.Request, req *kmsg.DescribeLogDirsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DescribeLogDirsResponse)

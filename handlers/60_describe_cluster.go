@@ -24,6 +24,9 @@ func (h *Handlers) describeCluster(_ context.Context, r *protocol.Request, req *
 		resp.ErrorMessage = kmsg.StringPtr("this listener serves broker endpoints only")
 		return resp, nil
 	}
+	if req.IncludeClusterAuthorizedOperations {
+		resp.ClusterAuthorizedOperations = clusterAuthorizedOps
+	}
 	resp.ClusterID = h.Controller.ClusterID()
 	resp.ControllerID = h.Controller.ControllerID()
 	for _, b := range h.brokersFor(r.Listener) {

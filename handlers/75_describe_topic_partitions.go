@@ -50,6 +50,7 @@ func (h *Handlers) describeTopicPartitions(_ context.Context, _ *protocol.Reques
 		if !ok {
 			rt := kmsg.NewDescribeTopicPartitionsResponseTopic()
 			rt.Topic, rt.ErrorCode = kmsg.StringPtr(name), kerr.UnknownTopicOrPartition.Code
+			rt.AuthorizedOperations = topicAuthorizedOps // Kafka fills it for unknown topics too
 			resp.Topics = append(resp.Topics, rt)
 			continue
 		}
@@ -79,6 +80,7 @@ func describeTopicPartitionsTopic(t controller.Topic, first int32, limit int) (k
 	rt := kmsg.NewDescribeTopicPartitionsResponseTopic()
 	name := t.Name
 	rt.Topic, rt.TopicID, rt.IsInternal = &name, t.ID, t.Internal
+	rt.AuthorizedOperations = topicAuthorizedOps // always filled, as by Kafka
 	rt.Partitions = []kmsg.DescribeTopicPartitionsResponseTopicPartition{}
 	next := int32(-1)
 	for _, p := range t.Partitions {

@@ -32,6 +32,12 @@ func (h *Handlers) alterTopicConfigs(ctx context.Context, topic string, changes 
 	defer h.alterMu.Unlock()
 	t, ok := h.Controller.Topic(topic)
 	if !ok {
+		// Kafka validates the configs before it looks for the topic
+		// (measured, Kafka 4.3.1: a bad value for an unknown topic is
+		// INVALID_CONFIG, a good one UNKNOWN_TOPIC_OR_PARTITION).
+		if err := h.validateChanges(changes); err != nil {
+			return err
+		}
 		return fmt.Errorf("topic %s does not exist: %w", topic, kerr.UnknownTopicOrPartition)
 	}
 	next := make(map[string]string, len(t.Configs))
@@ -48,6 +54,9 @@ func (h *Handlers) alterTopicConfigs(ctx context.Context, topic string, changes 
 		seen[c.name] = true
 		def, known := config.LookupTopicConfig(c.name)
 		if !known {
+			if c.op == kmsg.IncrementalAlterConfigOpDelete {
+				continue // deleting a config that cannot be set is a no-op in Kafka
+			}
 			return fmt.Errorf("unknown topic config %s: %w", c.name, kerr.InvalidConfig)
 		}
 		switch c.op {
@@ -87,6 +96,26 @@ func (h *Handlers) alterTopicConfigs(ctx context.Context, topic string, changes 
 	}
 	h.applyTopicConfig(topic)
 	return nil
+}
+
+// validateChanges checks the values a change sets on their own, as if
+// they were a topic's whole set of overrides.
+func (h *Handlers) validateChanges(changes []configChange) error {
+	set := make(map[string]string, len(changes))
+	for _, c := range changes {
+		def, known := config.LookupTopicConfig(c.name)
+		switch {
+		case !known && c.op != kmsg.IncrementalAlterConfigOpDelete:
+			return fmt.Errorf("unknown topic config %s: %w", c.name, kerr.InvalidConfig)
+		case !known:
+		case (c.op == kmsg.IncrementalAlterConfigOpAppend || c.op == kmsg.IncrementalAlterConfigOpSubtract) && int8(def.Type) != configTypeList:
+			return fmt.Errorf("config %s is not a list; append and subtract apply to lists only: %w", c.name, kerr.InvalidConfig)
+		case c.op == kmsg.IncrementalAlterConfigOpSet && c.value != nil:
+			set[c.name] = *c.value
+		}
+	}
+	_, err := h.normalizeTopicConfigs(set)
+	return err
 }
 
 // editList appends the items of arg missing from the comma-separated list

@@ -414,11 +414,17 @@ func (p *Partition) segmentAt(base int64) *segment {
 // An offset equal to the log end offset gives an empty result; one below
 // the log start offset or beyond the end gives ErrOffsetOutOfRange.
 func (p *Partition) Read(offset int64, maxBytes int32) (ReadResult, error) {
+	return p.read(offset, maxBytes, false)
+}
+
+// read is Read; belowStart lets it read batches below the log start that
+// are still in a segment (see ReadBelowStart).
+func (p *Partition) read(offset int64, maxBytes int32, belowStart bool) (ReadResult, error) {
 	if p.closed.Load() {
 		return ReadResult{}, ErrPartitionClosed
 	}
 	logStart, leo := p.logStart.Load(), p.leo.Load()
-	if offset < logStart || offset > leo {
+	if (offset < logStart && !belowStart) || offset > leo {
 		return ReadResult{}, fmt.Errorf("%w: %s-%d offset %d not in [%d, %d]", ErrOffsetOutOfRange, p.topic, p.partition, offset, logStart, leo)
 	}
 	res := ReadResult{HighWatermark: leo, LastStableOffset: leo, LogStartOffset: logStart}

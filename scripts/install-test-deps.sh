@@ -4,6 +4,11 @@
 set -euo pipefail
 
 need=()
+if [ "${1:-}" = java ]; then
+  # The conformance suite runs Apache Kafka from Maven Central's jars.
+  command -v java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
+  command -v mvn >/dev/null 2>&1 || need+=(maven)
+fi
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
 # confluent-kafka-python (librdkafka) for the no-timestamp retention test;
 # Debian's python, not a virtualenv's.
