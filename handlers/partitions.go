@@ -59,11 +59,30 @@ func (h *Handlers) produceSettingsFor(t controller.Topic) *produceSettings {
 			logAppendTime: h.topicConfigValue(t, "message.timestamp.type") == "LogAppendTime",
 			beforeMaxMs:   h.topicConfigInt(t, "message.timestamp.before.max.ms", 1<<62),
 			afterMaxMs:    h.topicConfigInt(t, "message.timestamp.after.max.ms", 3600000),
+			codec:         codecID(h.topicConfigValue(t, "compression.type")),
 		},
 		minISR: h.topicConfigInt(t, "min.insync.replicas", 1),
 	}
 	h.produceSettings.Store(t.ID, s)
 	return s
+}
+
+// codecID maps a compression.type value to the codec id batches are
+// stored with, -1 for producer (keep the producer's codec).
+func codecID(compressionType string) int {
+	switch compressionType {
+	case "uncompressed":
+		return 0
+	case "gzip":
+		return 1
+	case "snappy":
+		return 2
+	case "lz4":
+		return 3
+	case "zstd":
+		return 4
+	}
+	return -1
 }
 
 // partitionConfig resolves the log settings of t's partitions.
