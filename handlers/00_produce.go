@@ -165,6 +165,19 @@ func (h *Handlers) appendPartition(t controller.Topic, p *logstore.Partition, id
 	if err != nil {
 		return err
 	}
+	if lim.codec >= 0 && lim.codec != hdr.Compression() {
+		// compression.type names another codec: Kafka's LogValidator
+		// rebuilds the batch in it, then UnifiedLog checks the new size.
+		rb, err := logstore.Recompress(batch, hdr, lim.codec, set.levels)
+		if err != nil {
+			return fmt.Errorf("recompressing for compression.type: %w", err)
+		}
+		defer rb.Release()
+		if int64(len(rb.Bytes)) > lim.maxBytes {
+			return fmt.Errorf("recompressed record batch of %d bytes exceeds max.message.bytes %d: %w", len(rb.Bytes), lim.maxBytes, kerr.MessageTooLarge)
+		}
+		batch, hdr = rb.Bytes, rb.Header
+	}
 	logstore.SetPartitionLeaderEpoch(batch, part.LeaderEpoch)
 	hdr.PartitionLeaderEpoch = part.LeaderEpoch
 	res, err := p.Append(batch, hdr)

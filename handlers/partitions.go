@@ -40,6 +40,7 @@ type produceSettings struct {
 	overrides map[string]string // the topic's overrides these were resolved from
 	limits    batchLimits       // nowMs left zero
 	minISR    int64
+	levels    logstore.CompressionLevels
 }
 
 // produceSettingsFor returns t's produce settings from the cache, resolving
@@ -62,6 +63,11 @@ func (h *Handlers) produceSettingsFor(t controller.Topic) *produceSettings {
 			codec:         codecID(h.topicConfigValue(t, "compression.type")),
 		},
 		minISR: h.topicConfigInt(t, "min.insync.replicas", 1),
+		levels: logstore.CompressionLevels{
+			Gzip: int(h.topicConfigInt(t, "compression.gzip.level", -1)),
+			LZ4:  int(h.topicConfigInt(t, "compression.lz4.level", 9)),
+			Zstd: int(h.topicConfigInt(t, "compression.zstd.level", 3)),
+		},
 	}
 	h.produceSettings.Store(t.ID, s)
 	return s

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -252,4 +253,62 @@ if p.flush(10) != 0 or errs:
 		}
 		check(t, topic, 10)
 	})
+}
+
+// TestTopicCompressionTypeRecompresses: a topic's compression.type decides
+// the codec batches are stored in, as in Kafka: kgo produces snappy and
+// uncompressed batches to topics set to gzip, zstd, lz4 and uncompressed;
+// a raw Fetch shows the stored codec, and a kgo consumer reads every
+// record back with offsets, keys and headers intact.
+func TestTopicCompressionTypeRecompresses(t *testing.T) {
+	b := testbroker.Start(t, testbroker.InProcess)
+	adm := newAdmin(t, b.Addr())
+	for _, c := range []struct {
+		typ   string
+		codec int8
+	}{{"gzip", 1}, {"zstd", 4}, {"lz4", 3}, {"uncompressed", 0}, {"snappy", 2}} {
+		t.Run(c.typ, func(t *testing.T) {
+			topic := "ct-" + c.typ
+			if _, err := adm.CreateTopic(ctxT(t), 1, 1, map[string]*string{"compression.type": &c.typ}, topic); err != nil {
+				t.Fatal(err)
+			}
+			var recs []*kgo.Record
+			for i := 0; i < 50; i++ {
+				recs = append(recs, &kgo.Record{Key: []byte(fmt.Sprint(i)), Value: []byte(strings.Repeat("v", i*10)),
+					Headers: []kgo.RecordHeader{{Key: "i", Value: []byte(fmt.Sprint(i))}}})
+			}
+			for _, codec := range []kgo.CompressionCodec{kgo.SnappyCompression(), kgo.NoCompression()} {
+				cl := newClient(t, b.Addr(), kgo.DefaultProduceTopic(topic), kgo.ProducerBatchCompression(codec))
+				produceAll(t, cl, recs[:25]...)
+				produceAll(t, cl, recs[25:]...)
+				cl.Close()
+			}
+			got := consumeAll(t, b.Addr(), topic, 100)
+			for i, r := range got {
+				if r.Offset != int64(i) || string(r.Key) != fmt.Sprint(i%50) || len(r.Value) != (i%50)*10 || len(r.Headers) != 1 {
+					t.Fatalf("record %d: offset %d key %q value of %d bytes", i, r.Offset, r.Key, len(r.Value))
+				}
+			}
+			req := kmsg.NewPtrFetchRequest()
+			req.Version, req.MaxBytes, req.SessionEpoch = 12, 1<<20, -1
+			rt := kmsg.NewFetchRequestTopic()
+			rt.Topic = topic
+			rp := kmsg.NewFetchRequestTopicPartition()
+			rp.PartitionMaxBytes, rp.CurrentLeaderEpoch, rp.LastFetchedEpoch, rp.LogStartOffset = 1<<20, -1, -1, -1
+			rt.Partitions = append(rt.Partitions, rp)
+			req.Topics = append(req.Topics, rt)
+			raw := rawRequest(t, b.Addr(), req).(*kmsg.FetchResponse).Topics[0].Partitions[0].RecordBatches
+			for n := 0; len(raw) >= 61; n++ {
+				var rb kmsg.RecordBatch
+				size := int(binary.BigEndian.Uint32(raw[8:])) + 12
+				if err := rb.ReadFrom(raw[:size]); err != nil {
+					t.Fatal(err)
+				}
+				if int8(rb.Attributes&7) != c.codec || rb.PartitionLeaderEpoch != 0 {
+					t.Fatalf("batch %d stored with codec %d leader epoch %d, want codec %d epoch 0", n, rb.Attributes&7, rb.PartitionLeaderEpoch, c.codec)
+				}
+				raw = raw[size:]
+			}
+		})
+	}
 }
