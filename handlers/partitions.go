@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -61,6 +62,7 @@ func (h *Handlers) produceSettingsFor(t controller.Topic) *produceSettings {
 			beforeMaxMs:   h.topicConfigInt(t, "message.timestamp.before.max.ms", 1<<62),
 			afterMaxMs:    h.topicConfigInt(t, "message.timestamp.after.max.ms", 3600000),
 			codec:         codecID(h.topicConfigValue(t, "compression.type")),
+			compacted:     strings.Contains(h.topicConfigValue(t, "cleanup.policy"), "compact"),
 		},
 		minISR: h.topicConfigInt(t, "min.insync.replicas", 1),
 		levels: logstore.CompressionLevels{
@@ -93,11 +95,16 @@ func codecID(compressionType string) int {
 
 // partitionConfig resolves the log settings of t's partitions.
 func (h *Handlers) partitionConfig(t controller.Topic) logstore.PartitionConfig {
+	retentionBytes, retentionMs := h.topicConfigInt(t, "retention.bytes", -1), h.topicConfigInt(t, "retention.ms", 7*24*3600*1000)
+	if compactOnly(h.topicConfigValue(t, "cleanup.policy")) {
+		// Kafka deletes nothing by time or size on a compact-only topic.
+		retentionBytes, retentionMs = -1, -1
+	}
 	return logstore.PartitionConfig{
 		SegmentBytes:   h.topicConfigInt(t, "segment.bytes", 1<<30),
 		SegmentMs:      h.topicConfigInt(t, "segment.ms", 7*24*3600*1000),
-		RetentionBytes: h.topicConfigInt(t, "retention.bytes", -1),
-		RetentionMs:    h.topicConfigInt(t, "retention.ms", 7*24*3600*1000),
+		RetentionBytes: retentionBytes,
+		RetentionMs:    retentionMs,
 		FlushMessages:  h.topicConfigInt(t, "flush.messages", math.MaxInt64),
 		FlushMs:        h.topicConfigInt(t, "flush.ms", math.MaxInt64),
 		LogAppendTime:  h.topicConfigValue(t, "message.timestamp.type") == "LogAppendTime",

@@ -20,7 +20,8 @@ type batchLimits struct {
 	beforeMaxMs   int64 // message.timestamp.before.max.ms
 	afterMaxMs    int64 // message.timestamp.after.max.ms
 	nowMs         int64
-	codec         int // compression.type as a codec id; -1 for producer
+	codec         int  // compression.type as a codec id; -1 for producer
+	compacted     bool // cleanup.policy lists compact: records need keys
 }
 
 // Framing of a record set, Kafka's ByteBufferLogInputStream: the length
@@ -155,5 +156,6 @@ func validateBatch(batch []byte, lim batchLimits) (logstore.BatchHeader, error) 
 		AfterMaxMs:    lim.afterMaxMs,
 		NowMs:         lim.nowMs,
 		Recompress:    lim.codec >= 0 && lim.codec != codec && codec <= 4,
+		Compacted:     lim.compacted,
 	})
 }

@@ -80,6 +80,7 @@ func (h *Handlers) createTopic(ctx context.Context, s topicSpec) (controller.Top
 	})
 	if err == nil && !s.validateOnly {
 		h.createLogs(t, 0)
+		h.warnUnapplied(t.Name, s.configs)
 	}
 	return t, err
 }

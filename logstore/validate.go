@@ -77,6 +77,10 @@ type ValidateConfig struct {
 	// then rewritten, as Kafka's buildRecordsAndAssignOffsets does, so
 	// they are not checked.
 	Recompress bool
+	// Compacted is cleanup.policy containing compact: records without a
+	// key are refused (LogValidator.validateKey), INVALID_RECORD with a
+	// record error each.
+	Compacted bool
 }
 
 // ValidateRecords is Kafka's LogValidator for a batch a client produced
@@ -136,6 +140,9 @@ func ValidateRecords(batch []byte, h BatchHeader, cfg ValidateConfig) (BatchHead
 		return h, err
 	}
 	if len(w.recErrs) > 0 {
+		if !w.tsErrs {
+			return h, &ValidationError{Err: ErrInvalidRecord, Msg: fmt.Sprintf("%d records have been rejected: a compacted topic cannot accept records without a key", len(w.recErrs)), RecordErrors: w.recErrs}
+		}
 		return h, &ValidationError{Err: ErrInvalidTimestamp, Msg: "one or more records have been rejected due to invalid timestamp", RecordErrors: w.recErrs}
 	}
 	if w.offsetMismatch >= 0 && codec != 0 && !cfg.Recompress {
@@ -198,6 +205,8 @@ type walker struct {
 	// offsetMismatch is the index of the first record whose offset delta
 	// is not its index, -1 if none.
 	offsetMismatch int32
+	keyNull        bool // the current record has a null key
+	tsErrs         bool // recErrs holds a timestamp fault
 }
 
 // errTruncated is the reader running out of bytes inside a record.
@@ -275,10 +284,13 @@ func (w *walker) record(i int32) error {
 	if offDelta != i && w.offsetMismatch < 0 {
 		w.offsetMismatch = i
 	}
-	for _, what := range [2]string{"key", "value"} {
+	for k, what := range [2]string{"key", "value"} {
 		n, ok := r.varint()
 		if !ok {
 			return w.structErr(i, what+" length")
+		}
+		if k == 0 {
+			w.keyNull = n < 0
 		}
 		// Any negative length is null (Utils.readBytes).
 		if n > 0 {
@@ -331,6 +343,12 @@ func (w *walker) record(i int32) error {
 // LogValidator.validateTimestamp.
 func (w *walker) timestamp(i int32, delta int64) {
 	h, cfg := &w.h, &w.cfg
+	if cfg.Compacted && w.keyNull {
+		// LogValidator.validateKey comes first and skips the timestamp
+		// check of the record.
+		w.addRecErr(i, "compacted topic cannot accept a record without a key")
+		return
+	}
 	lat := h.Attributes&attrTimestampType != 0
 	ts := h.BaseTimestamp + delta // wraps like Java's long addition
 	if lat {
@@ -345,10 +363,12 @@ func (w *walker) timestamp(i int32, delta int64) {
 		tooOld := ts < cfg.NowMs && (cfg.BeforeMaxMs < 0 || uint64(cfg.NowMs)-uint64(ts) > uint64(cfg.BeforeMaxMs))
 		tooNew := ts > cfg.NowMs && (cfg.AfterMaxMs < 0 || uint64(ts)-uint64(cfg.NowMs) > uint64(cfg.AfterMaxMs))
 		if tooOld || tooNew {
+			w.tsErrs = true
 			w.addRecErr(i, fmt.Sprintf("timestamp %d of record %d is out of range: it must be within [now - %d ms, now + %d ms] of %d",
 				ts, i, cfg.BeforeMaxMs, cfg.AfterMaxMs, cfg.NowMs))
 		}
 	} else if lat {
+		w.tsErrs = true
 		w.addRecErr(i, "invalid timestamp type: producers must not set the timestamp type to LogAppendTime")
 	}
 }
