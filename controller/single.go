@@ -767,8 +767,14 @@ func collisionKey(name string) string { return strings.ReplaceAll(name, ".", "_"
 
 // isInternalTopic reports the topics Kafka's Topic.isInternal marks
 // internal: clients hide them and refuse to produce to them directly.
-func isInternalTopic(name string) bool {
-	return name == "__consumer_offsets" || name == "__transaction_state"
+func isInternalTopic(name string) bool { return IsInternalTopic(name) }
+
+// IsInternalTopic is Kafka's Topic.isInternal (Kafka 4.x: the group,
+// transaction and share-group state topics). Produce answers
+// INVALID_TOPIC_EXCEPTION for these names whether or not the topic
+// exists yet, as Kafka 4.3.1 does.
+func IsInternalTopic(name string) bool {
+	return name == "__consumer_offsets" || name == "__transaction_state" || name == "__share_group_state"
 }
 
 func topicKey(name string) []byte { return []byte(topicKeyPrefix + name) }

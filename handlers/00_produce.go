@@ -16,51 +16,97 @@ import (
 
 // Produce v0-v13. Like Kafka 4.x, versions 0-2 are advertised (some
 // librdkafka releases refuse a broker whose Produce minimum is above 0,
-// KAFKA-18659) but answered with UNSUPPORTED_VERSION per partition, since
-// their message formats are gone.
+// KAFKA-18659) but, their message formats being gone, Kafka 4.3.1 closes
+// the connection on them without an answer; so does Samsa.
 func init() { register(0, 13, (*Handlers).produce) }
 
+// produce follows KafkaApis.handleProduceRequest and
+// ReplicaManager.appendToLocalLog: request-wide checks (transactional
+// records without a transactional id), then per partition the topic and
+// ProduceRequest.validateRecords (answers with log_start_offset -1), the
+// acks check, then the log (LogValidator and the append; its failures
+// carry the partition's log start offset, except the kinds
+// ReplicaManager answers without it, see logStartOnError).
 func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.ProduceRequest) (kmsg.Response, error) {
-	resp := req.ResponseKind().(*kmsg.ProduceResponse)
-	var topLevel error
-	switch {
-	case req.Version < 3:
-		topLevel = fmt.Errorf("produce v%d is not supported: %w", req.Version, kerr.UnsupportedVersion)
-	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
-		topLevel = fmt.Errorf("acks must be -1, 0 or 1, not %d: %w", req.Acks, kerr.InvalidRequiredAcks)
+	if req.Version < 3 {
+		return nil, fmt.Errorf("produce v%d (message format v0/v1) is not served; Kafka 4 closes the connection too", req.Version)
 	}
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	var wholeRequest error
+	if hasTransactionalRecords(req) && req.TransactionID == nil {
+		wholeRequest = fmt.Errorf("transactional records need a transactional id: %w", kerr.TransactionalIDAuthorizationFailed)
+	}
+	type pending struct {
+		t     controller.Topic
+		batch []byte
+		sp    *kmsg.ProduceResponseTopicPartition
+	}
+	var appends []pending
 	nowMs := time.Now().UnixMilli()
 	for _, rt := range req.Topics {
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
 		t, terr := h.lookupTopic(req.Version >= 13, rt.Topic, rt.TopicID)
+		if req.Version < 13 && controller.IsInternalTopic(rt.Topic) || terr == nil && t.Internal {
+			terr = fmt.Errorf("cannot append to internal topic %s: %w", t.Name, kerr.InvalidTopicException)
+		}
+		st.Partitions = make([]kmsg.ProduceResponseTopicPartition, 0, len(rt.Partitions))
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewProduceResponseTopicPartition()
 			sp.Partition = rp.Partition
-			err := topLevel
+			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
+			err := wholeRequest
 			if err == nil {
 				err = terr
 			}
-			if err == nil {
-				err = h.appendPartition(t, rp, req.Acks, nowMs, &sp)
-			}
-			if err != nil {
-				sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
-				sp.ErrorCode = logErrCode(err)
-				if req.Version >= 8 {
-					sp.ErrorMessage = errMessage(err)
-					sp.ErrorRecords = recordErrors(err)
-				}
-				switch {
-				case sp.ErrorCode == kerr.UnknownServerError.Code:
-					r.Logger.Error("produce failed", "topic", t.Name, "partition", rp.Partition, "err", err)
-				case sp.ErrorCode == kerr.InvalidRecord.Code || sp.ErrorCode == kerr.CorruptMessage.Code:
-					r.Logger.Warn("produce rejected", "topic", t.Name, "partition", rp.Partition, "err", err)
-				}
+			if err == nil && (rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions)) {
+				err = fmt.Errorf("%s has no partition %d: %w", t.Name, rp.Partition, kerr.UnknownTopicOrPartition)
 			}
 			st.Partitions = append(st.Partitions, sp)
+			var batch []byte
+			if err == nil {
+				if unknownCodecBefore7(req.Version, rp.Records) {
+					wholeRequest = fmt.Errorf("produce v%d batch with compression id %d: %w", req.Version, rp.Records[22]&7, kerr.UnknownServerError)
+					continue
+				}
+				batch, err = checkRequestRecords(req.Version, rp.Records)
+			}
+			if err == nil && req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
+				err = fmt.Errorf("acks must be -1, 0 or 1, not %d: %w", req.Acks, kerr.InvalidRequiredAcks)
+			}
+			if err != nil {
+				h.produceFailed(r, req.Version, t.Name, &st.Partitions[len(st.Partitions)-1], err)
+				continue
+			}
+			appends = append(appends, pending{t: t, batch: batch, sp: &st.Partitions[len(st.Partitions)-1]})
 		}
 		resp.Topics = append(resp.Topics, st)
+	}
+	if wholeRequest != nil {
+		// ProduceRequest.getErrorResponse: every partition, nothing appended.
+		for i := range resp.Topics {
+			for j := range resp.Topics[i].Partitions {
+				sp := &resp.Topics[i].Partitions[j]
+				*sp = kmsg.NewProduceResponseTopicPartition()
+				sp.Partition = req.Topics[i].Partitions[j].Partition
+				sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
+				h.produceFailed(r, req.Version, resp.Topics[i].Topic, sp, wholeRequest)
+			}
+		}
+		appends = nil
+	}
+	for _, a := range appends {
+		rp := a.sp.Partition
+		p, err := h.partition(a.t, rp)
+		if err == nil {
+			err = h.appendPartition(a.t, p, rp, a.batch, req.Acks, nowMs, a.sp)
+		}
+		if err != nil {
+			if p != nil && logStartOnError(err) {
+				a.sp.LogStartOffset = p.LogStartOffset()
+			}
+			h.produceFailed(r, req.Version, a.t.Name, a.sp, err)
+		}
 	}
 	if req.Acks == 0 {
 		return nil, nil
@@ -68,26 +114,73 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 	return resp, nil
 }
 
-func (h *Handlers) appendPartition(t controller.Topic, rp kmsg.ProduceRequestTopicPartition, acks int16, nowMs int64, sp *kmsg.ProduceResponseTopicPartition) error {
-	if t.Internal {
-		return fmt.Errorf("cannot append to internal topic %s: %w", t.Name, kerr.InvalidTopicException)
+// logStartOnError says whether a failed append answers with the
+// partition's log start offset: ReplicaManager.appendToLocalLog does for
+// every failure inside the log except unknown partitions, leadership,
+// MESSAGE_TOO_LARGE, CORRUPT_MESSAGE and storage errors, which it answers
+// with -1.
+func logStartOnError(err error) bool {
+	switch logErrCode(err) {
+	case kerr.UnknownTopicOrPartition.Code, kerr.NotLeaderForPartition.Code, kerr.MessageTooLarge.Code,
+		kerr.RecordListTooLarge.Code, kerr.CorruptMessage.Code, kerr.KafkaStorageError.Code:
+		return false
 	}
-	p, err := h.partition(t, rp.Partition)
-	if err != nil {
-		return err
+	return true
+}
+
+// produceFailed fills sp with err and logs it once: hostile or broken
+// batches at warn (the client's fault), server failures at error.
+func (h *Handlers) produceFailed(r *protocol.Request, version int16, topic string, sp *kmsg.ProduceResponseTopicPartition, err error) {
+	sp.BaseOffset, sp.LogAppendTime = -1, -1
+	sp.ErrorCode = logErrCode(err)
+	if version >= 8 {
+		sp.ErrorMessage = errMessage(err)
+		sp.ErrorRecords = recordErrors(err)
 	}
+	var ve *logstore.ValidationError
+	switch {
+	case errors.As(err, &ve) || sp.ErrorCode == kerr.CorruptMessage.Code || sp.ErrorCode == kerr.InvalidRecord.Code:
+		r.Logger.Warn("produce rejected", "topic", topic, "partition", sp.Partition, "err", err)
+	case sp.ErrorCode == kerr.UnknownServerError.Code:
+		r.Logger.Error("produce failed", "topic", topic, "partition", sp.Partition, "err", err)
+	}
+}
+
+// appendPartition validates batch against t's settings (Kafka's
+// UnifiedLog.analyzeAndValidateRecords and LogValidator), stamps the
+// partition's leader epoch, recompresses when compression.type asks for
+// another codec, and appends.
+func (h *Handlers) appendPartition(t controller.Topic, p *logstore.Partition, idx int32, batch []byte, acks int16, nowMs int64, sp *kmsg.ProduceResponseTopicPartition) error {
 	set := h.produceSettingsFor(t)
-	lim := set.limits
-	lim.nowMs = nowMs
-	hdr, err := validateBatch(rp.Records, lim)
-	if err != nil {
-		return err
-	}
-	part := t.Partitions[rp.Partition]
-	if acks == -1 && int64(len(part.ISR)) < set.minISR {
+	part := t.Partitions[idx]
+	if acks == -1 && int64(len(part.ISR)) < set.minISR && int64(len(part.ISR)) < int64(len(part.Replicas)) {
+		// Kafka 3.7+ (KAFKA-15583) caps min.insync.replicas at the
+		// replication factor: with every replica in sync, acks=all
+		// succeeds.
 		return fmt.Errorf("in-sync replicas %d below min.insync.replicas %d: %w", len(part.ISR), set.minISR, kerr.NotEnoughReplicas)
 	}
-	res, err := p.Append(rp.Records, hdr)
+	lim := set.limits
+	lim.nowMs = nowMs
+	hdr, err := validateBatch(batch, lim)
+	if err != nil {
+		return err
+	}
+	if lim.codec >= 0 && lim.codec != hdr.Compression() {
+		// compression.type names another codec: Kafka's LogValidator
+		// rebuilds the batch in it, then UnifiedLog checks the new size.
+		rb, err := logstore.Recompress(batch, hdr, lim.codec, set.levels)
+		if err != nil {
+			return fmt.Errorf("recompressing for compression.type: %w", err)
+		}
+		defer rb.Release()
+		if int64(len(rb.Bytes)) > lim.maxBytes {
+			return fmt.Errorf("recompressed record batch of %d bytes exceeds max.message.bytes %d: %w", len(rb.Bytes), lim.maxBytes, kerr.MessageTooLarge)
+		}
+		batch, hdr = rb.Bytes, rb.Header
+	}
+	logstore.SetPartitionLeaderEpoch(batch, part.LeaderEpoch)
+	hdr.PartitionLeaderEpoch = part.LeaderEpoch
+	res, err := p.Append(batch, hdr)
 	if err != nil {
 		return err
 	}

@@ -95,6 +95,7 @@ func (h *Handlers) alterTopicConfigs(ctx context.Context, topic string, changes 
 		return err
 	}
 	h.applyTopicConfig(topic)
+	h.warnUnapplied(topic, next)
 	return nil
 }
 

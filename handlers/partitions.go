@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -40,6 +41,7 @@ type produceSettings struct {
 	overrides map[string]string // the topic's overrides these were resolved from
 	limits    batchLimits       // nowMs left zero
 	minISR    int64
+	levels    logstore.CompressionLevels
 }
 
 // produceSettingsFor returns t's produce settings from the cache, resolving
@@ -59,20 +61,50 @@ func (h *Handlers) produceSettingsFor(t controller.Topic) *produceSettings {
 			logAppendTime: h.topicConfigValue(t, "message.timestamp.type") == "LogAppendTime",
 			beforeMaxMs:   h.topicConfigInt(t, "message.timestamp.before.max.ms", 1<<62),
 			afterMaxMs:    h.topicConfigInt(t, "message.timestamp.after.max.ms", 3600000),
+			codec:         codecID(h.topicConfigValue(t, "compression.type")),
+			compacted:     strings.Contains(h.topicConfigValue(t, "cleanup.policy"), "compact"),
 		},
 		minISR: h.topicConfigInt(t, "min.insync.replicas", 1),
+		levels: logstore.CompressionLevels{
+			Gzip: int(h.topicConfigInt(t, "compression.gzip.level", -1)),
+			LZ4:  int(h.topicConfigInt(t, "compression.lz4.level", 9)),
+			Zstd: int(h.topicConfigInt(t, "compression.zstd.level", 3)),
+		},
 	}
 	h.produceSettings.Store(t.ID, s)
 	return s
 }
 
+// codecID maps a compression.type value to the codec id batches are
+// stored with, -1 for producer (keep the producer's codec).
+func codecID(compressionType string) int {
+	switch compressionType {
+	case "uncompressed":
+		return 0
+	case "gzip":
+		return 1
+	case "snappy":
+		return 2
+	case "lz4":
+		return 3
+	case "zstd":
+		return 4
+	}
+	return -1
+}
+
 // partitionConfig resolves the log settings of t's partitions.
 func (h *Handlers) partitionConfig(t controller.Topic) logstore.PartitionConfig {
+	retentionBytes, retentionMs := h.topicConfigInt(t, "retention.bytes", -1), h.topicConfigInt(t, "retention.ms", 7*24*3600*1000)
+	if compactOnly(h.topicConfigValue(t, "cleanup.policy")) {
+		// Kafka deletes nothing by time or size on a compact-only topic.
+		retentionBytes, retentionMs = -1, -1
+	}
 	return logstore.PartitionConfig{
 		SegmentBytes:   h.topicConfigInt(t, "segment.bytes", 1<<30),
 		SegmentMs:      h.topicConfigInt(t, "segment.ms", 7*24*3600*1000),
-		RetentionBytes: h.topicConfigInt(t, "retention.bytes", -1),
-		RetentionMs:    h.topicConfigInt(t, "retention.ms", 7*24*3600*1000),
+		RetentionBytes: retentionBytes,
+		RetentionMs:    retentionMs,
 		FlushMessages:  h.topicConfigInt(t, "flush.messages", math.MaxInt64),
 		FlushMs:        h.topicConfigInt(t, "flush.ms", math.MaxInt64),
 		LogAppendTime:  h.topicConfigValue(t, "message.timestamp.type") == "LogAppendTime",

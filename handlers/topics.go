@@ -83,6 +83,7 @@ func (h *Handlers) createTopic(ctx context.Context, s topicSpec) (controller.Top
 		if lerr := h.createLogs(t, 0); lerr != nil {
 			return controller.Topic{}, h.undoCreateTopic(t, lerr)
 		}
+		h.warnUnapplied(t.Name, s.configs)
 	}
 	return t, err
 }

@@ -235,10 +235,12 @@ func TestProduceValidation(t *testing.T) {
 		{"bad crc", 9, 1, "v", corrupt, kerr.CorruptMessage},
 		{"too large", 9, 1, "v", big, kerr.MessageTooLarge},
 		{"two batches", 9, 1, "v", twoBatches, kerr.InvalidRecord},
-		{"truncated", 9, 1, "v", good[:40], kerr.CorruptMessage},
+		// A record set holding no whole batch: INVALID_RECORD, as Kafka
+		// 4.3.1 answers (measured by the conformance suite).
+		{"truncated", 9, 1, "v", good[:40], kerr.InvalidRecord},
+		{"empty", 9, 1, "v", []byte{}, kerr.InvalidRecord},
 		{"unknown topic", 9, 1, "nope", good, kerr.UnknownTopicOrPartition},
 		{"bad acks", 9, 2, "v", good, kerr.InvalidRequiredAcks},
-		{"produce v2", 2, 1, "v", good, kerr.UnsupportedVersion},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -247,6 +249,23 @@ func TestProduceValidation(t *testing.T) {
 				t.Fatalf("error %d (%v), want %s", p.ErrorCode, kerr.ErrorForCode(p.ErrorCode), c.want.Message)
 			}
 		})
+	}
+	// Produce v0-v2: Kafka 4.3.1 advertises them but closes the
+	// connection without an answer (conformance suite); so does Samsa.
+	for _, v := range []int16{0, 2} {
+		req := kmsg.NewPtrProduceRequest()
+		req.Version, req.Acks, req.TimeoutMillis = v, 1, 5000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = "v"
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Records = good
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		c := dial(t, b.Addr())
+		if _, err := c.Write(kmsg.NewRequestFormatter(kmsg.FormatterClientID("raw")).AppendRequest(nil, req, 1)); err != nil {
+			t.Fatal(err)
+		}
+		expectClosed(t, c)
 	}
 	end, _ := adm.ListEndOffsets(ctxT(t), "v")
 	if end["v"][0].Offset != 1 {

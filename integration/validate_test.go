@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -36,7 +37,9 @@ func consumeAll(t *testing.T, addr, topic string, want int) []*kgo.Record {
 
 // TestProduceRejectsInvalidBatches sends, with valid CRCs, batches Kafka's
 // LogValidator refuses, and checks the error code, the record_errors
-// index, and that the partition stays readable by kgo and writable.
+// index, the log start offset, and that the partition stays readable by
+// kgo and writable. The expected answers were measured against Apache
+// Kafka 4.3.1 by the conformance suite (conformance/validate_test.go).
 func TestProduceRejectsInvalidBatches(t *testing.T) {
 	b := testbroker.Start(t, testbroker.InProcess)
 	const topic = "hostile"
@@ -47,7 +50,7 @@ func TestProduceRejectsInvalidBatches(t *testing.T) {
 	now := time.Now().UnixMilli()
 	good := func() []bt.Record { return bt.Simple(3, 10) }
 	with := func(i int, f func(*bt.Record)) []bt.Record { r := good(); f(&r[i]); return r }
-	const invalidRecord, invalidTimestamp = 87, 32
+	const invalidRecord, invalidTimestamp, unknownServerError = 87, 32, -1
 	cases := []struct {
 		name   string
 		batch  bt.Batch
@@ -55,13 +58,13 @@ func TestProduceRejectsInvalidBatches(t *testing.T) {
 		recIdx int32 // -1: no record_errors
 	}{
 		{"header count 1 with 3 records", bt.Batch{Records: good(), NumRecords: bt.Int32(1), LastOffsetDelta: bt.Int32(0)}, invalidRecord, -1},
-		{"key length -5", bt.Batch{Records: with(1, func(r *bt.Record) { r.Key, r.KeyLen = nil, bt.Int32(-5) })}, invalidRecord, 1},
-		{"gzip batch whose payload is not gzip", bt.Batch{Records: good(), Codec: bt.Gzip, Payload: bt.Batch{Records: good()}.RawRecords()}, invalidRecord, -1},
-		{"compression codec 7", bt.Batch{Records: good(), Codec: 7}, invalidRecord, -1},
+		{"header count -3", bt.Batch{Records: with(2, func(r *bt.Record) { r.HeaderCount = bt.Int32(-3) })}, invalidRecord, -1},
+		{"gzip batch whose payload is not gzip", bt.Batch{Records: good(), Codec: bt.Gzip, Payload: bt.Batch{Records: good()}.RawRecords()}, unknownServerError, -1},
+		{"compression codec 7", bt.Batch{Records: good(), Codec: 7}, unknownServerError, -1},
 		{"control batch from a client", bt.Batch{Records: good(), Attributes: 0x20}, invalidRecord, -1},
-		{"zstd batch whose payload is not zstd", bt.Batch{Records: good(), Codec: bt.Zstd, Payload: []byte("not zstd at all")}, invalidRecord, -1},
-		{"lz4 records count 4 with 3 present", bt.Batch{Records: good(), Codec: bt.LZ4, NumRecords: bt.Int32(4)}, invalidRecord, 3},
-		{"offset deltas out of order", bt.Batch{Records: with(2, func(r *bt.Record) { r.OffsetDelta = 7 })}, invalidRecord, 2},
+		{"zstd batch whose payload is not zstd", bt.Batch{Records: good(), Codec: bt.Zstd, Payload: []byte("not zstd at all")}, unknownServerError, -1},
+		{"lz4 records count 4 with 3 present", bt.Batch{Records: good(), Codec: bt.LZ4, NumRecords: bt.Int32(4)}, invalidRecord, -1},
+		{"gzip offset deltas out of order", bt.Batch{Records: with(2, func(r *bt.Record) { r.OffsetDelta = 7 }), Codec: bt.Gzip}, unknownServerError, -1},
 		{"bytes after the last record", bt.Batch{Records: good(), Codec: bt.Snappy, Trailing: []byte{1}}, invalidRecord, -1},
 		{"timestamp two hours ahead", bt.Batch{Records: good(), BaseTimestamp: now + 2*3600_000, MaxTimestamp: now + 2*3600_000 + 2}, invalidTimestamp, 0},
 		{"base offset not 0", bt.Batch{Records: good(), BaseOffset: 5}, invalidRecord, -1},
@@ -75,6 +78,9 @@ func TestProduceRejectsInvalidBatches(t *testing.T) {
 			}
 			if sp.ErrorMessage == nil || *sp.ErrorMessage == "" {
 				t.Fatal("no error_message")
+			}
+			if sp.LogStartOffset != 0 {
+				t.Fatalf("log_start_offset %d, want the partition's (0): the failure is in the log layer", sp.LogStartOffset)
 			}
 			switch {
 			case c.recIdx < 0 && len(sp.ErrorRecords) > 0:
@@ -90,6 +96,35 @@ func TestProduceRejectsInvalidBatches(t *testing.T) {
 				t.Fatalf("read back %d records, last %q at %d", len(recs), recs[len(recs)-1].Value, recs[len(recs)-1].Offset)
 			}
 		})
+	}
+}
+
+// TestProduceAcceptsAsKafka: batches the record format forbids but Kafka
+// 4.3.1 accepts and stores as sent (measured by the conformance suite):
+// key and value lengths below -1, read as null, and out-of-order offset
+// deltas in an uncompressed batch. kgo reads them back.
+func TestProduceAcceptsAsKafka(t *testing.T) {
+	b := testbroker.Start(t, testbroker.InProcess)
+	const topic = "lenient"
+	if _, err := newAdmin(t, b.Addr()).CreateTopic(ctxT(t), 1, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	good := func() []bt.Record { return bt.Simple(3, 10) }
+	with := func(i int, f func(*bt.Record)) []bt.Record { r := good(); f(&r[i]); return r }
+	batches := []bt.Batch{
+		{Records: with(1, func(r *bt.Record) { r.Key, r.KeyLen = nil, bt.Int32(-5) })},
+		{Records: with(0, func(r *bt.Record) { r.Value, r.ValueLen = nil, bt.Int32(-2) })},
+		{Records: with(2, func(r *bt.Record) { r.OffsetDelta = 7 })},
+	}
+	for i, batch := range batches {
+		sp := produceRaw(t, b.Addr(), 12, -1, topic, batch.Bytes())
+		if sp.ErrorCode != 0 || sp.BaseOffset != int64(3*i) {
+			t.Fatalf("batch %d: error %d base offset %d (message %v)", i, sp.ErrorCode, sp.BaseOffset, deref(sp.ErrorMessage))
+		}
+	}
+	recs := consumeAll(t, b.Addr(), topic, 9)
+	if recs[1].Key != nil || recs[3].Value != nil {
+		t.Fatalf("negative lengths not read as null: key %q value %q", recs[1].Key, recs[3].Value)
 	}
 }
 
@@ -218,4 +253,62 @@ if p.flush(10) != 0 or errs:
 		}
 		check(t, topic, 10)
 	})
+}
+
+// TestTopicCompressionTypeRecompresses: a topic's compression.type decides
+// the codec batches are stored in, as in Kafka: kgo produces snappy and
+// uncompressed batches to topics set to gzip, zstd, lz4 and uncompressed;
+// a raw Fetch shows the stored codec, and a kgo consumer reads every
+// record back with offsets, keys and headers intact.
+func TestTopicCompressionTypeRecompresses(t *testing.T) {
+	b := testbroker.Start(t, testbroker.InProcess)
+	adm := newAdmin(t, b.Addr())
+	for _, c := range []struct {
+		typ   string
+		codec int8
+	}{{"gzip", 1}, {"zstd", 4}, {"lz4", 3}, {"uncompressed", 0}, {"snappy", 2}} {
+		t.Run(c.typ, func(t *testing.T) {
+			topic := "ct-" + c.typ
+			if _, err := adm.CreateTopic(ctxT(t), 1, 1, map[string]*string{"compression.type": &c.typ}, topic); err != nil {
+				t.Fatal(err)
+			}
+			var recs []*kgo.Record
+			for i := 0; i < 50; i++ {
+				recs = append(recs, &kgo.Record{Key: []byte(fmt.Sprint(i)), Value: []byte(strings.Repeat("v", i*10)),
+					Headers: []kgo.RecordHeader{{Key: "i", Value: []byte(fmt.Sprint(i))}}})
+			}
+			for _, codec := range []kgo.CompressionCodec{kgo.SnappyCompression(), kgo.NoCompression()} {
+				cl := newClient(t, b.Addr(), kgo.DefaultProduceTopic(topic), kgo.ProducerBatchCompression(codec))
+				produceAll(t, cl, recs[:25]...)
+				produceAll(t, cl, recs[25:]...)
+				cl.Close()
+			}
+			got := consumeAll(t, b.Addr(), topic, 100)
+			for i, r := range got {
+				if r.Offset != int64(i) || string(r.Key) != fmt.Sprint(i%50) || len(r.Value) != (i%50)*10 || len(r.Headers) != 1 {
+					t.Fatalf("record %d: offset %d key %q value of %d bytes", i, r.Offset, r.Key, len(r.Value))
+				}
+			}
+			req := kmsg.NewPtrFetchRequest()
+			req.Version, req.MaxBytes, req.SessionEpoch = 12, 1<<20, -1
+			rt := kmsg.NewFetchRequestTopic()
+			rt.Topic = topic
+			rp := kmsg.NewFetchRequestTopicPartition()
+			rp.PartitionMaxBytes, rp.CurrentLeaderEpoch, rp.LastFetchedEpoch, rp.LogStartOffset = 1<<20, -1, -1, -1
+			rt.Partitions = append(rt.Partitions, rp)
+			req.Topics = append(req.Topics, rt)
+			raw := rawRequest(t, b.Addr(), req).(*kmsg.FetchResponse).Topics[0].Partitions[0].RecordBatches
+			for n := 0; len(raw) >= 61; n++ {
+				var rb kmsg.RecordBatch
+				size := int(binary.BigEndian.Uint32(raw[8:])) + 12
+				if err := rb.ReadFrom(raw[:size]); err != nil {
+					t.Fatal(err)
+				}
+				if int8(rb.Attributes&7) != c.codec || rb.PartitionLeaderEpoch != 0 {
+					t.Fatalf("batch %d stored with codec %d leader epoch %d, want codec %d epoch 0", n, rb.Attributes&7, rb.PartitionLeaderEpoch, c.codec)
+				}
+				raw = raw[size:]
+			}
+		})
+	}
 }

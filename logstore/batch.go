@@ -184,3 +184,10 @@ func stampLogAppendTime(batch []byte, ms int64) {
 	be.PutUint64(batch[offMaxTimestamp:], uint64(ms))
 	be.PutUint32(batch[offCRC:], crc32.Checksum(batch[offAttributes:], castagnoli))
 }
+
+// SetPartitionLeaderEpoch stamps the leader epoch the batch is appended
+// in, as Kafka's LogValidator does for every batch the leader appends
+// (setPartitionLeaderEpoch). The field (bytes 12-15) is outside the CRC.
+func SetPartitionLeaderEpoch(batch []byte, epoch int32) {
+	binary.BigEndian.PutUint32(batch[offLeaderEpoch:], uint32(epoch))
+}

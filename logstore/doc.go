@@ -14,18 +14,33 @@
 // appends (org.apache.kafka.storage.internals.log.LogValidator,
 // validateBatch and validateRecord, with the record layout of
 // DefaultRecord.readFrom and DefaultRecordBatch's record iterators). The
-// produce handler first applies ProduceRequest.validateRecords and
-// UnifiedLog.analyzeAndValidateRecords: exactly one magic v2 batch per
-// partition (else INVALID_RECORD), base offset 0 (INVALID_RECORD), within
-// max.message.bytes (MESSAGE_TOO_LARGE), intact CRC (CORRUPT_MESSAGE).
-// Then, per batch:
+// answers below are Apache Kafka 4.3.1's, measured by the differential
+// conformance suite (conformance/validate_test.go); where they differ
+// from what the record format allows, Kafka's measured answer wins.
+//
+// The produce handler first applies KafkaApis' request checks
+// (ProduceRequest.validateRecords; answered with log_start_offset -1):
+//
+//	transactional first batch, no transactional id
+//	  (the whole request)                          TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+//	internal topic name, existing or not           INVALID_TOPIC_EXCEPTION
+//	no whole batch (empty or truncated records)    INVALID_RECORD
+//	length field < 14 or magic > 2                 CORRUPT_MESSAGE
+//	magic 0 or 1, or a second whole batch          INVALID_RECORD
+//	zstd before Produce v7                         UNSUPPORTED_COMPRESSION_TYPE
+//	compression id 5-7 before Produce v7
+//	  (the whole request)                          UNKNOWN_SERVER_ERROR
+//
+// then UnifiedLog.analyzeAndValidateRecords: base offset 0
+// (INVALID_RECORD), within max.message.bytes (MESSAGE_TOO_LARGE), intact
+// CRC (CORRUPT_MESSAGE). Then, per batch:
 //
 //	lastOffsetDelta+1 <= 0, recordCount <= 0, or
 //	  recordCount != lastOffsetDelta+1            INVALID_RECORD
 //	control attribute set by a client              INVALID_RECORD
 //	producer id >= 0 with base sequence < 0        INVALID_RECORD
-//	compression id 5, 6 or 7                       INVALID_RECORD (*)
-//	payload the codec cannot decompress            INVALID_RECORD (*)
+//	compression id 5, 6 or 7                       UNKNOWN_SERVER_ERROR
+//	payload the codec cannot decompress            UNKNOWN_SERVER_ERROR
 //
 // and per record, walking all recordCount records (compressed batches
 // are decompressed as a stream through a 16 KiB window with pooled
@@ -35,23 +50,42 @@
 //	length varint <= 0 or past the batch's end     INVALID_RECORD
 //	varint longer than 5 bytes (10 for the
 //	  timestamp delta)                             INVALID_RECORD
-//	offset delta != the record's index             INVALID_RECORD
-//	key or value length < -1, or past the record   INVALID_RECORD (**)
+//	key, value or header value past the record     INVALID_RECORD
+//	key, value or header value length < -1         accepted, read as null,
+//	                                                 stored as sent
 //	header count < 0 or > bytes left in the record INVALID_RECORD
-//	header key length < 0, header value length
-//	  < -1                                         INVALID_RECORD (**)
+//	header key length < 0                          INVALID_RECORD
 //	fields not adding up to the record's length    INVALID_RECORD
 //	bytes (or a longer stream) after the last
 //	  record, or fewer records than recordCount    INVALID_RECORD
+//	offset delta != the record's index:
+//	  uncompressed batch                           accepted, stored as sent
+//	  compressed, kept in its codec                UNKNOWN_SERVER_ERROR
+//	  recompressed (compression.type)              rewritten 0..n-1
 //	CreateTime topic: timestamp != -1 and more than
 //	  message.timestamp.before.max.ms before now
 //	  or after.max.ms after now                    INVALID_TIMESTAMP
 //	batch claiming LogAppendTime (unless CreateTime
 //	  topic and its max timestamp is not -1)       INVALID_TIMESTAMP
 //
-// Structural faults stop the walk; timestamp faults are collected for
-// every record (up to 1000). Faults located in a record are returned in
-// the ProduceResponse v8+ record_errors (KIP-467) with the record's index.
+// Structural faults stop the walk and, like Kafka's plain
+// InvalidRecordException, carry no record_errors; timestamp faults are
+// collected for every record (up to 1000) and returned in the
+// ProduceResponse v8+ record_errors (KIP-467) with the record's index,
+// as Kafka's RecordValidationException. Failures inside the log (all of
+// the above after the request checks, except MESSAGE_TOO_LARGE and
+// CORRUPT_MESSAGE) answer with the partition's log start offset, as
+// ReplicaManager.appendToLocalLog does; the rest with -1.
+//
+// Kafka's UNKNOWN_SERVER_ERROR answers come from a KafkaException (codec),
+// IllegalArgumentException (CompressionType.forId) or, for compressed
+// batches with out-of-order offsets, an UnsupportedOperationException
+// while LogValidator rebuilds the batch from PartialDefaultRecords; they
+// are matched, not judged. Note that a stored key length of -5 is read
+// as null by Kafka's and franz-go's readers but may stop stricter
+// readers (librdkafka checks for -1): Kafka stores it so, and so does
+// Samsa.
+//
 // The record's timestamp is baseTimestamp+delta (the header's max
 // timestamp for a LogAppendTime batch); the batch's max timestamp is the
 // largest record timestamp, -1 if none has one, and for CreateTime topics
@@ -61,19 +95,8 @@
 // a timestamp; keeping that would make retention delete them at once.
 // Segments whose batches have no timestamp >= 0 are aged by the time of
 // their last write (the file's mtime after a restart), as Kafka's
-// LogSegment.largestTimestamp falls back to lastModified.
-//
-// (*) Kafka fails these with a KafkaException or IllegalArgumentException
-// from CompressionType.forId, i.e. UNKNOWN_SERVER_ERROR; Samsa answers
-// the equally non-retriable INVALID_RECORD with a message saying why.
-// (**) Kafka's Utils.readBytes reads any negative length as null; Samsa
-// accepts only -1, as librdkafka's reader does, since a stored -5 would
-// stop librdkafka consumers on that partition. Offset deltas: Kafka 3.9
-// rebuilds a compressed batch whose inner offsets do not count up from 0
-// and ignores them in an uncompressed one, since it rewrites offsets;
-// Samsa stores the client's bytes, so it rejects such batches (newer
-// Kafka rejects them too, with INVALID_RECORD). Not checked: keys on
-// compacted topics (Samsa does not compact), partition leader epochs.
+// LogSegment.largestTimestamp falls back to lastModified. Not checked:
+// keys on compacted topics (Samsa does not compact).
 //
 // # On-disk layout
 //
@@ -91,8 +114,11 @@
 //
 // A segment is a plain concatenation of Kafka record batches (magic v2), as
 // in Kafka's .log files, so Kafka's own tools can dump them. A batch is
-// stored exactly as the producer sent it except for the fields the broker
-// owns: the base offset (bytes 0-7, outside the CRC) and the max
+// stored as the producer sent it (or as the produce handler recompressed
+// it for the topic's compression.type) except for the fields the broker
+// owns: the base offset (bytes 0-7, outside the CRC), the partition
+// leader epoch (bytes 12-15, outside the CRC; the controller's leader
+// epoch at append, as Kafka's LogValidator stamps it) and the max
 // timestamp and timestamp-type attribute bit (computed from the records
 // for CreateTime, the append time for message.timestamp.type=
 // LogAppendTime), after which the CRC is recomputed. The
@@ -283,6 +309,7 @@
 // # Not done here
 //
 // Transactions (the last stable offset equals the high watermark, and
-// aborted-transaction indexes are not kept), log compaction, and
-// partition leader epochs (batches keep the producer's value, normally -1).
+// aborted-transaction indexes are not kept), log compaction, and a leader
+// epoch cache (batches carry the epoch they were appended in, but the
+// index does not map epochs to start offsets).
 package logstore

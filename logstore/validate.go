@@ -22,6 +22,16 @@ var (
 	// message.timestamp.before.max.ms / after.max.ms, or a client batch
 	// claiming LogAppendTime.
 	ErrInvalidTimestamp error = &kafkaError{"logstore: invalid timestamp", kerr.InvalidTimestamp}
+
+	// ErrUndecodableRecords is a batch whose records Kafka cannot read
+	// for a reason that is not an InvalidRecordException: a payload the
+	// codec cannot decompress, a compression id of 5-7, or a compressed
+	// batch whose inner offsets do not count up from 0. Kafka 4.3.1 fails
+	// these with a KafkaException, IllegalArgumentException
+	// (CompressionType.forId) or UnsupportedOperationException (rebuilding
+	// PartialDefaultRecords in LogValidator), all UNKNOWN_SERVER_ERROR
+	// (-1); measured by the conformance suite.
+	ErrUndecodableRecords error = &kafkaError{"logstore: undecodable records", kerr.UnknownServerError}
 )
 
 // maxRecordErrors bounds the per-record errors one ValidationError keeps
@@ -38,9 +48,11 @@ type RecordError struct {
 }
 
 // ValidationError is a produced batch refused by ValidateRecords. Err is
-// ErrInvalidRecord, ErrInvalidTimestamp or ErrCorruptBatch; RecordErrors
-// names the offending records when the fault is in a record (Kafka's
-// RecordValidationException).
+// ErrInvalidRecord, ErrInvalidTimestamp, ErrUndecodableRecords or
+// ErrCorruptBatch; RecordErrors names the offending records for timestamp
+// faults only, as Kafka's RecordValidationException does (structural
+// faults are a plain InvalidRecordException there, without
+// record_errors).
 type ValidationError struct {
 	Err          error
 	Msg          string
@@ -60,25 +72,41 @@ type ValidateConfig struct {
 	BeforeMaxMs, AfterMaxMs int64
 	// NowMs is the broker's clock for the timestamp checks, in Unix ms.
 	NowMs int64
+	// Recompress says the batch will be rebuilt in another codec
+	// (compression.type differs from the batch's): its inner offsets are
+	// then rewritten, as Kafka's buildRecordsAndAssignOffsets does, so
+	// they are not checked.
+	Recompress bool
+	// Compacted is cleanup.policy containing compact: records without a
+	// key are refused (LogValidator.validateKey), INVALID_RECORD with a
+	// record error each.
+	Compacted bool
 }
 
 // ValidateRecords is Kafka's LogValidator for a batch a client produced
 // (org.apache.kafka.storage.internals.log.LogValidator with
 // AppendOrigin.CLIENT, plus the record format rules of DefaultRecord and
-// DefaultRecordBatch.readFrom). The caller has checked the shallow facts
+// DefaultRecordBatch.readFrom), as Kafka 4.3.1 answers it (measured by
+// conformance/validate_test.go). The caller has checked the shallow facts
 // (one magic v2 batch, length, CRC, max.message.bytes). ValidateRecords
 // then:
 //
-//   - refuses the batch-level faults of LogValidator.validateBatch:
-//     record count <= 0 or not matching lastOffsetDelta+1, a control
-//     batch, a producer id with a negative base sequence;
+//   - refuses the batch-level faults of LogValidator.validateBatch
+//     (ErrInvalidRecord): record count <= 0 or not matching
+//     lastOffsetDelta+1, a control batch, a producer id with a negative
+//     base sequence;
+//   - refuses compression ids 5-7 and payloads the codec cannot
+//     decompress with ErrUndecodableRecords;
 //   - walks every record, decompressing gzip, snappy (raw or xerial
 //     framed), lz4 (frame) and zstd as a stream with bounded memory, and
-//     refuses structural faults (record length, varint width, offset
-//     delta not equal to the record's index, key/value length < -1, a
-//     negative header count or header key length, a record count that
-//     does not match the records present, trailing bytes, an unknown
-//     codec or undecompressable payload) with ErrInvalidRecord;
+//     refuses structural faults (record length, varint width, a negative
+//     header count or header key length, a record count that does not
+//     match the records present, trailing bytes) with ErrInvalidRecord
+//     and no record errors. Key, value and header value lengths below -1
+//     are read as null, as Kafka's Utils.readBytes does, and stored as
+//     sent. Inner offset deltas are not checked in uncompressed batches
+//     (Kafka stores them as sent); a compressed batch kept in its codec
+//     whose offset deltas are not 0..n-1 is ErrUndecodableRecords;
 //   - checks every record timestamp against the limits (CreateTime
 //     topics) and refuses client batches that claim LogAppendTime, with
 //     ErrInvalidTimestamp and one RecordError per record;
@@ -98,7 +126,7 @@ func ValidateRecords(batch []byte, h BatchHeader, cfg ValidateConfig) (BatchHead
 	if end > len(batch) {
 		return h, &ValidationError{Err: ErrCorruptBatch, Msg: fmt.Sprintf("batch length %d exceeds the %d bytes given", end, len(batch))}
 	}
-	w := walker{h: h, cfg: cfg, maxTs: noTimestamp}
+	w := walker{h: h, cfg: cfg, maxTs: noTimestamp, offsetMismatch: -1}
 	codec := h.Compression()
 	payload := batch[BatchHeaderSize:end]
 	var err error
@@ -112,7 +140,14 @@ func ValidateRecords(batch []byte, h BatchHeader, cfg ValidateConfig) (BatchHead
 		return h, err
 	}
 	if len(w.recErrs) > 0 {
+		if !w.tsErrs {
+			return h, &ValidationError{Err: ErrInvalidRecord, Msg: fmt.Sprintf("%d records have been rejected: a compacted topic cannot accept records without a key", len(w.recErrs)), RecordErrors: w.recErrs}
+		}
 		return h, &ValidationError{Err: ErrInvalidTimestamp, Msg: "one or more records have been rejected due to invalid timestamp", RecordErrors: w.recErrs}
+	}
+	if w.offsetMismatch >= 0 && codec != 0 && !cfg.Recompress {
+		return h, &ValidationError{Err: ErrUndecodableRecords, Msg: fmt.Sprintf(
+			"record %d of the compressed batch has an offset delta that is not its index (Kafka 4.3.1 fails such batches while rebuilding them)", w.offsetMismatch)}
 	}
 	if !cfg.LogAppendTime && (h.MaxTimestamp != w.maxTs || h.Attributes&attrTimestampType != 0) {
 		setMaxTimestampCreateTime(batch[:end], w.maxTs)
@@ -146,6 +181,10 @@ func invalid(format string, args ...any) error {
 	return &ValidationError{Err: ErrInvalidRecord, Msg: fmt.Sprintf(format, args...)}
 }
 
+func undecodable(format string, args ...any) error {
+	return &ValidationError{Err: ErrUndecodableRecords, Msg: fmt.Sprintf(format, args...)}
+}
+
 // setMaxTimestampCreateTime is Kafka's DefaultRecordBatch.setMaxTimestamp
 // for CreateTime: the max timestamp and the timestamp-type bit are inside
 // the CRC, so it is recomputed.
@@ -163,6 +202,11 @@ type walker struct {
 	r       recReader
 	maxTs   int64
 	recErrs []RecordError
+	// offsetMismatch is the index of the first record whose offset delta
+	// is not its index, -1 if none.
+	offsetMismatch int32
+	keyNull        bool // the current record has a null key
+	tsErrs         bool // recErrs holds a timestamp fault
 }
 
 // errTruncated is the reader running out of bytes inside a record.
@@ -183,20 +227,17 @@ func (w *walker) walk() error {
 	}
 	if !w.r.atEnd() {
 		if w.r.err != nil {
-			return invalid("failed to decompress the records after the last one: %v", w.r.err)
+			return undecodable("failed to decompress the records after the last one: %v", w.r.err)
 		}
 		return invalid("incorrect declared batch size, records still remaining after record %d of %d", n, n)
 	}
 	return nil
 }
 
+// recordErr is a structural fault in record i: Kafka's
+// InvalidRecordException, which carries no record_errors.
 func (w *walker) recordErr(i int32, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	return &ValidationError{
-		Err:          ErrInvalidRecord,
-		Msg:          fmt.Sprintf("record %d: %s", i, msg),
-		RecordErrors: []RecordError{{BatchIndex: i, Message: msg}},
-	}
+	return &ValidationError{Err: ErrInvalidRecord, Msg: fmt.Sprintf("record %d: %s", i, fmt.Sprintf(format, args...))}
 }
 
 // structErr turns a reader failure inside record i into the error Kafka
@@ -208,7 +249,7 @@ func (w *walker) structErr(i int32, what string) error {
 		err = errTruncated
 	case err != errVarint:
 		// The codec failed: the batch, not record i, is at fault.
-		return invalid("failed to decompress the records (at record %d, %s): %v", i, what, err)
+		return undecodable("failed to decompress the records (at record %d, %s): %v", i, what, err)
 	}
 	return w.recordErr(i, "invalid record structure reading %s: %v", what, err)
 }
@@ -240,17 +281,18 @@ func (w *walker) record(i int32) error {
 	if !ok {
 		return w.structErr(i, "offset delta")
 	}
-	if offDelta != i {
-		return w.recordErr(i, "invalid offset delta %d, expected %d: offsets must be consecutive from the base offset", offDelta, i)
+	if offDelta != i && w.offsetMismatch < 0 {
+		w.offsetMismatch = i
 	}
-	for _, what := range [2]string{"key", "value"} {
+	for k, what := range [2]string{"key", "value"} {
 		n, ok := r.varint()
 		if !ok {
 			return w.structErr(i, what+" length")
 		}
-		if n < -1 {
-			return w.recordErr(i, "invalid %s length %d", what, n)
+		if k == 0 {
+			w.keyNull = n < 0
 		}
+		// Any negative length is null (Utils.readBytes).
 		if n > 0 {
 			if r.offset()+int64(n) > limit {
 				return w.recordErr(i, "%s of %d bytes overruns the record's %d bytes", what, n, length)
@@ -282,7 +324,8 @@ func (w *walker) record(i int32) error {
 		if !ok {
 			return w.structErr(i, "header value length")
 		}
-		if vl < -1 || r.offset()+int64(vl) > limit {
+		// A negative value length is a null value (DefaultRecord.readHeaders).
+		if r.offset()+int64(vl) > limit {
 			return w.recordErr(i, "invalid header value size %d", vl)
 		}
 		if vl > 0 && !r.skip(int64(vl)) {
@@ -300,6 +343,12 @@ func (w *walker) record(i int32) error {
 // LogValidator.validateTimestamp.
 func (w *walker) timestamp(i int32, delta int64) {
 	h, cfg := &w.h, &w.cfg
+	if cfg.Compacted && w.keyNull {
+		// LogValidator.validateKey comes first and skips the timestamp
+		// check of the record.
+		w.addRecErr(i, "compacted topic cannot accept a record without a key")
+		return
+	}
 	lat := h.Attributes&attrTimestampType != 0
 	ts := h.BaseTimestamp + delta // wraps like Java's long addition
 	if lat {
@@ -314,10 +363,12 @@ func (w *walker) timestamp(i int32, delta int64) {
 		tooOld := ts < cfg.NowMs && (cfg.BeforeMaxMs < 0 || uint64(cfg.NowMs)-uint64(ts) > uint64(cfg.BeforeMaxMs))
 		tooNew := ts > cfg.NowMs && (cfg.AfterMaxMs < 0 || uint64(ts)-uint64(cfg.NowMs) > uint64(cfg.AfterMaxMs))
 		if tooOld || tooNew {
+			w.tsErrs = true
 			w.addRecErr(i, fmt.Sprintf("timestamp %d of record %d is out of range: it must be within [now - %d ms, now + %d ms] of %d",
 				ts, i, cfg.BeforeMaxMs, cfg.AfterMaxMs, cfg.NowMs))
 		}
 	} else if lat {
+		w.tsErrs = true
 		w.addRecErr(i, "invalid timestamp type: producers must not set the timestamp type to LogAppendTime")
 	}
 }

@@ -259,55 +259,106 @@ func (x *xerialDec) release() {
 }
 
 // walkCompressed walks the records of a compressed batch, Kafka's
-// DefaultRecordBatch.compressedIterator. Every decompression failure is
-// ErrInvalidRecord: Kafka fails such batches with a KafkaException
-// (UNKNOWN_SERVER_ERROR), which no retry can cure either.
+// DefaultRecordBatch.compressedIterator. A payload the codec cannot
+// decompress, or an unknown codec id, is ErrUndecodableRecords: Kafka
+// fails such batches with a KafkaException or IllegalArgumentException
+// (UNKNOWN_SERVER_ERROR).
 func walkCompressed(w *walker, codec int, payload []byte) error {
+	var src recSource
+	defer src.release()
+	r, err := src.open(codec, payload)
+	if err != nil {
+		return err
+	}
+	w.r = r
+	return w.walk()
+}
+
+// recSource holds the pooled decoder of one batch's records while they
+// are read; release returns everything to the pools.
+type recSource struct {
+	gz   *gzipDec
+	lz   *lz4Dec
+	zs   *zstdDec
+	xe   *xerialDec
+	snap *readBuf
+	sb   *[]byte
+}
+
+// open returns a reader of the uncompressed records of a payload in
+// codec (0 reads payload in place).
+func (s *recSource) open(codec int, payload []byte) (recReader, error) {
 	var src io.Reader
 	switch codec {
+	case 0:
+		return recReader{buf: payload}, nil
 	case 1: // gzip
 		d := gzipPool.Get().(*gzipDec)
-		defer func() { d.src.Reset(nil); gzipPool.Put(d) }()
+		s.gz = d
 		d.src.Reset(payload)
 		if err := d.zr.Reset(&d.src); err != nil {
-			return invalid("failed to decompress gzip record batch: %v", err)
+			return recReader{}, undecodable("failed to decompress gzip record batch: %v", err)
 		}
 		d.zr.Multistream(true)
 		src = &d.zr
 	case 2: // snappy
 		if len(payload) >= xerialHeaderLen && bytes.HasPrefix(payload, xerialMagic) {
 			d := xerialPool.Get().(*xerialDec)
-			defer d.release()
+			s.xe = d
 			d.src = payload[xerialHeaderLen:]
 			src = d
 			break
 		}
 		rb, out, err := snappyDecode(payload)
 		if err != nil {
-			return invalid("failed to decompress snappy record batch: %v", err)
+			return recReader{}, undecodable("failed to decompress snappy record batch: %v", err)
 		}
-		defer rb.put()
-		w.r = recReader{buf: out}
-		return w.walk()
+		s.snap = rb
+		return recReader{buf: out}, nil
 	case 3: // lz4 frame
 		d := lz4Pool.Get().(*lz4Dec)
-		defer func() { d.src.Reset(nil); d.zr.Reset(nil); lz4Pool.Put(d) }()
+		s.lz = d
 		d.src.Reset(payload)
 		d.zr.Reset(&d.src)
 		src = d.zr
 	case 4: // zstd
 		d := zstdPool.Get().(*zstdDec)
-		defer func() { d.src.Reset(nil); _ = d.zr.Reset(nil); zstdPool.Put(d) }()
+		s.zs = d
 		d.src.Reset(payload)
 		if err := d.zr.Reset(&d.src); err != nil {
-			return invalid("failed to decompress zstd record batch: %v", err)
+			return recReader{}, undecodable("failed to decompress zstd record batch: %v", err)
 		}
 		src = d.zr
 	default:
-		return invalid("unknown compression type id %d", codec)
+		return recReader{}, undecodable("unknown compression type id %d", codec)
 	}
-	sb := streamBufPool.Get().(*[]byte)
-	defer streamBufPool.Put(sb)
-	w.r = recReader{src: src, scratch: (*sb)[:0:streamBufSize]}
-	return w.walk()
+	s.sb = streamBufPool.Get().(*[]byte)
+	return recReader{src: src, scratch: (*s.sb)[:0:streamBufSize]}, nil
+}
+
+func (s *recSource) release() {
+	if d := s.gz; d != nil {
+		d.src.Reset(nil)
+		gzipPool.Put(d)
+	}
+	if d := s.lz; d != nil {
+		d.src.Reset(nil)
+		d.zr.Reset(nil)
+		lz4Pool.Put(d)
+	}
+	if d := s.zs; d != nil {
+		d.src.Reset(nil)
+		_ = d.zr.Reset(nil)
+		zstdPool.Put(d)
+	}
+	if s.xe != nil {
+		s.xe.release()
+	}
+	if s.snap != nil {
+		s.snap.put()
+	}
+	if s.sb != nil {
+		streamBufPool.Put(s.sb)
+	}
+	*s = recSource{}
 }

@@ -29,7 +29,10 @@ const (
 )
 
 // Header is a record header; a nil Key is written with length -1.
-type Header struct{ Key, Value []byte }
+type Header struct {
+	Key, Value []byte
+	ValueLen   *int32 // when non-nil, replaces the encoded value length
+}
 
 // Record describes one v2 record. Lengths left at 0 are derived from the
 // data (nil: -1); set KeyLen/ValueLen/LengthDelta to lie.
@@ -75,7 +78,7 @@ func (r Record) Encode(dst []byte) []byte {
 	}
 	for _, h := range r.Headers {
 		body = appendBytes(body, h.Key, nil)
-		body = appendBytes(body, h.Value, nil)
+		body = appendBytes(body, h.Value, h.ValueLen)
 	}
 	dst = binary.AppendVarint(dst, int64(len(body)+r.LengthDelta))
 	return append(dst, body...)
