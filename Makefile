@@ -59,7 +59,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzValidateRecords -fuzztime=$(FUZZTIME) ./logstore
 	$(GO) test -run='^$$' -fuzz=FuzzRecompress -fuzztime=$(FUZZTIME) ./logstore
 
-test: deps fmt-check vet unit volume fuzz compat
+test: deps fmt-check vet unit volume fuzz conformance compat
 
 # Micro-benchmarks of the append and read paths, then franz-go driving the
 # built binary (1 KiB records; acks=1 and all; 1 and 8 partitions).

@@ -72,6 +72,42 @@ func (c *Config) BrokerValue(name string) (value string, source Source, ok bool)
 	return v, SourceStaticBroker, true
 }
 
+// BrokerSynonyms lists the synonyms DescribeConfigs reports for broker key
+// name, as Kafka's ConfigHelper.configSynonyms builds them: over the
+// key's synonym group (log.retention.ms, .minutes and .hours are one
+// group; most keys are a group of one), first every key the user set in
+// server.properties (STATIC_BROKER_CONFIG, the value as written), then
+// every key with a default (DEFAULT_CONFIG), and finally every entry
+// before the first one named name is dropped. So a key set by the user
+// lists itself twice, static then default (measured, Kafka 4.3.1).
+func (c *Config) BrokerSynonyms(name string) []Synonym {
+	group := []string{name}
+	for _, d := range topicIndex {
+		if slices.ContainsFunc(d.chain, func(k synonymKey) bool { return k.name == name }) && len(d.chain) > 1 {
+			group = group[:0]
+			for _, k := range d.chain {
+				group = append(group, k.name)
+			}
+			break
+		}
+	}
+	var out []Synonym
+	for _, g := range group {
+		if raw, set := c.Values[g]; set {
+			out = append(out, Synonym{Name: g, Value: raw, Source: SourceStaticBroker})
+		}
+	}
+	for _, g := range group {
+		if bk := samsaKeyIndex[g]; bk != nil && !bk.null {
+			out = append(out, Synonym{Name: g, Value: bk.def, Source: SourceDefault})
+		}
+	}
+	if i := slices.IndexFunc(out, func(s Synonym) bool { return s.Name == name }); i >= 0 {
+		return out[i:]
+	}
+	return nil
+}
+
 func sortedKeys(m map[string]string) []string {
 	return slices.Sorted(maps.Keys(m))
 }

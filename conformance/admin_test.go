@@ -91,6 +91,8 @@ func TestMetadata(t *testing.T) {
 	c := scenario(t)
 	topic := c.topic("")
 	c.createTopic(topic, 2, nil)
+	c.at("v0 known topic")
+	c.same(metadataReq(0, topic))
 	for _, v := range []int16{1, 4, 8, 10, 12, 13} {
 		c.at("known and unknown")
 		unknown := c.topic("nope" + itoa(v))
@@ -271,6 +273,7 @@ func TestCreatePartitions(t *testing.T) {
 			rt2.Topic, rt2.Count = name+"-nope", n
 			req.Topics = append(req.Topics, rt, rt2)
 			c.same(req)
+			c.waitTopic(name, n)
 		}
 		c.at("validate only")
 		req := kmsg.NewPtrCreatePartitionsRequest()
@@ -391,7 +394,7 @@ func TestDescribeLogDirs(t *testing.T) {
 	topic := c.topic("")
 	c.createTopic(topic, 2, nil)
 	c.produce(topic, 1, makeBatch(batchOpts{firstTs: baseTime(), pid: -1, epoch: -1, seq: -1}, values("a", "b")...))
-	for _, v := range []int16{1, 4} {
+	for _, v := range []int16{1, 4, 5} {
 		req := kmsg.NewPtrDescribeLogDirsRequest()
 		req.Version = v
 		rt := kmsg.NewDescribeLogDirsRequestTopic()

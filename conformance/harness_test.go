@@ -107,6 +107,11 @@ func runSuite(m *testing.M) (int, error) {
 	}
 	defer sb.Close(context.Background())
 	samsaAddr = sb.Addr()
+	for _, addr := range []string{kafkaAddr, samsaAddr} {
+		if err := warmUp(addr, 2*time.Minute); err != nil {
+			return 0, err
+		}
+	}
 
 	if err := loadKnown("known-differences.txt"); err != nil {
 		return 0, err
@@ -290,6 +295,38 @@ func kafkaReleaseFrom(*kmsg.ApiVersionsResponse) string {
 		return "unknown"
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m[0]), "kafka_2.13-"), ".jar")
+}
+
+// warmUp waits until the broker's coordinators answer: a Kafka that has
+// just started answers FindCoordinator with COORDINATOR_NOT_AVAILABLE
+// until its internal topics exist and InitProducerId with
+// COORDINATOR_LOAD_IN_PROGRESS until it has a producer id block. Both
+// brokers are warmed up the same way (which also creates their internal
+// topics), so that scenarios compare steady states.
+func warmUp(addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	ready := func(req kmsg.Request, code func(kmsg.Response) int16) error {
+		for {
+			resp, err := roundTrip(addr, req)
+			if err == nil && code(resp) == 0 {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s: %s not ready after %v (err %v)", addr, kmsg.NameForKey(req.Key()), timeout, err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	for _, keyType := range []int8{0, 1} {
+		fc := kmsg.NewPtrFindCoordinatorRequest()
+		fc.Version, fc.CoordinatorType, fc.CoordinatorKeys = 4, keyType, []string{"conformance-warm-up"}
+		if err := ready(fc, func(r kmsg.Response) int16 { return r.(*kmsg.FindCoordinatorResponse).Coordinators[0].ErrorCode }); err != nil {
+			return err
+		}
+	}
+	ip := kmsg.NewPtrInitProducerIDRequest()
+	ip.Version, ip.TransactionTimeoutMillis, ip.ProducerID, ip.ProducerEpoch = 4, 60000, -1, -1
+	return ready(ip, func(r kmsg.Response) int16 { return r.(*kmsg.InitProducerIDResponse).ErrorCode })
 }
 
 // errNoAnswer means the broker closed the connection instead of answering.

@@ -23,6 +23,7 @@ func (c *sc) createTopic(name string, partitions int32, configs map[string]strin
 	if k.(*kmsg.CreateTopicsResponse).Topics[0].ErrorCode != 0 {
 		c.t.Fatalf("kafka could not create %s: error %d", name, k.(*kmsg.CreateTopicsResponse).Topics[0].ErrorCode)
 	}
+	c.waitTopic(name, partitions)
 }
 
 // produceReq is a Produce request of one batch to one partition.
@@ -117,17 +118,28 @@ func baseTime() int64 { return time.Now().Add(-time.Minute).UnixMilli() }
 
 func ptr[T any](v T) *T { return &v }
 
-// waitTopic waits until both brokers list topic in Metadata (Kafka
-// creates auto-created topics asynchronously), without comparing.
-func (c *sc) waitTopic(topic string) {
+// waitTopic waits until both brokers list topic in Metadata with at least
+// the given number of partitions (default 1) led, without comparing:
+// Kafka's brokers learn of new topics and partitions asynchronously.
+func (c *sc) waitTopic(topic string, partitions ...int32) {
 	c.t.Helper()
+	want := 1
+	if len(partitions) > 0 {
+		want = int(partitions[0])
+	}
 	for _, s := range c.sides {
 		deadline := time.Now().Add(15 * time.Second)
 		for {
 			r, err := roundTrip(s.Addr, metadataReq(12, topic))
 			if err == nil {
 				mt := r.(*kmsg.MetadataResponse).Topics[0]
-				if mt.ErrorCode == 0 && len(mt.Partitions) > 0 && mt.Partitions[0].Leader >= 0 {
+				led := 0
+				for _, p := range mt.Partitions {
+					if p.Leader >= 0 {
+						led++
+					}
+				}
+				if mt.ErrorCode == 0 && led >= want {
 					break
 				}
 			}

@@ -48,7 +48,7 @@ func (h *Handlers) brokerConfigs() []describedConfig {
 		dc := describedConfig{name: d.Name, readOnly: true, source: int8(source), sensitive: d.Sensitive, typ: int8(d.Type), doc: d.Doc}
 		if ok && !d.Sensitive {
 			dc.value = &value
-			dc.synonyms = []config.Synonym{{Name: d.Name, Value: value, Source: source}}
+			dc.synonyms = h.Config.BrokerSynonyms(d.Name)
 		}
 		out = append(out, dc)
 	}
