@@ -71,30 +71,25 @@ func run(args []string) int {
 		b, err := broker.Start(cfg, log)
 		ready <- started{b, err}
 	}()
-	var b *broker.Broker
+	var r started
 	var sig os.Signal
 	select {
-	case r := <-ready:
-		if r.err != nil {
-			log.Error("samsa failed to start", "err", r.err)
-			return 1
-		}
-		b = r.b
+	case r = <-ready:
 	case sig = <-sigs:
 		// Both may be ready at once (select picks either): a start that
 		// has finished is shut down cleanly like any other.
 		select {
-		case r := <-ready:
-			if r.err != nil {
-				log.Error("samsa failed to start", "err", r.err)
-				return 1
-			}
-			b = r.b
+		case r = <-ready:
 		default:
 			log.Error("stopped by signal before startup finished", "signal", sig.String())
 			return 1
 		}
 	}
+	if r.err != nil {
+		log.Error("samsa failed to start", "err", r.err)
+		return 1
+	}
+	b := r.b
 	if sig == nil {
 		sig = <-sigs
 	}
