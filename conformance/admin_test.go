@@ -35,10 +35,6 @@ func TestApiVersions(t *testing.T) {
 			}
 		}
 		ka.ApiKeys = kept
-		// Features describe the cluster's finalized levels; compared in
-		// TestApiVersionsFeatures once Samsa advertises features.
-		ka.SupportedFeatures, ka.FinalizedFeatures = nil, nil
-		sa.SupportedFeatures, sa.FinalizedFeatures = nil, nil
 		c.entry.apis["ApiVersions v"+itoa(v)] = true
 		for _, d := range compare(18, ka, sa) {
 			c.fail("ApiVersions v"+itoa(v), d.path, d.kafka, d.samsa)

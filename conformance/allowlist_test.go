@@ -11,6 +11,9 @@ type allowance struct {
 	path   string // field path; "*" stands for one path element or array index
 	reason string
 	re     *regexp.Regexp
+	// filteredInTest marks an entry that documents a filter a scenario
+	// applies itself (listed in the report, never matched by path).
+	filteredInTest bool
 }
 
 // allowList names every field the suite does not compare, with the reason.
@@ -42,6 +45,8 @@ var allowList = compileAllowList([]allowance{
 	{api: "DescribeConfigs", path: "Resources[*].Configs[min.insync.replicas].ConfigSynonyms", reason: "as for CreateTopics: Kafka lists its format-time cluster default as a synonym"},
 	{api: "Fetch", path: "SessionID", reason: "Kafka creates an incremental fetch session at epoch 0 and answers its random id; Samsa declines to create sessions (session id 0, which KIP-227 allows), so clients keep sending full fetches. Errors and the records answered are still compared"},
 	{api: "ApiVersions", path: "FinalizedFeaturesEpoch", reason: "the metadata log offset of the feature records; Samsa has no metadata log"},
+	{api: "ApiVersions", path: "ApiKeys[*]", filteredInTest: true, reason: "only the APIs Samsa serves are compared (TestApiVersions drops the others from Kafka's list before comparing; their version ranges are compared); the README lists the APIs not implemented yet"},
+	{api: "InitProducerID", path: "ProducerID", reason: "producer ids are allocated by each cluster; TestInitProducerID checks that both brokers allocate one (>= 0) or both refuse"},
 	{api: "Produce", path: "Topics[*].Partitions[*].LogAppendTime", reason: "the broker's clock at append"},
 })
 
@@ -58,7 +63,7 @@ func compileAllowList(as []allowance) []allowance {
 
 func allowed(api, path string) bool {
 	for _, a := range allowList {
-		if (a.api == "*" || a.api == api) && a.re.MatchString(path) {
+		if !a.filteredInTest && (a.api == "*" || a.api == api) && a.re.MatchString(path) {
 			return true
 		}
 	}
