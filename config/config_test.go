@@ -129,10 +129,10 @@ func TestLoadOverridesBeatFile(t *testing.T) {
 
 func TestLoadWarnings(t *testing.T) {
 	_, w := mustBuild(t, "", "foo.bar=1", "num.io.threads=2", "foo.bar=2", "listener.name.plaintext.ssl.keystore.location=/x",
-		"zookeeper.session.timeout.ms=1", "log.cleaner.enable=false", "compression.type=lz4", "process.roles=broker")
+		"zookeeper.session.timeout.ms=1", "log.cleaner.io.max.bytes.per.second=5", "compression.type=lz4", "process.roles=broker")
 	want := []string{"ignoring unknown key foo.bar"}
 	want = append(want, notImplemented("num.io.threads", "listener.name.plaintext.ssl.keystore.location",
-		"zookeeper.session.timeout.ms", "log.cleaner.enable", "process.roles")...)
+		"zookeeper.session.timeout.ms", "log.cleaner.io.max.bytes.per.second", "process.roles")...)
 	if !reflect.DeepEqual(w, want) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(w, "\n"), strings.Join(want, "\n"))
 	}

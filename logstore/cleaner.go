@@ -240,11 +240,11 @@ func (s *Store) cleanFilthiestStats(t *cleanerThread) (CleanStats, bool, error) 
 		}
 		p.rollIdle(nowMs, cfg)
 		info := p.cleanableInfo(nowMs, cfg)
-		if info.dirtyBytes <= 0 {
-			continue
-		}
 		ratio := info.ratio()
-		if !(info.mustClean || ratio > cfg.MinCleanableDirtyRatio) {
+		if due := p.tombstoneDue.Load(); due > 0 && due <= nowMs {
+			info.tombstonesDue = true
+			ratio += 1
+		} else if info.dirtyBytes <= 0 || !(info.mustClean || ratio > cfg.MinCleanableDirtyRatio) {
 			continue
 		}
 		if info.mustClean {
@@ -308,6 +308,7 @@ type cleanable struct {
 	cleanBytes       int64
 	dirtyBytes       int64
 	mustClean        bool // max.compaction.lag.ms passed for a dirty record
+	tombstonesDue    bool // a retained tombstone's delete.retention.ms is over
 }
 
 func (c cleanable) ratio() float64 {
@@ -508,8 +509,14 @@ func (p *Partition) clean(t *cleanerThread, nowMs int64, info cleanable) (CleanS
 		if full {
 			return st, fmt.Errorf("log.cleaner.dedupe.buffer.size too small for one batch at offset %d", info.firstDirty)
 		}
-		return st, nil
+		if !info.tombstonesDue {
+			return st, nil
+		}
+		// Only tombstones to drop: rewrite the clean section with an
+		// empty map (its keys are unique already).
 	}
+	p.tombstoneDue.Store(0)
+	var due int64
 
 	// 2. Group the closed segments below endOffset and rewrite each group.
 	lastOfProducer := p.lastBatchOfProducers()
@@ -540,12 +547,16 @@ func (p *Partition) clean(t *cleanerThread, nowMs int64, info cleanable) (CleanS
 		if p.closed.Load() {
 			return st, ErrPartitionClosed
 		}
-		gst, err := p.cleanGroup(t, g, om, endOffset, nowMs, cfg, lastOfProducer)
+		gst, gdue, err := p.cleanGroup(t, g, om, endOffset, nowMs, cfg, lastOfProducer)
 		st.add(gst)
+		if gdue > 0 && (due == 0 || gdue < due) {
+			due = gdue
+		}
 		if err != nil {
 			return st, err
 		}
 	}
+	p.tombstoneDue.Store(due)
 	if err := p.setCleanerCheckpoint(endOffset); err != nil {
 		return st, err
 	}
@@ -572,8 +583,7 @@ func (p *Partition) retainControlBatch(h *BatchHeader) bool { return true }
 
 // cleanGroup rewrites one group of consecutive closed segments into a new
 // segment file and swaps it in (see doc.go, "Log compaction").
-func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, endOffset, nowMs int64, cfg *PartitionConfig, lastOfProducer map[int64]int64) (CleanStats, error) {
-	var st CleanStats
+func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, endOffset, nowMs int64, cfg *PartitionConfig, lastOfProducer map[int64]int64) (st CleanStats, tombstoneDue int64, err error) {
 	fsys := p.store.fs
 	base := g[0].base
 	last := g[len(g)-1]
@@ -583,7 +593,7 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 	f, err := fsys.OpenFile(cleanedPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		p.store.guard.Note(err)
-		return st, fmt.Errorf("%w: creating %s: %w", ErrStorage, cleanedPath, err)
+		return st, 0, fmt.Errorf("%w: creating %s: %w", ErrStorage, cleanedPath, err)
 	}
 	ok := false
 	defer func() {
@@ -597,6 +607,7 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 	t.out.b = t.out.b[:0]
 	var pos, flushed int64
 	var mtime int64
+	tombs := 0
 	flush := func() error {
 		if len(t.out.b) == 0 {
 			return nil
@@ -631,6 +642,7 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 					return err
 				}
 			}
+			tombs += res.tombstones
 			if !res.written {
 				return nil
 			}
@@ -649,18 +661,18 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 			return nil
 		})
 		if err != nil {
-			return st, fmt.Errorf("cleaning %s: %w", s.path, err)
+			return st, 0, fmt.Errorf("cleaning %s: %w", s.path, err)
 		}
 		if reason != nil {
-			return st, fmt.Errorf("cleaning %s: %w", s.path, reason)
+			return st, 0, fmt.Errorf("cleaning %s: %w", s.path, reason)
 		}
 	}
 	if err := flush(); err != nil {
-		return st, err
+		return st, 0, err
 	}
 	if err := f.Sync(); err != nil {
 		p.store.guard.Note(err)
-		return st, fmt.Errorf("%w: fsync %s: %w", ErrStorage, cleanedPath, err)
+		return st, 0, fmt.Errorf("%w: fsync %s: %w", ErrStorage, cleanedPath, err)
 	}
 	if ct, ok := fsys.(Chtimeser); ok && mtime > 0 {
 		_ = ct.Chtimes(cleanedPath, time.UnixMilli(mtime), time.UnixMilli(mtime))
@@ -672,9 +684,12 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 	installed, err := p.swapIn(g, ns, cleanedPath, t.entries)
 	ok = installed
 	if err == nil && !installed {
-		st = CleanStats{} // the group changed meanwhile (retention): nothing done
+		return CleanStats{}, 0, nil // the group changed meanwhile (retention): nothing done
 	}
-	return st, err
+	if tombs > 0 && cfg.DeleteRetentionMs >= 0 {
+		tombstoneDue = max(mtime+cfg.DeleteRetentionMs, 1)
+	}
+	return st, tombstoneDue, err
 }
 
 // swapIn replaces the group g by the cleaned segment ns (file at

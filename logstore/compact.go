@@ -222,6 +222,9 @@ type filterResult struct {
 	written bool        // something was appended to out
 	header  BatchHeader // of what was written
 	copied  bool        // the batch was copied unchanged
+	// tombstones is the number of tombstones kept only because
+	// delete.retention.ms has not passed.
+	tombstones int
 }
 
 // filterBatch appends to out the retained form of one data batch: the
@@ -248,6 +251,7 @@ func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, sc
 	*spans = (*spans)[:0]
 	pos := 0
 	kept := int32(0)
+	tombs := 0
 	maxTs := int64(noTimestamp)
 	for i := int32(0); i < h.NumRecords; i++ {
 		var r recordView
@@ -264,6 +268,9 @@ func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, sc
 		if !keep {
 			continue
 		}
+		if r.valueNull && off < fp.endOffset {
+			tombs++
+		}
 		kept++
 		if lat {
 			maxTs = h.MaxTimestamp
@@ -279,7 +286,7 @@ func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, sc
 	switch {
 	case kept == h.NumRecords:
 		out.b = append(out.b, batch[:h.TotalSize()]...)
-		return filterResult{written: true, header: *h, copied: true}, nil
+		return filterResult{written: true, header: *h, copied: true, tombstones: tombs}, nil
 	case kept == 0 && !fp.keepEmpty:
 		return filterResult{}, nil
 	case kept == 0:
@@ -319,7 +326,7 @@ func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, sc
 	be.PutUint32(b[offNumRecords:], uint32(kept))
 	nh.CRC = crc32.Checksum(b[offAttributes:], castagnoli)
 	be.PutUint32(b[offCRC:], nh.CRC)
-	return filterResult{written: true, header: nh}, nil
+	return filterResult{written: true, header: nh, tombstones: tombs}, nil
 }
 
 // appendEmptyBatch writes the header of h with no records, as Kafka's

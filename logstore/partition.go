@@ -51,6 +51,10 @@ type Partition struct {
 	// change): a read whose index lookup and segment lookup straddle a
 	// swap sees it change and retries (two atomic loads per read).
 	swapSeq atomic.Uint64
+	// tombstoneDue is when (ms) the earliest tombstone the cleaner kept
+	// for delete.retention.ms may go: the cleaner then rewrites the log
+	// even without dirty records. 0: none known.
+	tombstoneDue atomic.Int64
 	// damaged holds the base offsets (int64 -> struct{}) of batches a read
 	// found not matching their index entry, so each is logged once.
 	damaged sync.Map
