@@ -519,3 +519,67 @@ func TestCleanerConcurrentReads(t *testing.T) {
 		t.Fatal("no reads")
 	}
 }
+
+// BenchmarkCleaner measures cleaner throughput in bytes of log read per
+// second (MB/s as reported): 16 MiB of 1 KiB records, 1000 keys, 1 MiB
+// segments, cleaned once per iteration.
+func BenchmarkCleaner(b *testing.B) {
+	val := bytes.Repeat([]byte("v"), 1000)
+	var total int64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		e := newEnv(b)
+		e.open()
+		cfg := compactCfg()
+		cfg.SegmentBytes = 1 << 20
+		p := e.create("c", 0, cfg)
+		for j := 0; j < 16<<10; j++ {
+			recs := make([]kv, 0, 8)
+			for k := 0; k < 8; k++ {
+				recs = append(recs, kv{[]byte(fmt.Sprintf("key-%04d", (j*8+k)%1000)), val[:120]})
+			}
+			appendBatch(b, p, keyedBatch(b, keyedSpec{recs: recs, ts: e.clock.ms.Load(), pid: -1}))
+		}
+		b.StartTimer()
+		st, err := e.s.CleanNow()
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += st.BytesRead
+		b.StopTimer()
+		e.close()
+	}
+	b.SetBytes(total / int64(b.N))
+}
+
+// FuzzCleanerRecords feeds arbitrary bytes to the cleaner's record walker
+// as the records section of a stored batch: the offset map and the batch
+// filter must fail cleanly, never panic or read out of bounds.
+func FuzzCleanerRecords(f *testing.F) {
+	f.Add(keyedBatch(f, keyedSpec{recs: []kv{{[]byte("a"), []byte("1")}, {[]byte("b"), nil}}, pid: -1})[BatchHeaderSize:], int32(2), false)
+	f.Add(keyedBatch(f, keyedSpec{recs: []kv{{[]byte("a"), []byte("1")}}, pid: -1, codec: 1})[BatchHeaderSize:], int32(1), true)
+	f.Fuzz(func(t *testing.T, recs []byte, n int32, gz bool) {
+		if n < 0 || n > 1000 {
+			return
+		}
+		h := BatchHeader{Length: int32(minBatchLength + len(recs)), Magic: 2, LastOffsetDelta: max(n-1, 0), NumRecords: n, ProducerID: -1}
+		if gz {
+			h.Attributes = 1
+		}
+		batch := make([]byte, BatchHeaderSize, BatchHeaderSize+len(recs))
+		binary.BigEndian.PutUint32(batch[offLength:], uint32(h.Length))
+		binary.BigEndian.PutUint16(batch[offAttributes:], uint16(h.Attributes))
+		binary.BigEndian.PutUint32(batch[offNumRecords:], uint32(n))
+		batch = append(batch, recs...)
+		m := newOffsetMap(1<<16, 0.9)
+		var scratch, out outBuf
+		var spans [][2]int
+		if err := m.mapBatch(batch, &h, &scratch); err != nil {
+			return
+		}
+		res, err := filterBatch(batch, &h, m, filterParams{endOffset: 1 << 40}, &scratch, &out, &spans)
+		if err == nil && res.written && !VerifyCRC(out.b) && !res.copied {
+			t.Fatalf("rebuilt batch has a bad CRC")
+		}
+	})
+}
