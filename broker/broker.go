@@ -235,6 +235,14 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard) (*
 		// stray logs): after .samsa-meta is lost, a new topic of the
 		// same name must not adopt an old topic's records.
 		MoveStrays: true,
+		Cleaner: &logstore.CleanerConfig{
+			Enable:             cfg.LogCleanerEnable,
+			Threads:            int(cfg.LogCleanerThreads),
+			DedupeBufferSize:   cfg.LogCleanerDedupeBufferSize,
+			IOBufferSize:       int(cfg.LogCleanerIOBufferSize),
+			IOBufferLoadFactor: cfg.LogCleanerIOBufferLoadFactor,
+			BackoffMs:          cfg.LogCleanerBackoffMs,
+		},
 	})
 	if err != nil {
 		st.close()

@@ -130,6 +130,14 @@ func (b *builder) simpleFields() error {
 	c.ConnectionsMaxIdleMs = b.int64Of("connections.max.idle.ms")
 	c.LogRetentionCheckIntervalMs = b.int64Of("log.retention.check.interval.ms")
 	c.OffsetsRetentionMinutes = int32(b.int64Of("offsets.retention.minutes"))
+	c.LogCleanerEnable = b.value("log.cleaner.enable") == "true"
+	c.LogCleanerThreads = int32(b.int64Of("log.cleaner.threads"))
+	c.LogCleanerDedupeBufferSize = b.int64Of("log.cleaner.dedupe.buffer.size")
+	c.LogCleanerIOBufferSize = int32(b.int64Of("log.cleaner.io.buffer.size"))
+	c.LogCleanerBackoffMs = b.int64Of("log.cleaner.backoff.ms")
+	if f, err := strconv.ParseFloat(b.value("log.cleaner.io.buffer.load.factor"), 64); err == nil {
+		c.LogCleanerIOBufferLoadFactor = f
+	}
 	c.GroupInitialRebalanceDelayMs = int32(b.int64Of("group.initial.rebalance.delay.ms"))
 	c.GroupMinSessionTimeoutMs = int32(b.int64Of("group.min.session.timeout.ms"))
 	c.GroupMaxSessionTimeoutMs = int32(b.int64Of("group.max.session.timeout.ms"))

@@ -57,6 +57,14 @@ type Config struct {
 	// exactly the value Kafka uses for the topic's flush.ms.
 	LogFlushIntervalMs int64
 
+	// The log cleaner (log compaction), as Kafka's log.cleaner.* keys.
+	LogCleanerEnable             bool    // log.cleaner.enable, default true
+	LogCleanerThreads            int32   // log.cleaner.threads, default 1
+	LogCleanerDedupeBufferSize   int64   // log.cleaner.dedupe.buffer.size, default 134217728
+	LogCleanerIOBufferSize       int32   // log.cleaner.io.buffer.size, default 524288
+	LogCleanerIOBufferLoadFactor float64 // log.cleaner.io.buffer.load.factor, default 0.9
+	LogCleanerBackoffMs          int64   // log.cleaner.backoff.ms, default 15000
+
 	OffsetsRetentionMinutes      int32 // offsets.retention.minutes, default 10080
 	GroupInitialRebalanceDelayMs int32 // group.initial.rebalance.delay.ms, default 3000
 	GroupMinSessionTimeoutMs     int32 // group.min.session.timeout.ms, default 6000
@@ -95,6 +103,12 @@ func Default() *Config {
 		LogFlushIntervalMessages:     math.MaxInt64,
 		LogFlushIntervalMs:           math.MaxInt64,
 		OffsetsRetentionMinutes:      10080,
+		LogCleanerEnable:             true,
+		LogCleanerThreads:            1,
+		LogCleanerDedupeBufferSize:   134217728,
+		LogCleanerIOBufferSize:       524288,
+		LogCleanerIOBufferLoadFactor: 0.9,
+		LogCleanerBackoffMs:          15000,
 		GroupInitialRebalanceDelayMs: 3000,
 		GroupMinSessionTimeoutMs:     6000,
 		GroupMaxSessionTimeoutMs:     1800000,

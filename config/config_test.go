@@ -49,6 +49,12 @@ func TestDefault(t *testing.T) {
 		LogFlushIntervalMessages:     math.MaxInt64,
 		LogFlushIntervalMs:           math.MaxInt64,
 		OffsetsRetentionMinutes:      10080,
+		LogCleanerEnable:             true,
+		LogCleanerThreads:            1,
+		LogCleanerDedupeBufferSize:   134217728,
+		LogCleanerIOBufferSize:       524288,
+		LogCleanerIOBufferLoadFactor: 0.9,
+		LogCleanerBackoffMs:          15000,
 		GroupInitialRebalanceDelayMs: 3000,
 		GroupMinSessionTimeoutMs:     6000,
 		GroupMaxSessionTimeoutMs:     1800000,
@@ -129,10 +135,10 @@ func TestLoadOverridesBeatFile(t *testing.T) {
 
 func TestLoadWarnings(t *testing.T) {
 	_, w := mustBuild(t, "", "foo.bar=1", "num.io.threads=2", "foo.bar=2", "listener.name.plaintext.ssl.keystore.location=/x",
-		"zookeeper.session.timeout.ms=1", "log.cleaner.enable=false", "compression.type=lz4", "process.roles=broker")
+		"zookeeper.session.timeout.ms=1", "log.cleaner.io.max.bytes.per.second=5", "compression.type=lz4", "process.roles=broker")
 	want := []string{"ignoring unknown key foo.bar"}
 	want = append(want, notImplemented("num.io.threads", "listener.name.plaintext.ssl.keystore.location",
-		"zookeeper.session.timeout.ms", "log.cleaner.enable", "process.roles")...)
+		"zookeeper.session.timeout.ms", "log.cleaner.io.max.bytes.per.second", "process.roles")...)
 	if !reflect.DeepEqual(w, want) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(w, "\n"), strings.Join(want, "\n"))
 	}

@@ -96,19 +96,37 @@ func codecID(compressionType string) int {
 // partitionConfig resolves the log settings of t's partitions.
 func (h *Handlers) partitionConfig(t controller.Topic) logstore.PartitionConfig {
 	retentionBytes, retentionMs := h.topicConfigInt(t, "retention.bytes", -1), h.topicConfigInt(t, "retention.ms", 7*24*3600*1000)
-	if compactOnly(h.topicConfigValue(t, "cleanup.policy")) {
+	policy := h.topicConfigValue(t, "cleanup.policy")
+	if compactOnly(policy) {
 		// Kafka deletes nothing by time or size on a compact-only topic.
 		retentionBytes, retentionMs = -1, -1
 	}
+	compact := strings.Contains(policy, "compact")
+	segmentMs := h.topicConfigInt(t, "segment.ms", 7*24*3600*1000)
+	maxLag := h.topicConfigInt(t, "max.compaction.lag.ms", math.MaxInt64)
+	if compact && maxLag > 0 && maxLag < segmentMs {
+		// Kafka's LogConfig.maxSegmentMs: a compacted log rolls by
+		// max.compaction.lag.ms so that no record waits longer.
+		segmentMs = maxLag
+	}
+	ratio, err := strconv.ParseFloat(h.topicConfigValue(t, "min.cleanable.dirty.ratio"), 64)
+	if err != nil {
+		ratio = 0.5
+	}
 	return logstore.PartitionConfig{
-		SegmentBytes:   h.topicConfigInt(t, "segment.bytes", 1<<30),
-		SegmentMs:      h.topicConfigInt(t, "segment.ms", 7*24*3600*1000),
-		RetentionBytes: retentionBytes,
-		RetentionMs:    retentionMs,
-		FlushMessages:  h.topicConfigInt(t, "flush.messages", math.MaxInt64),
-		FlushMs:        h.topicConfigInt(t, "flush.ms", math.MaxInt64),
-		LogAppendTime:  h.topicConfigValue(t, "message.timestamp.type") == "LogAppendTime",
-		TopicID:        t.ID,
+		Compact:                compact,
+		DeleteRetentionMs:      h.topicConfigInt(t, "delete.retention.ms", 86400000),
+		MinCompactionLagMs:     h.topicConfigInt(t, "min.compaction.lag.ms", 0),
+		MaxCompactionLagMs:     maxLag,
+		MinCleanableDirtyRatio: ratio,
+		SegmentBytes:           h.topicConfigInt(t, "segment.bytes", 1<<30),
+		SegmentMs:              segmentMs,
+		RetentionBytes:         retentionBytes,
+		RetentionMs:            retentionMs,
+		FlushMessages:          h.topicConfigInt(t, "flush.messages", math.MaxInt64),
+		FlushMs:                h.topicConfigInt(t, "flush.ms", math.MaxInt64),
+		LogAppendTime:          h.topicConfigValue(t, "message.timestamp.type") == "LogAppendTime",
+		TopicID:                t.ID,
 	}
 }
 

@@ -10,10 +10,6 @@ import (
 // does not act on, with the reason. Setting one logs a warning naming it
 // (warnUnapplied); README's configuration section lists them too.
 var unappliedTopicConfigs = map[string]string{
-	"delete.retention.ms":                     "log compaction is not implemented",
-	"max.compaction.lag.ms":                   "log compaction is not implemented",
-	"min.compaction.lag.ms":                   "log compaction is not implemented",
-	"min.cleanable.dirty.ratio":               "log compaction is not implemented",
 	"file.delete.delay.ms":                    "segments are deleted at once, once no reader holds them",
 	"index.interval.bytes":                    "the offset and time index is a Pebble database with one entry per batch",
 	"segment.index.bytes":                     "the offset and time index is a Pebble database, not per-segment index files",
@@ -30,8 +26,7 @@ var unappliedTopicConfigs = map[string]string{
 }
 
 // warnUnapplied logs one warning per config of configs that Samsa stores
-// but does not apply, and for cleanup.policy=compact (records are kept
-// and keys required, as on a Kafka compacted topic, but never compacted).
+// but does not apply.
 func (h *Handlers) warnUnapplied(topic string, configs map[string]string) {
 	keys := make([]string, 0, len(configs))
 	for k := range configs {
@@ -41,10 +36,6 @@ func (h *Handlers) warnUnapplied(topic string, configs map[string]string) {
 	for _, k := range keys {
 		if why, ok := unappliedTopicConfigs[k]; ok {
 			h.Logger.Warn("topic config accepted but not applied", "topic", topic, "config", k, "value", configs[k], "reason", why)
-		}
-		if k == "cleanup.policy" && strings.Contains(configs[k], "compact") {
-			h.Logger.Warn("topic config accepted but not fully applied", "topic", topic, "config", k, "value", configs[k],
-				"reason", "log compaction is not implemented: records without a key are refused and, without delete, nothing is deleted, but nothing is compacted")
 		}
 	}
 }

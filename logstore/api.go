@@ -23,6 +23,26 @@ type PartitionConfig struct {
 	// is created, and checked when the store opens, so that a topic that
 	// later takes the same name never adopts this log (see stray.go).
 	TopicID [16]byte
+
+	// Compact is cleanup.policy containing compact: the cleaner keeps
+	// the latest record per key in the closed segments (cleaner.go).
+	// Retention by time and size follows RetentionMs and RetentionBytes
+	// as for any topic; the caller passes -1 for a compact-only policy.
+	Compact bool
+	// DeleteRetentionMs is delete.retention.ms: how long a tombstone
+	// survives cleaning, counted from its segment's last write.
+	DeleteRetentionMs int64
+	// MinCompactionLagMs is min.compaction.lag.ms: segments holding a
+	// record younger than this are not cleaned yet.
+	MinCompactionLagMs int64
+	// MaxCompactionLagMs is max.compaction.lag.ms (<= 0: none): a log with
+	// a dirty record older than this is cleaned whatever its dirty ratio.
+	// Callers also cap SegmentMs at it, as Kafka's LogConfig.maxSegmentMs.
+	MaxCompactionLagMs int64
+	// MinCleanableDirtyRatio is min.cleanable.dirty.ratio: a log is
+	// cleaned when its dirty bytes exceed this share of its cleanable
+	// bytes.
+	MinCleanableDirtyRatio float64
 }
 
 // AppendResult is what Produce reports for one appended batch.

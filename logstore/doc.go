@@ -95,8 +95,9 @@
 // a timestamp; keeping that would make retention delete them at once.
 // Segments whose batches have no timestamp >= 0 are aged by the time of
 // their last write (the file's mtime after a restart), as Kafka's
-// LogSegment.largestTimestamp falls back to lastModified. Not checked:
-// keys on compacted topics (Samsa does not compact).
+// LogSegment.largestTimestamp falls back to lastModified. Records
+// without a key on compacted topics are refused by the produce handler
+// (INVALID_RECORD), as Kafka's LogValidator does.
 //
 // # On-disk layout
 //
@@ -108,6 +109,9 @@
 //	    00000000000000000000.log  segments, named by the 20-digit base offset
 //	    00000000000000004711.log  (the last one is the active segment)
 //	    log-start-offset          decimal; written by DeleteRecordsBefore only
+//	    cleaner-offset-checkpoint decimal first dirty offset (compacted topics)
+//	    <base>.cleaned            a cleaning in progress (deleted at Open)
+//	    <base>-<next>.swap        a committed cleaning (completed at Open)
 //	    partition.metadata        "version: 0\ntopic_id: <base64url id>" (Kafka's format)
 //	  <topic>-<partition>.<ns>-delete/   a DeleteTopic in progress
 //	  <topic>-<partition>.<uuid>-stray/  a log no topic claims, moved aside
@@ -121,7 +125,8 @@
 // epoch at append, as Kafka's LogValidator stamps it) and the max
 // timestamp and timestamp-type attribute bit (computed from the records
 // for CreateTime, the append time for message.timestamp.type=
-// LogAppendTime), after which the CRC is recomputed. The
+// LogAppendTime), after which the CRC is recomputed (and the log cleaner,
+// which rewrites closed segments of compacted topics; see Log compaction). The
 // header layout (big-endian):
 //
 //	 0 baseOffset int64         27 baseTimestamp int64
@@ -306,10 +311,95 @@
 //     that, logs it, and leaves out the clean-shutdown marker, so the next
 //     Open re-indexes from the segments. Nothing is lost either way.
 //
+// # Log compaction
+//
+// Partitions with PartitionConfig.Compact (cleanup.policy compact or
+// compact,delete) are cleaned by the store's cleaner (cleaner.go,
+// compact.go), following Kafka's LogCleaner, Cleaner and
+// LogCleanerManager. log.cleaner.threads goroutines each, every
+// log.cleaner.backoff.ms when idle, pick the filthiest log:
+//
+//   - Each compacted partition first rolls an active segment older than
+//     segment.ms (the handlers pass min(segment.ms, max.compaction.lag.ms),
+//     Kafka's maxSegmentMs), since the active segment is never cleaned.
+//   - Cleanable range: from the first dirty offset (the
+//     cleaner-offset-checkpoint, or the log start if it is outside the
+//     log) to the first uncleanable offset: the active segment's base,
+//     the first unstable offset (hook for transactions; the log end
+//     today) and, with min.compaction.lag.ms, the base of the first
+//     segment holding a record newer than the lag. Clean bytes are the
+//     segments below the first dirty offset, dirty bytes those in the
+//     range; the log is eligible when dirty/(clean+dirty) >
+//     min.cleanable.dirty.ratio, or when a dirty segment's first batch is
+//     older than max.compaction.lag.ms (those go first), or when a
+//     tombstone kept for delete.retention.ms is due (see below). The
+//     highest ratio wins; one thread per partition at a time.
+//   - Offset map (Kafka's SkimpyOffsetMap): key -> latest offset over the
+//     dirty range, whole batches, a 128-bit hash per key in a table sized
+//     from log.cleaner.dedupe.buffer.size / threads (24 bytes a slot),
+//     filled up to log.cleaner.io.buffer.load.factor; when it is full the
+//     clean stops at the last whole batch mapped (end offset).
+//   - Every closed segment from the first one to the end offset is
+//     rewritten, in groups of consecutive segments whose summed sizes fit
+//     segment.bytes (Kafka's groupSegmentsBySize; shrunk segments merge at
+//     the next cleaning). A record stays if it is at or past the end
+//     offset, or is its key's latest (offset >= the map's) and has a value
+//     or its tombstone is still retained; records without a key go, as in
+//     Kafka. A tombstone is retained while its source segment's last
+//     modification + delete.retention.ms is in the future (Kafka's
+//     pre-KIP-534 rule; Kafka 3.1+ stamps a delete horizon in the batch
+//     instead). Offsets are never changed: gaps are normal, and a read at
+//     an offset in a gap returns the next batch (the index lookup seeks
+//     forward after a miss).
+//   - Batches: one whose records all stay is copied byte for byte; one
+//     partly kept is rebuilt from the kept records' bytes (not re-encoded)
+//     with its header unchanged except length, record count, max timestamp
+//     (CreateTime: the kept records' largest), CRC; compressed batches are
+//     decompressed and recompressed in their own codec with pooled
+//     codecs. The last offset delta is kept, so the batch's last sequence
+//     (and producer state rebuilt from the index) is unchanged. A batch
+//     with nothing left is dropped, except the last data batch of a
+//     producer in the producer state (kept as an empty header, Kafka's
+//     RETAIN_EMPTY, so the producer's sequence survives) and the last
+//     batch of a group (kept, empty if need be, so the cleaned segment
+//     covers the same offsets). Control batches are kept (hook:
+//     retainControlBatch) and no batch is aborted (hook: abortedBatch)
+//     until transactions exist.
+//
+// The swap of a group [base, next) (next: the base of the segment after
+// the group), with its crash rules:
+//
+//  1. The cleaned batches are written to <base>.cleaned, fsynced, and the
+//     file gets the newest source segment's mtime. A crash here leaves a
+//     .cleaned file: Open deletes it; the old segments are intact.
+//  2. Under retMu (retention and DeleteRecords wait; produce and fetch do
+//     not), if the group is still in the log unchanged, <base>.cleaned is
+//     renamed to <base>-<next>.swap and the directory fsynced. This is the
+//     commit point. From here, Open completes the swap: it deletes every
+//     <b>.log with base <= b < next, renames the .swap file to
+//     <base>.log, and rebuilds the partition's index from the segments.
+//  3. Under mu, one Pebble batch deletes the index entries of [base, next)
+//     (offset and time keys) and writes the new segment's, and the
+//     segment list replaces the group by the new segment; swapSeq is
+//     bumped. A read that did its index lookup before and its segment
+//     lookup after sees swapSeq change and retries, so an entry is never
+//     applied to the other file; a reader already holding an old segment
+//     keeps reading its file (still open, reference-counted).
+//  4. The index is flushed (it has no WAL), then the old segments other
+//     than <base>.log are deleted and <base>-<next>.swap is renamed over
+//     <base>.log (atomic). A crash before the rename still finds the
+//     .swap file (step 2 rules); after it, the flushed index matches.
+//
+// So a crash leaves either the old segments or the new one visible, never
+// neither and never both. Finally the checkpoint is set to the end offset
+// (written atomically); a lost checkpoint only makes the next cleaning
+// redo work. Cleaning never holds appendMu or mu across I/O: produce and
+// fetch wait at most for the in-memory swap of step 3.
+//
 // # Not done here
 //
 // Transactions (the last stable offset equals the high watermark, and
-// aborted-transaction indexes are not kept), log compaction, and a leader
+// aborted-transaction indexes are not kept), and a leader
 // epoch cache (batches carry the epoch they were appended in, but the
 // index does not map epochs to start offsets).
 package logstore

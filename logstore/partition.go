@@ -47,11 +47,25 @@ type Partition struct {
 	leo      atomic.Int64
 	logStart atomic.Int64
 	closed   atomic.Bool
+	// swapSeq counts cleaner swaps (bumped under mu with the index
+	// change): a read whose index lookup and segment lookup straddle a
+	// swap sees it change and retries (two atomic loads per read).
+	swapSeq atomic.Uint64
+	// tombstoneDue is when (ms) the earliest tombstone the cleaner kept
+	// for delete.retention.ms may go: the cleaner then rewrites the log
+	// even without dirty records. 0: none known.
+	tombstoneDue atomic.Int64
 	// damaged holds the base offsets (int64 -> struct{}) of batches a read
 	// found not matching their index entry, so each is logged once.
 	damaged sync.Map
 
 	retMu sync.Mutex
+
+	// cleanMu guards the cleaner checkpoint below (one cleaner thread
+	// works on a partition at a time; see cleaner.go).
+	cleanMu    sync.Mutex
+	ckptLoaded bool
+	firstDirty int64
 
 	// appendMu guards the fields below it, up to mu.
 	appendMu        sync.Mutex
@@ -431,16 +445,32 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart bool) (ReadRes
 	if offset == leo {
 		return res, nil
 	}
-	e, ok, err := p.store.idx.lookup(p.pid, offset)
-	if err != nil {
-		return ReadResult{}, fmt.Errorf("%w: index lookup %s-%d offset %d: %w", ErrStorage, p.topic, p.partition, offset, err)
-	}
-	if !ok {
-		return res, nil
-	}
-	seg := p.segmentAt(e.segBase)
-	if seg == nil {
-		return ReadResult{}, p.goneError(offset)
+	var e indexEntry
+	var seg *segment
+	for {
+		seq := p.swapSeq.Load()
+		var ok bool
+		var err error
+		e, ok, err = p.store.idx.lookup(p.pid, offset)
+		if err != nil {
+			return ReadResult{}, fmt.Errorf("%w: index lookup %s-%d offset %d: %w", ErrStorage, p.topic, p.partition, offset, err)
+		}
+		if !ok {
+			return res, nil
+		}
+		seg = p.segmentAt(e.segBase)
+		if p.swapSeq.Load() != seq {
+			// The cleaner swapped segments between the two lookups:
+			// the entry may describe the other file.
+			if seg != nil {
+				seg.release()
+			}
+			continue
+		}
+		if seg == nil {
+			return ReadResult{}, p.goneError(offset)
+		}
+		break
 	}
 	defer seg.release()
 	end := seg.size.Load()

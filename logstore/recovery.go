@@ -29,6 +29,13 @@ const scanBufSize = 1 << 20
 // from fn, which must not be mistaken for corruption (and must not cause
 // a truncation).
 func scanBatches(r io.ReaderAt, pos, end, minOffset int64, buf *[]byte, fn func(h *BatchHeader, pos int64) error) (valid int64, reason error, err error) {
+	return scanBatchBytes(r, pos, end, minOffset, buf, func(h *BatchHeader, pos int64, _ []byte) error { return fn(h, pos) })
+}
+
+// scanBatchBytes is scanBatches handing fn the batch's bytes as well (a
+// view of the read-ahead window, valid until fn returns); the cleaner
+// reads segments with it.
+func scanBatchBytes(r io.ReaderAt, pos, end, minOffset int64, buf *[]byte, fn func(h *BatchHeader, pos int64, batch []byte) error) (valid int64, reason error, err error) {
 	if cap(*buf) < scanBufSize {
 		*buf = make([]byte, 0, scanBufSize)
 	}
@@ -84,10 +91,11 @@ func scanBatches(r io.ReaderAt, pos, end, minOffset int64, buf *[]byte, fn func(
 		if err := fill(pos, total); err != nil {
 			return pos, nil, err
 		}
-		if !VerifyCRC(b[pos-winStart : pos-winStart+total]) {
+		batch := b[pos-winStart : pos-winStart+total]
+		if !VerifyCRC(batch) {
 			return pos, fmt.Errorf("%w: CRC mismatch in batch at position %d (base offset %d)", ErrCorruptBatch, pos, h.BaseOffset), nil
 		}
-		if err := fn(&h, pos); err != nil {
+		if err := fn(&h, pos, batch); err != nil {
 			return pos, nil, err
 		}
 		minOffset = h.LastOffset() + 1
@@ -146,6 +154,15 @@ func (p *Partition) recover(clean bool) error {
 	dirents, err := fsys.ReadDir(p.dir)
 	if err != nil {
 		return err
+	}
+	swapped, err := p.completeSwaps(dirents)
+	if err != nil {
+		return err
+	}
+	if swapped {
+		if dirents, err = fsys.ReadDir(p.dir); err != nil {
+			return err
+		}
 	}
 	var bases []int64
 	for _, de := range dirents {
@@ -221,12 +238,19 @@ func (p *Partition) recover(clean bool) error {
 
 	// Step 2.
 	indexedEnd := make([]int64, len(segs))
-	ok, err := p.loadIndex(segs, sizes, indexedEnd, b)
-	if err != nil {
-		return fail(err)
+	ok := false
+	if !swapped {
+		// After completing a cleaner swap the index may describe the
+		// replaced files: rebuild it (see doc.go, "Log compaction").
+		ok, err = p.loadIndex(segs, sizes, indexedEnd, b)
+		if err != nil {
+			return fail(err)
+		}
 	}
 	if !ok {
-		p.log.Warn("logstore: index inconsistent with segments; rebuilding partition index", "topic", p.topic, "partition", p.partition)
+		if !swapped {
+			p.log.Warn("logstore: index inconsistent with segments; rebuilding partition index", "topic", p.topic, "partition", p.partition)
+		}
 		if err := x.deleteSegmentRange(b, p.pid, 0, -1); err != nil {
 			return fail(err)
 		}
@@ -434,4 +458,49 @@ func (p *Partition) loadIndex(segs []*segment, sizes, indexedEnd []int64, b *peb
 		}
 	}
 	return true, nil
+}
+
+// completeSwaps applies the cleaner's crash rules to a partition
+// directory (see doc.go, "Log compaction"): a <base>.cleaned file is an
+// unfinished cleaning and is deleted; a <base>-<next>.swap file is a
+// committed one: every segment with a base offset in [base, next) is
+// deleted and the .swap file renamed to <base>.log. It reports whether a
+// swap was completed, in which case the partition's index is rebuilt.
+func (p *Partition) completeSwaps(dirents []os.DirEntry) (bool, error) {
+	fsys := p.store.fs
+	var swaps []string
+	for _, de := range dirents {
+		name := de.Name()
+		switch {
+		case strings.HasSuffix(name, cleanedSuffix):
+			p.log.Info("logstore: removing an unfinished cleaned segment", "file", filepath.Join(p.dir, name))
+			if err := fsys.Remove(filepath.Join(p.dir, name)); err != nil {
+				return false, err
+			}
+		case strings.HasSuffix(name, swapSuffix):
+			swaps = append(swaps, name)
+		}
+	}
+	for _, name := range swaps {
+		base, next, ok := parseSwapName(name)
+		if !ok {
+			p.log.Warn("logstore: ignoring a malformed swap file", "file", filepath.Join(p.dir, name))
+			continue
+		}
+		for _, de := range dirents {
+			if b, ok := parseSegmentName(de.Name()); ok && b > base && b < next {
+				if err := fsys.Remove(filepath.Join(p.dir, de.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return false, err
+				}
+			}
+		}
+		if err := fsys.Rename(filepath.Join(p.dir, name), filepath.Join(p.dir, segmentName(base))); err != nil {
+			return false, err
+		}
+		p.log.Info("logstore: completed a cleaner swap interrupted by a crash", "dir", p.dir, "base", base, "next", next)
+	}
+	if len(swaps) > 0 {
+		_ = syncDir(fsys, p.dir)
+	}
+	return len(swaps) > 0, nil
 }

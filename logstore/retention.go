@@ -40,12 +40,7 @@ func (p *Partition) runRetention(now time.Time) {
 	if !p.closed.Load() {
 		// Kafka only rolls on append; rolling idle partitions here lets
 		// time retention reach data in a partition nobody writes to.
-		a := p.active
-		if cfg.SegmentMs > 0 && !a.empty() && a.firstTs >= 0 && nowMs-a.firstTs > cfg.SegmentMs {
-			if err := p.rollLocked(p.leo.Load()); err != nil {
-				p.log.Error("logstore: time-based roll", "topic", p.topic, "partition", p.partition, "err", err)
-			}
-		}
+		p.rollIfIdleLocked(nowMs, cfg)
 		if n := p.producers.expire(nowMs - p.store.producerExpiration.Milliseconds()); n > 0 {
 			p.log.Debug("logstore: expired producer ids", "topic", p.topic, "partition", p.partition, "count", n)
 		}

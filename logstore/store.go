@@ -65,6 +65,10 @@ type Options struct {
 	// also refuses to adopt a directory recording another topic id. The
 	// broker sets it; stores used without cluster metadata do not.
 	MoveStrays bool
+	// Cleaner is the log cleaner's configuration (log.cleaner.*); nil
+	// or Enable false runs no cleaner threads (Store.CleanNow still
+	// works).
+	Cleaner *CleanerConfig
 }
 
 type partKey struct {
@@ -107,6 +111,8 @@ type Store struct {
 	nextID uint32
 
 	bg sync.WaitGroup // background fsyncs of rolled segments
+
+	cleaner cleaner // log compaction (cleaner.go)
 
 	stopFlush, flushDone chan struct{} // flushLoop
 }
@@ -232,6 +238,11 @@ func Open(opts Options) (*Store, error) {
 	ok = true
 	s.stopFlush, s.flushDone = make(chan struct{}), make(chan struct{})
 	go s.flushLoop()
+	ccfg := CleanerConfig{}
+	if opts.Cleaner != nil {
+		ccfg = *opts.Cleaner
+	}
+	s.startCleaner(ccfg)
 	return s, nil
 }
 
@@ -460,6 +471,7 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	// Wait for CreatePartition and DeleteTopic, which write to the index
 	// outside the partitions' locks.
+	s.stopCleaner()
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
 	close(s.stopFlush)

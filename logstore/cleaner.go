@@ -1,0 +1,824 @@
+package logstore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Log compaction: Kafka's LogCleaner, Cleaner and LogCleanerManager (see
+// "Log compaction" in doc.go for the algorithm, the swap and its crash
+// rules).
+
+// CleanerConfig is the broker's log.cleaner.* settings.
+type CleanerConfig struct {
+	// Enable is log.cleaner.enable: run the background cleaner threads.
+	// Without it compacted topics are not compacted (Kafka the same).
+	Enable bool
+	// Threads is log.cleaner.threads (default 1): partitions cleaned at
+	// once.
+	Threads int
+	// DedupeBufferSize is log.cleaner.dedupe.buffer.size in bytes
+	// (default 128 MiB), split over the threads: the offset map's memory,
+	// 24 bytes a key, allocated on a thread's first clean.
+	DedupeBufferSize int64
+	// IOBufferLoadFactor is log.cleaner.io.buffer.load.factor (0.9): how
+	// full the offset map may get.
+	IOBufferLoadFactor float64
+	// IOBufferSize is log.cleaner.io.buffer.size in bytes (default 512
+	// KiB): the read-ahead of segment reads and the write buffer of the
+	// cleaned segment.
+	IOBufferSize int
+	// BackoffMs is log.cleaner.backoff.ms (default 15000): the pause of a
+	// thread that found nothing to clean.
+	BackoffMs int64
+}
+
+// DefaultCleanerConfig is Kafka's defaults.
+var DefaultCleanerConfig = CleanerConfig{Enable: true, Threads: 1, DedupeBufferSize: 128 << 20, IOBufferLoadFactor: 0.9, IOBufferSize: 512 << 10, BackoffMs: 15000}
+
+// cleanerCheckpoint is the file, in the partition directory, holding the
+// first dirty offset: everything below it was cleaned (Kafka's
+// cleaner-offset-checkpoint, kept per partition so it moves and goes with
+// the partition). Losing it only costs a re-clean.
+const cleanerCheckpoint = "cleaner-offset-checkpoint"
+
+// Suffixes of the cleaner's files (see doc.go, "Log compaction").
+const (
+	cleanedSuffix = ".cleaned"
+	swapSuffix    = ".swap"
+)
+
+func cleanedName(base int64) string { return fmt.Sprintf("%020d%s", base, cleanedSuffix) }
+
+func swapName(base, next int64) string { return fmt.Sprintf("%020d-%020d%s", base, next, swapSuffix) }
+
+// parseSwapName is the inverse of swapName.
+func parseSwapName(name string) (base, next int64, ok bool) {
+	s, ok := strings.CutSuffix(name, swapSuffix)
+	if !ok || len(s) != 41 || s[20] != '-' {
+		return 0, 0, false
+	}
+	b, err1 := strconv.ParseInt(s[:20], 10, 64)
+	n, err2 := strconv.ParseInt(s[21:], 10, 64)
+	if err1 != nil || err2 != nil || b < 0 || n <= b {
+		return 0, 0, false
+	}
+	return b, n, true
+}
+
+// Chtimeser is implemented by file systems that can set a file's times;
+// the cleaner gives a cleaned segment the last-modified time of the
+// newest segment it replaces (as Kafka's Cleaner does), since tombstone
+// retention and time retention of timestamp-less segments read it.
+type Chtimeser interface {
+	Chtimes(name string, atime, mtime time.Time) error
+}
+
+// Chtimes sets a file's access and modification times.
+func (OSFS) Chtimes(name string, atime, mtime time.Time) error { return os.Chtimes(name, atime, mtime) }
+
+// CleanStats is what one cleaning did (Kafka's CleanerStats, in part).
+type CleanStats struct {
+	Partitions   int
+	Segments     int   // source segments rewritten
+	BytesRead    int64 // source segment bytes
+	BytesWritten int64
+	BatchesKept  int // copied unchanged
+	BatchesBuilt int // rebuilt from surviving records, or kept empty
+	Duration     time.Duration
+}
+
+func (c *CleanStats) add(o CleanStats) {
+	c.Partitions += o.Partitions
+	c.Segments += o.Segments
+	c.BytesRead += o.BytesRead
+	c.BytesWritten += o.BytesWritten
+	c.BatchesKept += o.BatchesKept
+	c.BatchesBuilt += o.BatchesBuilt
+	c.Duration += o.Duration
+}
+
+// cleaner is the store's cleaner state.
+type cleaner struct {
+	cfg  CleanerConfig
+	stop chan struct{}
+	wg   sync.WaitGroup
+
+	// mu guards busy, the partitions a thread is cleaning now (Kafka's
+	// LogCleanerManager inProgress).
+	mu   sync.Mutex
+	busy map[*Partition]bool
+}
+
+// cleanerThread holds a thread's reusable memory.
+type cleanerThread struct {
+	cfg     CleanerConfig
+	om      *offsetMap
+	scan    []byte
+	scratch outBuf
+	out     outBuf
+	spans   [][2]int
+	entries []indexEntry
+}
+
+func newCleanerThread(cfg CleanerConfig) *cleanerThread {
+	if cfg.Threads < 1 {
+		cfg.Threads = 1
+	}
+	if cfg.DedupeBufferSize <= 0 {
+		cfg.DedupeBufferSize = DefaultCleanerConfig.DedupeBufferSize
+	}
+	if cfg.IOBufferSize <= 0 {
+		cfg.IOBufferSize = DefaultCleanerConfig.IOBufferSize
+	}
+	return &cleanerThread{cfg: cfg}
+}
+
+func (t *cleanerThread) offsetMap() *offsetMap {
+	if t.om == nil {
+		t.om = newOffsetMap(t.cfg.DedupeBufferSize/int64(t.cfg.Threads), t.cfg.IOBufferLoadFactor)
+	} else {
+		t.om.reset()
+	}
+	return t.om
+}
+
+// startCleaner starts the cleaner threads (log.cleaner.enable).
+func (s *Store) startCleaner(cfg CleanerConfig) {
+	s.cleaner.busy = make(map[*Partition]bool)
+	s.cleaner.cfg = cfg
+	if !cfg.Enable {
+		return
+	}
+	s.cleaner.stop = make(chan struct{})
+	for range max(cfg.Threads, 1) {
+		s.cleaner.wg.Add(1)
+		go s.cleanerLoop()
+	}
+}
+
+// stopCleaner stops the threads and waits for them; a clean in progress
+// finishes its current segment group first.
+func (s *Store) stopCleaner() {
+	if s.cleaner.stop != nil {
+		close(s.cleaner.stop)
+		s.cleaner.wg.Wait()
+	}
+}
+
+func (s *Store) cleanerLoop() {
+	defer s.cleaner.wg.Done()
+	t := newCleanerThread(s.cleaner.cfg)
+	backoff := time.Duration(s.cleaner.cfg.BackoffMs) * time.Millisecond
+	if backoff <= 0 {
+		backoff = 15 * time.Second
+	}
+	for {
+		select {
+		case <-s.cleaner.stop:
+			return
+		default:
+		}
+		cleaned, err := s.cleanFilthiest(t)
+		if err != nil {
+			s.log.Error("logstore: log cleaner", "err", err)
+		}
+		if !cleaned || err != nil {
+			select {
+			case <-s.cleaner.stop:
+				return
+			case <-time.After(backoff):
+			}
+		}
+	}
+}
+
+// CleanNow runs the cleaner synchronously over every compacted partition
+// that needs it (by the same rules as the background threads), until none
+// does. For tests, benchmarks and tools.
+func (s *Store) CleanNow() (CleanStats, error) {
+	t := newCleanerThread(s.cleaner.cfg)
+	var total CleanStats
+	for i := 0; i < 1000; i++ {
+		st, cleaned, err := s.cleanFilthiestStats(t)
+		total.add(st)
+		if err != nil || !cleaned {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (s *Store) cleanFilthiest(t *cleanerThread) (bool, error) {
+	_, cleaned, err := s.cleanFilthiestStats(t)
+	return cleaned, err
+}
+
+// cleanFilthiestStats picks the compacted partition with the highest
+// dirty ratio among those above min.cleanable.dirty.ratio or past
+// max.compaction.lag.ms (Kafka's grabFilthiestCompactedLog) and cleans it.
+func (s *Store) cleanFilthiestStats(t *cleanerThread) (CleanStats, bool, error) {
+	nowMs := s.now().UnixMilli()
+	var best *Partition
+	var bestInfo cleanable
+	bestRatio := -1.0
+	s.cleaner.mu.Lock()
+	for _, p := range s.partitions() {
+		cfg := p.cfg.Load()
+		if !cfg.Compact || p.closed.Load() || s.cleaner.busy[p] {
+			continue
+		}
+		p.rollIdle(nowMs, cfg)
+		info := p.cleanableInfo(nowMs, cfg)
+		ratio := info.ratio()
+		if due := p.tombstoneDue.Load(); due > 0 && due <= nowMs {
+			info.tombstonesDue = true
+			ratio += 1
+		} else if info.dirtyBytes <= 0 || !(info.mustClean || ratio > cfg.MinCleanableDirtyRatio) {
+			continue
+		}
+		if info.mustClean {
+			ratio += 2 // overdue logs first
+		}
+		if ratio > bestRatio {
+			best, bestInfo, bestRatio = p, info, ratio
+		}
+	}
+	if best != nil {
+		s.cleaner.busy[best] = true
+	}
+	s.cleaner.mu.Unlock()
+	if best == nil {
+		return CleanStats{}, false, nil
+	}
+	defer func() {
+		s.cleaner.mu.Lock()
+		delete(s.cleaner.busy, best)
+		s.cleaner.mu.Unlock()
+	}()
+	st, err := best.clean(t, nowMs, bestInfo)
+	if err != nil {
+		return st, true, fmt.Errorf("cleaning %s-%d: %w", best.topic, best.partition, err)
+	}
+	return st, true, nil
+}
+
+// rollIdle rolls the active segment of a compacted partition once it is
+// older than segment.ms (for compacted topics the handlers pass
+// min(segment.ms, max.compaction.lag.ms), Kafka's LogConfig.maxSegmentMs),
+// so that its records become cleanable without waiting for the next append
+// or retention pass.
+func (p *Partition) rollIdle(nowMs int64, cfg *PartitionConfig) {
+	if cfg.SegmentMs <= 0 {
+		return
+	}
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	if p.closed.Load() {
+		return
+	}
+	p.rollIfIdleLocked(nowMs, cfg)
+}
+
+// rollIfIdleLocked rolls the active segment if its first batch is older
+// than segment.ms. appendMu must be held.
+func (p *Partition) rollIfIdleLocked(nowMs int64, cfg *PartitionConfig) {
+	a := p.active
+	if cfg.SegmentMs > 0 && !a.empty() && a.firstTs >= 0 && nowMs-a.firstTs > cfg.SegmentMs {
+		if err := p.rollLocked(p.leo.Load()); err != nil {
+			p.log.Error("logstore: time-based roll", "topic", p.topic, "partition", p.partition, "err", err)
+		}
+	}
+}
+
+// cleanable is Kafka's LogToClean: the clean and dirty sizes of a log.
+type cleanable struct {
+	firstDirty       int64
+	firstUncleanable int64
+	cleanBytes       int64
+	dirtyBytes       int64
+	mustClean        bool // max.compaction.lag.ms passed for a dirty record
+	tombstonesDue    bool // a retained tombstone's delete.retention.ms is over
+}
+
+func (c cleanable) ratio() float64 {
+	if c.cleanBytes+c.dirtyBytes == 0 {
+		return 0
+	}
+	return float64(c.dirtyBytes) / float64(c.cleanBytes+c.dirtyBytes)
+}
+
+// firstUnstableOffset is the transactions hook of the cleaner: records at
+// or after the first offset of an open transaction must not be cleaned
+// (Kafka's UnifiedLog.firstUnstableOffset bounds the cleanable range).
+// Without transactions every appended record is stable.
+func (p *Partition) firstUnstableOffset() int64 { return p.leo.Load() }
+
+// cleanableInfo computes the cleanable range as Kafka's
+// LogCleanerManager.cleanableOffsets and LogToClean do: from the first
+// dirty offset (the checkpoint, or the log start if the checkpoint is out
+// of the log) to the first uncleanable offset: the active segment's base,
+// the first unstable offset, and with min.compaction.lag.ms the base of
+// the first segment holding a record newer than the lag.
+func (p *Partition) cleanableInfo(nowMs int64, cfg *PartitionConfig) cleanable {
+	ckpt := p.cleanerCheckpoint()
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	logStart, leo := p.logStart.Load(), p.leo.Load()
+	firstDirty := ckpt
+	if firstDirty < logStart || firstDirty > leo {
+		firstDirty = logStart
+	}
+	segs := p.segs
+	if len(segs) == 0 {
+		return cleanable{}
+	}
+	active := segs[len(segs)-1]
+	firstUncleanable := min(active.base, p.firstUnstableOffset())
+	earliestDirtyTs := int64(math.MaxInt64)
+	for i, s := range segs[:len(segs)-1] {
+		next := segs[i+1].base
+		if next <= firstDirty || s.base >= firstUncleanable {
+			continue
+		}
+		if cfg.MinCompactionLagMs > 0 && s.retentionTs() > nowMs-cfg.MinCompactionLagMs {
+			firstUncleanable = min(firstUncleanable, s.base)
+			break
+		}
+		if s.firstTs >= 0 {
+			earliestDirtyTs = min(earliestDirtyTs, s.firstTs)
+		}
+	}
+	c := cleanable{firstDirty: firstDirty, firstUncleanable: firstUncleanable}
+	for i, s := range segs[:len(segs)-1] {
+		next := segs[i+1].base
+		switch {
+		case next <= firstDirty:
+			c.cleanBytes += s.size.Load()
+		case s.base < firstUncleanable:
+			c.dirtyBytes += s.size.Load()
+		}
+	}
+	if firstDirty >= firstUncleanable {
+		c.dirtyBytes = 0
+	}
+	if cfg.MaxCompactionLagMs > 0 && earliestDirtyTs != math.MaxInt64 && nowMs-earliestDirtyTs > cfg.MaxCompactionLagMs {
+		c.mustClean = true
+	}
+	return c
+}
+
+// cleanerCheckpoint returns the partition's first dirty offset, read from
+// its checkpoint file on first use; -1 if there is none.
+func (p *Partition) cleanerCheckpoint() int64 {
+	p.cleanMu.Lock()
+	defer p.cleanMu.Unlock()
+	if !p.ckptLoaded {
+		p.ckptLoaded = true
+		p.firstDirty = -1
+		b, err := readSmallFile(p.store.fs, filepath.Join(p.dir, cleanerCheckpoint))
+		if err == nil {
+			if v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && v >= 0 {
+				p.firstDirty = v
+			}
+		} else if !errors.Is(err, os.ErrNotExist) {
+			p.log.Warn("logstore: ignoring cleaner checkpoint", "dir", p.dir, "err", err)
+		}
+	}
+	return p.firstDirty
+}
+
+func (p *Partition) setCleanerCheckpoint(off int64) error {
+	p.cleanMu.Lock()
+	defer p.cleanMu.Unlock()
+	data := strconv.AppendInt(nil, off, 10)
+	data = append(data, '\n')
+	if err := writeFileAtomic(p.store.fs, filepath.Join(p.dir, cleanerCheckpoint), data); err != nil {
+		return fmt.Errorf("%w: writing cleaner checkpoint: %w", ErrStorage, err)
+	}
+	p.firstDirty, p.ckptLoaded = off, true
+	return nil
+}
+
+func readSmallFile(fsys FS, name string) ([]byte, error) {
+	f, err := fsys.OpenFile(name, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var buf [64]byte
+	n, err := f.ReadAt(buf[:], 0)
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+// snapshotSegments returns the closed segments, referenced (release them).
+func (p *Partition) snapshotSegments() []*segment {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if len(p.segs) == 0 {
+		return nil
+	}
+	out := make([]*segment, 0, len(p.segs)-1)
+	for _, s := range p.segs[:len(p.segs)-1] {
+		if s.acquire() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// lastBatchOfProducers returns, per producer id, the last offset of its
+// last data batch: that batch is retained even if empty, so the
+// producer's last sequence survives cleaning (Kafka's
+// isBatchLastRecordOfProducer, BatchRetention.RETAIN_EMPTY).
+func (p *Partition) lastBatchOfProducers() map[int64]int64 {
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	m := make(map[int64]int64, len(p.producers.m))
+	for id, e := range p.producers.m {
+		if b := e.last(); b != nil {
+			m[id] = b.lastOffset
+		}
+	}
+	return m
+}
+
+// clean cleans the partition once: builds the offset map over the dirty
+// section, then rewrites the closed segments from the log start up to the
+// end of what the map covers, group by group, and moves the checkpoint.
+func (p *Partition) clean(t *cleanerThread, nowMs int64, info cleanable) (CleanStats, error) {
+	started := time.Now()
+	cfg := p.cfg.Load()
+	segs := p.snapshotSegments()
+	defer func() {
+		for _, s := range segs {
+			s.release()
+		}
+	}()
+	st := CleanStats{Partitions: 1}
+
+	// 1. The offset map over [firstDirty, firstUncleanable), whole
+	// batches, until the map is full (Kafka's buildOffsetMap).
+	om := t.offsetMap()
+	endOffset := info.firstDirty
+	full := false
+	for _, s := range segs {
+		if full || s.base >= info.firstUncleanable {
+			break
+		}
+		if s.nextOffset() <= info.firstDirty {
+			continue
+		}
+		_, reason, err := scanBatchBytes(s.f, 0, s.size.Load(), s.base, &t.scan, func(h *BatchHeader, _ int64, batch []byte) error {
+			if h.LastOffset() < info.firstDirty {
+				return nil
+			}
+			if om.full(int(h.NumRecords)) {
+				full = true
+				return errStopScan
+			}
+			if !h.IsControl() && !p.abortedBatch(h) {
+				if err := om.mapBatch(batch, h, &t.scratch); err != nil {
+					return err
+				}
+			}
+			endOffset = h.LastOffset() + 1
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStopScan) {
+			return st, fmt.Errorf("building offset map from %s: %w", s.path, err)
+		}
+		if reason != nil {
+			return st, fmt.Errorf("building offset map from %s: %w", s.path, reason)
+		}
+	}
+	if endOffset <= info.firstDirty {
+		if full {
+			return st, fmt.Errorf("log.cleaner.dedupe.buffer.size too small for one batch at offset %d", info.firstDirty)
+		}
+		if !info.tombstonesDue {
+			return st, nil
+		}
+		// Only tombstones to drop: rewrite the clean section with an
+		// empty map (its keys are unique already).
+	}
+	p.tombstoneDue.Store(0)
+	var due int64
+
+	// 2. Group the closed segments below endOffset and rewrite each group.
+	lastOfProducer := p.lastBatchOfProducers()
+	maxSize := cfg.SegmentBytes
+	if maxSize <= 0 {
+		maxSize = defaultPartitionConfig.SegmentBytes
+	}
+	var groups [][]*segment
+	for i := 0; i < len(segs); {
+		if segs[i].base >= endOffset {
+			break
+		}
+		g := []*segment{segs[i]}
+		size := segs[i].size.Load()
+		j := i + 1
+		for ; j < len(segs) && segs[j].base < endOffset; j++ {
+			n := segs[j].size.Load()
+			if size+n > maxSize || segs[j].nextOffset()-1-g[0].base > math.MaxInt32 {
+				break
+			}
+			g = append(g, segs[j])
+			size += n
+		}
+		groups = append(groups, g)
+		i = j
+	}
+	for _, g := range groups {
+		if p.closed.Load() {
+			return st, ErrPartitionClosed
+		}
+		gst, gdue, err := p.cleanGroup(t, g, om, endOffset, nowMs, cfg, lastOfProducer)
+		st.add(gst)
+		if gdue > 0 && (due == 0 || gdue < due) {
+			due = gdue
+		}
+		if err != nil {
+			return st, err
+		}
+	}
+	p.tombstoneDue.Store(due)
+	if err := p.setCleanerCheckpoint(endOffset); err != nil {
+		return st, err
+	}
+	st.Partitions = 1
+	st.Duration = time.Since(started)
+	p.log.Info("logstore: cleaned log", "topic", p.topic, "partition", p.partition, "segments", st.Segments,
+		"bytes_read", st.BytesRead, "bytes_written", st.BytesWritten, "first_dirty", info.firstDirty, "end_offset", endOffset,
+		"duration", st.Duration)
+	return st, nil
+}
+
+var errStopScan = errors.New("stop scan")
+
+// abortedBatch is the transactions hook of the filter: batches of aborted
+// transactions are dropped by the cleaner, and transaction markers kept
+// until their transaction's records are gone and delete.retention.ms
+// passed (Kafka's Cleaner with its transaction metadata). Without
+// transactions nothing is aborted.
+func (p *Partition) abortedBatch(h *BatchHeader) bool { return false }
+
+// retainControlBatch is the other transactions hook: control batches are
+// kept as they are until transactions exist.
+func (p *Partition) retainControlBatch(h *BatchHeader) bool { return true }
+
+// cleanGroup rewrites one group of consecutive closed segments into a new
+// segment file and swaps it in (see doc.go, "Log compaction").
+func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, endOffset, nowMs int64, cfg *PartitionConfig, lastOfProducer map[int64]int64) (st CleanStats, tombstoneDue int64, err error) {
+	fsys := p.store.fs
+	base := g[0].base
+	last := g[len(g)-1]
+	groupLast := last.lastOffset
+	cleanedPath := filepath.Join(p.dir, cleanedName(base))
+	_ = fsys.Remove(cleanedPath)
+	f, err := fsys.OpenFile(cleanedPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		p.store.guard.Note(err)
+		return st, 0, fmt.Errorf("%w: creating %s: %w", ErrStorage, cleanedPath, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = f.Close()
+			_ = fsys.Remove(cleanedPath)
+		}
+	}()
+	ns := newSegment(p.dir, base, f)
+	t.entries = t.entries[:0]
+	t.out.b = t.out.b[:0]
+	var pos, flushed int64
+	var mtime int64
+	tombs := 0
+	flush := func() error {
+		if len(t.out.b) == 0 {
+			return nil
+		}
+		if _, err := f.WriteAt(t.out.b, flushed); err != nil {
+			p.store.guard.Note(err)
+			return fmt.Errorf("%w: writing %s: %w", ErrStorage, cleanedPath, err)
+		}
+		flushed += int64(len(t.out.b))
+		t.out.b = t.out.b[:0]
+		return nil
+	}
+	for _, s := range g {
+		mtime = max(mtime, s.lastWriteMs)
+		size := s.size.Load()
+		st.Segments++
+		st.BytesRead += size
+		fp := filterParams{endOffset: endOffset, retainTombstones: s.lastWriteMs+cfg.DeleteRetentionMs > nowMs || cfg.DeleteRetentionMs < 0}
+		_, reason, err := scanBatchBytes(s.f, 0, size, s.base, &t.scan, func(h *BatchHeader, _ int64, batch []byte) error {
+			var res filterResult
+			var err error
+			if h.IsControl() && p.retainControlBatch(h) {
+				t.out.b = append(t.out.b, batch...)
+				res = filterResult{written: true, header: *h, copied: true}
+			} else if p.abortedBatch(h) {
+				res = filterResult{}
+			} else {
+				fp.keepEmpty = h.LastOffset() == groupLast ||
+					(h.ProducerID >= 0 && lastOfProducer[h.ProducerID] == h.LastOffset())
+				res, err = filterBatch(batch, h, om, fp, &t.scratch, &t.out, &t.spans)
+				if err != nil {
+					return err
+				}
+			}
+			tombs += res.tombstones
+			if !res.written {
+				return nil
+			}
+			if res.copied {
+				st.BatchesKept++
+			} else {
+				st.BatchesBuilt++
+			}
+			nh := res.header
+			t.entries = append(t.entries, entryFromHeader(&nh, base, pos))
+			ns.noteBatch(nh.BaseOffset, nh.LastOffset(), nh.MaxTimestamp)
+			pos += int64(nh.TotalSize())
+			if len(t.out.b) >= t.cfg.IOBufferSize {
+				return flush()
+			}
+			return nil
+		})
+		if err != nil {
+			return st, 0, fmt.Errorf("cleaning %s: %w", s.path, err)
+		}
+		if reason != nil {
+			return st, 0, fmt.Errorf("cleaning %s: %w", s.path, reason)
+		}
+	}
+	if err := flush(); err != nil {
+		return st, 0, err
+	}
+	if err := f.Sync(); err != nil {
+		p.store.guard.Note(err)
+		return st, 0, fmt.Errorf("%w: fsync %s: %w", ErrStorage, cleanedPath, err)
+	}
+	if ct, ok := fsys.(Chtimeser); ok && mtime > 0 {
+		_ = ct.Chtimes(cleanedPath, time.UnixMilli(mtime), time.UnixMilli(mtime))
+	}
+	ns.size.Store(pos)
+	ns.lastWriteMs = mtime
+	st.BytesWritten = pos
+
+	installed, err := p.swapIn(g, ns, cleanedPath, t.entries)
+	ok = installed
+	if err == nil && !installed {
+		return CleanStats{}, 0, nil // the group changed meanwhile (retention): nothing done
+	}
+	if tombs > 0 && cfg.DeleteRetentionMs >= 0 {
+		tombstoneDue = max(mtime+cfg.DeleteRetentionMs, 1)
+	}
+	return st, tombstoneDue, err
+}
+
+// swapIn replaces the group g by the cleaned segment ns (file at
+// cleanedPath): the commit is the rename of the .cleaned file to
+// <base>-<next>.swap; then the index entries and the segment list change
+// together under mu; then, once the index is flushed, the old files go
+// and the .swap file becomes <base>.log. retMu is held throughout, so
+// retention and DeleteRecords never see a half-swapped log.
+func (p *Partition) swapIn(g []*segment, ns *segment, cleanedPath string, entries []indexEntry) (installed bool, err error) {
+	fsys := p.store.fs
+	base := g[0].base
+	p.retMu.Lock()
+	defer p.retMu.Unlock()
+	if p.closed.Load() {
+		return false, ErrPartitionClosed
+	}
+	// The group must still be in the log, unchanged (retention may have
+	// deleted some of it meanwhile).
+	p.mu.RLock()
+	at := -1
+	for i, s := range p.segs {
+		if s == g[0] {
+			at = i
+			break
+		}
+	}
+	same := at >= 0 && at+len(g) < len(p.segs)
+	for k := 0; same && k < len(g); k++ {
+		same = p.segs[at+k] == g[k]
+	}
+	var next int64
+	if same {
+		next = p.segs[at+len(g)].base
+	}
+	p.mu.RUnlock()
+	if !same {
+		return false, nil // the cleaned file is removed by the caller
+	}
+	swapPath := filepath.Join(p.dir, swapName(base, next))
+	if err := fsys.Rename(cleanedPath, swapPath); err != nil {
+		return false, fmt.Errorf("%w: renaming %s: %w", ErrStorage, cleanedPath, err)
+	}
+	_ = syncDir(fsys, p.dir)
+	// From here the swap is committed: recovery completes it.
+
+	if err = p.swapIndexAndSegments(g, ns, at, next, entries); err != nil {
+		// The swap is committed on disk but not in memory or the index:
+		// stop serving from a state recovery would not reproduce.
+		p.log.Error("logstore: cleaner could not apply a committed swap; it completes at the next start",
+			"topic", p.topic, "partition", p.partition, "swap", swapPath, "err", err)
+		return false, err
+	}
+	// Make the index durable before the old files go: a crash after this
+	// finds either the .swap file (and rebuilds the index) or an index
+	// that matches the new file.
+	for {
+		err = p.store.flushIndex()
+		if err == nil {
+			break
+		}
+		if p.closed.Load() {
+			return true, ErrPartitionClosed
+		}
+		p.log.Warn("logstore: index flush after a cleaner swap failed; retrying", "topic", p.topic, "partition", p.partition, "err", err)
+		time.Sleep(time.Second)
+	}
+	var errs []error
+	for _, s := range g {
+		if s.base != base {
+			if err := fsys.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		if err := fsys.Rename(swapPath, ns.path); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	_ = syncDir(fsys, p.dir)
+	for _, s := range g {
+		s.release() // the owner's reference; readers keep theirs
+	}
+	if len(errs) > 0 {
+		return true, fmt.Errorf("%w: finishing swap %s (completes at the next start): %w", ErrStorage, swapPath, errors.Join(errs...))
+	}
+	return true, nil
+}
+
+// swapIndexAndSegments replaces the index entries of [base, next) by the
+// cleaned segment's and the group by ns in the segment list, under mu, and
+// bumps swapSeq so that a read that looked up the old entries retries.
+func (p *Partition) swapIndexAndSegments(g []*segment, ns *segment, at int, next int64, entries []indexEntry) error {
+	base := g[0].base
+	b := p.store.idx.db.NewBatch()
+	defer b.Close()
+	if err := p.store.idx.deleteSegmentRange(b, p.pid, base, next); err != nil {
+		return err
+	}
+	runMax := int64(noMaxTimestamp)
+	var kb, vb []byte
+	for i := range entries {
+		e := &entries[i]
+		kb = appendOffsetKey(kb[:0], p.pid, e.baseOffset)
+		vb = e.appendValue(vb[:0])
+		if err := b.Set(kb, vb, nil); err != nil {
+			return err
+		}
+		if e.maxTs > runMax {
+			runMax = e.maxTs
+			kb = appendTimeKey(kb[:0], p.pid, base, e.maxTs)
+			vb = appendTimeValue(vb[:0], e.baseOffset, e.lastOffsetDelta)
+			if err := b.Set(kb, vb, nil); err != nil {
+				return err
+			}
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return err
+	}
+	p.store.idx.markDirty()
+	segs := make([]*segment, 0, len(p.segs)-len(g)+1)
+	segs = append(segs, p.segs[:at]...)
+	segs = append(segs, ns)
+	segs = append(segs, p.segs[at+len(g):]...)
+	p.segs = segs
+	p.recomputeMaxTsLocked()
+	p.swapSeq.Add(1)
+	return nil
+}
