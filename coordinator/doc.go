@@ -12,25 +12,25 @@
 // CoordinatorShard). A partition of the runtime is in one of three
 // states:
 //
-//	unloaded --Load--> loading --replay done--> loaded --Unload--> unloaded
+//		unloaded --Load--> loading --replay done--> loaded --Unload--> unloaded
 //
-//   - Load (at start for every partition whose log exists — on a single
-//     node this broker leads them all — or lazily on the first write to a
-//     partition that had no log) reads the partition's log from its log
-//     start offset to its end, offsets.load.buffer.size bytes per read,
-//     and hands every record of every data batch to StateMachine.Replay
-//     in offset order. Control batches are skipped (a hook for
-//     transactional markers once transactions exist). Compressed batches
-//     are decompressed through logstore.Recompress. Then LoadComplete is
-//     called and the partition is loaded: writes are accepted.
-//   - Write appends one record batch holding the records to the log and,
-//     only if the append succeeded, calls apply, still under the
-//     partition's write lock, so that the in-memory state is applied in
-//     log order and never holds anything the log does not. A failed append
-//     leaves the state as it was and returns the logstore error (its
-//     KAFKA_STORAGE_ERROR is the coordinator's to map).
-//   - Unload (when the partition goes away or the broker closes) calls
-//     StateMachine.Unload and refuses later writes with ErrNotLoaded.
+//	  - Load (at start for every partition whose log exists — on a single
+//	    node this broker leads them all — or lazily on the first write to a
+//	    partition that had no log) reads the partition's log from its log
+//	    start offset to its end, offsets.load.buffer.size bytes per read,
+//	    and hands every record of every data batch to StateMachine.Replay
+//	    in offset order. Control batches are skipped (a hook for
+//	    transactional markers once transactions exist). Compressed batches
+//	    are decompressed through logstore.Recompress. Then LoadComplete is
+//	    called and the partition is loaded: writes are accepted.
+//	  - Write appends one record batch holding the records to the log and,
+//	    only if the append succeeded, calls apply, still under the
+//	    partition's write lock, so that the in-memory state is applied in
+//	    log order and never holds anything the log does not. A failed append
+//	    leaves the state as it was and returns the logstore error (its
+//	    KAFKA_STORAGE_ERROR is the coordinator's to map).
+//	  - Unload (when the partition goes away or the broker closes) calls
+//	    StateMachine.Unload and refuses later writes with ErrNotLoaded.
 //
 // Replay must be idempotent in the sense compaction needs: the state after
 // replaying a log depends only on the last record of each key, and a
