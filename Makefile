@@ -57,6 +57,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseBatchHeader -fuzztime=$(FUZZTIME) ./logstore
 	$(GO) test -run='^$$' -fuzz=FuzzScanBatches -fuzztime=$(FUZZTIME) ./logstore
 	$(GO) test -run='^$$' -fuzz=FuzzValidateRecords -fuzztime=$(FUZZTIME) ./logstore
+	$(GO) test -run='^$$' -fuzz=FuzzReplayBatches -fuzztime=$(FUZZTIME) ./coordinator
+	$(GO) test -run='^$$' -fuzz=FuzzReplay -fuzztime=$(FUZZTIME) ./groups
 	$(GO) test -run='^$$' -fuzz=FuzzRecompress -fuzztime=$(FUZZTIME) ./logstore
 	$(GO) test -run='^$$' -fuzz=FuzzCleanerRecords -fuzztime=$(FUZZTIME) ./logstore
 

@@ -17,6 +17,7 @@ import (
 
 	"samsa/config"
 	"samsa/controller"
+	"samsa/coordinator"
 	"samsa/groups"
 	"samsa/handlers"
 	"samsa/logstore"
@@ -251,17 +252,25 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard) (*
 	st.logs = logs
 	h.Logs = logs
 	recreateMissingLogs(ctrl, logs, h.PartitionConfigFor, log)
+	numOffsetsParts := cfg.OffsetsTopicNumPartitions
+	if t, ok := ctrl.Topic(groups.OffsetsTopic); ok {
+		numOffsetsParts = int32(len(t.Partitions))
+	}
 	coord, err := groups.Open(groups.Options{
-		Dir: filepath.Join(cfg.LogDirs[0], groupsDirName),
+		Logs:           offsetsLogs(ctrl, logs, h),
+		LegacyDir:      filepath.Join(cfg.LogDirs[0], groupsDirName),
+		NumPartitions:  numOffsetsParts,
+		Compression:    int(cfg.OffsetsTopicCompressionCodec),
+		LoadBufferSize: cfg.OffsetsLoadBufferSize,
 		Config: groups.Config{
-			InitialRebalanceDelay: time.Duration(cfg.GroupInitialRebalanceDelayMs) * time.Millisecond,
-			MinSessionTimeout:     time.Duration(cfg.GroupMinSessionTimeoutMs) * time.Millisecond,
-			MaxSessionTimeout:     time.Duration(cfg.GroupMaxSessionTimeoutMs) * time.Millisecond,
-			MaxSize:               int(cfg.GroupMaxSize),
-			OffsetsRetention:      time.Duration(cfg.OffsetsRetentionMinutes) * time.Minute,
+			InitialRebalanceDelay:         time.Duration(cfg.GroupInitialRebalanceDelayMs) * time.Millisecond,
+			MinSessionTimeout:             time.Duration(cfg.GroupMinSessionTimeoutMs) * time.Millisecond,
+			MaxSessionTimeout:             time.Duration(cfg.GroupMaxSessionTimeoutMs) * time.Millisecond,
+			MaxSize:                       int(cfg.GroupMaxSize),
+			OffsetsRetention:              time.Duration(cfg.OffsetsRetentionMinutes) * time.Minute,
+			OffsetsRetentionCheckInterval: time.Duration(cfg.OffsetsRetentionCheckIntervalMs) * time.Millisecond,
 		},
 		Logger: log,
-		Guard:  guard,
 	})
 	if err != nil {
 		st.close()
@@ -274,6 +283,36 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard) (*
 		return ok
 	})
 	return st, nil
+}
+
+// offsetsLogs is the group coordinator's access to the logs of
+// __consumer_offsets. On a single node this broker leads every partition:
+// once the topic exists every partition's log is opened (created if
+// missing, like any led replica without a log). Without the topic, a
+// write (create) makes it first, as FindCoordinator would.
+func offsetsLogs(ctrl controller.Controller, logs *logstore.Store, h *handlers.Handlers) coordinator.LogSource {
+	return func(p int32, create bool) (*logstore.Partition, error) {
+		t, ok := ctrl.Topic(groups.OffsetsTopic)
+		if !ok {
+			if !create {
+				return nil, nil
+			}
+			if _, err := h.EnsureOffsetsTopic(); err != nil {
+				return nil, err
+			}
+			if t, ok = ctrl.Topic(groups.OffsetsTopic); !ok {
+				return nil, fmt.Errorf("%s was not created", groups.OffsetsTopic)
+			}
+		}
+		if p < 0 || int(p) >= len(t.Partitions) {
+			return nil, fmt.Errorf("%s has no partition %d", groups.OffsetsTopic, p)
+		}
+		if lp, ok := logs.Partition(t.Name, p); ok {
+			return lp, nil
+		}
+		cfg, _ := h.PartitionConfigFor(t.Name, p)
+		return logs.CreatePartition(t.Name, p, cfg)
+	}
 }
 
 // recreateMissingLogs finds partitions the cluster metadata has but the

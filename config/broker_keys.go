@@ -104,6 +104,11 @@ var samsaBrokerKeys = []brokerKey{
 	{name: "num.partitions", v: intAtLeast(1), def: "1", doc: "Partition count of topics created without one."},
 	{name: "offsets.retention.minutes", v: intAtLeast(1), def: "10080", doc: "How long committed offsets of an empty group are kept."},
 	{name: "offsets.topic.num.partitions", v: intAtLeast(1), def: "50", doc: "Partition count of the __consumer_offsets topic."},
+	{name: "offsets.topic.segment.bytes", v: intAtLeast(1), def: "104857600", doc: "Segment size of the __consumer_offsets topic."},
+	{name: "offsets.topic.compression.codec", v: intBetween(0, 4), def: "0", doc: "Codec of the batches the group coordinator writes to __consumer_offsets: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd."},
+	{name: "offsets.topic.replication.factor", v: rangeOf(TypeShort, 1, 32767, false), def: "3", doc: "Replication factor of __consumer_offsets; accepted, a single node keeps one replica."},
+	{name: "offsets.retention.check.interval.ms", v: longAtLeast(1), def: "600000", doc: "How often expired committed offsets are looked for."},
+	{name: "offsets.load.buffer.size", v: intAtLeast(1), def: "5242880", doc: "Bytes read at a time when loading groups and offsets from __consumer_offsets."},
 	{name: "socket.request.max.bytes", v: intAtLeast(1), def: "104857600", doc: "Largest request the broker will read."},
 	{name: "zookeeper.connect", v: str(), null: true, hidden: true, doc: "ZooKeeper connection string; accepted, not yet used."},
 

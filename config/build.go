@@ -143,6 +143,10 @@ func (b *builder) simpleFields() error {
 	c.GroupMaxSessionTimeoutMs = int32(b.int64Of("group.max.session.timeout.ms"))
 	c.GroupMaxSize = int32(b.int64Of("group.max.size"))
 	c.OffsetsTopicNumPartitions = int32(b.int64Of("offsets.topic.num.partitions"))
+	c.OffsetsTopicSegmentBytes = int32(b.int64Of("offsets.topic.segment.bytes"))
+	c.OffsetsTopicCompressionCodec = int8(b.int64Of("offsets.topic.compression.codec"))
+	c.OffsetsRetentionCheckIntervalMs = b.int64Of("offsets.retention.check.interval.ms")
+	c.OffsetsLoadBufferSize = int32(b.int64Of("offsets.load.buffer.size"))
 	c.ZookeeperConnect = b.value("zookeeper.connect")
 	return nil
 }

@@ -71,8 +71,14 @@ type Config struct {
 	GroupMaxSessionTimeoutMs     int32 // group.max.session.timeout.ms, default 1800000
 	GroupMaxSize                 int32 // group.max.size, default math.MaxInt32
 	OffsetsTopicNumPartitions    int32 // offsets.topic.num.partitions, default 50
-	MinInsyncReplicas            int32 // min.insync.replicas, default 1
-	ZookeeperConnect             string
+	OffsetsTopicSegmentBytes     int32 // offsets.topic.segment.bytes, default 104857600
+	OffsetsTopicCompressionCodec int8  // offsets.topic.compression.codec, default 0 (none)
+	// OffsetsRetentionCheckIntervalMs is offsets.retention.check.interval.ms
+	// (default 600000).
+	OffsetsRetentionCheckIntervalMs int64
+	OffsetsLoadBufferSize           int32 // offsets.load.buffer.size, default 5242880
+	MinInsyncReplicas               int32 // min.insync.replicas, default 1
+	ZookeeperConnect                string
 
 	// Values holds every key the user gave (the file, then overrides,
 	// which win), exactly as given, including keys Samsa ignores. It is
@@ -86,36 +92,39 @@ type Config struct {
 func Default() *Config {
 	l := []Listener{{Name: "PLAINTEXT", Host: "localhost", Port: 9092}}
 	return &Config{
-		Listeners:                    l,
-		AdvertisedListeners:          append([]Listener(nil), l...),
-		LogDirs:                      []string{DefaultLogDir},
-		NumPartitions:                1,
-		DefaultReplicationFactor:     1,
-		AutoCreateTopics:             true,
-		MessageMaxBytes:              1048588,
-		SocketRequestMaxBytes:        104857600,
-		ConnectionsMaxIdleMs:         600000,
-		LogRetentionMs:               168 * 3600 * 1000,
-		LogRetentionBytes:            -1,
-		LogSegmentBytes:              1 << 30,
-		LogRollMs:                    168 * 3600 * 1000,
-		LogRetentionCheckIntervalMs:  300000,
-		LogFlushIntervalMessages:     math.MaxInt64,
-		LogFlushIntervalMs:           math.MaxInt64,
-		OffsetsRetentionMinutes:      10080,
-		LogCleanerEnable:             true,
-		LogCleanerThreads:            1,
-		LogCleanerDedupeBufferSize:   134217728,
-		LogCleanerIOBufferSize:       524288,
-		LogCleanerIOBufferLoadFactor: 0.9,
-		LogCleanerBackoffMs:          15000,
-		GroupInitialRebalanceDelayMs: 3000,
-		GroupMinSessionTimeoutMs:     6000,
-		GroupMaxSessionTimeoutMs:     1800000,
-		GroupMaxSize:                 math.MaxInt32,
-		OffsetsTopicNumPartitions:    50,
-		MinInsyncReplicas:            1,
-		Values:                       map[string]string{},
+		Listeners:                       l,
+		AdvertisedListeners:             append([]Listener(nil), l...),
+		LogDirs:                         []string{DefaultLogDir},
+		NumPartitions:                   1,
+		DefaultReplicationFactor:        1,
+		AutoCreateTopics:                true,
+		MessageMaxBytes:                 1048588,
+		SocketRequestMaxBytes:           104857600,
+		ConnectionsMaxIdleMs:            600000,
+		LogRetentionMs:                  168 * 3600 * 1000,
+		LogRetentionBytes:               -1,
+		LogSegmentBytes:                 1 << 30,
+		LogRollMs:                       168 * 3600 * 1000,
+		LogRetentionCheckIntervalMs:     300000,
+		LogFlushIntervalMessages:        math.MaxInt64,
+		LogFlushIntervalMs:              math.MaxInt64,
+		OffsetsRetentionMinutes:         10080,
+		GroupInitialRebalanceDelayMs:    3000,
+		GroupMinSessionTimeoutMs:        6000,
+		GroupMaxSessionTimeoutMs:        1800000,
+		GroupMaxSize:                    math.MaxInt32,
+		OffsetsTopicNumPartitions:       50,
+		OffsetsTopicSegmentBytes:        104857600,
+		OffsetsRetentionCheckIntervalMs: 600000,
+		OffsetsLoadBufferSize:           5242880,
+		MinInsyncReplicas:               1,
+		LogCleanerEnable:                true,
+		LogCleanerThreads:               1,
+		LogCleanerDedupeBufferSize:      134217728,
+		LogCleanerIOBufferSize:          524288,
+		LogCleanerIOBufferLoadFactor:    0.9,
+		LogCleanerBackoffMs:             15000,
+		Values:                          map[string]string{},
 	}
 }
 

@@ -60,8 +60,9 @@ func TestDefault(t *testing.T) {
 		GroupMaxSessionTimeoutMs:     1800000,
 		GroupMaxSize:                 math.MaxInt32,
 		OffsetsTopicNumPartitions:    50,
-		MinInsyncReplicas:            1,
-		Values:                       map[string]string{},
+		OffsetsTopicSegmentBytes:     104857600, OffsetsRetentionCheckIntervalMs: 600000, OffsetsLoadBufferSize: 5242880,
+		MinInsyncReplicas: 1,
+		Values:            map[string]string{},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Default() = %+v\nwant %+v", c, want)
@@ -76,7 +77,7 @@ func TestDefault(t *testing.T) {
 func TestLoadKafka3Fixture(t *testing.T) {
 	c, w := mustBuild(t, "testdata/kafka3-server.properties")
 	wantW := notImplemented("num.network.threads", "num.io.threads", "socket.send.buffer.bytes", "socket.receive.buffer.bytes",
-		"num.recovery.threads.per.data.dir", "offsets.topic.replication.factor", "transaction.state.log.replication.factor",
+		"num.recovery.threads.per.data.dir", "transaction.state.log.replication.factor",
 		"transaction.state.log.min.isr", "zookeeper.connection.timeout.ms")
 	if !reflect.DeepEqual(w, wantW) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(w, "\n"), strings.Join(wantW, "\n"))
@@ -97,7 +98,7 @@ func TestLoadKafka4Fixture(t *testing.T) {
 	c, w := mustBuild(t, "testdata/kafka4-server.properties")
 	wantW := notImplemented("process.roles", "controller.quorum.bootstrap.servers", "inter.broker.listener.name",
 		"num.network.threads", "num.io.threads", "socket.send.buffer.bytes", "socket.receive.buffer.bytes",
-		"num.recovery.threads.per.data.dir", "offsets.topic.replication.factor", "share.coordinator.state.topic.replication.factor",
+		"num.recovery.threads.per.data.dir", "share.coordinator.state.topic.replication.factor",
 		"share.coordinator.state.topic.min.isr", "transaction.state.log.replication.factor", "transaction.state.log.min.isr")
 	if !reflect.DeepEqual(w, wantW) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(w, "\n"), strings.Join(wantW, "\n"))

@@ -3,8 +3,9 @@ package groups
 import (
 	"strings"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"samsa/coordinator"
 )
 
 // Describe handles one group of a DescribeGroups. A group that does not
@@ -107,17 +108,12 @@ func (c *Coordinator) Delete(groupID string) int16 {
 	if !g.is(stateEmpty) {
 		return kerr.NonEmptyGroup.Code
 	}
-	err := c.db.Write(func(db *pebble.DB) error {
-		b := db.NewBatch()
-		defer func() { _ = b.Close() }()
-		for tp := range g.offsets {
-			_ = b.Delete(offsetKey(g.id, tp), nil)
-		}
-		_ = b.Delete(groupKey(g.id), nil)
-		return b.Commit(pebble.Sync)
-	})
-	if err != nil {
-		c.log.Error("deleting group failed", "group", g.id, "err", err)
+	recs := make([]coordinator.Record, 0, len(g.offsets)+1)
+	for _, tp := range g.sortedOffsetPartitions(nil) {
+		recs = append(recs, offsetTombstone(g.id, tp))
+	}
+	recs = append(recs, groupTombstone(g.id))
+	if err := c.write(g, recs, nil); err != nil {
 		return storeErrCode(err)
 	}
 	c.log.Info("group deleted", "group", g.id, "offsets", len(g.offsets))

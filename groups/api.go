@@ -9,10 +9,12 @@ package groups
 // the other files of the package.
 
 import (
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"log/slog"
-	"samsa/internal/diskguard"
 	"time"
+
+	"samsa/coordinator"
+	"samsa/internal/diskguard"
+	"samsa/logstore"
 )
 
 // Config holds the broker settings the coordinator follows.
@@ -33,16 +35,41 @@ type Config struct {
 
 // Options opens a Coordinator.
 type Options struct {
-	Dir    string // Pebble database directory for groups and committed offsets (<logdir>/.samsa-groups)
-	Config Config
-	Logger *slog.Logger
-	Now    func() time.Time // nil -> time.Now
-	// FS is Pebble's file system (nil: the OS); tests inject faults with
-	// Pebble's vfs/errorfs.
-	FS vfs.FS
-	// Guard is the log dir's disk-full state: while it is full, writes
-	// fail before touching Pebble and the requests get NOT_COORDINATOR
-	// (see storeErrCode). Nil means no guard.
+	// Logs gives the log of a __consumer_offsets partition, creating the
+	// topic and the log when asked to (the broker: the controller and the
+	// log store). Nil: Open keeps a private log store in Dir.
+	Logs coordinator.LogSource
+	// Dir is the log dir of the private log store used when Logs is nil
+	// (tests and tools).
+	Dir string
+	// LegacyDir is the Pebble group store of earlier Samsa releases
+	// (<logdir>/.samsa-groups). If it exists, Open carries every group
+	// and offset in it over to __consumer_offsets and then removes it.
+	LegacyDir string
+	// NumPartitions is the partition count of __consumer_offsets: the
+	// topic's if it exists, else offsets.topic.num.partitions (default
+	// 50).
+	NumPartitions int32
+	// Compression is offsets.topic.compression.codec (0 none, 1 gzip, 2
+	// snappy, 3 lz4, 4 zstd): the codec of the batches the coordinator
+	// writes.
+	Compression int
+	// LoadBufferSize is offsets.load.buffer.size, the bytes read at a
+	// time while replaying a partition (default 5 MiB).
+	LoadBufferSize int32
+	// SegmentBytes is offsets.topic.segment.bytes for the private log
+	// store (the broker sets it on the topic).
+	SegmentBytes int64
+	Config       Config
+	Logger       *slog.Logger
+	Now          func() time.Time // nil -> time.Now
+	// FS is the private log store's file system (nil: the OS); tests
+	// inject faults through it.
+	FS logstore.FS
+	// Guard is the log dir's disk-full state for the private log store
+	// (the broker's log store has its own): while it is full, appends
+	// fail and the requests get NOT_COORDINATOR (see storeErrCode). Nil
+	// means no guard.
 	Guard *diskguard.Guard
 }
 

@@ -4,15 +4,19 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
-	"samsa/internal/pebbledb"
+	"math"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"samsa/coordinator"
+	"samsa/logstore"
 )
 
 // Kafka's defaults, used for zero Config fields where zero makes no sense.
@@ -22,15 +26,19 @@ const (
 	defaultRetentionCheck        = 10 * time.Minute     // offsets.retention.check.interval.ms
 	defaultOffsetMetadataMaxSize = 4096                 // offset.metadata.max.bytes
 	defaultMaxSize               = int(^uint32(0) >> 1) // group.max.size (Integer.MAX_VALUE)
+	defaultOffsetsPartitions     = 50                   // offsets.topic.num.partitions
 )
 
 // Coordinator is the classic group coordinator of one broker: it owns
-// every group and every committed offset, in memory and in Pebble.
+// every group and every committed offset, in memory, with
+// __consumer_offsets as their log (see doc.go).
 type Coordinator struct {
-	cfg Config
-	log *slog.Logger
-	now func() time.Time
-	db  *pebbledb.DB
+	cfg           Config
+	log           *slog.Logger
+	now           func() time.Time
+	rt            *coordinator.Runtime
+	numPartitions int32
+	ownLogs       *logstore.Store // the private log store of Options.Dir; nil with Options.Logs
 
 	// closing is closed by Close to wake every parked Join and Sync.
 	closing chan struct{}
@@ -44,26 +52,36 @@ type Coordinator struct {
 	mu          sync.RWMutex
 	groups      map[string]*group
 	expireTimer *time.Timer
+	// pendingLoaded are groups loaded by replay whose timers Open starts
+	// once every partition is loaded.
+	pendingLoaded []*group
 }
 
-// Open opens the store at opts.Dir, loads every group and committed
-// offset, and starts the offset-expiration timer. Members of loaded groups
-// get a fresh session timeout, so that those that come back keep their
-// assignment and the others are expired as if the broker never stopped.
-// Zero Config fields take Kafka's defaults, except InitialRebalanceDelay
-// and MinSessionTimeout, for which zero is a meaningful setting.
+// Open loads every group and committed offset from the
+// __consumer_offsets partitions that have a log, migrates the Pebble
+// store of earlier releases if Options.LegacyDir holds one, and starts the
+// offset-expiration timer. Members of loaded groups get a fresh session
+// timeout, so that those that come back keep their assignment and the
+// others are expired as if the broker never stopped. Zero Config fields
+// take Kafka's defaults, except InitialRebalanceDelay and
+// MinSessionTimeout, for which zero is a meaningful setting.
 func Open(opts Options) (*Coordinator, error) {
 	c := &Coordinator{
-		cfg:     opts.Config,
-		log:     opts.Logger,
-		now:     opts.Now,
-		closing: make(chan struct{}),
+		cfg:           opts.Config,
+		log:           opts.Logger,
+		now:           opts.Now,
+		closing:       make(chan struct{}),
+		numPartitions: opts.NumPartitions,
+		groups:        map[string]*group{},
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.numPartitions <= 0 {
+		c.numPartitions = defaultOffsetsPartitions
 	}
 	if c.cfg.MaxSessionTimeout <= 0 {
 		c.cfg.MaxSessionTimeout = defaultMaxSessionTimeout
@@ -80,27 +98,87 @@ func Open(opts Options) (*Coordinator, error) {
 	if c.cfg.OffsetMetadataMaxSize <= 0 {
 		c.cfg.OffsetMetadataMaxSize = defaultOffsetMetadataMaxSize
 	}
-	db, err := openDB(opts, c.log)
-	if err != nil {
+	logs := opts.Logs
+	if logs == nil {
+		st, src, err := openOwnLogs(opts, c.log)
+		if err != nil {
+			return nil, err
+		}
+		c.ownLogs, logs = st, src
+	}
+	c.rt = coordinator.New(coordinator.Options{
+		Topic:           OffsetsTopic,
+		Logs:            logs,
+		NewStateMachine: c.newShard,
+		Compression:     opts.Compression,
+		LoadBufferSize:  opts.LoadBufferSize,
+		Logger:          c.log,
+		Now:             c.now,
+	})
+	fail := func(err error) (*Coordinator, error) {
+		c.rt.Close()
+		if c.ownLogs != nil {
+			_ = c.ownLogs.Close()
+		}
 		return nil, err
 	}
-	c.db = db
-	groups, err := load(db.Pebble(), c.nowMs())
-	if err != nil {
-		_ = db.Close()
-		return nil, err
+	start := time.Now()
+	for p := int32(0); p < c.numPartitions; p++ {
+		if _, err := c.rt.Load(p, false); err != nil {
+			return fail(fmt.Errorf("groups: %w", err))
+		}
 	}
-	c.groups = groups
-	for _, g := range groups {
+	if err := c.migrate(opts.LegacyDir); err != nil {
+		return fail(fmt.Errorf("groups: migrating %s: %w", opts.LegacyDir, err))
+	}
+	c.mu.Lock()
+	loaded := c.pendingLoaded
+	c.pendingLoaded = nil
+	n := len(c.groups)
+	c.mu.Unlock()
+	for _, g := range loaded {
 		g.mu.Lock()
-		c.onGroupLoaded(g)
+		if !g.is(stateDead) {
+			c.onGroupLoaded(g)
+		}
 		g.mu.Unlock()
 	}
-	c.log.Info("group coordinator loaded", "groups", len(groups))
+	c.log.Info("group coordinator loaded", "groups", n, "took", time.Since(start))
 	c.mu.Lock()
 	c.expireTimer = time.AfterFunc(c.cfg.OffsetsRetentionCheckInterval, c.runExpiration)
 	c.mu.Unlock()
 	return c, nil
+}
+
+// openOwnLogs opens the private log store of Options.Dir, for a
+// coordinator used without a broker (tests, tools).
+func openOwnLogs(opts Options, log *slog.Logger) (*logstore.Store, coordinator.LogSource, error) {
+	st, err := logstore.Open(logstore.Options{
+		Dir:      opts.Dir,
+		IndexDir: filepath.Join(opts.Dir, ".samsa-index"),
+		FS:       opts.FS,
+		Guard:    opts.Guard,
+		Logger:   log,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("groups: open log store %s: %w", opts.Dir, err)
+	}
+	seg := opts.SegmentBytes
+	if seg <= 0 {
+		seg = 100 << 20
+	}
+	cfg := logstore.PartitionConfig{SegmentBytes: seg, SegmentMs: math.MaxInt64, RetentionBytes: -1, RetentionMs: -1,
+		FlushMessages: math.MaxInt64, FlushMs: math.MaxInt64}
+	src := func(p int32, create bool) (*logstore.Partition, error) {
+		if lp, ok := st.Partition(OffsetsTopic, p); ok {
+			return lp, nil
+		}
+		if !create {
+			return nil, nil
+		}
+		return st.CreatePartition(OffsetsTopic, p, cfg)
+	}
+	return st, src, nil
 }
 
 // onGroupLoaded starts the session timers of a loaded group's members
@@ -117,8 +195,9 @@ func (c *Coordinator) onGroupLoaded(g *group) {
 
 // Close answers every parked JoinGroup and SyncGroup with
 // COORDINATOR_NOT_AVAILABLE (clients then look for the coordinator
-// again), stops all timers and closes Pebble. What was acknowledged is
-// already on disk.
+// again), stops all timers and unloads every partition (and closes the
+// private log store, if any). What was acknowledged is already in the
+// log.
 func (c *Coordinator) Close() error {
 	c.mu.Lock()
 	if c.closed.Load() {
@@ -142,7 +221,11 @@ func (c *Coordinator) Close() error {
 		c.stopGroupTimers(g)
 		g.mu.Unlock()
 	}
-	return c.db.Close()
+	c.rt.Close()
+	if c.ownLogs != nil {
+		return c.ownLogs.Close()
+	}
+	return nil
 }
 
 func (c *Coordinator) stopGroupTimers(g *group) {
@@ -219,8 +302,8 @@ func (c *Coordinator) lockLive(g *group) bool {
 	return true
 }
 
-// markDead makes g Dead and forgets it. Its Pebble keys must already be
-// gone. Called with g.mu held.
+// markDead makes g Dead and forgets it. Its tombstones must already be
+// in the log. Called with g.mu held.
 func (c *Coordinator) markDead(g *group) {
 	g.transitionTo(stateDead, c.nowMs())
 	c.stopGroupTimers(g)
@@ -243,13 +326,23 @@ func (c *Coordinator) snapshot() []*group {
 	return out
 }
 
-// storeGroup persists g's metadata with assignment, synced. Called with
-// g.mu held, like every write of a group's keys.
+// storeGroup appends g's GroupMetadata record with assignment. Called
+// with g.mu held, like every write of a group's records.
 func (c *Coordinator) storeGroup(g *group, assignment map[string][]byte) error {
-	val := encodeGroup(g, assignment)
-	err := c.db.Write(func(db *pebble.DB) error { return db.Set(groupKey(g.id), val, pebble.Sync) })
+	return c.write(g, []coordinator.Record{groupRecord(g, assignment)}, nil)
+}
+
+// write appends a group's records to its __consumer_offsets partition and
+// then runs apply (nil: nothing to apply). Called with g.mu held: the
+// records of one group are appended and applied in order.
+func (c *Coordinator) write(g *group, recs []coordinator.Record, apply func()) error {
+	err := c.rt.Write(PartitionFor(g.id, c.numPartitions), recs, coordinator.WriteOptions{}, func(int64) {
+		if apply != nil {
+			apply()
+		}
+	})
 	if err != nil {
-		c.log.Error("storing group metadata failed", "group", g.id, "err", err)
+		c.log.Error("appending to __consumer_offsets failed", "group", g.id, "records", len(recs), "err", err)
 	}
 	return err
 }

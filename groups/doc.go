@@ -2,7 +2,8 @@
 // protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), committed
 // offsets (OffsetCommit, OffsetFetch, OffsetDelete) and group
 // administration (DescribeGroups, ListGroups, DeleteGroups), with groups
-// and offsets kept in a Pebble database instead of __consumer_offsets.
+// and offsets kept, as Kafka keeps them, as records in __consumer_offsets
+// through the coordinator runtime (package coordinator).
 //
 // api.go is the contract with the request handlers; error codes are
 // Kafka's, so handlers copy them into responses.
@@ -54,8 +55,8 @@
 // member removed, or a second request from the same member superseding a
 // parked one) is answered (UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS);
 // Kafka's unordered choices (new leader, protocol vote ties, member list
-// order) are made in join order; a failed Pebble write answers
-// COORDINATOR_NOT_AVAILABLE, Kafka's answer to a failed append; and a
+// order) are made in join order; a failed append answers
+// COORDINATOR_NOT_AVAILABLE, as Kafka answers a failed append; and a
 // static member replaced before it sent SyncGroup owes that SyncGroup
 // under its new id rather than its old one.
 //
@@ -77,76 +78,88 @@
 // group's join/sync op still the one that armed it). Offset expiration is
 // one coordinator-wide timer every offsets.retention.check.interval.ms.
 //
-// # Pebble key layout
+// # __consumer_offsets
 //
-// One Pebble database at Options.Dir. Integers are big-endian.
+// A group lives in partition PartitionFor(group) = Utils.abs(Java
+// String.hashCode(group)) % the topic's partition count
+// (offsets.topic.num.partitions, default 50), Kafka's placement. Each
+// partition is one coordinator.StateMachine (shard, records.go); the
+// runtime serializes its writes. The records are Kafka 4.x's
+// (GroupCoordinatorRecordHelpers), built and read with kmsg:
 //
-//	m/schema_version                  "1"; another value makes Open fail
-//	                                  rather than misread the store
-//	'g' group                         the group's metadata, a JSON document:
-//	    {"version":1,"protocol_type":"consumer","generation":3,
-//	     "protocol":"range","leader":"<member id>",
-//	     "state_timestamp_ms":1700000000000,
-//	     "members":[{"member_id":"c-<uuid>","instance_id":null,
-//	       "client_id":"c","client_host":"/10.0.0.1",
-//	       "rebalance_timeout_ms":300000,"session_timeout_ms":45000,
-//	       "protocols":[{"name":"range","metadata":"<base64>"}],
-//	       "assignment":"<base64>"}]}
-//	'o' u16(len) group u16(len) topic i32(partition)
-//	                                  a committed offset: version(1)=1
-//	                                  offset(8) leaderEpoch(4)
-//	                                  commitTimestampMs(8) metadataLen(4)
-//	                                  metadata
+//	key OffsetCommitKey v1 (group, topic, partition)
+//	  value OffsetCommitValue v3 (offset, leader epoch, metadata,
+//	  commit timestamp), or null: the offset was deleted
+//	key GroupMetadataKey v2 (group)
+//	  value GroupMetadataValue v3 (protocol type, generation, protocol,
+//	  leader, state timestamp, members with client id/host, timeouts,
+//	  instance id, the selected protocol's subscription and the
+//	  assignment), or null: the group was deleted
 //
-// Offsets are written with pebble.Sync before Commit returns, so an
-// acknowledged commit survives a crash. Group metadata is written (synced)
-// when the leader's assignment arrives (before anyone receives it, and the
-// group becomes Stable), when a join phase leaves the group Empty, and
-// when a static member is replaced in a Stable group: the same points at
-// which Kafka appends a GroupMetadata record. DeleteGroups, OffsetDelete
-// and topic deletion delete keys with a synced batch; expiration does not
-// sync (a lost deletion just expires again). Unlike Kafka's record, which
-// keeps only the selected protocol's metadata, a member's full protocol
-// list is stored, so that it behaves after a restart exactly as before.
+// An acknowledged OffsetCommit is an acknowledged append: the records are
+// appended (one batch per request), and only then applied in memory.
+// Appends follow the topic's flush settings as Kafka's do (no fsync per
+// commit by default): an acknowledged commit survives the broker process
+// dying (kill -9), and a power loss as far as the OS had written it back.
+// Group metadata is appended when the leader's assignment arrives (before
+// anyone receives it, and the group becomes Stable), when a join phase
+// leaves the group Empty, and when a static member is replaced in a Stable
+// group: the points at which Kafka appends a GroupMetadata record.
+// DeleteGroups appends a tombstone for every offset and the group;
+// OffsetDelete, topic deletion and offset expiration (every
+// offsets.retention.check.interval.ms) append offset tombstones, plus the
+// group's tombstone when that leaves it Empty without offsets. Like
+// Kafka's record, a member's stored metadata is only the selected
+// protocol's: after a restart a member supports just that protocol.
 //
-// Open loads every group (Stable if it has members, else Empty, as Kafka's
-// loader does) and every offset; offsets without a group document belong
-// to an Empty group without protocol type. Loaded members get a fresh
-// session timeout: those that come back and heartbeat keep their
-// generation and assignment, the others expire and trigger a rebalance.
-// A group over group.max.size after loading rebalances at once.
+// Loading (Open, for every partition whose log exists; a partition
+// without log is loaded, empty, on its first write) replays the log
+// offsets.load.buffer.size bytes at a time; the last record per key wins
+// and tombstones delete. A group record makes the group (Stable if it has
+// members, else Empty, as Kafka's loader does); offsets without a group
+// record belong to an Empty group without protocol type. Loaded members
+// get a fresh session timeout: those that come back and heartbeat keep
+// their generation and assignment, the others expire and trigger a
+// rebalance. A group over group.max.size after loading rebalances at
+// once.
+//
+// # Migration from the Pebble store
+//
+// Releases before this one kept groups in a Pebble database at
+// <logdir>/.samsa-groups (layout in legacy.go). Open migrates it after
+// loading the log: every group and offset (with its commit timestamp) is
+// appended to its partition with fsync, then the directory is renamed to
+// .samsa-groups.migrated-delete and removed. A crash before the rename
+// migrates again at the next start (the same keys and values once more:
+// harmless for replay and compaction); after it, only the removal is
+// redone.
 //
 // # Storage faults
 //
-// The store writes through internal/pebbledb (see that package): while
-// the log dir's disk guard (Options.Guard) reports a full disk, writes
-// fail before touching Pebble; a write that fails anyway (EIO, ENOSPC)
-// answers instead of panicking, and later writes are refused until the
-// store has reopened itself. A refused or failed write is a storage
-// error, which requests see as Kafka's GroupMetadataManager maps
-// KAFKA_STORAGE_ERROR from its log appends: NOT_COORDINATOR for
-// OffsetCommit, SyncGroup (the leader's assignment), a static member's
-// JoinGroup, DeleteGroups and OffsetDelete; any other store error is
-// COORDINATOR_NOT_AVAILABLE (storeErrCode). Clients rediscover the
-// coordinator and retry. Nothing is applied in memory unless it was
-// written, so OffsetFetch and DescribeGroups, served from memory, keep
-// answering with the last acknowledged state. A commit whose write failed
-// may still be in the reopened store (its WAL write may have happened):
-// after a restart OffsetFetch can then return that newer offset, which the
-// member did send.
+// A failed append (EIO, ENOSPC, the log dir's disk guard reporting a full
+// disk: logstore.ErrStorage, KAFKA_STORAGE_ERROR) is answered as Kafka's
+// GroupMetadataManager maps a storage error from its appends:
+// NOT_COORDINATOR for OffsetCommit, SyncGroup (the leader's assignment),
+// a static member's JoinGroup, DeleteGroups and OffsetDelete; any other
+// append error is COORDINATOR_NOT_AVAILABLE (storeErrCode). Clients
+// rediscover the coordinator and retry. Nothing is applied in memory
+// unless it was appended, so OffsetFetch and DescribeGroups, served from
+// memory, keep answering with the last acknowledged state.
 //
 // # Locking
 //
 // Coordinator.mu (an RWMutex) guards the group map and the expiration
 // timer, and is held only for map operations. Each group has its own mu,
-// which guards all of the group's state, its members, and its Pebble
-// keys: every write of a group's keys (including the synced ones) happens
-// under that group's mu and no other lock, so that writes of one group
-// are ordered and a deleted group cannot be resurrected by a late write,
-// while different groups write in parallel. The order is group.mu, then
-// Coordinator.mu (when a group is deleted); nothing takes a group's mu
-// while holding Coordinator.mu. Close sets the closed flag under
-// Coordinator.mu, then takes every group's mu once: after that, everyone
-// who takes a group's mu sees the flag and leaves Pebble alone, so Pebble
-// can be closed.
+// which guards all of the group's state, its members, and the appending
+// of its records: every write of a group's records happens under that
+// group's mu, so that writes of one group are ordered and a deleted group
+// cannot be resurrected by a late write. The runtime's per-partition mutex
+// is taken inside a group's mu (groups of one partition append one at a
+// time; partitions in parallel). The order is group.mu, then the
+// runtime's partition mu, then Coordinator.mu; nothing takes a group's mu
+// while holding Coordinator.mu or a partition's mu, except the runtime's
+// Unload, which runs without any group locked. Close sets the closed flag
+// under Coordinator.mu, then takes every group's mu once: after that,
+// everyone who takes a group's mu sees the flag and writes nothing, so the
+// runtime can be closed.
 package groups

@@ -4,14 +4,16 @@ import (
 	"sort"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"samsa/coordinator"
 )
 
 // Commit handles an OffsetCommit. partErrs is parallel to req.Offsets and
 // always complete; groupErr is non-zero when the request was refused as a
 // whole (every partErr then carries the same code), so a handler can copy
-// partErrs alone. The offsets are synced to disk before Commit returns.
+// partErrs alone. The offsets are appended to __consumer_offsets before
+// Commit returns: an acknowledged commit is an acknowledged append.
 func (c *Coordinator) Commit(req CommitRequest) (groupErr int16, partErrs []int16) {
 	partErrs = make([]int16, len(req.Offsets))
 	fail := func(code int16) (int16, []int16) {
@@ -72,15 +74,14 @@ func validateOffsetCommit(g *group, req CommitRequest) int16 {
 	return 0
 }
 
-// storeOffsets writes the offsets whose metadata fits in one synced batch
-// and then applies them; partErrs gets OFFSET_METADATA_TOO_LARGE for the
-// others and COORDINATOR_NOT_AVAILABLE for all if the write fails.
+// storeOffsets appends an OffsetCommit record for each offset whose
+// metadata fits, in one batch, and then applies them; partErrs gets
+// OFFSET_METADATA_TOO_LARGE for the others and the storage error code
+// (storeErrCode) for all if the append fails.
 func (c *Coordinator) storeOffsets(g *group, offsets []OffsetCommit, partErrs []int16) {
 	nowMs := c.nowMs()
 	vals := make([]offsetValue, len(offsets))
-	keys := make([][]byte, 0, len(offsets))
-	enc := make([][]byte, 0, len(offsets))
-	n := 0
+	recs := make([]coordinator.Record, 0, len(offsets))
 	for i, o := range offsets {
 		md := ""
 		if o.Metadata != nil {
@@ -91,34 +92,24 @@ func (c *Coordinator) storeOffsets(g *group, offsets []OffsetCommit, partErrs []
 			continue
 		}
 		vals[i] = offsetValue{offset: o.Offset, leaderEpoch: o.LeaderEpoch, metadata: md, commitMs: nowMs}
-		keys = append(keys, offsetKey(g.id, o.TopicPartition))
-		enc = append(enc, encodeOffset(vals[i]))
-		n++
+		recs = append(recs, offsetRecord(g.id, o.TopicPartition, vals[i]))
 	}
-	if n == 0 {
+	if len(recs) == 0 {
 		return
 	}
-	err := c.db.Write(func(db *pebble.DB) error {
-		b := db.NewBatch()
-		defer func() { _ = b.Close() }()
-		for i := range keys {
-			_ = b.Set(keys[i], enc[i], nil)
+	err := c.write(g, recs, func() {
+		for i, o := range offsets {
+			if partErrs[i] == 0 {
+				g.offsets[o.TopicPartition] = vals[i]
+			}
 		}
-		return b.Commit(pebble.Sync)
 	})
 	if err != nil {
-		c.log.Error("storing offsets failed", "group", g.id, "err", err)
 		code := storeErrCode(err)
 		for i := range partErrs {
 			if partErrs[i] == 0 {
 				partErrs[i] = code
 			}
-		}
-		return
-	}
-	for i, o := range offsets {
-		if partErrs[i] == 0 {
-			g.offsets[o.TopicPartition] = vals[i]
 		}
 	}
 }
@@ -234,7 +225,7 @@ func (c *Coordinator) DeleteOffsets(groupID string, partitions []TopicPartition)
 	if len(eligible) == 0 {
 		return 0, partErrs
 	}
-	if err := c.removeOffsets(g, eligible, pebble.Sync); err != nil {
+	if err := c.removeOffsets(g, eligible); err != nil {
 		code := storeErrCode(err)
 		for i := range partErrs {
 			if partErrs[i] == 0 {
@@ -258,7 +249,7 @@ func (c *Coordinator) DeleteTopicOffsets(topic string) {
 		}
 		tps := g.sortedOffsetPartitions(func(tp TopicPartition) bool { return tp.Topic == topic })
 		if len(tps) > 0 {
-			if err := c.removeOffsets(g, tps, pebble.Sync); err == nil {
+			if err := c.removeOffsets(g, tps); err == nil {
 				c.log.Info("removed offsets of deleted topic", "group", g.id, "topic", topic, "partitions", len(tps))
 			}
 		}
@@ -293,36 +284,27 @@ func (c *Coordinator) DropOffsetsOfUnknownTopics(exists func(topic string) bool)
 	}
 }
 
-// removeOffsets deletes offsets from Pebble and memory, then deletes the
-// group if that left it Empty without offsets (Kafka's
-// cleanupGroupMetadata). Called with g.mu held.
-func (c *Coordinator) removeOffsets(g *group, tps []TopicPartition, opts *pebble.WriteOptions) error {
-	var dels [][]byte
+// removeOffsets appends tombstones for the offsets (and for the group,
+// if that leaves it Empty without offsets: Kafka's cleanupGroupMetadata)
+// and then removes them from memory, deleting the group in the second
+// case. Called with g.mu held.
+func (c *Coordinator) removeOffsets(g *group, tps []TopicPartition) error {
+	var recs []coordinator.Record
 	for _, tp := range tps {
 		if _, ok := g.offsets[tp]; ok {
-			dels = append(dels, offsetKey(g.id, tp))
+			recs = append(recs, offsetTombstone(g.id, tp))
 		}
 	}
 	dead := g.is(stateEmpty) && g.offsetsLeftAfter(tps) == 0
 	if dead {
-		dels = append(dels, groupKey(g.id))
+		recs = append(recs, groupTombstone(g.id))
 	}
-	if len(dels) > 0 {
-		err := c.db.Write(func(db *pebble.DB) error {
-			b := db.NewBatch()
-			defer func() { _ = b.Close() }()
-			for _, k := range dels {
-				_ = b.Delete(k, nil)
-			}
-			return b.Commit(opts)
-		})
-		if err != nil {
-			c.log.Error("removing offsets failed", "group", g.id, "err", err)
-			return err
+	if err := c.write(g, recs, func() {
+		for _, tp := range tps {
+			delete(g.offsets, tp)
 		}
-	}
-	for _, tp := range tps {
-		delete(g.offsets, tp)
+	}); err != nil {
+		return err
 	}
 	if dead {
 		c.log.Info("group has no members and no offsets, deleting it", "group", g.id)
@@ -354,10 +336,10 @@ func (c *Coordinator) runExpiration() {
 			continue
 		}
 		expired := g.expiredOffsets(nowMs, c.cfg.OffsetsRetention.Milliseconds())
-		// Deleting an expired offset needs no sync: if the deletion is
-		// lost, the offset simply expires again after a restart.
+		// Expired offsets get tombstones, as Kafka's
+		// cleanupGroupMetadata writes them.
 		if len(expired) > 0 || (g.is(stateEmpty) && len(g.offsets) == 0) {
-			if err := c.removeOffsets(g, expired, pebble.NoSync); err == nil {
+			if err := c.removeOffsets(g, expired); err == nil {
 				removed += len(expired)
 				if g.is(stateDead) {
 					deleted++

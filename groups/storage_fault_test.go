@@ -1,15 +1,61 @@
 package groups
 
 import (
+	"os"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"samsa/internal/diskguard"
-	"samsa/internal/faultfs"
+	"samsa/logstore"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 )
+
+// faultFS fails writes of segment files (*.log) with a settable errno.
+type faultFS struct {
+	logstore.OSFS
+	err atomic.Value // syscall.Errno; 0: no fault
+}
+
+func (f *faultFS) Set(e syscall.Errno) { f.err.Store(e) }
+func (f *faultFS) Clear()              { f.err.Store(syscall.Errno(0)) }
+
+func (f *faultFS) fault() error {
+	if e, _ := f.err.Load().(syscall.Errno); e != 0 {
+		return e
+	}
+	return nil
+}
+
+func (f *faultFS) OpenFile(name string, flag int, perm os.FileMode) (logstore.File, error) {
+	file, err := f.OSFS.OpenFile(name, flag, perm)
+	if err != nil || !strings.HasSuffix(name, ".log") {
+		return file, err
+	}
+	return faultFile{file, f}, nil
+}
+
+type faultFile struct {
+	logstore.File
+	fs *faultFS
+}
+
+func (f faultFile) WriteAt(p []byte, off int64) (int, error) {
+	if err := f.fs.fault(); err != nil {
+		return 0, err
+	}
+	return f.File.WriteAt(p, off)
+}
+
+func (f faultFile) Sync() error {
+	if err := f.fs.fault(); err != nil {
+		return err
+	}
+	return f.File.Sync()
+}
 
 func commitOne(c *Coordinator, group string, offset int64) int16 {
 	_, errs := c.Commit(CommitRequest{Group: group, Generation: -1,
@@ -24,24 +70,24 @@ func fetchOne(t *testing.T, c *Coordinator, group string) int64 {
 	return offs[0].Offset
 }
 
-// TestStoreFaultContained injects EIO and ENOSPC into the group store's
-// WAL: OffsetCommit and the leader's SyncGroup answer NOT_COORDINATOR
+// TestStoreFaultContained injects EIO and ENOSPC into the segment
+// writes of __consumer_offsets: OffsetCommit and the leader's SyncGroup answer NOT_COORDINATOR
 // (Kafka's GroupMetadataManager maps KAFKA_STORAGE_ERROR so), nothing
 // panics or hangs, OffsetFetch keeps answering from memory, and once the
-// fault clears the store reopens itself and commits work again, with the
+// fault clears commits work again, with the
 // last acknowledged commit surviving a restart.
 func TestStoreFaultContained(t *testing.T) {
 	for _, errno := range []syscall.Errno{syscall.EIO, syscall.ENOSPC} {
 		t.Run(errno.Error(), func(t *testing.T) {
 			dir := t.TempDir()
-			var fault faultfs.Fault
-			c, err := Open(Options{Dir: dir, Config: testConfig(), FS: fault.FS()})
+			fault := &faultFS{}
+			c, err := Open(Options{Dir: dir, Config: testConfig(), FS: fault})
 			if err != nil {
 				t.Fatal(err)
 			}
 			wantCode(t, "commit", commitOne(c, "g", 10), 0)
 
-			fault.Set(errno, faultfs.WAL)
+			fault.Set(errno)
 			wantCode(t, "commit with a failing WAL", commitOne(c, "g", 20), kerr.NotCoordinator.Code)
 			wantCode(t, "commit while reopening", commitOne(c, "g", 21), kerr.NotCoordinator.Code)
 			if got := fetchOne(t, c, "g"); got != 10 {
@@ -74,7 +120,7 @@ func TestStoreFaultContained(t *testing.T) {
 }
 
 // TestFullDiskGroupWrites: while the disk guard is full, commits answer
-// NOT_COORDINATOR without touching Pebble, fetches keep working, and
+// NOT_COORDINATOR without touching the log, fetches keep working, and
 // commits resume when the guard clears.
 func TestFullDiskGroupWrites(t *testing.T) {
 	dir := t.TempDir()

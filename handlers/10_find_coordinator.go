@@ -3,6 +3,8 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -54,16 +56,33 @@ func (h *Handlers) findCoordinator(_ context.Context, r *protocol.Request, req *
 	return resp, nil
 }
 
-// offsetsTopic is Kafka's internal topic of committed offsets. Samsa keeps
-// offsets in the group coordinator's own store, but creates the topic the
-// way Kafka does on the first FindCoordinator for a group, because tools
-// and clients expect to see it in metadata (kafka-topics --list, regex
-// consumers that skip internal topics).
+// offsetsTopic is Kafka's internal topic of committed offsets and group
+// metadata, where the group coordinator keeps its state (see groups). It
+// is created the way Kafka does, on the first FindCoordinator for a group
+// (or the coordinator's first write), compacted, with
+// offsets.topic.num.partitions partitions and offsets.topic.segment.bytes
+// segments.
 const offsetsTopic = "__consumer_offsets"
 
 func (h *Handlers) ensureOffsetsTopic(r *protocol.Request) {
-	if _, ok := h.Controller.Topic(offsetsTopic); ok {
+	created, err := h.EnsureOffsetsTopic()
+	if err != nil {
+		r.Logger.Error("creating __consumer_offsets failed", "err", err)
 		return
+	}
+	if created {
+		r.Logger.Info("created internal topic", "topic", offsetsTopic, "partitions", h.Config.OffsetsTopicNumPartitions)
+	}
+}
+
+// EnsureOffsetsTopic creates __consumer_offsets if it does not exist and
+// reports whether it did. offsets.topic.replication.factor is accepted
+// but a single node keeps one replica. Batches are stored in the codec
+// the coordinator wrote them with (compression.type=producer, as Kafka
+// creates the topic).
+func (h *Handlers) EnsureOffsetsTopic() (bool, error) {
+	if _, ok := h.Controller.Topic(offsetsTopic); ok {
+		return false, nil
 	}
 	_, err := h.Controller.CreateTopic(context.Background(), controller.CreateTopic{
 		Name:              offsetsTopic,
@@ -72,14 +91,11 @@ func (h *Handlers) ensureOffsetsTopic(r *protocol.Request) {
 		Configs: map[string]string{
 			"cleanup.policy":   "compact",
 			"compression.type": "producer",
-			"segment.bytes":    "104857600",
+			"segment.bytes":    strconv.Itoa(int(h.Config.OffsetsTopicSegmentBytes)),
 		},
 	})
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		r.Logger.Error("creating __consumer_offsets failed", "err", err)
-		return
+		return false, fmt.Errorf("creating %s: %w", offsetsTopic, err)
 	}
-	if err == nil {
-		r.Logger.Info("created internal topic", "topic", offsetsTopic, "partitions", h.Config.OffsetsTopicNumPartitions)
-	}
+	return err == nil, nil
 }

@@ -294,6 +294,27 @@ cli_reset_offsets() {
 	return 0
 }
 
+# Kafka's own formatters read Samsa's __consumer_offsets: a simple commit
+# (reset-offsets) shows up in OffsetsMessageFormatter's JSON with its group,
+# topic, partition and offset; a console consumer's group in
+# GroupMetadataMessageFormatter's with protocol type consumer.
+cli_offsets_topic_formatters() {
+	local t=cli-offsets-fmt g=cli-offsets-fmt-group g2=cli-offsets-fmt-members out
+	run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic "$t" --partitions 2 >/dev/null || fail "create $t" || return 1
+	console_lines 6 "fmt" | run_tool kafka-console-producer --bootstrap-server "$BOOTSTRAP" --topic "$t" --reader-property parse.key=true --reader-property parse.headers=true || fail "produce" || return 1
+	run_tool kafka-consumer-groups --bootstrap-server "$BOOTSTRAP" --reset-offsets --group "$g" --topic "$t:1" --to-offset 2 --execute >/dev/null 2>&1 || fail "--reset-offsets --execute" || return 1
+	run_tool kafka-console-consumer --bootstrap-server "$BOOTSTRAP" --topic "$t" --group "$g2" --from-beginning --max-messages 6 --timeout-ms 20000 >/dev/null 2>&1 || fail "group consumer" || return 1
+	out=$(run_tool kafka-console-consumer --bootstrap-server "$BOOTSTRAP" --topic __consumer_offsets --from-beginning --timeout-ms 10000 \
+		--formatter org.apache.kafka.tools.consumer.OffsetsMessageFormatter 2>/dev/null)
+	echo "$out"
+	expect_contains "$out" "\"group\":\"$g\",\"topic\":\"$t\",\"partition\":1\}.*\"offset\":2," "OffsetsMessageFormatter (reset-offsets commit)" || return 1
+	expect_contains "$out" "\"group\":\"$g2\",\"topic\":\"$t\",\"partition\":[01]\}.*\"offset\":[1-9]" "OffsetsMessageFormatter (group consumer commit)" || return 1
+	out=$(run_tool kafka-console-consumer --bootstrap-server "$BOOTSTRAP" --topic __consumer_offsets --from-beginning --timeout-ms 10000 \
+		--formatter org.apache.kafka.tools.consumer.GroupMetadataMessageFormatter 2>/dev/null)
+	echo "$out"
+	expect_contains "$out" "\"group\":\"$g2\"\}.*\"protocolType\":\"consumer\"" "GroupMetadataMessageFormatter" || return 1
+}
+
 cli_cross_write() {
 	local t i
 	t=$(cross_topic cli)
@@ -327,6 +348,7 @@ cli_scenarios() {
 	run_scenario cli consumer-perf-test -- cli_consumer_perf
 	run_scenario cli consumer-groups -- cli_consumer_groups
 	run_scenario cli consumer-groups-reset-offsets -- cli_reset_offsets
+	run_scenario cli offsets-topic-formatters -- cli_offsets_topic_formatters
 	run_scenario cli cross-write -- cli_cross_write
 }
 

@@ -1,46 +1,44 @@
 package groups
 
+// This file reads the Pebble group store of Samsa releases before groups
+// moved to __consumer_offsets (<logdir>/.samsa-groups), for the one-time
+// migration in migrate. Its layout (all integers big-endian):
+//
+//	m/schema_version                  "1"
+//	'g' group                         the group's metadata, a JSON document
+//	                                  (storedGroup)
+//	'o' u16(len) group u16(len) topic i32(partition)
+//	                                  a committed offset: version(1)=1
+//	                                  offset(8) leaderEpoch(4)
+//	                                  commitTimestampMs(8) metadataLen(4)
+//	                                  metadata
+
 import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"samsa/coordinator"
 	"samsa/internal/pebbledb"
 	"samsa/internal/pebblelog"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// Key spaces (see doc.go). The first byte names the space.
+// Key spaces (see the top of this file). The first byte names the space.
 const (
 	keySchema    = "m/schema_version"
 	schemaVer    = "1"
 	prefixGroup  = 'g'
 	prefixOffset = 'o'
 )
-
-// groupKey is 'g' followed by the group id.
-func groupKey(id string) []byte {
-	return append([]byte{prefixGroup}, id...)
-}
-
-// offsetGroupPrefix is the common prefix of a group's offset keys.
-func offsetGroupPrefix(id string) []byte {
-	b := make([]byte, 0, 3+len(id))
-	b = append(b, prefixOffset)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(id)))
-	return append(b, id...)
-}
-
-// offsetKey is 'o' u16(len group) group u16(len topic) topic i32(partition).
-func offsetKey(id string, tp TopicPartition) []byte {
-	b := offsetGroupPrefix(id)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(tp.Topic)))
-	b = append(b, tp.Topic...)
-	return binary.BigEndian.AppendUint32(b, uint32(tp.Partition))
-}
 
 func parseOffsetKey(k []byte) (string, TopicPartition, error) {
 	bad := fmt.Errorf("malformed offset key %q", k)
@@ -62,18 +60,6 @@ func parseOffsetKey(k []byte) (string, TopicPartition, error) {
 	}
 	tp := TopicPartition{Topic: string(k[:tl]), Partition: int32(binary.BigEndian.Uint32(k[tl:]))}
 	return id, tp, nil
-}
-
-// offsetValue encoding: version(1)=1 offset(8) leaderEpoch(4)
-// commitMs(8) metadataLen(4) metadata.
-func encodeOffset(v offsetValue) []byte {
-	b := make([]byte, 0, 25+len(v.metadata))
-	b = append(b, 1)
-	b = binary.BigEndian.AppendUint64(b, uint64(v.offset))
-	b = binary.BigEndian.AppendUint32(b, uint32(v.leaderEpoch))
-	b = binary.BigEndian.AppendUint64(b, uint64(v.commitMs))
-	b = binary.BigEndian.AppendUint32(b, uint32(len(v.metadata)))
-	return append(b, v.metadata...)
 }
 
 func decodeOffset(b []byte) (offsetValue, error) {
@@ -118,46 +104,6 @@ type storedMember struct {
 type storedProtocol struct {
 	Name     string `json:"name"`
 	Metadata []byte `json:"metadata"`
-}
-
-// encodeGroup serializes g's metadata with the given assignment (which
-// may not be the members' current one yet: the leader's assignment is
-// stored before it is handed out, as in Kafka).
-func encodeGroup(g *group, assignment map[string][]byte) []byte {
-	sg := storedGroup{
-		Version:        1,
-		Generation:     g.generation,
-		Protocol:       g.protocolName,
-		StateTimestamp: g.stateTimestamp,
-		Members:        make([]storedMember, 0, len(g.members)),
-	}
-	if g.protocolType != nil {
-		sg.ProtocolType = *g.protocolType
-	}
-	if g.leader != "" {
-		l := g.leader
-		sg.Leader = &l
-	}
-	for _, m := range g.members {
-		sm := storedMember{
-			MemberID:         m.id,
-			InstanceID:       m.instanceID,
-			ClientID:         m.clientID,
-			ClientHost:       m.clientHost,
-			RebalanceTimeout: m.rebalanceTimeout.Milliseconds(),
-			SessionTimeout:   m.sessionTimeout.Milliseconds(),
-			Assignment:       assignment[m.id],
-		}
-		for _, p := range m.protocols {
-			sm.Protocols = append(sm.Protocols, storedProtocol(p))
-		}
-		sg.Members = append(sg.Members, sm)
-	}
-	b, err := json.Marshal(sg)
-	if err != nil {
-		panic(err) // only plain types: cannot fail
-	}
-	return b
 }
 
 // decodeGroup rebuilds a group from its document. Like Kafka's loader it
@@ -212,17 +158,14 @@ func decodeGroup(id string, b []byte) (*group, error) {
 	return g, nil
 }
 
-// openDB opens (or creates) the Pebble database and checks its schema.
-func openDB(opts Options, log *slog.Logger) (*pebbledb.DB, error) {
-	dir := opts.Dir
-	fs := opts.Guard.WrapPebble(opts.FS)
+// openDB opens the legacy Pebble database and checks its schema.
+func openDB(dir string, log *slog.Logger) (*pebbledb.DB, error) {
 	db, err := pebbledb.Open(pebbledb.Options{
 		Dir:    dir,
 		Name:   "groups",
-		Guard:  opts.Guard,
 		Logger: log,
 		Pebble: func() *pebble.Options {
-			return &pebble.Options{FS: fs, Logger: pebblelog.NewDB(log, "groups")}
+			return &pebble.Options{Logger: pebblelog.NewDB(log, "groups")}
 		},
 	})
 	if err != nil {
@@ -287,4 +230,99 @@ func load(db *pebble.DB, nowMs int64) (map[string]*group, error) {
 		}
 	}
 	return groups, it.Error()
+}
+
+// migratedSuffix names a legacy store whose contents are in the log: the
+// rename is the migration's commit point, the removal that follows may be
+// interrupted and is redone at the next start.
+const migratedSuffix = ".migrated-delete"
+
+// migrate carries every group and committed offset of the legacy Pebble
+// store at dir over to __consumer_offsets and removes the store. It runs
+// in Open after the log has been replayed, before any request. Crash
+// safety: the records are appended with fsync, then the store is renamed
+// to dir+migratedSuffix (atomic), then removed. A crash before the rename
+// leaves the store in place and the next start migrates it again: the
+// same keys with the same values are appended once more, which replay
+// (last record per key wins) and compaction make harmless. Commit
+// timestamps are carried over, so offsets expire as they would have.
+func (c *Coordinator) migrate(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if _, err := os.Stat(dir + migratedSuffix); err == nil {
+		if err := os.RemoveAll(dir + migratedSuffix); err != nil {
+			return fmt.Errorf("removing migrated store: %w", err)
+		}
+	}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	start := time.Now()
+	db, err := openDB(dir, c.log)
+	if err != nil {
+		return err
+	}
+	legacy, err := load(db.Pebble(), c.nowMs())
+	_ = db.Close()
+	if err != nil {
+		return fmt.Errorf("reading: %w", err)
+	}
+	ids := make([]string, 0, len(legacy))
+	for id := range legacy {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	byPart := map[int32][]coordinator.Record{}
+	groupsOf := map[int32][]*group{}
+	offsets := 0
+	for _, id := range ids {
+		g := legacy[id]
+		p := PartitionFor(id, c.numPartitions)
+		if g.protocolType != nil {
+			assignment := make(map[string][]byte, len(g.members))
+			for _, m := range g.members {
+				assignment[m.id] = m.assignment
+			}
+			byPart[p] = append(byPart[p], groupRecord(g, assignment))
+		}
+		for _, tp := range g.sortedOffsetPartitions(nil) {
+			byPart[p] = append(byPart[p], offsetRecord(id, tp, g.offsets[tp]))
+			offsets++
+		}
+		groupsOf[p] = append(groupsOf[p], g)
+	}
+	parts := make([]int32, 0, len(byPart))
+	for p := range byPart {
+		parts = append(parts, p)
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i] < parts[j] })
+	for _, p := range parts {
+		err := c.rt.Write(p, byPart[p], coordinator.WriteOptions{Sync: true}, func(int64) {
+			c.mu.Lock()
+			for _, g := range groupsOf[p] {
+				c.groups[g.id] = g
+				c.pendingLoaded = append(c.pendingLoaded, g)
+			}
+			c.mu.Unlock()
+		})
+		if err != nil {
+			return err
+		}
+	}
+	// Every record is in the log and synced: retire the old store.
+	if err := os.Rename(dir, dir+migratedSuffix); err != nil {
+		return fmt.Errorf("retiring old store: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(dir)); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	if err := os.RemoveAll(dir + migratedSuffix); err != nil {
+		c.log.Warn("removing the migrated group store failed; it is removed at the next start", "dir", dir+migratedSuffix, "err", err)
+	}
+	c.log.Info("migrated the group store to __consumer_offsets", "dir", dir, "groups", len(legacy), "offsets", offsets, "took", time.Since(start))
+	return nil
 }

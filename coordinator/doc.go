@@ -1,0 +1,66 @@
+// Package coordinator is Samsa's coordinator runtime: the mechanism by
+// which a coordinator keeps its state as records in an internal compacted
+// topic (__consumer_offsets for the group coordinator; next
+// __transaction_state) and rebuilds it from them, after Kafka 4.x's
+// CoordinatorRuntime (org.apache.kafka.coordinator.common.runtime). It
+// knows nothing of groups: keys and values are opaque bytes that the
+// coordinator built with kmsg.
+//
+// # State machine
+//
+// There is one StateMachine per partition of the internal topic (Kafka's
+// CoordinatorShard). A partition of the runtime is in one of three
+// states:
+//
+//		unloaded --Load--> loading --replay done--> loaded --Unload--> unloaded
+//
+//	  - Load (at start for every partition whose log exists — on a single
+//	    node this broker leads them all — or lazily on the first write to a
+//	    partition that had no log) reads the partition's log from its log
+//	    start offset to its end, offsets.load.buffer.size bytes per read,
+//	    and hands every record of every data batch to StateMachine.Replay
+//	    in offset order. Control batches are skipped (a hook for
+//	    transactional markers once transactions exist). Compressed batches
+//	    are decompressed through logstore.Recompress. Then LoadComplete is
+//	    called and the partition is loaded: writes are accepted.
+//	  - Write appends one record batch holding the records to the log and,
+//	    only if the append succeeded, calls apply, still under the
+//	    partition's write lock, so that the in-memory state is applied in
+//	    log order and never holds anything the log does not. A failed append
+//	    leaves the state as it was and returns the logstore error (its
+//	    KAFKA_STORAGE_ERROR is the coordinator's to map).
+//	  - Unload (when the partition goes away or the broker closes) calls
+//	    StateMachine.Unload and refuses later writes with ErrNotLoaded.
+//
+// Replay must be idempotent in the sense compaction needs: the state after
+// replaying a log depends only on the last record of each key, and a
+// record repeated later with the same value changes nothing. Tombstones
+// (a nil value) delete the key's state.
+//
+// # Record format
+//
+// Each Write becomes one magic-2 record batch as Kafka's coordinator
+// runtime writes it (MemoryRecords.withRecords): producer id -1, epoch
+// -1, sequence -1, not transactional, CreateTime with every record's
+// timestamp the write time (timestamp deltas 0), offset deltas 0..n-1, no
+// headers, keys and values as given (a nil value is a null, i.e. a
+// tombstone), CRC-32C over attributes..end, then compressed in
+// Options.Compression (offsets.topic.compression.codec: 0 none, 1 gzip, 2
+// snappy, 3 lz4, 4 zstd) by logstore.Recompress, Kafka's LogValidator
+// rebuild. Writes larger than Options.MaxBatchBytes are split into several
+// batches, appended in order.
+//
+// # Locking
+//
+// Runtime.mu guards the partition map and is held only for map lookups.
+// Each partition has its own mu, held across a load, and across each
+// Write from building the batch to the end of apply: writes of one
+// partition are serialized (one mutex per partition, no loop goroutine),
+// writes of different partitions run in parallel. The scratch buffers a
+// partition reuses for its batches are guarded by that mu. Callers may
+// hold their own locks when they call Write (the group coordinator holds
+// a group's mu); the runtime never calls back into a coordinator except
+// through apply, Replay, LoadComplete and Unload, all under the
+// partition's mu, so the lock order is coordinator locks, then the
+// partition's mu.
+package coordinator

@@ -1,0 +1,426 @@
+package coordinator
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/logstore"
+)
+
+// ErrNotLoaded is returned by Write for a partition that was unloaded (or
+// whose runtime is closed). It unwraps to NOT_COORDINATOR, what Kafka's
+// CoordinatorRuntime answers for a shard it does not own.
+var ErrNotLoaded = fmt.Errorf("coordinator: partition not loaded: %w", kerr.NotCoordinator)
+
+// Record is one key/value of a coordinator write or replay. A nil Value
+// is a tombstone.
+type Record struct {
+	Key   []byte
+	Value []byte
+}
+
+// StateMachine is the in-memory state of one internal partition (Kafka's
+// CoordinatorShard). The runtime calls its methods with the partition's
+// write lock held.
+type StateMachine interface {
+	// Replay applies one record read from the log while loading. The
+	// slices are only valid during the call. An error stops the load.
+	Replay(offset int64, rec Record) error
+	// LoadComplete is called once the whole log has been replayed; the
+	// state machine publishes its state.
+	LoadComplete()
+	// Unload drops the state (the partition went away or the broker is
+	// closing).
+	Unload()
+}
+
+// LogSource gives the runtime the log of a partition of its topic. With
+// create set it creates the topic and the partition log when missing;
+// without, it returns (nil, nil) for a log that does not exist.
+type LogSource func(partition int32, create bool) (*logstore.Partition, error)
+
+// Options configures a Runtime.
+type Options struct {
+	Topic string    // the internal topic, for logs
+	Logs  LogSource // required
+	// NewStateMachine makes the state machine of a partition being loaded.
+	NewStateMachine func(partition int32) StateMachine
+	// Compression is the codec of written batches (0 none, 1 gzip, 2
+	// snappy, 3 lz4, 4 zstd; offsets.topic.compression.codec).
+	Compression int
+	// LoadBufferSize is the bytes read per log read while loading
+	// (offsets.load.buffer.size; Kafka's default 5 MiB when <= 0). A
+	// batch larger than it is still read whole, as Kafka does.
+	LoadBufferSize int32
+	// MaxBatchBytes splits writes into batches of about this many bytes
+	// of records (default 1 MiB, Kafka's max.message.bytes).
+	MaxBatchBytes int
+	Logger        *slog.Logger
+	Now           func() time.Time
+}
+
+// Runtime runs the state machines of one internal topic's partitions.
+type Runtime struct {
+	opts Options
+	log  *slog.Logger
+
+	// mu guards parts and closed; held for map operations only.
+	mu     sync.Mutex
+	parts  map[int32]*partition
+	closed bool
+}
+
+// partition is one internal partition's runtime state.
+type partition struct {
+	id int32
+
+	// mu serializes loads and writes of the partition and guards the
+	// fields below.
+	mu     sync.Mutex
+	state  int8 // unloaded, loaded, dead (unloaded for good)
+	log    *logstore.Partition
+	sm     StateMachine
+	recBuf []byte // scratch: encoded records of the batch being built
+	batch  []byte // scratch: the batch
+}
+
+const (
+	stUnloaded int8 = iota
+	stLoaded
+	stDead
+)
+
+// New returns a runtime with no partition loaded.
+func New(opts Options) *Runtime {
+	if opts.LoadBufferSize <= 0 {
+		opts.LoadBufferSize = 5 << 20
+	}
+	if opts.MaxBatchBytes <= 0 {
+		opts.MaxBatchBytes = 1 << 20
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	l := opts.Logger
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	return &Runtime{opts: opts, log: l, parts: map[int32]*partition{}}
+}
+
+func (r *Runtime) part(id int32) (*partition, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, ErrNotLoaded
+	}
+	p := r.parts[id]
+	if p == nil {
+		p = &partition{id: id}
+		r.parts[id] = p
+	}
+	return p, nil
+}
+
+// Load loads partition id if its log exists (or, with create, creating
+// it), replaying the log into a new state machine. Loading a loaded
+// partition does nothing. It returns whether the partition is loaded.
+func (r *Runtime) Load(id int32, create bool) (bool, error) {
+	p, err := r.part(id)
+	if err != nil {
+		return false, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return r.loadLocked(p, create)
+}
+
+func (r *Runtime) loadLocked(p *partition, create bool) (bool, error) {
+	switch p.state {
+	case stLoaded:
+		return true, nil
+	case stDead:
+		return false, ErrNotLoaded
+	}
+	lp, err := r.opts.Logs(p.id, create)
+	if err != nil {
+		return false, fmt.Errorf("coordinator: %s-%d: opening log: %w", r.opts.Topic, p.id, err)
+	}
+	if lp == nil {
+		return false, nil
+	}
+	start := time.Now()
+	sm := r.opts.NewStateMachine(p.id)
+	n, err := Replay(lp, r.opts.LoadBufferSize, sm.Replay)
+	if err != nil {
+		sm.Unload()
+		return false, fmt.Errorf("coordinator: loading %s-%d: %w", r.opts.Topic, p.id, err)
+	}
+	sm.LoadComplete()
+	p.log, p.sm, p.state = lp, sm, stLoaded
+	if n > 0 {
+		r.log.Info("coordinator partition loaded", "topic", r.opts.Topic, "partition", p.id, "records", n, "took", time.Since(start))
+	}
+	return true, nil
+}
+
+// Loaded reports whether partition id is loaded.
+func (r *Runtime) Loaded(id int32) bool {
+	r.mu.Lock()
+	p := r.parts[id]
+	r.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state == stLoaded
+}
+
+// Unload unloads partition id: its state machine drops its state and
+// later writes fail with ErrNotLoaded until it is loaded again.
+func (r *Runtime) Unload(id int32) {
+	r.mu.Lock()
+	p := r.parts[id]
+	r.mu.Unlock()
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state == stLoaded {
+		p.sm.Unload()
+		p.sm, p.log, p.state = nil, nil, stUnloaded
+	}
+}
+
+// Close unloads every partition; later writes fail with ErrNotLoaded.
+// Writes in progress finish first (Close takes each partition's mu).
+func (r *Runtime) Close() {
+	r.mu.Lock()
+	r.closed = true
+	parts := make([]*partition, 0, len(r.parts))
+	for _, p := range r.parts {
+		parts = append(parts, p)
+	}
+	r.mu.Unlock()
+	for _, p := range parts {
+		p.mu.Lock()
+		if p.state == stLoaded {
+			p.sm.Unload()
+		}
+		p.sm, p.log, p.state = nil, nil, stDead
+		p.mu.Unlock()
+	}
+}
+
+// WriteOptions are per-write settings.
+type WriteOptions struct {
+	// Sync fsyncs the log before Write returns (used by the migration of
+	// an old store, which deletes the old store afterwards). Ordinary
+	// writes follow the topic's flush.messages / flush.ms, as Kafka's.
+	Sync bool
+}
+
+// Write appends recs to partition id (loading it first, creating its log
+// if needed) and then, if the append succeeded, calls apply with the
+// offset of the last record, under the partition's write lock. With no
+// records, apply is called without an append. Errors: ErrNotLoaded, or
+// the logstore append error (wrapping logstore.ErrStorage for I/O
+// failures and a full disk).
+func (r *Runtime) Write(id int32, recs []Record, wo WriteOptions, apply func(lastOffset int64)) error {
+	p, err := r.part(id)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state != stLoaded {
+		if _, err := r.loadLocked(p, true); err != nil {
+			return err
+		}
+	}
+	last := p.log.LogEndOffset() - 1
+	for len(recs) > 0 {
+		n, size := 0, 0
+		for n < len(recs) && (n == 0 || size+len(recs[n].Key)+len(recs[n].Value)+32 <= r.opts.MaxBatchBytes) {
+			size += len(recs[n].Key) + len(recs[n].Value) + 32
+			n++
+		}
+		res, err := r.appendLocked(p, recs[:n], wo)
+		if err != nil {
+			return err
+		}
+		last = res.LastOffset
+		recs = recs[n:]
+	}
+	if apply != nil {
+		apply(last)
+	}
+	return nil
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// appendLocked builds one batch of recs (see doc.go) and appends it.
+func (r *Runtime) appendLocked(p *partition, recs []Record, wo WriteOptions) (logstore.AppendResult, error) {
+	nowMs := r.opts.Now().UnixMilli()
+	rb := p.recBuf[:0]
+	for i, rec := range recs {
+		kr := kmsg.Record{OffsetDelta: int32(i), Key: rec.Key, Value: rec.Value}
+		// Length is the size of what follows it: encode once with
+		// length 0 (one varint byte) to learn it.
+		start := len(rb)
+		rb = kr.AppendTo(rb)
+		kr.Length = int32(len(rb) - start - 1)
+		rb = kr.AppendTo(rb[:start])
+	}
+	p.recBuf = rb
+	b := kmsg.RecordBatch{
+		PartitionLeaderEpoch: -1,
+		Magic:                2,
+		LastOffsetDelta:      int32(len(recs) - 1),
+		FirstTimestamp:       nowMs,
+		MaxTimestamp:         nowMs,
+		ProducerID:           -1,
+		ProducerEpoch:        -1,
+		FirstSequence:        -1,
+		NumRecords:           int32(len(recs)),
+		Records:              rb,
+	}
+	b.Length = int32(logstore.BatchHeaderSize - 12 + len(rb))
+	batch := b.AppendTo(p.batch[:0])
+	binary.BigEndian.PutUint32(batch[17:], crc32.Checksum(batch[21:], castagnoli))
+	p.batch = batch
+	h, err := logstore.ParseBatchHeader(batch)
+	if err != nil {
+		return logstore.AppendResult{}, fmt.Errorf("coordinator: built a bad batch: %w", err)
+	}
+	if c := r.opts.Compression; c > 0 {
+		rebuilt, err := logstore.Recompress(batch, h, c, logstore.DefaultCompressionLevels)
+		if err != nil {
+			return logstore.AppendResult{}, fmt.Errorf("coordinator: compressing batch: %w", err)
+		}
+		defer rebuilt.Release()
+		batch, h = rebuilt.Bytes, rebuilt.Header
+	}
+	var restore *logstore.PartitionConfig
+	if wo.Sync {
+		cfg := p.log.Config()
+		restore = &cfg
+		synced := cfg
+		synced.FlushMessages = 1
+		p.log.SetConfig(synced)
+	}
+	res, err := p.log.Append(batch, h)
+	if restore != nil {
+		p.log.SetConfig(*restore)
+	}
+	if err != nil {
+		return res, fmt.Errorf("coordinator: appending to %s-%d: %w", r.opts.Topic, p.id, err)
+	}
+	return res, nil
+}
+
+// Replay reads lp from its log start to its end, loadBuffer bytes per
+// read, and calls fn for every record of every data batch in offset
+// order. It returns the number of records replayed. Exported for tools
+// and benchmarks; Load uses it.
+func Replay(lp *logstore.Partition, loadBuffer int32, fn func(offset int64, rec Record) error) (int, error) {
+	off, end := lp.LogStartOffset(), lp.LogEndOffset()
+	n := 0
+	for off < end {
+		res, err := lp.Read(off, loadBuffer)
+		if err != nil {
+			if errors.Is(err, logstore.ErrOffsetOutOfRange) && off < lp.LogStartOffset() {
+				off = lp.LogStartOffset() // retention moved the start meanwhile
+				continue
+			}
+			return n, fmt.Errorf("reading offset %d: %w", off, err)
+		}
+		if len(res.Batches) == 0 {
+			res.Release()
+			break
+		}
+		next, k, err := replayBatches(res.Batches, off, fn)
+		res.Release()
+		n += k
+		if err != nil {
+			return n, err
+		}
+		if next <= off {
+			return n, fmt.Errorf("no progress at offset %d", off)
+		}
+		off = next
+	}
+	return n, nil
+}
+
+// replayBatches replays the records at or after from in buf (whole
+// batches) and returns the offset after the last batch.
+func replayBatches(buf []byte, from int64, fn func(int64, Record) error) (int64, int, error) {
+	next, n := from, 0
+	for len(buf) >= logstore.BatchHeaderSize {
+		h, err := logstore.ParseBatchHeader(buf)
+		if err != nil {
+			return next, n, err
+		}
+		size := h.TotalSize()
+		if size > len(buf) {
+			break
+		}
+		batch := buf[:size]
+		buf = buf[size:]
+		next = h.LastOffset() + 1
+		if h.IsControl() {
+			continue // transaction markers: nothing to replay until transactions exist
+		}
+		k, err := replayBatch(batch, h, from, fn)
+		n += k
+		if err != nil {
+			return next, n, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
+		}
+	}
+	return next, n, nil
+}
+
+func replayBatch(batch []byte, h logstore.BatchHeader, from int64, fn func(int64, Record) error) (int, error) {
+	if h.Compression() != 0 {
+		rebuilt, err := logstore.Recompress(batch, h, 0, logstore.DefaultCompressionLevels)
+		if err != nil {
+			return 0, fmt.Errorf("decompressing: %w", err)
+		}
+		defer rebuilt.Release()
+		batch = rebuilt.Bytes
+	}
+	recs := batch[logstore.BatchHeaderSize:]
+	n := 0
+	var kr kmsg.Record
+	for i := int32(0); i < h.NumRecords; i++ {
+		l, w := binary.Varint(recs)
+		if w <= 0 || l < 0 || int64(len(recs)-w) < l {
+			return n, fmt.Errorf("record %d: bad length", i)
+		}
+		if err := kr.UnsafeReadFrom(recs[:w+int(l)]); err != nil {
+			return n, fmt.Errorf("record %d: %w", i, err)
+		}
+		recs = recs[w+int(l):]
+		off := h.BaseOffset + int64(kr.OffsetDelta)
+		if off < from {
+			continue
+		}
+		if err := fn(off, Record{Key: kr.Key, Value: kr.Value}); err != nil {
+			return n, fmt.Errorf("record at offset %d: %w", off, err)
+		}
+		n++
+	}
+	return n, nil
+}
