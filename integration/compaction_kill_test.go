@@ -223,4 +223,3 @@ func logDirSize(t *testing.T, adm *kadm.Client, topic string, partition int32) i
 	dirs.EachPartition(func(p kadm.DescribedLogDirPartition) { size += p.Size })
 	return size
 }
-
