@@ -54,6 +54,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeCost -fuzztime=$(FUZZTIME) ./protocol
 	$(GO) test -run='^$$' -fuzz=FuzzDispatch -fuzztime=$(FUZZTIME) ./broker
 	$(GO) test -run='^$$' -fuzz=FuzzParseProperties -fuzztime=$(FUZZTIME) ./config
+	$(GO) test -run='^$$' -fuzz=FuzzParseHTTPListeners -fuzztime=$(FUZZTIME) ./config
 	$(GO) test -run='^$$' -fuzz=FuzzParseBatchHeader -fuzztime=$(FUZZTIME) ./logstore
 	$(GO) test -run='^$$' -fuzz=FuzzScanBatches -fuzztime=$(FUZZTIME) ./logstore
 	$(GO) test -run='^$$' -fuzz=FuzzValidateRecords -fuzztime=$(FUZZTIME) ./logstore

@@ -110,6 +110,7 @@ var samsaBrokerKeys = []brokerKey{
 	{name: "offsets.retention.check.interval.ms", v: longAtLeast(1), def: "600000", doc: "How often expired committed offsets are looked for."},
 	{name: "offsets.load.buffer.size", v: intAtLeast(1), def: "5242880", doc: "Bytes read at a time when loading groups and offsets from __consumer_offsets."},
 	{name: "socket.request.max.bytes", v: intAtLeast(1), def: "104857600", doc: "Largest request the broker will read."},
+	{name: HTTPListenersKey, v: str(), null: true, hidden: true, doc: "Samsa's HTTP listener for /healthz, /readyz and later /metrics, as a comma-separated list of http://host:port; off when unset or empty."},
 	{name: "zookeeper.connect", v: str(), null: true, hidden: true, doc: "ZooKeeper connection string; accepted, not yet used."},
 
 	// Broker keys that only supply topic defaults.

@@ -43,7 +43,7 @@ func build(entries []Property) (*Config, []string, error) {
 		}
 		b.norm[k] = v
 	}
-	for _, step := range []func() error{b.topicDefaults, b.simpleFields, b.brokerID, b.logDirs, b.groupTimeouts, b.listeners} {
+	for _, step := range []func() error{b.topicDefaults, b.simpleFields, b.brokerID, b.logDirs, b.groupTimeouts, b.listeners, b.httpListeners} {
 		if err := step(); err != nil {
 			return nil, b.warnings, err
 		}

@@ -22,6 +22,10 @@ type Config struct {
 	// port of 0 (bind any free port) is left for the broker to replace
 	// with the port it actually bound.
 	AdvertisedListeners []Listener
+	// HTTPListeners are the addresses of Samsa's HTTP listener
+	// (samsa.http.listeners; /healthz, /readyz). None, the default, means
+	// the HTTP listener is off.
+	HTTPListeners []HTTPListener
 	// LogDirs are the data directories (log.dirs, else log.dir, both
 	// comma-separated; default DefaultLogDir), as written: relative paths
 	// are relative to the working directory.
