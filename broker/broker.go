@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"samsa/httpapi"
 	"samsa/internal/diskguard"
 
 	"samsa/config"
@@ -44,6 +45,12 @@ type Broker struct {
 	addrs  []net.Addr
 	guard  *diskguard.Guard
 
+	// ready holds /readyz's checks; phase is the start-up (or shutdown)
+	// phase the "startup" check reports, "" once serving.
+	ready *httpapi.Readiness
+	phase atomic.Pointer[string]
+	http  *httpapi.Server // nil when samsa.http.listeners is unset
+
 	stopRetention chan struct{}
 	retentionDone chan struct{}
 
@@ -54,11 +61,26 @@ type Broker struct {
 // Start opens the stores, binds every listener and starts serving. Listener
 // ports of 0 are bound to free ports; Addrs reports them, and advertised
 // listeners derived from such a listener advertise the bound port.
+//
+// When samsa.http.listeners is set, the HTTP listener is bound and served
+// right after the Kafka listeners, before the stores open, so that its
+// /readyz answers 503 with the start-up phase during a long log recovery
+// (package httpapi).
 func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	b := &Broker{cfg: cfg, log: log}
+	b := &Broker{cfg: cfg, log: log, ready: httpapi.NewReadiness()}
+	b.setPhase("binding listeners")
+	b.ready.Set("startup", func() (bool, string) {
+		if p := *b.phase.Load(); p != "" {
+			return false, p
+		}
+		return true, ""
+	})
+	// Cluster mode adds its check here ("cluster": registered with the
+	// controller quorum and caught up with the metadata log) with
+	// b.ready.Set; see AddReadyCheck.
 
 	// Bind first so that port-0 listeners know their port before the
 	// controller registers this broker's endpoint.
@@ -82,11 +104,24 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 			}
 		}
 	}
+	if len(cfg.HTTPListeners) > 0 {
+		b.http = httpapi.New(b.ready, log)
+		if err := b.http.Start(cfg.HTTPListeners); err != nil {
+			for _, ln := range lns {
+				ln.Close()
+			}
+			return nil, err
+		}
+	}
 	closeAll := func() {
 		for _, ln := range lns {
 			ln.Close()
 		}
+		if b.http != nil {
+			_ = b.http.Shutdown(context.Background())
+		}
 	}
+	b.setPhase("opening log dir")
 
 	if err := os.MkdirAll(cfg.LogDirs[0], 0o755); err != nil {
 		closeAll()
@@ -98,7 +133,7 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		return nil, fmt.Errorf("log dir %s: %w", cfg.LogDirs[0], err)
 	}
 	b.guard = guard
-	st, err := openStoresWatched(cfg, log, guard)
+	st, err := openStoresWatched(cfg, log, guard, b.setPhase)
 	if err != nil {
 		closeAll()
 		guard.Close()
@@ -110,6 +145,15 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		log.Error("log dir is out of disk space: starting with writes refused (KAFKA_STORAGE_ERROR) until space is freed; reads are served", "log_dir", cfg.LogDirs[0])
 	}
 	guard.Start()
+	b.ready.Set("log dir", func() (bool, string) {
+		if guard.Full() {
+			// Reads are served and a consumer can drain the backlog,
+			// so the broker stays in rotation; the note says why
+			// produces fail.
+			return true, "out of disk space, writes refused with KAFKA_STORAGE_ERROR until space is freed; reads are served"
+		}
+		return true, ""
+	})
 	b.stopRetention, b.retentionDone = make(chan struct{}), make(chan struct{})
 	go b.retentionLoop(time.Duration(cfg.LogRetentionCheckIntervalMs) * time.Millisecond)
 
@@ -121,8 +165,41 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	for i, ln := range lns {
 		b.server.Serve(cfg.Listeners[i].Name, ln)
 	}
-	log.Info("samsa started", "broker_id", cfg.BrokerID, "cluster_id", b.ctrl.ClusterID(), "listeners", b.addrs, "log_dirs", cfg.LogDirs)
+	b.setPhase("")
+	log.Info("samsa started", "broker_id", cfg.BrokerID, "cluster_id", b.ctrl.ClusterID(), "listeners", b.addrs, "http_listeners", b.HTTPAddrs(), "log_dirs", cfg.LogDirs)
 	return b, nil
+}
+
+// testHookPhase, when set by a test, is called after each phase change:
+// a test can hold a start in a phase to see /readyz answer 503.
+var testHookPhase func(b *Broker, phase string)
+
+// setPhase records what Start (or Close) is doing, for /readyz; "" means
+// serving.
+func (b *Broker) setPhase(p string) {
+	b.phase.Store(&p)
+	if testHookPhase != nil {
+		testHookPhase(b, p)
+	}
+}
+
+// AddReadyCheck adds (or, with a nil c, removes) a named /readyz check,
+// for conditions beyond the start-up phase and the log dir, such as
+// cluster registration.
+func (b *Broker) AddReadyCheck(name string, c httpapi.Check) { b.ready.Set(name, c) }
+
+// Ready reports what /readyz would answer: whether the broker is ready,
+// and a one-line reason (not ready) or note (ready), as httpapi.Readiness
+// describes. It works without the HTTP listener.
+func (b *Broker) Ready() (bool, string) { return b.ready.Ready() }
+
+// HTTPAddrs returns the bound address of each HTTP listener, in config
+// order; none when samsa.http.listeners is unset.
+func (b *Broker) HTTPAddrs() []net.Addr {
+	if b.http == nil {
+		return nil
+	}
+	return b.http.Addrs()
 }
 
 type stores struct {
@@ -141,7 +218,7 @@ var StartupFullTimeout = 3 * time.Second
 // openStoresWatched opens the stores, giving up if the disk is full and
 // they have not opened after StartupFullTimeout. Stores that open after
 // that are closed again.
-func openStoresWatched(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard) (*stores, error) {
+func openStoresWatched(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, phase func(string)) (*stores, error) {
 	type result struct {
 		st  *stores
 		err error
@@ -149,7 +226,7 @@ func openStoresWatched(cfg *config.Config, log *slog.Logger, guard *diskguard.Gu
 	done := make(chan result, 1)
 	var abandoned atomic.Bool
 	go func() {
-		st, err := openStores(cfg, log, guard)
+		st, err := openStores(cfg, log, guard, phase)
 		if err == nil && abandoned.Load() {
 			st.close()
 			return
@@ -204,8 +281,9 @@ func (st *stores) close() {
 	}
 }
 
-func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard) (*stores, error) {
+func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, phase func(string)) (*stores, error) {
 	st := &stores{}
+	phase("opening cluster metadata")
 	host, port := "", int32(0)
 	if len(cfg.AdvertisedListeners) > 0 {
 		host, port = cfg.AdvertisedListeners[0].Host, cfg.AdvertisedListeners[0].Port
@@ -225,6 +303,7 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard) (*
 
 	h := handlers.New(handlers.Deps{Config: cfg, Controller: ctrl, Logger: log})
 	st.h = h
+	phase("recovering partition logs")
 	logs, err := logstore.Open(logstore.Options{
 		Dir:       cfg.LogDirs[0],
 		IndexDir:  filepath.Join(cfg.LogDirs[0], indexDirName),
@@ -252,6 +331,7 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard) (*
 	st.logs = logs
 	h.Logs = logs
 	recreateMissingLogs(ctrl, logs, h.PartitionConfigFor, log)
+	phase("loading consumer groups")
 	numOffsetsParts := cfg.OffsetsTopicNumPartitions
 	if t, ok := ctrl.Topic(groups.OffsetsTopic); ok {
 		numOffsetsParts = int32(len(t.Partitions))
@@ -372,8 +452,16 @@ func (b *Broker) Controller() controller.Controller { return b.ctrl }
 // then the stores close.
 func (b *Broker) Close(ctx context.Context) error {
 	b.closeOnce.Do(func() {
+		b.setPhase("shutting down")
 		if err := b.server.Shutdown(ctx); err != nil {
 			b.log.Warn("connections did not finish before shutdown deadline", "err", err)
+		}
+		// The HTTP listener goes before the stores close, so that no
+		// handler (metrics, console) reads a closed store.
+		if b.http != nil {
+			if err := b.http.Shutdown(ctx); err != nil {
+				b.log.Warn("http requests did not finish before shutdown deadline", "err", err)
+			}
 		}
 		if err := b.groups.Close(); err != nil {
 			b.closeErr = fmt.Errorf("close group coordinator: %w", err)
