@@ -1,5 +1,6 @@
 // Package testbroker starts real Samsa brokers for tests, either in-process
-// (through package broker) or as the built cmd/samsa binary, each on a free
+// (through package embed, the public embedding API) or as the built
+// cmd/samsa binary, each on a free
 // loopback port with a temporary data dir. Test suites are written once
 // against Broker and run in both modes, as etcd's are.
 package testbroker
@@ -21,8 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"samsa/broker"
-	"samsa/config"
+	"samsa/embed"
 )
 
 // Mode says how a broker runs.
@@ -45,7 +45,7 @@ type Broker struct {
 	port      int
 	overrides []string
 
-	inproc *broker.Broker
+	inproc *embed.Broker
 	cmd    *exec.Cmd
 	out    *syncBuffer
 	exited chan struct{}
@@ -137,10 +137,6 @@ func (b *Broker) start() {
 	b.t.Helper()
 	switch b.mode {
 	case InProcess:
-		cfg, _, err := config.Load("", b.args())
-		if err != nil {
-			b.t.Fatalf("config: %v", err)
-		}
 		var w io.Writer = &testWriter{t: b.t}
 		if _, fuzzing := b.t.(*testing.F); fuzzing {
 			// A fuzz target may not log through F; the broker's warnings
@@ -148,7 +144,14 @@ func (b *Broker) start() {
 			w = io.Discard
 		}
 		log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		br, err := broker.Start(cfg, log)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		br, err := embed.Start(ctx, embed.Config{
+			DataDir:    b.dataDir,
+			Listeners:  fmt.Sprintf("PLAINTEXT://127.0.0.1:%d", b.port),
+			Properties: b.overrides,
+			Logger:     log,
+		})
 		if err != nil {
 			b.t.Fatalf("start broker: %v", err)
 		}
@@ -183,7 +186,7 @@ func (b *Broker) Stop() {
 	case b.inproc != nil:
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := b.inproc.Close(ctx); err != nil {
+		if err := b.inproc.Shutdown(ctx); err != nil {
 			b.t.Errorf("close broker: %v", err)
 		}
 		b.inproc = nil
