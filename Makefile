@@ -14,9 +14,12 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/samsa
 
-# Single node on localhost:9092, data in ./samsa-data.
+# Single node on localhost:9092, data in ./samsa-data, with the HTTP
+# listener (/healthz, /readyz) on localhost:9644; HTTP_LISTENERS= turns
+# it off. ARGS may start with a server.properties path.
+HTTP_LISTENERS ?= http://localhost:9644
 run:
-	$(GO) run ./cmd/samsa $(ARGS)
+	$(GO) run ./cmd/samsa $(ARGS) --override samsa.http.listeners=$(HTTP_LISTENERS)
 
 deps:
 	./scripts/install-test-deps.sh
