@@ -128,10 +128,13 @@ func readAll(t *testing.T, addr, topic string, n int) [][]byte {
 // storage error in the group coordinator); Fetch, Metadata, ListOffsets,
 // DescribeConfigs and OffsetFetch keep working; and once space is freed
 // everything works again without a restart, with every acknowledged
-// record and commit intact.
+// record and commit intact. /readyz stays 200 throughout (reads are
+// served) and says the log dir is full while it is.
 func TestFullDisk(t *testing.T) {
 	data := smallFS(t, 24<<20)
-	b := testbroker.StartIn(t, testbroker.InProcess, data)
+	httpPort := testbroker.FreePort(t)
+	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", httpPort)
+	b := testbroker.StartIn(t, testbroker.InProcess, data, fmt.Sprintf("samsa.http.listeners=http://127.0.0.1:%d", httpPort))
 	c := newFullDiskClient(t, b.Addr())
 	ctx := ctxT(t)
 	if _, err := c.adm.CreateTopic(ctx, 1, 1, nil, "full"); err != nil {
@@ -160,6 +163,11 @@ func TestFullDisk(t *testing.T) {
 		t.Fatalf("produce on a full disk: got %v, want KAFKA_STORAGE_ERROR (after %d records)", lastErr, len(acked))
 	}
 	t.Logf("disk full after %d acknowledged records", len(acked))
+
+	if code, body, err := httpGet(readyz); err != nil || code != 200 ||
+		body != "ok: log dir: out of disk space, writes refused with KAFKA_STORAGE_ERROR until space is freed; reads are served\n" {
+		t.Errorf("/readyz on a full disk = %d %q %v, want 200 with the note", code, body, err)
+	}
 
 	// Still full: writes are refused, with an answer.
 	if _, err := c.produce("full", []byte("x")); !errors.Is(err, kerr.KafkaStorageError) {
@@ -232,6 +240,9 @@ func TestFullDisk(t *testing.T) {
 	}
 	if res, err := c.adm.CreateTopic(ctx, 3, 1, nil, "later"); err != nil || res.Err != nil {
 		t.Fatalf("CreateTopics after freeing space: %v %v", err, res.Err)
+	}
+	if code, body, err := httpGet(readyz); err != nil || code != 200 || body != "ok\n" {
+		t.Errorf("/readyz after freeing space = %d %q %v, want 200 ok", code, body, err)
 	}
 	if _, err := c.produce("later", []byte("x")); err != nil {
 		t.Fatalf("produce to the new topic: %v", err)
