@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -258,9 +259,16 @@ func TestTopicDefaultUsesFields(t *testing.T) {
 	}
 }
 
-// Every key Samsa implements or reports is one Kafka knows.
+// Every key Samsa implements or reports is one Kafka knows, except
+// Samsa's own keys (samsa.*), which DescribeConfigs must not report.
 func TestBrokerKeyTables(t *testing.T) {
 	for _, k := range samsaBrokerKeys {
+		if strings.HasPrefix(k.name, "samsa.") {
+			if !k.hidden {
+				t.Errorf("%s is Samsa's own key and must be hidden from DescribeConfigs", k.name)
+			}
+			continue
+		}
 		if !slices.Contains(kafkaBrokerKeys, k.name) && !slices.Contains(kafkaLegacyBrokerKeys, k.name) {
 			t.Errorf("%s is not a Kafka broker key", k.name)
 		}
