@@ -4,7 +4,9 @@
 //	samsa [server.properties] [--override key=value]...
 //
 // With no arguments it runs a single-node broker on localhost:9092 with its
-// data in ./samsa-data. SAMSA_LOG_LEVEL (debug, info, warn, error) sets the
+// data in ./samsa-data. With samsa.http.listeners set (e.g.
+// --override samsa.http.listeners=http://127.0.0.1:9644) it also serves
+// /healthz and /readyz (package httpapi). SAMSA_LOG_LEVEL (debug, info, warn, error) sets the
 // log level. A bad configuration value exits with status 2 and one line
 // naming the key and the value.
 package main
