@@ -178,3 +178,25 @@ func TestCleanerAndScanStreamBomb(t *testing.T) {
 		t.Fatalf("ScanRecords with 1 MiB records: %v, %d MiB allocated", err, n>>20)
 	}
 }
+
+// FuzzScanRecords: arbitrary bytes as the records of a stored batch, in
+// each codec id, never panic ScanRecords, in either mode.
+func FuzzScanRecords(f *testing.F) {
+	f.Add(keyedBatch(f, keyedSpec{recs: []kv{{[]byte("a"), []byte("1")}, {[]byte("b"), nil}}, pid: -1})[BatchHeaderSize:], int32(2), uint8(0))
+	f.Add(keyedBatch(f, keyedSpec{recs: []kv{{[]byte("a"), []byte("1")}}, pid: -1, codec: 1})[BatchHeaderSize:], int32(1), uint8(1))
+	f.Fuzz(func(t *testing.T, recs []byte, n int32, codec uint8) {
+		if n < 0 || n > 1000 {
+			return
+		}
+		h := BatchHeader{Length: int32(minBatchLength + len(recs)), Magic: 2, Attributes: int16(codec & 7), LastOffsetDelta: max(n-1, 0), NumRecords: n}
+		batch := append(make([]byte, BatchHeaderSize), recs...)
+		for _, maxRec := range []int{0, 64} {
+			_ = ScanRecords(batch, h, maxRec, func(r StoredRecord) error {
+				if maxRec > 0 && len(r.Raw) == 0 {
+					t.Fatal("copied record without bytes")
+				}
+				return nil
+			})
+		}
+	})
+}
