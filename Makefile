@@ -65,6 +65,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzReplay -fuzztime=$(FUZZTIME) ./groups
 	$(GO) test -run='^$$' -fuzz=FuzzRecompress -fuzztime=$(FUZZTIME) ./logstore
 	$(GO) test -run='^$$' -fuzz=FuzzCleanerRecords -fuzztime=$(FUZZTIME) ./logstore
+	$(GO) test -run='^$$' -fuzz=FuzzScanRecords -fuzztime=$(FUZZTIME) ./logstore
 
 test: deps fmt-check vet unit volume fuzz conformance compat
 

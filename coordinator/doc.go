@@ -47,8 +47,10 @@
 // tombstone), CRC-32C over attributes..end, then compressed in
 // Options.Compression (offsets.topic.compression.codec: 0 none, 1 gzip, 2
 // snappy, 3 lz4, 4 zstd) by logstore.Recompress, Kafka's LogValidator
-// rebuild. Writes larger than Options.MaxBatchBytes are split into several
-// batches, appended in order.
+// rebuild. A write is one batch, so it is in the log whole or not at all,
+// as CoordinatorRuntime's atomic writes are; a write whose batch would be
+// larger than Options.MaxBatchBytes is refused with ErrRecordTooLarge
+// (Kafka's RecordTooLargeException) before anything is appended.
 //
 // # Locking
 //

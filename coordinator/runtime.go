@@ -60,8 +60,10 @@ type Options struct {
 	// (offsets.load.buffer.size; Kafka's default 5 MiB when <= 0). A
 	// batch larger than it is still read whole, as Kafka does.
 	LoadBufferSize int32
-	// MaxBatchBytes splits writes into batches of about this many bytes
-	// of records (default 1 MiB, Kafka's max.message.bytes).
+	// MaxBatchBytes is the largest batch one Write may append, in bytes
+	// (default 1 MiB, Kafka's max.message.bytes): every Write is one
+	// batch, as CoordinatorRuntime's atomic writes are, and a larger one
+	// fails with ErrRecordTooLarge before anything is appended.
 	MaxBatchBytes int
 	Logger        *slog.Logger
 	Now           func() time.Time
@@ -233,9 +235,12 @@ type WriteOptions struct {
 // Write appends recs to partition id (loading it first, creating its log
 // if needed) and then, if the append succeeded, calls apply with the
 // offset of the last record, under the partition's write lock. With no
-// records, apply is called without an append. Errors: ErrNotLoaded, or
-// the logstore append error (wrapping logstore.ErrStorage for I/O
-// failures and a full disk).
+// records, apply is called without an append. The records become one
+// batch, so a write is in the log whole or not at all (Kafka's
+// CoordinatorRuntime appends an atomic write as one batch). Errors:
+// ErrNotLoaded, ErrRecordTooLarge (the batch would exceed
+// Options.MaxBatchBytes; nothing is appended), or the logstore append
+// error (wrapping logstore.ErrStorage for I/O failures and a full disk).
 func (r *Runtime) Write(id int32, recs []Record, wo WriteOptions, apply func(lastOffset int64)) error {
 	p, err := r.part(id)
 	if err != nil {
@@ -249,24 +254,43 @@ func (r *Runtime) Write(id int32, recs []Record, wo WriteOptions, apply func(las
 		}
 	}
 	last := p.log.LogEndOffset() - 1
-	for len(recs) > 0 {
-		n, size := 0, 0
-		for n < len(recs) && (n == 0 || size+len(recs[n].Key)+len(recs[n].Value)+32 <= r.opts.MaxBatchBytes) {
-			size += len(recs[n].Key) + len(recs[n].Value) + 32
-			n++
-		}
-		res, err := r.appendLocked(p, recs[:n], wo)
+	if len(recs) > 0 {
+		res, err := r.appendLocked(p, recs, wo)
 		if err != nil {
 			return err
 		}
 		last = res.LastOffset
-		recs = recs[n:]
 	}
 	if apply != nil {
 		apply(last)
 	}
 	return nil
 }
+
+// ErrRecordTooLarge is a Write whose records do not fit in one batch of
+// Options.MaxBatchBytes. Kafka's CoordinatorRuntime refuses an atomic
+// write whose estimated size exceeds the batch's maximum with a
+// RecordTooLargeException (MESSAGE_TOO_LARGE); it unwraps to that code.
+var ErrRecordTooLarge = fmt.Errorf("coordinator: write larger than one batch: %w", kerr.MessageTooLarge)
+
+// EstimatedSize is an upper bound of the bytes recs take in a batch
+// (record framing included, batch header excluded), for callers that
+// split a large write into several atomic ones (the migration).
+func EstimatedSize(recs []Record) int {
+	n := 0
+	for _, rec := range recs {
+		n += len(rec.Key) + len(rec.Value) + maxRecordOverhead
+	}
+	return n
+}
+
+// maxRecordOverhead is the most a record adds to its key and value:
+// length, offset delta, key and value lengths (5 bytes each at most),
+// attributes, timestamp delta (0) and header count (1 byte each).
+const maxRecordOverhead = 23
+
+// MaxBatchBytes is the largest batch one Write may append.
+func (r *Runtime) MaxBatchBytes() int { return r.opts.MaxBatchBytes }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -284,6 +308,12 @@ func (r *Runtime) appendLocked(p *partition, recs []Record, wo WriteOptions) (lo
 		rb = kr.AppendTo(rb[:start])
 	}
 	p.recBuf = rb
+	if size := logstore.BatchHeaderSize + len(rb); size > r.opts.MaxBatchBytes {
+		// CoordinatorRuntime checks the uncompressed estimate against
+		// the batch's maximum before appending anything.
+		return logstore.AppendResult{}, fmt.Errorf("%w: %d records of %d bytes in %s-%d, maximum %d",
+			ErrRecordTooLarge, len(recs), size, r.opts.Topic, p.id, r.opts.MaxBatchBytes)
+	}
 	b := kmsg.RecordBatch{
 		PartitionLeaderEpoch: -1,
 		Magic:                2,
@@ -305,7 +335,7 @@ func (r *Runtime) appendLocked(p *partition, recs []Record, wo WriteOptions) (lo
 		return logstore.AppendResult{}, fmt.Errorf("coordinator: built a bad batch: %w", err)
 	}
 	if c := r.opts.Compression; c > 0 {
-		rebuilt, err := logstore.Recompress(batch, h, c, logstore.DefaultCompressionLevels)
+		rebuilt, err := logstore.Recompress(batch, h, c, logstore.DefaultCompressionLevels, 0)
 		if err != nil {
 			return logstore.AppendResult{}, fmt.Errorf("coordinator: compressing batch: %w", err)
 		}
@@ -392,35 +422,31 @@ func replayBatches(buf []byte, from int64, fn func(int64, Record) error) (int64,
 	return next, n, nil
 }
 
+// replayBatch streams the records of one batch (logstore.ScanRecords:
+// compressed batches are read through a small window, each record copied
+// alone) and replays those at or after from with their stored offset
+// deltas, which keep the gaps compaction leaves inside a batch.
 func replayBatch(batch []byte, h logstore.BatchHeader, from int64, fn func(int64, Record) error) (int, error) {
-	if h.Compression() != 0 {
-		rebuilt, err := logstore.Recompress(batch, h, 0, logstore.DefaultCompressionLevels)
-		if err != nil {
-			return 0, fmt.Errorf("decompressing: %w", err)
-		}
-		defer rebuilt.Release()
-		batch = rebuilt.Bytes
-	}
-	recs := batch[logstore.BatchHeaderSize:]
 	n := 0
 	var kr kmsg.Record
-	for i := int32(0); i < h.NumRecords; i++ {
-		l, w := binary.Varint(recs)
-		if w <= 0 || l < 0 || int64(len(recs)-w) < l {
-			return n, fmt.Errorf("record %d: bad length", i)
-		}
-		if err := kr.UnsafeReadFrom(recs[:w+int(l)]); err != nil {
-			return n, fmt.Errorf("record %d: %w", i, err)
-		}
-		recs = recs[w+int(l):]
-		off := h.BaseOffset + int64(kr.OffsetDelta)
+	err := logstore.ScanRecords(batch, h, maxReplayRecordBytes, func(sr logstore.StoredRecord) error {
+		off := h.BaseOffset + int64(sr.OffsetDelta)
 		if off < from {
-			continue
+			return nil
+		}
+		if err := kr.UnsafeReadFrom(sr.Raw); err != nil {
+			return fmt.Errorf("record at offset %d: %w", off, err)
 		}
 		if err := fn(off, Record{Key: kr.Key, Value: kr.Value}); err != nil {
-			return n, fmt.Errorf("record at offset %d: %w", off, err)
+			return fmt.Errorf("record at offset %d: %w", off, err)
 		}
 		n++
-	}
-	return n, nil
+		return nil
+	})
+	return n, err
 }
+
+// maxReplayRecordBytes bounds one record copied while replaying: far
+// above what Write lets in (Options.MaxBatchBytes, 1 MiB by default), so
+// only damage hits it.
+const maxReplayRecordBytes = 64 << 20

@@ -352,10 +352,16 @@ func (c *Coordinator) write(g *group, recs []coordinator.Record, apply func()) e
 // callbacks): a storage error (KAFKA_STORAGE_ERROR: the disk is full, or
 // the store is reopening after a failed write) becomes NOT_COORDINATOR,
 // anything else COORDINATOR_NOT_AVAILABLE. Both are retriable: clients
-// look the coordinator up again and retry.
+// look the coordinator up again and retry. A write too large for one
+// batch (coordinator.ErrRecordTooLarge, MESSAGE_TOO_LARGE) is
+// UNKNOWN_SERVER_ERROR, as GroupCoordinatorService's handleOperationException
+// maps it: retrying would not help.
 func storeErrCode(err error) int16 {
 	if errors.Is(err, kerr.KafkaStorageError) {
 		return kerr.NotCoordinator.Code
+	}
+	if errors.Is(err, kerr.MessageTooLarge) {
+		return kerr.UnknownServerError.Code
 	}
 	return kerr.CoordinatorNotAvailable.Code
 }

@@ -28,6 +28,7 @@ import (
 	"samsa/coordinator"
 	"samsa/internal/pebbledb"
 	"samsa/internal/pebblelog"
+	"samsa/logstore"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -300,16 +301,37 @@ func (c *Coordinator) migrate(dir string) error {
 	}
 	sort.Slice(parts, func(i, j int) bool { return parts[i] < parts[j] })
 	for _, p := range parts {
-		err := c.rt.Write(p, byPart[p], coordinator.WriteOptions{Sync: true}, func(int64) {
-			c.mu.Lock()
-			for _, g := range groupsOf[p] {
-				c.groups[g.id] = g
-				c.pendingLoaded = append(c.pendingLoaded, g)
+		// Each Write is one batch of at most MaxBatchBytes: a large old
+		// store goes in several writes. A failure part way leaves the old
+		// store in place; the next start migrates it again, and the
+		// records written twice are the same values.
+		recs := byPart[p]
+		for len(recs) > 0 {
+			n, size := 0, logstore.BatchHeaderSize
+			for n < len(recs) {
+				k := coordinator.EstimatedSize(recs[n : n+1])
+				if n > 0 && size+k > c.rt.MaxBatchBytes() {
+					break
+				}
+				size += k
+				n++
 			}
-			c.mu.Unlock()
-		})
-		if err != nil {
-			return err
+			chunk, last := recs[:n], n == len(recs)
+			recs = recs[n:]
+			err := c.rt.Write(p, chunk, coordinator.WriteOptions{Sync: true}, func(int64) {
+				if !last {
+					return
+				}
+				c.mu.Lock()
+				for _, g := range groupsOf[p] {
+					c.groups[g.id] = g
+					c.pendingLoaded = append(c.pendingLoaded, g)
+				}
+				c.mu.Unlock()
+			})
+			if err != nil {
+				return err
+			}
 		}
 	}
 	// Every record is in the log and synced: retire the old store.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -168,14 +169,14 @@ func (h *Handlers) appendPartition(t controller.Topic, p *logstore.Partition, id
 	if lim.codec >= 0 && lim.codec != hdr.Compression() {
 		// compression.type names another codec: Kafka's LogValidator
 		// rebuilds the batch in it, then UnifiedLog checks the new size.
-		rb, err := logstore.Recompress(batch, hdr, lim.codec, set.levels)
+		// Recompress stops with MESSAGE_TOO_LARGE as soon as the new batch
+		// (or one record of it) passes max.message.bytes, as UnifiedLog's
+		// check after the rebuild answers, without building all of it.
+		rb, err := logstore.Recompress(batch, hdr, lim.codec, set.levels, int(min(lim.maxBytes, math.MaxInt32)))
 		if err != nil {
 			return fmt.Errorf("recompressing for compression.type: %w", err)
 		}
 		defer rb.Release()
-		if int64(len(rb.Bytes)) > lim.maxBytes {
-			return fmt.Errorf("recompressed record batch of %d bytes exceeds max.message.bytes %d: %w", len(rb.Bytes), lim.maxBytes, kerr.MessageTooLarge)
-		}
 		batch, hdr = rb.Bytes, rb.Header
 	}
 	logstore.SetPartitionLeaderEpoch(batch, part.LeaderEpoch)

@@ -2,12 +2,10 @@ package handlers
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"math"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"samsa/controller"
@@ -171,7 +169,10 @@ func lastOffsetOf(b []byte) int64 {
 // at or after offset minOffset whose timestamp is >= ts (for LogAppendTime
 // batches, every record carries the batch's max timestamp) and fills sp
 // with its offset, timestamp and its batch's partition leader epoch.
-// Batches whose max timestamp is below ts are skipped without decoding.
+// Batches whose max timestamp is below ts are skipped without decoding;
+// the others are walked with logstore.ScanRecords, which streams a
+// compressed batch through a small window without copying records, so a
+// batch that decompresses to hundreds of MiB costs time, not memory.
 func scanByTimestamp(b []byte, minOffset, ts int64, sp *kmsg.ListOffsetsResponseTopicPartition) (bool, error) {
 	for len(b) >= logstore.BatchHeaderSize {
 		h, err := logstore.ParseBatchHeader(b)
@@ -183,33 +184,25 @@ func scanByTimestamp(b []byte, minOffset, ts int64, sp *kmsg.ListOffsetsResponse
 		if h.MaxTimestamp < ts || h.LastOffset() < minOffset {
 			continue
 		}
-		var batch kmsg.RecordBatch
-		if err := batch.ReadFrom(raw); err != nil {
-			return false, fmt.Errorf("decode batch at %d: %w", h.BaseOffset, err)
-		}
-		if batch.Attributes&0x08 != 0 {
-			sp.Offset, sp.Timestamp, sp.LeaderEpoch = max(batch.FirstOffset, minOffset), batch.MaxTimestamp, batch.PartitionLeaderEpoch
+		if h.Attributes&0x08 != 0 { // LogAppendTime
+			sp.Offset, sp.Timestamp, sp.LeaderEpoch = max(h.BaseOffset, minOffset), h.MaxTimestamp, h.PartitionLeaderEpoch
 			return true, nil
 		}
-		recs, err := kgo.DefaultDecompressor().Decompress(batch.Records, kgo.CompressionCodecType(batch.Attributes&0x07))
-		if err != nil {
-			return false, fmt.Errorf("decompress batch at %d: %w", h.BaseOffset, err)
-		}
-		for i := int32(0); i < batch.NumRecords && len(recs) > 0; i++ {
-			length, n := binary.Varint(recs)
-			if n <= 0 || length < 0 || int64(len(recs)-n) < length {
-				break
-			}
-			var rec kmsg.Record
-			if err := rec.ReadFrom(recs[:n+int(length)]); err != nil {
-				break
-			}
-			recs = recs[n+int(length):]
-			off, rts := batch.FirstOffset+int64(rec.OffsetDelta), batch.FirstTimestamp+rec.TimestampDelta64
+		found := false
+		err = logstore.ScanRecords(raw, h, 0, func(r logstore.StoredRecord) error {
+			off, rts := h.BaseOffset+int64(r.OffsetDelta), h.BaseTimestamp+r.TimestampDelta
 			if off >= minOffset && rts >= ts {
-				sp.Offset, sp.Timestamp, sp.LeaderEpoch = off, rts, batch.PartitionLeaderEpoch
-				return true, nil
+				sp.Offset, sp.Timestamp, sp.LeaderEpoch = off, rts, h.PartitionLeaderEpoch
+				found = true
+				return logstore.ErrStopScan
 			}
+			return nil
+		})
+		if found {
+			return true, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("scan batch at %d: %w", h.BaseOffset, err)
 		}
 	}
 	return false, nil

@@ -72,6 +72,13 @@ func (h *Handlers) produceSettingsFor(t controller.Topic) *produceSettings {
 		},
 	}
 	h.produceSettings.Store(t.ID, s)
+	if _, ok := h.Controller.TopicByID(t.ID); !ok {
+		// t was deleted while this produce was under way: deleteTopic's
+		// Delete may have run before the Store above, so drop the entry
+		// here (the controller unpublishes the topic before deleteTopic
+		// clears the cache, so one of the two removes it).
+		h.produceSettings.Delete(t.ID)
+	}
 	return s
 }
 

@@ -157,5 +157,7 @@ func validateBatch(batch []byte, lim batchLimits) (logstore.BatchHeader, error) 
 		NowMs:         lim.nowMs,
 		Recompress:    lim.codec >= 0 && lim.codec != codec && codec <= 4,
 		Compacted:     lim.compacted,
+		// A Samsa bound, see logstore.MaxDecompressedBatchBytes.
+		MaxDecompressedBytes: logstore.MaxDecompressedBatchBytes(lim.maxBytes),
 	})
 }

@@ -8,8 +8,7 @@ import (
 	"hash/maphash"
 )
 
-// This file holds the pure parts of log compaction: the record walker of
-// stored batches, the offset map (Kafka's SkimpyOffsetMap) and the batch
+// This file holds the pure parts of log compaction: the offset map (Kafka's SkimpyOffsetMap) and the batch
 // filter (Kafka's MemoryRecords.filterTo with LogCleaner's RecordFilter).
 // cleaner.go drives them over segments and swaps the results in.
 
@@ -17,100 +16,6 @@ import (
 // validated on produce, so it means damage on disk: the clean is abandoned
 // and the segment left as it is.
 var errBadRecord = errors.New("logstore: malformed record in stored batch")
-
-// recordView is one record of a batch's decompressed records section.
-type recordView struct {
-	raw         []byte // the whole record, length prefix included
-	offsetDelta int32
-	ts          int64 // base timestamp + delta (LogAppendTime: the batch's max timestamp)
-	key         []byte
-	keyNull     bool
-	valueNull   bool
-}
-
-// nextRecord decodes the record at recs[pos:] (the layout of Kafka's
-// DefaultRecord: length varint, attributes, timestamp delta varlong,
-// offset delta varint, key, value, headers), reading only what
-// compaction needs. It returns the position after the record.
-func nextRecord(recs []byte, pos int, baseTs int64) (recordView, int, error) {
-	var v recordView
-	length, n := binary.Varint(recs[pos:])
-	if n <= 0 || length <= 0 || length > int64(len(recs)-pos-n) {
-		return v, 0, errBadRecord
-	}
-	start := pos
-	body := recs[pos+n : pos+n+int(length)]
-	end := pos + n + int(length)
-	v.raw = recs[start:end]
-	if len(body) < 1 {
-		return v, 0, errBadRecord
-	}
-	p := 1 // attributes
-	tsDelta, k := binary.Varint(body[p:])
-	if k <= 0 {
-		return v, 0, errBadRecord
-	}
-	p += k
-	od, k := binary.Varint(body[p:])
-	if k <= 0 || od < 0 || od > 1<<31-1 {
-		return v, 0, errBadRecord
-	}
-	p += k
-	v.offsetDelta = int32(od)
-	v.ts = baseTs + tsDelta
-	kl, k := binary.Varint(body[p:])
-	if k <= 0 {
-		return v, 0, errBadRecord
-	}
-	p += k
-	if kl < 0 {
-		v.keyNull = true
-	} else {
-		if kl > int64(len(body)-p) {
-			return v, 0, errBadRecord
-		}
-		v.key = body[p : p+int(kl)]
-		p += int(kl)
-	}
-	vl, k := binary.Varint(body[p:])
-	if k <= 0 {
-		return v, 0, errBadRecord
-	}
-	if vl < 0 {
-		v.valueNull = true
-	} else if vl > int64(len(body)-p-k) {
-		return v, 0, errBadRecord
-	}
-	return v, end, nil
-}
-
-// batchRecords returns the records section of a stored batch,
-// decompressed into dst when the batch is compressed (dst is reused; its
-// bytes are valid until the next call).
-func batchRecords(batch []byte, h *BatchHeader, dst *outBuf) ([]byte, error) {
-	payload := batch[BatchHeaderSize:h.TotalSize()]
-	codec := h.Compression()
-	if codec == 0 {
-		return payload, nil
-	}
-	var src recSource
-	defer src.release()
-	r, err := src.open(codec, payload)
-	if err != nil {
-		return nil, err
-	}
-	dst.b = dst.b[:0]
-	if r.src == nil {
-		return append(dst.b, r.buf...), nil
-	}
-	for r.fill() {
-		dst.b = append(dst.b, r.buf...)
-	}
-	if r.err != nil {
-		return nil, fmt.Errorf("logstore: decompressing stored batch at offset %d: %w", h.BaseOffset, r.err)
-	}
-	return dst.b, nil
-}
 
 // offsetMap is Kafka's SkimpyOffsetMap: an open-addressing table from a
 // key's 128-bit hash to the last offset seen for it, in a fixed memory
@@ -155,9 +60,22 @@ func (m *offsetMap) hash(key []byte) (uint64, uint64) {
 	return maphash.Bytes(m.s1, key) | 1, maphash.Bytes(m.s2, key)
 }
 
+// startKey readies kh for a key streamed in chunks; sumKey gives its
+// hashes, equal to hash(key) of the whole key.
+func (m *offsetMap) startKey(kh *keyHasher) {
+	kh.a.SetSeed(m.s1)
+	kh.b.SetSeed(m.s2)
+}
+
+func (m *offsetMap) sumKey(kh *keyHasher) (uint64, uint64) { return kh.a.Sum64() | 1, kh.b.Sum64() }
+
 // put records off as the latest offset of key (offsets only grow).
 func (m *offsetMap) put(key []byte, off int64) {
 	h1, h2 := m.hash(key)
+	m.putHash(h1, h2, off)
+}
+
+func (m *offsetMap) putHash(h1, h2 uint64, off int64) {
 	for i := h1 & m.mask; ; i = (i + 1) & m.mask {
 		s := &m.slots[i]
 		if s.h1 == 0 {
@@ -175,6 +93,10 @@ func (m *offsetMap) put(key []byte, off int64) {
 // get returns the latest offset of key, or -1.
 func (m *offsetMap) get(key []byte) int64 {
 	h1, h2 := m.hash(key)
+	return m.getHash(h1, h2)
+}
+
+func (m *offsetMap) getHash(h1, h2 uint64) int64 {
 	for i := h1 & m.mask; ; i = (i + 1) & m.mask {
 		s := &m.slots[i]
 		if s.h1 == 0 {
@@ -189,24 +111,43 @@ func (m *offsetMap) get(key []byte) int64 {
 // full reports whether adding n more keys could pass the load factor.
 func (m *offsetMap) full(n int) bool { return m.size+n > m.maxSize }
 
-// mapBatch adds the keyed records of a data batch to the map.
-func (m *offsetMap) mapBatch(batch []byte, h *BatchHeader, scratch *outBuf) error {
-	recs, err := batchRecords(batch, h, scratch)
+// mapBatch adds the keyed records of a data batch to the map. The records
+// are streamed (ScanRecords' reader) and each key hashed as it goes by:
+// nothing of the batch is copied, whatever it decompresses to. scratch is
+// unused (kept for the cleaner's call).
+func (m *offsetMap) mapBatch(batch []byte, h *BatchHeader, _ *outBuf) error {
+	var src recSource
+	defer src.release()
+	r, err := openStored(&src, batch, h)
 	if err != nil {
 		return err
 	}
-	pos := 0
+	var rec storedRec
+	var kh keyHasher
 	for i := int32(0); i < h.NumRecords; i++ {
-		var r recordView
-		r, pos, err = nextRecord(recs, pos, h.BaseTimestamp)
-		if err != nil {
+		m.startKey(&kh)
+		if err := readStored(&r, &rec, &kh); err != nil {
 			return fmt.Errorf("%w (batch at offset %d, record %d)", err, h.BaseOffset, i)
 		}
-		if !r.keyNull {
-			m.put(r.key, h.BaseOffset+int64(r.offsetDelta))
+		if !rec.keyNull {
+			h1, h2 := m.sumKey(&kh)
+			m.putHash(h1, h2, h.BaseOffset+int64(rec.offsetDelta))
 		}
 	}
 	return nil
+}
+
+// openStored opens the records of a stored batch for streaming.
+func openStored(src *recSource, batch []byte, h *BatchHeader) (recReader, error) {
+	end := h.TotalSize()
+	if end < BatchHeaderSize || end > len(batch) {
+		return recReader{}, fmt.Errorf("%w: batch at offset %d of %d bytes, %d given", errBadRecord, h.BaseOffset, end, len(batch))
+	}
+	r, err := src.open(h.Compression(), batch[BatchHeaderSize:end])
+	if err != nil {
+		return r, fmt.Errorf("logstore: decompressing stored batch at offset %d: %w", h.BaseOffset, err)
+	}
+	return r, nil
 }
 
 // filterParams are what the cleaner decided for the batches of one source
@@ -242,45 +183,55 @@ type filterResult struct {
 // surviving timestamp) and CRC change. Keeping the last offset delta keeps
 // the batch's last sequence, so producer state rebuilt from the log after
 // cleaning is the same as before.
-func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, scratch, out *outBuf, spans *[][2]int) (filterResult, error) {
-	recs, err := batchRecords(batch, h, scratch)
+//
+// The records are streamed twice (once to decide, once to copy the kept
+// spans into the compressor), so a batch costs the reader's window and
+// the rebuilt output, whatever it decompresses to; keys are hashed as
+// they stream by. The first *outBuf (the cleaner's scratch) is unused.
+func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, _, out *outBuf, spans *[][2]int) (filterResult, error) {
+	// First pass: decide, streaming, which records stay; spans are their
+	// positions in the decompressed records.
+	var src recSource
+	defer src.release()
+	r, err := openStored(&src, batch, h)
 	if err != nil {
 		return filterResult{}, err
 	}
 	lat := h.Attributes&attrTimestampType != 0
 	*spans = (*spans)[:0]
-	pos := 0
 	kept := int32(0)
 	tombs := 0
 	maxTs := int64(noTimestamp)
+	var rec storedRec
+	var kh keyHasher
 	for i := int32(0); i < h.NumRecords; i++ {
-		var r recordView
-		start := pos
-		r, pos, err = nextRecord(recs, pos, h.BaseTimestamp)
-		if err != nil {
+		m.startKey(&kh)
+		if err := readStored(&r, &rec, &kh); err != nil {
 			return filterResult{}, fmt.Errorf("%w (batch at offset %d, record %d)", err, h.BaseOffset, i)
 		}
-		off := h.BaseOffset + int64(r.offsetDelta)
+		off := h.BaseOffset + int64(rec.offsetDelta)
 		keep := off >= fp.endOffset
-		if !keep && !r.keyNull {
-			keep = off >= m.get(r.key) && (!r.valueNull || fp.retainTombstones)
+		if !keep && !rec.keyNull {
+			h1, h2 := m.sumKey(&kh)
+			keep = off >= m.getHash(h1, h2) && (!rec.valueNull || fp.retainTombstones)
 		}
 		if !keep {
 			continue
 		}
-		if r.valueNull && off < fp.endOffset {
+		if rec.valueNull && off < fp.endOffset {
 			tombs++
 		}
 		kept++
 		if lat {
 			maxTs = h.MaxTimestamp
 		} else {
-			maxTs = max(maxTs, r.ts)
+			maxTs = max(maxTs, h.BaseTimestamp+rec.tsDelta)
 		}
+		start, end := int(rec.start), int(rec.end)
 		if n := len(*spans); n > 0 && (*spans)[n-1][1] == start {
-			(*spans)[n-1][1] = pos
+			(*spans)[n-1][1] = end
 		} else {
-			*spans = append(*spans, [2]int{start, pos})
+			*spans = append(*spans, [2]int{start, end})
 		}
 	}
 	switch {
@@ -293,6 +244,12 @@ func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, sc
 		nh := appendEmptyBatch(out, h)
 		return filterResult{written: true, header: nh}, nil
 	}
+	// Second pass: stream the records again and copy the kept spans
+	// straight into the compressor.
+	src.release()
+	if r, err = openStored(&src, batch, h); err != nil {
+		return filterResult{}, err
+	}
 	start := len(out.b)
 	out.b = append(out.b, batch[:BatchHeaderSize]...)
 	var cw compWriter
@@ -302,7 +259,12 @@ func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, sc
 		return filterResult{}, err
 	}
 	for _, sp := range *spans {
-		if _, err = w.Write(recs[sp[0]:sp[1]]); err != nil {
+		if !r.skip(int64(sp[0]) - r.offset()) {
+			err = badStored(&r, "skipped record")
+		} else {
+			err = copyStream(&r, w, int64(sp[1]-sp[0]))
+		}
+		if err != nil {
 			break
 		}
 	}

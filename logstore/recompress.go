@@ -59,10 +59,22 @@ func (r *Rebuilt) Release() {
 //
 // The records are streamed from the decompressor through a pooled
 // staging buffer (one record) into a pooled compressor writing into a
-// pooled output buffer: memory is bounded by the output and the largest
-// record, and nothing is allocated per record. Snappy is written
-// xerial-framed in 32 KiB blocks, as Kafka's (snappy-java) output is.
-func Recompress(batch []byte, h BatchHeader, target int, lv CompressionLevels) (*Rebuilt, error) {
+// pooled output buffer, and nothing is allocated per record. Snappy is
+// written xerial-framed in 32 KiB blocks, as Kafka's (snappy-java) output
+// is.
+//
+// maxBytes (max.message.bytes; <= 0: no limit) bounds the memory: the
+// rebuild stops with ErrMessageTooLarge as soon as the output passes
+// maxBytes (UnifiedLog.append refuses a recompressed batch larger than
+// max.message.bytes with RecordTooLargeException, MESSAGE_TOO_LARGE, but
+// only after building it), or when a record's declared length is above
+// maxBytes, before that record is staged. The second rule is Samsa's:
+// Kafka would rebuild such a record (a very compressible value) and
+// accept the batch if it compressed below the limit, at the cost of
+// holding the whole record in memory. With it, one call holds at most
+// about 2 × maxBytes plus the codecs' windows, whatever the batch
+// decompresses to.
+func Recompress(batch []byte, h BatchHeader, target int, lv CompressionLevels, maxBytes int) (*Rebuilt, error) {
 	if target < 0 || target > 4 {
 		return nil, fmt.Errorf("logstore: recompress to unknown codec %d", target)
 	}
@@ -86,7 +98,7 @@ func Recompress(batch []byte, h BatchHeader, target int, lv CompressionLevels) (
 	firstTs, maxTs := int64(noTimestamp), int64(noTimestamp)
 	lat := h.Attributes&attrTimestampType != 0
 	for i := int32(0); i < h.NumRecords; i++ {
-		rec, ts, err := restage(&r, stage, i, &firstTs, h, lat)
+		rec, ts, err := restage(&r, stage, i, &firstTs, h, lat, maxBytes)
 		if err != nil {
 			cw.abort()
 			putOutBuf(out)
@@ -97,6 +109,10 @@ func Recompress(batch []byte, h BatchHeader, target int, lv CompressionLevels) (
 		if _, err := w.Write(lenBuf[:n]); err == nil {
 			_, err = w.Write(rec)
 		}
+		if err == nil && maxBytes > 0 && len(out.b) > maxBytes {
+			err = &ValidationError{Err: ErrMessageTooLarge, Msg: fmt.Sprintf(
+				"the batch rebuilt for compression.type passes max.message.bytes %d at record %d of %d", maxBytes, i, h.NumRecords)}
+		}
 		if err != nil {
 			cw.abort()
 			putOutBuf(out)
@@ -106,6 +122,12 @@ func Recompress(batch []byte, h BatchHeader, target int, lv CompressionLevels) (
 	if err := cw.close(); err != nil {
 		putOutBuf(out)
 		return nil, fmt.Errorf("logstore: compressing: %w", err)
+	}
+	if maxBytes > 0 && len(out.b) > maxBytes {
+		n := len(out.b)
+		putOutBuf(out)
+		return nil, &ValidationError{Err: ErrMessageTooLarge, Msg: fmt.Sprintf(
+			"the batch rebuilt for compression.type is %d bytes, above max.message.bytes %d", n, maxBytes)}
 	}
 	b := out.b
 	be := binary.BigEndian
@@ -126,11 +148,17 @@ func Recompress(batch []byte, h BatchHeader, target int, lv CompressionLevels) (
 
 // restage reads record i from r and writes its rebuilt body (without the
 // length prefix) into stage, returning the body and the record's
-// timestamp. The first record's timestamp becomes the base (*firstTs).
-func restage(r *recReader, stage *outBuf, i int32, firstTs *int64, h BatchHeader, lat bool) ([]byte, int64, error) {
+// timestamp. The first record's timestamp becomes the base (*firstTs). A
+// record declaring more than maxBytes (> 0) is refused before anything is
+// copied.
+func restage(r *recReader, stage *outBuf, i int32, firstTs *int64, h BatchHeader, lat bool, maxBytes int) ([]byte, int64, error) {
 	length, ok := r.varint()
 	if !ok || length < 0 {
 		return nil, 0, errTruncated
+	}
+	if maxBytes > 0 && int64(length) > int64(maxBytes) {
+		return nil, 0, &ValidationError{Err: ErrMessageTooLarge, Msg: fmt.Sprintf(
+			"record %d of %d bytes is larger than max.message.bytes %d", i, length, maxBytes)}
 	}
 	if _, ok := r.byte(); !ok {
 		return nil, 0, errTruncated

@@ -67,7 +67,7 @@ func TestRecompressEveryCodecPair(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				rb, err := Recompress(in, h, tgt, DefaultCompressionLevels)
+				rb, err := Recompress(in, h, tgt, DefaultCompressionLevels, 0)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -118,7 +118,7 @@ func TestRecompressRebasesTimestamps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb, err := Recompress(in, h, 1, CompressionLevels{Gzip: 9, LZ4: 1, Zstd: 19})
+	rb, err := Recompress(in, h, 1, CompressionLevels{Gzip: 9, LZ4: 1, Zstd: 19}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestRecompressAllocations(t *testing.T) {
 	h := mustHeader(t, in)
 	for tgt := 1; tgt <= 4; tgt++ {
 		run := func() {
-			rb, err := Recompress(in, h, tgt, DefaultCompressionLevels)
+			rb, err := Recompress(in, h, tgt, DefaultCompressionLevels, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -173,7 +173,7 @@ func FuzzRecompress(f *testing.F) {
 		if h, err = ValidateRecords(b, h, cfg); err != nil {
 			return
 		}
-		rb, err := Recompress(b, h, tgt, DefaultCompressionLevels)
+		rb, err := Recompress(b, h, tgt, DefaultCompressionLevels, 1<<20)
 		if err != nil {
 			t.Fatalf("validated batch does not recompress: %v", err)
 		}
@@ -205,7 +205,7 @@ func BenchmarkRecompress(b *testing.B) {
 			b.SetBytes(raw)
 			b.ReportAllocs()
 			for b.Loop() {
-				rb, err := Recompress(in, h, p.tgt, DefaultCompressionLevels)
+				rb, err := Recompress(in, h, p.tgt, DefaultCompressionLevels, 0)
 				if err != nil {
 					b.Fatal(err)
 				}

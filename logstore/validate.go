@@ -32,7 +32,40 @@ var (
 	// PartialDefaultRecords in LogValidator), all UNKNOWN_SERVER_ERROR
 	// (-1); measured by the conformance suite.
 	ErrUndecodableRecords error = &kafkaError{"logstore: undecodable records", kerr.UnknownServerError}
+
+	// ErrMessageTooLarge is Kafka's RecordTooLargeException
+	// (MESSAGE_TOO_LARGE, 10): a batch that is, or would become, larger
+	// than max.message.bytes. UnifiedLog.append throws it when a batch
+	// LogValidator recompressed exceeds max.message.bytes; Samsa also
+	// gives it for a compressed batch that decompresses to more than
+	// MaxDecompressedBatchBytes and for a record larger than
+	// max.message.bytes met while recompressing (see Recompress). The Java
+	// producer answers it by splitting the batch and retrying
+	// (Sender.completeBatch), so a legitimate batch still gets through.
+	ErrMessageTooLarge error = &kafkaError{"logstore: message too large", kerr.MessageTooLarge}
 )
+
+// decompressedFactor and minDecompressedCap set MaxDecompressedBatchBytes.
+const (
+	decompressedFactor = 64
+	minDecompressedCap = 1 << 20
+)
+
+// MaxDecompressedBatchBytes is the most bytes of records a produced
+// compressed batch may decompress to: 64 × max.message.bytes (counted as
+// at least 1 MiB), so 64 MiB with Kafka's default of 1,048,588 bytes.
+//
+// Kafka sets no such bound: its LogValidator streams the records of a
+// batch kept in its codec and would store an 8 KiB zstd batch holding a
+// 256 MiB value, which every reader (consumers, the cleaner,
+// recompression) must then inflate. Samsa refuses such a batch at produce
+// with ErrMessageTooLarge instead: 64× is far above what real data
+// compresses by in a batch (text and JSON reach 5-20×), and it bounds
+// the time every later walk of a stored batch takes. Memory does not
+// depend on it: every reader of stored batches streams.
+func MaxDecompressedBatchBytes(maxMessageBytes int64) int64 {
+	return decompressedFactor * max(maxMessageBytes, minDecompressedCap)
+}
 
 // maxRecordErrors bounds the per-record errors one ValidationError keeps
 // (Kafka lists them all); the response and the memory of a hostile batch
@@ -81,6 +114,11 @@ type ValidateConfig struct {
 	// key are refused (LogValidator.validateKey), INVALID_RECORD with a
 	// record error each.
 	Compacted bool
+	// MaxDecompressedBytes bounds the bytes a compressed batch's records
+	// may decompress to (MaxDecompressedBatchBytes of the topic's
+	// max.message.bytes); beyond it the walk stops at once with
+	// ErrMessageTooLarge. 0 means no bound.
+	MaxDecompressedBytes int64
 }
 
 // ValidateRecords is Kafka's LogValidator for a batch a client produced
@@ -107,6 +145,10 @@ type ValidateConfig struct {
 //     sent. Inner offset deltas are not checked in uncompressed batches
 //     (Kafka stores them as sent); a compressed batch kept in its codec
 //     whose offset deltas are not 0..n-1 is ErrUndecodableRecords;
+//   - refuses a compressed batch whose records decompress to more than
+//     cfg.MaxDecompressedBytes with ErrMessageTooLarge, as soon as a
+//     record's declared length passes the bound (a Samsa limit, see
+//     MaxDecompressedBatchBytes);
 //   - checks every record timestamp against the limits (CreateTime
 //     topics) and refuses client batches that claim LogAppendTime, with
 //     ErrInvalidTimestamp and one RecordError per record;
@@ -267,6 +309,10 @@ func (w *walker) record(i int32) error {
 	}
 	start := r.offset()
 	limit := start + int64(length)
+	if c := w.cfg.MaxDecompressedBytes; c > 0 && w.h.Compression() != 0 && limit > c {
+		return &ValidationError{Err: ErrMessageTooLarge, Msg: fmt.Sprintf(
+			"record %d ends %d bytes into the decompressed records, beyond the %d bytes a batch may decompress to (64 x max.message.bytes)", i, limit, c)}
+	}
 	if r.src == nil && limit > int64(len(r.buf)) {
 		return w.recordErr(i, "invalid record size: expected %d bytes in record payload, but only %d remain", length, int64(len(r.buf))-start)
 	}
