@@ -68,6 +68,18 @@
 //	batch claiming LogAppendTime (unless CreateTime
 //	  topic and its max timestamp is not -1)       INVALID_TIMESTAMP
 //
+// One rule is Samsa's own: a compressed batch may decompress to at most
+// MaxDecompressedBatchBytes (64 x max.message.bytes, at least 64 MiB); the
+// record that passes it is answered MESSAGE_TOO_LARGE. Kafka streams
+// without such a bound and stores a 8 KiB zstd batch holding a 256 MiB
+// record; Samsa refuses it, so that no stored batch can make a later
+// reader (recompression, the cleaner, ListOffsets, coordinator replay)
+// spend unbounded time, and every reader of a stored batch streams it
+// (ScanRecords in records.go) so that a large record costs time, not
+// memory. Recompress likewise stops with MESSAGE_TOO_LARGE as soon as its
+// output or one record passes max.message.bytes (Kafka's
+// RecordTooLargeException after recompression).
+//
 // Structural faults stop the walk and, like Kafka's plain
 // InvalidRecordException, carry no record_errors; timestamp faults are
 // collected for every record (up to 1000) and returned in the
