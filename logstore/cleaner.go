@@ -129,6 +129,10 @@ type cleanerThread struct {
 	out     outBuf
 	spans   [][2]int
 	entries []indexEntry
+	// aborted holds, for the cleaning in progress, the aborted
+	// transactions of the cleanable range by producer id: [first offset,
+	// marker offset] (from the aborted-transaction index).
+	aborted map[int64][][2]int64
 }
 
 func newCleanerThread(cfg CleanerConfig) *cleanerThread {
@@ -320,9 +324,9 @@ func (c cleanable) ratio() float64 {
 
 // firstUnstableOffset is the transactions hook of the cleaner: records at
 // or after the first offset of an open transaction must not be cleaned
-// (Kafka's UnifiedLog.firstUnstableOffset bounds the cleanable range).
-// Without transactions every appended record is stable.
-func (p *Partition) firstUnstableOffset() int64 { return p.leo.Load() }
+// (Kafka's UnifiedLog.firstUnstableOffset bounds the cleanable range):
+// until its marker is written, nobody knows whether they will count.
+func (p *Partition) firstUnstableOffset() int64 { return p.LastStableOffset() }
 
 // cleanableInfo computes the cleanable range as Kafka's
 // LogCleanerManager.cleanableOffsets and LogToClean do: from the first
@@ -470,6 +474,20 @@ func (p *Partition) clean(t *cleanerThread, nowMs int64, info cleanable) (CleanS
 	}()
 	st := CleanStats{Partitions: 1}
 
+	// The aborted transactions below the first uncleanable offset (all
+	// complete: it is at most the last stable offset).
+	clear(t.aborted)
+	ab, err := p.store.idx.abortedTxns(p.pid, 0, info.firstUncleanable, nil)
+	if err != nil {
+		return st, fmt.Errorf("%w: reading the aborted transaction index: %w", ErrStorage, err)
+	}
+	if len(ab) > 0 && t.aborted == nil {
+		t.aborted = make(map[int64][][2]int64)
+	}
+	for _, a := range ab {
+		t.aborted[a.ProducerID] = append(t.aborted[a.ProducerID], [2]int64{a.FirstOffset, a.LastOffset})
+	}
+
 	// 1. The offset map over [firstDirty, firstUncleanable), whole
 	// batches, until the map is full (Kafka's buildOffsetMap).
 	om := t.offsetMap()
@@ -490,7 +508,7 @@ func (p *Partition) clean(t *cleanerThread, nowMs int64, info cleanable) (CleanS
 				full = true
 				return errStopScan
 			}
-			if !h.IsControl() && !p.abortedBatch(h) {
+			if !h.IsControl() && !t.abortedBatch(h) {
 				if err := om.mapBatch(batch, h, &t.scratch); err != nil {
 					return err
 				}
@@ -570,15 +588,27 @@ func (p *Partition) clean(t *cleanerThread, nowMs int64, info cleanable) (CleanS
 
 var errStopScan = errors.New("stop scan")
 
-// abortedBatch is the transactions hook of the filter: batches of aborted
-// transactions are dropped by the cleaner, and transaction markers kept
-// until their transaction's records are gone and delete.retention.ms
-// passed (Kafka's Cleaner with its transaction metadata). Without
-// transactions nothing is aborted.
-func (p *Partition) abortedBatch(h *BatchHeader) bool { return false }
+// abortedBatch is the transactions hook of the filter: a transactional
+// data batch of an aborted transaction (its producer's, between the
+// transaction's first offset and its ABORT marker; a producer has one
+// transaction open at a time) is not mapped and its records are dropped,
+// as Kafka's Cleaner does with CleanedTransactionMetadata.
+func (t *cleanerThread) abortedBatch(h *BatchHeader) bool {
+	if h.Attributes&attrTransactional == 0 || h.IsControl() || len(t.aborted) == 0 {
+		return false
+	}
+	for _, r := range t.aborted[h.ProducerID] {
+		if h.BaseOffset >= r[0] && h.BaseOffset <= r[1] {
+			return true
+		}
+	}
+	return false
+}
 
-// retainControlBatch is the other transactions hook: control batches are
-// kept as they are until transactions exist.
+// retainControlBatch is the other transactions hook: control batches
+// (transaction markers) are kept as they are. Kafka removes a marker once
+// no batch of its transaction is left and delete.retention.ms has passed;
+// Samsa keeps them (see doc.go, "Transactions").
 func (p *Partition) retainControlBatch(h *BatchHeader) bool { return true }
 
 // cleanGroup rewrites one group of consecutive closed segments into a new
@@ -632,8 +662,14 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 			if h.IsControl() && p.retainControlBatch(h) {
 				t.out.b = append(t.out.b, batch...)
 				res = filterResult{written: true, header: *h, copied: true}
-			} else if p.abortedBatch(h) {
+			} else if t.abortedBatch(h) {
+				// Dropped, but the producer's last batch stays as an
+				// empty header (Kafka's RETAIN_EMPTY) so that its
+				// sequence survives a rebuild of producer state.
 				res = filterResult{}
+				if h.LastOffset() == groupLast || lastOfProducer[h.ProducerID] == h.LastOffset() {
+					res = filterResult{written: true, header: appendEmptyBatch(&t.out, h)}
+				}
 			} else {
 				fp.keepEmpty = h.LastOffset() == groupLast ||
 					(h.ProducerID >= 0 && lastOfProducer[h.ProducerID] == h.LastOffset())
@@ -652,7 +688,11 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 				st.BatchesBuilt++
 			}
 			nh := res.header
-			t.entries = append(t.entries, entryFromHeader(&nh, base, pos))
+			if nh.IsControl() {
+				t.entries = append(t.entries, entryFromBatch(&nh, base, pos, batch))
+			} else {
+				t.entries = append(t.entries, entryFromHeader(&nh, base, pos))
+			}
 			ns.noteBatch(nh.BaseOffset, nh.LastOffset(), nh.MaxTimestamp)
 			pos += int64(nh.TotalSize())
 			if len(t.out.b) >= t.cfg.IOBufferSize {
@@ -786,7 +826,7 @@ func (p *Partition) swapIndexAndSegments(g []*segment, ns *segment, at int, next
 	base := g[0].base
 	b := p.store.idx.db.NewBatch()
 	defer b.Close()
-	if err := p.store.idx.deleteSegmentRange(b, p.pid, base, next); err != nil {
+	if err := p.store.idx.deleteRanges(b, p.pid, base, next, ksOffset, ksTime); err != nil {
 		return err
 	}
 	runMax := int64(noMaxTimestamp)
