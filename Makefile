@@ -61,6 +61,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzReplay -fuzztime=$(FUZZTIME) ./groups
 	$(GO) test -run='^$$' -fuzz=FuzzRecompress -fuzztime=$(FUZZTIME) ./logstore
 	$(GO) test -run='^$$' -fuzz=FuzzCleanerRecords -fuzztime=$(FUZZTIME) ./logstore
+	$(GO) test -run='^$$' -fuzz=FuzzParseTxnMarker -fuzztime=$(FUZZTIME) ./logstore
 
 test: deps fmt-check vet unit volume fuzz conformance compat
 

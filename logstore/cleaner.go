@@ -504,6 +504,12 @@ func (p *Partition) clean(t *cleanerThread, nowMs int64, info cleanable) (CleanS
 			if h.LastOffset() < info.firstDirty {
 				return nil
 			}
+			if h.BaseOffset >= info.firstUncleanable {
+				// The first unstable offset may fall inside a
+				// segment: records of open transactions are not
+				// mapped (they would shadow committed ones).
+				return errStopScan
+			}
 			if om.full(int(h.NumRecords)) {
 				full = true
 				return errStopScan
