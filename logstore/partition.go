@@ -55,6 +55,11 @@ type Partition struct {
 	// transaction, math.MaxInt64 when none (written under appendMu; the
 	// last stable offset is min(leo, firstUnstable), see txn.go).
 	firstUnstable atomic.Int64
+	// lastAborted is the offset of the last ABORT marker with an
+	// aborted-transaction index entry (-1: none), so read_committed
+	// reads of logs without aborts skip the index (see ReadCommitted).
+	// It only grows while the partition is open.
+	lastAborted atomic.Int64
 	// tombstoneDue is when (ms) the earliest tombstone the cleaner kept
 	// for delete.retention.ms may go: the cleaner then rewrites the log
 	// even without dirty records. 0: none known.
@@ -303,6 +308,9 @@ func (p *Partition) appendLocked(batch []byte, h BatchHeader, mk *txnMarker, tra
 		m := noMarker
 		if mk != nil {
 			m = *mk
+		}
+		if aborted != nil {
+			p.lastAborted.Store(base)
 		}
 		if _, ok := p.producers.update(&h, now.UnixMilli(), m); ok {
 			// The marker is published: the last stable offset may move

@@ -349,6 +349,11 @@ func (p *Partition) recover(clean bool) error {
 		}
 	}
 	p.firstUnstable.Store(p.producers.firstUnstable(-1))
+	lastAborted, err := x.lastAbortedOffset(p.pid)
+	if err != nil {
+		return fail(err)
+	}
+	p.lastAborted.Store(lastAborted)
 
 	leo := segs[last].base
 	p.maxTs, p.maxTsOffset = noMaxTimestamp, -1

@@ -270,7 +270,10 @@ func (p *Partition) LastStableOffset() int64 {
 // below the end of the returned data). aborted is nil when there are none.
 func (p *Partition) ReadCommitted(offset int64, maxBytes int32) (res ReadResult, aborted []AbortedTxn, err error) {
 	res, err = p.read(offset, maxBytes, false, true)
-	if err != nil || len(res.Batches) == 0 {
+	if err != nil || len(res.Batches) == 0 || p.lastAborted.Load() < offset {
+		// No ABORT marker at or after offset: no index seek (the
+		// common case for read_committed consumers of topics without
+		// aborted transactions, e.g. librdkafka's default).
 		return res, nil, err
 	}
 	upper := offset
@@ -346,6 +349,29 @@ func setAborted(b *pebble.Batch, pid uint32, t *AbortedTxn) error {
 	var kb [offsetKeyLen]byte
 	var vb [abortedValLen]byte
 	return b.Set(appendAbortedKey(kb[:0], pid, t.LastOffset), appendAbortedValue(vb[:0], t), nil)
+}
+
+// lastAbortedOffset returns the greatest marker offset in the partition's
+// aborted-transaction index, or -1.
+func (x *index) lastAbortedOffset(pid uint32) (int64, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.closed {
+		return -1, errIndexClosed
+	}
+	lo := appendPrefix(nil, ksAborted, pid)
+	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	if err != nil {
+		return -1, err
+	}
+	defer it.Close()
+	if !it.Last() {
+		return -1, it.Error()
+	}
+	if k := it.Key(); len(k) == offsetKeyLen {
+		return int64(binary.BigEndian.Uint64(k[5:])), nil
+	}
+	return -1, fmt.Errorf("logstore: malformed aborted transaction index key (%d bytes)", len(it.Key()))
 }
 
 // abortedTxns collects the aborted transactions with marker offset >=
