@@ -335,8 +335,8 @@
 //   - Cleanable range: from the first dirty offset (the
 //     cleaner-offset-checkpoint, or the log start if it is outside the
 //     log) to the first uncleanable offset: the active segment's base,
-//     the first unstable offset (hook for transactions; the log end
-//     today) and, with min.compaction.lag.ms, the base of the first
+//     the first unstable offset (the last stable offset, see
+//     Transactions) and, with min.compaction.lag.ms, the base of the first
 //     segment holding a record newer than the lag. Clean bytes are the
 //     segments below the first dirty offset, dirty bytes those in the
 //     range; the log is eligible when dirty/(clean+dirty) >
@@ -470,24 +470,33 @@
 //     every 'x' entry rewritten (same values). So open transactions
 //     survive restarts and kill -9, and the LSO after Open is the one
 //     before. Producers with an open transaction are never expired.
-//   - Compaction: the cleaner never maps or cleans at or past the LSO
-//     (firstUnstableOffset; the bound may fall inside a segment); data
-//     batches of aborted transactions (producer P, offsets between the
-//     first offset and the ABORT marker of an 'x' entry below that
-//     bound) are neither mapped nor kept, except as an empty header when
-//     the batch is P's last or the group's last (RETAIN_EMPTY); markers
-//     are kept. The 'x' entries stay through a swap (the aborted
-//     transaction's marker is still there; a consumer then has nothing
-//     to skip). After a crash completes a swap, the rebuild derives 'x'
-//     entries only for aborted transactions with data left, which is
-//     equivalent for consumers.
+//   - Compaction (Kafka's Cleaner with CleanedTransactionMetadata): the
+//     cleaner never maps at or past the LSO (firstUnstableOffset; the
+//     bound may fall inside a segment). Data batches of aborted
+//     transactions (producer P, offsets between the first offset and the
+//     ABORT marker of an 'x' entry; all entries are read, since a group
+//     rewrites whole segments) are neither mapped nor kept, except as an
+//     empty header when the batch is P's last or the group's last
+//     (RETAIN_EMPTY). Walking the log from its first segment, a marker
+//     whose transaction showed no data batch in this cleaning (COMMIT:
+//     no committed batch of P since P's last marker; ABORT: no aborted
+//     one; or an empty control batch) may go, and goes once its
+//     segment's last write is delete.retention.ms old (kept until then
+//     like a tombstone, which schedules the next cleaning); the group's
+//     last batch stays as an empty control batch. The 'x' entries of
+//     dropped markers are deleted in the swap's index batch; the others
+//     stay (a consumer may be told of an aborted transaction with no
+//     data left, which it skips harmlessly, but never of one whose
+//     marker is gone, which would make it skip P's later records). After
+//     a crash completes a swap, the rebuild derives 'x' entries only for
+//     aborted transactions with data left, equivalent for consumers.
 //
 // # Not done here
 //
-// Removal of transaction markers by the cleaner (Kafka drops a marker
-// once no batch of its transaction is left and delete.retention.ms has
-// passed; Samsa keeps every marker, which costs 78 bytes each), the
-// transaction coordinator itself (issue 11's later steps), and a leader
+// The transaction coordinator itself (issue 11's later steps; the log
+// takes its markers through AppendMarker), Kafka 3.1+'s delete horizon
+// stamped in cleaned batches (KIP-534; Samsa ages tombstones and markers
+// by segment mtime), and a leader
 // epoch cache (batches carry the epoch they were appended in, but the
 // index does not map epochs to start offsets).
 package logstore

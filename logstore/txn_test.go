@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -420,6 +421,102 @@ func TestCleanerTransactions(t *testing.T) {
 			t.Fatalf("aborted record %+v survived", r)
 		}
 	}
+	commits, aborts := checkMarkers(t, p)
+	if commits != 30 || aborts < 30 {
+		t.Fatalf("markers went before delete.retention.ms: %d commits, %d aborts", commits, aborts)
+	}
+
+	// Once delete.retention.ms has passed (segment ages come from file
+	// mtimes after the restart), the ABORT markers whose data is gone go
+	// too, with their aborted-transaction entries; COMMIT markers whose
+	// data is still there stay.
+	e.clock.ms.Store(time.Now().UnixMilli() + 5*60_000)
+	for i := 0; i < 2; i++ {
+		if err := p.setCleanerCheckpoint(0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s.CleanNow(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commits, aborts = checkMarkers(t, p)
+	if commits != 30 || aborts > 5 {
+		t.Fatalf("after delete.retention.ms: %d commits (want 30), %d aborts (want at most a few)", commits, aborts)
+	}
+	snap := snapshotTxn(t, p)
+	e.crash()
+	e.open()
+	p = e.part("c", 0)
+	checkMarkers(t, p)
+	if after := snapshotTxn(t, p); !reflect.DeepEqual(after, snap) {
+		t.Fatalf("after restart:\n got %+v\nwant %+v", after, snap)
+	}
+	if snap.LSO != snap.HW {
+		t.Fatalf("LSO %d HW %d", snap.LSO, snap.HW)
+	}
+	vals := map[string]string{}
+	recs, _ = decodeLog(t, p)
+	bases, _ = readCommitted(t, p, 0)
+	if len(bases) == 0 {
+		t.Fatal("nothing readable")
+	}
+	for _, r := range recs {
+		if len(r.key) == 3 {
+			vals[r.key] = string(r.value)
+		}
+	}
+	for i := 0; i < 30; i++ {
+		if k := fmt.Sprintf("k%02d", i); vals[k] != "committed" {
+			t.Fatalf("key %s: %q", k, vals[k])
+		}
+	}
+}
+
+// checkMarkers checks that the aborted-transaction index and the log
+// agree: every entry's ABORT marker is in the log, and every ABORT
+// marker in the log has an entry when a batch of its transaction is
+// left. It returns the numbers of COMMIT and ABORT markers.
+func checkMarkers(t *testing.T, p *Partition) (commits, aborts int) {
+	t.Helper()
+	entries, err := p.AbortedTransactions(0, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byMarker := map[int64]AbortedTxn{}
+	for _, a := range entries {
+		byMarker[a.LastOffset] = a
+	}
+	lastData := map[int64]int64{} // producer -> base offset of its last transactional data batch
+	for _, b := range readAll(t, p) {
+		h := mustHeader(t, b)
+		if !h.IsControl() {
+			if h.IsTransactional() {
+				lastData[h.ProducerID] = h.BaseOffset
+			}
+			continue
+		}
+		if h.NumRecords == 0 {
+			continue
+		}
+		m, err := ParseTxnMarker(b)
+		if err != nil {
+			t.Fatalf("marker at %d: %v", h.BaseOffset, err)
+		}
+		if m.Commit {
+			commits++
+			continue
+		}
+		aborts++
+		a, ok := byMarker[h.BaseOffset]
+		delete(byMarker, h.BaseOffset)
+		if d, has := lastData[h.ProducerID]; has && ok && d < a.FirstOffset {
+			t.Fatalf("entry %+v: no batch of its transaction before the marker", a)
+		}
+	}
+	if len(byMarker) > 0 {
+		t.Fatalf("aborted-transaction entries without their marker: %+v", byMarker)
+	}
+	return commits, aborts
 }
 
 func TestParseTxnMarker(t *testing.T) {
