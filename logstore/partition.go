@@ -508,7 +508,7 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed boo
 	if (offset < logStart && !belowStart) || offset > leo {
 		return ReadResult{}, fmt.Errorf("%w: %s-%d offset %d not in [%d, %d]", ErrOffsetOutOfRange, p.topic, p.partition, offset, logStart, leo)
 	}
-	lso := min(leo, p.firstUnstable.Load())
+	lso := min(leo, max(p.firstUnstable.Load(), logStart))
 	res := ReadResult{HighWatermark: leo, LastStableOffset: lso, LogStartOffset: logStart}
 	if offset == leo || (committed && offset >= lso) {
 		return res, nil
@@ -566,7 +566,7 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed boo
 	}
 	if hw := p.leo.Load(); hw > res.HighWatermark {
 		res.HighWatermark = hw
-		res.LastStableOffset = min(hw, p.firstUnstable.Load())
+		res.LastStableOffset = min(hw, max(p.firstUnstable.Load(), res.LogStartOffset))
 	}
 	if committed {
 		res.Batches = rb.b[:cutAt(rb.b, res.LastStableOffset)]

@@ -255,10 +255,13 @@ func (s *producerState) checkMarker(h *BatchHeader, m *txnMarker, transactionVer
 
 // LastStableOffset is the partition's last stable offset (Kafka's
 // UnifiedLog.lastStableOffset): the first offset of the earliest ongoing
-// transaction, or the high watermark when none is open. read_committed
-// consumers read below it.
+// transaction, but not below the log start offset (as Kafka's
+// updateFirstUnstableOffset clamps it after DeleteRecords or retention),
+// or the high watermark when none is open. read_committed consumers read
+// below it.
 func (p *Partition) LastStableOffset() int64 {
-	return min(p.leo.Load(), p.firstUnstable.Load())
+	leo := p.leo.Load()
+	return min(leo, max(p.firstUnstable.Load(), p.logStart.Load()))
 }
 
 // ReadCommitted is Read for a read_committed Fetch (Kafka's

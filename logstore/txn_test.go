@@ -556,3 +556,33 @@ func FuzzParseTxnMarker(f *testing.F) {
 		}
 	})
 }
+
+func TestTxnLSONotBelowLogStart(t *testing.T) {
+	e := newEnv(t)
+	e.open()
+	p := e.create("t", 0, PartitionConfig{SegmentBytes: 300, RetentionBytes: -1, RetentionMs: -1})
+	appendBatch(t, p, txnBatch(t, 1, 0, 0, 1)) // 0: stays open
+	for i := 0; i < 10; i++ {
+		appendBatch(t, p, makeBatch(t, batchSpec{baseTs: 1, records: 2}))
+	}
+	if p.LastStableOffset() != 0 {
+		t.Fatalf("LSO %d", p.LastStableOffset())
+	}
+	p.mu.RLock()
+	cut := p.segs[1].base
+	p.mu.RUnlock()
+	if _, err := p.DeleteRecordsBefore(cut); err != nil {
+		t.Fatal(err)
+	}
+	// Kafka's updateFirstUnstableOffset: never below the log start.
+	if p.LastStableOffset() != cut {
+		t.Fatalf("LSO %d after DeleteRecords(%d)", p.LastStableOffset(), cut)
+	}
+	if b, _ := readCommitted(t, p, cut); len(b) != 0 {
+		t.Fatalf("read_committed at the log start saw %v", b)
+	}
+	mustMarker(t, p, 1, 0, true, 0)
+	if b, _ := readCommitted(t, p, cut); len(b) == 0 || p.LastStableOffset() != p.HighWatermark() {
+		t.Fatalf("after the commit: %v, LSO %d HW %d", b, p.LastStableOffset(), p.HighWatermark())
+	}
+}
