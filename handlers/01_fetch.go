@@ -154,6 +154,9 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 						res.Release()
 					}
 				}
+				if err != nil {
+					sp.AbortedTransactions = nil // errors of the log read: null, as Kafka
+				}
 			}
 			if err != nil {
 				// Kafka's error answer carries no offsets (-1, also when
