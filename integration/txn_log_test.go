@@ -111,7 +111,7 @@ func TestTxnReadCommitted(t *testing.T) {
 	if want := []string{"p0", "c1", "c2"}; !reflect.DeepEqual(committed, want) {
 		t.Fatalf("read_committed consumer got %q, want %q", committed, want)
 	}
-	all := consumeValues(t, b.Addr(), "txn", 7, kgo.FetchIsolationLevel(kgo.ReadUncommitted()))
+	all := consumeValues(t, b.Addr(), "txn", 8, kgo.FetchIsolationLevel(kgo.ReadUncommitted()))
 	if want := []string{"p0", "c1", "a1", "a2", "c2", "a3", "o1", "p1"}; !reflect.DeepEqual(all, want) {
 		t.Fatalf("read_uncommitted consumer got %q, want %q", all, want)
 	}
