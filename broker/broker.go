@@ -448,6 +448,11 @@ func (b *Broker) Addr() string { return b.addrs[0].String() }
 // Controller returns the broker's controller, for tests and tools.
 func (b *Broker) Controller() controller.Controller { return b.ctrl }
 
+// Logs returns the broker's partition logs, for in-process tests and for
+// the transaction coordinator to come, which writes transaction markers
+// with logstore.Partition.AppendMarker (WriteTxnMarkers).
+func (b *Broker) Logs() *logstore.Store { return b.logs }
+
 // Close shuts down gracefully: in-flight requests finish (until ctx ends),
 // then the stores close.
 func (b *Broker) Close(ctx context.Context) error {

@@ -136,6 +136,11 @@ func Start(ctx context.Context, c Config) (*Broker, error) {
 // seed brokers (kgo.SeedBrokers(b.Addr())).
 func (b *Broker) Addr() string { return b.b.Addr() }
 
+// Internal returns the running broker itself, for Samsa's own tests that
+// reach into its stores (internal/testbroker). Its API is not stable and
+// not meant for embedders.
+func (b *Broker) Internal() *broker.Broker { return b.b }
+
 // Addrs are the bound addresses of every listener, in config order.
 func (b *Broker) Addrs() []string {
 	var out []string

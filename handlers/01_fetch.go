@@ -112,17 +112,37 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 					n = remaining
 				}
 				sp.HighWatermark, sp.LogStartOffset = p.HighWatermark(), p.LogStartOffset()
-				sp.LastStableOffset = sp.HighWatermark
+				sp.LastStableOffset = p.LastStableOffset()
+				committed := req.IsolationLevel == isolationReadCommitted
+				if committed {
+					// Kafka answers read_committed with a list (empty
+					// when nothing aborted overlaps), read_uncommitted
+					// with null.
+					sp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+				}
+				var res logstore.ReadResult
+				var aborted []logstore.AbortedTxn
+				var rerr error
 				if remaining <= 0 && bytes > 0 {
 					// The response is full: no records can go out, so do
 					// not read any; only the offset is checked.
 					if rp.FetchOffset < sp.LogStartOffset || rp.FetchOffset > p.LogEndOffset() {
 						err = logstore.ErrOffsetOutOfRange
 					}
-				} else if res, rerr := p.Read(rp.FetchOffset, int32(n)); rerr != nil {
-					err = rerr
+				} else if committed {
+					res, aborted, rerr = p.ReadCommitted(rp.FetchOffset, int32(n))
 				} else {
+					res, rerr = p.Read(rp.FetchOffset, int32(n))
+				}
+				if rerr != nil {
+					err = rerr
+				} else if err == nil && !(remaining <= 0 && bytes > 0) {
 					sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = res.HighWatermark, res.LastStableOffset, res.LogStartOffset
+					for _, a := range aborted {
+						at := kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
+						at.ProducerID, at.FirstOffset = a.ProducerID, a.FirstOffset
+						sp.AbortedTransactions = append(sp.AbortedTransactions, at)
+					}
 					// KIP-74: an oversized first batch goes out only when
 					// nothing came before it in this response.
 					if len(res.Batches) > 0 && (len(res.Batches) <= remaining || bytes == 0) && remaining > 0 {
@@ -133,6 +153,9 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 					} else {
 						res.Release()
 					}
+				}
+				if err != nil {
+					sp.AbortedTransactions = nil // errors of the log read: null, as Kafka
 				}
 			}
 			if err != nil {

@@ -73,9 +73,12 @@ func (h *Handlers) listPartitionOffset(t controller.Topic, rp kmsg.ListOffsetsRe
 	sp.LeaderEpoch = part.LeaderEpoch
 	switch ts := rp.Timestamp; {
 	case ts == listLatest:
-		// read_committed stops at the last stable offset, which equals the
-		// high watermark until transactions exist.
+		// read_committed stops at the last stable offset (Kafka's
+		// Partition.fetchOffsetForTimestamp, lastFetchableOffset).
 		sp.Offset = p.HighWatermark()
+		if isolation == isolationReadCommitted {
+			sp.Offset = p.LastStableOffset()
+		}
 	case ts == listEarliest, ts == listEarliestLocal:
 		sp.Offset = p.LogStartOffset()
 	case ts == listEarliestUpload, ts == listEarliestPendingUpload:
@@ -95,16 +98,17 @@ func (h *Handlers) listPartitionOffset(t controller.Topic, rp kmsg.ListOffsetsRe
 		}
 		defer res.Release()
 		found, err := scanByTimestamp(res.Batches, math.MinInt64, maxTs, sp)
-		if err != nil || found {
+		if err != nil || (found && fetchable(p, isolation, sp)) {
 			return err
 		}
-		sp.LeaderEpoch = -1
+		sp.Timestamp, sp.Offset, sp.LeaderEpoch = -1, -1, -1
 		return nil
 	case ts >= 0:
-		if found, err := findOffsetByTimestamp(p, ts, sp); err != nil || found {
+		found, err := findOffsetByTimestamp(p, ts, sp)
+		if err != nil || (found && fetchable(p, isolation, sp)) {
 			return err
 		}
-		sp.LeaderEpoch = -1
+		sp.Timestamp, sp.Offset, sp.LeaderEpoch = -1, -1, -1
 		return nil
 	default:
 		// Kafka answers a negative timestamp it does not know with
@@ -112,6 +116,13 @@ func (h *Handlers) listPartitionOffset(t controller.Topic, rp kmsg.ListOffsetsRe
 		return fmt.Errorf("unknown special timestamp %d: %w", ts, kerr.UnsupportedVersion)
 	}
 	return nil
+}
+
+// fetchable applies Kafka's filter on timestamp lookups
+// (Partition.fetchOffsetForTimestamp): a read_committed client is only
+// told offsets below the last stable offset; otherwise nothing is found.
+func fetchable(p *logstore.Partition, isolation int8, sp *kmsg.ListOffsetsResponseTopicPartition) bool {
+	return isolation != isolationReadCommitted || sp.Offset < p.LastStableOffset()
 }
 
 // findOffsetByTimestamp answers ListOffsets for timestamp ts >= 0 as

@@ -62,8 +62,10 @@ type ReadResult struct {
 	// Batches holds whole record batches, exactly as stored, starting with
 	// the batch that contains the requested offset. It may be a view of a
 	// pooled buffer: call Release when the bytes have been written out.
-	Batches          []byte
-	HighWatermark    int64
+	Batches       []byte
+	HighWatermark int64
+	// LastStableOffset is the first offset of the earliest open
+	// transaction, else the high watermark (see doc.go, Transactions).
 	LastStableOffset int64
 	LogStartOffset   int64
 	release          func()

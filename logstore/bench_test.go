@@ -53,7 +53,13 @@ func BenchmarkAppendParallelPartitions(b *testing.B) {
 	})
 }
 
-func BenchmarkRead(b *testing.B) {
+func BenchmarkRead(b *testing.B) { benchRead(b, false) }
+
+// BenchmarkReadCommitted is BenchmarkRead at isolation read_committed on a
+// log without transactions (librdkafka's default isolation).
+func BenchmarkReadCommitted(b *testing.B) { benchRead(b, true) }
+
+func benchRead(b *testing.B, committed bool) {
 	e := newEnv(b)
 	e.open()
 	p := e.create("bench", 0, PartitionConfig{SegmentBytes: 64 << 20})
@@ -71,7 +77,13 @@ func BenchmarkRead(b *testing.B) {
 	b.ResetTimer()
 	off := int64(0)
 	for b.Loop() {
-		res, err := p.Read(off, int32(len(batch)))
+		var res ReadResult
+		var err error
+		if committed {
+			res, _, err = p.ReadCommitted(off, int32(len(batch)))
+		} else {
+			res, err = p.Read(off, int32(len(batch)))
+		}
 		if err != nil || len(res.Batches) != len(batch) {
 			b.Fatalf("read %d: %v %d", off, err, len(res.Batches))
 		}

@@ -129,6 +129,20 @@ type cleanerThread struct {
 	out     outBuf
 	spans   [][2]int
 	entries []indexEntry
+	// aborted holds, for the cleaning in progress, the aborted
+	// transactions of the cleanable range by producer id: [first offset,
+	// marker offset] (from the aborted-transaction index).
+	aborted map[int64][][2]int64
+	// Kafka's CleanedTransactionMetadata over one cleaning (batches in
+	// offset order from the first segment): producers with a committed
+	// (committedSeen) or aborted (abortedSeen) transactional data batch
+	// seen since their last marker. A marker whose transaction shows no
+	// batch may go (see markerDiscardable).
+	committedSeen map[int64]struct{}
+	abortedSeen   map[int64]struct{}
+	// droppedMarkers are the offsets of the markers the group being
+	// cleaned drops: their aborted-transaction entries go in the swap.
+	droppedMarkers []int64
 }
 
 func newCleanerThread(cfg CleanerConfig) *cleanerThread {
@@ -320,9 +334,9 @@ func (c cleanable) ratio() float64 {
 
 // firstUnstableOffset is the transactions hook of the cleaner: records at
 // or after the first offset of an open transaction must not be cleaned
-// (Kafka's UnifiedLog.firstUnstableOffset bounds the cleanable range).
-// Without transactions every appended record is stable.
-func (p *Partition) firstUnstableOffset() int64 { return p.leo.Load() }
+// (Kafka's UnifiedLog.firstUnstableOffset bounds the cleanable range):
+// until its marker is written, nobody knows whether they will count.
+func (p *Partition) firstUnstableOffset() int64 { return p.LastStableOffset() }
 
 // cleanableInfo computes the cleanable range as Kafka's
 // LogCleanerManager.cleanableOffsets and LogToClean do: from the first
@@ -470,6 +484,27 @@ func (p *Partition) clean(t *cleanerThread, nowMs int64, info cleanable) (CleanS
 	}()
 	st := CleanStats{Partitions: 1}
 
+	// Every aborted transaction of the log: the groups rewrite whole
+	// segments, which may hold batches past the first uncleanable offset
+	// (Kafka's cleanSegments collects the aborted transactions of the
+	// group's whole offset range).
+	clear(t.aborted)
+	if t.committedSeen == nil {
+		t.committedSeen, t.abortedSeen = make(map[int64]struct{}), make(map[int64]struct{})
+	}
+	clear(t.committedSeen)
+	clear(t.abortedSeen)
+	ab, err := p.store.idx.abortedTxns(p.pid, 0, math.MaxInt64, nil)
+	if err != nil {
+		return st, fmt.Errorf("%w: reading the aborted transaction index: %w", ErrStorage, err)
+	}
+	if len(ab) > 0 && t.aborted == nil {
+		t.aborted = make(map[int64][][2]int64)
+	}
+	for _, a := range ab {
+		t.aborted[a.ProducerID] = append(t.aborted[a.ProducerID], [2]int64{a.FirstOffset, a.LastOffset})
+	}
+
 	// 1. The offset map over [firstDirty, firstUncleanable), whole
 	// batches, until the map is full (Kafka's buildOffsetMap).
 	om := t.offsetMap()
@@ -486,11 +521,17 @@ func (p *Partition) clean(t *cleanerThread, nowMs int64, info cleanable) (CleanS
 			if h.LastOffset() < info.firstDirty {
 				return nil
 			}
+			if h.BaseOffset >= info.firstUncleanable {
+				// The first unstable offset may fall inside a
+				// segment: records of open transactions are not
+				// mapped (they would shadow committed ones).
+				return errStopScan
+			}
 			if om.full(int(h.NumRecords)) {
 				full = true
 				return errStopScan
 			}
-			if !h.IsControl() && !p.abortedBatch(h) {
+			if !h.IsControl() && !t.abortedBatch(h) {
 				if err := om.mapBatch(batch, h, &t.scratch); err != nil {
 					return err
 				}
@@ -570,16 +611,60 @@ func (p *Partition) clean(t *cleanerThread, nowMs int64, info cleanable) (CleanS
 
 var errStopScan = errors.New("stop scan")
 
-// abortedBatch is the transactions hook of the filter: batches of aborted
-// transactions are dropped by the cleaner, and transaction markers kept
-// until their transaction's records are gone and delete.retention.ms
-// passed (Kafka's Cleaner with its transaction metadata). Without
-// transactions nothing is aborted.
-func (p *Partition) abortedBatch(h *BatchHeader) bool { return false }
+// abortedBatch is the transactions hook of the filter: a transactional
+// data batch of an aborted transaction (its producer's, between the
+// transaction's first offset and its ABORT marker; a producer has one
+// transaction open at a time) is not mapped and its records are dropped,
+// as Kafka's Cleaner does with CleanedTransactionMetadata.
+func (t *cleanerThread) abortedBatch(h *BatchHeader) bool {
+	if h.Attributes&attrTransactional == 0 || h.IsControl() || len(t.aborted) == 0 {
+		return false
+	}
+	for _, r := range t.aborted[h.ProducerID] {
+		if h.BaseOffset >= r[0] && h.BaseOffset <= r[1] {
+			return true
+		}
+	}
+	return false
+}
 
-// retainControlBatch is the other transactions hook: control batches are
-// kept as they are until transactions exist.
-func (p *Partition) retainControlBatch(h *BatchHeader) bool { return true }
+// noteDataBatch records a transactional data batch for the marker rules
+// (Kafka's CleanedTransactionMetadata.onBatchRead); aborted says the
+// batch belongs to an aborted transaction.
+func (t *cleanerThread) noteDataBatch(h *BatchHeader, aborted bool) {
+	if h.Attributes&attrTransactional == 0 || h.ProducerID < 0 {
+		return
+	}
+	if aborted {
+		t.abortedSeen[h.ProducerID] = struct{}{}
+	} else {
+		t.committedSeen[h.ProducerID] = struct{}{}
+	}
+}
+
+// markerDiscardable is the other transactions hook, Kafka's
+// CleanedTransactionMetadata.onControlBatchRead: an ABORT marker may go
+// when no batch of its transaction was seen in this cleaning (all its
+// data is gone), a COMMIT marker likewise, and an empty control batch
+// always. The caller still keeps it until delete.retention.ms has passed
+// for its segment.
+func (t *cleanerThread) markerDiscardable(h *BatchHeader, batch []byte) bool {
+	m, err := parseMarker(batch)
+	if err != nil {
+		return false // not a marker Samsa understands: keep it
+	}
+	switch m.kind {
+	case markerAbort:
+		_, seen := t.abortedSeen[h.ProducerID]
+		delete(t.abortedSeen, h.ProducerID)
+		return !seen
+	case markerCommit:
+		_, seen := t.committedSeen[h.ProducerID]
+		delete(t.committedSeen, h.ProducerID)
+		return !seen
+	}
+	return true
+}
 
 // cleanGroup rewrites one group of consecutive closed segments into a new
 // segment file and swaps it in (see doc.go, "Log compaction").
@@ -604,6 +689,7 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 	}()
 	ns := newSegment(p.dir, base, f)
 	t.entries = t.entries[:0]
+	t.droppedMarkers = t.droppedMarkers[:0]
 	t.out.b = t.out.b[:0]
 	var pos, flushed int64
 	var mtime int64
@@ -629,12 +715,34 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 		_, reason, err := scanBatchBytes(s.f, 0, size, s.base, &t.scan, func(h *BatchHeader, _ int64, batch []byte) error {
 			var res filterResult
 			var err error
-			if h.IsControl() && p.retainControlBatch(h) {
-				t.out.b = append(t.out.b, batch...)
-				res = filterResult{written: true, header: *h, copied: true}
-			} else if p.abortedBatch(h) {
+			if h.IsControl() {
+				switch {
+				case !t.markerDiscardable(h, batch):
+					t.out.b = append(t.out.b, batch...)
+					res = filterResult{written: true, header: *h, copied: true}
+				case fp.retainTombstones:
+					// Kept for delete.retention.ms, like a tombstone.
+					t.out.b = append(t.out.b, batch...)
+					res = filterResult{written: true, header: *h, copied: true, tombstones: 1}
+				default:
+					t.droppedMarkers = append(t.droppedMarkers, h.BaseOffset)
+					if h.LastOffset() == groupLast {
+						// The group's last offset stays covered: an
+						// empty control batch (read as no marker).
+						res = filterResult{written: true, header: appendEmptyBatch(&t.out, h)}
+					}
+				}
+			} else if t.abortedBatch(h) {
+				t.noteDataBatch(h, true)
+				// Dropped, but the producer's last batch stays as an
+				// empty header (Kafka's RETAIN_EMPTY) so that its
+				// sequence survives a rebuild of producer state.
 				res = filterResult{}
+				if h.LastOffset() == groupLast || lastOfProducer[h.ProducerID] == h.LastOffset() {
+					res = filterResult{written: true, header: appendEmptyBatch(&t.out, h)}
+				}
 			} else {
+				t.noteDataBatch(h, false)
 				fp.keepEmpty = h.LastOffset() == groupLast ||
 					(h.ProducerID >= 0 && lastOfProducer[h.ProducerID] == h.LastOffset())
 				res, err = filterBatch(batch, h, om, fp, &t.scratch, &t.out, &t.spans)
@@ -652,7 +760,11 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 				st.BatchesBuilt++
 			}
 			nh := res.header
-			t.entries = append(t.entries, entryFromHeader(&nh, base, pos))
+			if nh.IsControl() {
+				t.entries = append(t.entries, entryFromBatch(&nh, base, pos, batch))
+			} else {
+				t.entries = append(t.entries, entryFromHeader(&nh, base, pos))
+			}
 			ns.noteBatch(nh.BaseOffset, nh.LastOffset(), nh.MaxTimestamp)
 			pos += int64(nh.TotalSize())
 			if len(t.out.b) >= t.cfg.IOBufferSize {
@@ -681,7 +793,7 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 	ns.lastWriteMs = mtime
 	st.BytesWritten = pos
 
-	installed, err := p.swapIn(g, ns, cleanedPath, t.entries)
+	installed, err := p.swapIn(g, ns, cleanedPath, t.entries, t.droppedMarkers)
 	ok = installed
 	if err == nil && !installed {
 		return CleanStats{}, 0, nil // the group changed meanwhile (retention): nothing done
@@ -698,7 +810,7 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 // together under mu; then, once the index is flushed, the old files go
 // and the .swap file becomes <base>.log. retMu is held throughout, so
 // retention and DeleteRecords never see a half-swapped log.
-func (p *Partition) swapIn(g []*segment, ns *segment, cleanedPath string, entries []indexEntry) (installed bool, err error) {
+func (p *Partition) swapIn(g []*segment, ns *segment, cleanedPath string, entries []indexEntry, droppedMarkers []int64) (installed bool, err error) {
 	fsys := p.store.fs
 	base := g[0].base
 	p.retMu.Lock()
@@ -735,7 +847,7 @@ func (p *Partition) swapIn(g []*segment, ns *segment, cleanedPath string, entrie
 	_ = syncDir(fsys, p.dir)
 	// From here the swap is committed: recovery completes it.
 
-	if err = p.swapIndexAndSegments(g, ns, at, next, entries); err != nil {
+	if err = p.swapIndexAndSegments(g, ns, at, next, entries, droppedMarkers); err != nil {
 		// The swap is committed on disk but not in memory or the index:
 		// stop serving from a state recovery would not reproduce.
 		p.log.Error("logstore: cleaner could not apply a committed swap; it completes at the next start",
@@ -782,12 +894,22 @@ func (p *Partition) swapIn(g []*segment, ns *segment, cleanedPath string, entrie
 // swapIndexAndSegments replaces the index entries of [base, next) by the
 // cleaned segment's and the group by ns in the segment list, under mu, and
 // bumps swapSeq so that a read that looked up the old entries retries.
-func (p *Partition) swapIndexAndSegments(g []*segment, ns *segment, at int, next int64, entries []indexEntry) error {
+//
+// Aborted-transaction entries stay, except those of the markers the
+// cleaning dropped (droppedMarkers): a consumer told of an aborted
+// transaction whose marker is gone would skip the producer's later
+// records.
+func (p *Partition) swapIndexAndSegments(g []*segment, ns *segment, at int, next int64, entries []indexEntry, droppedMarkers []int64) error {
 	base := g[0].base
 	b := p.store.idx.db.NewBatch()
 	defer b.Close()
-	if err := p.store.idx.deleteSegmentRange(b, p.pid, base, next); err != nil {
+	if err := p.store.idx.deleteRanges(b, p.pid, base, next, ksOffset, ksTime); err != nil {
 		return err
+	}
+	for _, off := range droppedMarkers {
+		if err := b.Delete(appendAbortedKey(nil, p.pid, off), nil); err != nil {
+			return err
+		}
 	}
 	runMax := int64(noMaxTimestamp)
 	var kb, vb []byte

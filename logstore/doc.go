@@ -167,6 +167,14 @@
 //	                                        producerEpoch(2) baseSequence(4)
 //	                                        attributes(2)
 //	't' pid segBase(int64) maxTs(int64^signbit) -> baseOffset(8) lastOffsetDelta(4)
+//	'x' pid markerOffset(int64)          -> version(0) producerId(8)
+//	                                        firstOffset(8) lastStableOffset(8)
+//
+// 'o' entries of control batches are version 2: the version 1 value
+// followed by the marker type int8 (0 ABORT, 1 COMMIT, -1 none: an empty
+// control batch) and the coordinator epoch int32, so that transaction
+// state can be rebuilt from the index alone. The 'x' space is the
+// aborted-transaction index (see Transactions).
 //
 // Fetch at offset o is one SeekLT('o' pid o+1): the batch with the greatest
 // base offset <= o. The 't' space is Kafka's time index: per segment, an
@@ -220,7 +228,9 @@
 // clean-shutdown marker the last segment is re-validated from its start,
 // as Kafka re-validates everything after its recovery point. Producer
 // state is rebuilt from the index entries (producer id, epoch, base
-// sequence and last offset delta are in every entry).
+// sequence and last offset delta are in every entry; open transactions
+// and coordinator epochs from the attributes and control entries, see
+// Transactions).
 //
 // # Stray logs and damage
 //
@@ -337,8 +347,8 @@
 //   - Cleanable range: from the first dirty offset (the
 //     cleaner-offset-checkpoint, or the log start if it is outside the
 //     log) to the first uncleanable offset: the active segment's base,
-//     the first unstable offset (hook for transactions; the log end
-//     today) and, with min.compaction.lag.ms, the base of the first
+//     the first unstable offset (the last stable offset, see
+//     Transactions) and, with min.compaction.lag.ms, the base of the first
 //     segment holding a record newer than the lag. Clean bytes are the
 //     segments below the first dirty offset, dirty bytes those in the
 //     range; the log is eligible when dirty/(clean+dirty) >
@@ -374,9 +384,9 @@
 //     producer in the producer state (kept as an empty header, Kafka's
 //     RETAIN_EMPTY, so the producer's sequence survives) and the last
 //     batch of a group (kept, empty if need be, so the cleaned segment
-//     covers the same offsets). Control batches are kept (hook:
-//     retainControlBatch) and no batch is aborted (hook: abortedBatch)
-//     until transactions exist.
+//     covers the same offsets). Transactions: see the section of that
+//     name (aborted data goes, markers stay, nothing at or past the last
+//     stable offset is mapped).
 //
 // The swap of a group [base, next) (next: the base of the segment after
 // the group), with its crash rules:
@@ -408,10 +418,97 @@
 // redo work. Cleaning never holds appendMu or mu across I/O: produce and
 // fetch wait at most for the in-memory swap of step 3.
 //
+// # Transactions
+//
+// The log side of Kafka's transactions (KIP-98), following Kafka's
+// ProducerStateManager, ProducerAppendInfo, TransactionIndex and the
+// Cleaner's CleanedTransactionMetadata (txn.go, producers.go):
+//
+//   - A transaction of producer P starts at P's first transactional data
+//     batch (attribute bit 4) while P has none open (its first offset is
+//     remembered) and ends with a control batch (attribute bits 4 and 5)
+//     from P. While P's transaction is open, a non-transactional batch
+//     from P is refused with INVALID_TXN_STATE.
+//   - Markers: Kafka's EndTransactionMarker, one record in a control
+//     batch: key version int16 (0) + type int16 (0 ABORT, 1 COMMIT),
+//     value version int16 (0) + coordinator epoch int32; base sequence
+//     -1, uncompressed, 78 bytes (ParseTxnMarker decodes it; a longer key
+//     or value of a later version is read by its prefix). They are
+//     written by Partition.AppendMarker (the coordinator's
+//     WriteTxnMarkers), or by Append when given as bytes; clients cannot
+//     send control batches (INVALID_RECORD). A marker is refused with
+//     INVALID_PRODUCER_EPOCH when its epoch is below P's (transaction
+//     version 2, KIP-890: also equal to it, unless no transaction is open,
+//     which is a retried marker, written again), and with
+//     TRANSACTION_COORDINATOR_FENCED when its coordinator epoch is below
+//     the one of P's last marker. A marker for a producer with nothing
+//     open is written and changes only its epochs. The marker's epoch
+//     becomes P's (a new epoch resets the sequence, as for data).
+//   - Last stable offset (LSO): the first offset of the earliest open
+//     transaction, else the high watermark. It is an atomic next to the
+//     end offset: a batch opening a transaction lowers it before its
+//     offset is published, a marker raises it after its own is, and
+//     readers load the end offset first, so no reader ever sees open
+//     data below its LSO. Non-transactional appends and reads pay one
+//     branch and one atomic load.
+//   - Fetch: last_stable_offset is the LSO for both isolation levels;
+//     read_committed returns only whole batches starting below the LSO
+//     (nothing when the fetch offset is at or past it) and the aborted
+//     transactions (producer id, first offset) whose marker is at or
+//     after the fetch offset and whose first offset is below the end of
+//     the returned batches (Kafka's collectAbortedTxns, with its stop
+//     rule: the search ends at the first entry whose LSO reaches that
+//     end); read_uncommitted gets null there. ListOffsets latest answers
+//     the LSO for read_committed, and timestamp lookups (also -3) only
+//     find offsets below it, as Kafka's fetchOffsetForTimestamp.
+//   - Aborted-transaction index ('x'): one entry per ABORT marker that
+//     ends a transaction with data, keyed by the marker's offset, holding
+//     Kafka's .txnindex fields (producer id, first offset, last offset =
+//     the key, LSO right after the marker: the earliest other open
+//     transaction's first offset, else marker+1). It is committed in the
+//     same index batch as the marker's own entry. Keyed by offset, it
+//     belongs to the marker's segment like Kafka's per-segment .txnindex:
+//     retention, DeleteRecords and topic deletion drop it with the
+//     segment's other keys, and a recovery that drops or re-indexes a
+//     segment drops or rewrites its entries.
+//   - Recovery and rebuilds: producer state, open transactions included,
+//     is replayed from the index entries in offset order (control
+//     entries carry the marker type and coordinator epoch); batches
+//     indexed from the segments (a torn tail, an unclean shutdown's last
+//     segment, a deleted or inconsistent index) are replayed as they are
+//     indexed and write the 'x' entries of the ABORT markers among them.
+//     If a middle segment had to be re-indexed (out of offset order),
+//     producer state is replayed from the whole index afterwards and
+//     every 'x' entry rewritten (same values). So open transactions
+//     survive restarts and kill -9, and the LSO after Open is the one
+//     before. Producers with an open transaction are never expired.
+//   - Compaction (Kafka's Cleaner with CleanedTransactionMetadata): the
+//     cleaner never maps at or past the LSO (firstUnstableOffset; the
+//     bound may fall inside a segment). Data batches of aborted
+//     transactions (producer P, offsets between the first offset and the
+//     ABORT marker of an 'x' entry; all entries are read, since a group
+//     rewrites whole segments) are neither mapped nor kept, except as an
+//     empty header when the batch is P's last or the group's last
+//     (RETAIN_EMPTY). Walking the log from its first segment, a marker
+//     whose transaction showed no data batch in this cleaning (COMMIT:
+//     no committed batch of P since P's last marker; ABORT: no aborted
+//     one; or an empty control batch) may go, and goes once its
+//     segment's last write is delete.retention.ms old (kept until then
+//     like a tombstone, which schedules the next cleaning); the group's
+//     last batch stays as an empty control batch. The 'x' entries of
+//     dropped markers are deleted in the swap's index batch; the others
+//     stay (a consumer may be told of an aborted transaction with no
+//     data left, which it skips harmlessly, but never of one whose
+//     marker is gone, which would make it skip P's later records). After
+//     a crash completes a swap, the rebuild derives 'x' entries only for
+//     aborted transactions with data left, equivalent for consumers.
+//
 // # Not done here
 //
-// Transactions (the last stable offset equals the high watermark, and
-// aborted-transaction indexes are not kept), and a leader
+// The transaction coordinator itself (issue 11's later steps; the log
+// takes its markers through AppendMarker), Kafka 3.1+'s delete horizon
+// stamped in cleaned batches (KIP-534; Samsa ages tombstones and markers
+// by segment mtime), and a leader
 // epoch cache (batches carry the epoch they were appended in, but the
 // index does not map epochs to start offsets).
 package logstore

@@ -40,6 +40,19 @@ var (
 	// value exists so callers can still refer to the code.
 	ErrUnknownProducerID error = &kafkaError{"logstore: unknown producer id", kerr.UnknownProducerID}
 
+	// ErrInvalidTxnState: a non-transactional batch from a producer whose
+	// transaction is open (Kafka's InvalidTxnStateException,
+	// INVALID_TXN_STATE, 48; ProducerAppendInfo.appendDataBatch).
+	ErrInvalidTxnState error = &kafkaError{"logstore: invalid transaction state", kerr.InvalidTxnState}
+
+	// ErrCoordinatorFenced: a transaction marker with a coordinator epoch
+	// older than the last one the partition saw for the producer, i.e.
+	// from a zombie coordinator (Kafka's
+	// TransactionCoordinatorFencedException,
+	// TRANSACTION_COORDINATOR_FENCED, 52;
+	// ProducerAppendInfo.checkCoordinatorEpoch).
+	ErrCoordinatorFenced error = &kafkaError{"logstore: transaction coordinator fenced", kerr.TransactionCoordinatorFenced}
+
 	// ErrCorruptBatch: bytes that are not a well-formed v2 record batch
 	// (short, bad length, bad magic, bad CRC).
 	ErrCorruptBatch error = &kafkaError{"logstore: corrupt record batch", kerr.CorruptMessage}

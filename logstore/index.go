@@ -30,6 +30,12 @@ const (
 	timeValLen   = 8 + 4
 	entryVersion = 1
 	entryLen     = 1 + 8 + 8 + 4 + 8 + 4 + 8 + 2 + 4 + 2
+	// Version 2 entries are written for control batches only: a version
+	// 1 entry followed by the marker's type int8 (0 ABORT, 1 COMMIT, -1
+	// none) and coordinator epoch int32, so that producer state (open
+	// transactions, coordinator epochs) is rebuilt from the index alone.
+	entryVersionCtrl = 2
+	entryLenCtrl     = entryLen + 1 + 4
 )
 
 // indexEntry describes one batch: where it is and what Fetch, ListOffsets,
@@ -45,6 +51,7 @@ type indexEntry struct {
 	producerEpoch   int16
 	baseSeq         int32
 	attributes      int16
+	marker          txnMarker // control batches only (version 2 entry)
 }
 
 func (e *indexEntry) lastOffset() int64 { return e.baseOffset + int64(e.lastOffsetDelta) }
@@ -77,12 +84,32 @@ func entryFromHeader(h *BatchHeader, segBase, pos int64) indexEntry {
 		producerEpoch:   h.ProducerEpoch,
 		baseSeq:         h.BaseSequence,
 		attributes:      h.Attributes,
+		marker:          noMarker,
 	}
+}
+
+// entryFromBatch is entryFromHeader for a batch whose bytes are at hand:
+// a control batch's marker is decoded into the entry (an undecodable one
+// is kept as noMarker: it then ends no transaction, as Kafka skips an
+// empty control batch).
+func entryFromBatch(h *BatchHeader, segBase, pos int64, batch []byte) indexEntry {
+	e := entryFromHeader(h, segBase, pos)
+	if h.IsControl() {
+		if m, err := parseMarker(batch); err == nil {
+			e.marker = m
+		}
+	}
+	return e
 }
 
 func (e *indexEntry) appendValue(dst []byte) []byte {
 	be := binary.BigEndian
-	dst = append(dst, entryVersion)
+	ctrl := e.attributes&attrControl != 0
+	if ctrl {
+		dst = append(dst, entryVersionCtrl)
+	} else {
+		dst = append(dst, entryVersion)
+	}
 	dst = be.AppendUint64(dst, uint64(e.segBase))
 	dst = be.AppendUint64(dst, uint64(e.pos))
 	dst = be.AppendUint32(dst, uint32(e.size))
@@ -92,11 +119,16 @@ func (e *indexEntry) appendValue(dst []byte) []byte {
 	dst = be.AppendUint16(dst, uint16(e.producerEpoch))
 	dst = be.AppendUint32(dst, uint32(e.baseSeq))
 	dst = be.AppendUint16(dst, uint16(e.attributes))
+	if ctrl {
+		dst = append(dst, byte(e.marker.kind))
+		dst = be.AppendUint32(dst, uint32(e.marker.coordEpoch))
+	}
 	return dst
 }
 
 func decodeEntry(key, val []byte) (indexEntry, error) {
-	if len(key) != offsetKeyLen || len(val) != entryLen || val[0] != entryVersion {
+	ok := len(val) > 0 && ((val[0] == entryVersion && len(val) == entryLen) || (val[0] == entryVersionCtrl && len(val) == entryLenCtrl))
+	if len(key) != offsetKeyLen || !ok {
 		return indexEntry{}, fmt.Errorf("logstore: malformed index entry (key %d bytes, value %d bytes)", len(key), len(val))
 	}
 	be := binary.BigEndian
@@ -112,6 +144,13 @@ func decodeEntry(key, val []byte) (indexEntry, error) {
 		producerEpoch:   int16(be.Uint16(v[40:])),
 		baseSeq:         int32(be.Uint32(v[42:])),
 		attributes:      int16(be.Uint16(v[46:])),
+		marker:          noMarker,
+	}
+	if val[0] == entryVersionCtrl {
+		e.marker = txnMarker{kind: int8(v[48]), coordEpoch: int32(be.Uint32(v[49:]))}
+	}
+	if (e.attributes&attrControl != 0) != (val[0] == entryVersionCtrl) {
+		return indexEntry{}, fmt.Errorf("logstore: index entry version %d does not match the batch attributes %#x", val[0], e.attributes)
 	}
 	return e, nil
 }
@@ -305,9 +344,18 @@ func (x *index) scanEntries(pid uint32, from, to int64, fn func(e *indexEntry) (
 }
 
 // deleteSegmentRange removes the entries of segments with bases in
-// [fromSeg, toSeg) from both key spaces (toSeg < 0: to the partition's end).
+// [fromSeg, toSeg) from the offset, time and aborted-transaction key
+// spaces (toSeg < 0: to the partition's end). Aborted-transaction entries
+// are keyed by their marker's offset, so they go with the marker's
+// segment, like Kafka's per-segment .txnindex.
 func (x *index) deleteSegmentRange(b *pebble.Batch, pid uint32, fromSeg, toSeg int64) error {
-	for _, space := range []byte{ksOffset, ksTime} {
+	return x.deleteRanges(b, pid, fromSeg, toSeg, ksOffset, ksTime, ksAborted)
+}
+
+// deleteRanges is deleteSegmentRange for the given key spaces (the
+// cleaner's swap keeps the aborted-transaction entries: see doc.go).
+func (x *index) deleteRanges(b *pebble.Batch, pid uint32, fromSeg, toSeg int64, spaces ...byte) error {
+	for _, space := range spaces {
 		lo := appendPrefix(nil, space, pid)
 		lo = binary.BigEndian.AppendUint64(lo, uint64(fromSeg))
 		var hi []byte
@@ -338,6 +386,14 @@ func (x *index) deleteSegmentTail(b *pebble.Batch, pid uint32, segBase, segEnd, 
 		hi = appendOffsetKey(nil, pid, segEnd)
 	}
 	if err := b.DeleteRange(lo, hi, nil); err != nil {
+		return err
+	}
+	alo := appendAbortedKey(nil, pid, fromOffset)
+	ahi := prefixEnd(appendPrefix(nil, ksAborted, pid))
+	if segEnd >= 0 {
+		ahi = appendAbortedKey(nil, pid, segEnd)
+	}
+	if err := b.DeleteRange(alo, ahi, nil); err != nil {
 		return err
 	}
 	segPrefix := binary.BigEndian.AppendUint64(appendPrefix(nil, ksTime, pid), uint64(segBase))

@@ -51,6 +51,15 @@ type Partition struct {
 	// change): a read whose index lookup and segment lookup straddle a
 	// swap sees it change and retries (two atomic loads per read).
 	swapSeq atomic.Uint64
+	// firstUnstable is the first offset of the earliest ongoing
+	// transaction, math.MaxInt64 when none (written under appendMu; the
+	// last stable offset is min(leo, firstUnstable), see txn.go).
+	firstUnstable atomic.Int64
+	// lastAborted is the offset of the last ABORT marker with an
+	// aborted-transaction index entry (-1: none), so read_committed
+	// reads of logs without aborts skip the index (see ReadCommitted).
+	// It only grows while the partition is open.
+	lastAborted atomic.Int64
 	// tombstoneDue is when (ms) the earliest tombstone the cleaner kept
 	// for delete.retention.ms may go: the cleaner then rewrites the log
 	// even without dirty records. 0: none known.
@@ -163,13 +172,30 @@ func (p *Partition) Append(batch []byte, h BatchHeader) (AppendResult, error) {
 	if len(batch) < BatchHeaderSize || len(batch) != h.TotalSize() {
 		return AppendResult{}, fmt.Errorf("%w: batch is %d bytes, header says %d", ErrCorruptBatch, len(batch), h.TotalSize())
 	}
-	cfg := p.cfg.Load()
-
+	var mk *txnMarker
+	var m txnMarker
+	if h.IsControl() {
+		// A marker written as bytes (a coordinator replaying one): the
+		// same checks as AppendMarker with the legacy epoch rule.
+		var err error
+		if m, err = parseMarker(batch); err != nil || (m.kind < 0 && h.NumRecords != 0) || h.ProducerID < 0 {
+			return AppendResult{}, fmt.Errorf("%s-%d: %w: control batch without a valid transaction marker: %v", p.topic, p.partition, ErrInvalidRecord, err)
+		}
+		mk = &m
+	}
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
 	if p.closed.Load() {
 		return AppendResult{}, ErrPartitionClosed
 	}
+	return p.appendLocked(batch, h, mk, 0)
+}
+
+// appendLocked is Append under appendMu; mk is the marker of a control
+// batch (nil for data batches), checked with transactionVersion's rules
+// (see AppendMarker).
+func (p *Partition) appendLocked(batch []byte, h BatchHeader, mk *txnMarker, transactionVersion int16) (AppendResult, error) {
+	cfg := p.cfg.Load()
 	if p.store.guard.Full() || p.store.idx.flushErr.Load() != nil {
 		if err := p.writeBlockedError(); err != nil {
 			return AppendResult{}, err
@@ -181,7 +207,11 @@ func (p *Partition) Append(batch []byte, h BatchHeader) (AppendResult, error) {
 	base := p.leo.Load()
 	res := AppendResult{LogAppendTime: -1, LogStartOffset: p.logStart.Load()}
 
-	if h.ProducerID >= 0 {
+	if mk != nil {
+		if err := p.producers.checkMarker(&h, mk, transactionVersion); err != nil {
+			return res, fmt.Errorf("%s-%d: %w", p.topic, p.partition, err)
+		}
+	} else if h.ProducerID >= 0 {
 		dup, err := p.producers.check(&h)
 		if err != nil {
 			return res, fmt.Errorf("%s-%d: %w", p.topic, p.partition, err)
@@ -196,7 +226,7 @@ func (p *Partition) Append(batch []byte, h BatchHeader) (AppendResult, error) {
 	}
 
 	now := p.store.now()
-	if cfg.LogAppendTime {
+	if cfg.LogAppendTime && mk == nil {
 		ms := now.UnixMilli()
 		stampLogAppendTime(batch, ms)
 		h.MaxTimestamp = ms
@@ -221,7 +251,16 @@ func (p *Partition) Append(batch []byte, h BatchHeader) (AppendResult, error) {
 		p.store.guard.Note(err)
 		return res, fmt.Errorf("%w: writing %s at %d: %w", ErrStorage, seg.path, pos, err)
 	}
-	wroteTime, err := p.indexAppendLocked(seg, pos, &h)
+	// The aborted-transaction index entry of an ABORT marker goes in the
+	// same index commit as the marker's own entry.
+	var aborted *AbortedTxn
+	if mk != nil {
+		if e := p.producers.m[h.ProducerID]; e != nil && e.txnFirst >= 0 && mk.kind == markerAbort {
+			aborted = &AbortedTxn{ProducerID: h.ProducerID, FirstOffset: e.txnFirst, LastOffset: base,
+				LastStableOffset: min(p.producers.firstUnstable(h.ProducerID), base+1)}
+		}
+	}
+	wroteTime, err := p.indexAppendLocked(seg, pos, &h, mk, aborted)
 	if err != nil {
 		p.truncateLocked(seg, pos)
 		return res, fmt.Errorf("%w: indexing %s-%d offset %d: %w", ErrStorage, p.topic, p.partition, base, err)
@@ -232,13 +271,20 @@ func (p *Partition) Append(batch []byte, h BatchHeader) (AppendResult, error) {
 		if err := seg.f.Sync(); err != nil {
 			p.store.guard.Note(err)
 			p.appendedRecords -= int64(h.NumRecords)
-			p.unindexLocked(wroteTime)
+			p.unindexLocked(wroteTime, aborted != nil)
 			p.truncateLocked(seg, pos)
 			return res, fmt.Errorf("%w: fsync %s: %w", ErrStorage, seg.path, err)
 		}
 		p.flushedRecords = p.appendedRecords
 	} else if fms := cfg.FlushMs; fms > 0 && fms != math.MaxInt64 && !p.flushArmed {
 		p.armFlushLocked(time.Duration(fms) * time.Millisecond)
+	}
+
+	// A transactional batch that opens a transaction holds the last
+	// stable offset back from before its offset is published (readers
+	// load the end offset, then firstUnstable).
+	if h.Attributes&attrTransactional != 0 && mk == nil && p.producers.ongoingTxn(h.ProducerID) < 0 {
+		p.firstUnstable.Store(min(p.firstUnstable.Load(), base))
 	}
 
 	// Publish: segment size first, then the end offset, so that readers
@@ -259,7 +305,18 @@ func (p *Partition) Append(batch []byte, h BatchHeader) (AppendResult, error) {
 	}
 
 	if h.ProducerID >= 0 {
-		p.producers.update(&h, now.UnixMilli())
+		m := noMarker
+		if mk != nil {
+			m = *mk
+		}
+		if aborted != nil {
+			p.lastAborted.Store(base)
+		}
+		if _, ok := p.producers.update(&h, now.UnixMilli(), m); ok {
+			// The marker is published: the last stable offset may move
+			// past the transaction now.
+			p.firstUnstable.Store(p.producers.firstUnstable(-1))
+		}
 	}
 	res.BaseOffset, res.LastOffset = base, last
 	return res, nil
@@ -320,12 +377,18 @@ func (p *Partition) rollLocked(base int64) error {
 
 // indexAppendLocked commits the index entry of a written batch (and a
 // time-index entry when the batch raises the segment's max timestamp).
-func (p *Partition) indexAppendLocked(seg *segment, pos int64, h *BatchHeader) (wroteTime bool, err error) {
+func (p *Partition) indexAppendLocked(seg *segment, pos int64, h *BatchHeader, mk *txnMarker, aborted *AbortedTxn) (wroteTime bool, err error) {
 	e := entryFromHeader(h, seg.base, pos)
+	if mk != nil {
+		e.marker = *mk
+	}
 	p.keyBuf = appendOffsetKey(p.keyBuf[:0], p.pid, h.BaseOffset)
 	p.valBuf = e.appendValue(p.valBuf[:0])
 	b := p.idxBatch
 	_ = b.Set(p.keyBuf, p.valBuf, nil)
+	if aborted != nil {
+		_ = setAborted(b, p.pid, aborted)
+	}
 	if h.MaxTimestamp > seg.maxTs {
 		p.tkeyBuf = appendTimeKey(p.tkeyBuf[:0], p.pid, seg.base, h.MaxTimestamp)
 		p.tvalBuf = appendTimeValue(p.tvalBuf[:0], h.BaseOffset, h.LastOffsetDelta)
@@ -339,9 +402,12 @@ func (p *Partition) indexAppendLocked(seg *segment, pos int64, h *BatchHeader) (
 }
 
 // unindexLocked removes the entries indexAppendLocked just wrote.
-func (p *Partition) unindexLocked(wroteTime bool) {
+func (p *Partition) unindexLocked(wroteTime, wroteAborted bool) {
 	b := p.idxBatch
 	_ = b.Delete(p.keyBuf, nil)
+	if wroteAborted {
+		_ = b.Delete(appendAbortedKey(nil, p.pid, int64(binary.BigEndian.Uint64(p.keyBuf[5:]))), nil)
+	}
 	if wroteTime {
 		_ = b.Delete(p.tkeyBuf, nil)
 	}
@@ -428,12 +494,13 @@ func (p *Partition) segmentAt(base int64) *segment {
 // An offset equal to the log end offset gives an empty result; one below
 // the log start offset or beyond the end gives ErrOffsetOutOfRange.
 func (p *Partition) Read(offset int64, maxBytes int32) (ReadResult, error) {
-	return p.read(offset, maxBytes, false)
+	return p.read(offset, maxBytes, false, false)
 }
 
 // read is Read; belowStart lets it read batches below the log start that
 // are still in a segment (see ReadBelowStart).
-func (p *Partition) read(offset int64, maxBytes int32, belowStart bool) (ReadResult, error) {
+// committed stops at the last stable offset (ReadCommitted).
+func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed bool) (ReadResult, error) {
 	if p.closed.Load() {
 		return ReadResult{}, ErrPartitionClosed
 	}
@@ -441,8 +508,9 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart bool) (ReadRes
 	if (offset < logStart && !belowStart) || offset > leo {
 		return ReadResult{}, fmt.Errorf("%w: %s-%d offset %d not in [%d, %d]", ErrOffsetOutOfRange, p.topic, p.partition, offset, logStart, leo)
 	}
-	res := ReadResult{HighWatermark: leo, LastStableOffset: leo, LogStartOffset: logStart}
-	if offset == leo {
+	lso := min(leo, max(p.firstUnstable.Load(), logStart))
+	res := ReadResult{HighWatermark: leo, LastStableOffset: lso, LogStartOffset: logStart}
+	if offset == leo || (committed && offset >= lso) {
 		return res, nil
 	}
 	var e indexEntry
@@ -496,11 +564,16 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart bool) (ReadRes
 		rb.put()
 		return ReadResult{}, err
 	}
-	res.Batches = rb.b[:wholeBatches(rb.b)]
-	res.release = rb.release
 	if hw := p.leo.Load(); hw > res.HighWatermark {
-		res.HighWatermark, res.LastStableOffset = hw, hw
+		res.HighWatermark = hw
+		res.LastStableOffset = min(hw, max(p.firstUnstable.Load(), res.LogStartOffset))
 	}
+	if committed {
+		res.Batches = rb.b[:cutAt(rb.b, res.LastStableOffset)]
+	} else {
+		res.Batches = rb.b[:wholeBatches(rb.b)]
+	}
+	res.release = rb.release
 	res.LogStartOffset = p.logStart.Load()
 	return res, nil
 }

@@ -29,7 +29,11 @@ import (
 //     state, applies to transactional producers after the KIP-890
 //     partition verification, which Samsa does not do.
 //   - Control batches (transaction markers) only pass the epoch check and
-//     move the epoch; they carry no sequence.
+//     move the epoch; they carry no sequence. Markers are written by
+//     Partition.AppendMarker only (clients cannot send control batches),
+//     with the checks of txn.go.
+//   - A non-transactional batch from a producer whose transaction is open
+//     is refused with INVALID_TXN_STATE (ProducerAppendInfo.appendDataBatch).
 //
 // Kafka keeps producer state when the log start offset moves (it only
 // expires producers after producer.id.expiration.ms of inactivity);
@@ -58,6 +62,12 @@ type producerEntry struct {
 	head    int // ring index of the oldest cached batch
 	batches [producerBatchesToRetain]producerBatch
 	lastTs  int64 // when the producer was last seen, for expiration
+	// txnFirst is the first offset of the producer's ongoing transaction
+	// (Kafka's currentTxnFirstOffset), -1 when none.
+	txnFirst int64
+	// coordEpoch is the coordinator epoch of the producer's last marker
+	// (Kafka's ProducerStateEntry.coordinatorEpoch), -1 before any.
+	coordEpoch int32
 }
 
 func (e *producerEntry) last() *producerBatch {
@@ -106,10 +116,35 @@ func (e *producerEntry) findDuplicate(epoch int16, firstSeq, lastSeq int32) *pro
 	return nil
 }
 
-// producerState is the idempotence state of one partition. It is guarded
-// by Partition.appendMu.
+// producerState is the idempotence and transaction state of one
+// partition. It is guarded by Partition.appendMu.
 type producerState struct {
 	m map[int64]*producerEntry
+	// txns maps the producer id of every ongoing transaction to its first
+	// offset (Kafka's ProducerStateManager.ongoingTxns); the earliest is
+	// the first unstable offset. Usually empty or tiny.
+	txns map[int64]int64
+}
+
+// firstUnstable is the first offset of the earliest ongoing transaction,
+// or math.MaxInt64 if there is none. except (a producer id, or -1) is
+// left out, as Kafka's lastStableOffset(completedTxn) does.
+func (s *producerState) firstUnstable(except int64) int64 {
+	first := int64(math.MaxInt64)
+	for id, off := range s.txns {
+		if id != except && off < first {
+			first = off
+		}
+	}
+	return first
+}
+
+// ongoingTxn returns the first offset of pid's ongoing transaction, or -1.
+func (s *producerState) ongoingTxn(pid int64) int64 {
+	if e := s.m[pid]; e != nil {
+		return e.txnFirst
+	}
+	return -1
 }
 
 func inSequence(lastSeq, nextSeq int32) bool {
@@ -137,6 +172,12 @@ func (s *producerState) check(h *BatchHeader) (dup *producerBatch, err error) {
 	if h.IsControl() {
 		return nil, nil
 	}
+	if e != nil && e.txnFirst >= 0 && !h.IsTransactional() {
+		// ProducerAppendInfo.appendDataBatch: a plain idempotent write
+		// while the producer's transaction is open.
+		return nil, fmt.Errorf("%w: producer %d sent a non-transactional batch while its transaction from offset %d is open",
+			ErrInvalidTxnState, h.ProducerID, e.txnFirst)
+	}
 	if h.ProducerEpoch != cur {
 		if h.BaseSequence != 0 && cur != noProducerEpoch {
 			return nil, fmt.Errorf("%w: producer %d new epoch %d must start at sequence 0, got %d (current epoch %d)",
@@ -154,27 +195,60 @@ func (s *producerState) check(h *BatchHeader) (dup *producerBatch, err error) {
 	return nil, nil
 }
 
+// completedTxn is a transaction ended by a marker (Kafka's CompletedTxn).
+type completedTxn struct {
+	producerID  int64
+	firstOffset int64
+	lastOffset  int64 // the marker's offset
+	abort       bool
+}
+
 // update records an appended (or, during recovery, replayed) batch.
 // seenMs is the wall-clock time of the append (or of the recovery): the
 // producer counts as active then even if its batches carry no or old
 // timestamps, which Kafka's expiration (on batch timestamps alone) does
 // not do; it avoids expiring a producer right after a restart.
-func (s *producerState) update(h *BatchHeader, seenMs int64) {
+//
+// A transactional data batch of a producer without an ongoing transaction
+// starts one at its base offset; a control batch with a marker (m.kind >=
+// 0) ends it, moving the producer's epoch and coordinator epoch
+// (ProducerAppendInfo.appendDataBatch and appendEndTxnMarker). ok reports
+// a transaction that had data (Kafka emits no CompletedTxn for an empty
+// one). An empty control batch (m.kind < 0: its marker was cleaned away)
+// changes nothing, as in Kafka.
+func (s *producerState) update(h *BatchHeader, seenMs int64, m txnMarker) (done completedTxn, ok bool) {
 	if h.ProducerID < 0 {
-		return
+		return done, false
+	}
+	if h.IsControl() && m.kind < 0 {
+		return done, false
 	}
 	if s.m == nil {
 		s.m = make(map[int64]*producerEntry)
 	}
 	e := s.m[h.ProducerID]
 	if e == nil {
-		e = &producerEntry{epoch: h.ProducerEpoch}
+		e = &producerEntry{epoch: h.ProducerEpoch, txnFirst: -1, coordEpoch: -1}
 		s.m[h.ProducerID] = e
 	}
 	e.setEpoch(h.ProducerEpoch)
 	e.lastTs = max(h.MaxTimestamp, seenMs)
 	if h.IsControl() {
-		return
+		if e.txnFirst >= 0 {
+			done = completedTxn{producerID: h.ProducerID, firstOffset: e.txnFirst, lastOffset: h.BaseOffset, abort: m.kind == markerAbort}
+			ok = true
+			e.txnFirst = -1
+			delete(s.txns, h.ProducerID)
+		}
+		e.coordEpoch = m.coordEpoch
+		return done, ok
+	}
+	if h.Attributes&attrTransactional != 0 && e.txnFirst < 0 {
+		e.txnFirst = h.BaseOffset
+		if s.txns == nil {
+			s.txns = make(map[int64]int64)
+		}
+		s.txns[h.ProducerID] = h.BaseOffset
 	}
 	e.add(producerBatch{
 		firstSeq:   h.BaseSequence,
@@ -183,14 +257,18 @@ func (s *producerState) update(h *BatchHeader, seenMs int64) {
 		lastOffset: h.LastOffset(),
 		maxTs:      h.MaxTimestamp,
 	})
+	return done, false
 }
 
 // expire forgets producers last seen before cutoff (Kafka's
 // producer.id.expiration.ms), so that the map does not grow without bound.
+// A producer with an ongoing transaction is never expired
+// (ProducerStateManager.isProducerExpired): its transaction still holds
+// the last stable offset back.
 func (s *producerState) expire(cutoff int64) int {
 	n := 0
 	for id, e := range s.m {
-		if e.lastTs < cutoff {
+		if e.lastTs < cutoff && e.txnFirst < 0 {
 			delete(s.m, id)
 			n++
 		}

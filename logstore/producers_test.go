@@ -145,14 +145,18 @@ func TestControlBatchBumpsEpoch(t *testing.T) {
 	e.open()
 	p := e.create("t", 0, PartitionConfig{})
 	appendBatch(t, p, makeBatch(t, batchSpec{pidSet: true, pid: 3, epoch: 0, seq: 0, attrs: attrTransactional}))
-	marker := makeBatch(t, batchSpec{pidSet: true, pid: 3, epoch: 1, seq: -1, attrs: attrTransactional | attrControl})
+	marker := appendMarkerBatch(nil, 3, 1, true, 0, 0, 1)
 	appendBatch(t, p, marker)
 	b := idem(t, 3, 0, 1, 1)
 	_, err := p.Append(b, mustHeader(t, b))
 	wantErr(t, err, ErrInvalidProducerEpoch)
-	old := makeBatch(t, batchSpec{pidSet: true, pid: 3, epoch: 0, seq: -1, attrs: attrControl})
+	old := appendMarkerBatch(nil, 3, 0, false, 0, 0, 1)
 	_, err = p.Append(old, mustHeader(t, old))
 	wantErr(t, err, ErrInvalidProducerEpoch)
+	// A control batch whose record is no EndTransactionMarker is refused.
+	bogus := makeBatch(t, batchSpec{pidSet: true, pid: 3, epoch: 1, seq: -1, attrs: attrTransactional | attrControl})
+	_, err = p.Append(bogus, mustHeader(t, bogus))
+	wantErr(t, err, ErrInvalidRecord)
 	appendBatch(t, p, idem(t, 3, 1, 0, 1))
 }
 

@@ -286,8 +286,8 @@ func (p *Partition) recover(clean bool) error {
 			}
 			from := indexedEnd[i]
 			added := 0
-			valid, reason, err := scanBatches(s.f, from, sizes[i], minOffset, &scanBuf, func(h *BatchHeader, pos int64) error {
-				e := entryFromHeader(h, s.base, pos)
+			valid, reason, err := scanBatchBytes(s.f, from, sizes[i], minOffset, &scanBuf, func(h *BatchHeader, pos int64, batch []byte) error {
+				e := entryFromBatch(h, s.base, pos, batch)
 				key := appendOffsetKey(nil, p.pid, h.BaseOffset)
 				if err := b.Set(key, e.appendValue(nil), nil); err != nil {
 					return err
@@ -300,7 +300,9 @@ func (p *Partition) recover(clean bool) error {
 				}
 				s.noteBatch(h.BaseOffset, h.LastOffset(), h.MaxTimestamp)
 				if replayProducers {
-					p.producers.update(h, p.recoveredAt)
+					if err := p.replayBatch(b, h, e.marker); err != nil {
+						return err
+					}
 				}
 				added++
 				if b.Len() >= 4<<20 {
@@ -337,13 +339,21 @@ func (p *Partition) recover(clean bool) error {
 		p.producers = producerState{}
 		err := x.scanEntries(p.pid, 0, -1, func(e *indexEntry) (bool, error) {
 			h := e.header()
-			p.producers.update(&h, p.recoveredAt)
-			return true, nil
+			return true, p.replayBatch(b, &h, e.marker)
 		})
+		if err == nil {
+			err = commit()
+		}
 		if err != nil {
 			return fail(err)
 		}
 	}
+	p.firstUnstable.Store(p.producers.firstUnstable(-1))
+	lastAborted, err := x.lastAbortedOffset(p.pid)
+	if err != nil {
+		return fail(err)
+	}
+	p.lastAborted.Store(lastAborted)
 
 	leo := segs[last].base
 	p.maxTs, p.maxTsOffset = noMaxTimestamp, -1
@@ -368,6 +378,21 @@ func (p *Partition) recover(clean bool) error {
 	p.leo.Store(leo)
 	p.logStart.Store(logStart)
 	return nil
+}
+
+// replayBatch rebuilds producer state from a batch found in a segment or
+// the index, in offset order, and writes (through b) the
+// aborted-transaction index entry of an ABORT marker that ends a
+// transaction, with the last stable offset as it was right after the
+// marker (the same entry AppendMarker wrote, so rewriting it is harmless).
+func (p *Partition) replayBatch(b *pebble.Batch, h *BatchHeader, m txnMarker) error {
+	done, ok := p.producers.update(h, p.recoveredAt, m)
+	if !ok || !done.abort {
+		return nil
+	}
+	t := AbortedTxn{ProducerID: done.producerID, FirstOffset: done.firstOffset, LastOffset: done.lastOffset,
+		LastStableOffset: min(p.producers.firstUnstable(-1), done.lastOffset+1)}
+	return setAborted(b, p.pid, &t)
 }
 
 // loadIndex is step 2 of recover: it replays the partition's index
@@ -420,7 +445,9 @@ func (p *Partition) loadIndex(segs []*segment, sizes, indexedEnd []int64, b *peb
 		prevLast = e.lastOffset()
 		lastEntry[i] = *e
 		h := e.header()
-		p.producers.update(&h, p.recoveredAt)
+		// The aborted-transaction entries of indexed markers were
+		// committed with them: only producer state is replayed here.
+		p.producers.update(&h, p.recoveredAt, e.marker)
 		return true, nil
 	})
 	if err != nil || !consistent {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"samsa/embed"
+	"samsa/logstore"
 )
 
 // Mode says how a broker runs.
@@ -177,6 +178,21 @@ func (b *Broker) start() {
 	default:
 		b.t.Fatalf("unknown mode %q", b.mode)
 	}
+}
+
+// Partition returns the log of topic-partition of an in-process broker, so
+// that a test can write what no client can yet (transaction markers). It
+// fails the test in binary mode or when the partition does not exist.
+func (b *Broker) Partition(topic string, partition int32) *logstore.Partition {
+	b.t.Helper()
+	if b.inproc == nil {
+		b.t.Fatalf("Partition needs an in-process broker (mode %s)", b.mode)
+	}
+	p, ok := b.inproc.Internal().Logs().Partition(topic, partition)
+	if !ok {
+		b.t.Fatalf("partition %s-%d not found", topic, partition)
+	}
+	return p
 }
 
 // Stop shuts the broker down gracefully. It is safe to call twice.

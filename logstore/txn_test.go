@@ -1,0 +1,588 @@
+package logstore
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"os"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// txnBatch is a transactional data batch of producer pid (records records,
+// base sequence seq).
+func txnBatch(t testing.TB, pid int64, epoch int16, seq int32, records int) []byte {
+	return makeBatch(t, batchSpec{records: records, pidSet: true, pid: pid, epoch: epoch, seq: seq, baseTs: 1, attrs: attrTransactional})
+}
+
+// setTransactional turns b into a transactional batch (CRC recomputed).
+func setTransactional(b []byte) []byte {
+	be := binary.BigEndian
+	be.PutUint16(b[offAttributes:], be.Uint16(b[offAttributes:])|attrTransactional)
+	be.PutUint32(b[offCRC:], crc32.Checksum(b[offAttributes:], castagnoli))
+	return b
+}
+
+func mustMarker(t testing.TB, p *Partition, pid int64, epoch int16, commit bool, coordEpoch int32) AppendResult {
+	t.Helper()
+	res, err := p.AppendMarker(pid, epoch, commit, coordEpoch, 0, 0)
+	if err != nil {
+		t.Fatalf("marker: %v", err)
+	}
+	return res
+}
+
+// readCommitted reads everything a read_committed consumer may see from
+// off, returning the batches' base offsets and the aborted transactions.
+func readCommitted(t testing.TB, p *Partition, off int64) (bases []int64, aborted []AbortedTxn) {
+	t.Helper()
+	for {
+		res, ab, err := p.ReadCommitted(off, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.LastStableOffset != p.LastStableOffset() {
+			t.Fatalf("read says LSO %d, partition %d", res.LastStableOffset, p.LastStableOffset())
+		}
+		aborted = append(aborted, ab...)
+		if len(res.Batches) == 0 {
+			res.Release()
+			return bases, aborted
+		}
+		for _, b := range splitBatches(t, res.Batches) {
+			h := mustHeader(t, b)
+			if h.BaseOffset >= res.LastStableOffset {
+				t.Fatalf("batch at %d returned at or past the LSO %d", h.BaseOffset, res.LastStableOffset)
+			}
+			bases = append(bases, h.BaseOffset)
+			off = h.LastOffset() + 1
+		}
+		res.Release()
+	}
+}
+
+func TestTxnLastStableOffset(t *testing.T) {
+	e := newEnv(t)
+	e.open()
+	p := e.create("t", 0, PartitionConfig{})
+	if p.LastStableOffset() != 0 {
+		t.Fatalf("empty LSO %d", p.LastStableOffset())
+	}
+	appendBatch(t, p, idem(t, 9, 0, 0, 1))                // 0: plain idempotent
+	appendBatch(t, p, txnBatch(t, 1, 0, 0, 2))            // 1-2: txn of 1
+	appendBatch(t, p, txnBatch(t, 2, 0, 0, 1))            // 3: txn of 2
+	appendBatch(t, p, txnBatch(t, 1, 0, 2, 1))            // 4: txn of 1
+	appendBatch(t, p, makeBatch(t, batchSpec{baseTs: 1})) // 5: plain
+	if got := p.LastStableOffset(); got != 1 || p.HighWatermark() != 6 {
+		t.Fatalf("LSO %d HW %d, want 1 6", got, p.HighWatermark())
+	}
+	if b, _ := readCommitted(t, p, 0); !reflect.DeepEqual(b, []int64{0}) {
+		t.Fatalf("read_committed saw %v", b)
+	}
+	// At or past the LSO (and up to the log end), read_committed is empty.
+	if b, _ := readCommitted(t, p, 3); len(b) != 0 {
+		t.Fatalf("read_committed past the LSO saw %v", b)
+	}
+	if n := len(readAll(t, p)); n != 5 {
+		t.Fatalf("read_uncommitted saw %d batches", n)
+	}
+	// A plain write from producer 1 while its transaction is open.
+	b := idem(t, 1, 0, 3, 1)
+	_, err := p.Append(b, mustHeader(t, b))
+	wantErr(t, err, ErrInvalidTxnState)
+
+	mustMarker(t, p, 1, 0, true, 0) // 6: commit 1
+	if got := p.LastStableOffset(); got != 3 {
+		t.Fatalf("LSO after commit of 1: %d, want 3", got)
+	}
+	mustMarker(t, p, 2, 0, false, 0) // 7: abort 2
+	if got := p.LastStableOffset(); got != 8 || p.HighWatermark() != 8 {
+		t.Fatalf("LSO %d HW %d after both markers", got, p.HighWatermark())
+	}
+	bases, aborted := readCommitted(t, p, 0)
+	if !reflect.DeepEqual(bases, []int64{0, 1, 3, 4, 5, 6, 7}) {
+		t.Fatalf("read_committed bases %v", bases)
+	}
+	want := []AbortedTxn{{ProducerID: 2, FirstOffset: 3, LastOffset: 7, LastStableOffset: 8}}
+	if !reflect.DeepEqual(aborted, want) {
+		t.Fatalf("aborted %+v, want %+v", aborted, want)
+	}
+	// A read starting after the aborted data still gets the transaction
+	// (its marker is ahead); one starting past the marker does not.
+	if _, ab := readCommitted(t, p, 5); !reflect.DeepEqual(ab, want) {
+		t.Fatalf("aborted from 5: %+v", ab)
+	}
+	if _, ab := readCommitted(t, p, 8); len(ab) != 0 {
+		t.Fatalf("aborted from 8: %+v", ab)
+	}
+	// The marker's bytes decode as Kafka's EndTransactionMarker.
+	res, err := p.Read(7, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseTxnMarker(res.Batches)
+	res.Release()
+	if err != nil || m.Commit || m.CoordinatorEpoch != 0 {
+		t.Fatalf("marker %+v %v", m, err)
+	}
+	// After its marker producer 1 may write plain batches again.
+	appendBatch(t, p, idem(t, 1, 0, 3, 1))
+}
+
+func TestTxnAbortedIndexLSOAtCompletion(t *testing.T) {
+	e := newEnv(t)
+	e.open()
+	p := e.create("t", 0, PartitionConfig{})
+	appendBatch(t, p, txnBatch(t, 1, 0, 0, 1)) // 0
+	appendBatch(t, p, txnBatch(t, 2, 0, 0, 1)) // 1
+	mustMarker(t, p, 1, 0, false, 0)           // 2: abort 1 while 2 is open
+	appendBatch(t, p, txnBatch(t, 1, 0, 1, 1)) // 3: next txn of 1
+	mustMarker(t, p, 2, 0, false, 0)           // 4: abort 2 while 1 is open
+	mustMarker(t, p, 1, 0, false, 0)           // 5: abort 1
+	mustMarker(t, p, 3, 0, true, 0)            // 6: marker of a producer without data
+	got, err := p.AbortedTransactions(0, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []AbortedTxn{
+		{ProducerID: 1, FirstOffset: 0, LastOffset: 2, LastStableOffset: 1},
+		{ProducerID: 2, FirstOffset: 1, LastOffset: 4, LastStableOffset: 3},
+		{ProducerID: 1, FirstOffset: 3, LastOffset: 5, LastStableOffset: 6},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("aborted %+v\nwant %+v", got, want)
+	}
+	// Kafka's stop rule: an entry whose LSO reaches the upper bound ends
+	// the search.
+	if got, _ := p.AbortedTransactions(0, 1); !reflect.DeepEqual(got, want[:1]) {
+		t.Fatalf("upper 1: %+v", got)
+	}
+	if p.LastStableOffset() != 7 {
+		t.Fatalf("LSO %d", p.LastStableOffset())
+	}
+}
+
+func TestTxnMarkerFencing(t *testing.T) {
+	e := newEnv(t)
+	e.open()
+	p := e.create("t", 0, PartitionConfig{})
+	appendBatch(t, p, txnBatch(t, 1, 3, 0, 1))
+	_, err := p.AppendMarker(1, 2, true, 0, 0, 0)
+	wantErr(t, err, ErrInvalidProducerEpoch)
+	mustMarker(t, p, 1, 3, true, 5)
+	// An older coordinator epoch: a zombie coordinator.
+	_, err = p.AppendMarker(1, 3, false, 4, 0, 0)
+	wantErr(t, err, ErrCoordinatorFenced)
+	// TV2 (KIP-890): the marker epoch must be above the data's, except
+	// the retry of a marker already written.
+	appendBatch(t, p, txnBatch(t, 1, 3, 1, 1))
+	_, err = p.AppendMarker(1, 3, true, 5, 0, 2)
+	wantErr(t, err, ErrInvalidProducerEpoch)
+	if _, err := p.AppendMarker(1, 4, true, 5, 0, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.AppendMarker(1, 4, true, 5, 0, 2); err != nil {
+		t.Fatalf("TV2 marker retry: %v", err)
+	}
+	if p.LastStableOffset() != p.HighWatermark() {
+		t.Fatalf("LSO %d HW %d", p.LastStableOffset(), p.HighWatermark())
+	}
+	// The marker moved the epoch: the old epoch's data is fenced and the
+	// new epoch starts at sequence 0.
+	b := txnBatch(t, 1, 3, 2, 1)
+	_, err = p.Append(b, mustHeader(t, b))
+	wantErr(t, err, ErrInvalidProducerEpoch)
+	appendBatch(t, p, txnBatch(t, 1, 4, 0, 1))
+}
+
+// txnLog writes a log mixing committed, aborted and open transactions
+// over several segments and returns what read_committed sees.
+func txnLog(t *testing.T, p *Partition) {
+	t.Helper()
+	seq := map[int64]int32{}
+	data := func(pid int64) {
+		appendBatch(t, p, txnBatch(t, pid, 0, seq[pid], 2))
+		seq[pid] += 2
+	}
+	for i := 0; i < 10; i++ {
+		data(1)
+		data(2)
+		appendBatch(t, p, makeBatch(t, batchSpec{baseTs: 1, records: 3}))
+		data(1)
+		mustMarker(t, p, 1, 0, i%2 == 0, 0)
+		if i%3 == 0 {
+			mustMarker(t, p, 2, 0, false, 0)
+		}
+	}
+	data(2)
+	data(3) // open at the end
+}
+
+type txnSnapshot struct {
+	LSO, HW int64
+	Bases   []int64
+	Aborted []AbortedTxn
+	Ongoing [4]int64
+}
+
+func snapshotTxn(t *testing.T, p *Partition) txnSnapshot {
+	t.Helper()
+	s := txnSnapshot{LSO: p.LastStableOffset(), HW: p.HighWatermark()}
+	s.Bases, s.Aborted = readCommitted(t, p, p.LogStartOffset())
+	for i := range s.Ongoing {
+		s.Ongoing[i] = p.OngoingTxn(int64(i))
+	}
+	return s
+}
+
+func TestTxnStateSurvivesRestart(t *testing.T) {
+	for _, how := range []string{"clean", "crash", "crash-lost-index", "crash-lost-middle", "deleted-index"} {
+		t.Run(how, func(t *testing.T) {
+			e := newEnv(t)
+			e.open()
+			p := e.create("t", 0, PartitionConfig{SegmentBytes: 600})
+			txnLog(t, p)
+			before := snapshotTxn(t, p)
+			if before.LSO >= before.HW || before.Ongoing[2] < 0 || before.Ongoing[3] < 0 || len(before.Aborted) == 0 {
+				t.Fatalf("test log has no open transaction or no abort: %+v", before)
+			}
+			if len(p.segs) < 3 {
+				t.Fatalf("only %d segments", len(p.segs))
+			}
+			switch how {
+			case "clean":
+				e.close()
+			case "crash":
+				e.crash()
+			case "crash-lost-index":
+				// The index lost the entries of the middle segments
+				// (markers and aborted entries together, as a lost
+				// memtable would): recovery re-indexes them.
+				x := &e.s.idx
+				b := x.db.NewBatch()
+				if err := x.deleteSegmentRange(b, p.pid, p.segs[1].base, -1); err != nil {
+					t.Fatal(err)
+				}
+				if err := b.Commit(pebble.NoSync); err != nil {
+					t.Fatal(err)
+				}
+				e.crash()
+			case "crash-lost-middle":
+				// Only a middle segment lost its entries: recovery
+				// indexes it out of offset order and replays producer
+				// state from the whole index afterwards.
+				x := &e.s.idx
+				b := x.db.NewBatch()
+				if err := x.deleteSegmentRange(b, p.pid, p.segs[1].base, p.segs[2].base); err != nil {
+					t.Fatal(err)
+				}
+				if err := b.Commit(pebble.NoSync); err != nil {
+					t.Fatal(err)
+				}
+				e.close()
+			case "deleted-index":
+				e.close()
+				if err := os.RemoveAll(e.index); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.open()
+			p = e.part("t", 0)
+			after := snapshotTxn(t, p)
+			if !reflect.DeepEqual(before, after) {
+				t.Fatalf("after %s restart:\n got %+v\nwant %+v", how, after, before)
+			}
+			// The open transactions still end with their markers.
+			mustMarker(t, p, 2, 0, true, 0)
+			mustMarker(t, p, 3, 0, false, 0)
+			if p.LastStableOffset() != p.HighWatermark() {
+				t.Fatalf("LSO %d HW %d", p.LastStableOffset(), p.HighWatermark())
+			}
+		})
+	}
+}
+
+func TestTxnRetentionDropsAbortedEntries(t *testing.T) {
+	e := newEnv(t)
+	e.open()
+	p := e.create("t", 0, PartitionConfig{SegmentBytes: 600, RetentionBytes: -1, RetentionMs: -1})
+	txnLog(t, p)
+	all, _ := p.AbortedTransactions(0, math.MaxInt64)
+	p.mu.RLock()
+	cut := p.segs[2].base
+	p.mu.RUnlock()
+	if _, err := p.DeleteRecordsBefore(cut); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := p.AbortedTransactions(0, math.MaxInt64)
+	var want []AbortedTxn
+	for _, a := range all {
+		if a.LastOffset >= cut {
+			want = append(want, a)
+		}
+	}
+	if len(want) == len(all) || !reflect.DeepEqual(left, want) {
+		t.Fatalf("after DeleteRecords(%d): %+v, want %+v", cut, left, want)
+	}
+	e.close()
+	e.open()
+	if left, _ = e.part("t", 0).AbortedTransactions(0, math.MaxInt64); !reflect.DeepEqual(left, want) {
+		t.Fatalf("after restart: %+v, want %+v", left, want)
+	}
+}
+
+func TestCleanerTransactions(t *testing.T) {
+	e := newEnv(t)
+	e.open()
+	p := e.create("c", 0, compactCfg())
+	kb := func(pid int64, seq int32, key, val string) []byte {
+		b := keyedBatch(t, keyedSpec{recs: []kv{{[]byte(key), []byte(val)}}, ts: e.clock.ms.Load(), pid: pid, seq: seq})
+		if pid >= 0 {
+			b = setTransactional(b)
+		}
+		return b
+	}
+	seq := map[int64]int32{}
+	put := func(pid int64, key, val string) {
+		appendBatch(t, p, kb(pid, seq[pid], key, val))
+		seq[pid]++
+	}
+	for i := 0; i < 30; i++ {
+		k := fmt.Sprintf("k%02d", i)
+		put(1, k, "committed")
+		mustMarker(t, p, 1, 0, true, 0)
+		put(2, k, "aborted") // a later value of the same key, aborted
+		mustMarker(t, p, 2, 0, false, 0)
+	}
+	put(3, "k00", "open") // open transaction: nothing from here is cleaned
+	for i := 0; i < 40; i++ {
+		put(-1, fmt.Sprintf("z%02d", i), "plain")
+	}
+	lso := p.LastStableOffset()
+	if _, err := e.s.CleanNow(); err != nil {
+		t.Fatal(err)
+	}
+	recs, hs := decodeLog(t, p)
+	markers := 0
+	for _, h := range hs {
+		if h.IsControl() {
+			markers++
+		}
+	}
+	if markers != 60 {
+		t.Fatalf("%d markers left, want all 60", markers)
+	}
+	// Below the LSO, every key keeps its committed value; the aborted
+	// values are gone (keeping only a producer's last batch header).
+	byKey := map[string][]string{}
+	for _, r := range recs {
+		if r.offset < lso && len(r.key) == 3 && r.key[0] == 'k' && len(r.value) != 6 {
+			byKey[r.key] = append(byKey[r.key], string(r.value))
+		}
+		if r.offset < lso && string(r.value) == "aborted" {
+			t.Fatalf("aborted record at %d survived cleaning", r.offset)
+		}
+	}
+	for i := 0; i < 30; i++ {
+		k := fmt.Sprintf("k%02d", i)
+		if v := byKey[k]; !reflect.DeepEqual(v, []string{"committed"}) {
+			t.Fatalf("key %s: %v", k, v)
+		}
+	}
+	// The open transaction is untouched and still open.
+	if got := p.LastStableOffset(); got != lso || p.OngoingTxn(3) != lso {
+		t.Fatalf("LSO %d (was %d), open txn %d", got, lso, p.OngoingTxn(3))
+	}
+	bases, _ := readCommitted(t, p, 0)
+	if len(bases) == 0 {
+		t.Fatal("nothing readable")
+	}
+	// Producer state and the LSO survive a restart after cleaning.
+	e.crash()
+	e.open()
+	p = e.part("c", 0)
+	if p.LastStableOffset() != lso || p.OngoingTxn(3) != lso {
+		t.Fatalf("after restart: LSO %d open %d, want %d", p.LastStableOffset(), p.OngoingTxn(3), lso)
+	}
+	mustMarker(t, p, 3, 0, false, 0)
+	cfg := compactCfg()
+	cfg.MinCleanableDirtyRatio = 0
+	p.SetConfig(cfg)
+	if st, err := e.s.CleanNow(); err != nil || st.Segments == 0 {
+		t.Fatalf("second clean: %+v %v", st, err)
+	}
+	recs, _ = decodeLog(t, p)
+	for _, r := range recs {
+		if string(r.value) == "open" && r.offset < p.segs[len(p.segs)-1].base {
+			t.Fatalf("aborted record %+v survived", r)
+		}
+	}
+	commits, aborts := checkMarkers(t, p)
+	if commits != 30 || aborts < 30 {
+		t.Fatalf("markers went before delete.retention.ms: %d commits, %d aborts", commits, aborts)
+	}
+
+	// Once delete.retention.ms has passed (segment ages come from file
+	// mtimes after the restart), the ABORT markers whose data is gone go
+	// too, with their aborted-transaction entries; COMMIT markers whose
+	// data is still there stay.
+	e.clock.ms.Store(time.Now().UnixMilli() + 5*60_000)
+	for i := 0; i < 2; i++ {
+		if err := p.setCleanerCheckpoint(0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s.CleanNow(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commits, aborts = checkMarkers(t, p)
+	if commits != 30 || aborts > 5 {
+		t.Fatalf("after delete.retention.ms: %d commits (want 30), %d aborts (want at most a few)", commits, aborts)
+	}
+	snap := snapshotTxn(t, p)
+	e.crash()
+	e.open()
+	p = e.part("c", 0)
+	checkMarkers(t, p)
+	if after := snapshotTxn(t, p); !reflect.DeepEqual(after, snap) {
+		t.Fatalf("after restart:\n got %+v\nwant %+v", after, snap)
+	}
+	if snap.LSO != snap.HW {
+		t.Fatalf("LSO %d HW %d", snap.LSO, snap.HW)
+	}
+	vals := map[string]string{}
+	recs, _ = decodeLog(t, p)
+	bases, _ = readCommitted(t, p, 0)
+	if len(bases) == 0 {
+		t.Fatal("nothing readable")
+	}
+	for _, r := range recs {
+		if len(r.key) == 3 {
+			vals[r.key] = string(r.value)
+		}
+	}
+	for i := 0; i < 30; i++ {
+		if k := fmt.Sprintf("k%02d", i); vals[k] != "committed" {
+			t.Fatalf("key %s: %q", k, vals[k])
+		}
+	}
+}
+
+// checkMarkers checks that the aborted-transaction index and the log
+// agree: every entry's ABORT marker is in the log, and every ABORT
+// marker in the log has an entry when a batch of its transaction is
+// left. It returns the numbers of COMMIT and ABORT markers.
+func checkMarkers(t *testing.T, p *Partition) (commits, aborts int) {
+	t.Helper()
+	entries, err := p.AbortedTransactions(0, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byMarker := map[int64]AbortedTxn{}
+	for _, a := range entries {
+		byMarker[a.LastOffset] = a
+	}
+	lastData := map[int64]int64{} // producer -> base offset of its last transactional data batch
+	for _, b := range readAll(t, p) {
+		h := mustHeader(t, b)
+		if !h.IsControl() {
+			if h.IsTransactional() {
+				lastData[h.ProducerID] = h.BaseOffset
+			}
+			continue
+		}
+		if h.NumRecords == 0 {
+			continue
+		}
+		m, err := ParseTxnMarker(b)
+		if err != nil {
+			t.Fatalf("marker at %d: %v", h.BaseOffset, err)
+		}
+		if m.Commit {
+			commits++
+			continue
+		}
+		aborts++
+		a, ok := byMarker[h.BaseOffset]
+		delete(byMarker, h.BaseOffset)
+		if d, has := lastData[h.ProducerID]; has && ok && d < a.FirstOffset {
+			t.Fatalf("entry %+v: no batch of its transaction before the marker", a)
+		}
+	}
+	if len(byMarker) > 0 {
+		t.Fatalf("aborted-transaction entries without their marker: %+v", byMarker)
+	}
+	return commits, aborts
+}
+
+func TestParseTxnMarker(t *testing.T) {
+	for _, commit := range []bool{false, true} {
+		b := appendMarkerBatch(nil, 7, 3, commit, 42, 9, 1000)
+		if len(b) != markerBatchSize || !VerifyCRC(b) {
+			t.Fatalf("marker batch: %d bytes, CRC ok %v", len(b), VerifyCRC(b))
+		}
+		m, err := ParseTxnMarker(b)
+		if err != nil || m.Commit != commit || m.CoordinatorEpoch != 42 {
+			t.Fatalf("%+v %v", m, err)
+		}
+		h := mustHeader(t, b)
+		if !h.IsControl() || !h.IsTransactional() || h.ProducerID != 7 || h.ProducerEpoch != 3 || h.BaseSequence != -1 || h.NumRecords != 1 || h.PartitionLeaderEpoch != 9 {
+			t.Fatalf("header %+v", h)
+		}
+	}
+	if _, err := ParseTxnMarker(makeBatch(t, batchSpec{baseTs: 1})); err == nil {
+		t.Fatal("data batch parsed as a marker")
+	}
+}
+
+func FuzzParseTxnMarker(f *testing.F) {
+	f.Add(appendMarkerBatch(nil, 1, 0, true, 0, 0, 0))
+	f.Add(appendMarkerBatch(nil, 1, 0, false, -1, 0, 0))
+	f.Add(makeBatch(f, batchSpec{baseTs: 1, attrs: attrControl | attrTransactional, pidSet: true, pid: 1, seq: -1}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := parseMarker(b)
+		if err == nil && m.kind >= 0 {
+			// A decoded marker re-encodes to a batch that decodes alike.
+			h := mustHeader(t, b)
+			r := appendMarkerBatch(nil, h.ProducerID, h.ProducerEpoch, m.kind == markerCommit, m.coordEpoch, 0, 0)
+			m2, err := parseMarker(r)
+			if err != nil || m2 != m {
+				t.Fatalf("re-encoded %+v: %+v %v", m, m2, err)
+			}
+		}
+	})
+}
+
+func TestTxnLSONotBelowLogStart(t *testing.T) {
+	e := newEnv(t)
+	e.open()
+	p := e.create("t", 0, PartitionConfig{SegmentBytes: 300, RetentionBytes: -1, RetentionMs: -1})
+	appendBatch(t, p, txnBatch(t, 1, 0, 0, 1)) // 0: stays open
+	for i := 0; i < 10; i++ {
+		appendBatch(t, p, makeBatch(t, batchSpec{baseTs: 1, records: 2}))
+	}
+	if p.LastStableOffset() != 0 {
+		t.Fatalf("LSO %d", p.LastStableOffset())
+	}
+	p.mu.RLock()
+	cut := p.segs[1].base
+	p.mu.RUnlock()
+	if _, err := p.DeleteRecordsBefore(cut); err != nil {
+		t.Fatal(err)
+	}
+	// Kafka's updateFirstUnstableOffset: never below the log start.
+	if p.LastStableOffset() != cut {
+		t.Fatalf("LSO %d after DeleteRecords(%d)", p.LastStableOffset(), cut)
+	}
+	if b, _ := readCommitted(t, p, cut); len(b) != 0 {
+		t.Fatalf("read_committed at the log start saw %v", b)
+	}
+	mustMarker(t, p, 1, 0, true, 0)
+	if b, _ := readCommitted(t, p, cut); len(b) == 0 || p.LastStableOffset() != p.HighWatermark() {
+		t.Fatalf("after the commit: %v, LSO %d HW %d", b, p.LastStableOffset(), p.HighWatermark())
+	}
+}
