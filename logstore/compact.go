@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"hash/maphash"
+	"io"
+	"math"
 )
 
 // This file holds the pure parts of log compaction: the record walker of
@@ -212,9 +214,13 @@ func (m *offsetMap) mapBatch(batch []byte, h *BatchHeader, scratch *outBuf) erro
 // filterParams are what the cleaner decided for the batches of one source
 // segment.
 type filterParams struct {
-	endOffset        int64 // records at or above are past the map: kept
-	retainTombstones bool  // delete.retention.ms not yet over for this segment
-	keepEmpty        bool  // keep the header if no record survives (see cleaner.go)
+	endOffset int64 // records at or above are past the map: kept
+	// nowMs is the cleaning's time (Kafka's RecordFilter.currentTime):
+	// tombstones of a batch whose delete horizon is at or before it go,
+	// and a first delete horizon is nowMs + deleteRetentionMs.
+	nowMs             int64
+	deleteRetentionMs int64 // delete.retention.ms; < 0: tombstones kept, no horizon
+	keepEmpty         bool  // keep the header if no record survives (see cleaner.go)
 }
 
 // filterResult says what filterBatch wrote.
@@ -222,9 +228,10 @@ type filterResult struct {
 	written bool        // something was appended to out
 	header  BatchHeader // of what was written
 	copied  bool        // the batch was copied unchanged
-	// tombstones is the number of tombstones kept only because
-	// delete.retention.ms has not passed.
+	// tombstones is the number of tombstones kept, and horizon the
+	// delete horizon of the written batch when it has one.
 	tombstones int
+	horizon    int64
 }
 
 // filterBatch appends to out the retained form of one data batch: the
@@ -232,7 +239,9 @@ type filterResult struct {
 // header, with keepEmpty), else a batch rebuilt from the surviving
 // records. A record stays when it is past the map, or is the latest of its
 // key and either has a value or its tombstone is still retained; records
-// without a key are dropped (Kafka's LogCleaner.shouldRetainRecord).
+// without a key are dropped (Kafka's LogCleaner.shouldRetainRecord). A
+// tombstone is retained while the batch has no delete horizon or the
+// horizon is after fp.nowMs (Kafka 3.1+, KIP-534).
 //
 // A rebuilt batch keeps everything of the original header (base offset,
 // last offset delta, base timestamp, producer id, epoch, base sequence,
@@ -242,12 +251,21 @@ type filterResult struct {
 // surviving timestamp) and CRC change. Keeping the last offset delta keeps
 // the batch's last sequence, so producer state rebuilt from the log after
 // cleaning is the same as before.
+//
+// A batch that keeps a tombstone and has no delete horizon yet gets one
+// (Kafka's MemoryRecords.filterTo, needToSetDeleteHorizon): it is rebuilt
+// even if every record stays, with the delete horizon flag set,
+// baseTimestamp = fp.nowMs + delete.retention.ms, and every record's
+// timestamp delta rewritten against that base so that base + delta (what
+// consumers compute) is still the record's timestamp.
 func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, scratch, out *outBuf, spans *[][2]int) (filterResult, error) {
 	recs, err := batchRecords(batch, h, scratch)
 	if err != nil {
 		return filterResult{}, err
 	}
 	lat := h.Attributes&attrTimestampType != 0
+	horizon, hasHorizon := h.DeleteHorizon()
+	retainTombstones := fp.deleteRetentionMs < 0 || !hasHorizon || fp.nowMs < horizon
 	*spans = (*spans)[:0]
 	pos := 0
 	kept := int32(0)
@@ -263,12 +281,12 @@ func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, sc
 		off := h.BaseOffset + int64(r.offsetDelta)
 		keep := off >= fp.endOffset
 		if !keep && !r.keyNull {
-			keep = off >= m.get(r.key) && (!r.valueNull || fp.retainTombstones)
+			keep = off >= m.get(r.key) && (!r.valueNull || retainTombstones)
 		}
 		if !keep {
 			continue
 		}
-		if r.valueNull && off < fp.endOffset {
+		if r.valueNull {
 			tombs++
 		}
 		kept++
@@ -283,10 +301,21 @@ func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, sc
 			*spans = append(*spans, [2]int{start, pos})
 		}
 	}
+	setHorizon := tombs > 0 && !hasHorizon && fp.deleteRetentionMs >= 0
+	if setHorizon {
+		horizon = fp.nowMs + fp.deleteRetentionMs
+		if fp.deleteRetentionMs > math.MaxInt64-fp.nowMs {
+			horizon = math.MaxInt64
+		}
+	}
+	resHorizon := int64(0)
+	if tombs > 0 && (hasHorizon || setHorizon) {
+		resHorizon = horizon
+	}
 	switch {
-	case kept == h.NumRecords:
+	case kept == h.NumRecords && !setHorizon:
 		out.b = append(out.b, batch[:h.TotalSize()]...)
-		return filterResult{written: true, header: *h, copied: true, tombstones: tombs}, nil
+		return filterResult{written: true, header: *h, copied: true, tombstones: tombs, horizon: resHorizon}, nil
 	case kept == 0 && !fp.keepEmpty:
 		return filterResult{}, nil
 	case kept == 0:
@@ -302,7 +331,12 @@ func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, sc
 		return filterResult{}, err
 	}
 	for _, sp := range *spans {
-		if _, err = w.Write(recs[sp[0]:sp[1]]); err != nil {
+		if setHorizon {
+			err = writeRebased(w, recs[sp[0]:sp[1]], h.BaseTimestamp, horizon)
+		} else {
+			_, err = w.Write(recs[sp[0]:sp[1]])
+		}
+		if err != nil {
 			break
 		}
 	}
@@ -321,12 +355,46 @@ func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, sc
 	nh.NumRecords = kept
 	nh.MaxTimestamp = maxTs
 	be := binary.BigEndian
+	if setHorizon {
+		nh.Attributes |= attrDeleteHorizon
+		nh.BaseTimestamp = horizon
+		be.PutUint16(b[offAttributes:], uint16(nh.Attributes))
+		be.PutUint64(b[offBaseTimestamp:], uint64(horizon))
+	}
 	be.PutUint32(b[offLength:], uint32(nh.Length))
 	be.PutUint64(b[offMaxTimestamp:], uint64(maxTs))
 	be.PutUint32(b[offNumRecords:], uint32(kept))
 	nh.CRC = crc32.Checksum(b[offAttributes:], castagnoli)
 	be.PutUint32(b[offCRC:], nh.CRC)
-	return filterResult{written: true, header: nh, tombstones: tombs}, nil
+	return filterResult{written: true, header: nh, tombstones: tombs, horizon: resHorizon}, nil
+}
+
+// writeRebased writes the whole records in recs (validated by
+// nextRecord) to w with their timestamp deltas moved from base oldBase to
+// newBase, so that each record's timestamp (base + delta, wrapping like
+// Java's long) is unchanged; the record length follows the delta's new
+// varint size. Attributes, offset delta, key, value and headers are copied.
+func writeRebased(w io.Writer, recs []byte, oldBase, newBase int64) error {
+	var hdrBuf [2*binary.MaxVarintLen64 + 1]byte
+	var deltaBuf [binary.MaxVarintLen64]byte
+	for pos := 0; pos < len(recs); {
+		length, n := binary.Varint(recs[pos:])
+		body := recs[pos+n : pos+n+int(length)]
+		pos += n + int(length)
+		tsDelta, k := binary.Varint(body[1:])
+		rest := body[1+k:]
+		nd := binary.AppendVarint(deltaBuf[:0], oldBase+tsDelta-newBase)
+		hdr := binary.AppendVarint(hdrBuf[:0], int64(1+len(nd)+len(rest)))
+		hdr = append(hdr, body[0])
+		hdr = append(hdr, nd...)
+		if _, err := w.Write(hdr); err != nil {
+			return err
+		}
+		if _, err := w.Write(rest); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // appendEmptyBatch writes the header of h with no records, as Kafka's
@@ -337,7 +405,7 @@ func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, sc
 func appendEmptyBatch(out *outBuf, h *BatchHeader) BatchHeader {
 	nh := *h
 	nh.Length = minBatchLength
-	nh.Attributes = h.Attributes &^ attrCompressionMask
+	nh.Attributes = h.Attributes &^ (attrCompressionMask | attrDeleteHorizon)
 	nh.BaseTimestamp = h.MaxTimestamp
 	nh.NumRecords = 0
 	start := len(out.b)
