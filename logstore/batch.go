@@ -44,6 +44,11 @@ const (
 	attrTimestampType   = 0x08 // 1: LogAppendTime
 	attrTransactional   = 0x10
 	attrControl         = 0x20
+	// attrDeleteHorizon (Kafka 3.1+, KIP-534, DefaultRecordBatch
+	// DELETE_HORIZON_FLAG_MASK): BaseTimestamp is the batch's delete
+	// horizon, set by the cleaner; record timestamps stay BaseTimestamp +
+	// delta (see "Log compaction" in doc.go).
+	attrDeleteHorizon = 0x40
 )
 
 // noTimestamp is Kafka's RecordBatch.NO_TIMESTAMP.
@@ -120,6 +125,17 @@ func (h BatchHeader) IsTransactional() bool { return h.Attributes&attrTransactio
 // than user records; control batches update the producer's epoch but not
 // its sequence numbers.
 func (h BatchHeader) IsControl() bool { return h.Attributes&attrControl != 0 }
+
+// DeleteHorizon returns the batch's delete horizon (Unix ms) and whether
+// it has one: the time after which the cleaner may remove its tombstones
+// (and transaction markers), stamped by the cleaner the first time it
+// rewrote the batch (Kafka's DefaultRecordBatch.deleteHorizonMs, KIP-534).
+func (h BatchHeader) DeleteHorizon() (int64, bool) {
+	if h.Attributes&attrDeleteHorizon == 0 {
+		return 0, false
+	}
+	return h.BaseTimestamp, true
+}
 
 // Compression returns the codec id (0 none, 1 gzip, 2 snappy, 3 lz4,
 // 4 zstd; 5-7 are invalid). ValidateRecords decompresses to check the

@@ -483,6 +483,9 @@ func (p *Partition) clean(t *cleanerThread, nowMs int64, info cleanable) (CleanS
 		}
 	}()
 	st := CleanStats{Partitions: 1}
+	if err := p.finishPendingSwap(); err != nil {
+		return st, err
+	}
 
 	// Every aborted transaction of the log: the groups rewrite whole
 	// segments, which may hold batches past the first uncleanable offset
@@ -556,7 +559,9 @@ func (p *Partition) clean(t *cleanerThread, nowMs int64, info cleanable) (CleanS
 		// Only tombstones to drop: rewrite the clean section with an
 		// empty map (its keys are unique already).
 	}
-	p.tombstoneDue.Store(0)
+	// tombstoneDue is replaced only once every group is rewritten: a
+	// clean that fails partway keeps the earlier due time (the horizons
+	// of the batches not rewritten are still in force).
 	var due int64
 
 	// 2. Group the closed segments below endOffset and rewrite each group.
@@ -594,6 +599,9 @@ func (p *Partition) clean(t *cleanerThread, nowMs int64, info cleanable) (CleanS
 			due = gdue
 		}
 		if err != nil {
+			if old := p.tombstoneDue.Load(); due > 0 && (old == 0 || due < old) {
+				p.tombstoneDue.Store(due)
+			}
 			return st, err
 		}
 	}
@@ -693,7 +701,6 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 	t.out.b = t.out.b[:0]
 	var pos, flushed int64
 	var mtime int64
-	tombs := 0
 	flush := func() error {
 		if len(t.out.b) == 0 {
 			return nil
@@ -711,7 +718,11 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 		size := s.size.Load()
 		st.Segments++
 		st.BytesRead += size
-		fp := filterParams{endOffset: endOffset, retainTombstones: s.lastWriteMs+cfg.DeleteRetentionMs > nowMs || cfg.DeleteRetentionMs < 0}
+		fp := filterParams{endOffset: endOffset, nowMs: nowMs, deleteRetentionMs: cfg.DeleteRetentionMs}
+		// Transaction markers still age by their segment's mtime (no
+		// delete horizon is stamped on control batches yet).
+		markerHorizon := s.lastWriteMs + cfg.DeleteRetentionMs
+		retainMarkers := cfg.DeleteRetentionMs < 0 || markerHorizon > nowMs
 		_, reason, err := scanBatchBytes(s.f, 0, size, s.base, &t.scan, func(h *BatchHeader, _ int64, batch []byte) error {
 			var res filterResult
 			var err error
@@ -720,10 +731,10 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 				case !t.markerDiscardable(h, batch):
 					t.out.b = append(t.out.b, batch...)
 					res = filterResult{written: true, header: *h, copied: true}
-				case fp.retainTombstones:
+				case retainMarkers:
 					// Kept for delete.retention.ms, like a tombstone.
 					t.out.b = append(t.out.b, batch...)
-					res = filterResult{written: true, header: *h, copied: true, tombstones: 1}
+					res = filterResult{written: true, header: *h, copied: true, tombstones: 1, horizon: max(markerHorizon, 1)}
 				default:
 					t.droppedMarkers = append(t.droppedMarkers, h.BaseOffset)
 					if h.LastOffset() == groupLast {
@@ -750,7 +761,9 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 					return err
 				}
 			}
-			tombs += res.tombstones
+			if res.tombstones > 0 && res.horizon > 0 && (tombstoneDue == 0 || res.horizon < tombstoneDue) {
+				tombstoneDue = res.horizon
+			}
 			if !res.written {
 				return nil
 			}
@@ -798,25 +811,33 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 	if err == nil && !installed {
 		return CleanStats{}, 0, nil // the group changed meanwhile (retention): nothing done
 	}
-	if tombs > 0 && cfg.DeleteRetentionMs >= 0 {
-		tombstoneDue = max(mtime+cfg.DeleteRetentionMs, 1)
-	}
 	return st, tombstoneDue, err
 }
 
 // swapIn replaces the group g by the cleaned segment ns (file at
 // cleanedPath): the commit is the rename of the .cleaned file to
 // <base>-<next>.swap; then the index entries and the segment list change
-// together under mu; then, once the index is flushed, the old files go
-// and the .swap file becomes <base>.log. retMu is held throughout, so
-// retention and DeleteRecords never see a half-swapped log.
+// together under mu. Both happen under retMu, so retention and
+// DeleteRecords never see a half-swapped log. The file work left (step 4
+// in doc.go) needs an index flush, which fails while the disk is full:
+// it is recorded as the partition's pending swap and done by
+// finishPendingSwap without holding retMu, so retention, DeleteTopic and
+// Close never wait for a disk with no space.
 func (p *Partition) swapIn(g []*segment, ns *segment, cleanedPath string, entries []indexEntry, droppedMarkers []int64) (installed bool, err error) {
 	fsys := p.store.fs
 	base := g[0].base
 	p.retMu.Lock()
-	defer p.retMu.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			p.retMu.Unlock()
+		}
+	}()
 	if p.closed.Load() {
 		return false, ErrPartitionClosed
+	}
+	if p.pendingSwap != nil {
+		return false, fmt.Errorf("%w: an earlier cleaner swap is not finished", ErrStorage)
 	}
 	// The group must still be in the log, unchanged (retention may have
 	// deleted some of it meanwhile).
@@ -854,41 +875,100 @@ func (p *Partition) swapIn(g []*segment, ns *segment, cleanedPath string, entrie
 			"topic", p.topic, "partition", p.partition, "swap", swapPath, "err", err)
 		return false, err
 	}
+	ps := &pendingSwap{swapPath: swapPath, ns: ns}
+	for _, s := range g {
+		if s.base != base {
+			ps.old = append(ps.old, s.path)
+		}
+	}
+	p.pendingSwap = ps
+	p.retMu.Unlock()
+	locked = false
+	for _, s := range g {
+		s.release() // the owner's reference; readers keep theirs
+	}
+	return true, p.finishPendingSwap()
+}
+
+// pendingSwap is the file work left of a cleaner swap whose segment list
+// and index already changed: once the index is flushed, the group's old
+// files go and the .swap file is renamed over ns.path (<base>.log, which
+// until then is still the old first segment's file).
+type pendingSwap struct {
+	swapPath string
+	ns       *segment
+	old      []string // the group's other segment files, by base
+}
+
+// finishPendingSwap completes the partition's pending swap, if any. It
+// flushes the index first, without holding retMu: if that fails (full or
+// failing disk) the files stay as they are and the swap stays pending,
+// for the next cleaning of the partition or, after a restart, recovery
+// (the .swap file rules). It is an error only if the swap is still
+// pending.
+func (p *Partition) finishPendingSwap() error {
+	p.retMu.Lock()
+	ps := p.pendingSwap
+	p.retMu.Unlock()
+	if ps == nil {
+		return nil
+	}
 	// Make the index durable before the old files go: a crash after this
 	// finds either the .swap file (and rebuilds the index) or an index
 	// that matches the new file.
-	for {
-		err = p.store.flushIndex()
-		if err == nil {
-			break
-		}
-		if p.closed.Load() {
-			return true, ErrPartitionClosed
-		}
-		p.log.Warn("logstore: index flush after a cleaner swap failed; retrying", "topic", p.topic, "partition", p.partition, "err", err)
-		time.Sleep(time.Second)
+	if err := p.store.flushIndex(); err != nil {
+		p.log.Warn("logstore: index flush after a cleaner swap failed; the swap completes at the next cleaning or start",
+			"topic", p.topic, "partition", p.partition, "swap", ps.swapPath, "err", err)
+		return fmt.Errorf("%w: index flush after swap %s: %w", ErrStorage, ps.swapPath, err)
 	}
+	p.retMu.Lock()
+	defer p.retMu.Unlock()
+	if p.pendingSwap != ps {
+		return nil // retention deleted the new segment meanwhile
+	}
+	if p.closed.Load() {
+		return ErrPartitionClosed // the next start completes it
+	}
+	fsys := p.store.fs
 	var errs []error
-	for _, s := range g {
-		if s.base != base {
-			if err := fsys.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, err)
-			}
+	for _, path := range ps.old {
+		if err := fsys.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
 		}
 	}
 	if len(errs) == 0 {
-		if err := fsys.Rename(swapPath, ns.path); err != nil {
+		if err := fsys.Rename(ps.swapPath, ps.ns.path); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	_ = syncDir(fsys, p.dir)
-	for _, s := range g {
-		s.release() // the owner's reference; readers keep theirs
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: finishing swap %s (completes at the next cleaning or start): %w", ErrStorage, ps.swapPath, errors.Join(errs...))
+	}
+	p.pendingSwap = nil
+	return nil
+}
+
+// dropPendingSwapLocked is called by retention for each segment it
+// deletes: if v is the new segment of the pending swap, the .swap file
+// (v's real file) and the group's old files go too, so that a restart
+// does not complete a swap of deleted records. retMu must be held.
+func (p *Partition) dropPendingSwapLocked(v *segment) error {
+	ps := p.pendingSwap
+	if ps == nil || ps.ns != v {
+		return nil
+	}
+	p.pendingSwap = nil
+	var errs []error
+	for _, path := range append([]string{ps.swapPath}, ps.old...) {
+		if err := p.store.fs.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
-		return true, fmt.Errorf("%w: finishing swap %s (completes at the next start): %w", ErrStorage, swapPath, errors.Join(errs...))
+		return fmt.Errorf("%w: deleting files of swap %s: %w", ErrStorage, ps.swapPath, errors.Join(errs...))
 	}
-	return true, nil
+	return nil
 }
 
 // swapIndexAndSegments replaces the index entries of [base, next) by the

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"hash/maphash"
+	"io"
+	"math"
 )
 
 // This file holds the pure parts of log compaction: the offset map (Kafka's SkimpyOffsetMap) and the batch
@@ -153,9 +155,13 @@ func openStored(src *recSource, batch []byte, h *BatchHeader) (recReader, error)
 // filterParams are what the cleaner decided for the batches of one source
 // segment.
 type filterParams struct {
-	endOffset        int64 // records at or above are past the map: kept
-	retainTombstones bool  // delete.retention.ms not yet over for this segment
-	keepEmpty        bool  // keep the header if no record survives (see cleaner.go)
+	endOffset int64 // records at or above are past the map: kept
+	// nowMs is the cleaning's time (Kafka's RecordFilter.currentTime):
+	// tombstones of a batch whose delete horizon is at or before it go,
+	// and a first delete horizon is nowMs + deleteRetentionMs.
+	nowMs             int64
+	deleteRetentionMs int64 // delete.retention.ms; < 0: tombstones kept, no horizon
+	keepEmpty         bool  // keep the header if no record survives (see cleaner.go)
 }
 
 // filterResult says what filterBatch wrote.
@@ -163,9 +169,10 @@ type filterResult struct {
 	written bool        // something was appended to out
 	header  BatchHeader // of what was written
 	copied  bool        // the batch was copied unchanged
-	// tombstones is the number of tombstones kept only because
-	// delete.retention.ms has not passed.
+	// tombstones is the number of tombstones kept, and horizon the
+	// delete horizon of the written batch when it has one.
 	tombstones int
+	horizon    int64
 }
 
 // filterBatch appends to out the retained form of one data batch: the
@@ -173,7 +180,9 @@ type filterResult struct {
 // header, with keepEmpty), else a batch rebuilt from the surviving
 // records. A record stays when it is past the map, or is the latest of its
 // key and either has a value or its tombstone is still retained; records
-// without a key are dropped (Kafka's LogCleaner.shouldRetainRecord).
+// without a key are dropped (Kafka's LogCleaner.shouldRetainRecord). A
+// tombstone is retained while the batch has no delete horizon or the
+// horizon is after fp.nowMs (Kafka 3.1+, KIP-534).
 //
 // A rebuilt batch keeps everything of the original header (base offset,
 // last offset delta, base timestamp, producer id, epoch, base sequence,
@@ -183,6 +192,13 @@ type filterResult struct {
 // surviving timestamp) and CRC change. Keeping the last offset delta keeps
 // the batch's last sequence, so producer state rebuilt from the log after
 // cleaning is the same as before.
+//
+// A batch that keeps a tombstone and has no delete horizon yet gets one
+// (Kafka's MemoryRecords.filterTo, needToSetDeleteHorizon): it is rebuilt
+// even if every record stays, with the delete horizon flag set,
+// baseTimestamp = fp.nowMs + delete.retention.ms, and every record's
+// timestamp delta rewritten against that base so that base + delta (what
+// consumers compute) is still the record's timestamp.
 //
 // The records are streamed twice (once to decide, once to copy the kept
 // spans into the compressor), so a batch costs the reader's window and
@@ -198,6 +214,8 @@ func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, _,
 		return filterResult{}, err
 	}
 	lat := h.Attributes&attrTimestampType != 0
+	horizon, hasHorizon := h.DeleteHorizon()
+	retainTombstones := fp.deleteRetentionMs < 0 || !hasHorizon || fp.nowMs < horizon
 	*spans = (*spans)[:0]
 	kept := int32(0)
 	tombs := 0
@@ -213,12 +231,12 @@ func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, _,
 		keep := off >= fp.endOffset
 		if !keep && !rec.keyNull {
 			h1, h2 := m.sumKey(&kh)
-			keep = off >= m.getHash(h1, h2) && (!rec.valueNull || fp.retainTombstones)
+			keep = off >= m.getHash(h1, h2) && (!rec.valueNull || retainTombstones)
 		}
 		if !keep {
 			continue
 		}
-		if rec.valueNull && off < fp.endOffset {
+		if rec.valueNull {
 			tombs++
 		}
 		kept++
@@ -234,10 +252,21 @@ func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, _,
 			*spans = append(*spans, [2]int{start, end})
 		}
 	}
+	setHorizon := tombs > 0 && !hasHorizon && fp.deleteRetentionMs >= 0
+	if setHorizon {
+		horizon = fp.nowMs + fp.deleteRetentionMs
+		if fp.deleteRetentionMs > math.MaxInt64-fp.nowMs {
+			horizon = math.MaxInt64
+		}
+	}
+	resHorizon := int64(0)
+	if tombs > 0 && (hasHorizon || setHorizon) {
+		resHorizon = horizon
+	}
 	switch {
-	case kept == h.NumRecords:
+	case kept == h.NumRecords && !setHorizon:
 		out.b = append(out.b, batch[:h.TotalSize()]...)
-		return filterResult{written: true, header: *h, copied: true, tombstones: tombs}, nil
+		return filterResult{written: true, header: *h, copied: true, tombstones: tombs, horizon: resHorizon}, nil
 	case kept == 0 && !fp.keepEmpty:
 		return filterResult{}, nil
 	case kept == 0:
@@ -259,9 +288,12 @@ func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, _,
 		return filterResult{}, err
 	}
 	for _, sp := range *spans {
-		if !r.skip(int64(sp[0]) - r.offset()) {
+		switch {
+		case !r.skip(int64(sp[0]) - r.offset()):
 			err = badStored(&r, "skipped record")
-		} else {
+		case setHorizon:
+			err = copyRebased(&r, w, int64(sp[1]), h.BaseTimestamp, horizon)
+		default:
 			err = copyStream(&r, w, int64(sp[1]-sp[0]))
 		}
 		if err != nil {
@@ -283,12 +315,59 @@ func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, _,
 	nh.NumRecords = kept
 	nh.MaxTimestamp = maxTs
 	be := binary.BigEndian
+	if setHorizon {
+		nh.Attributes |= attrDeleteHorizon
+		nh.BaseTimestamp = horizon
+		be.PutUint16(b[offAttributes:], uint16(nh.Attributes))
+		be.PutUint64(b[offBaseTimestamp:], uint64(horizon))
+	}
 	be.PutUint32(b[offLength:], uint32(nh.Length))
 	be.PutUint64(b[offMaxTimestamp:], uint64(maxTs))
 	be.PutUint32(b[offNumRecords:], uint32(kept))
 	nh.CRC = crc32.Checksum(b[offAttributes:], castagnoli)
 	be.PutUint32(b[offCRC:], nh.CRC)
-	return filterResult{written: true, header: nh, tombstones: tombs}, nil
+	return filterResult{written: true, header: nh, tombstones: tombs, horizon: resHorizon}, nil
+}
+
+// copyRebased streams the whole records at r up to stream offset end to w
+// with their timestamp deltas moved from base oldBase to newBase, so that
+// each record's timestamp (base + delta, wrapping like Java's long) is
+// unchanged; the record length follows the delta's new varint size.
+// Attributes, offset delta, key, value and headers are copied through the
+// reader's window, so a large record costs time, not memory.
+func copyRebased(r *recReader, w io.Writer, end, oldBase, newBase int64) error {
+	var hdrBuf [2*binary.MaxVarintLen64 + 1]byte
+	var deltaBuf [binary.MaxVarintLen64]byte
+	for r.offset() < end {
+		length, ok := r.varint()
+		if !ok || length <= 0 {
+			return badStored(r, "record length")
+		}
+		recEnd := r.offset() + int64(length)
+		attrs, ok := r.byte()
+		if !ok {
+			return badStored(r, "attributes")
+		}
+		tsDelta, ok := r.varlong()
+		if !ok {
+			return badStored(r, "timestamp delta")
+		}
+		rest := recEnd - r.offset()
+		if rest < 0 {
+			return badStored(r, "record body")
+		}
+		nd := binary.AppendVarint(deltaBuf[:0], oldBase+tsDelta-newBase)
+		hdr := binary.AppendVarint(hdrBuf[:0], 1+int64(len(nd))+rest)
+		hdr = append(hdr, attrs)
+		hdr = append(hdr, nd...)
+		if _, err := w.Write(hdr); err != nil {
+			return err
+		}
+		if err := copyStream(r, w, rest); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // appendEmptyBatch writes the header of h with no records, as Kafka's
@@ -299,7 +378,7 @@ func filterBatch(batch []byte, h *BatchHeader, m *offsetMap, fp filterParams, _,
 func appendEmptyBatch(out *outBuf, h *BatchHeader) BatchHeader {
 	nh := *h
 	nh.Length = minBatchLength
-	nh.Attributes = h.Attributes &^ attrCompressionMask
+	nh.Attributes = h.Attributes &^ (attrCompressionMask | attrDeleteHorizon)
 	nh.BaseTimestamp = h.MaxTimestamp
 	nh.NumRecords = 0
 	start := len(out.b)

@@ -367,10 +367,8 @@
 //     the next cleaning). A record stays if it is at or past the end
 //     offset, or is its key's latest (offset >= the map's) and has a value
 //     or its tombstone is still retained; records without a key go, as in
-//     Kafka. A tombstone is retained while its source segment's last
-//     modification + delete.retention.ms is in the future (Kafka's
-//     pre-KIP-534 rule; Kafka 3.1+ stamps a delete horizon in the batch
-//     instead). Offsets are never changed: gaps are normal, and a read at
+//     Kafka. Tombstones follow Kafka 3.1+'s delete horizon (KIP-534,
+//     below). Offsets are never changed: gaps are normal, and a read at
 //     an offset in a gap returns the next batch (the index lookup seeks
 //     forward after a miss).
 //   - Batches: one whose records all stay is copied byte for byte; one
@@ -387,6 +385,39 @@
 //     covers the same offsets). Transactions: see the section of that
 //     name (aborted data goes, markers stay, nothing at or past the last
 //     stable offset is mapped).
+//
+// Delete horizon (KIP-534, Kafka's DefaultRecordBatch deleteHorizonMs and
+// MemoryRecords.filterTo; the on-disk and wire format is Kafka's):
+//
+//   - A batch records its horizon in its header: attribute bit 6 (0x40,
+//     DELETE_HORIZON_FLAG_MASK) set means baseTimestamp is the delete
+//     horizon (Unix ms) rather than the first record's timestamp. The
+//     records' timestamp deltas are relative to it (they may be
+//     negative), so base + delta, which every client computes, is still
+//     each record's timestamp; maxTimestamp is unchanged.
+//   - The first cleaning that keeps a tombstone of a batch without a
+//     horizon sets it to the cleaning's time + delete.retention.ms: the
+//     batch is rebuilt even if all its records stay, the flag and base
+//     set, every kept record's timestamp delta re-encoded against the new
+//     base (record length adjusted), recompressed in its codec, new CRC.
+//     A later rebuild keeps the flag and base.
+//   - A tombstone is kept while its batch has no horizon or the cleaning
+//     time is before the horizon; at the first cleaning at or after it,
+//     the tombstone goes (if it is still its key's latest record; an
+//     older one goes at once as before). A delete.retention.ms below 0
+//     keeps tombstones and sets no horizon. The cleaner remembers the
+//     earliest horizon of the tombstones it kept (tombstoneDue, in
+//     memory; a clean that fails keeps the earlier value) and cleans the
+//     log then even without dirty records. After a restart that is
+//     forgotten until the log is dirty again.
+//   - Transaction markers (later, with transactions): Kafka sets the
+//     horizon on a batch holding the marker of a transaction with no
+//     records left (containsMarkerForEmptyTxn) and removes the marker at
+//     the first cleaning at or after its horizon; the hooks
+//     retainControlBatch/abortedBatch are where that goes. Until then
+//     control batches are copied unchanged, with no horizon.
+//   - An empty header kept for a producer (RETAIN_EMPTY) has no horizon
+//     (Kafka's writeEmptyHeader).
 //
 // The swap of a group [base, next) (next: the base of the segment after
 // the group), with its crash rules:
@@ -407,10 +438,19 @@
 //     lookup after sees swapSeq change and retries, so an entry is never
 //     applied to the other file; a reader already holding an old segment
 //     keeps reading its file (still open, reference-counted).
-//  4. The index is flushed (it has no WAL), then the old segments other
-//     than <base>.log are deleted and <base>-<next>.swap is renamed over
-//     <base>.log (atomic). A crash before the rename still finds the
-//     .swap file (step 2 rules); after it, the flushed index matches.
+//  4. retMu is released and the index is flushed (it has no WAL); then,
+//     under retMu again, the old segments other than <base>.log are
+//     deleted and <base>-<next>.swap is renamed over <base>.log (atomic).
+//     A crash before the rename still finds the .swap file (step 2
+//     rules); after it, the flushed index matches. If the flush fails
+//     (full or failing disk) nothing waits: the swap stays pending (the
+//     .swap and old files stay, reads use the new segment), the cleaning
+//     fails, and the next cleaning of the partition first completes it
+//     (or the next start does, by the step 2 rules). Retention deleting
+//     the pending new segment deletes the .swap and old files with it.
+//     flushIndex never leaves more than one goroutine in Pebble's Flush:
+//     a caller that gave up leaves it running and later callers wait for
+//     it (then flush again, since it may predate their writes).
 //
 // So a crash leaves either the old segments or the new one visible, never
 // neither and never both. Finally the checkpoint is set to the end offset

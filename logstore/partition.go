@@ -69,6 +69,9 @@ type Partition struct {
 	damaged sync.Map
 
 	retMu sync.Mutex
+	// pendingSwap (guarded by retMu) is a cleaner swap applied in memory
+	// and in the index whose files are not finished yet (cleaner.go).
+	pendingSwap *pendingSwap
 
 	// cleanMu guards the cleaner checkpoint below (one cleaner thread
 	// works on a partition at a time; see cleaner.go).
@@ -636,8 +639,24 @@ func wholeBatches(b []byte) int {
 // start offset lies inside that batch, the log start is returned instead,
 // and records below it must be skipped when refining. Segments are chosen
 // by their in-memory max timestamp, then one seek in the segment's time
-// index finds the batch; no segment data is read.
+// index finds the batch; no segment data is read. Like Read, it retries
+// when a cleaner swap (swapSeq) happened meanwhile: the time index entries
+// of a merged segment move to the group's base.
 func (p *Partition) OffsetForTimestamp(ts int64) (offset int64, batchMaxTs int64, found bool) {
+	for {
+		seq := p.swapSeq.Load()
+		offset, batchMaxTs, found = p.offsetForTimestamp(ts)
+		if p.swapSeq.Load() == seq {
+			return offset, batchMaxTs, found
+		}
+	}
+}
+
+// testHookTimeCandidates, if set (tests only), runs after
+// offsetForTimestamp chose its candidate segments.
+var testHookTimeCandidates func()
+
+func (p *Partition) offsetForTimestamp(ts int64) (offset int64, batchMaxTs int64, found bool) {
 	type cand struct{ base, next int64 }
 	var buf [8]cand
 	cands := buf[:0]
@@ -653,6 +672,9 @@ func (p *Partition) OffsetForTimestamp(ts int64) (offset int64, batchMaxTs int64
 		cands = append(cands, cand{s.base, next})
 	}
 	p.mu.RUnlock()
+	if testHookTimeCandidates != nil {
+		testHookTimeCandidates()
+	}
 
 	logStart := p.logStart.Load()
 	for _, c := range cands {

@@ -185,6 +185,9 @@ func (p *Partition) deleteSegmentsLocked(nowMs int64, cfg *PartitionConfig, reas
 	var bytes int64
 	for _, v := range victims {
 		bytes += v.size.Load()
+		if err := p.dropPendingSwapLocked(v); err != nil && firstErr == nil {
+			firstErr = err
+		}
 		if err := p.store.fs.Remove(v.path); err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("%w: deleting %s: %w", ErrStorage, v.path, err)
 		}

@@ -115,6 +115,19 @@ type Store struct {
 	cleaner cleaner // log compaction (cleaner.go)
 
 	stopFlush, flushDone chan struct{} // flushLoop
+
+	// flushMu guards flushCall, the index flush that flushIndex started
+	// and that may still run after its caller gave up (Pebble retries a
+	// failing flush without end): later callers wait for it rather than
+	// start another goroutine blocked in the same flush.
+	flushMu   sync.Mutex
+	flushCall *flushCall
+}
+
+// flushCall is one db.Flush run by flushIndex; err is set before done closes.
+type flushCall struct {
+	done chan struct{}
+	err  error
 }
 
 // Open opens the store in opts.Dir: it opens (or, if it is unusable,
@@ -522,23 +535,49 @@ func (s *Store) flushIndex() error {
 	if err := s.idx.writable(); err != nil {
 		return err
 	}
-	done := make(chan error, 1)
-	go func() { done <- s.idx.db.Flush() }()
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		select {
-		case err := <-done:
-			return err
-		case <-t.C:
-			if err := s.guard.Check(); err != nil {
-				return err
-			}
-			if err := s.idx.writable(); err != nil {
-				return err
+		c, mine := s.startIndexFlush()
+	wait:
+		for {
+			select {
+			case <-c.done:
+				break wait
+			case <-t.C:
+				if err := s.guard.Check(); err != nil {
+					return err
+				}
+				if err := s.idx.writable(); err != nil {
+					return err
+				}
 			}
 		}
+		if mine {
+			return c.err
+		}
+		// A flush started before the caller's index writes may not
+		// hold them: flush again.
 	}
+}
+
+// startIndexFlush returns the index flush in flight, or starts one (mine).
+func (s *Store) startIndexFlush() (c *flushCall, mine bool) {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	if s.flushCall != nil {
+		return s.flushCall, false
+	}
+	c = &flushCall{done: make(chan struct{})}
+	s.flushCall = c
+	go func() {
+		c.err = s.idx.db.Flush()
+		s.flushMu.Lock()
+		s.flushCall = nil
+		s.flushMu.Unlock()
+		close(c.done)
+	}()
+	return c, true
 }
 
 // syncInBackground fsyncs a rolled segment and the partition directory
