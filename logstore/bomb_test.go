@@ -161,7 +161,9 @@ func TestCleanerAndScanStreamBomb(t *testing.T) {
 	if err != nil || !res.written || res.copied || res.header.NumRecords != 2 {
 		t.Fatalf("filter: %+v, %v", res, err)
 	}
-	if n > heapSlack || len(out.b) > 1<<20 {
+	// filterBatch streams the batch twice; each pass may take a fresh
+	// decoder (an 8 MiB zstd window) when the pool was emptied by a GC.
+	if n > 2*heapSlack || len(out.b) > 1<<20 {
 		t.Fatalf("filter allocated %d MiB, wrote %d bytes", n>>20, len(out.b))
 	}
 	var offs []int32
