@@ -227,6 +227,9 @@ func (p *Partition) recover(clean bool) error {
 		}
 		err := b.Commit(pebble.NoSync)
 		b.Reset()
+		// Let the periodic flush persist what recovery re-indexed, so
+		// that a second crash does not have to redo it.
+		x.markDirty()
 		return err
 	}
 	last := len(segs) - 1
