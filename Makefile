@@ -70,8 +70,10 @@ fuzz:
 
 test: deps fmt-check vet unit volume fuzz conformance compat
 
-# Micro-benchmarks of the append and read paths, then franz-go driving the
-# built binary (1 KiB records; acks=1 and all; 1 and 8 partitions).
+# Micro-benchmarks of the append and read paths and of recovery (Open of
+# 2,500 partitions after kill -9 and after Close, repeated; see "Recovery"
+# in logstore/doc.go for 10,000), then franz-go driving the built binary
+# (1 KiB records; acks=1 and all; 1 and 8 partitions).
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./logstore ./protocol
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=200000x ./integration

@@ -1,6 +1,8 @@
 package logstore
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -137,9 +139,10 @@ func readLogStartCheckpoint(fsys FS, dir string) (int64, error) {
 //     lost a tail the index had seen) are dropped; anything else
 //     inconsistent drops the whole partition index. The last entry of each
 //     segment is spot-checked against the batch header on disk. After an
-//     unclean shutdown the last segment's entries are dropped up front, so
-//     that the segment is re-validated from its start (Kafka recovers
-//     everything after its recovery point the same way).
+//     unclean shutdown the last segment's entries are not loaded, so that
+//     the segment is re-validated from its start (Kafka recovers
+//     everything after its recovery point the same way); step 3 then
+//     reconciles them with the scan (relog) instead of deleting them.
 //  3. Walk each segment from its last indexed position to its end,
 //     validating length and CRC, indexing what is good and truncating the
 //     file at the first bad batch (a torn or corrupt write).
@@ -224,28 +227,36 @@ func (p *Partition) recover(clean bool) error {
 		}
 		err := b.Commit(pebble.NoSync)
 		b.Reset()
+		// Let the periodic flush persist what recovery re-indexed, so
+		// that a second crash does not have to redo it.
+		x.markDirty()
 		return err
 	}
 	last := len(segs) - 1
-	if !clean {
-		if err := x.deleteSegmentRange(b, p.pid, segs[last].base, -1); err != nil {
-			return fail(err)
-		}
-		if err := commit(); err != nil {
-			return fail(err)
-		}
-	}
 
-	// Step 2.
+	// Step 2. After an unclean shutdown the last segment's entries are
+	// not loaded: the segment is re-validated from its start, and its old
+	// entries are reconciled with what the scan finds (see relog).
 	indexedEnd := make([]int64, len(segs))
 	ok := false
 	if !swapped {
 		// After completing a cleaner swap the index may describe the
 		// replaced files: rebuild it (see doc.go, "Log compaction").
-		ok, err = p.loadIndex(segs, sizes, indexedEnd, b)
+		loadTo := int64(-1)
+		if !clean {
+			loadTo = segs[last].base
+		}
+		ok, err = p.loadIndex(segs, sizes, indexedEnd, loadTo, b)
 		if err != nil {
 			return fail(err)
 		}
+	}
+	var old *relog
+	if ok && !clean {
+		if old, err = newRelog(x, p.pid, segs[last].base); err != nil {
+			return fail(err)
+		}
+		defer old.close()
 	}
 	if !ok {
 		if !swapped {
@@ -273,7 +284,16 @@ func (p *Partition) recover(clean bool) error {
 		}
 	}
 	replayProducers := true // producer state is built in offset order
+	// The read-ahead buffer comes from the read pool: a fresh 1 MiB per
+	// partition made GC and zeroing most of the CPU of recovering many
+	// small partitions.
 	var scanBuf []byte
+	var scanRB *readBuf
+	defer func() {
+		if scanRB != nil {
+			scanRB.put()
+		}
+	}()
 	prevLast := int64(-1)
 	for i, s := range segs {
 		if indexedEnd[i] < sizes[i] {
@@ -286,15 +306,22 @@ func (p *Partition) recover(clean bool) error {
 			}
 			from := indexedEnd[i]
 			added := 0
+			if scanRB == nil {
+				scanRB = getReadBuf(scanBufSize)
+				scanBuf = scanRB.b[:0]
+			}
+			var key, val []byte
 			valid, reason, err := scanBatchBytes(s.f, from, sizes[i], minOffset, &scanBuf, func(h *BatchHeader, pos int64, batch []byte) error {
 				e := entryFromBatch(h, s.base, pos, batch)
-				key := appendOffsetKey(nil, p.pid, h.BaseOffset)
-				if err := b.Set(key, e.appendValue(nil), nil); err != nil {
+				key = appendOffsetKey(key[:0], p.pid, h.BaseOffset)
+				val = e.appendValue(val[:0])
+				if err := old.set(b, false, key, val); err != nil {
 					return err
 				}
 				if h.MaxTimestamp > s.maxTs {
-					tk := appendTimeKey(nil, p.pid, s.base, h.MaxTimestamp)
-					if err := b.Set(tk, appendTimeValue(nil, h.BaseOffset, h.LastOffsetDelta), nil); err != nil {
+					key = appendTimeKey(key[:0], p.pid, s.base, h.MaxTimestamp)
+					val = appendTimeValue(val[:0], h.BaseOffset, h.LastOffsetDelta)
+					if err := old.set(b, true, key, val); err != nil {
 						return err
 					}
 				}
@@ -332,6 +359,18 @@ func (p *Partition) recover(clean bool) error {
 			prevLast = s.lastOffset
 		}
 		s.size.Store(sizes[i])
+	}
+	if old != nil {
+		next := segs[last].base
+		if !segs[last].empty() {
+			next = segs[last].lastOffset + 1
+		}
+		if err := old.finish(b, x, p.pid, next); err != nil {
+			return fail(err)
+		}
+		if err := commit(); err != nil {
+			return fail(err)
+		}
 	}
 
 	// Step 4: only needed if batches were indexed out of offset order.
@@ -396,11 +435,12 @@ func (p *Partition) replayBatch(b *pebble.Batch, h *BatchHeader, m txnMarker) er
 }
 
 // loadIndex is step 2 of recover: it replays the partition's index
-// entries into segment metadata, indexedEnd and producer state. It
+// entries with base offsets below to (to < 0: all) into segment metadata,
+// indexedEnd and producer state. It
 // returns false if the entries do not describe the files and the whole
 // partition index must be rebuilt. Stale entries (below the first
 // segment, or past a segment file's end) are deleted through b.
-func (p *Partition) loadIndex(segs []*segment, sizes, indexedEnd []int64, b *pebble.Batch) (bool, error) {
+func (p *Partition) loadIndex(segs []*segment, sizes, indexedEnd []int64, to int64, b *pebble.Batch) (bool, error) {
 	x := &p.store.idx
 	type cut struct {
 		seg      int
@@ -414,7 +454,7 @@ func (p *Partition) loadIndex(segs []*segment, sizes, indexedEnd []int64, b *peb
 	stale := false
 	lastEntry := make([]indexEntry, len(segs))
 	consistent := true
-	err := x.scanEntries(p.pid, 0, -1, func(e *indexEntry) (bool, error) {
+	err := x.scanEntries(p.pid, 0, to, func(e *indexEntry) (bool, error) {
 		if e.segBase < segs[0].base {
 			stale = true // left behind by a retention pass interrupted by a crash
 			return true, nil
@@ -530,4 +570,142 @@ func (p *Partition) completeSwaps(dirents []os.DirEntry) (bool, error) {
 		_ = syncDir(fsys, p.dir)
 	}
 	return len(swaps) > 0, nil
+}
+
+// relog reconciles the index entries of a segment re-validated from its
+// start after an unclean shutdown (both key spaces, from the segment's
+// base to the partition's end) with the batches the scan finds: an entry
+// already holding the scanned value is left alone, a missing or different
+// one is written, and an old entry the scan does not produce is deleted,
+// one key at a time while the scan passes it, or with one range deletion
+// for what is left after the segment's last good batch (a lost or torn
+// tail). So an unclean restart of a partition whose index is intact
+// writes nothing.
+//
+// It does not simply delete the range and re-add every entry: each range
+// deletion stays in the memtable (and then in sstables, until a
+// compaction drops it) and every iterator opened later re-processes the
+// deletions it overlaps, so a range deletion per partition per start made
+// recovery quadratic in the partition count and slower with every kill
+// (issue 16). The iterators read the index as it was when recovery of the
+// partition started; batch commits during the scan do not move them.
+type relog struct {
+	offsets, times relogSpace
+}
+
+type relogSpace struct {
+	it *pebble.Iterator
+	hi []byte // upper bound of it (exclusive)
+}
+
+// newRelog opens the old entries of pid's segment at segBase and later.
+func newRelog(x *index, pid uint32, segBase int64) (*relog, error) {
+	r := &relog{}
+	olo := appendOffsetKey(nil, pid, segBase)
+	ohi := prefixEnd(appendPrefix(nil, ksOffset, pid))
+	tlo := binary.BigEndian.AppendUint64(appendPrefix(nil, ksTime, pid), uint64(segBase))
+	thi := prefixEnd(appendPrefix(nil, ksTime, pid))
+	for _, sp := range []struct {
+		dst    *relogSpace
+		lo, hi []byte
+	}{{&r.offsets, olo, ohi}, {&r.times, tlo, thi}} {
+		it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: sp.lo, UpperBound: sp.hi})
+		if err != nil {
+			r.close()
+			return nil, err
+		}
+		it.First()
+		*sp.dst = relogSpace{it: it, hi: sp.hi}
+	}
+	return r, nil
+}
+
+// set writes key=val (a time key if timeKey) through b unless the old
+// index already holds it, deleting the old keys of that space that sort
+// before key (the scan writes each space's keys in increasing order). A
+// nil relog just writes.
+func (r *relog) set(b *pebble.Batch, timeKey bool, key, val []byte) error {
+	if r == nil {
+		return b.Set(key, val, nil)
+	}
+	it := r.offsets.it
+	if timeKey {
+		it = r.times.it
+	}
+	for it.Valid() {
+		c := bytes.Compare(it.Key(), key)
+		if c > 0 {
+			break
+		}
+		if c == 0 {
+			same := bytes.Equal(it.Value(), val)
+			it.Next()
+			if same {
+				return nil
+			}
+			return b.Set(key, val, nil)
+		}
+		if err := b.Delete(it.Key(), nil); err != nil {
+			return err
+		}
+		it.Next()
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	return b.Set(key, val, nil)
+}
+
+// finish deletes the old entries the scan did not reach, and the
+// aborted-transaction entries of markers at or after next (the end of
+// what the scan kept: markers of a lost tail). Markers the scan did find
+// were written again by replayBatch with the same values.
+func (r *relog) finish(b *pebble.Batch, x *index, pid uint32, next int64) error {
+	lo := appendAbortedKey(nil, pid, next)
+	hi := prefixEnd(appendPrefix(nil, ksAborted, pid))
+	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	stale := it.First()
+	err = it.Error()
+	_ = it.Close()
+	if err != nil {
+		return err
+	}
+	if stale {
+		if err := b.DeleteRange(lo, hi, nil); err != nil {
+			return err
+		}
+	}
+	for _, sp := range []*relogSpace{&r.offsets, &r.times} {
+		if err := sp.it.Error(); err != nil {
+			return err
+		}
+		if !sp.it.Valid() {
+			continue
+		}
+		lo := append([]byte(nil), sp.it.Key()...)
+		sp.it.Next()
+		if !sp.it.Valid() {
+			if err := b.Delete(lo, nil); err != nil {
+				return err
+			}
+		} else if err := b.DeleteRange(lo, sp.hi, nil); err != nil {
+			return err
+		}
+		if err := sp.it.Error(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *relog) close() {
+	for _, sp := range []*relogSpace{&r.offsets, &r.times} {
+		if sp.it != nil {
+			_ = sp.it.Close()
+			sp.it = nil
+		}
+	}
 }
