@@ -30,6 +30,10 @@ import (
 // after SIGINT or SIGTERM.
 const shutdownGrace = 30 * time.Second
 
+// startAbortGrace is how long a signal that arrives during start-up waits
+// for the start to finish before the process gives up on it (exit 1).
+const startAbortGrace = 500 * time.Millisecond
+
 func main() {
 	os.Exit(run(os.Args[1:]))
 }
@@ -78,11 +82,13 @@ func run(args []string) int {
 	select {
 	case r = <-ready:
 	case sig = <-sigs:
-		// Both may be ready at once (select picks either): a start that
-		// has finished is shut down cleanly like any other.
+		// A start that finishes within startAbortGrace (it may already
+		// serve requests before Start returns) is shut down cleanly like
+		// any other; one still stuck (recovering a huge log, a full disk)
+		// is abandoned.
 		select {
 		case r = <-ready:
-		default:
+		case <-time.After(startAbortGrace):
 			log.Error("stopped by signal before startup finished", "signal", sig.String())
 			return 1
 		}
