@@ -163,3 +163,6 @@ func (g *group) hasPendingTxn(tp TopicPartition) bool {
 	}
 	return false
 }
+
+// PartitionFor is the __consumer_offsets partition of group id.
+func (c *Coordinator) PartitionFor(id string) int32 { return PartitionFor(id, c.numPartitions) }
