@@ -34,7 +34,7 @@ func (h *Handlers) initProducerID(ctx context.Context, r *protocol.Request, req 
 		h.ensureTxnTopic(r)
 		pid, epoch, err := h.Txn.InitProducerID(ctx, *req.TransactionalID, req.TransactionTimeoutMillis, req.ProducerID, req.ProducerEpoch)
 		if err != nil {
-			resp.ErrorCode = errCode(err)
+			resp.ErrorCode = fencedCode(errCode(err), req.Version < 4)
 			r.Logger.Debug("InitProducerId refused", "transactional_id", *req.TransactionalID, "err", fmt.Errorf("%w", err))
 			return resp, nil
 		}

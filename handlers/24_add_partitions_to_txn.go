@@ -29,6 +29,11 @@ func (h *Handlers) addPartitionsToTxn(_ context.Context, r *protocol.Request, re
 			tr.Topics = append(tr.Topics, tt)
 		}
 		res := h.addPartitionsOne(r, &tr)
+		for i := range res.Topics {
+			for j := range res.Topics[i].Partitions {
+				res.Topics[i].Partitions[j].ErrorCode = fencedCode(res.Topics[i].Partitions[j].ErrorCode, req.Version < 2)
+			}
+		}
 		for _, t := range res.Topics {
 			rt := kmsg.NewAddPartitionsToTxnResponseTopic()
 			rt.Topic = t.Topic
@@ -117,7 +122,7 @@ func (h *Handlers) addOffsetsToTxn(_ context.Context, r *protocol.Request, req *
 	h.ensureOffsetsTopic(r)
 	tp := txn.TP{Topic: offsetsTopic, Partition: h.Groups.PartitionFor(req.Group)}
 	if err := h.Txn.AddPartitions(req.TransactionalID, req.ProducerID, req.ProducerEpoch, []txn.TP{tp}); err != nil {
-		resp.ErrorCode = errCode(err)
+		resp.ErrorCode = fencedCode(errCode(err), req.Version < 2)
 	}
 	return resp, nil
 }
@@ -135,10 +140,21 @@ func (h *Handlers) endTxn(_ context.Context, r *protocol.Request, req *kmsg.EndT
 		return resp, nil
 	}
 	if err := h.Txn.EndTxn(req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Commit); err != nil {
-		resp.ErrorCode = errCode(err)
+		resp.ErrorCode = fencedCode(errCode(err), req.Version < 2)
 		r.Logger.Debug("EndTxn refused", "transactional_id", req.TransactionalID, "err", err)
 		return resp, nil
 	}
 	resp.ProducerID, resp.ProducerEpoch = req.ProducerID, req.ProducerEpoch
 	return resp, nil
+}
+
+// fencedCode is PRODUCER_FENCED as a request version knows it: versions
+// before KIP-588 (AddPartitionsToTxn, AddOffsetsToTxn and EndTxn v0-v1,
+// InitProducerId v0-v3, TxnOffsetCommit v0-v2) get INVALID_PRODUCER_EPOCH,
+// as Kafka answers them (measured for EndTxn and AddPartitionsToTxn v0).
+func fencedCode(code int16, old bool) int16 {
+	if old && code == kerr.ProducerFenced.Code {
+		return kerr.InvalidProducerEpoch.Code
+	}
+	return code
 }

@@ -38,7 +38,7 @@ func (h *Handlers) txnOffsetCommit(_ context.Context, _ *protocol.Request, req *
 		for j, rp := range rt.Partitions {
 			switch {
 			case pre != nil:
-				codes[i][j] = errCode(pre)
+				codes[i][j] = fencedCode(errCode(pre), req.Version < 3)
 				continue
 			case !known || rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions):
 				codes[i][j] = kerr.UnknownTopicOrPartition.Code
