@@ -23,6 +23,7 @@ import (
 	"samsa/handlers"
 	"samsa/logstore"
 	"samsa/protocol"
+	"samsa/txn"
 )
 
 // Directories under the first log dir that hold the single-node
@@ -41,6 +42,7 @@ type Broker struct {
 	ctrl   controller.Controller
 	logs   *logstore.Store
 	groups *groups.Coordinator
+	txn    *txn.Coordinator
 	server *protocol.Server
 	addrs  []net.Addr
 	guard  *diskguard.Guard
@@ -139,7 +141,7 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		guard.Close()
 		return nil, err
 	}
-	b.ctrl, b.logs, b.groups = st.ctrl, st.logs, st.groups
+	b.ctrl, b.logs, b.groups, b.txn = st.ctrl, st.logs, st.groups, st.txn
 	h := st.h
 	if guard.Full() {
 		log.Error("log dir is out of disk space: starting with writes refused (KAFKA_STORAGE_ERROR) until space is freed; reads are served", "log_dir", cfg.LogDirs[0])
@@ -206,6 +208,7 @@ type stores struct {
 	ctrl   controller.Controller
 	logs   *logstore.Store
 	groups *groups.Coordinator
+	txn    *txn.Coordinator
 	h      *handlers.Handlers
 }
 
@@ -270,6 +273,9 @@ func freeSpace(dir string) string {
 }
 
 func (st *stores) close() {
+	if st.txn != nil {
+		st.txn.Close()
+	}
 	if st.groups != nil {
 		_ = st.groups.Close()
 	}
@@ -362,7 +368,82 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, ph
 		_, ok := ctrl.Topic(topic)
 		return ok
 	})
+	phase("loading transactions")
+	numTxnParts := cfg.TransactionStateLogNumPartitions
+	if t, ok := ctrl.Topic(txn.StateTopic); ok {
+		numTxnParts = int32(len(t.Partitions))
+	}
+	tc, err := txn.Open(txn.Options{
+		Logs:           internalLogs(ctrl, logs, h, txn.StateTopic, h.EnsureTxnTopic),
+		NumPartitions:  numTxnParts,
+		LoadBufferSize: cfg.TransactionStateLogLoadBufferSize,
+		AllocateProducerID: func(ctx context.Context) (int64, error) {
+			return ctrl.AllocateProducerIDs(ctx, 1)
+		},
+		Markers:       markerWriter(ctrl, logs, coord),
+		MaxTimeout:    time.Duration(cfg.TransactionMaxTimeoutMs) * time.Millisecond,
+		AbortInterval: time.Duration(cfg.TransactionAbortTimedOutTransactionCleanupIntervalMs) * time.Millisecond,
+		Logger:        log,
+	})
+	if err != nil {
+		st.close()
+		return nil, fmt.Errorf("open transaction coordinator: %w", err)
+	}
+	st.txn = tc
+	h.Txn = tc
+	// Transactions a crash left between their prepare record and their
+	// markers are completed now that the groups are open.
+	tc.Complete()
 	return st, nil
+}
+
+// markerWriter writes a transaction marker to one partition: the group
+// coordinator's partition of __consumer_offsets through the group
+// coordinator (which settles its pending transactional offsets), any
+// other through its log. A partition that no longer exists is skipped,
+// as Kafka drops markers for deleted partitions.
+func markerWriter(ctrl controller.Controller, logs *logstore.Store, groupsCoord *groups.Coordinator) txn.MarkerWriter {
+	return func(topic string, partition int32, pid int64, epoch int16, commit bool, coordEpoch int32) error {
+		if topic == groups.OffsetsTopic {
+			return groupsCoord.CompleteTxn(partition, pid, epoch, commit, coordEpoch)
+		}
+		t, ok := ctrl.Topic(topic)
+		if !ok || int(partition) >= len(t.Partitions) {
+			return nil
+		}
+		lp, ok := logs.Partition(topic, partition)
+		if !ok {
+			return nil
+		}
+		_, err := lp.AppendMarker(pid, epoch, commit, coordEpoch, t.Partitions[partition].LeaderEpoch, 0)
+		return err
+	}
+}
+
+// internalLogs is offsetsLogs for another internal topic.
+func internalLogs(ctrl controller.Controller, logs *logstore.Store, h *handlers.Handlers, name string, ensure func() (bool, error)) coordinator.LogSource {
+	return func(p int32, create bool) (*logstore.Partition, error) {
+		t, ok := ctrl.Topic(name)
+		if !ok {
+			if !create {
+				return nil, nil
+			}
+			if _, err := ensure(); err != nil {
+				return nil, err
+			}
+			if t, ok = ctrl.Topic(name); !ok {
+				return nil, fmt.Errorf("%s was not created", name)
+			}
+		}
+		if p < 0 || int(p) >= len(t.Partitions) {
+			return nil, fmt.Errorf("%s has no partition %d", name, p)
+		}
+		if lp, ok := logs.Partition(t.Name, p); ok {
+			return lp, nil
+		}
+		cfg, _ := h.PartitionConfigFor(t.Name, p)
+		return logs.CreatePartition(t.Name, p, cfg)
+	}
 }
 
 // offsetsLogs is the group coordinator's access to the logs of
@@ -468,6 +549,7 @@ func (b *Broker) Close(ctx context.Context) error {
 				b.log.Warn("http requests did not finish before shutdown deadline", "err", err)
 			}
 		}
+		b.txn.Close()
 		if err := b.groups.Close(); err != nil {
 			b.closeErr = fmt.Errorf("close group coordinator: %w", err)
 		}

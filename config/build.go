@@ -147,6 +147,11 @@ func (b *builder) simpleFields() error {
 	c.OffsetsTopicCompressionCodec = int8(b.int64Of("offsets.topic.compression.codec"))
 	c.OffsetsRetentionCheckIntervalMs = b.int64Of("offsets.retention.check.interval.ms")
 	c.OffsetsLoadBufferSize = int32(b.int64Of("offsets.load.buffer.size"))
+	c.TransactionStateLogNumPartitions = int32(b.int64Of("transaction.state.log.num.partitions"))
+	c.TransactionStateLogSegmentBytes = int32(b.int64Of("transaction.state.log.segment.bytes"))
+	c.TransactionStateLogLoadBufferSize = int32(b.int64Of("transaction.state.log.load.buffer.size"))
+	c.TransactionMaxTimeoutMs = int32(b.int64Of("transaction.max.timeout.ms"))
+	c.TransactionAbortTimedOutTransactionCleanupIntervalMs = int32(b.int64Of("transaction.abort.timed.out.transaction.cleanup.interval.ms"))
 	c.ZookeeperConnect = b.value("zookeeper.connect")
 	return nil
 }

@@ -84,6 +84,12 @@ type Config struct {
 	MinInsyncReplicas               int32 // min.insync.replicas, default 1
 	ZookeeperConnect                string
 
+	TransactionStateLogNumPartitions                     int32 // transaction.state.log.num.partitions, default 50
+	TransactionStateLogSegmentBytes                      int32 // transaction.state.log.segment.bytes, default 104857600
+	TransactionStateLogLoadBufferSize                    int32 // transaction.state.log.load.buffer.size, default 5242880
+	TransactionMaxTimeoutMs                              int32 // transaction.max.timeout.ms, default 900000
+	TransactionAbortTimedOutTransactionCleanupIntervalMs int32 // transaction.abort.timed.out.transaction.cleanup.interval.ms, default 10000
+
 	// Values holds every key the user gave (the file, then overrides,
 	// which win), exactly as given, including keys Samsa ignores. It is
 	// the source of STATIC_BROKER_CONFIG values in DescribeConfigs.
@@ -96,39 +102,44 @@ type Config struct {
 func Default() *Config {
 	l := []Listener{{Name: "PLAINTEXT", Host: "localhost", Port: 9092}}
 	return &Config{
-		Listeners:                       l,
-		AdvertisedListeners:             append([]Listener(nil), l...),
-		LogDirs:                         []string{DefaultLogDir},
-		NumPartitions:                   1,
-		DefaultReplicationFactor:        1,
-		AutoCreateTopics:                true,
-		MessageMaxBytes:                 1048588,
-		SocketRequestMaxBytes:           104857600,
-		ConnectionsMaxIdleMs:            600000,
-		LogRetentionMs:                  168 * 3600 * 1000,
-		LogRetentionBytes:               -1,
-		LogSegmentBytes:                 1 << 30,
-		LogRollMs:                       168 * 3600 * 1000,
-		LogRetentionCheckIntervalMs:     300000,
-		LogFlushIntervalMessages:        math.MaxInt64,
-		LogFlushIntervalMs:              math.MaxInt64,
-		OffsetsRetentionMinutes:         10080,
-		GroupInitialRebalanceDelayMs:    3000,
-		GroupMinSessionTimeoutMs:        6000,
-		GroupMaxSessionTimeoutMs:        1800000,
-		GroupMaxSize:                    math.MaxInt32,
-		OffsetsTopicNumPartitions:       50,
-		OffsetsTopicSegmentBytes:        104857600,
-		OffsetsRetentionCheckIntervalMs: 600000,
-		OffsetsLoadBufferSize:           5242880,
-		MinInsyncReplicas:               1,
-		LogCleanerEnable:                true,
-		LogCleanerThreads:               1,
-		LogCleanerDedupeBufferSize:      134217728,
-		LogCleanerIOBufferSize:          524288,
-		LogCleanerIOBufferLoadFactor:    0.9,
-		LogCleanerBackoffMs:             15000,
-		Values:                          map[string]string{},
+		Listeners:                         l,
+		AdvertisedListeners:               append([]Listener(nil), l...),
+		LogDirs:                           []string{DefaultLogDir},
+		NumPartitions:                     1,
+		DefaultReplicationFactor:          1,
+		AutoCreateTopics:                  true,
+		MessageMaxBytes:                   1048588,
+		SocketRequestMaxBytes:             104857600,
+		ConnectionsMaxIdleMs:              600000,
+		LogRetentionMs:                    168 * 3600 * 1000,
+		LogRetentionBytes:                 -1,
+		LogSegmentBytes:                   1 << 30,
+		LogRollMs:                         168 * 3600 * 1000,
+		LogRetentionCheckIntervalMs:       300000,
+		LogFlushIntervalMessages:          math.MaxInt64,
+		LogFlushIntervalMs:                math.MaxInt64,
+		OffsetsRetentionMinutes:           10080,
+		GroupInitialRebalanceDelayMs:      3000,
+		GroupMinSessionTimeoutMs:          6000,
+		GroupMaxSessionTimeoutMs:          1800000,
+		GroupMaxSize:                      math.MaxInt32,
+		OffsetsTopicNumPartitions:         50,
+		OffsetsTopicSegmentBytes:          104857600,
+		OffsetsRetentionCheckIntervalMs:   600000,
+		OffsetsLoadBufferSize:             5242880,
+		MinInsyncReplicas:                 1,
+		TransactionStateLogNumPartitions:  50,
+		TransactionStateLogSegmentBytes:   104857600,
+		TransactionStateLogLoadBufferSize: 5242880,
+		TransactionMaxTimeoutMs:           900000,
+		TransactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
+		LogCleanerEnable:             true,
+		LogCleanerThreads:            1,
+		LogCleanerDedupeBufferSize:   134217728,
+		LogCleanerIOBufferSize:       524288,
+		LogCleanerIOBufferLoadFactor: 0.9,
+		LogCleanerBackoffMs:          15000,
+		Values:                       map[string]string{},
 	}
 }
 

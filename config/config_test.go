@@ -61,8 +61,11 @@ func TestDefault(t *testing.T) {
 		GroupMaxSize:                 math.MaxInt32,
 		OffsetsTopicNumPartitions:    50,
 		OffsetsTopicSegmentBytes:     104857600, OffsetsRetentionCheckIntervalMs: 600000, OffsetsLoadBufferSize: 5242880,
-		MinInsyncReplicas: 1,
-		Values:            map[string]string{},
+		MinInsyncReplicas:                1,
+		TransactionStateLogNumPartitions: 50, TransactionStateLogSegmentBytes: 104857600,
+		TransactionStateLogLoadBufferSize: 5242880, TransactionMaxTimeoutMs: 900000,
+		TransactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
+		Values: map[string]string{},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Default() = %+v\nwant %+v", c, want)

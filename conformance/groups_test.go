@@ -251,7 +251,7 @@ func filterGroups(r kmsg.Response, g string) *kmsg.ListGroupsResponse {
 }
 
 // TestInitProducerID: idempotent producers (no transactional id), and the
-// answer to a transactional id (Samsa has no transactions yet).
+// TestTxnCoordinator covers transactional ids.
 func TestInitProducerID(t *testing.T) {
 	c := scenario(t)
 	for _, v := range []int16{0, 5} {

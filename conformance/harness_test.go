@@ -772,3 +772,7 @@ func (r *reportLog) write(name string, took time.Duration) error {
 	}
 	return os.WriteFile(name, []byte(b.String()), 0o644)
 }
+
+// roundTrip sends req to this side only (waiting for a state, not
+// comparing).
+func (s *side) roundTrip(req kmsg.Request) (kmsg.Response, error) { return roundTrip(s.Addr, req) }

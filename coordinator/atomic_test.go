@@ -82,7 +82,7 @@ func TestReplayKeepsOffsetDeltasOfCompressedBatch(t *testing.T) {
 		offs = append(offs, off)
 		keys = append(keys, string(r.Key))
 		return nil
-	})
+	}, nil)
 	if err != nil || n != 2 || next != 108 {
 		t.Fatalf("replay: next %d, n %d, err %v", next, n, err)
 	}

@@ -42,6 +42,19 @@ type StateMachine interface {
 	Unload()
 }
 
+// TxnStateMachine is a StateMachine that also keeps transactional
+// records (the group coordinator's TxnOffsetCommit records, Kafka's
+// OffsetMetadataManager.replay with a producer id): records of a
+// transactional batch go to ReplayTxn instead of Replay, and every
+// transaction marker (control batch) of the log to ReplayMarker, so that
+// pending records are applied on COMMIT and dropped on ABORT as Kafka's
+// CoordinatorShard.replayEndTransactionMarker does.
+type TxnStateMachine interface {
+	StateMachine
+	ReplayTxn(offset, producerID int64, producerEpoch int16, rec Record) error
+	ReplayMarker(offset, producerID int64, producerEpoch int16, commit bool) error
+}
+
 // LogSource gives the runtime the log of a partition of its topic. With
 // create set it creates the topic and the partition log when missing;
 // without, it returns (nil, nil) for a log that does not exist.
@@ -161,7 +174,12 @@ func (r *Runtime) loadLocked(p *partition, create bool) (bool, error) {
 	}
 	start := time.Now()
 	sm := r.opts.NewStateMachine(p.id)
-	n, err := Replay(lp, r.opts.LoadBufferSize, sm.Replay)
+	var n int
+	if tsm, ok := sm.(TxnStateMachine); ok {
+		n, err = replayTxn(lp, r.opts.LoadBufferSize, tsm)
+	} else {
+		n, err = Replay(lp, r.opts.LoadBufferSize, sm.Replay)
+	}
 	if err != nil {
 		sm.Unload()
 		return false, fmt.Errorf("coordinator: loading %s-%d: %w", r.opts.Topic, p.id, err)
@@ -230,6 +248,13 @@ type WriteOptions struct {
 	// an old store, which deletes the old store afterwards). Ordinary
 	// writes follow the topic's flush.messages / flush.ms, as Kafka's.
 	Sync bool
+	// Transactional writes the batch as a transactional batch of
+	// ProducerID/ProducerEpoch (sequence -1, as Kafka's coordinator
+	// runtime writes TxnOffsetCommit records); it stays pending until a
+	// marker of that producer (WriteMarker).
+	Transactional bool
+	ProducerID    int64
+	ProducerEpoch int16
 }
 
 // Write appends recs to partition id (loading it first, creating its log
@@ -308,6 +333,10 @@ func (r *Runtime) appendLocked(p *partition, recs []Record, wo WriteOptions) (lo
 		rb = kr.AppendTo(rb[:start])
 	}
 	p.recBuf = rb
+	var attrs int16
+	if wo.Transactional {
+		attrs = 0x10 // transactional bit
+	}
 	if size := logstore.BatchHeaderSize + len(rb); size > r.opts.MaxBatchBytes {
 		// CoordinatorRuntime checks the uncompressed estimate against
 		// the batch's maximum before appending anything.
@@ -323,8 +352,12 @@ func (r *Runtime) appendLocked(p *partition, recs []Record, wo WriteOptions) (lo
 		ProducerID:           -1,
 		ProducerEpoch:        -1,
 		FirstSequence:        -1,
+		Attributes:           attrs,
 		NumRecords:           int32(len(recs)),
 		Records:              rb,
+	}
+	if wo.Transactional {
+		b.ProducerID, b.ProducerEpoch = wo.ProducerID, wo.ProducerEpoch
 	}
 	b.Length = int32(logstore.BatchHeaderSize - 12 + len(rb))
 	batch := b.AppendTo(p.batch[:0])
@@ -350,7 +383,12 @@ func (r *Runtime) appendLocked(p *partition, recs []Record, wo WriteOptions) (lo
 		synced.FlushMessages = 1
 		p.log.SetConfig(synced)
 	}
-	res, err := p.log.Append(batch, h)
+	var res logstore.AppendResult
+	if wo.Transactional {
+		res, err = p.log.AppendCoordinator(batch, h)
+	} else {
+		res, err = p.log.Append(batch, h)
+	}
 	if restore != nil {
 		p.log.SetConfig(*restore)
 	}
@@ -360,11 +398,48 @@ func (r *Runtime) appendLocked(p *partition, recs []Record, wo WriteOptions) (lo
 	return res, nil
 }
 
+// WriteMarker appends a transaction marker (COMMIT or ABORT) for
+// producerID to partition id with logstore's Partition.AppendMarker (the
+// coordinator's side of WriteTxnMarkers) and then, if it was written,
+// calls apply under the partition's write lock, so the state machine
+// settles the producer's pending records in log order. Errors as Write's,
+// plus AppendMarker's refusals (INVALID_PRODUCER_EPOCH,
+// TRANSACTION_COORDINATOR_FENCED).
+func (r *Runtime) WriteMarker(id int32, producerID int64, producerEpoch int16, commit bool, coordinatorEpoch int32, apply func()) error {
+	p, err := r.part(id)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state != stLoaded {
+		if _, err := r.loadLocked(p, true); err != nil {
+			return err
+		}
+	}
+	if _, err := p.log.AppendMarker(producerID, producerEpoch, commit, coordinatorEpoch, -1, 0); err != nil {
+		return fmt.Errorf("coordinator: marker in %s-%d: %w", r.opts.Topic, p.id, err)
+	}
+	if apply != nil {
+		apply()
+	}
+	return nil
+}
+
 // Replay reads lp from its log start to its end, loadBuffer bytes per
 // read, and calls fn for every record of every data batch in offset
 // order. It returns the number of records replayed. Exported for tools
 // and benchmarks; Load uses it.
 func Replay(lp *logstore.Partition, loadBuffer int32, fn func(offset int64, rec Record) error) (int, error) {
+	return replayLog(lp, loadBuffer, fn, nil)
+}
+
+// replayTxn is Replay for a TxnStateMachine.
+func replayTxn(lp *logstore.Partition, loadBuffer int32, sm TxnStateMachine) (int, error) {
+	return replayLog(lp, loadBuffer, sm.Replay, sm)
+}
+
+func replayLog(lp *logstore.Partition, loadBuffer int32, fn func(offset int64, rec Record) error, tsm TxnStateMachine) (int, error) {
 	off, end := lp.LogStartOffset(), lp.LogEndOffset()
 	n := 0
 	for off < end {
@@ -380,7 +455,7 @@ func Replay(lp *logstore.Partition, loadBuffer int32, fn func(offset int64, rec 
 			res.Release()
 			break
 		}
-		next, k, err := replayBatches(res.Batches, off, fn)
+		next, k, err := replayBatches(res.Batches, off, fn, tsm)
 		res.Release()
 		n += k
 		if err != nil {
@@ -396,7 +471,7 @@ func Replay(lp *logstore.Partition, loadBuffer int32, fn func(offset int64, rec 
 
 // replayBatches replays the records at or after from in buf (whole
 // batches) and returns the offset after the last batch.
-func replayBatches(buf []byte, from int64, fn func(int64, Record) error) (int64, int, error) {
+func replayBatches(buf []byte, from int64, fn func(int64, Record) error, tsm TxnStateMachine) (int64, int, error) {
 	next, n := from, 0
 	for len(buf) >= logstore.BatchHeaderSize {
 		h, err := logstore.ParseBatchHeader(buf)
@@ -411,9 +486,24 @@ func replayBatches(buf []byte, from int64, fn func(int64, Record) error) (int64,
 		buf = buf[size:]
 		next = h.LastOffset() + 1
 		if h.IsControl() {
-			continue // transaction markers: nothing to replay until transactions exist
+			if tsm == nil || h.BaseOffset < from {
+				continue
+			}
+			m, err := logstore.ParseTxnMarker(batch)
+			if err != nil {
+				continue // an empty control batch the cleaner left
+			}
+			if err := tsm.ReplayMarker(h.BaseOffset, h.ProducerID, h.ProducerEpoch, m.Commit); err != nil {
+				return next, n, fmt.Errorf("marker at offset %d: %w", h.BaseOffset, err)
+			}
+			continue
 		}
-		k, err := replayBatch(batch, h, from, fn)
+		bfn := fn
+		if tsm != nil && h.IsTransactional() {
+			pid, epoch := h.ProducerID, h.ProducerEpoch
+			bfn = func(off int64, rec Record) error { return tsm.ReplayTxn(off, pid, epoch, rec) }
+		}
+		k, err := replayBatch(batch, h, from, bfn)
 		n += k
 		if err != nil {
 			return next, n, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)

@@ -108,6 +108,6 @@ func FuzzReplayBatches(f *testing.F) {
 	f.Add(bytes.Clone(res.Batches))
 	res.Release()
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _, _ = replayBatches(b, 0, func(int64, Record) error { return nil })
+		_, _, _ = replayBatches(b, 0, func(int64, Record) error { return nil }, nil)
 	})
 }

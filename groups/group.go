@@ -172,6 +172,9 @@ type group struct {
 	join           *joinOp
 	sync           *syncOp
 	offsets        map[TopicPartition]offsetValue
+	// pendingTxn holds TxnOffsetCommit offsets by producer id until the
+	// transaction's marker (see txn.go).
+	pendingTxn map[int64]map[TopicPartition]offsetValue
 }
 
 func newGroup(id string, nowMs int64) *group {

@@ -136,7 +136,6 @@ func javaLength(s string) int {
 // Commits are applied before Commit returns, so requireStable never finds
 // a pending one.
 func (c *Coordinator) Fetch(groupID string, partitions []TopicPartition, requireStable bool) (int16, []CommittedOffset) {
-	_ = requireStable
 	g, code := c.lockGroup(groupID, false)
 	if code != 0 {
 		return code, nil
@@ -154,6 +153,11 @@ func (c *Coordinator) Fetch(groupID string, partitions []TopicPartition, require
 	}
 	out := make([]CommittedOffset, len(partitions))
 	for i, tp := range partitions {
+		if requireStable && g.hasPendingTxn(tp) {
+			out[i] = noOffset(tp)
+			out[i].ErrorCode = kerr.UnstableOffsetCommit.Code
+			continue
+		}
 		v, ok := g.offsets[tp]
 		if !ok {
 			out[i] = noOffset(tp)

@@ -171,6 +171,7 @@ func groupFromRecord(id string, v *kmsg.GroupMetadataValue) (*group, error) {
 type loadingGroup struct {
 	meta    *kmsg.GroupMetadataValue // nil: no (or a deleted) group record
 	offsets map[TopicPartition]offsetValue
+	pending map[int64]map[TopicPartition]offsetValue // transactional offsets by producer id
 }
 
 // shard is the state machine of one __consumer_offsets partition. While
@@ -200,6 +201,34 @@ func (s *shard) lg(id string) *loadingGroup {
 // tombstone deletes. Record types Samsa does not write (the consumer,
 // share and streams group records of KIP-848 and later) are skipped.
 func (s *shard) Replay(offset int64, rec coordinator.Record) error {
+	return s.replay(rec, -1)
+}
+
+// ReplayTxn replays a record of a transactional batch (a TxnOffsetCommit
+// of producerID): offsets stay pending until ReplayMarker.
+func (s *shard) ReplayTxn(offset, producerID int64, _ int16, rec coordinator.Record) error {
+	return s.replay(rec, producerID)
+}
+
+// ReplayMarker settles producerID's pending offsets of every group of the
+// partition: committed on COMMIT, dropped on ABORT.
+func (s *shard) ReplayMarker(offset, producerID int64, _ int16, commit bool) error {
+	for _, l := range s.loading {
+		pend, ok := l.pending[producerID]
+		if !ok {
+			continue
+		}
+		delete(l.pending, producerID)
+		if commit {
+			for tp, v := range pend {
+				l.offsets[tp] = v
+			}
+		}
+	}
+	return nil
+}
+
+func (s *shard) replay(rec coordinator.Record, producerID int64) error {
 	if len(rec.Key) < 2 {
 		return fmt.Errorf("key of %d bytes", len(rec.Key))
 	}
@@ -224,7 +253,19 @@ func (s *shard) Replay(offset int64, rec coordinator.Record) error {
 		if v.Version < 3 {
 			le = -1
 		}
-		s.lg(k.Group).offsets[tp] = offsetValue{offset: v.Offset, leaderEpoch: le, metadata: v.Metadata, commitMs: v.CommitTimestamp}
+		ov := offsetValue{offset: v.Offset, leaderEpoch: le, metadata: v.Metadata, commitMs: v.CommitTimestamp}
+		l := s.lg(k.Group)
+		if producerID >= 0 {
+			if l.pending == nil {
+				l.pending = map[int64]map[TopicPartition]offsetValue{}
+			}
+			if l.pending[producerID] == nil {
+				l.pending[producerID] = map[TopicPartition]offsetValue{}
+			}
+			l.pending[producerID][tp] = ov
+			return nil
+		}
+		l.offsets[tp] = ov
 	case keyGroupMetadata:
 		var k kmsg.GroupMetadataKey
 		if err := k.ReadFrom(rec.Key); err != nil {
@@ -264,12 +305,15 @@ func (s *shard) LoadComplete() {
 			}
 		}
 		if g == nil {
-			if len(l.offsets) == 0 {
+			if len(l.offsets) == 0 && len(l.pending) == 0 {
 				continue
 			}
 			g = newGroup(id, nowMs)
 		}
 		g.offsets = l.offsets
+		if len(l.pending) > 0 {
+			g.pendingTxn = l.pending
+		}
 		loaded = append(loaded, g)
 	}
 	s.loading = nil

@@ -13,6 +13,7 @@ import (
 	"samsa/controller"
 	"samsa/logstore"
 	"samsa/protocol"
+	"samsa/txn"
 )
 
 // Produce v0-v13. Like Kafka 4.x, versions 0-2 are advertised (some
@@ -98,6 +99,12 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 	}
 	for _, a := range appends {
 		rp := a.sp.Partition
+		if req.TransactionID != nil {
+			if err := h.verifyTxnBatch(*req.TransactionID, a.t.Name, rp, a.batch); err != nil {
+				h.produceFailed(r, req.Version, a.t.Name, a.sp, err)
+				continue
+			}
+		}
 		p, err := h.partition(a.t, rp)
 		if err == nil {
 			err = h.appendPartition(a.t, p, rp, a.batch, req.Acks, nowMs, a.sp)
@@ -113,6 +120,22 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 		return nil, nil
 	}
 	return resp, nil
+}
+
+// verifyTxnBatch is the transaction verification of a transactional
+// batch (KIP-890 part 1, transaction.partition.verification.enable): the
+// partition must be in the ongoing transaction of the batch's producer
+// id and epoch at the transaction coordinator, else INVALID_TXN_STATE
+// (or the coordinator's PRODUCER_FENCED / INVALID_PRODUCER_ID_MAPPING).
+func (h *Handlers) verifyTxnBatch(id, topic string, partition int32, batch []byte) error {
+	hdr, err := logstore.ParseBatchHeader(batch)
+	if err != nil || !hdr.IsTransactional() {
+		return nil // the log's checks answer bad batches
+	}
+	if h.Txn == nil {
+		return kerr.InvalidTxnState
+	}
+	return h.Txn.Verify(id, hdr.ProducerID, hdr.ProducerEpoch, txn.TP{Topic: topic, Partition: partition})
 }
 
 // logStartOnError says whether a failed append answers with the

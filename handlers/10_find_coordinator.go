@@ -11,6 +11,7 @@ import (
 
 	"samsa/controller"
 	"samsa/protocol"
+	"samsa/txn"
 )
 
 // FindCoordinator v0-v6, batched keys from v4. Kafka places a group on the
@@ -18,8 +19,9 @@ import (
 // offsets.topic.num.partitions; on a single node every partition is led
 // by this broker, so the answer is always this broker. A cluster
 // controller will answer with that partition's leader. Transactional ids
-// get this broker too: InitProducerId then refuses them until
-// transactions exist. Share groups (type 2) are not served.
+// are placed the same way on __transaction_state partition
+// abs(hashCode(id)) % transaction.state.log.num.partitions, created on
+// the first such lookup. Share groups (type 2) are not served.
 func init() { register(0, 6, (*Handlers).findCoordinator) }
 
 const (
@@ -29,8 +31,11 @@ const (
 
 func (h *Handlers) findCoordinator(_ context.Context, r *protocol.Request, req *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
-	if req.CoordinatorType == coordinatorGroup {
+	switch req.CoordinatorType {
+	case coordinatorGroup:
 		h.ensureOffsetsTopic(r)
+	case coordinatorTransaction:
+		h.ensureTxnTopic(r)
 	}
 	self := h.selfEndpoint(r.Listener)
 	answer := func(key string) kmsg.FindCoordinatorResponseCoordinator {
@@ -96,6 +101,43 @@ func (h *Handlers) EnsureOffsetsTopic() (bool, error) {
 	})
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return false, fmt.Errorf("creating %s: %w", offsetsTopic, err)
+	}
+	return err == nil, nil
+}
+
+func (h *Handlers) ensureTxnTopic(r *protocol.Request) {
+	created, err := h.EnsureTxnTopic()
+	if err != nil {
+		r.Logger.Error("creating __transaction_state failed", "err", err)
+		return
+	}
+	if created {
+		r.Logger.Info("created internal topic", "topic", txn.StateTopic, "partitions", h.Config.TransactionStateLogNumPartitions)
+	}
+}
+
+// EnsureTxnTopic creates __transaction_state if it does not exist, as
+// Kafka does on the first FindCoordinator for a transactional id:
+// compacted, transaction.state.log.num.partitions partitions,
+// transaction.state.log.segment.bytes segments, uncompressed
+// (compression.type=uncompressed, as Kafka creates it).
+func (h *Handlers) EnsureTxnTopic() (bool, error) {
+	if _, ok := h.Controller.Topic(txn.StateTopic); ok {
+		return false, nil
+	}
+	_, err := h.Controller.CreateTopic(context.Background(), controller.CreateTopic{
+		Name:              txn.StateTopic,
+		NumPartitions:     h.Config.TransactionStateLogNumPartitions,
+		ReplicationFactor: 1,
+		Configs: map[string]string{
+			"cleanup.policy":      "compact",
+			"compression.type":    "uncompressed",
+			"min.insync.replicas": "1",
+			"segment.bytes":       strconv.Itoa(int(h.Config.TransactionStateLogSegmentBytes)),
+		},
+	})
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return false, fmt.Errorf("creating %s: %w", txn.StateTopic, err)
 	}
 	return err == nil, nil
 }

@@ -14,15 +14,31 @@ import (
 // id Kafka hands out a fresh producer id at epoch 0 on every call (its
 // transaction coordinator "blindly accepts" such requests), which is also
 // how a producer recovers from an error that needs a new epoch.
-// Transactional ids belong to the transaction coordinator issue.
+// With a transactional id the transaction coordinator answers (see
+// txn.Coordinator.InitProducerID): an empty id is INVALID_REQUEST, as in
+// Kafka.
 func init() { register(0, 5, (*Handlers).initProducerID) }
 
 func (h *Handlers) initProducerID(ctx context.Context, r *protocol.Request, req *kmsg.InitProducerIDRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	if req.TransactionalID != nil {
-		err := fmt.Errorf("transactions are not implemented yet: %w", kerr.TransactionalIDAuthorizationFailed)
-		resp.ErrorCode = errCode(err)
+		if *req.TransactionalID == "" {
+			resp.ErrorCode = kerr.InvalidRequest.Code
+			return resp, nil
+		}
+		if h.Txn == nil {
+			resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+			return resp, nil
+		}
+		h.ensureTxnTopic(r)
+		pid, epoch, err := h.Txn.InitProducerID(ctx, *req.TransactionalID, req.TransactionTimeoutMillis, req.ProducerID, req.ProducerEpoch)
+		if err != nil {
+			resp.ErrorCode = fencedCode(errCode(err), req.Version < 4)
+			r.Logger.Debug("InitProducerId refused", "transactional_id", *req.TransactionalID, "err", fmt.Errorf("%w", err))
+			return resp, nil
+		}
+		resp.ProducerID, resp.ProducerEpoch = pid, epoch
 		return resp, nil
 	}
 	id, err := h.Controller.AllocateProducerIDs(ctx, 1)

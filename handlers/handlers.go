@@ -17,6 +17,7 @@ import (
 	"samsa/groups"
 	"samsa/logstore"
 	"samsa/protocol"
+	"samsa/txn"
 )
 
 // Deps are the packages handlers translate to.
@@ -25,6 +26,7 @@ type Deps struct {
 	Controller controller.Controller
 	Logs       *logstore.Store
 	Groups     *groups.Coordinator
+	Txn        *txn.Coordinator
 	Logger     *slog.Logger
 }
 

@@ -191,13 +191,30 @@ func (p *Partition) Append(batch []byte, h BatchHeader) (AppendResult, error) {
 	if p.closed.Load() {
 		return AppendResult{}, ErrPartitionClosed
 	}
-	return p.appendLocked(batch, h, mk, 0)
+	return p.appendLocked(batch, h, mk, 0, false)
+}
+
+// AppendCoordinator appends a data batch written by a coordinator of this
+// broker (Kafka's AppendOrigin.COORDINATOR): the group coordinator's
+// transactional offset commits carry a producer id and epoch but no
+// sequence (-1), and, as in Kafka's ProducerAppendInfo, sequence numbers
+// are not checked for that origin; epochs and transaction state are.
+func (p *Partition) AppendCoordinator(batch []byte, h BatchHeader) (AppendResult, error) {
+	if h.IsControl() {
+		return AppendResult{}, fmt.Errorf("%s-%d: %w: coordinator data batch is a control batch", p.topic, p.partition, ErrInvalidRecord)
+	}
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	if p.closed.Load() {
+		return AppendResult{}, ErrPartitionClosed
+	}
+	return p.appendLocked(batch, h, nil, 0, true)
 }
 
 // appendLocked is Append under appendMu; mk is the marker of a control
 // batch (nil for data batches), checked with transactionVersion's rules
 // (see AppendMarker).
-func (p *Partition) appendLocked(batch []byte, h BatchHeader, mk *txnMarker, transactionVersion int16) (AppendResult, error) {
+func (p *Partition) appendLocked(batch []byte, h BatchHeader, mk *txnMarker, transactionVersion int16, coordinatorOrigin bool) (AppendResult, error) {
 	cfg := p.cfg.Load()
 	if p.store.guard.Full() || p.store.idx.flushErr.Load() != nil {
 		if err := p.writeBlockedError(); err != nil {
@@ -215,7 +232,7 @@ func (p *Partition) appendLocked(batch []byte, h BatchHeader, mk *txnMarker, tra
 			return res, fmt.Errorf("%s-%d: %w", p.topic, p.partition, err)
 		}
 	} else if h.ProducerID >= 0 {
-		dup, err := p.producers.check(&h)
+		dup, err := p.producers.check(&h, coordinatorOrigin)
 		if err != nil {
 			return res, fmt.Errorf("%s-%d: %w", p.topic, p.partition, err)
 		}

@@ -153,10 +153,10 @@ func inSequence(lastSeq, nextSeq int32) bool {
 
 // check validates a batch with a producer id before it is written. A
 // non-nil dup means the batch is a retry of dup and must not be written.
-func (s *producerState) check(h *BatchHeader) (dup *producerBatch, err error) {
+func (s *producerState) check(h *BatchHeader, coordinatorOrigin bool) (dup *producerBatch, err error) {
 	e := s.m[h.ProducerID]
 	lastSeq := h.LastSequence()
-	if e != nil && !h.IsControl() {
+	if e != nil && !h.IsControl() && !coordinatorOrigin {
 		if d := e.findDuplicate(h.ProducerEpoch, h.BaseSequence, lastSeq); d != nil {
 			return d, nil
 		}
@@ -177,6 +177,9 @@ func (s *producerState) check(h *BatchHeader) (dup *producerBatch, err error) {
 		// while the producer's transaction is open.
 		return nil, fmt.Errorf("%w: producer %d sent a non-transactional batch while its transaction from offset %d is open",
 			ErrInvalidTxnState, h.ProducerID, e.txnFirst)
+	}
+	if coordinatorOrigin {
+		return nil, nil // no sequence for AppendOrigin.COORDINATOR
 	}
 	if h.ProducerEpoch != cur {
 		if h.BaseSequence != 0 && cur != noProducerEpoch {

@@ -222,7 +222,7 @@ func (p *Partition) AppendMarker(pid int64, epoch int16, commit bool, coordinato
 	if commit {
 		kind = markerCommit
 	}
-	return p.appendLocked(batch, h, &txnMarker{kind: kind, coordEpoch: coordinatorEpoch}, transactionVersion)
+	return p.appendLocked(batch, h, &txnMarker{kind: kind, coordEpoch: coordinatorEpoch}, transactionVersion, false)
 }
 
 // checkMarker applies ProducerAppendInfo.appendEndTxnMarker's checks to a

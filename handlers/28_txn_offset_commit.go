@@ -1,0 +1,81 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/groups"
+	"samsa/protocol"
+	"samsa/txn"
+)
+
+// TxnOffsetCommit v0-v5: offsets committed inside a transaction, pending
+// in the group coordinator until the transaction's marker
+// (KafkaApis.handleTxnOffsetCommitRequest). The group's
+// __consumer_offsets partition must have been added with AddOffsetsToTxn
+// (else INVALID_TXN_STATE... checked by the log's producer state).
+func init() { register(0, 5, (*Handlers).txnOffsetCommit) }
+
+func (h *Handlers) txnOffsetCommit(_ context.Context, _ *protocol.Request, req *kmsg.TxnOffsetCommitRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+	tr := groups.TxnCommitRequest{Group: req.Group, ProducerID: req.ProducerID, ProducerEpoch: req.ProducerEpoch, Generation: -1}
+	if req.Version >= 3 {
+		tr.MemberID, tr.InstanceID, tr.Generation = req.MemberID, req.InstanceID, req.Generation
+	}
+	var pre error
+	if h.Txn == nil || h.Groups == nil {
+		pre = kerr.CoordinatorNotAvailable
+	} else if err := h.Txn.Verify(req.TransactionalID, req.ProducerID, req.ProducerEpoch,
+		txn.TP{Topic: offsetsTopic, Partition: h.Groups.PartitionFor(req.Group)}); err != nil {
+		pre = err
+	}
+	codes := make([][]int16, len(req.Topics))
+	for i, rt := range req.Topics {
+		t, known := h.Controller.Topic(rt.Topic)
+		codes[i] = make([]int16, len(rt.Partitions))
+		for j, rp := range rt.Partitions {
+			switch {
+			case pre != nil:
+				codes[i][j] = fencedCode(errCode(pre), req.Version < 3)
+				continue
+			case !known || rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions):
+				codes[i][j] = kerr.UnknownTopicOrPartition.Code
+				continue
+			}
+			codes[i][j] = -1
+			le := rp.LeaderEpoch
+			if req.Version < 2 {
+				le = -1
+			}
+			tr.Offsets = append(tr.Offsets, groups.OffsetCommit{
+				TopicPartition: groups.TopicPartition{Topic: rt.Topic, Partition: rp.Partition},
+				Offset:         rp.Offset, LeaderEpoch: le, Metadata: rp.Metadata,
+			})
+		}
+	}
+	groupErr, partErrs := int16(0), []int16(nil)
+	if len(tr.Offsets) > 0 {
+		groupErr, partErrs = h.Groups.TxnCommit(tr)
+	}
+	k := 0
+	for i, rt := range req.Topics {
+		st := kmsg.NewTxnOffsetCommitResponseTopic()
+		st.Topic = rt.Topic
+		for j, rp := range rt.Partitions {
+			sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+			sp.Partition, sp.ErrorCode = rp.Partition, codes[i][j]
+			if sp.ErrorCode == -1 {
+				sp.ErrorCode = groupErr
+				if groupErr == 0 && k < len(partErrs) {
+					sp.ErrorCode = partErrs[k]
+				}
+				k++
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp, nil
+}

@@ -1,0 +1,553 @@
+// Package txn is Samsa's transaction coordinator (KIP-98), after Kafka's
+// TransactionCoordinator, TransactionStateManager and TransactionMetadata
+// (transaction.version 0, the classic protocol: Samsa advertises no
+// transaction.version feature, so clients do not use KIP-890 part 2).
+//
+// State: one TxnMetadataKey/TxnMetadataValue record (version 0, as Kafka
+// writes them at transaction.version 0) per transactional id in
+// __transaction_state partition abs(hashCode(id)) %
+// transaction.state.log.num.partitions, kept on the coordinator runtime
+// and rebuilt from the log when a partition loads.
+//
+// Ending a transaction writes PrepareCommit/PrepareAbort, then the
+// markers to every partition of the transaction (in-process, the
+// WriteTxnMarkers of a single node), then CompleteCommit/CompleteAbort,
+// before answering. A transaction found in a Prepare state when its
+// partition loads (a crash between the two writes) is completed by
+// Complete, which the broker calls once the groups are open. Ongoing
+// transactions older than their timeout are aborted with a bumped epoch
+// every transaction.abort.timed.out.transaction.cleanup.interval.ms.
+//
+// Locking: Coordinator.mu guards the map of transactional ids; each
+// txnMeta has its own mu, held across a whole operation (including its
+// writes and markers), taken before the runtime's partition mu.
+package txn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/coordinator"
+	"samsa/groups"
+)
+
+// StateTopic is Kafka's internal topic of transaction state.
+const StateTopic = "__transaction_state"
+
+// MarkerWriter writes a COMMIT or ABORT marker of producer pid to one
+// partition (Kafka's WriteTxnMarkers for one partition). It returns nil
+// for a partition that no longer exists (Kafka drops markers of deleted
+// partitions).
+type MarkerWriter func(topic string, partition int32, pid int64, epoch int16, commit bool, coordinatorEpoch int32) error
+
+// Options configures the coordinator.
+type Options struct {
+	Logs           coordinator.LogSource
+	NumPartitions  int32 // transaction.state.log.num.partitions
+	LoadBufferSize int32 // transaction.state.log.load.buffer.size
+	// AllocateProducerID hands out a new producer id (the controller).
+	AllocateProducerID func(ctx context.Context) (int64, error)
+	Markers            MarkerWriter
+	MaxTimeout         time.Duration // transaction.max.timeout.ms
+	// AbortInterval is transaction.abort.timed.out.transaction.cleanup.interval.ms.
+	AbortInterval time.Duration
+	Logger        *slog.Logger
+	Now           func() time.Time
+}
+
+// Coordinator is the transaction coordinator of a single node.
+type Coordinator struct {
+	opts Options
+	log  *slog.Logger
+	rt   *coordinator.Runtime
+
+	mu   sync.Mutex
+	txns map[string]*txnMeta
+
+	closed atomic.Bool
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+// TP is a topic partition of a transaction.
+type TP struct {
+	Topic     string
+	Partition int32
+}
+
+// txnMeta is Kafka's TransactionMetadata.
+type txnMeta struct {
+	id string
+
+	// mu guards txnState.
+	mu sync.Mutex
+	txnState
+}
+
+// txnState is the persisted part of a txnMeta.
+type txnState struct {
+	pid        int64
+	lastPid    int64 // previous producer id (epoch exhaustion), -1
+	epoch      int16
+	lastEpoch  int16 // epoch before the last bump, -1
+	timeoutMs  int32
+	state      kmsg.TransactionState
+	partitions map[TP]struct{}
+	startMs    int64 // -1 when no transaction is open
+	updateMs   int64
+}
+
+// Open loads every existing partition of __transaction_state.
+func Open(opts Options) (*Coordinator, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.NumPartitions <= 0 {
+		opts.NumPartitions = 50
+	}
+	if opts.MaxTimeout <= 0 {
+		opts.MaxTimeout = 15 * time.Minute
+	}
+	if opts.AbortInterval <= 0 {
+		opts.AbortInterval = 10 * time.Second
+	}
+	l := opts.Logger
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	c := &Coordinator{opts: opts, log: l, txns: map[string]*txnMeta{}, stop: make(chan struct{}), done: make(chan struct{})}
+	c.rt = coordinator.New(coordinator.Options{
+		Topic:           StateTopic,
+		Logs:            opts.Logs,
+		NewStateMachine: func(p int32) coordinator.StateMachine { return &shard{c: c, id: p, loading: map[string]*txnMeta{}} },
+		LoadBufferSize:  opts.LoadBufferSize,
+		Logger:          l,
+		Now:             opts.Now,
+	})
+	for p := int32(0); p < opts.NumPartitions; p++ {
+		if _, err := c.rt.Load(p, false); err != nil {
+			c.rt.Close()
+			return nil, fmt.Errorf("txn: %w", err)
+		}
+	}
+	go c.abortLoop()
+	return c, nil
+}
+
+// Close stops the timeout loop and unloads the state.
+func (c *Coordinator) Close() {
+	if c.closed.Swap(true) {
+		return
+	}
+	close(c.stop)
+	<-c.done
+	c.rt.Close()
+}
+
+func (c *Coordinator) nowMs() int64 { return c.opts.Now().UnixMilli() }
+
+// PartitionFor is the __transaction_state partition of a transactional id.
+func (c *Coordinator) PartitionFor(id string) int32 {
+	return groups.PartitionFor(id, c.opts.NumPartitions)
+}
+
+// lock returns the locked metadata of id, or nil.
+func (c *Coordinator) lock(id string) *txnMeta {
+	c.mu.Lock()
+	m := c.txns[id]
+	c.mu.Unlock()
+	if m != nil {
+		m.mu.Lock()
+	}
+	return m
+}
+
+// persist writes m's record and, once it is in the log, runs apply (which
+// makes the in-memory change). m.mu is held.
+func (c *Coordinator) persist(m *txnMeta, next txnState, apply func()) error {
+	rec := coordinator.Record{Key: txnKey(m.id), Value: txnValue(&next)}
+	err := c.rt.Write(c.PartitionFor(m.id), []coordinator.Record{rec}, coordinator.WriteOptions{}, func(int64) { apply() })
+	if err != nil {
+		c.log.Error("appending to __transaction_state failed", "transactional_id", m.id, "err", err)
+	}
+	return err
+}
+
+// storeErr maps a failed state write as Kafka's TransactionStateManager
+// does: NOT_COORDINATOR for storage errors, else COORDINATOR_NOT_AVAILABLE.
+func storeErr(err error) error {
+	if errors.Is(err, kerr.NotCoordinator) || errors.Is(err, kerr.KafkaStorageError) {
+		return fmt.Errorf("%v: %w", err, kerr.NotCoordinator)
+	}
+	return fmt.Errorf("%v: %w", err, kerr.CoordinatorNotAvailable)
+}
+
+func (m *txnMeta) copyState() txnState {
+	n := txnState{pid: m.pid, lastPid: m.lastPid, epoch: m.epoch, lastEpoch: m.lastEpoch,
+		timeoutMs: m.timeoutMs, state: m.state, startMs: m.startMs, updateMs: m.updateMs, partitions: map[TP]struct{}{}}
+	for tp := range m.partitions {
+		n.partitions[tp] = struct{}{}
+	}
+	return n
+}
+
+func (m *txnMeta) set(n txnState) { m.txnState = n }
+
+// InitProducerID is Kafka's TransactionCoordinator.handleInitProducerId
+// for a transactional id (transaction.version 0). expectedPid/expectedEpoch
+// are -1 unless the producer recovers (KIP-360). Errors:
+// INVALID_TRANSACTION_TIMEOUT, CONCURRENT_TRANSACTIONS (a transaction is
+// being completed, or the open one of the previous epoch was just
+// aborted: retry), PRODUCER_FENCED, and the storage errors.
+func (c *Coordinator) InitProducerID(ctx context.Context, id string, timeoutMs int32, expectedPid int64, expectedEpoch int16) (int64, int16, error) {
+	if timeoutMs <= 0 || int64(timeoutMs) > c.opts.MaxTimeout.Milliseconds() {
+		return -1, -1, fmt.Errorf("transaction timeout %d ms is not in 1..%d: %w", timeoutMs, c.opts.MaxTimeout.Milliseconds(), kerr.InvalidTransactionTimeout)
+	}
+	if c.closed.Load() {
+		return -1, -1, kerr.CoordinatorNotAvailable
+	}
+	c.mu.Lock()
+	m := c.txns[id]
+	if m == nil {
+		m = &txnMeta{id: id, txnState: txnState{pid: -1, lastPid: -1, epoch: -1, lastEpoch: -1, state: kmsg.TransactionStateEmpty, startMs: -1, partitions: map[TP]struct{}{}}}
+		c.txns[id] = m
+	}
+	c.mu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := c.nowMs()
+	if m.pid < 0 {
+		pid, err := c.opts.AllocateProducerID(ctx)
+		if err != nil {
+			return -1, -1, fmt.Errorf("allocating producer id: %v: %w", err, kerr.CoordinatorNotAvailable)
+		}
+		n := m.copyState()
+		n.pid, n.epoch, n.timeoutMs, n.state, n.updateMs, n.startMs = pid, 0, timeoutMs, kmsg.TransactionStateEmpty, now, -1
+		if err := c.persist(m, n, func() { m.set(n) }); err != nil {
+			return -1, -1, storeErr(err)
+		}
+		return m.pid, m.epoch, nil
+	}
+	if expectedPid >= 0 && !(m.epoch < 0 || expectedPid == m.pid || (expectedPid == m.lastPid && expectedEpoch >= math.MaxInt16-1)) {
+		return -1, -1, fmt.Errorf("producer %d/%d is not transactional id %q's producer %d: %w", expectedPid, expectedEpoch, id, m.pid, kerr.ProducerFenced)
+	}
+	switch m.state {
+	case kmsg.TransactionStatePrepareCommit, kmsg.TransactionStatePrepareAbort:
+		return -1, -1, fmt.Errorf("transaction of %q is being completed: %w", id, kerr.ConcurrentTransactions)
+	case kmsg.TransactionStateOngoing:
+		// prepareFenceProducerEpoch: bump the epoch and abort the open
+		// transaction; the producer retries and gets the next epoch.
+		if err := c.abortLocked(m, true); err != nil {
+			return -1, -1, err
+		}
+		return -1, -1, fmt.Errorf("aborted the open transaction of %q's previous epoch: %w", id, kerr.ConcurrentTransactions)
+	}
+	// Empty, CompleteCommit, CompleteAbort: prepareIncrementProducerEpoch.
+	n := m.copyState()
+	if expectedPid >= 0 && expectedEpoch >= 0 {
+		if expectedPid == m.pid && expectedEpoch != m.epoch {
+			if expectedEpoch == m.lastEpoch {
+				return m.pid, m.epoch, nil // a retry of the bump already done
+			}
+			return -1, -1, fmt.Errorf("producer %d epoch %d is not the current epoch %d: %w", expectedPid, expectedEpoch, m.epoch, kerr.ProducerFenced)
+		}
+		if expectedPid == m.lastPid && expectedPid != m.pid {
+			return m.pid, m.epoch, nil // retry after an exhausted epoch moved to a new id
+		}
+	}
+	if m.epoch >= math.MaxInt16-1 {
+		pid, err := c.opts.AllocateProducerID(ctx)
+		if err != nil {
+			return -1, -1, fmt.Errorf("allocating producer id: %v: %w", err, kerr.CoordinatorNotAvailable)
+		}
+		n.lastPid, n.pid, n.lastEpoch, n.epoch = m.pid, pid, -1, 0
+	} else {
+		n.lastEpoch, n.epoch = m.epoch, m.epoch+1
+	}
+	n.timeoutMs, n.state, n.updateMs, n.startMs, n.partitions = timeoutMs, kmsg.TransactionStateEmpty, now, -1, map[TP]struct{}{}
+	if err := c.persist(m, n, func() { m.set(n) }); err != nil {
+		return -1, -1, storeErr(err)
+	}
+	return m.pid, m.epoch, nil
+}
+
+// checkProducer is the common check of AddPartitionsToTxn,
+// AddOffsetsToTxn and EndTxn: INVALID_PRODUCER_ID_MAPPING for an unknown
+// id or another producer id, PRODUCER_FENCED for another epoch.
+func checkProducer(m *txnMeta, id string, pid int64, epoch int16) error {
+	if m == nil || m.pid < 0 {
+		return fmt.Errorf("unknown transactional id %q: %w", id, kerr.InvalidProducerIDMapping)
+	}
+	if m.pid != pid {
+		return fmt.Errorf("transactional id %q has producer %d, not %d: %w", id, m.pid, pid, kerr.InvalidProducerIDMapping)
+	}
+	if m.epoch != epoch {
+		return fmt.Errorf("transactional id %q is at epoch %d, not %d: %w", id, m.epoch, epoch, kerr.ProducerFenced)
+	}
+	return nil
+}
+
+// AddPartitions is AddPartitionsToTxn (and AddOffsetsToTxn with the
+// group's __consumer_offsets partition): the partitions join the
+// transaction, which becomes Ongoing. Errors: checkProducer's,
+// CONCURRENT_TRANSACTIONS while the previous transaction is completed.
+func (c *Coordinator) AddPartitions(id string, pid int64, epoch int16, tps []TP) error {
+	m := c.lock(id)
+	if m == nil {
+		return checkProducer(nil, id, pid, epoch)
+	}
+	defer m.mu.Unlock()
+	if err := checkProducer(m, id, pid, epoch); err != nil {
+		return err
+	}
+	switch m.state {
+	case kmsg.TransactionStatePrepareCommit, kmsg.TransactionStatePrepareAbort:
+		return fmt.Errorf("transaction of %q is being completed: %w", id, kerr.ConcurrentTransactions)
+	case kmsg.TransactionStateDead, kmsg.TransactionStatePrepareEpochFence:
+		return fmt.Errorf("transaction of %q is %v: %w", id, m.state, kerr.InvalidTxnState)
+	}
+	if m.state == kmsg.TransactionStateOngoing {
+		all := true
+		for _, tp := range tps {
+			if _, ok := m.partitions[tp]; !ok {
+				all = false
+				break
+			}
+		}
+		if all {
+			return nil
+		}
+	}
+	now := c.nowMs()
+	n := m.copyState()
+	if m.state != kmsg.TransactionStateOngoing {
+		n.partitions, n.startMs = map[TP]struct{}{}, now
+	}
+	for _, tp := range tps {
+		n.partitions[tp] = struct{}{}
+	}
+	n.state, n.updateMs = kmsg.TransactionStateOngoing, now
+	if err := c.persist(m, n, func() { m.set(n) }); err != nil {
+		return storeErr(err)
+	}
+	return nil
+}
+
+// Verify is the verify-only AddPartitionsToTxn (v4+, KIP-890 part 1) and
+// the produce path's check: nil when tp is in id's ongoing transaction of
+// producer pid at epoch; INVALID_TXN_STATE when it is not;
+// checkProducer's errors otherwise.
+func (c *Coordinator) Verify(id string, pid int64, epoch int16, tp TP) error {
+	m := c.lock(id)
+	if m == nil {
+		return checkProducer(nil, id, pid, epoch)
+	}
+	defer m.mu.Unlock()
+	if err := checkProducer(m, id, pid, epoch); err != nil {
+		return err
+	}
+	if _, ok := m.partitions[tp]; !ok || m.state != kmsg.TransactionStateOngoing {
+		return fmt.Errorf("%s-%d is not in the ongoing transaction of %q: %w", tp.Topic, tp.Partition, id, kerr.InvalidTxnState)
+	}
+	return nil
+}
+
+// EndTxn is Kafka's handleEndTransaction (transaction.version 0): it
+// writes PrepareCommit/PrepareAbort, the markers, then the Complete state.
+func (c *Coordinator) EndTxn(id string, pid int64, epoch int16, commit bool) error {
+	m := c.lock(id)
+	if m == nil {
+		return checkProducer(nil, id, pid, epoch)
+	}
+	defer m.mu.Unlock()
+	if err := checkProducer(m, id, pid, epoch); err != nil {
+		return err
+	}
+	switch m.state {
+	case kmsg.TransactionStateOngoing:
+		return c.endLocked(m, commit, false)
+	case kmsg.TransactionStateCompleteCommit:
+		if commit {
+			return nil
+		}
+	case kmsg.TransactionStateCompleteAbort:
+		if !commit {
+			return nil
+		}
+	case kmsg.TransactionStatePrepareCommit:
+		if commit {
+			return kerr.ConcurrentTransactions
+		}
+	case kmsg.TransactionStatePrepareAbort:
+		if !commit {
+			return kerr.ConcurrentTransactions
+		}
+	}
+	return fmt.Errorf("cannot %s transaction of %q in state %v: %w", map[bool]string{true: "commit", false: "abort"}[commit], id, m.state, kerr.InvalidTxnState)
+}
+
+// abortLocked aborts m's ongoing transaction; with fence the epoch is
+// bumped first (prepareFenceProducerEpoch: the producer of the old epoch
+// is fenced), as for a timeout or an InitProducerId of a new instance.
+func (c *Coordinator) abortLocked(m *txnMeta, fence bool) error {
+	return c.endLocked(m, false, fence && m.epoch < math.MaxInt16-1)
+}
+
+// endLocked moves an Ongoing transaction to Prepare*, writes the markers
+// and completes it.
+func (c *Coordinator) endLocked(m *txnMeta, commit, bump bool) error {
+	n := m.copyState()
+	if bump {
+		n.lastEpoch, n.epoch = m.epoch, m.epoch+1
+	}
+	n.state, n.updateMs = kmsg.TransactionStatePrepareAbort, c.nowMs()
+	if commit {
+		n.state = kmsg.TransactionStatePrepareCommit
+	}
+	if err := c.persist(m, n, func() { m.set(n) }); err != nil {
+		return storeErr(err)
+	}
+	return c.completeLocked(m)
+}
+
+// completeLocked writes the markers of m's Prepare* transaction and the
+// Complete* state. On failure the transaction stays in Prepare*; Complete
+// and the timeout loop retry it.
+func (c *Coordinator) completeLocked(m *txnMeta) error {
+	commit := m.state == kmsg.TransactionStatePrepareCommit
+	for _, tp := range sortedTPs(m.partitions) {
+		if err := c.opts.Markers(tp.Topic, tp.Partition, m.pid, m.epoch, commit, 0); err != nil {
+			c.log.Error("writing transaction marker failed", "transactional_id", m.id, "topic", tp.Topic, "partition", tp.Partition, "err", err)
+			return fmt.Errorf("writing marker to %s-%d: %v: %w", tp.Topic, tp.Partition, err, kerr.CoordinatorNotAvailable)
+		}
+	}
+	n := m.copyState()
+	n.state = kmsg.TransactionStateCompleteAbort
+	if commit {
+		n.state = kmsg.TransactionStateCompleteCommit
+	}
+	n.partitions, n.updateMs = map[TP]struct{}{}, c.nowMs()
+	if err := c.persist(m, n, func() { m.set(n) }); err != nil {
+		return storeErr(err)
+	}
+	return nil
+}
+
+func sortedTPs(s map[TP]struct{}) []TP {
+	out := make([]TP, 0, len(s))
+	for tp := range s {
+		out = append(out, tp)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Topic != out[j].Topic {
+			return out[i].Topic < out[j].Topic
+		}
+		return out[i].Partition < out[j].Partition
+	})
+	return out
+}
+
+func (c *Coordinator) all() []*txnMeta {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*txnMeta, 0, len(c.txns))
+	for _, m := range c.txns {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+// Complete finishes every transaction left in PrepareCommit/PrepareAbort
+// (a crash between the prepare record and the markers) and aborts the
+// Ongoing ones past their timeout. The broker calls it after start, once
+// the group coordinator is open; the timeout loop calls it too.
+func (c *Coordinator) Complete() {
+	now := c.nowMs()
+	for _, m := range c.all() {
+		m.mu.Lock()
+		switch m.state {
+		case kmsg.TransactionStatePrepareCommit, kmsg.TransactionStatePrepareAbort:
+			_ = c.completeLocked(m)
+		case kmsg.TransactionStateOngoing:
+			if m.startMs+int64(m.timeoutMs) <= now {
+				c.log.Info("aborting timed out transaction", "transactional_id", m.id, "producer_id", m.pid, "epoch", m.epoch)
+				_ = c.abortLocked(m, true)
+			}
+		}
+		m.mu.Unlock()
+	}
+}
+
+func (c *Coordinator) abortLoop() {
+	defer close(c.done)
+	t := time.NewTicker(c.opts.AbortInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			c.Complete()
+		}
+	}
+}
+
+// Description is one transactional id's state (DescribeTransactions,
+// ListTransactions).
+type Description struct {
+	ID         string
+	State      string // Kafka's TransactionState.stateName
+	ProducerID int64
+	Epoch      int16
+	TimeoutMs  int32
+	StartMs    int64
+	Partitions []TP
+}
+
+var stateNames = map[kmsg.TransactionState]string{
+	kmsg.TransactionStateEmpty: "Empty", kmsg.TransactionStateOngoing: "Ongoing",
+	kmsg.TransactionStatePrepareCommit: "PrepareCommit", kmsg.TransactionStatePrepareAbort: "PrepareAbort",
+	kmsg.TransactionStateCompleteCommit: "CompleteCommit", kmsg.TransactionStateCompleteAbort: "CompleteAbort",
+	kmsg.TransactionStateDead: "Dead", kmsg.TransactionStatePrepareEpochFence: "PrepareEpochFence",
+}
+
+// Describe returns id's state, or false if unknown.
+func (c *Coordinator) Describe(id string) (Description, bool) {
+	m := c.lock(id)
+	if m == nil {
+		return Description{}, false
+	}
+	defer m.mu.Unlock()
+	if m.pid < 0 {
+		return Description{}, false
+	}
+	return m.describe(), true
+}
+
+func (m *txnMeta) describe() Description {
+	return Description{ID: m.id, State: stateNames[m.state], ProducerID: m.pid, Epoch: m.epoch, TimeoutMs: m.timeoutMs, StartMs: m.startMs, Partitions: sortedTPs(m.partitions)}
+}
+
+// List returns every known transactional id's state.
+func (c *Coordinator) List() []Description {
+	var out []Description
+	for _, m := range c.all() {
+		m.mu.Lock()
+		if m.pid >= 0 {
+			out = append(out, m.describe())
+		}
+		m.mu.Unlock()
+	}
+	return out
+}
