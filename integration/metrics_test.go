@@ -12,7 +12,9 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"samsa/internal/testbroker"
 )
@@ -106,7 +108,8 @@ func TestMetrics(t *testing.T) {
 			base := fmt.Sprintf("http://127.0.0.1:%d", port)
 			ctx := ctxT(t)
 			const topic = "metrics-t"
-			if _, err := newAdmin(t, b.Addr()).CreateTopic(ctx, 2, 1, nil, topic); err != nil {
+			created, err := newAdmin(t, b.Addr()).CreateTopic(ctx, 2, 1, nil, topic)
+			if err != nil {
 				t.Fatal(err)
 			}
 			cl := newClient(t, b.Addr(), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerBatchCompression(kgo.NoCompression()))
@@ -142,6 +145,33 @@ func TestMetrics(t *testing.T) {
 				}
 			}
 
+			// A produce to a partition the topic lacks and a fetch past
+			// the log end fail: one failed request of each per topic.
+			preq := kmsg.NewPtrProduceRequest()
+			preq.Acks, preq.TimeoutMillis = 1, 5000
+			pt := kmsg.NewProduceRequestTopic()
+			pt.Topic, pt.TopicID = topic, created.ID
+			pp := kmsg.NewProduceRequestTopicPartition()
+			pp.Partition = 9
+			pt.Partitions = append(pt.Partitions, pp)
+			preq.Topics = append(preq.Topics, pt)
+			presp, err := preq.RequestWith(ctx, cl)
+			if err != nil || presp.Topics[0].Partitions[0].ErrorCode != kerr.UnknownTopicOrPartition.Code {
+				t.Fatalf("produce to partition 9: %v %+v", err, presp)
+			}
+			freq := kmsg.NewPtrFetchRequest()
+			freq.MaxBytes, freq.MaxWaitMillis = 1<<20, 10
+			ft := kmsg.NewFetchRequestTopic()
+			ft.Topic, ft.TopicID = topic, created.ID
+			fp := kmsg.NewFetchRequestTopicPartition()
+			fp.Partition, fp.FetchOffset, fp.PartitionMaxBytes = 0, 1000, 1<<20
+			ft.Partitions = append(ft.Partitions, fp)
+			freq.Topics = append(freq.Topics, ft)
+			fresp, err := freq.RequestWith(ctx, cl)
+			if err != nil || fresp.Topics[0].Partitions[0].ErrorCode != kerr.OffsetOutOfRange.Code {
+				t.Fatalf("fetch at 1000: %v %+v", err, fresp)
+			}
+
 			fams := scrape(t, base)
 			expect := func(name string, want float64, labels ...string) {
 				t.Helper()
@@ -160,8 +190,12 @@ func TestMetrics(t *testing.T) {
 			}
 			records := float64(2*perPart + 7)
 			expect("kafka_server_brokertopicmetrics_messagesin_total", records, "topic", topic)
-			expect("kafka_server_brokertopicmetrics_totalproducerequests_total", records, "topic", topic)
-			expect("kafka_server_brokertopicmetrics_failedproducerequests_total", 0, "topic", topic)
+			expect("kafka_server_brokertopicmetrics_totalproducerequests_total", records+1, "topic", topic)
+			expect("kafka_server_brokertopicmetrics_failedproducerequests_total", 1, "topic", topic)
+			expect("kafka_server_brokertopicmetrics_failedproducerequests_total", 1)
+			expect("kafka_server_brokertopicmetrics_failedfetchrequests_total", 1, "topic", topic)
+			atLeast("kafka_network_requestmetrics_errors_total", 1, "request", "Produce", "error", "UNKNOWN_TOPIC_OR_PARTITION")
+			atLeast("kafka_network_requestmetrics_errors_total", 1, "request", "Fetch", "error", "OFFSET_OUT_OF_RANGE")
 			// One batch per ProduceSync: 61 header bytes and at most 12
 			// bytes of record framing besides each value.
 			in := atLeast("kafka_server_brokertopicmetrics_bytesin_total", float64(valueBytes+7*4), "topic", topic)
