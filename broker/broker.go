@@ -22,6 +22,7 @@ import (
 	"samsa/groups"
 	"samsa/handlers"
 	"samsa/logstore"
+	"samsa/metrics"
 	"samsa/protocol"
 	"samsa/txn"
 )
@@ -53,6 +54,11 @@ type Broker struct {
 	phase atomic.Pointer[string]
 	http  *httpapi.Server // nil when samsa.http.listeners is unset
 
+	// metrics are the hot-path counters; stores holds what the /metrics
+	// collector walks once the stores are open (nil before).
+	metrics *metrics.Broker
+	stores  atomic.Pointer[stores]
+
 	stopRetention chan struct{}
 	retentionDone chan struct{}
 
@@ -72,7 +78,7 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	b := &Broker{cfg: cfg, log: log, ready: httpapi.NewReadiness()}
+	b := &Broker{cfg: cfg, log: log, ready: httpapi.NewReadiness(), metrics: metrics.New()}
 	b.setPhase("binding listeners")
 	b.ready.Set("startup", func() (bool, string) {
 		if p := *b.phase.Load(); p != "" {
@@ -108,6 +114,7 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	}
 	if len(cfg.HTTPListeners) > 0 {
 		b.http = httpapi.New(b.ready, log)
+		b.http.Handle("/metrics", metrics.HTTPHandler(metrics.Registry(metrics.NewCollector(b.metrics, b.metricSources))))
 		if err := b.http.Start(cfg.HTTPListeners); err != nil {
 			for _, ln := range lns {
 				ln.Close()
@@ -135,13 +142,14 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		return nil, fmt.Errorf("log dir %s: %w", cfg.LogDirs[0], err)
 	}
 	b.guard = guard
-	st, err := openStoresWatched(cfg, log, guard, b.setPhase)
+	st, err := openStoresWatched(cfg, log, guard, b.metrics, b.setPhase)
 	if err != nil {
 		closeAll()
 		guard.Close()
 		return nil, err
 	}
 	b.ctrl, b.logs, b.groups, b.txn = st.ctrl, st.logs, st.groups, st.txn
+	b.stores.Store(st)
 	h := st.h
 	if guard.Full() {
 		log.Error("log dir is out of disk space: starting with writes refused (KAFKA_STORAGE_ERROR) until space is freed; reads are served", "log_dir", cfg.LogDirs[0])
@@ -159,10 +167,11 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	b.stopRetention, b.retentionDone = make(chan struct{}), make(chan struct{})
 	go b.retentionLoop(time.Duration(cfg.LogRetentionCheckIntervalMs) * time.Millisecond)
 
-	b.server = protocol.NewServer(h, protocol.Config{
+	b.server = protocol.NewServer(metrics.Handler{Next: h, Metrics: b.metrics}, protocol.Config{
 		MaxRequestBytes: cfg.SocketRequestMaxBytes,
 		MaxIdle:         maxIdle(cfg.ConnectionsMaxIdleMs),
 		Logger:          log,
+		Conns:           b.metrics,
 	})
 	for i, ln := range lns {
 		b.server.Serve(cfg.Listeners[i].Name, ln)
@@ -170,6 +179,16 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	b.setPhase("")
 	log.Info("samsa started", "broker_id", cfg.BrokerID, "cluster_id", b.ctrl.ClusterID(), "listeners", b.addrs, "http_listeners", b.HTTPAddrs(), "log_dirs", cfg.LogDirs)
 	return b, nil
+}
+
+// metricSources is what /metrics walks at scrape time: nothing but the
+// counters until the stores are open.
+func (b *Broker) metricSources() metrics.Sources {
+	src := metrics.Sources{BrokerID: b.cfg.BrokerID, MinInsyncReplicas: b.cfg.MinInsyncReplicas}
+	if st := b.stores.Load(); st != nil {
+		src.Controller, src.Logs, src.Groups = st.ctrl, st.logs, st.groups
+	}
+	return src
 }
 
 // testHookPhase, when set by a test, is called after each phase change:
@@ -221,7 +240,7 @@ var StartupFullTimeout = 3 * time.Second
 // openStoresWatched opens the stores, giving up if the disk is full and
 // they have not opened after StartupFullTimeout. Stores that open after
 // that are closed again.
-func openStoresWatched(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, phase func(string)) (*stores, error) {
+func openStoresWatched(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m *metrics.Broker, phase func(string)) (*stores, error) {
 	type result struct {
 		st  *stores
 		err error
@@ -229,7 +248,7 @@ func openStoresWatched(cfg *config.Config, log *slog.Logger, guard *diskguard.Gu
 	done := make(chan result, 1)
 	var abandoned atomic.Bool
 	go func() {
-		st, err := openStores(cfg, log, guard, phase)
+		st, err := openStores(cfg, log, guard, m, phase)
 		if err == nil && abandoned.Load() {
 			st.close()
 			return
@@ -287,7 +306,7 @@ func (st *stores) close() {
 	}
 }
 
-func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, phase func(string)) (*stores, error) {
+func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m *metrics.Broker, phase func(string)) (*stores, error) {
 	st := &stores{}
 	phase("opening cluster metadata")
 	host, port := "", int32(0)
@@ -307,7 +326,7 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, ph
 	}
 	st.ctrl = ctrl
 
-	h := handlers.New(handlers.Deps{Config: cfg, Controller: ctrl, Logger: log})
+	h := handlers.New(handlers.Deps{Config: cfg, Controller: ctrl, Logger: log, Metrics: m})
 	st.h = h
 	phase("recovering partition logs")
 	logs, err := logstore.Open(logstore.Options{

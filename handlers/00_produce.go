@@ -116,6 +116,7 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 			h.produceFailed(r, req.Version, a.t.Name, a.sp, err)
 		}
 	}
+	h.countProduce(req, resp)
 	if req.Acks == 0 {
 		return nil, nil
 	}
@@ -136,6 +137,25 @@ func (h *Handlers) verifyTxnBatch(id, topic string, partition int32, batch []byt
 		return kerr.InvalidTxnState
 	}
 	return h.Txn.Verify(id, hdr.ProducerID, hdr.ProducerEpoch, txn.TP{Topic: topic, Partition: partition})
+}
+
+// countProduce adds a produce's partitions to the BrokerTopicMetrics, as
+// ReplicaManager.appendToLocalLog marks them: request bytes and records
+// appended for each partition that succeeded, failures otherwise.
+// resp.Topics parallels req.Topics, and each topic's partitions too.
+func (h *Handlers) countProduce(req *kmsg.ProduceRequest, resp *kmsg.ProduceResponse) {
+	for i := range resp.Topics {
+		rt := &req.Topics[i]
+		tc := h.topicCounters(req.Version >= 13, rt.Topic, rt.TopicID)
+		for j := range resp.Topics[i].Partitions {
+			if resp.Topics[i].Partitions[j].ErrorCode != 0 || tc == nil {
+				h.Metrics.ProduceFailed(tc)
+				continue
+			}
+			rec := rt.Partitions[j].Records
+			h.Metrics.Produced(tc, len(rec), batchRecords(rec))
+		}
+	}
 }
 
 // logStartOnError says whether a failed append answers with the

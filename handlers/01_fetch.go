@@ -46,6 +46,7 @@ func (h *Handlers) fetch(ctx context.Context, r *protocol.Request, req *kmsg.Fet
 				r.AfterEncode(rel)
 			}
 			r.SizeHint = bytes + fetchOverhead(req)
+			h.countFetch(req, resp)
 			return resp, nil
 		}
 		for _, rel := range releases {
@@ -58,7 +59,23 @@ func (h *Handlers) fetch(ctx context.Context, r *protocol.Request, req *kmsg.Fet
 				r.AfterEncode(rel)
 			}
 			r.SizeHint = bytes + fetchOverhead(req)
+			h.countFetch(req, resp)
 			return resp, nil
+		}
+	}
+}
+
+// countFetch adds the partitions of the fetch response that goes out to
+// the BrokerTopicMetrics (Kafka's ReplicaManager marks TotalFetchRequests
+// per partition read and FailedFetchRequests per failed one, and
+// KafkaApis BytesOut with each partition's record bytes).
+func (h *Handlers) countFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse) {
+	for i := range resp.Topics {
+		st := &resp.Topics[i]
+		tc := h.topicCounters(req.Version >= 13, st.Topic, st.TopicID)
+		for j := range st.Partitions {
+			sp := &st.Partitions[j]
+			h.Metrics.Fetched(tc, len(sp.RecordBatches), sp.ErrorCode != 0)
 		}
 	}
 }

@@ -64,6 +64,7 @@ func (h *Handlers) deleteTopic(ctx context.Context, r *protocol.Request, st *kms
 	r.Logger.Info("deleted topic", "topic", t.Name)
 	h.Groups.DeleteTopicOffsets(t.Name)
 	h.produceSettings.Delete(t.ID)
+	h.Metrics.ForgetTopic(t.ID)
 	if err := h.Logs.DeleteTopic(t.Name); err != nil {
 		// The topic is gone from metadata; leftover files are logged, not
 		// reported, as Kafka deletes data asynchronously too.

@@ -16,6 +16,7 @@ import (
 	"samsa/controller"
 	"samsa/groups"
 	"samsa/logstore"
+	"samsa/metrics"
 	"samsa/protocol"
 	"samsa/txn"
 )
@@ -28,6 +29,9 @@ type Deps struct {
 	Groups     *groups.Coordinator
 	Txn        *txn.Coordinator
 	Logger     *slog.Logger
+	// Metrics receives the BrokerTopicMetrics counts; New makes one
+	// when it is nil.
+	Metrics *metrics.Broker
 }
 
 // Handlers serves every registered API. It implements protocol.Handler.
@@ -46,6 +50,9 @@ type Handlers struct {
 func New(deps Deps) *Handlers {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
+	}
+	if deps.Metrics == nil {
+		deps.Metrics = metrics.New()
 	}
 	return &Handlers{Deps: deps}
 }
@@ -136,4 +143,34 @@ func errMessage(err error) *string {
 		s = strings.TrimSuffix(s, ": "+ke.Error())
 	}
 	return &s
+}
+
+// topicCounters returns the BrokerTopicMetrics counters of the topic a
+// request names (by id when byID, Produce and Fetch v13+), nil when the
+// topic does not exist. Known topics are found without a lock or an
+// allocation; the first request for a topic looks it up.
+func (h *Handlers) topicCounters(byID bool, name string, id [16]byte) *metrics.TopicCounters {
+	var tc *metrics.TopicCounters
+	if byID {
+		tc = h.Metrics.TopicByID(controller.TopicID(id))
+	} else {
+		tc = h.Metrics.TopicByName(name)
+	}
+	if tc != nil {
+		return tc
+	}
+	t, err := h.lookupTopic(byID, name, id)
+	if err != nil {
+		return nil
+	}
+	return h.Metrics.Topic(t.ID, t.Name)
+}
+
+// batchRecords is the record count in a v2 record batch's header (Kafka's
+// DefaultRecordBatch RECORDS_COUNT_OFFSET, 57), 0 for a short batch.
+func batchRecords(b []byte) int {
+	if len(b) < 61 {
+		return 0
+	}
+	return int(int32(uint32(b[57])<<24 | uint32(b[58])<<16 | uint32(b[59])<<8 | uint32(b[60])))
 }

@@ -36,6 +36,7 @@
 // rather than refusing connections. Kafka itself has no HTTP endpoint;
 // these follow the Kubernetes API server's /healthz and /readyz.
 //
-// Later parts (Prometheus /metrics, the web console) register their
-// handlers on the same Server with Handle.
+// Other parts register their handlers on the same Server with Handle:
+// the broker serves Prometheus /metrics (package metrics) there; the web
+// console will follow.
 package httpapi

@@ -114,6 +114,14 @@ func (p *Partition) Size() int64 {
 	return n
 }
 
+// NumSegments is the number of segments the partition's log has, the
+// active one included (Kafka's Log NumLogSegments gauge).
+func (p *Partition) NumSegments() int {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return len(p.segs)
+}
+
 // closedCh is returned by Wait on a closed partition so that waiters wake
 // up and see ErrPartitionClosed.
 var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()

@@ -70,6 +70,17 @@ type Config struct {
 	// closed. Zero or negative never closes one.
 	MaxIdle time.Duration
 	Logger  *slog.Logger
+	// Conns, when set, is told of every connection accepted and closed,
+	// for Kafka's socket-server-metrics (connection-count,
+	// connection-creation-rate) per listener.
+	Conns ConnObserver
+}
+
+// ConnObserver counts connections per listener. Its methods are called
+// once per connection, from the accept loop and the closing connection.
+type ConnObserver interface {
+	ConnOpened(listener string)
+	ConnClosed(listener string)
 }
 
 // Server accepts Kafka connections on any number of listeners.
@@ -162,6 +173,9 @@ func (s *Server) acceptLoop(name string, ln net.Listener) {
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
+		if s.cfg.Conns != nil {
+			s.cfg.Conns.ConnOpened(name)
+		}
 		go c.run()
 	}
 }
@@ -170,6 +184,9 @@ func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+	if s.cfg.Conns != nil {
+		s.cfg.Conns.ConnClosed(c.listener)
+	}
 	s.wg.Done()
 }
 
