@@ -53,23 +53,36 @@ func (h *Handlers) offsetCommit(_ context.Context, _ *protocol.Request, req *kms
 	if len(cr.Offsets) > 0 {
 		groupErr, partErrs = h.Groups.Commit(cr)
 	}
-	k := 0
+	fillCommitCodes(codes, groupErr, partErrs)
 	for i, rt := range req.Topics {
 		st := kmsg.NewOffsetCommitResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
 		for j, rp := range rt.Partitions {
 			sp := kmsg.NewOffsetCommitResponseTopicPartition()
 			sp.Partition, sp.ErrorCode = rp.Partition, codes[i][j]
-			if sp.ErrorCode == -1 {
-				sp.ErrorCode = groupErr
-				if groupErr == 0 && k < len(partErrs) {
-					sp.ErrorCode = partErrs[k]
-				}
-				k++
-			}
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
 	return resp, nil
+}
+
+// fillCommitCodes completes the per-partition answers of an offset commit
+// (OffsetCommit, TxnOffsetCommit): codes[i][j] holds the answer decided
+// before the coordinator, or -1 for a partition sent to it; those take
+// the coordinator's group error, or else its answers in request order.
+func fillCommitCodes(codes [][]int16, groupErr int16, partErrs []int16) {
+	k := 0
+	for i := range codes {
+		for j, c := range codes[i] {
+			if c != -1 {
+				continue
+			}
+			codes[i][j] = groupErr
+			if groupErr == 0 && k < len(partErrs) {
+				codes[i][j] = partErrs[k]
+			}
+			k++
+		}
+	}
 }

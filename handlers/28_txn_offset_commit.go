@@ -59,20 +59,13 @@ func (h *Handlers) txnOffsetCommit(_ context.Context, _ *protocol.Request, req *
 	if len(tr.Offsets) > 0 {
 		groupErr, partErrs = h.Groups.TxnCommit(tr)
 	}
-	k := 0
+	fillCommitCodes(codes, groupErr, partErrs)
 	for i, rt := range req.Topics {
 		st := kmsg.NewTxnOffsetCommitResponseTopic()
 		st.Topic = rt.Topic
 		for j, rp := range rt.Partitions {
 			sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
 			sp.Partition, sp.ErrorCode = rp.Partition, codes[i][j]
-			if sp.ErrorCode == -1 {
-				sp.ErrorCode = groupErr
-				if groupErr == 0 && k < len(partErrs) {
-					sp.ErrorCode = partErrs[k]
-				}
-				k++
-			}
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)
