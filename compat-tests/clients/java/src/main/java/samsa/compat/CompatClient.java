@@ -17,7 +17,15 @@ import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.LongDeserializer;
+import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 
 /**
  * One Samsa compatibility scenario per call, with the stock Apache Kafka Java
@@ -47,6 +55,8 @@ public final class CompatClient {
                 case "admin-groups" -> adminGroups();
                 case "list-offsets" -> listOffsets();
                 case "offsets-reset" -> offsetsReset();
+                case "transactions" -> transactions();
+                case "streams-eos" -> streamsEos();
                 case "cross-write" -> crossWrite();
                 case "cross-read" -> crossRead(args[1]);
                 default -> throw new IllegalArgumentException("unknown scenario " + args[0]);
@@ -480,6 +490,284 @@ public final class CompatClient {
 
     static long offset(Admin admin, TopicPartition tp, OffsetSpec spec) throws Exception {
         return admin.listOffsets(Map.of(tp, spec)).partitionResult(tp).get(20, TimeUnit.SECONDS).offset();
+    }
+
+    // ------------------------------------------------------------ transactions
+
+    static KafkaProducer<String, String> txnProducer(String txnId) {
+        Properties p = common();
+        p.put("transactional.id", txnId);
+        p.put("transaction.timeout.ms", "30000");
+        p.put("max.block.ms", "30000");
+        p.put("key.serializer", StringSerializer.class.getName());
+        p.put("value.serializer", StringSerializer.class.getName());
+        return new KafkaProducer<>(p);
+    }
+
+    static KafkaConsumer<String, String> isolationConsumer(String group, String isolation) {
+        Properties p = common();
+        p.put("key.deserializer", StringDeserializer.class.getName());
+        p.put("value.deserializer", StringDeserializer.class.getName());
+        p.put("auto.offset.reset", "earliest");
+        p.put("enable.auto.commit", "false");
+        p.put("isolation.level", isolation);
+        if (group != null) {
+            p.put("group.id", group);
+            p.put("session.timeout.ms", "10000");
+            p.put("heartbeat.interval.ms", "500");
+        }
+        return new KafkaConsumer<>(p);
+    }
+
+    /** Sends records k<from>..k<from+n-1> in the open transaction, partition i%2, and returns their metadata. */
+    static List<RecordMetadata> txnSend(KafkaProducer<String, String> prod, String topic, int from, int n, String tag) throws Exception {
+        List<Future<RecordMetadata>> fs = new ArrayList<>();
+        for (int i = from; i < from + n; i++) {
+            ProducerRecord<String, String> r = new ProducerRecord<>(topic, i % 2, "k" + i, "v" + i + "-" + tag);
+            r.headers().add("seq", Integer.toString(i).getBytes(StandardCharsets.UTF_8));
+            r.headers().add("tag", tag.getBytes(StandardCharsets.UTF_8));
+            fs.add(prod.send(r));
+        }
+        prod.flush();
+        List<RecordMetadata> out = new ArrayList<>();
+        for (Future<RecordMetadata> f : fs) out.add(f.get(30, TimeUnit.SECONDS));
+        return out;
+    }
+
+    /** Checks that got is exactly the records described by (sent, seqs, tags), in offset order per partition. */
+    static void verifyExact(String what, List<ConsumerRecord<String, String>> got, List<RecordMetadata> sent, List<Integer> seqs, List<String> tags) {
+        check(got.size() == sent.size(), "%s: consumed %d records, want %d", what, got.size(), sent.size());
+        Map<String, ConsumerRecord<String, String>> byPos = new HashMap<>();
+        for (ConsumerRecord<String, String> r : got) {
+            ConsumerRecord<String, String> prev = byPos.put(r.partition() + "@" + r.offset(), r);
+            check(prev == null, "%s: record at partition %d offset %d delivered twice", what, r.partition(), r.offset());
+        }
+        for (int i = 0; i < sent.size(); i++) {
+            RecordMetadata m = sent.get(i);
+            ConsumerRecord<String, String> r = byPos.get(m.partition() + "@" + m.offset());
+            int seq = seqs.get(i);
+            String tag = tags.get(i);
+            check(r != null, "%s: record k%d (partition %d offset %d) not consumed; got %s", what, seq, m.partition(), m.offset(), byPos.keySet());
+            check(("k" + seq).equals(r.key()), "%s: at %d@%d key %s, want k%d", what, m.partition(), m.offset(), r.key(), seq);
+            check(("v" + seq + "-" + tag).equals(r.value()), "%s: at %d@%d value %s, want v%d-%s", what, m.partition(), m.offset(), r.value(), seq, tag);
+            check(Integer.toString(seq).equals(header(r, "seq")), "%s: at %d@%d header seq=%s, want %d", what, m.partition(), m.offset(), header(r, "seq"), seq);
+        }
+        // Consumption order within a partition is offset order, and the sequence numbers rise with it.
+        Map<Integer, Long> lastOff = new HashMap<>();
+        Map<Integer, Integer> lastSeq = new HashMap<>();
+        for (ConsumerRecord<String, String> r : got) {
+            Long lo = lastOff.put(r.partition(), r.offset());
+            check(lo == null || r.offset() > lo, "%s: partition %d offset %d consumed after %d", what, r.partition(), r.offset(), lo);
+            int seq = Integer.parseInt(header(r, "seq"));
+            Integer ls = lastSeq.put(r.partition(), seq);
+            check(ls == null || seq > ls, "%s: partition %d k%d consumed after k%d", what, r.partition(), seq, ls);
+        }
+    }
+
+    /** Reads everything in tps from the beginning with the isolation level until want records came, then polls 1 s more for extras. */
+    static List<ConsumerRecord<String, String>> readAll(String isolation, List<TopicPartition> tps, int want) {
+        try (KafkaConsumer<String, String> c = isolationConsumer(null, isolation)) {
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            List<ConsumerRecord<String, String>> got = pollUntil(c, want, Duration.ofSeconds(30));
+            long end = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+            while (System.nanoTime() < end) for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) got.add(r);
+            return got;
+        }
+    }
+
+    /**
+     * Transactional producer: two committed transactions of 10 records and an
+     * aborted one of 5 between them, over 2 partitions; read_committed sees the
+     * 20 committed records (at the offsets the producer was told, markers
+     * skipped), read_uncommitted all 25; the end offset (LSO) counts the
+     * markers. Then consume-transform-produce: a group consumer reads the 20,
+     * a transaction writes them transformed and sendOffsetsToTransaction
+     * commits the group offsets with it.
+     */
+    static void transactions() throws Exception {
+        String topic = "java-txn-" + RUN, out = "java-txn-out-" + RUN, group = "java-txn-group-" + RUN;
+        try (Admin admin = admin()) {
+            createTopic(admin, topic, 2);
+            createTopic(admin, out, 2);
+        }
+        List<TopicPartition> tps = List.of(new TopicPartition(topic, 0), new TopicPartition(topic, 1));
+        List<RecordMetadata> committed = new ArrayList<>(), all = new ArrayList<>();
+        List<Integer> cSeq = new ArrayList<>(), aSeq = new ArrayList<>();
+        List<String> cTag = new ArrayList<>(), aTag = new ArrayList<>();
+        try (KafkaProducer<String, String> prod = txnProducer("java-txn-" + RUN)) {
+            prod.initTransactions();
+            String[] tags = {"commit1", "abort", "commit2"};
+            int[] from = {0, 10, 15}, n = {10, 5, 10};
+            for (int t = 0; t < 3; t++) {
+                prod.beginTransaction();
+                List<RecordMetadata> ms = txnSend(prod, topic, from[t], n[t], tags[t]);
+                if (t == 1) prod.abortTransaction();
+                else prod.commitTransaction();
+                for (int i = 0; i < n[t]; i++) {
+                    all.add(ms.get(i)); aSeq.add(from[t] + i); aTag.add(tags[t]);
+                    if (t != 1) { committed.add(ms.get(i)); cSeq.add(from[t] + i); cTag.add(tags[t]); }
+                }
+            }
+        }
+        // Offsets the producer was told: each partition holds commit1 (5), marker, abort (3 or 2), marker, commit2 (5), marker.
+        Map<Integer, List<Long>> offs = new TreeMap<>();
+        for (RecordMetadata m : all) offs.computeIfAbsent(m.partition(), k -> new ArrayList<>()).add(m.offset());
+        check(offs.get(0).equals(List.of(0L, 1L, 2L, 3L, 4L, 6L, 7L, 8L, 10L, 11L, 12L, 13L, 14L)),
+                "partition 0 offsets %s, want 0-4 (commit1), 6-8 (aborted), 10-14 (commit2) with markers at 5, 9", offs.get(0));
+        check(offs.get(1).equals(List.of(0L, 1L, 2L, 3L, 4L, 6L, 7L, 9L, 10L, 11L, 12L, 13L)),
+                "partition 1 offsets %s, want 0-4 (commit1), 6-7 (aborted), 9-13 (commit2) with markers at 5, 8", offs.get(1));
+
+        List<ConsumerRecord<String, String>> rc = readAll("read_committed", tps, 20);
+        verifyExact("read_committed", rc, committed, cSeq, cTag);
+        List<ConsumerRecord<String, String>> ru = readAll("read_uncommitted", tps, 25);
+        verifyExact("read_uncommitted", ru, all, aSeq, aTag);
+        try (KafkaConsumer<String, String> c = isolationConsumer(null, "read_committed")) {
+            Map<TopicPartition, Long> lso = c.endOffsets(tps);
+            check(lso.get(tps.get(0)) == 16 && lso.get(tps.get(1)) == 15, "read_committed end offsets (LSO) %s, want p0=16 p1=15 (after the last commit marker)", lso);
+        }
+        try (KafkaConsumer<String, String> c = isolationConsumer(null, "read_uncommitted")) {
+            Map<TopicPartition, Long> hw = c.endOffsets(tps);
+            check(hw.get(tps.get(0)) == 16 && hw.get(tps.get(1)) == 15, "read_uncommitted end offsets (high watermark) %s, want p0=16 p1=15", hw);
+        }
+
+        // Consume-transform-produce with the group's offsets in the transaction.
+        Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
+        List<RecordMetadata> outSent;
+        List<Integer> outSeq = new ArrayList<>();
+        List<String> outTag = new ArrayList<>();
+        try (KafkaConsumer<String, String> c = isolationConsumer(group, "read_committed");
+             KafkaProducer<String, String> prod = txnProducer("java-txn-ctp-" + RUN)) {
+            prod.initTransactions();
+            c.subscribe(List.of(topic));
+            List<ConsumerRecord<String, String>> in = pollUntil(c, 20, GROUP_DEADLINE);
+            check(in.size() == 20, "group consumer (read_committed) got %d records, want 20", in.size());
+            prod.beginTransaction();
+            List<Future<RecordMetadata>> fs = new ArrayList<>();
+            for (ConsumerRecord<String, String> r : in) {
+                int seq = Integer.parseInt(header(r, "seq"));
+                ProducerRecord<String, String> o = new ProducerRecord<>(out, r.partition(), r.key(), "v" + seq + "-ctp");
+                o.headers().add("seq", Integer.toString(seq).getBytes(StandardCharsets.UTF_8));
+                fs.add(prod.send(o));
+                outSeq.add(seq);
+                outTag.add("ctp");
+                next.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1, "ctp"));
+            }
+            prod.sendOffsetsToTransaction(next, c.groupMetadata());
+            prod.commitTransaction();
+            outSent = new ArrayList<>();
+            for (Future<RecordMetadata> f : fs) outSent.add(f.get(30, TimeUnit.SECONDS));
+        }
+        check(next.get(tps.get(0)).offset() == 15 && next.get(tps.get(1)).offset() == 14, "offsets to commit %s, want p0=15 p1=14", next);
+        try (Admin admin = admin()) {
+            Map<TopicPartition, OffsetAndMetadata> got = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(20, TimeUnit.SECONDS);
+            for (TopicPartition tp : tps) {
+                OffsetAndMetadata o = got.get(tp);
+                check(o != null, "group %s has no committed offset for %s after the transaction committed (got %s)", group, tp, got);
+                check(o.offset() == next.get(tp).offset(), "group %s committed offset for %s is %d, want %d", group, tp, o.offset(), next.get(tp).offset());
+                check("ctp".equals(o.metadata()), "group %s committed metadata for %s is %s, want ctp", group, tp, o.metadata());
+            }
+        }
+        List<TopicPartition> outTps = List.of(new TopicPartition(out, 0), new TopicPartition(out, 1));
+        verifyExact("transformed (read_committed)", readAll("read_committed", outTps, 20), outSent, outSeq, outTag);
+        System.out.println("NOTE: 2 committed + 1 aborted transaction over 2 partitions: read_committed saw 20 records, read_uncommitted 25, LSO after the markers; consume-transform-produce committed group offsets p0=15 p1=14 with sendOffsetsToTransaction");
+    }
+
+    // ------------------------------------------------------------ Kafka Streams
+
+    /**
+     * A Kafka Streams app with processing.guarantee=exactly_once_v2 counting
+     * records per key (groupByKey().count(), store "counts"), input to
+     * output; run until the read_committed output has the right latest
+     * count for every key, then check the changelog topic exists and holds
+     * the same counts.
+     */
+    static void streamsEos() throws Exception {
+        String app = "java-streams-eos-" + RUN, in = app + "-in", out = app + "-out", changelog = app + "-counts-changelog";
+        int n = 300;
+        try (Admin admin = admin()) {
+            createTopic(admin, in, 3);
+            createTopic(admin, out, 3);
+        }
+        Map<String, Long> want = new TreeMap<>();
+        try (KafkaProducer<String, String> prod = producer("none")) {
+            List<Future<RecordMetadata>> fs = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                // Squares mod 7 fall on 4 keys with uneven counts (43, 86, 86, 85).
+                String key = "key" + (i * i % 7);
+                want.merge(key, 1L, Long::sum);
+                fs.add(prod.send(new ProducerRecord<>(in, key, "v" + i)));
+            }
+            for (Future<RecordMetadata> f : fs) f.get(30, TimeUnit.SECONDS);
+        }
+        Path stateDir = Files.createTempDirectory("samsa-streams");
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, app);
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, BOOTSTRAP);
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, 1);
+        p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 200);
+        p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+        p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
+        p.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
+        p.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
+        p.put(StreamsConfig.consumerPrefix("session.timeout.ms"), 10000);
+        p.put(StreamsConfig.consumerPrefix("heartbeat.interval.ms"), 500);
+        StreamsBuilder b = new StreamsBuilder();
+        b.<String, String>stream(in).groupByKey().count(Materialized.as("counts")).toStream().to(out, Produced.with(Serdes.String(), Serdes.Long()));
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Map<String, Long> latest = new TreeMap<>();
+        List<String> states = Collections.synchronizedList(new ArrayList<>());
+        try (KafkaStreams streams = new KafkaStreams(b.build(), p)) {
+            streams.setUncaughtExceptionHandler(e -> { failure.compareAndSet(null, e); return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT; });
+            streams.setStateListener((ns, os) -> states.add(os + "->" + ns));
+            streams.start();
+            Properties cp = common();
+            cp.put("key.deserializer", StringDeserializer.class.getName());
+            cp.put("value.deserializer", LongDeserializer.class.getName());
+            cp.put("isolation.level", "read_committed");
+            cp.put("enable.auto.commit", "false");
+            try (KafkaConsumer<String, Long> c = new KafkaConsumer<>(cp)) {
+                List<TopicPartition> tps = List.of(new TopicPartition(out, 0), new TopicPartition(out, 1), new TopicPartition(out, 2));
+                c.assign(tps);
+                c.seekToBeginning(tps);
+                long end = System.nanoTime() + Duration.ofSeconds(50).toNanos();
+                while (!latest.equals(want) && System.nanoTime() < end && failure.get() == null) {
+                    for (ConsumerRecord<String, Long> r : c.poll(Duration.ofMillis(200))) {
+                        Long prev = latest.put(r.key(), r.value());
+                        check(prev == null || r.value() > prev, "output count for %s went from %d to %d", r.key(), prev, r.value());
+                    }
+                }
+            }
+            check(failure.get() == null, "streams thread died: %s (states %s)", failure.get(), states);
+            check(latest.equals(want), "latest output counts (read_committed) %s, want %s; streams state %s, transitions %s", latest, want, streams.state(), states);
+            streams.close(Duration.ofSeconds(15));
+        }
+        try (Admin admin = admin()) {
+            Set<String> names = admin.listTopics(new ListTopicsOptions().listInternal(true)).names().get(20, TimeUnit.SECONDS);
+            check(names.contains(changelog), "changelog topic %s missing; topics of the app: %s", changelog,
+                    names.stream().filter(t -> t.startsWith(app)).collect(Collectors.toList()));
+        }
+        Properties cp = common();
+        cp.put("key.deserializer", StringDeserializer.class.getName());
+        cp.put("value.deserializer", LongDeserializer.class.getName());
+        cp.put("isolation.level", "read_committed");
+        cp.put("enable.auto.commit", "false");
+        Map<String, Long> logged = new TreeMap<>();
+        try (KafkaConsumer<String, Long> c = new KafkaConsumer<>(cp)) {
+            List<TopicPartition> tps = c.partitionsFor(changelog).stream().map(pi -> new TopicPartition(changelog, pi.partition())).collect(Collectors.toList());
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            long end = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+            while (!logged.equals(want) && System.nanoTime() < end)
+                for (ConsumerRecord<String, Long> r : c.poll(Duration.ofMillis(200))) logged.put(r.key(), r.value());
+        }
+        check(logged.equals(want), "changelog %s latest counts (read_committed) %s, want %s", changelog, logged, want);
+        System.out.println("NOTE: exactly_once_v2 count over " + n + " records, " + want.size() + " keys: output and changelog <app>-counts-changelog hold the right latest counts");
+        try (var files = Files.walk(stateDir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        }
     }
 
     /** Commit, reset the group's offset with the admin client, and check a new member starts there. */
