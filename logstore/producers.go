@@ -1,8 +1,10 @@
 package logstore
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Idempotent producer state, following Kafka's ProducerStateManager,
@@ -277,4 +279,41 @@ func (s *producerState) expire(cutoff int64) int {
 		}
 	}
 	return n
+}
+
+// ActiveProducer is one producer of a partition's producer state, as
+// DescribeProducers (KIP-664) reports it: Kafka's ProducerStateEntry seen
+// through Partition.activeProducerState.
+type ActiveProducer struct {
+	ProducerID    int64
+	ProducerEpoch int16
+	// LastSequence is the last sequence of the newest cached batch of
+	// the current epoch, -1 when none (e.g. after a marker bumped it).
+	LastSequence int32
+	// LastTimestamp (ms) is when the producer last appended: its last
+	// batch's max timestamp, or the broker's clock at that append when
+	// later (see producerState.update).
+	LastTimestamp int64
+	// CoordinatorEpoch is that of the producer's last marker, -1 before.
+	CoordinatorEpoch int32
+	// CurrentTxnStartOffset is the first offset of the producer's ongoing
+	// transaction, -1 when none.
+	CurrentTxnStartOffset int64
+}
+
+// ActiveProducers returns the producers of the partition's producer state
+// (Kafka's UnifiedLog.activeProducers), ordered by producer id. It is a
+// copy, taken under the append lock.
+func (p *Partition) ActiveProducers() []ActiveProducer {
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	out := make([]ActiveProducer, 0, len(p.producers.m))
+	for id, e := range p.producers.m {
+		out = append(out, ActiveProducer{
+			ProducerID: id, ProducerEpoch: e.epoch, LastSequence: e.lastSeq(), LastTimestamp: e.lastTs,
+			CoordinatorEpoch: e.coordEpoch, CurrentTxnStartOffset: e.txnFirst,
+		})
+	}
+	slices.SortFunc(out, func(a, b ActiveProducer) int { return cmp.Compare(a.ProducerID, b.ProducerID) })
+	return out
 }

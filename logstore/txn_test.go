@@ -586,3 +586,31 @@ func TestTxnLSONotBelowLogStart(t *testing.T) {
 		t.Fatalf("after the commit: %v, LSO %d HW %d", b, p.LastStableOffset(), p.HighWatermark())
 	}
 }
+
+// TestActiveProducers: the DescribeProducers view of the producer state
+// follows appends and markers.
+func TestActiveProducers(t *testing.T) {
+	e := newEnv(t)
+	e.open()
+	p := e.create("t", 0, PartitionConfig{})
+	if got := p.ActiveProducers(); len(got) != 0 {
+		t.Fatalf("empty partition has producers %+v", got)
+	}
+	appendBatch(t, p, idem(t, 9, 0, 0, 3))     // 0-2
+	appendBatch(t, p, txnBatch(t, 4, 2, 0, 2)) // 3-4: txn of 4
+	got := p.ActiveProducers()
+	if len(got) != 2 || got[0].ProducerID != 4 || got[1].ProducerID != 9 {
+		t.Fatalf("producers %+v", got)
+	}
+	if a := got[0]; a.ProducerEpoch != 2 || a.LastSequence != 1 || a.CoordinatorEpoch != -1 || a.CurrentTxnStartOffset != 3 || a.LastTimestamp <= 0 {
+		t.Fatalf("transactional producer %+v", a)
+	}
+	if a := got[1]; a.ProducerEpoch != 0 || a.LastSequence != 2 || a.CoordinatorEpoch != -1 || a.CurrentTxnStartOffset != -1 {
+		t.Fatalf("idempotent producer %+v", a)
+	}
+	mustMarker(t, p, 4, 2, true, 7)
+	got = p.ActiveProducers()
+	if a := got[0]; a.ProducerEpoch != 2 || a.LastSequence != 1 || a.CoordinatorEpoch != 7 || a.CurrentTxnStartOffset != -1 {
+		t.Fatalf("after commit %+v", a)
+	}
+}
