@@ -79,21 +79,7 @@ func validateOffsetCommit(g *group, req CommitRequest) int16 {
 // OFFSET_METADATA_TOO_LARGE for the others and the storage error code
 // (storeErrCode) for all if the append fails.
 func (c *Coordinator) storeOffsets(g *group, offsets []OffsetCommit, partErrs []int16) {
-	nowMs := c.nowMs()
-	vals := make([]offsetValue, len(offsets))
-	recs := make([]coordinator.Record, 0, len(offsets))
-	for i, o := range offsets {
-		md := ""
-		if o.Metadata != nil {
-			md = *o.Metadata
-		}
-		if javaLength(md) > c.cfg.OffsetMetadataMaxSize {
-			partErrs[i] = kerr.OffsetMetadataTooLarge.Code
-			continue
-		}
-		vals[i] = offsetValue{offset: o.Offset, leaderEpoch: o.LeaderEpoch, metadata: md, commitMs: nowMs}
-		recs = append(recs, offsetRecord(g.id, o.TopicPartition, vals[i]))
-	}
+	vals, recs := c.offsetRecords(g, offsets, partErrs)
 	if len(recs) == 0 {
 		return
 	}
@@ -385,4 +371,27 @@ func (g *group) expiredOffsets(nowMs, retentionMs int64) []TopicPartition {
 		return nil
 	}
 	return g.sortedOffsetPartitions(keep)
+}
+
+// offsetRecords builds the OffsetCommit records of a commit (plain or
+// transactional) and the values they hold; an offset whose metadata is
+// longer than offset.metadata.max.bytes gets OFFSET_METADATA_TOO_LARGE in
+// partErrs and no record.
+func (c *Coordinator) offsetRecords(g *group, offsets []OffsetCommit, partErrs []int16) ([]offsetValue, []coordinator.Record) {
+	nowMs := c.nowMs()
+	vals := make([]offsetValue, len(offsets))
+	recs := make([]coordinator.Record, 0, len(offsets))
+	for i, o := range offsets {
+		md := ""
+		if o.Metadata != nil {
+			md = *o.Metadata
+		}
+		if javaLength(md) > c.cfg.OffsetMetadataMaxSize {
+			partErrs[i] = kerr.OffsetMetadataTooLarge.Code
+			continue
+		}
+		vals[i] = offsetValue{offset: o.Offset, leaderEpoch: o.LeaderEpoch, metadata: md, commitMs: nowMs}
+		recs = append(recs, offsetRecord(g.id, o.TopicPartition, vals[i]))
+	}
+	return vals, recs
 }

@@ -52,21 +52,7 @@ func (c *Coordinator) TxnCommit(req TxnCommitRequest) (groupErr int16, partErrs 
 			return fail(kerr.IllegalGeneration.Code)
 		}
 	}
-	nowMs := c.nowMs()
-	vals := make([]offsetValue, len(req.Offsets))
-	recs := make([]coordinator.Record, 0, len(req.Offsets))
-	for i, o := range req.Offsets {
-		md := ""
-		if o.Metadata != nil {
-			md = *o.Metadata
-		}
-		if javaLength(md) > c.cfg.OffsetMetadataMaxSize {
-			partErrs[i] = kerr.OffsetMetadataTooLarge.Code
-			continue
-		}
-		vals[i] = offsetValue{offset: o.Offset, leaderEpoch: o.LeaderEpoch, metadata: md, commitMs: nowMs}
-		recs = append(recs, offsetRecord(g.id, o.TopicPartition, vals[i]))
-	}
+	vals, recs := c.offsetRecords(g, req.Offsets, partErrs)
 	if len(recs) == 0 {
 		return 0, partErrs
 	}
