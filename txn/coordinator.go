@@ -302,14 +302,11 @@ func checkProducer(m *txnMeta, id string, pid int64, epoch int16) error {
 // transaction, which becomes Ongoing. Errors: checkProducer's,
 // CONCURRENT_TRANSACTIONS while the previous transaction is completed.
 func (c *Coordinator) AddPartitions(id string, pid int64, epoch int16, tps []TP) error {
-	m := c.lock(id)
-	if m == nil {
-		return checkProducer(nil, id, pid, epoch)
-	}
-	defer m.mu.Unlock()
-	if err := checkProducer(m, id, pid, epoch); err != nil {
+	m, err := c.lockProducer(id, pid, epoch)
+	if err != nil {
 		return err
 	}
+	defer m.mu.Unlock()
 	switch m.state {
 	case kmsg.TransactionStatePrepareCommit, kmsg.TransactionStatePrepareAbort:
 		return fmt.Errorf("transaction of %q is being completed: %w", id, kerr.ConcurrentTransactions)
@@ -343,19 +340,31 @@ func (c *Coordinator) AddPartitions(id string, pid int64, epoch int16, tps []TP)
 	return nil
 }
 
+// lockProducer returns id's metadata locked when producer pid at epoch
+// may act on it (checkProducer), else checkProducer's error with nothing
+// locked.
+func (c *Coordinator) lockProducer(id string, pid int64, epoch int16) (*txnMeta, error) {
+	m := c.lock(id)
+	if m == nil {
+		return nil, checkProducer(nil, id, pid, epoch)
+	}
+	if err := checkProducer(m, id, pid, epoch); err != nil {
+		m.mu.Unlock()
+		return nil, err
+	}
+	return m, nil
+}
+
 // Verify is the verify-only AddPartitionsToTxn (v4+, KIP-890 part 1) and
 // the produce path's check: nil when tp is in id's ongoing transaction of
 // producer pid at epoch; INVALID_TXN_STATE when it is not;
 // checkProducer's errors otherwise.
 func (c *Coordinator) Verify(id string, pid int64, epoch int16, tp TP) error {
-	m := c.lock(id)
-	if m == nil {
-		return checkProducer(nil, id, pid, epoch)
-	}
-	defer m.mu.Unlock()
-	if err := checkProducer(m, id, pid, epoch); err != nil {
+	m, err := c.lockProducer(id, pid, epoch)
+	if err != nil {
 		return err
 	}
+	defer m.mu.Unlock()
 	if _, ok := m.partitions[tp]; !ok || m.state != kmsg.TransactionStateOngoing {
 		return fmt.Errorf("%s-%d is not in the ongoing transaction of %q: %w", tp.Topic, tp.Partition, id, kerr.InvalidTxnState)
 	}
@@ -365,14 +374,11 @@ func (c *Coordinator) Verify(id string, pid int64, epoch int16, tp TP) error {
 // EndTxn is Kafka's handleEndTransaction (transaction.version 0): it
 // writes PrepareCommit/PrepareAbort, the markers, then the Complete state.
 func (c *Coordinator) EndTxn(id string, pid int64, epoch int16, commit bool) error {
-	m := c.lock(id)
-	if m == nil {
-		return checkProducer(nil, id, pid, epoch)
-	}
-	defer m.mu.Unlock()
-	if err := checkProducer(m, id, pid, epoch); err != nil {
+	m, err := c.lockProducer(id, pid, epoch)
+	if err != nil {
 		return err
 	}
+	defer m.mu.Unlock()
 	switch m.state {
 	case kmsg.TransactionStateOngoing:
 		return c.endLocked(m, commit, false)
