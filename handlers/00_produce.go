@@ -100,7 +100,7 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 	for _, a := range appends {
 		rp := a.sp.Partition
 		if req.TransactionID != nil {
-			if err := h.verifyTxnBatch(*req.TransactionID, a.t.Name, rp, a.batch); err != nil {
+			if err := h.verifyTxnBatch(req.Version, *req.TransactionID, a.t.Name, rp, a.batch); err != nil {
 				h.produceFailed(r, req.Version, a.t.Name, a.sp, err)
 				continue
 			}
@@ -126,9 +126,14 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 // verifyTxnBatch is the transaction verification of a transactional
 // batch (KIP-890 part 1, transaction.partition.verification.enable): the
 // partition must be in the ongoing transaction of the batch's producer
-// id and epoch at the transaction coordinator, else INVALID_TXN_STATE
-// (or the coordinator's PRODUCER_FENCED / INVALID_PRODUCER_ID_MAPPING).
-func (h *Handlers) verifyTxnBatch(id, topic string, partition int32, batch []byte) error {
+// id and epoch at the transaction coordinator. When it is not, Kafka
+// 4.3.1 answers by Produce version (measured by the conformance suite,
+// TestTxnProduceOutsideTransaction): v12+ (KIP-890 part 2, where clients
+// no longer send AddPartitionsToTxn) adds the partition to the
+// transaction and appends; v11 answers TRANSACTION_ABORTABLE (KIP-1050);
+// older versions INVALID_TXN_STATE. The coordinator's PRODUCER_FENCED /
+// INVALID_PRODUCER_ID_MAPPING go out as they are.
+func (h *Handlers) verifyTxnBatch(version int16, id, topic string, partition int32, batch []byte) error {
 	hdr, err := logstore.ParseBatchHeader(batch)
 	if err != nil || !hdr.IsTransactional() {
 		return nil // the log's checks answer bad batches
@@ -136,7 +141,17 @@ func (h *Handlers) verifyTxnBatch(id, topic string, partition int32, batch []byt
 	if h.Txn == nil {
 		return kerr.InvalidTxnState
 	}
-	return h.Txn.Verify(id, hdr.ProducerID, hdr.ProducerEpoch, txn.TP{Topic: topic, Partition: partition})
+	tp := txn.TP{Topic: topic, Partition: partition}
+	err = h.Txn.Verify(id, hdr.ProducerID, hdr.ProducerEpoch, tp)
+	switch {
+	case err == nil || !errors.Is(err, kerr.InvalidTxnState):
+		return err
+	case version >= 12:
+		return h.Txn.AddPartitions(id, hdr.ProducerID, hdr.ProducerEpoch, []txn.TP{tp})
+	case version == 11:
+		return fmt.Errorf("%v: %w", err, kerr.TransactionAbortable)
+	}
+	return err
 }
 
 // countProduce adds a produce's partitions to the BrokerTopicMetrics, as
