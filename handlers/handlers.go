@@ -166,11 +166,12 @@ func (h *Handlers) topicCounters(byID bool, name string, id [16]byte) *metrics.T
 	return h.Metrics.Topic(t.ID, t.Name)
 }
 
-// batchRecords is the record count in a v2 record batch's header (Kafka's
-// DefaultRecordBatch RECORDS_COUNT_OFFSET, 57), 0 for a short batch.
+// batchRecords is the record count in a v2 record batch's header, as
+// logstore parses it; 0 for a batch that does not parse.
 func batchRecords(b []byte) int {
-	if len(b) < 61 {
+	h, err := logstore.ParseBatchHeader(b)
+	if err != nil {
 		return 0
 	}
-	return int(int32(uint32(b[57])<<24 | uint32(b[58])<<16 | uint32(b[59])<<8 | uint32(b[60])))
+	return int(h.NumRecords)
 }
