@@ -53,21 +53,21 @@ conformance:
 	SAMSA_CONFORMANCE=1 $(GO) test -count=1 -timeout 10m ./conformance
 
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzParseRequestHeader -fuzztime=$(FUZZTIME) ./protocol
-	$(GO) test -run='^$$' -fuzz=FuzzDecodeCost -fuzztime=$(FUZZTIME) ./protocol
-	$(GO) test -run='^$$' -fuzz=FuzzDispatch -fuzztime=$(FUZZTIME) ./broker
-	$(GO) test -run='^$$' -fuzz=FuzzParseProperties -fuzztime=$(FUZZTIME) ./config
-	$(GO) test -run='^$$' -fuzz=FuzzParseHTTPListeners -fuzztime=$(FUZZTIME) ./config
-	$(GO) test -run='^$$' -fuzz=FuzzParseBatchHeader -fuzztime=$(FUZZTIME) ./logstore
-	$(GO) test -run='^$$' -fuzz=FuzzScanBatches -fuzztime=$(FUZZTIME) ./logstore
-	$(GO) test -run='^$$' -fuzz=FuzzValidateRecords -fuzztime=$(FUZZTIME) ./logstore
-	$(GO) test -run='^$$' -fuzz=FuzzReplayBatches -fuzztime=$(FUZZTIME) ./coordinator
-	$(GO) test -run='^$$' -fuzz=FuzzReplay -fuzztime=$(FUZZTIME) ./groups
-	$(GO) test -run='^$$' -fuzz=FuzzRecompress -fuzztime=$(FUZZTIME) ./logstore
-	$(GO) test -run='^$$' -fuzz=FuzzCleanerRecords -fuzztime=$(FUZZTIME) ./logstore
-	$(GO) test -run='^$$' -fuzz=FuzzScanRecords -fuzztime=$(FUZZTIME) ./logstore
-	$(GO) test -run='^$$' -fuzz=FuzzParseTxnMarker -fuzztime=$(FUZZTIME) ./logstore
-	$(GO) test -run='^$$' -fuzz=FuzzReplay -fuzztime=$(FUZZTIME) ./txn
+	GO=$(GO) ./scripts/fuzz.sh ./protocol FuzzParseRequestHeader $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./protocol FuzzDecodeCost $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./broker FuzzDispatch $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./config FuzzParseProperties $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./config FuzzParseHTTPListeners $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzParseBatchHeader $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzScanBatches $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzValidateRecords $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./coordinator FuzzReplayBatches $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./groups FuzzReplay $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzRecompress $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzCleanerRecords $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzScanRecords $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzParseTxnMarker $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./txn FuzzReplay $(FUZZTIME)
 
 test: deps fmt-check vet unit volume fuzz conformance compat
 
