@@ -17,6 +17,7 @@ import (
 	"samsa/internal/diskguard"
 
 	"samsa/config"
+	"samsa/console"
 	"samsa/controller"
 	"samsa/coordinator"
 	"samsa/groups"
@@ -53,6 +54,9 @@ type Broker struct {
 	ready *httpapi.Readiness
 	phase atomic.Pointer[string]
 	http  *httpapi.Server // nil when samsa.http.listeners is unset
+	// console is the web console on http; nil when http is or when
+	// samsa.console.enable=false.
+	console *console.Console
 
 	// metrics are the hot-path counters; stores holds what the /metrics
 	// collector walks once the stores are open (nil before).
@@ -115,6 +119,22 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	if len(cfg.HTTPListeners) > 0 {
 		b.http = httpapi.New(b.ready, log)
 		b.http.Handle("/metrics", metrics.HTTPHandler(metrics.Registry(metrics.NewCollector(b.metrics, b.metricSources))))
+		if cfg.ConsoleEnable {
+			con, err := console.New(console.Options{
+				Seeds:        b.consoleSeeds,
+				Counters:     b.metrics,
+				AllowActions: cfg.ConsoleActionsEnable,
+				Logger:       log,
+			})
+			if err != nil {
+				for _, ln := range lns {
+					ln.Close()
+				}
+				return nil, err
+			}
+			b.console = con
+			con.Register(b.http)
+		}
 		if err := b.http.Start(cfg.HTTPListeners); err != nil {
 			for _, ln := range lns {
 				ln.Close()
@@ -128,6 +148,9 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		}
 		if b.http != nil {
 			_ = b.http.Shutdown(context.Background())
+		}
+		if b.console != nil {
+			b.console.Close()
 		}
 	}
 	b.setPhase("opening log dir")
@@ -179,6 +202,27 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	b.setPhase("")
 	log.Info("samsa started", "broker_id", cfg.BrokerID, "cluster_id", b.ctrl.ClusterID(), "listeners", b.addrs, "http_listeners", b.HTTPAddrs(), "log_dirs", cfg.LogDirs)
 	return b, nil
+}
+
+// consoleSeeds are the addresses the web console's client dials: the
+// bound Kafka listeners, with a wildcard host replaced by loopback.
+func (b *Broker) consoleSeeds() []string {
+	out := make([]string, 0, len(b.addrs))
+	for _, a := range b.addrs {
+		host, port, err := net.SplitHostPort(a.String())
+		if err != nil {
+			continue
+		}
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			if ip.To4() != nil {
+				host = "127.0.0.1"
+			} else {
+				host = "::1"
+			}
+		}
+		out = append(out, net.JoinHostPort(host, port))
+	}
+	return out
 }
 
 // metricSources is what /metrics walks at scrape time: nothing but the
@@ -558,6 +602,11 @@ func (b *Broker) Logs() *logstore.Store { return b.logs }
 func (b *Broker) Close(ctx context.Context) error {
 	b.closeOnce.Do(func() {
 		b.setPhase("shutting down")
+		// The console is a client of this broker: it goes first, so
+		// that its connections do not hold up the server's shutdown.
+		if b.console != nil {
+			b.console.Close()
+		}
 		if err := b.server.Shutdown(ctx); err != nil {
 			b.log.Warn("connections did not finish before shutdown deadline", "err", err)
 		}

@@ -82,6 +82,8 @@ var samsaBrokerKeys = []brokerKey{
 	{name: "log.cleaner.backoff.ms", v: longAtLeast(0), def: "15000", doc: "Pause of a cleaner thread that found no log to compact."},
 	{name: "log.cleaner.dedupe.buffer.size", v: longAtLeast(0), def: "134217728", doc: "Memory, in bytes, of the cleaners' offset maps, split over the threads (24 bytes a key)."},
 	{name: "log.cleaner.enable", v: boolean(), def: "true", doc: "Whether the log cleaner runs; without it compacted topics are not compacted."},
+	{name: ConsoleEnableKey, v: boolean(), def: "true", hidden: true, doc: "Whether the HTTP listener (samsa.http.listeners) also serves the web console at /."},
+	{name: ConsoleActionsEnableKey, v: boolean(), def: "false", hidden: true, doc: "Whether the web console may change anything (create topics, reset a group's offsets); read-only when false."},
 	{name: "log.cleaner.io.buffer.load.factor", v: doubleBetween(0, 1), def: "0.9", doc: "How full a cleaner's offset map may get."},
 	{name: "log.cleaner.io.buffer.size", v: intAtLeast(0), def: "524288", doc: "Read and write buffer, in bytes, of a cleaner thread."},
 	{name: "log.cleaner.threads", v: intAtLeast(0), def: "1", doc: "Number of cleaner threads compacting logs in parallel."},

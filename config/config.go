@@ -26,6 +26,11 @@ type Config struct {
 	// (samsa.http.listeners; /healthz, /readyz). None, the default, means
 	// the HTTP listener is off.
 	HTTPListeners []HTTPListener
+	// ConsoleEnable (samsa.console.enable, default true) serves the web
+	// console on the HTTP listener; ConsoleActionsEnable
+	// (samsa.console.actions.enable, default false) lets it create topics
+	// and reset offsets.
+	ConsoleEnable, ConsoleActionsEnable bool
 	// LogDirs are the data directories (log.dirs, else log.dir, both
 	// comma-separated; default DefaultLogDir), as written: relative paths
 	// are relative to the working directory.
@@ -105,6 +110,7 @@ func Default() *Config {
 		Listeners:                         l,
 		AdvertisedListeners:               append([]Listener(nil), l...),
 		LogDirs:                           []string{DefaultLogDir},
+		ConsoleEnable:                     true,
 		NumPartitions:                     1,
 		DefaultReplicationFactor:          1,
 		AutoCreateTopics:                  true,

@@ -38,6 +38,7 @@ func TestDefault(t *testing.T) {
 		NumPartitions:                1,
 		DefaultReplicationFactor:     1,
 		AutoCreateTopics:             true,
+		ConsoleEnable:                true,
 		MessageMaxBytes:              1048588,
 		SocketRequestMaxBytes:        104857600,
 		ConnectionsMaxIdleMs:         600000,

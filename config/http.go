@@ -14,6 +14,15 @@ import (
 // DescribeConfigs, since a Kafka 4 broker does not know it.
 const HTTPListenersKey = "samsa.http.listeners"
 
+// ConsoleEnableKey and ConsoleActionsEnableKey are the Samsa-only keys of
+// the web console (package console): served on the HTTP listener unless
+// samsa.console.enable=false, read-only unless
+// samsa.console.actions.enable=true.
+const (
+	ConsoleEnableKey        = "samsa.console.enable"
+	ConsoleActionsEnableKey = "samsa.console.actions.enable"
+)
+
 // HTTPListener is one entry of samsa.http.listeners: http://host:port.
 // Host has no brackets and is empty for "every interface"; a Port of 0
 // asks the OS for a free port (the broker reports the bound address).
@@ -68,5 +77,7 @@ func (b *builder) httpListeners() error {
 		return b.bad(HTTPListenersKey, err.Error())
 	}
 	b.c.HTTPListeners = ls
+	b.c.ConsoleEnable = b.value(ConsoleEnableKey) == "true"
+	b.c.ConsoleActionsEnable = b.value(ConsoleActionsEnableKey) == "true"
 	return nil
 }

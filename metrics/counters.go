@@ -237,3 +237,10 @@ func (m *Broker) ConnClosed(listener string) {
 	l.closed.Add(1)
 	l.open.Add(-1)
 }
+
+// Totals returns the all-topics BytesInPerSec, BytesOutPerSec and
+// MessagesInPerSec counts (bytes and records since start), for samplers
+// such as the web console's throughput chart that turn them into rates.
+func (m *Broker) Totals() (bytesIn, bytesOut, messagesIn uint64) {
+	return m.all.BytesIn.Load(), m.all.BytesOut.Load(), m.all.MessagesIn.Load()
+}

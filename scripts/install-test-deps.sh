@@ -10,6 +10,8 @@ if [ "${1:-}" = java ]; then
   command -v mvn >/dev/null 2>&1 || need+=(maven)
 fi
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
+# Headless Chromium for the web console's browser tests (package console).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 # confluent-kafka-python (librdkafka) for the no-timestamp retention test;
 # Debian's python, not a virtualenv's.
 /usr/bin/python3 -c 'import confluent_kafka' >/dev/null 2>&1 || need+=(python3-confluent-kafka)
