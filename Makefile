@@ -11,15 +11,22 @@ FUZZTIME ?= 10s
 
 all: build
 
+# The version and commit samsa --version prints, stamped at link time
+# (go's own VCS stamping is off where GOFLAGS=-buildvcs=false and in git
+# worktrees).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+LDFLAGS = -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/samsa
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/samsa
 
 # Single node on localhost:9092, data in ./samsa-data, with the HTTP
 # listener (/healthz, /readyz) on localhost:9644; HTTP_LISTENERS= turns
 # it off. ARGS may start with a server.properties path.
 HTTP_LISTENERS ?= http://localhost:9644
 run:
-	$(GO) run ./cmd/samsa $(ARGS) --override samsa.http.listeners=$(HTTP_LISTENERS)
+	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/samsa $(ARGS) --override samsa.http.listeners=$(HTTP_LISTENERS)
 
 deps:
 	./scripts/install-test-deps.sh

@@ -7,7 +7,7 @@ import (
 )
 
 // Usage is the command line ParseArgs accepts, for the binary's help text.
-const Usage = "usage: samsa [server.properties] [--override key=value]..."
+const Usage = "usage: samsa [server.properties] [--override key=value]...\n       samsa --version | --help"
 
 // ErrUsage matches (errors.Is) every ParseArgs error about malformed
 // arguments, so the caller can print Usage and exit with status 2. The
@@ -28,6 +28,10 @@ func usagef(format string, args ...any) error {
 // caller should print Usage and exit with status 0.
 var ErrHelp = errors.New("help requested")
 
+// ErrVersion is returned for --version; the caller prints the version and
+// exits with status 0.
+var ErrVersion = errors.New("version requested")
+
 // ParseArgs parses os.Args[1:] the way kafka-server-start.sh does: an
 // optional properties file path first, then any number of
 // "--override key=value" (or "--override=key=value"). Unlike Kafka the
@@ -45,6 +49,8 @@ func ParseArgs(args []string) (path string, overrides []string, err error) {
 		switch {
 		case a == "-h" || a == "--help" || a == "-help":
 			return "", nil, ErrHelp
+		case a == "--version" || a == "-version":
+			return "", nil, ErrVersion
 		case a == "--override":
 			if i+1 >= len(args) {
 				return "", nil, usagef("--override needs a key=value argument")

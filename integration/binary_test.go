@@ -2,9 +2,11 @@ package integration
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -84,5 +86,68 @@ func TestBadConfigValueExits2(t *testing.T) {
 				t.Fatalf("want one line naming %s and %q, got:\n%s", c.key, c.value, msg)
 			}
 		})
+	}
+}
+
+// TestCLIVersionHelpAndJSONLogs checks samsa --version (version, commit,
+// Go version), --help (every config key the broker applies, with its
+// default, listed from the same table Load checks values against) and
+// samsa.log.format=json (every log line one JSON object with slog's keys).
+func TestCLIVersionHelpAndJSONLogs(t *testing.T) {
+	bin := testbroker.BinaryPath(t)
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		t.Fatalf("--version: %v", err)
+	}
+	line := strings.TrimSpace(string(out))
+	if !strings.HasPrefix(line, "samsa ") || !strings.Contains(line, runtime.Version()) || strings.Count(line, "\n") != 0 {
+		t.Errorf("--version printed %q; want one line with the version and %s", line, runtime.Version())
+	}
+
+	out, err = exec.Command(bin, "--help").Output()
+	if err != nil {
+		t.Fatalf("--help: %v", err)
+	}
+	help := string(out)
+	// Each key given to the binary is either applied (listed in --help)
+	// or warned about at start-up: check both sides with keys of each kind.
+	for _, k := range []string{"log.retention.hours (default 168)", "num.partitions (default 1)", "listeners (default PLAINTEXT://localhost:9092)", "samsa.http.listeners", "samsa.console.actions.enable (default false)", "samsa.log.format"} {
+		if !strings.Contains(help, "\n  "+k) {
+			t.Errorf("--help does not list %q", k)
+		}
+	}
+	if strings.Contains(help, "\n  num.io.threads ") {
+		t.Error("--help lists num.io.threads, which Samsa does not apply")
+	}
+
+	cmd := exec.Command(bin, "--override", "log.dirs="+t.TempDir(), "--override", "listeners=PLAINTEXT://127.0.0.1:0",
+		"--override", "samsa.log.format=json", "--override", "num.io.threads=8")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stderr.String(), "samsa started") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	var sawWarning, sawStarted bool
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", l)
+		}
+		if m["time"] == nil || m["level"] == nil || m["msg"] == nil {
+			t.Errorf("log line without time, level, msg: %q", l)
+		}
+		msg, _ := m["msg"].(string)
+		sawWarning = sawWarning || (m["level"] == "WARN" && strings.Contains(msg, "num.io.threads"))
+		sawStarted = sawStarted || msg == "samsa started"
+	}
+	if !sawWarning || !sawStarted {
+		t.Errorf("JSON logs lack the unimplemented-key warning (%v) or the start line (%v):\n%s", sawWarning, sawStarted, stderr.String())
 	}
 }

@@ -6,9 +6,15 @@
 // With no arguments it runs a single-node broker on localhost:9092 with its
 // data in ./samsa-data. With samsa.http.listeners set (e.g.
 // --override samsa.http.listeners=http://127.0.0.1:9644) it also serves
-// /healthz and /readyz (package httpapi). SAMSA_LOG_LEVEL (debug, info, warn, error) sets the
-// log level. A bad configuration value exits with status 2 and one line
-// naming the key and the value.
+// /healthz, /readyz, /metrics and the web console (packages httpapi,
+// metrics, console). SAMSA_LOG_LEVEL (debug, info, warn, error) sets the
+// log level; samsa.log.format (or SAMSA_LOG_FORMAT) text or json the
+// format of the log lines on stderr. A bad configuration value exits with
+// status 2 and one line naming the key and the value.
+//
+//	samsa --version   the version, the commit it was built from, the Go version
+//	samsa --help      the command line and every broker config Samsa applies
+//	                  with its default
 package main
 
 import (
@@ -18,6 +24,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -39,12 +47,18 @@ func main() {
 }
 
 func run(args []string) int {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
+	log := newLogger(os.Getenv("SAMSA_LOG_FORMAT"))
 	slog.SetDefault(log)
 
 	path, overrides, err := config.ParseArgs(args)
 	if errors.Is(err, config.ErrHelp) {
 		fmt.Println(config.Usage)
+		fmt.Println()
+		fmt.Print(config.KeysHelp())
+		return 0
+	}
+	if errors.Is(err, config.ErrVersion) {
+		fmt.Println(versionLine())
 		return 0
 	}
 	if err != nil {
@@ -55,6 +69,10 @@ func run(args []string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "samsa: %v\n", err)
 		return 2
+	}
+	if f := cfg.LogFormat(); f != "" {
+		log = newLogger(f)
+		slog.SetDefault(log)
 	}
 	for _, w := range warnings {
 		log.Warn(w)
@@ -110,6 +128,56 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// newLogger returns the broker's logger on stderr: slog's JSON lines for
+// format "json", its key=value text lines otherwise.
+func newLogger(format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: logLevel()}
+	if strings.EqualFold(format, "json") {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// version and commit are set at build time by make build / make run
+// (-ldflags "-X main.version=... -X main.commit=..."); otherwise the
+// module's version and the VCS stamp of the go command, when it made one.
+var version, commit = "", ""
+
+// versionLine is what --version prints: "samsa <version> (commit <rev>
+// [modified], <Go version>)", the commit and its state from the VCS
+// information the go command stamps into binaries built in a checkout.
+func versionLine() string {
+	v, rev, modified := version, commit, false
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				if rev == "" {
+					rev = s.Value
+				}
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	if v == "" {
+		v = "devel"
+	}
+	if rev == "" {
+		rev = "unknown"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if modified {
+		rev += " modified"
+	}
+	return fmt.Sprintf("samsa %s (commit %s, %s %s/%s)", v, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 func logLevel() slog.Level {
