@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -27,7 +30,7 @@ func BenchmarkProduce(b *testing.B) {
 	} {
 		for _, parts := range []int32{1, 8} {
 			b.Run(fmt.Sprintf("%s/partitions=%d", acks.name, parts), func(b *testing.B) {
-				br := testbroker.Start(b, testbroker.Binary)
+				br := startBenchBroker(b)
 				topic := "bench"
 				cl, err := kgo.NewClient(append(acks.opts, kgo.SeedBrokers(br.Addr()), kgo.DefaultProduceTopic(topic),
 					kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.ProducerLinger(time.Millisecond))...)
@@ -71,7 +74,7 @@ func BenchmarkProduce(b *testing.B) {
 func BenchmarkConsume(b *testing.B) {
 	for _, parts := range []int32{1, 8} {
 		b.Run(fmt.Sprintf("partitions=%d", parts), func(b *testing.B) {
-			br := testbroker.Start(b, testbroker.Binary)
+			br := startBenchBroker(b)
 			value := benchValue()
 			cl, err := kgo.NewClient(kgo.SeedBrokers(br.Addr()), kgo.DefaultProduceTopic("bench"), kgo.ProducerLinger(time.Millisecond),
 				kgo.ProducerBatchCompression(kgo.NoCompression()))
@@ -104,6 +107,42 @@ func BenchmarkConsume(b *testing.B) {
 			}
 		})
 	}
+}
+
+// startBenchBroker starts the binary for a benchmark. With
+// SAMSA_BENCH_METRICS=1 it also turns on the HTTP listener and scrapes
+// /metrics once a second while the benchmark runs, as a Prometheus would,
+// so that the cost of metrics shows as the difference between runs with
+// and without it:
+//
+//	go test -run '^$' -bench 'Produce|Consume' -benchtime 200000x -count 5 ./integration
+//	SAMSA_BENCH_METRICS=1 go test -run '^$' -bench 'Produce|Consume' -benchtime 200000x -count 5 ./integration
+func startBenchBroker(b *testing.B) *testbroker.Broker {
+	if os.Getenv("SAMSA_BENCH_METRICS") != "1" {
+		return testbroker.Start(b, testbroker.Binary)
+	}
+	port := testbroker.FreePort(b)
+	br := testbroker.Start(b, testbroker.Binary, fmt.Sprintf("samsa.http.listeners=http://127.0.0.1:%d", port))
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port)); err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}
+	}()
+	b.Cleanup(func() { close(stop); <-done })
+	return br
 }
 
 // benchValue is 1 KiB of random bytes, so that no codec or page makes the

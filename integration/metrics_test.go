@@ -172,6 +172,20 @@ func TestMetrics(t *testing.T) {
 				t.Fatalf("fetch at 1000: %v %+v", err, fresp)
 			}
 
+			// An API whose errors are found by reflection (not walked by
+			// hand): IncrementalAlterConfigs of a topic that does not exist.
+			areq := kmsg.NewPtrIncrementalAlterConfigsRequest()
+			ar := kmsg.NewIncrementalAlterConfigsRequestResource()
+			ar.ResourceType, ar.ResourceName = kmsg.ConfigResourceTypeTopic, "metrics-no-such-topic"
+			ac := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+			ac.Name, ac.Value = "retention.ms", kmsg.StringPtr("1000")
+			ar.Configs = append(ar.Configs, ac)
+			areq.Resources = append(areq.Resources, ar)
+			aresp, err := areq.RequestWith(ctx, cl)
+			if err != nil || aresp.Resources[0].ErrorCode != kerr.UnknownTopicOrPartition.Code {
+				t.Fatalf("alter configs of a missing topic: %v %+v", err, aresp)
+			}
+
 			fams := scrape(t, base)
 			expect := func(name string, want float64, labels ...string) {
 				t.Helper()
@@ -213,6 +227,9 @@ func TestMetrics(t *testing.T) {
 			}
 			atLeast("kafka_network_requestmetrics_errors_total", records, "request", "Produce", "error", "NONE")
 			atLeast("kafka_network_requestmetrics_totaltimems", records, "request", "Produce")
+			expect("kafka_network_requestmetrics_errors_total", 1, "request", "IncrementalAlterConfigs", "error", "UNKNOWN_TOPIC_OR_PARTITION")
+			// Every Produce request has a queue time sample.
+			expect("kafka_network_requestmetrics_requestqueuetimems", metricSum(fams, "kafka_network_requestmetrics_requests_total", "request", "Produce"), "request", "Produce")
 			atLeast("kafka_network_requestmetrics_errors_total", 1, "request", "OffsetCommit", "error", "NONE")
 
 			expect("kafka_log_log_logstartoffset", 0, "topic", topic, "partition", "0")

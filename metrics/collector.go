@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -119,6 +120,7 @@ var (
 	reqTotalDesc  = d("kafka_network_requestmetrics_requests_total", "Requests by API and version (RequestMetrics RequestsPerSec).", "request", "version")
 	reqErrorsDesc = d("kafka_network_requestmetrics_errors_total", "Error codes in responses, NONE included (RequestMetrics ErrorsPerSec).", "request", "error")
 	reqTimeDesc   = d("kafka_network_requestmetrics_totaltimems", "Time from a request's decoding to its response, in milliseconds (RequestMetrics TotalTimeMs).", "request")
+	reqQueueDesc  = d("kafka_network_requestmetrics_requestqueuetimems", "Time from a request's last byte read to its handler starting (decoding and dispatch; Samsa has no handler thread pool to wait for), in milliseconds (RequestMetrics RequestQueueTimeMs).", "request")
 
 	connCountDesc    = d("kafka_server_socket_server_metrics_connection_count", "Open connections (socket-server-metrics connection-count).", "listener", "networkProcessor")
 	connCreatedDesc  = d("kafka_server_socket_server_metrics_connection_creation_total", "Connections accepted (socket-server-metrics connection-creation-total).", "listener", "networkProcessor")
@@ -232,14 +234,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 				counter(reqErrorsDesc, float64(x), name, errorName(int16(i-1)))
 			}
 		}
-		buckets := make(map[float64]uint64, len(totalTimeBuckets))
-		var cum uint64
-		for i, ub := range totalTimeBuckets {
-			cum += rc.buckets[i].Load()
-			buckets[ub] = cum
-		}
-		cum += rc.buckets[len(totalTimeBuckets)].Load()
-		ch <- prometheus.MustNewConstHistogram(reqTimeDesc, cum, float64(rc.totalMicro.Load())/1000, buckets, name)
+		ch <- histogram(reqTimeDesc, &rc.buckets, rc.totalMicro.Load(), name)
+		ch <- histogram(reqQueueDesc, &rc.queueBuckets, rc.queueMicro.Load(), name)
 	}
 
 	// Network.
@@ -272,6 +268,19 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 // creationRate returns connections per second over the current window
 // of about rateWin, restarting the window once it is that old (Kafka's
 // Rate over its samples is similar: a rate over the last ~30 s).
+// histogram turns bucket counts over totalTimeBuckets (the last one +Inf)
+// and a sum in microseconds into a Prometheus histogram in milliseconds.
+func histogram(desc *prometheus.Desc, counts *[len(totalTimeBuckets) + 1]atomic.Uint64, sumMicro uint64, labels ...string) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(totalTimeBuckets))
+	var cum uint64
+	for i, ub := range totalTimeBuckets {
+		cum += counts[i].Load()
+		buckets[ub] = cum
+	}
+	cum += counts[len(totalTimeBuckets)].Load()
+	return prometheus.MustNewConstHistogram(desc, cum, float64(sumMicro)/1000, buckets, labels...)
+}
+
 func (c *Collector) creationRate(listener string, count uint64, now time.Time) float64 {
 	c.rateMu.Lock()
 	defer c.rateMu.Unlock()

@@ -148,6 +148,10 @@ type requestCounters struct {
 	errors     [maxErrCode + 2]atomic.Uint64 // index code+1
 	buckets    [len(totalTimeBuckets) + 1]atomic.Uint64
 	totalMicro atomic.Uint64
+	// queue is RequestQueueTimeMs: from the frame's last byte read to
+	// the handler starting.
+	queueBuckets [len(totalTimeBuckets) + 1]atomic.Uint64
+	queueMicro   atomic.Uint64
 }
 
 // listenerCounters are one Kafka listener's socket-server-metrics.
@@ -183,7 +187,7 @@ func New() *Broker {
 
 // Request counts one request of API key at version that took d, and the
 // error codes its response carries (see errorCodes).
-func (m *Broker) request(key, version int16, d time.Duration) *requestCounters {
+func (m *Broker) request(key, version int16, d, queued time.Duration) *requestCounters {
 	if key < 0 || key > maxAPIKey {
 		return nil
 	}
@@ -191,14 +195,24 @@ func (m *Broker) request(key, version int16, d time.Duration) *requestCounters {
 	if version >= 0 && version <= maxVersion {
 		rc.byVersion[version].Add(1)
 	}
+	rc.buckets[bucketOf(d)].Add(1)
+	rc.totalMicro.Add(uint64(d / time.Microsecond))
+	if queued >= 0 {
+		rc.queueBuckets[bucketOf(queued)].Add(1)
+		rc.queueMicro.Add(uint64(queued / time.Microsecond))
+	}
+	return rc
+}
+
+// bucketOf is the index of the totalTimeBuckets bucket d falls in
+// (len(totalTimeBuckets) for +Inf).
+func bucketOf(d time.Duration) int {
 	ms := float64(d) / float64(time.Millisecond)
 	i := 0
 	for i < len(totalTimeBuckets) && ms > totalTimeBuckets[i] {
 		i++
 	}
-	rc.buckets[i].Add(1)
-	rc.totalMicro.Add(uint64(d / time.Microsecond))
-	return rc
+	return i
 }
 
 // countError adds one occurrence of code to rc's errors.

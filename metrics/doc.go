@@ -30,11 +30,17 @@
 //
 // # Differences from Kafka
 //
-// RequestMetrics TotalTimeMs is a Prometheus histogram (_bucket, _sum,
-// _count) rather than the JMX exporter's quantile gauges; its _count is
-// the same series. It measures from a request's decoding to its response
-// being ready: Samsa has no request queue, so there is no
-// RequestQueueTimeMs, and the thread pool idle ratios
+// RequestMetrics TotalTimeMs and RequestQueueTimeMs are Prometheus
+// histograms (_bucket, _sum, _count) rather than the JMX exporter's
+// quantile gauges; their _count is the same series. TotalTimeMs measures
+// from a request's decoding to its response being ready. Samsa has no
+// request queue and no handler thread pool: a connection's read loop
+// decodes a request and runs its handler itself, so RequestQueueTimeMs
+// is the time from the frame's last byte read to the handler starting
+// (the header and body decoding), near zero, exported so that dashboards
+// and alerts that query it find it. The thread pool idle ratios
 // (NetworkProcessorAvgIdlePercent, RequestHandlerAvgIdlePercent) do not
-// exist. networkProcessor is always "0".
+// exist. networkProcessor is always "0". Error counts cover every API:
+// the frequent ones are walked by hand, the rest by reflection over the
+// response's ErrorCode fields.
 package metrics

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"reflect"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -27,8 +28,12 @@ func (h Handler) Serves(key, version int16) bool { return h.Next.Serves(key, ver
 // connection loop does not separate).
 func (h Handler) Handle(ctx context.Context, r *protocol.Request) (kmsg.Response, error) {
 	start := time.Now()
+	queued := time.Duration(-1)
+	if !r.Received.IsZero() {
+		queued = start.Sub(r.Received)
+	}
 	resp, err := h.Next.Handle(ctx, r)
-	rc := h.Metrics.request(r.Header.Key, r.Header.Version, time.Since(start))
+	rc := h.Metrics.request(r.Header.Key, r.Header.Version, time.Since(start), queued)
 	if rc != nil && err == nil && resp != nil {
 		countErrors(rc, resp)
 	}
@@ -37,8 +42,10 @@ func (h Handler) Handle(ctx context.Context, r *protocol.Request) (kmsg.Response
 
 // countErrors adds the error codes resp carries to rc, as Kafka's
 // AbstractResponse.errorCounts does: every partition (or topic, group,
-// ...) error of the response, NONE included. APIs not listed here count
-// their top-level code when they have one.
+// ...) error of the response, NONE included. The frequent APIs are
+// walked by hand; every other response by reflection (countAnyErrors),
+// which counts each ErrorCode field at any depth: what the errorCounts of
+// Kafka's admin, transaction and inter-broker responses add up as well.
 func countErrors(rc *requestCounters, resp kmsg.Response) {
 	switch r := resp.(type) {
 	case *kmsg.ProduceResponse:
@@ -126,6 +133,34 @@ func countErrors(rc *requestCounters, resp kmsg.Response) {
 		for i := range r.Topics {
 			for j := range r.Topics[i].Partitions {
 				rc.countError(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	default:
+		if v := reflect.ValueOf(resp); v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Struct {
+			countAnyErrors(rc, v.Elem(), 0)
+		}
+	}
+}
+
+// countAnyErrors counts every int16 field named ErrorCode in v, a kmsg
+// response struct, descending into struct fields and slices of structs
+// (kmsg's shape for topics, partitions, groups, resources, ...). depth
+// bounds the walk; kmsg responses nest at most five deep.
+func countAnyErrors(rc *requestCounters, v reflect.Value, depth int) {
+	if depth > 8 {
+		return
+	}
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f, fv := t.Field(i), v.Field(i)
+		switch {
+		case f.Name == "ErrorCode" && fv.Kind() == reflect.Int16:
+			rc.countError(int16(fv.Int()))
+		case fv.Kind() == reflect.Struct:
+			countAnyErrors(rc, fv, depth+1)
+		case fv.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
+			for j := 0; j < fv.Len(); j++ {
+				countAnyErrors(rc, fv.Index(j), depth+1)
 			}
 		}
 	}

@@ -153,3 +153,27 @@ func BenchmarkUninstrumentedProduce(b *testing.B) {
 		}
 	})
 }
+
+// TestCountAnyErrorsNested checks the reflective walk on a response three
+// levels deep (AddPartitionsToTxn v4: transactions, topics, partitions)
+// that also has a top-level code, as Kafka's errorCounts adds them up.
+func TestCountAnyErrorsNested(t *testing.T) {
+	resp := kmsg.NewPtrAddPartitionsToTxnResponse()
+	resp.ErrorCode = 0
+	for _, codes := range [][]int16{{0, 48}, {48}} {
+		tx := kmsg.NewAddPartitionsToTxnResponseTransaction()
+		tp := kmsg.NewAddPartitionsToTxnResponseTransactionTopic()
+		for _, c := range codes {
+			p := kmsg.NewAddPartitionsToTxnResponseTransactionTopicPartition()
+			p.ErrorCode = c
+			tp.Partitions = append(tp.Partitions, p)
+		}
+		tx.Topics = append(tx.Topics, tp)
+		resp.Transactions = append(resp.Transactions, tx)
+	}
+	var rc requestCounters
+	countErrors(&rc, resp)
+	if none, bad := rc.errors[0+1].Load(), rc.errors[48+1].Load(); none != 2 || bad != 2 {
+		t.Errorf("NONE %d, INVALID_TXN_STATE %d; want 2 and 2 (top level + one partition, two partitions)", none, bad)
+	}
+}

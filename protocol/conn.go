@@ -196,6 +196,7 @@ func (c *conn) loggerFor(h *RequestHeader) *slog.Logger {
 
 // serve handles one frame and reports whether the connection stays open.
 func (c *conn) serve(frame []byte) (keep bool) {
+	received := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("closing connection: panic while serving request",
@@ -234,7 +235,7 @@ func (c *conn) serve(frame []byte) (keep bool) {
 			"api", kmsg.NameForKey(hdr.Key), "api_version", hdr.Version, "err", err)
 		return false
 	}
-	r := &Request{Header: hdr, Body: req, ClientAddr: c.addr, Listener: c.listener, Logger: log}
+	r := &Request{Header: hdr, Body: req, ClientAddr: c.addr, Listener: c.listener, Logger: log, Received: received}
 	defer r.runAfterEncode()
 	resp, err := c.s.h.Handle(c.s.ctx, r)
 	if err != nil {

@@ -37,6 +37,10 @@ type Request struct {
 	Listener   string
 	// Logger carries the client address and client id.
 	Logger *slog.Logger
+	// Received is when the request's frame had been read whole, before
+	// its header and body were decoded: RequestMetrics
+	// RequestQueueTimeMs measures from here to the handler.
+	Received time.Time
 
 	// SizeHint, when set by the handler, is roughly how many bytes the
 	// encoded response will take, so the output buffer is taken at that
