@@ -79,11 +79,18 @@ fuzz:
 
 test: deps fmt-check vet unit volume fuzz conformance compat
 
+# Samsa side by side with Apache Kafka on this machine (bench/main.go):
+# every workload on both, alternating over rounds, writes bench/RESULTS.md
+# and bench/ratios.png. Installs iperf3 and Kafka's jars when missing.
+bench:
+	./scripts/install-test-deps.sh bench
+	$(GO) run ./bench
+
 # Micro-benchmarks of the append and read paths and of recovery (Open of
 # 2,500 partitions after kill -9 and after Close, repeated; see "Recovery"
 # in logstore/doc.go for 10,000), then franz-go driving the built binary
 # (1 KiB records; acks=1 and all; 1 and 8 partitions).
-bench:
+bench-micro:
 	$(GO) test -run='^$$' -bench=. -benchmem ./logstore ./protocol
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=200000x ./integration
 

@@ -4,6 +4,12 @@
 set -euo pipefail
 
 need=()
+if [ "${1:-}" = bench ]; then
+  # make bench: Kafka from Maven jars (java, mvn) and iperf3 for the
+  # machine's loopback limit.
+  command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
+  set -- java
+fi
 if [ "${1:-}" = java ]; then
   # The conformance suite runs Apache Kafka from Maven Central's jars.
   command -v java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)

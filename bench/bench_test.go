@@ -1,0 +1,50 @@
+package main
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+func TestPercentileAndMedian(t *testing.T) {
+	var d []time.Duration
+	for i := 100; i >= 1; i-- {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	sortDurations(d)
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 50 * time.Millisecond}, {99, 99 * time.Millisecond}, {99.9, 100 * time.Millisecond}, {0, time.Millisecond}} {
+		if got := percentile(d, c.p); got != c.want {
+			t.Errorf("p%v = %v, want %v", c.p, got, c.want)
+		}
+	}
+	if m := median([]float64{3, 1, 2}); m != 2 {
+		t.Errorf("median odd = %v", m)
+	}
+	if m := median([]float64{4, 1, 2, 3}); m != 2.5 {
+		t.Errorf("median even = %v", m)
+	}
+}
+
+// TestReadProc reads this test process's own CPU time and RSS: both must
+// be there and move the right way after work and an allocation.
+func TestReadProc(t *testing.T) {
+	before := readProc(os.Getpid())
+	if !before.valid || before.rss <= 0 || before.hwm < before.rss {
+		t.Fatalf("readProc(self) = %+v", before)
+	}
+	buf := make([]byte, 64<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for x := 0; time.Now().Before(deadline); x++ {
+		buf[x%len(buf)]++
+	}
+	after := readProc(os.Getpid())
+	if after.cpu <= before.cpu || after.rss < before.rss+32<<20 {
+		t.Errorf("after 300 ms of work and 64 MiB touched: cpu %v -> %v, rss %d -> %d", before.cpu, after.cpu, before.rss, after.rss)
+	}
+}

@@ -1,0 +1,444 @@
+// Command bench measures Samsa side by side with Apache Kafka on this
+// machine, in one run, with the same load, and writes bench/RESULTS.md and
+// bench/ratios.png from what it measured.
+//
+//	go run ./bench                 # the full run (make bench-kafka)
+//	go run ./bench -quick          # a small smoke run of every workload
+//
+// Apache Kafka is the release whose jars compat-tests/bin/kafka-run-class.sh
+// runs (the newest on Maven Central when the compatibility suite was last
+// updated), a KRaft combined node with kafka-server-start.sh's default heap
+// and GC settings; Samsa is this checkout's binary. Each round starts both,
+// one after the other (the order alternating between rounds), on fresh data
+// dirs, warms each up, and runs every throughput workload on it; figures are
+// medians over the rounds. For each workload the run records throughput
+// (MB/s, 10^6 bytes of record values per second), the broker process's CPU
+// time per GB moved (user + system from /proc/<pid>/stat), its peak RSS
+// while the workload ran (VmRSS sampled every 100 ms), and latency
+// percentiles where the workload measures them.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// config is the run's shape; -quick shrinks it to a smoke test.
+type config struct {
+	rounds         int
+	bytes          int64 // per throughput workload
+	latencyRate    int   // records per second
+	latencyDur     time.Duration
+	perfRecords    int // kafka-producer-perf-test records (1 KiB)
+	scale          bool
+	scaleTopics    int
+	scaleParts     int32
+	scaleBytes     int64
+	idleConns      int
+	joinGroups     int
+	joinConsumers  int
+	only           string // run only the systems named (kafka, samsa)
+	out            string
+	chart          string
+	keepData       bool
+	producePlan    []produceSpec
+	restartRepeats int
+}
+
+func main() {
+	quick := flag.Bool("quick", false, "a small run of every workload (smoke test), not for figures")
+	rounds := flag.Int("rounds", 3, "rounds; each starts both brokers on fresh dirs")
+	gb := flag.Float64("gb", 1, "GB (10^9 bytes) of record values per throughput workload")
+	scale := flag.Bool("scale", true, "run the scale workloads (10,000 partitions, idle connections, groups joining)")
+	only := flag.String("only", "", "run only this system (kafka or samsa); the report then has no ratios")
+	out := flag.String("out", "bench/RESULTS.md", "report path")
+	chart := flag.String("chart", "bench/ratios.png", "chart path")
+	flag.Parse()
+
+	cfg := config{
+		rounds: *rounds, bytes: int64(*gb * 1e9), latencyRate: 2000, latencyDur: 20 * time.Second,
+		perfRecords: 500_000, scale: *scale, scaleTopics: 100, scaleParts: 100, scaleBytes: 500_000_000,
+		idleConns: 5000, joinGroups: 100, joinConsumers: 1000, only: *only, out: *out, chart: *chart,
+		restartRepeats: 2,
+		producePlan: []produceSpec{
+			{1024, "1", "none", 1}, {1024, "1", "none", 8}, {1024, "all", "none", 1}, {1024, "all", "none", 8},
+			{1024, "1", "lz4", 1}, {1024, "1", "zstd", 1}, {100, "1", "none", 1}, {100, "all", "none", 8},
+		},
+	}
+	if *quick {
+		cfg.rounds, cfg.bytes, cfg.latencyDur, cfg.perfRecords = 1, 20_000_000, 3*time.Second, 20_000
+		cfg.scaleTopics, cfg.scaleParts, cfg.scaleBytes, cfg.idleConns, cfg.joinGroups, cfg.joinConsumers = 10, 10, 10_000_000, 200, 5, 20
+		cfg.restartRepeats = 1
+	}
+	if err := run(cfg); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// sample is one measurement of one workload on one system in one round.
+type sample struct {
+	workload string
+	system   string
+	round    int
+	mbps     float64            // throughput, 10^6 bytes/s; 0 when not a throughput workload
+	cpuPerGB float64            // broker CPU seconds per 10^9 bytes moved
+	rss      int64              // peak broker RSS in bytes while the workload ran
+	extra    map[string]float64 // named figures: latency ms, seconds, ...
+}
+
+func run(cfg config) error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	e := &env{root: root, work: filepath.Join(root, "bench", ".work"), kafkaHeap: kafkaDefaultHeap, kafkaJVM: kafkaDefaultJVM}
+	if err := os.RemoveAll(e.work); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(e.work, 0o755); err != nil {
+		return err
+	}
+	raiseNoFile()
+	e.samsaBin = filepath.Join(e.work, "samsa")
+	build := exec.Command("go", "build", "-o", e.samsaBin, "./cmd/samsa")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	// Downloads Kafka's jars on first use, outside the timed part.
+	if out, err := exec.Command(filepath.Join(root, "compat-tests", "bin", "kafka-run-class.sh"), "kafka.tools.StorageTool", "version").CombinedOutput(); err != nil {
+		log.Printf("kafka-run-class.sh StorageTool version: %v %s", err, tail(string(out), 500))
+	}
+	rep := &report{cfg: cfg, started: time.Now(), env: e}
+	rep.loopback = loopbackLimit()
+	systems := []string{"kafka", "samsa"}
+	if cfg.only != "" {
+		systems = []string{cfg.only}
+	}
+	ctx := context.Background()
+	for r := 1; r <= cfg.rounds; r++ {
+		order := systems
+		if r%2 == 0 && len(systems) == 2 {
+			order = []string{systems[1], systems[0]}
+		}
+		for _, sys := range order {
+			log.Printf("round %d: %s", r, sys)
+			ss, err := throughputRound(ctx, e, cfg, sys, r)
+			if err != nil {
+				return fmt.Errorf("round %d %s: %w", r, sys, err)
+			}
+			rep.samples = append(rep.samples, ss...)
+		}
+	}
+	if cfg.scale {
+		for _, sys := range systems {
+			log.Printf("scale: %s", sys)
+			ss, err := scaleRound(ctx, e, cfg, sys)
+			if err != nil {
+				return fmt.Errorf("scale %s: %w", sys, err)
+			}
+			rep.samples = append(rep.samples, ss...)
+		}
+	}
+	rep.finished = time.Now()
+	return rep.write()
+}
+
+func (e *env) start(sys, dir string) (*broker, error) {
+	if sys == "kafka" {
+		return e.startKafka(dir)
+	}
+	return e.startSamsa(dir)
+}
+
+// measure runs f while sampling the broker's CPU and RSS; moved is the
+// number of bytes f moved, for CPU per GB.
+func measure(b *broker, workload string, round int, f func() (d time.Duration, moved int64, extra map[string]float64, err error)) (sample, error) {
+	before := readProc(b.pid())
+	var peak int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if ps := readProc(b.pid()); ps.rss > peak {
+				peak = ps.rss
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	d, moved, extra, err := f()
+	close(stop)
+	wg.Wait()
+	after := readProc(b.pid())
+	s := sample{workload: workload, system: b.system, round: round, rss: peak, extra: extra}
+	if err != nil {
+		return s, fmt.Errorf("%s on %s: %w", workload, b.system, err)
+	}
+	if moved > 0 && d > 0 {
+		s.mbps = float64(moved) / d.Seconds() / 1e6
+		s.cpuPerGB = (after.cpu - before.cpu).Seconds() / (float64(moved) / 1e9)
+	}
+	log.Printf("  %-34s %-5s %8.1f MB/s  cpu %6.2f s/GB  rss %5d MiB %v", workload, b.system, s.mbps, s.cpuPerGB, peak>>20, fmtExtra(extra))
+	return s, nil
+}
+
+func fmtExtra(m map[string]float64) string {
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%s=%.2f", k, v))
+	}
+	return strings.Join(parts, " ")
+}
+
+// throughputRound starts sys on a fresh dir and runs the produce,
+// consume, latency and Kafka-tools workloads on it.
+func throughputRound(ctx context.Context, e *env, cfg config, sys string, round int) ([]sample, error) {
+	dir := filepath.Join(e.work, fmt.Sprintf("%s-r%d", sys, round))
+	b, err := e.start(sys, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		b.stop(true)
+		if !cfg.keepData {
+			os.RemoveAll(dir)
+		}
+	}()
+	// Warm-up: a JIT needs it, and both get the same.
+	if err := createTopic(ctx, b.addr, "warmup", 8); err != nil {
+		return nil, err
+	}
+	if _, _, err := produce(ctx, b.addr, "warmup", produceSpec{1024, "1", "none", 8}, cfg.bytes/8); err != nil {
+		return nil, fmt.Errorf("warm-up: %w", err)
+	}
+	if _, _, err := consume(ctx, b.addr, []string{"warmup"}, cfg.bytes/8/1024, 1); err != nil {
+		return nil, fmt.Errorf("warm-up: %w", err)
+	}
+	var out []sample
+	written := map[string]int64{} // topic -> records
+	for i, spec := range cfg.producePlan {
+		topic := fmt.Sprintf("p%d", i)
+		if err := createTopic(ctx, b.addr, topic, spec.partitions); err != nil {
+			return nil, err
+		}
+		s, err := measure(b, spec.name(), round, func() (time.Duration, int64, map[string]float64, error) {
+			d, n, err := produce(ctx, b.addr, topic, spec, cfg.bytes)
+			return d, n, nil, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		written[topic] = cfg.bytes / int64(spec.size)
+		out = append(out, s)
+	}
+	// Consume what the 1 KiB acks=1 uncompressed workloads wrote.
+	for _, c := range []struct {
+		name      string
+		topic     string
+		consumers int
+	}{{"consume 1KiB p1", "p0", 1}, {"consume 1KiB p8", "p1", 1}, {"consume 1KiB p8 group of 8", "p1", 8}} {
+		s, err := measure(b, c.name, round, func() (time.Duration, int64, map[string]float64, error) {
+			d, n, err := consume(ctx, b.addr, []string{c.topic}, written[c.topic], c.consumers)
+			return d, n, nil, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	// End-to-end latency at a fixed rate.
+	if err := createTopic(ctx, b.addr, "latency", 1); err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf("latency 1KiB acks=all %d/s", cfg.latencyRate)
+	s, err := measure(b, name, round, func() (time.Duration, int64, map[string]float64, error) {
+		lats, err := latency(ctx, b.addr, "latency", cfg.latencyRate, 1024, cfg.latencyDur)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		sortDurations(lats)
+		ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+		return 0, 0, map[string]float64{"p50_ms": ms(percentile(lats, 50)), "p99_ms": ms(percentile(lats, 99)), "p99.9_ms": ms(percentile(lats, 99.9))}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, s)
+	// Kafka's own perf tools, same release as the broker.
+	if err := createTopic(ctx, b.addr, "perf", 1); err != nil {
+		return nil, err
+	}
+	s, err = measure(b, "kafka-producer-perf-test 1KiB acks=1", round, func() (time.Duration, int64, map[string]float64, error) {
+		mbps, err := producerPerfTest(ctx, e.root, b.addr, "perf", cfg.perfRecords, 1024, "1")
+		return 0, 0, map[string]float64{"tool_MB/s": mbps}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.mbps = s.extra["tool_MB/s"]
+	out = append(out, s)
+	s, err = measure(b, "kafka-consumer-perf-test 1KiB", round, func() (time.Duration, int64, map[string]float64, error) {
+		mbps, err := consumerPerfTest(ctx, e.root, b.addr, "perf", cfg.perfRecords)
+		return 0, 0, map[string]float64{"tool_MB/s": mbps}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.mbps = s.extra["tool_MB/s"]
+	out = append(out, s)
+	return out, nil
+}
+
+// scaleRound runs the many-partitions, idle-connections and
+// groups-joining workloads once on sys.
+func scaleRound(ctx context.Context, e *env, cfg config, sys string) ([]sample, error) {
+	dir := filepath.Join(e.work, sys+"-scale")
+	b, err := e.start(sys, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		b.stop(true)
+		if !cfg.keepData {
+			os.RemoveAll(dir)
+		}
+	}()
+	var out []sample
+	parts := int64(cfg.scaleTopics) * int64(cfg.scaleParts)
+	label := fmt.Sprintf("%d partitions", parts)
+	topics := make([]string, cfg.scaleTopics)
+	s, err := measure(b, label+": create", 0, func() (time.Duration, int64, map[string]float64, error) {
+		start := time.Now()
+		for i := range topics {
+			topics[i] = fmt.Sprintf("scale-%03d", i)
+			if err := createTopic(ctx, b.addr, topics[i], cfg.scaleParts); err != nil {
+				return 0, 0, nil, err
+			}
+		}
+		return 0, 0, map[string]float64{"seconds": time.Since(start).Seconds()}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, s)
+	s, err = measure(b, label+": produce 1KiB acks=1", 0, func() (time.Duration, int64, map[string]float64, error) {
+		return produceMany(ctx, b.addr, topics, cfg.scaleBytes)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, s)
+	records := cfg.scaleBytes / 1024
+	s, err = measure(b, label+": consume, group of 1", 0, func() (time.Duration, int64, map[string]float64, error) {
+		d, n, err := consume(ctx, b.addr, topics, records, 1)
+		return d, n, nil, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, s)
+	s, err = measure(b, label+": Metadata (all topics)", 0, func() (time.Duration, int64, map[string]float64, error) {
+		d, err := metadataLatency(ctx, b.addr, 20)
+		return 0, 0, map[string]float64{"p50_ms": float64(d) / 1e6}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, s)
+	// Restarts: clean (SIGTERM), then after kill -9, repeated.
+	for i := 0; i < cfg.restartRepeats; i++ {
+		for _, kill := range []bool{false, true} {
+			name := label + ": restart after SIGTERM"
+			if kill {
+				name = label + ": restart after kill -9"
+			}
+			b.stop(kill)
+			start := time.Now()
+			nb, err := b.start()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			b = nb
+			if err := waitPartitions(ctx, b.addr, topics, cfg.scaleParts); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			d := time.Since(start)
+			ps := readProc(b.pid())
+			log.Printf("  %-34s %-5s ready in %.2f s", name, sys, d.Seconds())
+			out = append(out, sample{workload: name, system: sys, round: i + 1, rss: ps.rss, extra: map[string]float64{"seconds": d.Seconds()}})
+		}
+	}
+	// Idle connections beside a working producer.
+	name := fmt.Sprintf("%d idle connections + producer", cfg.idleConns)
+	if err := createTopic(ctx, b.addr, "idle-load", 8); err != nil {
+		return nil, err
+	}
+	s, err = measure(b, name, 0, func() (time.Duration, int64, map[string]float64, error) {
+		closeConns, err := idleConns(b.addr, cfg.idleConns)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		defer closeConns()
+		idle := readProc(b.pid())
+		d, n, err := produce(ctx, b.addr, "idle-load", produceSpec{1024, "1", "none", 8}, cfg.scaleBytes/2)
+		return d, n, map[string]float64{"idle_rss_MiB": float64(idle.rss) / (1 << 20)}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, s)
+	// Consumers of many groups joining at once.
+	name = fmt.Sprintf("%d consumers in %d groups join", cfg.joinConsumers, cfg.joinGroups)
+	if err := createTopic(ctx, b.addr, "join", 10); err != nil {
+		return nil, err
+	}
+	s, err = measure(b, name, 0, func() (time.Duration, int64, map[string]float64, error) {
+		d, closeAll, err := groupsJoin(ctx, b.addr, "join", cfg.joinGroups, cfg.joinConsumers)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		closeAll()
+		return 0, 0, map[string]float64{"seconds": d.Seconds()}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, s)
+	return out, nil
+}
+
+// raiseNoFile lifts the open-files limit to its hard maximum: the idle
+// connections workload holds thousands of sockets in this process and the
+// brokers, which inherit the limit.
+func raiseNoFile() {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err == nil && l.Cur < l.Max {
+		l.Cur = l.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out))), nil
+}

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// broker is one running broker under test.
+type broker struct {
+	system string // "kafka" or "samsa"
+	addr   string
+	cmd    *exec.Cmd
+	exited chan struct{}
+	dir    string
+	start  func() (*broker, error) // starts it again on the same dir
+}
+
+// pid is the broker's process: the JVM for Kafka (kafka-run-class.sh
+// execs java), the binary for Samsa.
+func (b *broker) pid() int { return b.cmd.Process.Pid }
+
+// stop stops the broker: SIGTERM and a wait (a clean shutdown), or
+// SIGKILL when kill is set.
+func (b *broker) stop(kill bool) {
+	sig := syscall.SIGTERM
+	if kill {
+		sig = syscall.SIGKILL
+	}
+	_ = syscall.Kill(-b.cmd.Process.Pid, sig)
+	select {
+	case <-b.exited:
+	case <-time.After(60 * time.Second):
+		_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+		<-b.exited
+	}
+}
+
+// env is what the systems need to start.
+type env struct {
+	root      string // module root
+	work      string // bench/.work
+	samsaBin  string
+	kafkaJVM  string // KAFKA_JVM_PERFORMANCE_OPTS
+	kafkaHeap string // KAFKA_HEAP_OPTS
+}
+
+// kafkaServerStartDefaults are the JVM settings kafka-server-start.sh
+// and kafka-run-class.sh of Kafka 4.x give a broker when the environment
+// sets none: a 1 GiB heap and G1 with a 20 ms pause goal.
+const (
+	kafkaDefaultHeap = "-Xmx1G -Xms1G"
+	kafkaDefaultJVM  = "-server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 -Djava.awt.headless=true"
+)
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startKafka formats a fresh KRaft log dir and starts one combined
+// broker+controller node with Kafka's shipped config/server.properties
+// values that matter here (group.initial.rebalance.delay.ms=0, one
+// partition by default, replication factor 1 for internal topics).
+func (e *env) startKafka(dir string) (*broker, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cport, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	props := fmt.Sprintf(`process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:%[2]d
+listeners=PLAINTEXT://127.0.0.1:%[1]d,CONTROLLER://127.0.0.1:%[2]d
+advertised.listeners=PLAINTEXT://127.0.0.1:%[1]d
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=%[3]s
+num.partitions=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+`, port, cport, filepath.Join(dir, "data"))
+	propsPath := filepath.Join(dir, "server.properties")
+	if err := os.WriteFile(propsPath, []byte(props), 0o644); err != nil {
+		return nil, err
+	}
+	runClass := filepath.Join(e.root, "compat-tests", "bin", "kafka-run-class.sh")
+	if _, err := os.Stat(filepath.Join(dir, "data", "meta.properties")); errors.Is(err, os.ErrNotExist) {
+		var id [16]byte
+		_, _ = rand.Read(id[:])
+		format := exec.Command(runClass, "kafka.tools.StorageTool", "format", "-t", base64.RawURLEncoding.EncodeToString(id[:]), "-c", propsPath)
+		if out, err := format.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("formatting the Kafka log dir: %v\n%s", err, out)
+		}
+	}
+	cmd := exec.Command(runClass, "kafka.Kafka", propsPath)
+	cmd.Env = append(os.Environ(), "KAFKA_HEAP_OPTS="+e.kafkaHeap, "KAFKA_JVM_PERFORMANCE_OPTS="+e.kafkaJVM)
+	b := &broker{system: "kafka", addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir}
+	b.start = func() (*broker, error) { return e.startKafkaOn(b, cmd.Args, cmd.Env) }
+	return e.startKafkaOn(b, cmd.Args, cmd.Env)
+}
+
+func (e *env) startKafkaOn(b *broker, args, envv []string) (*broker, error) {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = envv
+	return launch(b, cmd, filepath.Join(b.dir, "kafka.log"))
+}
+
+// startSamsa starts the Samsa binary on dir with the same settings.
+func (e *env) startSamsa(dir string) (*broker, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{e.samsaBin,
+		"--override", fmt.Sprintf("listeners=PLAINTEXT://127.0.0.1:%d", port),
+		"--override", "log.dirs=" + filepath.Join(dir, "data"),
+		"--override", "num.partitions=1",
+		"--override", "group.initial.rebalance.delay.ms=0",
+	}
+	b := &broker{system: "samsa", addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir}
+	b.start = func() (*broker, error) {
+		return launch(b, exec.Command(args[0], args[1:]...), filepath.Join(dir, "samsa.log"))
+	}
+	return b.start()
+}
+
+// launch starts cmd in its own process group, logging to logPath, and
+// waits until the broker answers Metadata and creates a topic.
+func launch(b *broker, cmd *exec.Cmd, logPath string) (*broker, error) {
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("starting %s: %w", b.system, err)
+	}
+	nb := *b
+	nb.cmd, nb.exited = cmd, make(chan struct{})
+	go func() { _ = cmd.Wait(); logf.Close(); close(nb.exited) }()
+	if err := waitReady(nb.addr, 3*time.Minute, nb.exited); err != nil {
+		nb.stop(true)
+		out, _ := os.ReadFile(logPath)
+		return nil, fmt.Errorf("%s: %w\n%s", b.system, err, tail(string(out), 3000))
+	}
+	return &nb, nil
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// waitReady polls until the broker creates a topic (a KRaft broker is
+// fenced until then).
+func waitReady(addr string, timeout time.Duration, exited <-chan struct{}) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RequestRetries(0))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return errors.New("exited during start-up")
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		req := kmsg.NewPtrCreateTopicsRequest()
+		req.TimeoutMillis = 30000
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "bench-ready", 1, 1
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
+		cancel()
+		if err == nil {
+			code := resp.Topics[0].ErrorCode
+			if code == 0 || code == 36 {
+				return nil
+			}
+			err = fmt.Errorf("CreateTopics error %d", code)
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("not ready after %v: %v", timeout, last)
+}
+
+// procStat is a process's CPU time (user + system) and memory.
+type procStat struct {
+	cpu   time.Duration
+	rss   int64 // bytes, now
+	hwm   int64 // bytes, peak resident set
+	valid bool
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's utime and stime;
+// 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// readProc reads /proc/<pid>/stat (utime, stime: fields 14 and 15) and
+// /proc/<pid>/status (VmRSS, VmHWM).
+func readProc(pid int) procStat {
+	var ps procStat
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ps
+	}
+	// The command name (field 2) may hold spaces; fields after ')' are
+	// split by single spaces.
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return ps
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return ps
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	ps.cpu = time.Duration(ut+st) * time.Second / clockTicks
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return ps
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch k {
+		case "VmRSS":
+			ps.rss = kb << 10
+		case "VmHWM":
+			ps.hwm = kb << 10
+		}
+	}
+	ps.valid = true
+	return ps
+}
