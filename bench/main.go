@@ -2,7 +2,7 @@
 // machine, in one run, with the same load, and writes bench/RESULTS.md and
 // bench/ratios.png from what it measured.
 //
-//	go run ./bench                 # the full run (make bench-kafka)
+//	go run ./bench                 # the full run (make bench)
 //	go run ./bench -quick          # a small smoke run of every workload
 //
 // Apache Kafka is the release whose jars compat-tests/bin/kafka-run-class.sh

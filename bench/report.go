@@ -145,7 +145,7 @@ func (r *report) write() error {
 	var b strings.Builder
 	commit := cmdOut("git", "-C", r.env.root, "rev-parse", "--short=12", "HEAD")
 	fmt.Fprintf(&b, "# Samsa vs Apache Kafka, measured side by side\n\n")
-	fmt.Fprintf(&b, "Written by `go run ./bench` (`make bench-kafka`) on %s; every figure below was measured in that run. Do not edit by hand: rerun.\n\n", r.finished.UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "Written by `go run ./bench` (`make bench`) on %s; every figure below was measured in that run. Do not edit by hand: rerun.\n\n", r.finished.UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- Machine: %s, %d cores, %s RAM, %s\n", cpuModel(), runtime.NumCPU(), memTotal(), cmdOut("uname", "-sr"))
 	fmt.Fprintf(&b, "- Apache Kafka %s, KRaft combined node, `KAFKA_HEAP_OPTS=%s`, `KAFKA_JVM_PERFORMANCE_OPTS=%s` (kafka-server-start.sh's defaults), %s\n", r.kafkaVersion(), r.env.kafkaHeap, r.env.kafkaJVM, cmdOut("java", "-version"))
 	fmt.Fprintf(&b, "- Samsa at commit %s, built with %s\n", commit, runtime.Version())
@@ -188,7 +188,7 @@ func (r *report) write() error {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", w, key, num(k.extra[key], "%.2f"), num(s.extra[key], "%.2f"), ratio(s.extra[key], k.extra[key]), mib(k.rss), mib(s.rss))
 		}
 	}
-	fmt.Fprintf(&b, "\n## How to reproduce\n\n```sh\nmake bench-kafka            # go run ./bench: %d rounds, %.2f GB per workload, scale workloads\ngo run ./bench -quick       # a smoke run of every workload\n```\n", r.cfg.rounds, float64(r.cfg.bytes)/1e9)
+	fmt.Fprintf(&b, "\n## How to reproduce\n\n```sh\nmake bench            # go run ./bench: %d rounds, %.2f GB per workload, scale workloads\ngo run ./bench -quick       # a smoke run of every workload\n```\n", r.cfg.rounds, float64(r.cfg.bytes)/1e9)
 	if err := os.WriteFile(r.cfg.out, []byte(b.String()), 0o644); err != nil {
 		return err
 	}
