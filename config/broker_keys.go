@@ -101,6 +101,7 @@ var samsaBrokerKeys = []brokerKey{
 	{name: "log.roll.hours", v: intAtLeast(1), def: "168", doc: "Age in hours after which a new segment is started, used when log.roll.ms is not set."},
 	{name: "log.roll.ms", v: long(), null: true, doc: "Age after which a new segment is started even if the active one is not full."},
 	{name: "log.segment.bytes", v: intAtLeast(1048576), def: "1073741824", doc: "Size at which a new segment is started."},
+	{name: "max.incremental.fetch.session.cache.slots", v: intAtLeast(0), def: "1000", doc: "Most incremental fetch sessions (KIP-227) kept at once; 0 answers every fetch without a session."},
 	{name: "message.max.bytes", v: intAtLeast(0), def: "1048588", doc: "Largest record batch a topic accepts, unless the topic sets max.message.bytes."},
 	{name: "min.insync.replicas", v: intAtLeast(1), def: "1", doc: "Replicas that must have a write before an acks=all produce succeeds."},
 	{name: "node.id", v: intAtLeast(0), def: "0", doc: "This node's id; a synonym of broker.id."},

@@ -124,6 +124,7 @@ func (b *builder) topicDefaults() error {
 func (b *builder) simpleFields() error {
 	c := b.c
 	c.NumPartitions = int32(b.int64Of("num.partitions"))
+	c.MaxIncrementalFetchSessionCacheSlots = int32(b.int64Of("max.incremental.fetch.session.cache.slots"))
 	c.DefaultReplicationFactor = int16(b.int64Of("default.replication.factor"))
 	c.AutoCreateTopics = b.value("auto.create.topics.enable") == "true"
 	c.SocketRequestMaxBytes = int32(b.int64Of("socket.request.max.bytes"))

@@ -43,7 +43,10 @@ type Config struct {
 	DefaultReplicationFactor int16 // default.replication.factor, default 1
 	AutoCreateTopics         bool  // auto.create.topics.enable, default true
 	MessageMaxBytes          int32 // message.max.bytes, default 1048588
-	SocketRequestMaxBytes    int32 // socket.request.max.bytes, default 104857600
+	// MaxIncrementalFetchSessionCacheSlots is
+	// max.incremental.fetch.session.cache.slots (default 1000).
+	MaxIncrementalFetchSessionCacheSlots int32
+	SocketRequestMaxBytes                int32 // socket.request.max.bytes, default 104857600
 	// ConnectionsMaxIdleMs is connections.max.idle.ms, default 600000
 	// (10 min): a connection with no request in flight and no bytes read
 	// or written for that long is closed. Negative never closes, as in
@@ -107,37 +110,38 @@ type Config struct {
 func Default() *Config {
 	l := []Listener{{Name: "PLAINTEXT", Host: "localhost", Port: 9092}}
 	return &Config{
-		Listeners:                         l,
-		AdvertisedListeners:               append([]Listener(nil), l...),
-		LogDirs:                           []string{DefaultLogDir},
-		ConsoleEnable:                     true,
-		NumPartitions:                     1,
-		DefaultReplicationFactor:          1,
-		AutoCreateTopics:                  true,
-		MessageMaxBytes:                   1048588,
-		SocketRequestMaxBytes:             104857600,
-		ConnectionsMaxIdleMs:              600000,
-		LogRetentionMs:                    168 * 3600 * 1000,
-		LogRetentionBytes:                 -1,
-		LogSegmentBytes:                   1 << 30,
-		LogRollMs:                         168 * 3600 * 1000,
-		LogRetentionCheckIntervalMs:       300000,
-		LogFlushIntervalMessages:          math.MaxInt64,
-		LogFlushIntervalMs:                math.MaxInt64,
-		OffsetsRetentionMinutes:           10080,
-		GroupInitialRebalanceDelayMs:      3000,
-		GroupMinSessionTimeoutMs:          6000,
-		GroupMaxSessionTimeoutMs:          1800000,
-		GroupMaxSize:                      math.MaxInt32,
-		OffsetsTopicNumPartitions:         50,
-		OffsetsTopicSegmentBytes:          104857600,
-		OffsetsRetentionCheckIntervalMs:   600000,
-		OffsetsLoadBufferSize:             5242880,
-		MinInsyncReplicas:                 1,
-		TransactionStateLogNumPartitions:  50,
-		TransactionStateLogSegmentBytes:   104857600,
-		TransactionStateLogLoadBufferSize: 5242880,
-		TransactionMaxTimeoutMs:           900000,
+		Listeners:                            l,
+		AdvertisedListeners:                  append([]Listener(nil), l...),
+		LogDirs:                              []string{DefaultLogDir},
+		ConsoleEnable:                        true,
+		NumPartitions:                        1,
+		DefaultReplicationFactor:             1,
+		AutoCreateTopics:                     true,
+		MessageMaxBytes:                      1048588,
+		MaxIncrementalFetchSessionCacheSlots: 1000,
+		SocketRequestMaxBytes:                104857600,
+		ConnectionsMaxIdleMs:                 600000,
+		LogRetentionMs:                       168 * 3600 * 1000,
+		LogRetentionBytes:                    -1,
+		LogSegmentBytes:                      1 << 30,
+		LogRollMs:                            168 * 3600 * 1000,
+		LogRetentionCheckIntervalMs:          300000,
+		LogFlushIntervalMessages:             math.MaxInt64,
+		LogFlushIntervalMs:                   math.MaxInt64,
+		OffsetsRetentionMinutes:              10080,
+		GroupInitialRebalanceDelayMs:         3000,
+		GroupMinSessionTimeoutMs:             6000,
+		GroupMaxSessionTimeoutMs:             1800000,
+		GroupMaxSize:                         math.MaxInt32,
+		OffsetsTopicNumPartitions:            50,
+		OffsetsTopicSegmentBytes:             104857600,
+		OffsetsRetentionCheckIntervalMs:      600000,
+		OffsetsLoadBufferSize:                5242880,
+		MinInsyncReplicas:                    1,
+		TransactionStateLogNumPartitions:     50,
+		TransactionStateLogSegmentBytes:      104857600,
+		TransactionStateLogLoadBufferSize:    5242880,
+		TransactionMaxTimeoutMs:              900000,
 		TransactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
 		LogCleanerEnable:             true,
 		LogCleanerThreads:            1,

@@ -15,14 +15,12 @@ import (
 
 // Fetch v4-v18.
 //
-// Fetch sessions (KIP-227): Samsa answers every fetch as a full fetch and
-// never creates a session (session id 0 in the response). Clients treat
-// that as "the broker did not create a session" and keep sending full
-// requests. As in Kafka's FetchManager, session epoch 0 (start a session)
-// and -1 (close one) are full fetches whatever the session id (kafka-go
-// sends id -1, epoch -1); any other epoch names a session to continue,
-// which does not exist here: FETCH_SESSION_ID_NOT_FOUND makes the client
-// start over with a full fetch.
+// Fetch sessions (KIP-227, package fetchsession): a fetch with session
+// epoch 0 may create a session, whose id the answer carries; later
+// fetches of that session (epoch > 0) list only changed partitions and
+// are answered with only the partitions that have something new. The
+// request is resolved into the full list of partitions first and the
+// answer filtered last, so everything between is one code path.
 func init() { register(4, 18, (*Handlers).fetch) }
 
 // isolationReadCommitted is Fetch's and ListOffsets' isolation_level for
@@ -30,9 +28,11 @@ func init() { register(4, 18, (*Handlers).fetch) }
 const isolationReadCommitted = 1
 
 func (h *Handlers) fetch(ctx context.Context, r *protocol.Request, req *kmsg.FetchRequest) (kmsg.Response, error) {
-	if req.Version >= 7 && req.SessionEpoch != 0 && req.SessionEpoch != -1 {
+	fromReplica := req.ReplicaID >= 0 || (req.Version >= 15 && req.ReplicaState.ID >= 0)
+	req, session, code := h.fetchSessions.Begin(req, fromReplica, time.Now())
+	if code != 0 {
 		resp := req.ResponseKind().(*kmsg.FetchResponse)
-		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+		resp.ErrorCode = code
 		return resp, nil
 	}
 	var deadline time.Time
@@ -47,6 +47,7 @@ func (h *Handlers) fetch(ctx context.Context, r *protocol.Request, req *kmsg.Fet
 			}
 			r.SizeHint = bytes + fetchOverhead(req)
 			h.countFetch(req, resp)
+			session.Finish(resp, time.Now())
 			return resp, nil
 		}
 		for _, rel := range releases {
@@ -60,6 +61,7 @@ func (h *Handlers) fetch(ctx context.Context, r *protocol.Request, req *kmsg.Fet
 			}
 			r.SizeHint = bytes + fetchOverhead(req)
 			h.countFetch(req, resp)
+			session.Finish(resp, time.Now())
 			return resp, nil
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"samsa/config"
 	"samsa/controller"
+	"samsa/fetchsession"
 	"samsa/groups"
 	"samsa/logstore"
 	"samsa/metrics"
@@ -44,6 +45,9 @@ type Handlers struct {
 
 	// produceSettings caches *produceSettings by controller.TopicID.
 	produceSettings sync.Map
+
+	// fetchSessions are the incremental fetch sessions (KIP-227).
+	fetchSessions *fetchsession.Cache
 }
 
 // New returns the handlers for deps.
@@ -54,7 +58,11 @@ func New(deps Deps) *Handlers {
 	if deps.Metrics == nil {
 		deps.Metrics = metrics.New()
 	}
-	return &Handlers{Deps: deps}
+	slots := 1000
+	if deps.Config != nil {
+		slots = int(deps.Config.MaxIncrementalFetchSessionCacheSlots)
+	}
+	return &Handlers{Deps: deps, fetchSessions: fetchsession.NewCache(slots, fetchsession.DefaultEvictionAge)}
 }
 
 type api struct {
