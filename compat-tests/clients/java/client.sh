@@ -34,6 +34,7 @@ java_scenarios() {
 	run_scenario java list-offsets -- java_run list-offsets
 	run_scenario java offsets-reset -- java_run offsets-reset
 	run_scenario java transactions -- java_run transactions
+	run_scenario java transactions-fencing -- java_run transactions-fencing
 	run_scenario java streams-eos -- java_run streams-eos
 	run_scenario java cross-write -- java_run cross-write
 }

@@ -56,6 +56,7 @@ public final class CompatClient {
                 case "list-offsets" -> listOffsets();
                 case "offsets-reset" -> offsetsReset();
                 case "transactions" -> transactions();
+                case "transactions-fencing" -> transactionsFencing();
                 case "streams-eos" -> streamsEos();
                 case "cross-write" -> crossWrite();
                 case "cross-read" -> crossRead(args[1]);
@@ -768,6 +769,74 @@ public final class CompatClient {
         try (var files = Files.walk(stateDir)) {
             files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
         }
+    }
+
+    /** The exception (or its cause) that ends the fenced producer's call, or "none". */
+    static String fencedError(Callable<?> call) {
+        try {
+            call.call();
+            return "none";
+        } catch (Exception e) {
+            Throwable t = e;
+            if (t instanceof ExecutionException && t.getCause() != null) t = t.getCause();
+            if (t instanceof KafkaException && !(t instanceof org.apache.kafka.common.errors.ApiException) && t.getCause() != null) t = t.getCause();
+            return t.getClass().getSimpleName();
+        }
+    }
+
+    /**
+     * Zombie fencing: producer A opens a transaction on 2 partitions and
+     * writes 6 records; producer B with the same transactional.id calls
+     * initTransactions, which aborts A's transaction and bumps the epoch.
+     * A's next send and its commitTransaction fail as against Kafka 4.3.1
+     * (measured: InvalidProducerEpochException from both); B commits 4 records.
+     * read_committed sees B's 4 only, read_uncommitted A's 6 and B's 4.
+     */
+    static void transactionsFencing() throws Exception {
+        String topic = "java-txn-fence-" + RUN, id = "java-txn-fence-" + RUN;
+        try (Admin admin = admin()) {
+            createTopic(admin, topic, 2);
+        }
+        List<TopicPartition> tps = List.of(new TopicPartition(topic, 0), new TopicPartition(topic, 1));
+        KafkaProducer<String, String> a = txnProducer(id);
+        List<RecordMetadata> aSent;
+        List<RecordMetadata> bSent;
+        String sendErr, commitErr;
+        try {
+            a.initTransactions();
+            a.beginTransaction();
+            aSent = txnSend(a, topic, 0, 6, "zombie");
+            try (KafkaProducer<String, String> b = txnProducer(id)) {
+                b.initTransactions();
+                sendErr = fencedError(() -> a.send(new ProducerRecord<>(topic, 0, "late", "late")).get(30, TimeUnit.SECONDS));
+                commitErr = fencedError(() -> { a.commitTransaction(); return null; });
+                b.beginTransaction();
+                bSent = txnSend(b, topic, 100, 4, "winner");
+                b.commitTransaction();
+            }
+        } finally {
+            a.close(Duration.ofSeconds(5));
+        }
+        System.out.println("NOTE: fenced producer: send -> " + sendErr + ", commitTransaction -> " + commitErr);
+        List<Integer> bSeq = new ArrayList<>(), allSeq = new ArrayList<>();
+        List<String> bTag = new ArrayList<>(), allTag = new ArrayList<>();
+        List<RecordMetadata> all = new ArrayList<>(aSent);
+        for (int i = 0; i < 6; i++) { allSeq.add(i); allTag.add("zombie"); }
+        for (int i = 0; i < 4; i++) { bSeq.add(100 + i); bTag.add("winner"); allSeq.add(100 + i); allTag.add("winner"); }
+        all.addAll(bSent);
+        verifyExact("read_committed", readAll("read_committed", tps, 4), bSent, bSeq, bTag);
+        verifyExact("read_uncommitted", readAll("read_uncommitted", tps, 10), all, allSeq, allTag);
+        try (Admin admin = admin()) {
+            TransactionDescription d = admin.describeTransactions(Set.of(id)).description(id).get(20, TimeUnit.SECONDS);
+            check(d.state() == TransactionState.COMPLETE_COMMIT, "transaction state %s after B's commit, want CompleteCommit", d.state());
+            check(d.topicPartitions().isEmpty(), "partitions %s after B's commit, want none", d.topicPartitions());
+            System.out.println("NOTE: after fencing and B's commit: producer id " + d.producerId() + " epoch " + d.producerEpoch());
+        }
+        // Kafka 4.3.1 at transaction.version 2 and 0 alike: the leader answers the zombie's
+        // Produce INVALID_PRODUCER_EPOCH (the coordinator's PRODUCER_FENCED, as producers
+        // expect it from Produce), an abortable error that commitTransaction then rethrows.
+        String want = "InvalidProducerEpochException";
+        check(sendErr.equals(want) && commitErr.equals(want), "the fenced producer's send failed with %s and its commitTransaction with %s, want %s from both (as Kafka 4.3.1)", sendErr, commitErr, want);
     }
 
     /** Commit, reset the group's offset with the admin client, and check a new member starts there. */
