@@ -152,7 +152,7 @@ func (h *Handlers) verifyTxnBatch(version int16, id, topic string, partition int
 	}
 	switch {
 	case version >= 12:
-		return produceFenced(h.Txn.AddPartitions(id, hdr.ProducerID, hdr.ProducerEpoch, []txn.TP{tp}))
+		return produceFenced(h.Txn.AddPartitions(id, hdr.ProducerID, hdr.ProducerEpoch, []txn.TP{tp}, 2))
 	case version == 11:
 		return fmt.Errorf("%v: %w", err, kerr.TransactionAbortable)
 	}
