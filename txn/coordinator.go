@@ -24,9 +24,14 @@
 // transactions older than their timeout are aborted with a bumped epoch
 // every transaction.abort.timed.out.transaction.cleanup.interval.ms.
 //
+// Transactional ids with no transaction open are forgotten after
+// transactional.id.expiration.ms without an update (RemoveExpired: a
+// tombstone in __transaction_state).
+//
 // Locking: Coordinator.mu guards the map of transactional ids; each
 // txnMeta has its own mu, held across a whole operation (including its
-// writes and markers), taken before the runtime's partition mu.
+// writes and markers), taken before the runtime's partition mu and
+// before Coordinator.mu (which RemoveExpired takes under both).
 package txn
 
 import (
@@ -67,6 +72,13 @@ type Options struct {
 	MaxTimeout         time.Duration // transaction.max.timeout.ms
 	// AbortInterval is transaction.abort.timed.out.transaction.cleanup.interval.ms.
 	AbortInterval time.Duration
+	// IDExpiration is transactional.id.expiration.ms: an id with no
+	// transaction open (Empty, CompleteCommit, CompleteAbort) and no
+	// update for this long is removed. 0: 7 days.
+	IDExpiration time.Duration
+	// RemoveInterval is
+	// transaction.remove.expired.transaction.cleanup.interval.ms. 0: 1 h.
+	RemoveInterval time.Duration
 	Logger        *slog.Logger
 	Now           func() time.Time
 }
@@ -95,9 +107,12 @@ type TP struct {
 type txnMeta struct {
 	id string
 
-	// mu guards txnState.
+	// mu guards txnState and removed.
 	mu sync.Mutex
 	txnState
+	// removed: the id expired and left Coordinator.txns while this
+	// metadata was looked up; whoever holds it looks the id up again.
+	removed bool
 }
 
 // txnState is the persisted part of a txnMeta.
@@ -134,6 +149,12 @@ func Open(opts Options) (*Coordinator, error) {
 	}
 	if opts.AbortInterval <= 0 {
 		opts.AbortInterval = 10 * time.Second
+	}
+	if opts.IDExpiration <= 0 {
+		opts.IDExpiration = 7 * 24 * time.Hour
+	}
+	if opts.RemoveInterval <= 0 {
+		opts.RemoveInterval = time.Hour
 	}
 	l := opts.Logger
 	if l == nil {
@@ -177,13 +198,19 @@ func (c *Coordinator) PartitionFor(id string) int32 {
 
 // lock returns the locked metadata of id, or nil.
 func (c *Coordinator) lock(id string) *txnMeta {
-	c.mu.Lock()
-	m := c.txns[id]
-	c.mu.Unlock()
-	if m != nil {
+	for {
+		c.mu.Lock()
+		m := c.txns[id]
+		c.mu.Unlock()
+		if m == nil {
+			return nil
+		}
 		m.mu.Lock()
+		if !m.removed {
+			return m
+		}
+		m.mu.Unlock()
 	}
-	return m
 }
 
 // persist writes m's record and, once it is in the log, runs apply (which
@@ -231,14 +258,21 @@ func (c *Coordinator) InitProducerID(ctx context.Context, id string, timeoutMs i
 	if c.closed.Load() {
 		return -1, -1, kerr.CoordinatorNotAvailable
 	}
-	c.mu.Lock()
-	m := c.txns[id]
-	if m == nil {
-		m = &txnMeta{id: id, txnState: txnState{pid: -1, lastPid: -1, epoch: -1, lastEpoch: -1, state: kmsg.TransactionStateEmpty, startMs: -1, partitions: map[TP]struct{}{}, nextPid: -1}}
-		c.txns[id] = m
+	var m *txnMeta
+	for m == nil {
+		c.mu.Lock()
+		m = c.txns[id]
+		if m == nil {
+			m = &txnMeta{id: id, txnState: txnState{pid: -1, lastPid: -1, epoch: -1, lastEpoch: -1, state: kmsg.TransactionStateEmpty, startMs: -1, partitions: map[TP]struct{}{}, nextPid: -1}}
+			c.txns[id] = m
+		}
+		c.mu.Unlock()
+		m.mu.Lock()
+		if m.removed {
+			m.mu.Unlock()
+			m = nil
+		}
 	}
-	c.mu.Unlock()
-	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := c.nowMs()
 	if m.pid < 0 {
@@ -578,14 +612,61 @@ func (c *Coordinator) abortLoop() {
 	defer close(c.done)
 	t := time.NewTicker(c.opts.AbortInterval)
 	defer t.Stop()
+	r := time.NewTicker(c.opts.RemoveInterval)
+	defer r.Stop()
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-t.C:
 			c.Complete()
+		case <-r.C:
+			c.RemoveExpired()
 		}
 	}
+}
+
+// RemoveExpired forgets the transactional ids that have no transaction
+// open (Empty, CompleteCommit, CompleteAbort) and were last updated
+// transactional.id.expiration.ms ago or more, as Kafka's
+// TransactionStateManager.removeExpiredTransactionalIds: a tombstone of
+// the id in __transaction_state (so a reload forgets it too), then the
+// id leaves memory. Afterwards DescribeTransactions answers
+// TRANSACTIONAL_ID_NOT_FOUND and an InitProducerId starts afresh with a
+// new producer id. It returns how many ids it removed.
+func (c *Coordinator) RemoveExpired() int {
+	limit := c.nowMs() - c.opts.IDExpiration.Milliseconds()
+	n := 0
+	for _, m := range c.all() {
+		m.mu.Lock()
+		switch m.state {
+		case kmsg.TransactionStateEmpty, kmsg.TransactionStateCompleteCommit, kmsg.TransactionStateCompleteAbort:
+		default:
+			m.mu.Unlock()
+			continue
+		}
+		if m.removed || m.pid < 0 || m.updateMs > limit {
+			m.mu.Unlock()
+			continue
+		}
+		rec := coordinator.Record{Key: txnKey(m.id)}
+		err := c.rt.Write(c.PartitionFor(m.id), []coordinator.Record{rec}, coordinator.WriteOptions{}, func(int64) {
+			m.removed = true
+			c.mu.Lock()
+			if c.txns[m.id] == m {
+				delete(c.txns, m.id)
+			}
+			c.mu.Unlock()
+		})
+		if err != nil {
+			c.log.Error("writing the tombstone of an expired transactional id failed", "transactional_id", m.id, "err", err)
+		} else {
+			c.log.Info("removed expired transactional id", "transactional_id", m.id, "producer_id", m.pid, "last_update_ms", m.updateMs)
+			n++
+		}
+		m.mu.Unlock()
+	}
+	return n
 }
 
 // Description is one transactional id's state (DescribeTransactions,
