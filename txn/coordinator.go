@@ -79,8 +79,8 @@ type Options struct {
 	// RemoveInterval is
 	// transaction.remove.expired.transaction.cleanup.interval.ms. 0: 1 h.
 	RemoveInterval time.Duration
-	Logger        *slog.Logger
-	Now           func() time.Time
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // Coordinator is the transaction coordinator of a single node.
