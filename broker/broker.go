@@ -383,7 +383,8 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 		// Logs no topic claims are moved aside, never served (Kafka's
 		// stray logs): after .samsa-meta is lost, a new topic of the
 		// same name must not adopt an old topic's records.
-		MoveStrays: true,
+		MoveStrays:           true,
+		ProducerIDExpiration: time.Duration(cfg.ProducerIDExpirationMs) * time.Millisecond,
 		Cleaner: &logstore.CleanerConfig{
 			Enable:             cfg.LogCleanerEnable,
 			Threads:            int(cfg.LogCleanerThreads),
@@ -443,10 +444,12 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 		AllocateProducerID: func(ctx context.Context) (int64, error) {
 			return ctrl.AllocateProducerIDs(ctx, 1)
 		},
-		Markers:       markerWriter(ctrl, logs, coord),
-		MaxTimeout:    time.Duration(cfg.TransactionMaxTimeoutMs) * time.Millisecond,
-		AbortInterval: time.Duration(cfg.TransactionAbortTimedOutTransactionCleanupIntervalMs) * time.Millisecond,
-		Logger:        log,
+		Markers:        markerWriter(ctrl, logs, coord),
+		MaxTimeout:     time.Duration(cfg.TransactionMaxTimeoutMs) * time.Millisecond,
+		AbortInterval:  time.Duration(cfg.TransactionAbortTimedOutTransactionCleanupIntervalMs) * time.Millisecond,
+		IDExpiration:   time.Duration(cfg.TransactionalIDExpirationMs) * time.Millisecond,
+		RemoveInterval: time.Duration(cfg.TransactionRemoveExpiredTransactionCleanupIntervalMs) * time.Millisecond,
+		Logger:         log,
 	})
 	if err != nil {
 		st.close()

@@ -153,6 +153,9 @@ func (b *builder) simpleFields() error {
 	c.TransactionStateLogLoadBufferSize = int32(b.int64Of("transaction.state.log.load.buffer.size"))
 	c.TransactionMaxTimeoutMs = int32(b.int64Of("transaction.max.timeout.ms"))
 	c.TransactionAbortTimedOutTransactionCleanupIntervalMs = int32(b.int64Of("transaction.abort.timed.out.transaction.cleanup.interval.ms"))
+	c.TransactionalIDExpirationMs = int32(b.int64Of("transactional.id.expiration.ms"))
+	c.TransactionRemoveExpiredTransactionCleanupIntervalMs = int32(b.int64Of("transaction.remove.expired.transaction.cleanup.interval.ms"))
+	c.ProducerIDExpirationMs = int32(b.int64Of("producer.id.expiration.ms"))
 	c.ZookeeperConnect = b.value("zookeeper.connect")
 	return nil
 }

@@ -97,6 +97,9 @@ type Config struct {
 	TransactionStateLogLoadBufferSize                    int32 // transaction.state.log.load.buffer.size, default 5242880
 	TransactionMaxTimeoutMs                              int32 // transaction.max.timeout.ms, default 900000
 	TransactionAbortTimedOutTransactionCleanupIntervalMs int32 // transaction.abort.timed.out.transaction.cleanup.interval.ms, default 10000
+	TransactionalIDExpirationMs                          int32 // transactional.id.expiration.ms, default 604800000 (7 days)
+	TransactionRemoveExpiredTransactionCleanupIntervalMs int32 // transaction.remove.expired.transaction.cleanup.interval.ms, default 3600000
+	ProducerIDExpirationMs                               int32 // producer.id.expiration.ms, default 86400000 (1 day)
 
 	// Values holds every key the user gave (the file, then overrides,
 	// which win), exactly as given, including keys Samsa ignores. It is
@@ -143,13 +146,16 @@ func Default() *Config {
 		TransactionStateLogLoadBufferSize:    5242880,
 		TransactionMaxTimeoutMs:              900000,
 		TransactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
-		LogCleanerEnable:             true,
-		LogCleanerThreads:            1,
-		LogCleanerDedupeBufferSize:   134217728,
-		LogCleanerIOBufferSize:       524288,
-		LogCleanerIOBufferLoadFactor: 0.9,
-		LogCleanerBackoffMs:          15000,
-		Values:                       map[string]string{},
+		TransactionalIDExpirationMs:                          604800000,
+		TransactionRemoveExpiredTransactionCleanupIntervalMs: 3600000,
+		ProducerIDExpirationMs:                               86400000,
+		LogCleanerEnable:                                     true,
+		LogCleanerThreads:                                    1,
+		LogCleanerDedupeBufferSize:                           134217728,
+		LogCleanerIOBufferSize:                               524288,
+		LogCleanerIOBufferLoadFactor:                         0.9,
+		LogCleanerBackoffMs:                                  15000,
+		Values:                                               map[string]string{},
 	}
 }
 

@@ -67,7 +67,9 @@ func TestDefault(t *testing.T) {
 		TransactionStateLogNumPartitions: 50, TransactionStateLogSegmentBytes: 104857600,
 		TransactionStateLogLoadBufferSize: 5242880, TransactionMaxTimeoutMs: 900000,
 		TransactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
-		Values: map[string]string{},
+		TransactionalIDExpirationMs:                          604800000, TransactionRemoveExpiredTransactionCleanupIntervalMs: 3600000,
+		ProducerIDExpirationMs: 86400000,
+		Values:                 map[string]string{},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Default() = %+v\nwant %+v", c, want)

@@ -536,13 +536,19 @@ func walk(api, path string, a, b reflect.Value, out *[]difference) {
 			return
 		}
 		as, bs := canonical(a), canonical(b)
+		if ka, kb, ok := alignKeyed(as, bs); ok {
+			// Elements named by a unique identity pair by name, so one
+			// missing element shows as absent rather than shifting the
+			// ones after it (feature lists, say).
+			as, bs = ka, kb
+		}
 		n := max(len(as), len(bs))
 		for i := 0; i < n; i++ {
 			p := fmt.Sprintf("%s[%s]", path, elemName(as, bs, i))
 			switch {
-			case i >= len(as):
+			case i >= len(as) || !as[i].IsValid():
 				*out = append(*out, difference{p, "<absent>", show(bs[i])})
-			case i >= len(bs):
+			case i >= len(bs) || !bs[i].IsValid():
 				*out = append(*out, difference{p, show(as[i]), "<absent>"})
 			default:
 				walk(api, p, as[i], bs[i], out)
@@ -618,13 +624,57 @@ func canonical(s reflect.Value) []reflect.Value {
 	return out
 }
 
+// alignKeyed pairs two canonical slices whose elements all have unique
+// identities: both come back the same length, an element missing on one
+// side as an invalid reflect.Value there. ok is false (and the slices
+// unusable) when some element has no identity or shares one.
+func alignKeyed(as, bs []reflect.Value) (ka, kb []reflect.Value, ok bool) {
+	ids := func(s []reflect.Value) (map[string]reflect.Value, []string, bool) {
+		m := make(map[string]reflect.Value, len(s))
+		var order []string
+		for _, v := range s {
+			id, ok := identity(v)
+			if _, dup := m[id]; !ok || dup {
+				return nil, nil, false
+			}
+			m[id] = v
+			order = append(order, id)
+		}
+		return m, order, true
+	}
+	am, ao, okA := ids(as)
+	bm, bo, okB := ids(bs)
+	if !okA || !okB || len(as) == 0 || len(bs) == 0 {
+		return nil, nil, false
+	}
+	var names []string
+	seen := map[string]bool{}
+	for _, id := range append(ao, bo...) {
+		if !seen[id] {
+			seen[id] = true
+			names = append(names, id)
+		}
+	}
+	sort.SliceStable(names, func(i, j int) bool {
+		a, b := names[i], names[j]
+		if len(a) != len(b) && isNumber(a) && isNumber(b) {
+			return len(a) < len(b)
+		}
+		return a < b
+	})
+	for _, id := range names {
+		ka, kb = append(ka, am[id]), append(kb, bm[id])
+	}
+	return ka, kb, true
+}
+
 var numberRE = regexp.MustCompile(`^-?[0-9]+$`)
 
 func isNumber(s string) bool { return numberRE.MatchString(s) }
 
 func elemName(as, bs []reflect.Value, i int) string {
 	for _, s := range [][]reflect.Value{as, bs} {
-		if i < len(s) {
+		if i < len(s) && s[i].IsValid() {
 			if id, ok := identity(s[i]); ok {
 				return id
 			}

@@ -131,7 +131,11 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 // TestTxnProduceOutsideTransaction): v12+ (KIP-890 part 2, where clients
 // no longer send AddPartitionsToTxn) adds the partition to the
 // transaction and appends; v11 answers TRANSACTION_ABORTABLE (KIP-1050);
-// older versions INVALID_TXN_STATE. The coordinator's PRODUCER_FENCED /
+// older versions INVALID_TXN_STATE. The coordinator's PRODUCER_FENCED
+// goes out as INVALID_PRODUCER_EPOCH, the error producers expect from
+// Produce (Kafka's AddPartitionsToTxnManager; a fenced Java producer's
+// send fails with InvalidProducerEpochException, measured against Kafka
+// 4.3.1 by compat-tests java transactions-fencing); other errors such as
 // INVALID_PRODUCER_ID_MAPPING go out as they are.
 func (h *Handlers) verifyTxnBatch(version int16, id, topic string, partition int32, batch []byte) error {
 	hdr, err := logstore.ParseBatchHeader(batch)
@@ -143,13 +147,23 @@ func (h *Handlers) verifyTxnBatch(version int16, id, topic string, partition int
 	}
 	tp := txn.TP{Topic: topic, Partition: partition}
 	err = h.Txn.Verify(id, hdr.ProducerID, hdr.ProducerEpoch, tp)
+	if err == nil || !errors.Is(err, kerr.InvalidTxnState) {
+		return produceFenced(err)
+	}
 	switch {
-	case err == nil || !errors.Is(err, kerr.InvalidTxnState):
-		return err
 	case version >= 12:
-		return h.Txn.AddPartitions(id, hdr.ProducerID, hdr.ProducerEpoch, []txn.TP{tp})
+		return produceFenced(h.Txn.AddPartitions(id, hdr.ProducerID, hdr.ProducerEpoch, []txn.TP{tp}, 2))
 	case version == 11:
 		return fmt.Errorf("%v: %w", err, kerr.TransactionAbortable)
+	}
+	return err
+}
+
+// produceFenced answers the coordinator's PRODUCER_FENCED as
+// INVALID_PRODUCER_EPOCH (see verifyTxnBatch).
+func produceFenced(err error) error {
+	if errors.Is(err, kerr.ProducerFenced) {
+		return fmt.Errorf("%v: %w", err, kerr.InvalidProducerEpoch)
 	}
 	return err
 }

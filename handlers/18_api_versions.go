@@ -13,12 +13,39 @@ import (
 // UNSUPPORTED_VERSION using this same list (KIP-511).
 func init() { register(0, 4, (*Handlers).apiVersions) }
 
+// TransactionVersion is the transaction.version feature level Samsa
+// supports and finalizes (Kafka 4.x's TransactionVersion.TV_2, KIP-890
+// part 2).
+const TransactionVersion = 2
+
 func (h *Handlers) apiVersions(_ context.Context, r *protocol.Request, req *kmsg.ApiVersionsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ApiVersionsResponse)
 	for _, a := range supportedAPIs() {
 		k := kmsg.NewApiVersionsResponseApiKey()
 		k.ApiKey, k.MinVersion, k.MaxVersion = a.key, a.min, a.max
 		resp.ApiKeys = append(resp.ApiKeys, k)
+	}
+	if req.Version >= 3 {
+		// Feature flags (KIP-584): transaction.version as Kafka 4.3.1
+		// advertises it (measured): supported 0-2, finalized at 2, so
+		// clients run KIP-890 part 2 (epoch bump per transaction,
+		// implicit adds by Produce v12+ and TxnOffsetCommit v5+).
+		// Clients take the finalized features only from an answer whose
+		// epoch is above the last they saw (Java starts at -1); Samsa
+		// has no metadata log whose offset could be that epoch, and its
+		// features never change while it runs, so it is 0.
+		// A supported range starting at 0 goes only to v4+: older
+		// clients cannot parse it (KAFKA-17011), so Kafka leaves such
+		// features out of their SupportedFeatures (measured).
+		if req.Version >= 4 {
+			sf := kmsg.NewApiVersionsResponseSupportedFeature()
+			sf.Name, sf.MinVersion, sf.MaxVersion = "transaction.version", 0, TransactionVersion
+			resp.SupportedFeatures = append(resp.SupportedFeatures, sf)
+		}
+		ff := kmsg.NewApiVersionsResponseFinalizedFeature()
+		ff.Name, ff.MinVersionLevel, ff.MaxVersionLevel = "transaction.version", TransactionVersion, TransactionVersion
+		resp.FinalizedFeatures = append(resp.FinalizedFeatures, ff)
+		resp.FinalizedFeaturesEpoch = 0
 	}
 	// v3+ carries the client's software name and version; Kafka rejects
 	// ones that do not match its pattern with INVALID_REQUEST.

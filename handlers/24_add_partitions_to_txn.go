@@ -28,7 +28,7 @@ func (h *Handlers) addPartitionsToTxn(_ context.Context, r *protocol.Request, re
 			tt.Topic, tt.Partitions = t.Topic, t.Partitions
 			tr.Topics = append(tr.Topics, tt)
 		}
-		res := h.addPartitionsOne(r, &tr)
+		res := h.addPartitionsOne(r, &tr, 1)
 		for i := range res.Topics {
 			for j := range res.Topics[i].Partitions {
 				res.Topics[i].Partitions[j].ErrorCode = fencedCode(res.Topics[i].Partitions[j].ErrorCode, req.Version < 2)
@@ -47,12 +47,16 @@ func (h *Handlers) addPartitionsToTxn(_ context.Context, r *protocol.Request, re
 		return resp, nil
 	}
 	for i := range req.Transactions {
-		resp.Transactions = append(resp.Transactions, h.addPartitionsOne(r, &req.Transactions[i]))
+		resp.Transactions = append(resp.Transactions, h.addPartitionsOne(r, &req.Transactions[i], 2))
 	}
 	return resp, nil
 }
 
-func (h *Handlers) addPartitionsOne(r *protocol.Request, tr *kmsg.AddPartitionsToTxnRequestTransaction) kmsg.AddPartitionsToTxnResponseTransaction {
+// addPartitionsOne answers one transaction of an AddPartitionsToTxn; tv
+// is the client transaction version the adds count as (1 from a client,
+// v0-v3; 2 from a partition leader's batch, v4+, which at KIP-890 part 2
+// adds the partitions of Produce v12+ implicitly).
+func (h *Handlers) addPartitionsOne(r *protocol.Request, tr *kmsg.AddPartitionsToTxnRequestTransaction, tv int16) kmsg.AddPartitionsToTxnResponseTransaction {
 	out := kmsg.NewAddPartitionsToTxnResponseTransaction()
 	out.TransactionalID = tr.TransactionalID
 	codes := make([][]int16, len(tr.Topics))
@@ -88,7 +92,7 @@ func (h *Handlers) addPartitionsOne(r *protocol.Request, tr *kmsg.AddPartitionsT
 			}
 		}
 	default:
-		err = h.Txn.AddPartitions(tr.TransactionalID, tr.ProducerID, tr.ProducerEpoch, tps)
+		err = h.Txn.AddPartitions(tr.TransactionalID, tr.ProducerID, tr.ProducerEpoch, tps, tv)
 		if err != nil {
 			r.Logger.Debug("AddPartitionsToTxn refused", "transactional_id", tr.TransactionalID, "err", err)
 		}
@@ -121,30 +125,32 @@ func (h *Handlers) addOffsetsToTxn(_ context.Context, r *protocol.Request, req *
 	}
 	h.ensureOffsetsTopic(r)
 	tp := txn.TP{Topic: offsetsTopic, Partition: h.Groups.PartitionFor(req.Group)}
-	if err := h.Txn.AddPartitions(req.TransactionalID, req.ProducerID, req.ProducerEpoch, []txn.TP{tp}); err != nil {
+	if err := h.Txn.AddPartitions(req.TransactionalID, req.ProducerID, req.ProducerEpoch, []txn.TP{tp}, 1); err != nil {
 		resp.ErrorCode = fencedCode(errCode(err), req.Version < 2)
 	}
 	return resp, nil
 }
 
-// EndTxn v0-v5: commit or abort (KafkaApis.handleEndTxnRequest). Samsa
-// runs transaction.version 0, so v5's producer id and epoch answer the
-// current ones (no per-transaction epoch bump).
+// EndTxn v0-v5: commit or abort (KafkaApis.handleEndTxnRequest). v5+ is
+// a client on transaction version 2 (KIP-890 part 2): the coordinator
+// bumps the epoch with every transaction and the answer carries the
+// producer id and epoch to go on with.
 func init() { register(0, 5, (*Handlers).endTxn) }
 
-func (h *Handlers) endTxn(_ context.Context, r *protocol.Request, req *kmsg.EndTxnRequest) (kmsg.Response, error) {
+func (h *Handlers) endTxn(ctx context.Context, r *protocol.Request, req *kmsg.EndTxnRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.EndTxnResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	if h.Txn == nil {
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 		return resp, nil
 	}
-	if err := h.Txn.EndTxn(req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Commit); err != nil {
+	pid, epoch, err := h.Txn.EndTxn(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Commit, req.Version >= 5)
+	if err != nil {
 		resp.ErrorCode = fencedCode(errCode(err), req.Version < 2)
 		r.Logger.Debug("EndTxn refused", "transactional_id", req.TransactionalID, "err", err)
 		return resp, nil
 	}
-	resp.ProducerID, resp.ProducerEpoch = req.ProducerID, req.ProducerEpoch
+	resp.ProducerID, resp.ProducerEpoch = pid, epoch
 	return resp, nil
 }
 

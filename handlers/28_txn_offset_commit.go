@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -15,7 +16,8 @@ import (
 // in the group coordinator until the transaction's marker
 // (KafkaApis.handleTxnOffsetCommitRequest). The group's
 // __consumer_offsets partition must have been added with AddOffsetsToTxn
-// (else INVALID_TXN_STATE... checked by the log's producer state).
+// (else INVALID_TXN_STATE), except at v5+ (transaction version 2,
+// KIP-890 part 2), which adds it to the transaction implicitly.
 func init() { register(0, 5, (*Handlers).txnOffsetCommit) }
 
 func (h *Handlers) txnOffsetCommit(_ context.Context, _ *protocol.Request, req *kmsg.TxnOffsetCommitRequest) (kmsg.Response, error) {
@@ -27,9 +29,14 @@ func (h *Handlers) txnOffsetCommit(_ context.Context, _ *protocol.Request, req *
 	var pre error
 	if h.Txn == nil || h.Groups == nil {
 		pre = kerr.CoordinatorNotAvailable
-	} else if err := h.Txn.Verify(req.TransactionalID, req.ProducerID, req.ProducerEpoch,
-		txn.TP{Topic: offsetsTopic, Partition: h.Groups.PartitionFor(req.Group)}); err != nil {
-		pre = err
+	} else {
+		tp := txn.TP{Topic: offsetsTopic, Partition: h.Groups.PartitionFor(req.Group)}
+		pre = h.Txn.Verify(req.TransactionalID, req.ProducerID, req.ProducerEpoch, tp)
+		if req.Version >= 5 && errors.Is(pre, kerr.InvalidTxnState) {
+			// KIP-890 part 2: clients on transaction version 2 send no
+			// AddOffsetsToTxn; v5 adds the group's partition itself.
+			pre = h.Txn.AddPartitions(req.TransactionalID, req.ProducerID, req.ProducerEpoch, []txn.TP{tp}, 2)
+		}
 	}
 	codes := make([][]int16, len(req.Topics))
 	for i, rt := range req.Topics {

@@ -72,8 +72,8 @@ func TestTxnCommitAbort(t *testing.T) {
 }
 
 // TestTxnZombieFenced: a second producer with the same transactional id
-// fences the first; the first's open transaction is aborted and its
-// commit fails with a fencing error.
+// fences the first; the first's open transaction is aborted, its next
+// produce is answered INVALID_PRODUCER_EPOCH and its commit fails.
 func TestTxnZombieFenced(t *testing.T) {
 	b := testbroker.Start(t, testbroker.InProcess)
 	createTopic(t, b.Addr(), "zt", 1)
@@ -86,10 +86,24 @@ func TestTxnZombieFenced(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh := newClient(t, b.Addr(), kgo.TransactionalID("tid-z"), kgo.DefaultProduceTopic("zt"))
-	txnProduce(t, fresh, "zt", true, "fresh")
-	err := zombie.EndTransaction(ctx, kgo.TryCommit)
-	if !errors.Is(err, kerr.ProducerFenced) && !errors.Is(err, kerr.InvalidProducerEpoch) {
-		t.Fatalf("zombie commit: %v, want PRODUCER_FENCED", err)
+	if err := fresh.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.ProduceSync(ctx, kgo.StringRecord("fresh")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	// The zombie's Produce is answered INVALID_PRODUCER_EPOCH, as Kafka's
+	// partition leaders answer it (the coordinator's PRODUCER_FENCED).
+	if err := zombie.ProduceSync(ctx, kgo.StringRecord("late")).FirstErr(); !errors.Is(err, kerr.InvalidProducerEpoch) {
+		t.Fatalf("zombie produce after fencing: %v, want INVALID_PRODUCER_EPOCH", err)
+	}
+	if err := fresh.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	// franz-go refuses to commit once a produce of the transaction failed
+	// (OPERATION_NOT_ATTEMPTED, decided client side).
+	if err := zombie.EndTransaction(ctx, kgo.TryCommit); !errors.Is(err, kerr.OperationNotAttempted) {
+		t.Fatalf("zombie commit: %v, want OPERATION_NOT_ATTEMPTED", err)
 	}
 	got := consumeValues(t, b.Addr(), "zt", 1, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if fmt.Sprint(got) != "[fresh]" {

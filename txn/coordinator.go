@@ -1,10 +1,16 @@
 // Package txn is Samsa's transaction coordinator (KIP-98), after Kafka's
-// TransactionCoordinator, TransactionStateManager and TransactionMetadata
-// (transaction.version 0, the classic protocol: Samsa advertises no
-// transaction.version feature, so clients do not use KIP-890 part 2).
+// TransactionCoordinator, TransactionStateManager and TransactionMetadata.
+// Samsa finalizes the transaction.version feature at 2 (KIP-890 part 2,
+// as Kafka 4.x): 4.x clients end every transaction with EndTxn v5, which
+// bumps the producer epoch (the markers carry the new epoch; exhausted
+// epochs move the producer to a new id), and send no AddPartitionsToTxn
+// or AddOffsetsToTxn: Produce v12+ and TxnOffsetCommit v5+ add their
+// partition themselves. Older clients (EndTxn v0-v4) get the classic
+// protocol, with no epoch bump per transaction.
 //
-// State: one TxnMetadataKey/TxnMetadataValue record (version 0, as Kafka
-// writes them at transaction.version 0) per transactional id in
+// State: one TxnMetadataKey/TxnMetadataValue record (value version 1, as
+// Kafka writes them with transaction.version 2 finalized) per
+// transactional id in
 // __transaction_state partition abs(hashCode(id)) %
 // transaction.state.log.num.partitions, kept on the coordinator runtime
 // and rebuilt from the log when a partition loads.
@@ -18,9 +24,14 @@
 // transactions older than their timeout are aborted with a bumped epoch
 // every transaction.abort.timed.out.transaction.cleanup.interval.ms.
 //
+// Transactional ids with no transaction open are forgotten after
+// transactional.id.expiration.ms without an update (RemoveExpired: a
+// tombstone in __transaction_state).
+//
 // Locking: Coordinator.mu guards the map of transactional ids; each
 // txnMeta has its own mu, held across a whole operation (including its
-// writes and markers), taken before the runtime's partition mu.
+// writes and markers), taken before the runtime's partition mu and
+// before Coordinator.mu (which RemoveExpired takes under both).
 package txn
 
 import (
@@ -61,8 +72,15 @@ type Options struct {
 	MaxTimeout         time.Duration // transaction.max.timeout.ms
 	// AbortInterval is transaction.abort.timed.out.transaction.cleanup.interval.ms.
 	AbortInterval time.Duration
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// IDExpiration is transactional.id.expiration.ms: an id with no
+	// transaction open (Empty, CompleteCommit, CompleteAbort) and no
+	// update for this long is removed. 0: 7 days.
+	IDExpiration time.Duration
+	// RemoveInterval is
+	// transaction.remove.expired.transaction.cleanup.interval.ms. 0: 1 h.
+	RemoveInterval time.Duration
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // Coordinator is the transaction coordinator of a single node.
@@ -89,9 +107,12 @@ type TP struct {
 type txnMeta struct {
 	id string
 
-	// mu guards txnState.
+	// mu guards txnState and removed.
 	mu sync.Mutex
 	txnState
+	// removed: the id expired and left Coordinator.txns while this
+	// metadata was looked up; whoever holds it looks the id up again.
+	removed bool
 }
 
 // txnState is the persisted part of a txnMeta.
@@ -105,6 +126,14 @@ type txnState struct {
 	partitions map[TP]struct{}
 	startMs    int64 // -1 when no transaction is open
 	updateMs   int64
+	// tv is the client transaction version of the current (or last)
+	// transaction: 2 when it came through KIP-890 part 2's implicit
+	// adds or EndTxn v5+, else 0/1 (Kafka's clientTransactionVersion).
+	tv int16
+	// nextPid is the producer id the transaction moves to when it
+	// completes (KIP-890 part 2: the epoch bump of EndTxn exhausted the
+	// epochs of pid), -1 otherwise.
+	nextPid int64
 }
 
 // Open loads every existing partition of __transaction_state.
@@ -120,6 +149,12 @@ func Open(opts Options) (*Coordinator, error) {
 	}
 	if opts.AbortInterval <= 0 {
 		opts.AbortInterval = 10 * time.Second
+	}
+	if opts.IDExpiration <= 0 {
+		opts.IDExpiration = 7 * 24 * time.Hour
+	}
+	if opts.RemoveInterval <= 0 {
+		opts.RemoveInterval = time.Hour
 	}
 	l := opts.Logger
 	if l == nil {
@@ -163,13 +198,19 @@ func (c *Coordinator) PartitionFor(id string) int32 {
 
 // lock returns the locked metadata of id, or nil.
 func (c *Coordinator) lock(id string) *txnMeta {
-	c.mu.Lock()
-	m := c.txns[id]
-	c.mu.Unlock()
-	if m != nil {
+	for {
+		c.mu.Lock()
+		m := c.txns[id]
+		c.mu.Unlock()
+		if m == nil {
+			return nil
+		}
 		m.mu.Lock()
+		if !m.removed {
+			return m
+		}
+		m.mu.Unlock()
 	}
-	return m
 }
 
 // persist writes m's record and, once it is in the log, runs apply (which
@@ -194,7 +235,8 @@ func storeErr(err error) error {
 
 func (m *txnMeta) copyState() txnState {
 	n := txnState{pid: m.pid, lastPid: m.lastPid, epoch: m.epoch, lastEpoch: m.lastEpoch,
-		timeoutMs: m.timeoutMs, state: m.state, startMs: m.startMs, updateMs: m.updateMs, partitions: map[TP]struct{}{}}
+		timeoutMs: m.timeoutMs, state: m.state, startMs: m.startMs, updateMs: m.updateMs, partitions: map[TP]struct{}{},
+		tv: m.tv, nextPid: m.nextPid}
 	for tp := range m.partitions {
 		n.partitions[tp] = struct{}{}
 	}
@@ -216,14 +258,21 @@ func (c *Coordinator) InitProducerID(ctx context.Context, id string, timeoutMs i
 	if c.closed.Load() {
 		return -1, -1, kerr.CoordinatorNotAvailable
 	}
-	c.mu.Lock()
-	m := c.txns[id]
-	if m == nil {
-		m = &txnMeta{id: id, txnState: txnState{pid: -1, lastPid: -1, epoch: -1, lastEpoch: -1, state: kmsg.TransactionStateEmpty, startMs: -1, partitions: map[TP]struct{}{}}}
-		c.txns[id] = m
+	var m *txnMeta
+	for m == nil {
+		c.mu.Lock()
+		m = c.txns[id]
+		if m == nil {
+			m = &txnMeta{id: id, txnState: txnState{pid: -1, lastPid: -1, epoch: -1, lastEpoch: -1, state: kmsg.TransactionStateEmpty, startMs: -1, partitions: map[TP]struct{}{}, nextPid: -1}}
+			c.txns[id] = m
+		}
+		c.mu.Unlock()
+		m.mu.Lock()
+		if m.removed {
+			m.mu.Unlock()
+			m = nil
+		}
 	}
-	c.mu.Unlock()
-	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := c.nowMs()
 	if m.pid < 0 {
@@ -299,9 +348,12 @@ func checkProducer(m *txnMeta, id string, pid int64, epoch int16) error {
 
 // AddPartitions is AddPartitionsToTxn (and AddOffsetsToTxn with the
 // group's __consumer_offsets partition): the partitions join the
-// transaction, which becomes Ongoing. Errors: checkProducer's,
-// CONCURRENT_TRANSACTIONS while the previous transaction is completed.
-func (c *Coordinator) AddPartitions(id string, pid int64, epoch int16, tps []TP) error {
+// transaction, which becomes Ongoing. tv is the client's transaction
+// version: 2 for KIP-890 part 2's implicit adds (Produce v12+,
+// TxnOffsetCommit v5+, AddPartitionsToTxn v4+ from a partition leader),
+// else 1. Errors: checkProducer's, CONCURRENT_TRANSACTIONS while the
+// previous transaction is completed.
+func (c *Coordinator) AddPartitions(id string, pid int64, epoch int16, tps []TP, tv int16) error {
 	m, err := c.lockProducer(id, pid, epoch)
 	if err != nil {
 		return err
@@ -328,7 +380,7 @@ func (c *Coordinator) AddPartitions(id string, pid int64, epoch int16, tps []TP)
 	now := c.nowMs()
 	n := m.copyState()
 	if m.state != kmsg.TransactionStateOngoing {
-		n.partitions, n.startMs = map[TP]struct{}{}, now
+		n.partitions, n.startMs, n.tv = map[TP]struct{}{}, now, tv
 	}
 	for _, tp := range tps {
 		n.partitions[tp] = struct{}{}
@@ -371,49 +423,105 @@ func (c *Coordinator) Verify(id string, pid int64, epoch int16, tp TP) error {
 	return nil
 }
 
-// EndTxn is Kafka's handleEndTransaction (transaction.version 0): it
-// writes PrepareCommit/PrepareAbort, the markers, then the Complete state.
-func (c *Coordinator) EndTxn(id string, pid int64, epoch int16, commit bool) error {
-	m, err := c.lockProducer(id, pid, epoch)
-	if err != nil {
-		return err
+// EndTxn is Kafka's TransactionCoordinator.handleEndTransaction: it
+// writes PrepareCommit/PrepareAbort, the markers, then the Complete
+// state, and answers the producer id and epoch the producer goes on
+// with.
+//
+// tv2 is a client on transaction version 2 (EndTxn v5+, KIP-890 part 2):
+// every transaction ends with an epoch bump (the markers carry the
+// bumped epoch, so a late write of the ended transaction is refused),
+// moving to a new producer id once the epochs are exhausted; a retry of
+// an ended transaction (the epoch before the bump) is answered again
+// with the current id and epoch; an abort with no transaction open still
+// bumps the epoch (fencing writes the producer may have sent with
+// implicit adds that never arrived); a commit with none open, or a
+// retry asking for the other outcome, is INVALID_TXN_STATE (measured
+// against Kafka 4.3.1, conformance TestTxnV2EndTxn). Without tv2 the
+// epoch stays, and ending again what just ended answers success.
+func (c *Coordinator) EndTxn(ctx context.Context, id string, pid int64, epoch int16, commit, tv2 bool) (int64, int16, error) {
+	m := c.lock(id)
+	if m == nil {
+		return -1, -1, checkProducer(nil, id, pid, epoch)
 	}
 	defer m.mu.Unlock()
+	retry := false
+	if tv2 {
+		// Kafka's retryOnEpochBump and retryOnOverflow.
+		retry = m.pid == pid && m.lastEpoch >= 0 && epoch == m.lastEpoch && m.epoch == epoch+1 ||
+			m.lastPid == pid && m.pid != pid && epoch >= math.MaxInt16-1 && m.epoch == 0
+	}
+	if !retry {
+		if err := checkProducer(m, id, pid, epoch); err != nil {
+			return -1, -1, err
+		}
+	}
+	verb := map[bool]string{true: "commit", false: "abort"}[commit]
 	switch m.state {
 	case kmsg.TransactionStateOngoing:
-		return c.endLocked(m, commit, false)
-	case kmsg.TransactionStateCompleteCommit:
-		if commit {
-			return nil
+		if retry {
+			return -1, -1, fmt.Errorf("producer %d epoch %d ended its transaction already; %q is at epoch %d: %w", pid, epoch, id, m.epoch, kerr.ProducerFenced)
 		}
-	case kmsg.TransactionStateCompleteAbort:
-		if !commit {
-			return nil
+		if err := c.endLocked(ctx, m, commit, tv2, tv2, false); err != nil {
+			return -1, -1, err
+		}
+		return m.pid, m.epoch, nil
+	case kmsg.TransactionStateCompleteCommit, kmsg.TransactionStateCompleteAbort, kmsg.TransactionStateEmpty:
+		done := m.state == kmsg.TransactionStateCompleteCommit && commit || m.state == kmsg.TransactionStateCompleteAbort && !commit
+		switch {
+		case done && (retry || !tv2):
+			return m.pid, m.epoch, nil
+		case retry:
+			// Measured against Kafka 4.3.1: the retry of another
+			// outcome than the ended transaction's.
+		case tv2 && !commit:
+			if err := c.endLocked(ctx, m, false, true, true, true); err != nil {
+				return -1, -1, err
+			}
+			return m.pid, m.epoch, nil
 		}
 	case kmsg.TransactionStatePrepareCommit:
 		if commit {
-			return kerr.ConcurrentTransactions
+			return -1, -1, kerr.ConcurrentTransactions
 		}
 	case kmsg.TransactionStatePrepareAbort:
 		if !commit {
-			return kerr.ConcurrentTransactions
+			return -1, -1, kerr.ConcurrentTransactions
 		}
 	}
-	return fmt.Errorf("cannot %s transaction of %q in state %v: %w", map[bool]string{true: "commit", false: "abort"}[commit], id, m.state, kerr.InvalidTxnState)
+	return -1, -1, fmt.Errorf("cannot %s transaction of %q in state %v: %w", verb, id, m.state, kerr.InvalidTxnState)
 }
 
 // abortLocked aborts m's ongoing transaction; with fence the epoch is
 // bumped first (prepareFenceProducerEpoch: the producer of the old epoch
 // is fenced), as for a timeout or an InitProducerId of a new instance.
 func (c *Coordinator) abortLocked(m *txnMeta, fence bool) error {
-	return c.endLocked(m, false, fence && m.epoch < math.MaxInt16-1)
+	return c.endLocked(context.Background(), m, false, fence && m.epoch < math.MaxInt16-1, false, false)
 }
 
-// endLocked moves an Ongoing transaction to Prepare*, writes the markers
-// and completes it.
-func (c *Coordinator) endLocked(m *txnMeta, commit, bump bool) error {
+// endLocked moves a transaction to Prepare*, writes the markers and
+// completes it. With bump the epoch goes up first (the markers carry
+// the new one); at transaction version 2 an exhausted epoch (the bump
+// reached Short.MaxValue) moves the producer to a new id when the
+// transaction completes. tv2 is an EndTxn at transaction version 2.
+// empty is a KIP-890 part 2 abort with no transaction open: its
+// partitions are none.
+func (c *Coordinator) endLocked(ctx context.Context, m *txnMeta, commit, bump, tv2, empty bool) error {
 	n := m.copyState()
+	if empty {
+		n.partitions, n.startMs = map[TP]struct{}{}, -1
+	}
+	if tv2 {
+		n.tv = 2
+	}
 	if bump {
+		if tv2 && m.epoch >= math.MaxInt16-1 {
+			pid, err := c.opts.AllocateProducerID(ctx)
+			if err != nil {
+				return fmt.Errorf("allocating producer id: %v: %w", err, kerr.CoordinatorNotAvailable)
+			}
+			n.nextPid = pid
+		}
 		n.lastEpoch, n.epoch = m.epoch, m.epoch+1
 	}
 	n.state, n.updateMs = kmsg.TransactionStatePrepareAbort, c.nowMs()
@@ -443,6 +551,11 @@ func (c *Coordinator) completeLocked(m *txnMeta) error {
 		n.state = kmsg.TransactionStateCompleteCommit
 	}
 	n.partitions, n.updateMs = map[TP]struct{}{}, c.nowMs()
+	if m.nextPid >= 0 {
+		// The epochs of pid are exhausted: the producer goes on with
+		// the new id (Kafka's TransactionMetadata.prepareComplete).
+		n.lastPid, n.pid, n.lastEpoch, n.epoch, n.nextPid = m.pid, m.nextPid, m.epoch, 0, -1
+	}
 	if err := c.persist(m, n, func() { m.set(n) }); err != nil {
 		return storeErr(err)
 	}
@@ -499,14 +612,61 @@ func (c *Coordinator) abortLoop() {
 	defer close(c.done)
 	t := time.NewTicker(c.opts.AbortInterval)
 	defer t.Stop()
+	r := time.NewTicker(c.opts.RemoveInterval)
+	defer r.Stop()
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-t.C:
 			c.Complete()
+		case <-r.C:
+			c.RemoveExpired()
 		}
 	}
+}
+
+// RemoveExpired forgets the transactional ids that have no transaction
+// open (Empty, CompleteCommit, CompleteAbort) and were last updated
+// transactional.id.expiration.ms ago or more, as Kafka's
+// TransactionStateManager.removeExpiredTransactionalIds: a tombstone of
+// the id in __transaction_state (so a reload forgets it too), then the
+// id leaves memory. Afterwards DescribeTransactions answers
+// TRANSACTIONAL_ID_NOT_FOUND and an InitProducerId starts afresh with a
+// new producer id. It returns how many ids it removed.
+func (c *Coordinator) RemoveExpired() int {
+	limit := c.nowMs() - c.opts.IDExpiration.Milliseconds()
+	n := 0
+	for _, m := range c.all() {
+		m.mu.Lock()
+		switch m.state {
+		case kmsg.TransactionStateEmpty, kmsg.TransactionStateCompleteCommit, kmsg.TransactionStateCompleteAbort:
+		default:
+			m.mu.Unlock()
+			continue
+		}
+		if m.removed || m.pid < 0 || m.updateMs > limit {
+			m.mu.Unlock()
+			continue
+		}
+		rec := coordinator.Record{Key: txnKey(m.id)}
+		err := c.rt.Write(c.PartitionFor(m.id), []coordinator.Record{rec}, coordinator.WriteOptions{}, func(int64) {
+			m.removed = true
+			c.mu.Lock()
+			if c.txns[m.id] == m {
+				delete(c.txns, m.id)
+			}
+			c.mu.Unlock()
+		})
+		if err != nil {
+			c.log.Error("writing the tombstone of an expired transactional id failed", "transactional_id", m.id, "err", err)
+		} else {
+			c.log.Info("removed expired transactional id", "transactional_id", m.id, "producer_id", m.pid, "last_update_ms", m.updateMs)
+			n++
+		}
+		m.mu.Unlock()
+	}
+	return n
 }
 
 // Description is one transactional id's state (DescribeTransactions,

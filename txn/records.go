@@ -17,11 +17,15 @@ func txnKey(id string) []byte {
 	return k.AppendTo(nil)
 }
 
-// txnValue is the TxnMetadataValue version 0 of n (Kafka's
-// TransactionLogValue as written at transaction.version 0).
+// txnValue is the TxnMetadataValue of n as Kafka's TransactionLog writes
+// it with transaction.version 2 finalized: version 1, whose tagged fields
+// carry the previous and next producer ids and the client's transaction
+// version (KIP-890 part 2).
 func txnValue(n *txnState) []byte {
 	v := kmsg.NewTxnMetadataValue()
+	v.Version = 1
 	v.ProducerID, v.ProducerEpoch, v.TimeoutMillis, v.State = n.pid, n.epoch, n.timeoutMs, n.state
+	v.PreviousProducerID, v.NextProducerID, v.ClientTransactionVersion = n.lastPid, n.nextPid, n.tv
 	v.LastUpdateTimestamp, v.StartTimestamp = n.updateMs, n.startMs
 	byTopic := map[string]int{}
 	for _, tp := range sortedTPs(n.partitions) {
@@ -68,9 +72,15 @@ func (s *shard) Replay(_ int64, rec coordinator.Record) error {
 		return fmt.Errorf("transaction value of %q: %w", k.TransactionalID, err)
 	}
 	m := &txnMeta{id: k.TransactionalID, txnState: txnState{pid: v.ProducerID, lastPid: -1, epoch: v.ProducerEpoch, lastEpoch: -1,
-		timeoutMs: v.TimeoutMillis, state: v.State, startMs: v.StartTimestamp, updateMs: v.LastUpdateTimestamp, partitions: map[TP]struct{}{}}}
-	if v.Version >= 1 && v.PreviousProducerID >= 0 {
-		m.lastPid = v.PreviousProducerID
+		timeoutMs: v.TimeoutMillis, state: v.State, startMs: v.StartTimestamp, updateMs: v.LastUpdateTimestamp, partitions: map[TP]struct{}{}, nextPid: -1}}
+	if v.Version >= 1 {
+		m.tv = v.ClientTransactionVersion
+		if v.PreviousProducerID >= 0 {
+			m.lastPid = v.PreviousProducerID
+		}
+		if v.NextProducerID >= 0 {
+			m.nextPid = v.NextProducerID
+		}
 	}
 	for _, t := range v.Topics {
 		for _, p := range t.Partitions {

@@ -10,11 +10,12 @@ import (
 )
 
 // TestRecordsRoundTrip: a transactional id's state written as
-// TxnMetadataKey/TxnMetadataValue v0 replays to the same state, and a
-// tombstone forgets it.
+// TxnMetadataKey/TxnMetadataValue v1 replays to the same state (the
+// tagged previous/next producer ids and client transaction version
+// included), and a tombstone forgets it.
 func TestRecordsRoundTrip(t *testing.T) {
-	want := txnState{pid: 42, lastPid: -1, epoch: 3, lastEpoch: -1, timeoutMs: 60000, state: kmsg.TransactionStateOngoing,
-		partitions: map[TP]struct{}{{"a", 0}: {}, {"a", 2}: {}, {"b", 1}: {}}, startMs: 1000, updateMs: 2000}
+	want := txnState{pid: 42, lastPid: 41, epoch: 3, lastEpoch: -1, timeoutMs: 60000, state: kmsg.TransactionStateOngoing,
+		partitions: map[TP]struct{}{{"a", 0}: {}, {"a", 2}: {}, {"b", 1}: {}}, startMs: 1000, updateMs: 2000, tv: 2, nextPid: 43}
 	s := &shard{loading: map[string]*txnMeta{}}
 	if err := s.Replay(0, coordinator.Record{Key: txnKey("tx"), Value: txnValue(&want)}); err != nil {
 		t.Fatal(err)
@@ -36,7 +37,7 @@ func TestRecordsRoundTrip(t *testing.T) {
 // record it applies must encode back to a value that replays the same.
 func FuzzReplay(f *testing.F) {
 	st := txnState{pid: 7, lastPid: -1, epoch: 1, lastEpoch: -1, timeoutMs: 1000, state: kmsg.TransactionStatePrepareCommit,
-		partitions: map[TP]struct{}{{"t", 0}: {}}, startMs: 5, updateMs: 6}
+		partitions: map[TP]struct{}{{"t", 0}: {}}, startMs: 5, updateMs: 6, nextPid: -1}
 	f.Add(txnKey("id"), txnValue(&st), false)
 	f.Add(txnKey("id"), []byte(nil), true)
 	f.Add([]byte{0, 0, 0xff, 0xff}, []byte{0, 0}, false)
@@ -54,10 +55,7 @@ func FuzzReplay(f *testing.F) {
 			if err := again.Replay(0, coordinator.Record{Key: txnKey(id), Value: txnValue(&m.txnState)}); err != nil {
 				t.Fatalf("re-encoded state of %q does not replay: %v", id, err)
 			}
-			// Samsa writes value version 0, which has no previous
-			// producer id (a version 1 value read from the log may).
 			want := m.txnState
-			want.lastPid = -1
 			if !reflect.DeepEqual(again.loading[id].txnState, want) {
 				t.Fatalf("re-encoded state of %q replays as %+v, was %+v", id, again.loading[id].txnState, want)
 			}

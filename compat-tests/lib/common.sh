@@ -173,6 +173,26 @@ check_samsa_log() {
 	fi
 }
 
+# kill9_restart_samsa: kill the running Samsa with SIGKILL and start it
+# again on the same port and data dir (scenarios that check recovery from a
+# crash; run in run.sh's own shell, so SAMSA_PID stays right).
+kill9_restart_samsa() {
+	[ -n "${COMPAT_EXTERNAL_BOOTSTRAP:-}" ] && return 0
+	local o overrides=() i
+	for o in $SAMSA_OVERRIDES; do overrides+=(--override "$o"); done
+	kill -KILL "$SAMSA_PID" 2>/dev/null
+	wait "$SAMSA_PID" 2>/dev/null
+	log "killed Samsa ($SAMSA_NAME) with SIGKILL; restarting it on $BOOTSTRAP"
+	"$REPO_DIR/bin/samsa" --override "listeners=PLAINTEXT://$BOOTSTRAP" --override "log.dirs=$SAMSA_DATA" "${overrides[@]}" >>"$SAMSA_LOG" 2>&1 &
+	SAMSA_PID=$!
+	for i in $(seq 1 200); do
+		kill -0 "$SAMSA_PID" 2>/dev/null || return 1
+		(exec 3<>"/dev/tcp/127.0.0.1/$SAMSA_PORT") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 stop_samsa() {
 	[ -z "$SAMSA_PID" ] && return 0
 	[ -n "${COMPAT_EXTERNAL_BOOTSTRAP:-}" ] && { SAMSA_PID=; return 0; }

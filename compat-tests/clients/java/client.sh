@@ -34,8 +34,40 @@ java_scenarios() {
 	run_scenario java list-offsets -- java_run list-offsets
 	run_scenario java offsets-reset -- java_run offsets-reset
 	run_scenario java transactions -- java_run transactions
+	run_scenario java transactions-fencing -- java_run transactions-fencing
 	run_scenario java streams-eos -- java_run streams-eos
+	java_streams_eos_kill9
 	run_scenario java cross-write -- java_run cross-write
+}
+
+# Kafka Streams exactly_once_v2 with the broker killed -9 mid-run: the Java
+# program prints KILL-NOW once a quarter of the counts are visible; this
+# function (run in run.sh's shell, not through run_scenario, since it
+# restarts Samsa) kills and restarts Samsa and records the outcome.
+java_streams_eos_kill9() {
+	local scenario=streams-eos-kill9 out=$LOG_DIR/java/streams-eos-kill9.log start pid i rc
+	mkdir -p "$LOG_DIR/java"
+	ensure_samsa
+	start=$(date +%s%N)
+	setsid bash -c 'java_run streams-eos-kill9' >"$out" 2>&1 </dev/null &
+	pid=$!
+	for i in $(seq 1 900); do
+		grep -q '^KILL-NOW' "$out" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if grep -q '^KILL-NOW' "$out"; then
+		kill9_restart_samsa || { record java "$scenario" FAIL "$(elapsed "$start" "$(date +%s%N)")" "Samsa did not come back after kill -9"; kill -- -"$pid" 2>/dev/null; return 0; }
+	fi
+	for i in $(seq 1 1500); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -- -"$pid" 2>/dev/null
+	wait "$pid"
+	rc=$?
+	if [ $rc -eq 0 ] && grep -q '^KILL-NOW' "$out"; then
+		record java "$scenario" PASS "$(elapsed "$start" "$(date +%s%N)")" "$(grep -a -E '^NOTE: ' "$out" | sed 's/^NOTE: //' | tr '\n' ' ')"
+	else
+		record java "$scenario" FAIL "$(elapsed "$start" "$(date +%s%N)")" "$(grep -q '^KILL-NOW' "$out" || echo 'never reached KILL-NOW: ')$(failure_reason "$out")"
+	fi
 }
 
 java_cross_read() {

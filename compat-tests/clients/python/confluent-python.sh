@@ -19,6 +19,7 @@ confluent_python_scenarios() {
 	run_scenario confluent-python consumer-group-manual-commit -- "$DEBIAN_PYTHON" "$CONFLUENT_PY" group-manual-commit
 	run_scenario confluent-python admin-groups -- "$DEBIAN_PYTHON" "$CONFLUENT_PY" admin-groups
 	run_scenario confluent-python offsets-reset -- "$DEBIAN_PYTHON" "$CONFLUENT_PY" offsets-reset
+	run_scenario confluent-python transactions -- "$DEBIAN_PYTHON" "$CONFLUENT_PY" transactions
 	run_scenario confluent-python cross-write -- "$DEBIAN_PYTHON" "$CONFLUENT_PY" cross-write
 }
 

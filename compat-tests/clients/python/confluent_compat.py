@@ -309,11 +309,137 @@ def cross_read(writer):
     c.close()
 
 
+def txn_produce(p, topic, frm, n, tag):
+    """Produce n records k<i> to partition i%2 in p's open transaction; return [(partition, offset, ts)] in order."""
+    delivered = [None] * n
+    errors = []
+
+    def cb(i):
+        def f(err, msg):
+            if err:
+                errors.append(err)
+            else:
+                delivered[i] = (msg.partition(), msg.offset(), msg.timestamp()[1])
+        return f
+
+    for i in range(n):
+        s = frm + i
+        p.produce(topic, key="k%d" % s, value="v%d-%s" % (s, tag), headers=[("seq", str(s)), ("tag", tag)],
+                  partition=s % 2, on_delivery=cb(i))
+        p.poll(0)
+    check(p.flush(30) == 0, "records still unsent after 30s")
+    check(not errors, "delivery errors: %s", errors[:3])
+    return delivered
+
+
+def read_isolated(topic, isolation, want):
+    c = consumer(**{"isolation.level": isolation})
+    c.assign([TopicPartition(topic, i, 0) for i in range(2)])
+    got = poll_until(c, want, 30)
+    got += poll_until(c, 1, 1)  # anything extra
+    ends = [c.get_watermark_offsets(TopicPartition(topic, i), timeout=10, cached=False)[1] for i in range(2)]
+    c.close()
+    return got, ends
+
+
+def check_exact(what, got, want):
+    """got: consumed messages; want: [(partition, offset, seq, tag)] in production order."""
+    pos = {}
+    for m in got:
+        check((m.partition(), m.offset()) not in pos, "%s: %d@%d delivered twice", what, m.partition(), m.offset())
+        pos[(m.partition(), m.offset())] = m
+    check(len(got) == len(want), "%s: consumed %d records, want %d", what, len(got), len(want))
+    for part, off, seq, tag in want:
+        m = pos.get((part, off))
+        check(m is not None, "%s: k%d (partition %d offset %d) not consumed; got %s", what, seq, part, off, sorted(pos))
+        check(m.key() == b"k%d" % seq and m.value() == ("v%d-%s" % (seq, tag)).encode(),
+              "%s: at %d@%d key %r value %r, want k%d v%d-%s", what, part, off, m.key(), m.value(), seq, seq, tag)
+
+
+def transactions():
+    """librdkafka's transactional producer: commit (10 records), abort (5),
+    commit (10) over 2 partitions; read_committed sees exactly the 20
+    committed records at the offsets the producer was told, read_uncommitted
+    all 25; both end offsets count the 3 markers per partition. Then
+    consume-transform-produce with send_offsets_to_transaction, and a second
+    producer with the same transactional.id fences the first."""
+    topic, out, group, tid = "confluent-txn-" + RUN, "confluent-txn-out-" + RUN, "confluent-txn-group-" + RUN, "confluent-txn-" + RUN
+    a = admin()
+    create_topic(a, topic, 2)
+    create_topic(a, out, 2)
+    p = Producer({"bootstrap.servers": BOOTSTRAP, "transactional.id": tid, "transaction.timeout.ms": 30000, "linger.ms": 5, "error_cb": on_error})
+    p.init_transactions(30)
+    committed, everything = [], []
+    for tag, frm, n in (("commit1", 0, 10), ("abort", 10, 5), ("commit2", 15, 10)):
+        p.begin_transaction()
+        sent = txn_produce(p, topic, frm, n, tag)
+        recs = [(part, off, frm + i, tag) for i, (part, off, _) in enumerate(sent)]
+        everything += recs
+        if tag == "abort":
+            p.abort_transaction(30)
+        else:
+            p.commit_transaction(30)
+            committed += recs
+    offs = {0: [], 1: []}
+    for part, off, _, _ in everything:
+        offs[part].append(off)
+    want0 = [0, 1, 2, 3, 4, 6, 7, 8, 10, 11, 12, 13, 14]
+    want1 = [0, 1, 2, 3, 4, 6, 7, 9, 10, 11, 12, 13]
+    check(offs[0] == want0 and offs[1] == want1, "offsets the producer was told %s, want p0 %s p1 %s (commit markers after each transaction)", offs, want0, want1)
+    got, ends = read_isolated(topic, "read_committed", 20)
+    check_exact("read_committed", got, committed)
+    check(ends == [16, 15], "read_committed end offsets %s, want [16, 15]", ends)
+    got, ends = read_isolated(topic, "read_uncommitted", 25)
+    check_exact("read_uncommitted", got, everything)
+    check(ends == [16, 15], "read_uncommitted end offsets %s, want [16, 15]", ends)
+
+    # Consume-transform-produce: the group's offsets commit with the transaction.
+    c = consumer(group, **{"isolation.level": "read_committed"})
+    c.subscribe([topic])
+    got = poll_until(c, 20, GROUP_DEADLINE)
+    check(len(got) == 20, "group consumer got %d records, want 20", len(got))
+    p.begin_transaction()
+    for m in got:
+        p.produce(out, key=m.key(), value=m.value() + b"-ctp", partition=m.partition())
+    nxt = {}
+    for m in got:
+        nxt[m.partition()] = max(nxt.get(m.partition(), 0), m.offset() + 1)
+    p.send_offsets_to_transaction([TopicPartition(topic, part, off) for part, off in sorted(nxt.items())], c.consumer_group_metadata(), 30)
+    p.commit_transaction(30)
+    c.close()
+    check(nxt == {0: 15, 1: 14}, "offsets sent to the transaction %s, want {0: 15, 1: 14}", nxt)
+    c = consumer(group)
+    co = {tp.partition: tp.offset for tp in c.committed([TopicPartition(topic, i) for i in range(2)], timeout=30)}
+    c.close()
+    check(co == {0: 15, 1: 14}, "group %s committed offsets %s after the transaction, want {0: 15, 1: 14}", group, co)
+    got, _ = read_isolated(out, "read_committed", 20)
+    check(len(got) == 20 and all(m.value().endswith(b"-ctp") for m in got), "read_committed on %s got %d transformed records, want 20", out, len(got))
+
+    # Fencing: a second producer with the same transactional.id.
+    p.begin_transaction()
+    txn_produce(p, topic, 100, 2, "zombie")
+    p2 = Producer({"bootstrap.servers": BOOTSTRAP, "transactional.id": tid, "transaction.timeout.ms": 30000})
+    p2.init_transactions(30)
+    try:
+        p.commit_transaction(30)
+        raise Fail("the fenced producer's commit succeeded")
+    except KafkaException as e:
+        err = e.args[0]
+        print("NOTE: fenced producer's commit: %s (fatal %s)" % (err.name(), err.fatal()))
+        check(err.fatal() and err.code() == KafkaError._FENCED, "the fenced producer's commit failed with %s (fatal %s), want _FENCED, fatal", err.name(), err.fatal())
+    p2.begin_transaction()
+    txn_produce(p2, topic, 200, 2, "winner")
+    p2.commit_transaction(30)
+    got, _ = read_isolated(topic, "read_committed", 22)
+    seqs = sorted(int(dict(m.headers())["seq"]) for m in got)
+    check(seqs == list(range(0, 10)) + list(range(15, 25)) + [200, 201], "read_committed after fencing: seqs %s, want 0-9, 15-24, 200-201", seqs)
+
+
 SCENARIOS = {
     "roundtrip": roundtrip, "admin-topics": admin_topics, "list-offsets": list_offsets,
     "group-autocommit": lambda: group(False), "group-manual-commit": lambda: group(True),
     "admin-groups": admin_groups, "offsets-reset": offsets_reset,
-    "cross-write": cross_write, "cross-read": cross_read,
+    "cross-write": cross_write, "cross-read": cross_read, "transactions": transactions,
 }
 
 if __name__ == "__main__":

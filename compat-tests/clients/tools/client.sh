@@ -315,6 +315,93 @@ cli_offsets_topic_formatters() {
 	expect_contains "$out" "\"group\":\"$g2\"\}.*\"protocolType\":\"consumer\"" "GroupMetadataMessageFormatter" || return 1
 }
 
+# table TEXT: kafka-transactions.sh's tables (ToolsUtils.prettyPrintTable:
+# cells padded to the column width, each followed by a tab) with the
+# padding removed, one tab-separated line per row.
+table() { sed -E 's/ +\t/\t/g; s/\t$//' <<<"$1"; }
+
+# kafka-transactions.sh list/describe/describe-producers/find-hanging/abort
+# around a transaction left open by a Java transactional producer that
+# halts without ending it (src/OpenTxn.java). Every expected line is what
+# Kafka 4.3.1 printed for the same sequence (measured against a KRaft
+# node started from the same jars).
+cli_transactions() {
+	local t=cli-txn-$COMPAT_RUN_ID id=cli-txn-id-$COMPAT_RUN_ID out rc row pid before after
+	run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic "$t" --partitions 2 >/dev/null || fail "create $t" || return 1
+	before=$(date +%s%3N)
+	cmdlog "java OpenTxn.java $BOOTSTRAP $t $id 3 120000"
+	out=$(java -cp "$TOOLS_DIR/target/lib/*" "$TOOLS_DIR/src/OpenTxn.java" "$BOOTSTRAP" "$t" "$id" 3 120000 2>&1)
+	grep -q -x "first_offset=0" <<<"$out" || fail "the transactional producer did not write its 3 records at offset 0: $(tail -3 <<<"$out" | tr '\n' '|')" || return 1
+	after=$(date +%s%3N)
+
+	out=$(run_tool kafka-transactions --bootstrap-server "$BOOTSTRAP" list 2>&1) || fail "list: $out" || return 1
+	echo "$out"
+	out=$(table "$out")
+	[ "$(head -1 <<<"$out")" = $'TransactionalId\tCoordinator\tProducerId\tTransactionState' ] || fail "list header: $(head -1 <<<"$out")" || return 1
+	row=$(awk -F'\t' -v id="$id" '$1 == id' <<<"$out")
+	pid=$(cut -f3 <<<"$row")
+	[[ "$row" =~ ^$id$'\t'0$'\t'[0-9]+$'\t'Ongoing$ ]] || fail "list row of $id: '$row', want '$id 0 <producer id> Ongoing'" || return 1
+
+	out=$(run_tool kafka-transactions --bootstrap-server "$BOOTSTRAP" describe --transactional-id "$id" 2>&1) || fail "describe: $out" || return 1
+	echo "$out"
+	out=$(table "$out")
+	[ "$(head -1 <<<"$out")" = $'CoordinatorId\tTransactionalId\tProducerId\tProducerEpoch\tTransactionState\tTransactionTimeoutMs\tCurrentTransactionStartTimeMs\tTransactionDurationMs\tTopicPartitions' ] ||
+		fail "describe header: $(head -1 <<<"$out")" || return 1
+	row=$(sed -n 2p <<<"$out")
+	local start
+	start=$(cut -f7 <<<"$row")
+	[[ "$row" =~ ^0$'\t'$id$'\t'$pid$'\t'0$'\t'Ongoing$'\t'120000$'\t'[0-9]+$'\t'[0-9]+$'\t'$t-0$ ]] && [ "$start" -ge "$before" ] && [ "$start" -le "$after" ] ||
+		fail "describe row: '$row', want '0 $id $pid 0 Ongoing 120000 <start in [$before, $after]> <duration> $t-0'" || return 1
+
+	out=$(run_tool kafka-transactions --bootstrap-server "$BOOTSTRAP" describe --transactional-id "no-such-$id" 2>&1) && fail "describe of an unknown id exited 0: $out" && return 1
+	[ "$out" = "Failed to describe transaction state of transactional-id \`no-such-$id\`: DescribeTransactions request for transactionalId \`no-such-$id\` failed because the ID could not be found. Enable debug logging for additional detail." ] ||
+		fail "describe of an unknown id printed: $out" || return 1
+
+	local ph=$'ProducerId\tProducerEpoch\tLatestCoordinatorEpoch\tLastSequence\tLastTimestamp\tCurrentTransactionStartOffset'
+	out=$(run_tool kafka-transactions --bootstrap-server "$BOOTSTRAP" describe-producers --topic "$t" --partition 0 2>&1) || fail "describe-producers: $out" || return 1
+	echo "$out"
+	out=$(table "$out")
+	row=$(sed -n 2p <<<"$out")
+	[ "$(head -1 <<<"$out")" = "$ph" ] && [ "$(wc -l <<<"$out")" = 2 ] && [[ "$row" =~ ^$pid$'\t'0$'\t'-1$'\t'2$'\t'[0-9]+$'\t'0$ ]] ||
+		fail "describe-producers partition 0: '$(tr '\t\n' ' |' <<<"$out")', want one row '$pid 0 -1 2 <last timestamp> 0'" || return 1
+	local ts
+	ts=$(cut -f5 <<<"$row")
+	[ "$ts" -ge "$before" ] && [ "$ts" -le "$after" ] || fail "describe-producers LastTimestamp $ts not in [$before, $after]" || return 1
+	out=$(run_tool kafka-transactions --bootstrap-server "$BOOTSTRAP" describe-producers --topic "$t" --partition 1 2>&1) || fail "describe-producers partition 1: $out" || return 1
+	[ "$(table "$out")" = "$ph" ] || fail "describe-producers of the untouched partition 1 printed: $(tr '\t\n' ' |' <<<"$out"), want the header only" || return 1
+
+	# The open transaction is known to its coordinator with this partition,
+	# so it is not hanging, even when every open transaction is a candidate.
+	local hh=$'Topic\tPartition\tProducerId\tProducerEpoch\tCoordinatorEpoch\tStartOffset\tLastTimestamp\tDuration(min)' args
+	for args in "--broker-id 0" "--broker-id 0 --max-transaction-timeout 0" "--topic $t --partition 0 --max-transaction-timeout 0"; do
+		# shellcheck disable=SC2086
+		out=$(run_tool kafka-transactions --bootstrap-server "$BOOTSTRAP" find-hanging $args 2>&1) || fail "find-hanging $args: $out" || return 1
+		[ "$(table "$out")" = "$hh" ] || fail "find-hanging $args printed: $(tr '\t\n' ' |' <<<"$out"), want the header only" || return 1
+	done
+
+	out=$(run_tool kafka-transactions --bootstrap-server "$BOOTSTRAP" abort --topic "$t" --partition 0 --start-offset 1 2>&1) && fail "abort at a wrong start offset exited 0: $out" && return 1
+	[ "$out" = "Could not find any open transactions starting at offset 1 on partition $t-0" ] || fail "abort at a wrong start offset printed: $out" || return 1
+	before=$(date +%s%3N)
+	out=$(run_tool kafka-transactions --bootstrap-server "$BOOTSTRAP" abort --topic "$t" --partition 0 --start-offset 0 2>&1) || fail "abort: $out" || return 1
+	[ -z "$out" ] || fail "abort printed '$out', want nothing" || return 1
+	after=$(date +%s%3N)
+	out=$(run_tool kafka-transactions --bootstrap-server "$BOOTSTRAP" describe-producers --topic "$t" --partition 0 2>&1) || fail "describe-producers after abort: $out" || return 1
+	echo "$out"
+	row=$(table "$out" | sed -n 2p)
+	[[ "$row" =~ ^$pid$'\t'0$'\t'0$'\t'2$'\t'[0-9]+$'\t'None$ ]] || fail "describe-producers after abort: '$row', want '$pid 0 0 2 <marker timestamp> None'" || return 1
+	ts=$(cut -f5 <<<"$row")
+	[ "$ts" -ge "$before" ] && [ "$ts" -le "$after" ] || fail "describe-producers LastTimestamp after abort $ts, want the marker's time in [$before, $after]" || return 1
+	# A read_committed consumer now sees the partition up to its end: the 3 records aborted, the marker at 3.
+	out=$(run_tool kafka-console-consumer --bootstrap-server "$BOOTSTRAP" --topic "$t" --partition 0 --offset earliest --isolation-level read_committed --timeout-ms 3000 2>/dev/null)
+	[ -z "$out" ] || fail "read_committed consumer read aborted records: $(tr '\n' '|' <<<"$out")" || return 1
+	out=$(run_tool kafka-console-consumer --bootstrap-server "$BOOTSTRAP" --topic "$t" --partition 0 --offset earliest --isolation-level read_uncommitted --max-messages 3 --timeout-ms 10000 2>/dev/null)
+	[ "$out" = "$(printf 'open %d\n' 0 1 2)" ] || fail "read_uncommitted consumer read: $(tr '\n' '|' <<<"$out"), want open 0..2" || return 1
+	# The coordinator still holds the transaction (Kafka's abort only writes the partition's marker).
+	out=$(run_tool kafka-transactions --bootstrap-server "$BOOTSTRAP" list 2>&1) || fail "list after abort: $out" || return 1
+	row=$(table "$out" | awk -F'\t' -v id="$id" '$1 == id')
+	[ "$row" = "$id"$'\t0\t'"$pid"$'\tOngoing' ] || fail "list after abort: '$row', want '$id 0 $pid Ongoing'" || return 1
+}
+
 cli_cross_write() {
 	local t i
 	t=$(cross_topic cli)
@@ -349,6 +436,7 @@ cli_scenarios() {
 	run_scenario cli consumer-groups -- cli_consumer_groups
 	run_scenario cli consumer-groups-reset-offsets -- cli_reset_offsets
 	run_scenario cli offsets-topic-formatters -- cli_offsets_topic_formatters
+	run_scenario cli transactions -- cli_transactions
 	run_scenario cli cross-write -- cli_cross_write
 }
 

@@ -56,7 +56,9 @@ public final class CompatClient {
                 case "list-offsets" -> listOffsets();
                 case "offsets-reset" -> offsetsReset();
                 case "transactions" -> transactions();
+                case "transactions-fencing" -> transactionsFencing();
                 case "streams-eos" -> streamsEos();
+                case "streams-eos-kill9" -> streamsEosKill9();
                 case "cross-write" -> crossWrite();
                 case "cross-read" -> crossRead(args[1]);
                 default -> throw new IllegalArgumentException("unknown scenario " + args[0]);
@@ -765,6 +767,181 @@ public final class CompatClient {
         }
         check(logged.equals(want), "changelog %s latest counts (read_committed) %s, want %s", changelog, logged, want);
         System.out.println("NOTE: exactly_once_v2 count over " + n + " records, " + want.size() + " keys: output and changelog <app>-counts-changelog hold the right latest counts");
+        try (var files = Files.walk(stateDir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        }
+    }
+
+    /** The exception (or its cause) that ends the fenced producer's call, or "none". */
+    static String fencedError(Callable<?> call) {
+        try {
+            call.call();
+            return "none";
+        } catch (Exception e) {
+            Throwable t = e;
+            if (t instanceof ExecutionException && t.getCause() != null) t = t.getCause();
+            if (t instanceof KafkaException && !(t instanceof org.apache.kafka.common.errors.ApiException) && t.getCause() != null) t = t.getCause();
+            return t.getClass().getSimpleName();
+        }
+    }
+
+    /**
+     * Zombie fencing: producer A opens a transaction on 2 partitions and
+     * writes 6 records; producer B with the same transactional.id calls
+     * initTransactions, which aborts A's transaction and bumps the epoch.
+     * A's next send and its commitTransaction fail as against Kafka 4.3.1
+     * (measured: InvalidProducerEpochException from both); B commits 4 records.
+     * read_committed sees B's 4 only, read_uncommitted A's 6 and B's 4.
+     */
+    static void transactionsFencing() throws Exception {
+        String topic = "java-txn-fence-" + RUN, id = "java-txn-fence-" + RUN;
+        try (Admin admin = admin()) {
+            createTopic(admin, topic, 2);
+        }
+        List<TopicPartition> tps = List.of(new TopicPartition(topic, 0), new TopicPartition(topic, 1));
+        KafkaProducer<String, String> a = txnProducer(id);
+        List<RecordMetadata> aSent;
+        List<RecordMetadata> bSent;
+        String sendErr, commitErr;
+        try {
+            a.initTransactions();
+            a.beginTransaction();
+            aSent = txnSend(a, topic, 0, 6, "zombie");
+            try (KafkaProducer<String, String> b = txnProducer(id)) {
+                b.initTransactions();
+                sendErr = fencedError(() -> a.send(new ProducerRecord<>(topic, 0, "late", "late")).get(30, TimeUnit.SECONDS));
+                commitErr = fencedError(() -> { a.commitTransaction(); return null; });
+                b.beginTransaction();
+                bSent = txnSend(b, topic, 100, 4, "winner");
+                b.commitTransaction();
+            }
+        } finally {
+            a.close(Duration.ofSeconds(5));
+        }
+        System.out.println("NOTE: fenced producer: send -> " + sendErr + ", commitTransaction -> " + commitErr);
+        List<Integer> bSeq = new ArrayList<>(), allSeq = new ArrayList<>();
+        List<String> bTag = new ArrayList<>(), allTag = new ArrayList<>();
+        List<RecordMetadata> all = new ArrayList<>(aSent);
+        for (int i = 0; i < 6; i++) { allSeq.add(i); allTag.add("zombie"); }
+        for (int i = 0; i < 4; i++) { bSeq.add(100 + i); bTag.add("winner"); allSeq.add(100 + i); allTag.add("winner"); }
+        all.addAll(bSent);
+        verifyExact("read_committed", readAll("read_committed", tps, 4), bSent, bSeq, bTag);
+        verifyExact("read_uncommitted", readAll("read_uncommitted", tps, 10), all, allSeq, allTag);
+        try (Admin admin = admin()) {
+            TransactionDescription d = admin.describeTransactions(Set.of(id)).description(id).get(20, TimeUnit.SECONDS);
+            check(d.state() == TransactionState.COMPLETE_COMMIT, "transaction state %s after B's commit, want CompleteCommit", d.state());
+            check(d.topicPartitions().isEmpty(), "partitions %s after B's commit, want none", d.topicPartitions());
+            System.out.println("NOTE: after fencing and B's commit: producer id " + d.producerId() + " epoch " + d.producerEpoch());
+        }
+        // Kafka 4.3.1 at transaction.version 2 and 0 alike: the leader answers the zombie's
+        // Produce INVALID_PRODUCER_EPOCH (the coordinator's PRODUCER_FENCED, as producers
+        // expect it from Produce), an abortable error that commitTransaction then rethrows.
+        String want = "InvalidProducerEpochException";
+        check(sendErr.equals(want) && commitErr.equals(want), "the fenced producer's send failed with %s and its commitTransaction with %s, want %s from both (as Kafka 4.3.1)", sendErr, commitErr, want);
+    }
+
+    /**
+     * Kafka Streams word count with exactly_once_v2 over 200,000 lines of two
+     * words (1,000 words, so a repartition topic carries the words to their
+     * counting tasks) while the broker is killed with SIGKILL and restarted:
+     * once a quarter of the counting is visible it prints KILL-NOW, and the
+     * harness (java_streams_eos_kill9 in client.sh) kills and restarts
+     * Samsa on the same port and data. A read_committed consumer of the
+     * output checks that every word's counts arrive exactly as 1, 2, 3, ...
+     * (no count repeated or skipped: each line counted once, even across the
+     * crash) and end at the exact totals.
+     */
+    static void streamsEosKill9() throws Exception {
+        String app = "java-streams-kill9-" + RUN, in = app + "-in", out = app + "-out";
+        int lines = 200_000, words = 1000;
+        try (Admin admin = admin()) {
+            createTopic(admin, in, 3);
+            createTopic(admin, out, 3);
+        }
+        Map<String, Long> want = new HashMap<>();
+        Properties pp = common();
+        pp.put("key.serializer", StringSerializer.class.getName());
+        pp.put("value.serializer", StringSerializer.class.getName());
+        pp.put("linger.ms", "20");
+        pp.put("batch.size", "262144");
+        pp.put("compression.type", "lz4");
+        try (KafkaProducer<String, String> prod = new KafkaProducer<>(pp)) {
+            for (int i = 0; i < lines; i++) {
+                String a = "w" + (i % words), b = "w" + ((i * 7L + 3) % words);
+                want.merge(a, 1L, Long::sum);
+                want.merge(b, 1L, Long::sum);
+                prod.send(new ProducerRecord<>(in, "line" + i, a + " " + b));
+            }
+            prod.flush();
+        }
+        long total = 2L * lines;
+        Path stateDir = Files.createTempDirectory("samsa-streams-kill9");
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, app);
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, BOOTSTRAP);
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, 1);
+        p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+        p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+        p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
+        p.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
+        p.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
+        p.put(StreamsConfig.consumerPrefix("session.timeout.ms"), 10000);
+        p.put(StreamsConfig.consumerPrefix("heartbeat.interval.ms"), 500);
+        p.put(StreamsConfig.producerPrefix("transaction.timeout.ms"), 10000);
+        p.put(StreamsConfig.producerPrefix("linger.ms"), 5);
+        StreamsBuilder b = new StreamsBuilder();
+        b.<String, String>stream(in)
+                .flatMapValues(v -> Arrays.asList(v.split(" ")))
+                .groupBy((k, w) -> w)
+                .count(Materialized.as("word-counts"))
+                .toStream().to(out, Produced.with(Serdes.String(), Serdes.Long()));
+        List<String> threadErrors = Collections.synchronizedList(new ArrayList<>());
+        List<String> states = Collections.synchronizedList(new ArrayList<>());
+        Map<String, Long> latest = new HashMap<>();
+        long updates = 0;
+        boolean killed = false;
+        long t0 = System.nanoTime();
+        try (KafkaStreams streams = new KafkaStreams(b.build(), p)) {
+            // A stream thread that dies of the broker's disappearance is
+            // replaced, as a production application would configure it;
+            // exactly-once must hold across that too.
+            streams.setUncaughtExceptionHandler(e -> { threadErrors.add(e.toString()); return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD; });
+            streams.setStateListener((ns, os) -> states.add(os + "->" + ns));
+            streams.start();
+            Properties cp = common();
+            cp.put("key.deserializer", StringDeserializer.class.getName());
+            cp.put("value.deserializer", LongDeserializer.class.getName());
+            cp.put("isolation.level", "read_committed");
+            cp.put("enable.auto.commit", "false");
+            cp.put("max.poll.records", "5000");
+            try (KafkaConsumer<String, Long> c = new KafkaConsumer<>(cp)) {
+                List<TopicPartition> tps = List.of(new TopicPartition(out, 0), new TopicPartition(out, 1), new TopicPartition(out, 2));
+                c.assign(tps);
+                c.seekToBeginning(tps);
+                long end = System.nanoTime() + Duration.ofSeconds(100).toNanos();
+                while (updates < total && System.nanoTime() < end) {
+                    for (ConsumerRecord<String, Long> r : c.poll(Duration.ofMillis(200))) {
+                        long prev = latest.getOrDefault(r.key(), 0L);
+                        check(r.value() == prev + 1, "word %s: count %d read after %d (read_committed, partition %d offset %d): %s", r.key(), r.value(), prev,
+                                r.partition(), r.offset(), r.value() <= prev ? "a line counted twice" : "a count lost");
+                        latest.put(r.key(), r.value());
+                        updates++;
+                    }
+                    if (!killed && updates >= total / 4) {
+                        killed = true;
+                        System.out.println("KILL-NOW after " + updates + " of " + total + " count updates");
+                        System.out.flush();
+                    }
+                }
+            }
+            check(updates == total, "read %d count updates of %d within 100 s (streams state %s, transitions %s, thread errors %s)", updates, total, streams.state(), states, threadErrors);
+            check(latest.equals(want), "final counts differ from the input's: %d words, want %d", latest.size(), want.size());
+            streams.close(Duration.ofSeconds(15));
+        }
+        System.out.printf("NOTE: exactly_once_v2 word count over %d lines (%d count updates) across a kill -9 of the broker in %.1f s; %d stream thread(s) replaced%n",
+                lines, total, (System.nanoTime() - t0) / 1e9, threadErrors.size());
         try (var files = Files.walk(stateDir)) {
             files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
         }
