@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -119,6 +122,15 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	if len(cfg.HTTPListeners) > 0 {
 		b.http = httpapi.New(b.ready, log)
 		b.http.Handle("/metrics", metrics.HTTPHandler(metrics.Registry(metrics.NewCollector(b.metrics, b.metricSources))))
+		if cfg.PprofEnable {
+			b.http.Handle("/debug/pprof/", http.HandlerFunc(pprof.Index))
+			b.http.Handle("/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
+			b.http.Handle("/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
+			b.http.Handle("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
+			b.http.Handle("/debug/pprof/trace", http.HandlerFunc(pprof.Trace))
+			runtime.SetMutexProfileFraction(100)
+			runtime.SetBlockProfileRate(int(time.Millisecond))
+		}
 		if cfg.ConsoleEnable {
 			con, err := console.New(console.Options{
 				Seeds:        b.consoleSeeds,

@@ -84,6 +84,7 @@ var samsaBrokerKeys = []brokerKey{
 	{name: "log.cleaner.enable", v: boolean(), def: "true", doc: "Whether the log cleaner runs; without it compacted topics are not compacted."},
 	{name: ConsoleEnableKey, v: boolean(), def: "true", hidden: true, doc: "Whether the HTTP listener (samsa.http.listeners) also serves the web console at /."},
 	{name: ConsoleActionsEnableKey, v: boolean(), def: "false", hidden: true, doc: "Whether the web console may change anything (create topics, reset a group's offsets); read-only when false."},
+	{name: PprofEnableKey, v: boolean(), def: "false", hidden: true, doc: "Whether the HTTP listener serves Go's runtime profiles under /debug/pprof/ (CPU, heap, goroutines, mutex), for profiling a running broker."},
 	{name: LogFormatKey, v: strIn("text", "json"), null: true, hidden: true, doc: "Format of Samsa's own log lines on stderr: text (slog's key=value lines) or json (one JSON object per line); unset means $SAMSA_LOG_FORMAT, else text."},
 	{name: "log.cleaner.io.buffer.load.factor", v: doubleBetween(0, 1), def: "0.9", doc: "How full a cleaner's offset map may get."},
 	{name: "log.cleaner.io.buffer.size", v: intAtLeast(0), def: "524288", doc: "Read and write buffer, in bytes, of a cleaner thread."},

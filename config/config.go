@@ -31,6 +31,9 @@ type Config struct {
 	// (samsa.console.actions.enable, default false) lets it create topics
 	// and reset offsets.
 	ConsoleEnable, ConsoleActionsEnable bool
+	// PprofEnable (samsa.debug.pprof.enable, default false) serves
+	// /debug/pprof/ on the HTTP listener.
+	PprofEnable bool
 	// LogDirs are the data directories (log.dirs, else log.dir, both
 	// comma-separated; default DefaultLogDir), as written: relative paths
 	// are relative to the working directory.

@@ -23,6 +23,12 @@ const (
 	ConsoleActionsEnableKey = "samsa.console.actions.enable"
 )
 
+// PprofEnableKey serves Go's runtime profiles (net/http/pprof) under
+// /debug/pprof/ on the HTTP listener. Off by default: a CPU profile costs
+// CPU while it runs and the heap profile reveals memory contents' shapes,
+// so only operators who ask get them.
+const PprofEnableKey = "samsa.debug.pprof.enable"
+
 // HTTPListener is one entry of samsa.http.listeners: http://host:port.
 // Host has no brackets and is empty for "every interface"; a Port of 0
 // asks the OS for a free port (the broker reports the bound address).
@@ -79,5 +85,6 @@ func (b *builder) httpListeners() error {
 	b.c.HTTPListeners = ls
 	b.c.ConsoleEnable = b.value(ConsoleEnableKey) == "true"
 	b.c.ConsoleActionsEnable = b.value(ConsoleActionsEnableKey) == "true"
+	b.c.PprofEnable = b.value(PprofEnableKey) == "true"
 	return nil
 }

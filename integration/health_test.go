@@ -141,3 +141,37 @@ func TestReadyzDuringBinaryRecovery(t *testing.T) {
 		t.Errorf("exit code %d after SIGTERM\n%s", r.ExitCode(), r.Output())
 	}
 }
+
+// TestPprofOptIn: /debug/pprof/ is served on the HTTP listener only with
+// samsa.debug.pprof.enable=true, and a CPU profile can be taken from the
+// running binary (what make bench's -profile uses).
+func TestPprofOptIn(t *testing.T) {
+	// The binary counts as started once its Kafka port accepts; the
+	// HTTP listener binds right after.
+	waitHTTP := func(port int) {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if _, _, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/healthz", port)); err == nil || time.Now().After(deadline) {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	port := testbroker.FreePort(t)
+	testbroker.Start(t, testbroker.Binary, fmt.Sprintf("samsa.http.listeners=http://127.0.0.1:%d", port))
+	waitHTTP(port)
+	if code, _, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/", port)); err != nil || code != 404 {
+		t.Errorf("pprof without opting in: %d %v, want 404", code, err)
+	}
+	port = testbroker.FreePort(t)
+	testbroker.Start(t, testbroker.Binary, fmt.Sprintf("samsa.http.listeners=http://127.0.0.1:%d", port), "samsa.debug.pprof.enable=true")
+	waitHTTP(port)
+	code, body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/goroutine?debug=1", port))
+	if err != nil || code != 200 || !strings.Contains(body, "goroutine profile:") {
+		t.Errorf("goroutine profile: %d %v %.200q", code, err, body)
+	}
+	code, body, err = httpGet(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=1", port))
+	if err != nil || code != 200 || len(body) < 100 || body[0] != 0x1f {
+		t.Errorf("CPU profile: %d %v, %d bytes, want a gzipped profile", code, err, len(body))
+	}
+}
