@@ -21,8 +21,11 @@ HTTP_LISTENERS ?= http://localhost:9644
 run:
 	$(GO) run ./cmd/samsa $(ARGS) --override samsa.http.listeners=$(HTTP_LISTENERS)
 
+# The cluster tests run Apache ZooKeeper from Maven Central's jars
+# (internal/zktest), so java and mvn are needed here too.
 deps:
-	./scripts/install-test-deps.sh
+	./scripts/install-test-deps.sh java
+	./scripts/install-zookeeper.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
