@@ -71,6 +71,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzScanRecords $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzParseTxnMarker $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./txn FuzzReplay $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./internal/zkdata FuzzDecode $(FUZZTIME)
 
 test: deps fmt-check vet unit volume fuzz conformance compat
 
