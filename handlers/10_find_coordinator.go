@@ -92,7 +92,7 @@ func (h *Handlers) EnsureOffsetsTopic() (bool, error) {
 	_, err := h.Controller.CreateTopic(context.Background(), controller.CreateTopic{
 		Name:              offsetsTopic,
 		NumPartitions:     h.Config.OffsetsTopicNumPartitions,
-		ReplicationFactor: 1,
+		ReplicationFactor: h.internalTopicRF(),
 		Configs: map[string]string{
 			"cleanup.policy":   "compact",
 			"compression.type": "producer",
@@ -128,7 +128,7 @@ func (h *Handlers) EnsureTxnTopic() (bool, error) {
 	_, err := h.Controller.CreateTopic(context.Background(), controller.CreateTopic{
 		Name:              txn.StateTopic,
 		NumPartitions:     h.Config.TransactionStateLogNumPartitions,
-		ReplicationFactor: 1,
+		ReplicationFactor: h.internalTopicRF(),
 		Configs: map[string]string{
 			"cleanup.policy":      "compact",
 			"compression.type":    "uncompressed",
@@ -140,4 +140,20 @@ func (h *Handlers) EnsureTxnTopic() (bool, error) {
 		return false, fmt.Errorf("creating %s: %w", txn.StateTopic, err)
 	}
 	return err == nil, nil
+}
+
+// internalTopicRF is the replication factor of an internal topic created
+// now: 1 on a single node; in a cluster offsets.topic.replication.factor
+// capped at the live brokers, as Kafka 3.9's AutoTopicCreationManager
+// does for __consumer_offsets (and, with its own key, for
+// __transaction_state).
+func (h *Handlers) internalTopicRF() int16 {
+	if h.Cluster == nil {
+		return 1
+	}
+	rf := int(h.Config.OffsetsTopicReplicationFactor)
+	if n := len(h.Controller.Brokers()); n < rf {
+		rf = n
+	}
+	return int16(max(rf, 1))
 }
