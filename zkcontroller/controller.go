@@ -400,11 +400,27 @@ func (c *Controller) onFailover() error {
 			c.log.Error("controller: cannot load topic", "topic", name, "err", err)
 		}
 	}
-	changed, err := c.electWhereNeeded()
-	if err != nil {
+	if _, err := c.electWhereNeeded(); err != nil {
 		return err
 	}
-	_ = changed
+	// Replicas on brokers that are not live leave the ISR
+	// (ReplicaStateMachine.startup moves them to OfflineReplica).
+	for _, name := range c.sortedTopics() {
+		tc := c.topics[name]
+		for p, pc := range tc.parts {
+			dead := map[int32]bool{}
+			for _, r := range pc.st.ISR {
+				if !c.isLive(r) {
+					dead[r] = true
+				}
+			}
+			if len(dead) > 0 && pc.st.Leader >= 0 {
+				if _, err := c.removeFromISR(tc, p, dead); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	c.sendUpdateMetadata(c.liveIDs())
 	for id := range c.live {
 		c.sendLeaderAndIsr(id, c.partitionsOn(id), nil)
