@@ -572,6 +572,17 @@ func (b *Broker) Addrs() []net.Addr { return b.addrs }
 // Addr returns the first listener's bound address as host:port.
 func (b *Broker) Addr() string { return b.addrs[0].String() }
 
+// MetadataCache is the cluster view UpdateMetadata keeps (brokers'
+// inter-broker addresses, the controller id, partition states) in
+// ZooKeeper mode, nil on a single node. The replica manager finds
+// leaders and the controller through it.
+func (b *Broker) MetadataCache() *metadatacache.Cache {
+	if z, ok := b.ctrl.(*controller.ZK); ok {
+		return z.Cache()
+	}
+	return nil
+}
+
 // Controller returns the broker's controller, for tests and tools.
 func (b *Broker) Controller() controller.Controller { return b.ctrl }
 

@@ -353,6 +353,41 @@ func TestZKCluster(t *testing.T) {
 		return len(partitionOf(m, "t", 0).ISR) == 3
 	})
 
+	// CreatePartitions and DeleteTopics through the controller.
+	if _, err := adm.CreateTopic(ctx, 1, 2, nil, "d"); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := adm.CreatePartitions(ctx, 2, "d"); err != nil || r["d"].Err != nil {
+		t.Fatalf("create partitions: %v %v", err, r["d"].Err)
+	}
+	c.waitAgree("d grown to 3 partitions", 10*time.Second, func(m *kmsg.MetadataResponse) bool {
+		return partitionOf(m, "d", 2).Leader >= 0 && len(partitionOf(m, "d", 2).Replicas) == 2
+	})
+	data, _ = c.get("/brokers/topics/d")
+	if err := json.Unmarshal(data, &assign); err != nil || len(assign.Parts) != 3 {
+		t.Fatalf("/brokers/topics/d after CreatePartitions = %s", data)
+	}
+	if r, err := adm.DeleteTopics(ctx, "d"); err != nil || r["d"].Err != nil {
+		t.Fatalf("delete: %v %v", err, r["d"].Err)
+	}
+	c.waitAgree("d deleted everywhere", 10*time.Second, func(m *kmsg.MetadataResponse) bool {
+		return partitionOf(m, "d", 0).Leader == -99
+	})
+	// The controller removes the znodes right after telling the brokers.
+	for _, p := range []string{"/kafka/brokers/topics/d", "/kafka/config/topics/d", "/kafka/admin/delete_topics/d"} {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			ok, _, err := c.conn.Exists(p)
+			if !ok && err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still exists 5s after the topic left the metadata (%v)", p, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
 	// Producer ids come in blocks from /latest_producer_id_block.
 	ip := kmsg.NewPtrInitProducerIDRequest()
 	ip.Version = 4

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -97,6 +98,12 @@ func (s *sender) send(ctx context.Context, req kmsg.Request) {
 			return
 		}
 		if ctx.Err() != nil {
+			return
+		}
+		if strings.Contains(err.Error(), "broker is too old") {
+			// The broker does not serve this API (kgo's errBrokerTooOld,
+			// from its ApiVersions): retrying cannot help.
+			s.log.Error("controller: broker does not serve request", "broker", s.broker, "request", name)
 			return
 		}
 		if try >= sendRetries {
