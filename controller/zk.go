@@ -521,9 +521,9 @@ func (z *ZK) Topics() []Topic {
 	return out
 }
 
-// liveBrokerIDs lists /brokers/ids, sorted: what Kafka's AdminZkClient
+// LiveBrokerIDs lists /brokers/ids, sorted: what Kafka's AdminZkClient
 // assigns replicas over.
-func (z *ZK) liveBrokerIDs() ([]int32, error) {
+func (z *ZK) LiveBrokerIDs() ([]int32, error) {
 	children, _, err := z.conn.Children(z.p(zkdata.BrokerIDsPath))
 	if err != nil {
 		return nil, fmt.Errorf("controller: list brokers: %w", err)
@@ -594,7 +594,7 @@ func (z *ZK) CreateTopic(ctx context.Context, req CreateTopic) (Topic, error) {
 			}
 		}
 	}
-	brokers, err := z.liveBrokerIDs()
+	brokers, err := z.LiveBrokerIDs()
 	if err != nil {
 		return Topic{}, err
 	}
@@ -774,7 +774,7 @@ func (z *ZK) CreatePartitions(ctx context.Context, name string, total int32, ass
 	}
 	add := int(total) - have
 	rf := len(cur.Replicas[0])
-	brokers, err := z.liveBrokerIDs()
+	brokers, err := z.LiveBrokerIDs()
 	if err != nil {
 		return Topic{}, err
 	}

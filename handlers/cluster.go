@@ -20,6 +20,9 @@ type Cluster interface {
 	// BrokerEpoch is this broker's current epoch (its registration's
 	// czxid).
 	BrokerEpoch() int64
+	// LiveBrokers is the number of registered brokers in ZooKeeper, which
+	// caps an internal topic's replication factor at its creation.
+	LiveBrokers() (int, error)
 	// ApplyUpdateMetadata applies UpdateMetadata to the metadata cache;
 	// kerr.StaleControllerEpoch when the controller is stale.
 	ApplyUpdateMetadata(req *kmsg.UpdateMetadataRequest) error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"samsa/controller"
+	"samsa/groups"
 	"samsa/internal/testbroker"
 	"samsa/internal/zktest"
 )
@@ -40,7 +42,8 @@ func startZKCluster(t *testing.T, n int) *zkCluster {
 			"zookeeper.connect="+zs.Addr+"/kafka",
 			"broker.id="+strconv.Itoa(int(id)),
 			"zookeeper.session.timeout.ms="+strconv.Itoa(zkSessionMs),
-			"group.initial.rebalance.delay.ms=0")
+			"group.initial.rebalance.delay.ms=0",
+			"offsets.topic.num.partitions=3")
 	}
 	conn, _, err := zk.Connect([]string{zs.Addr}, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(quietZK{}))
 	if err != nil {
@@ -400,6 +403,36 @@ func TestZKCluster(t *testing.T) {
 		t.Errorf("/latest_producer_id_block = %s, want %s", data, want)
 	}
 
+	// FindCoordinator creates __consumer_offsets with
+	// offsets.topic.replication.factor (3) replicas and answers the
+	// leader of the group's partition, at every broker.
+	fc := kmsg.NewPtrFindCoordinatorRequest()
+	fc.Version, fc.CoordinatorKeys = 4, []string{"g"}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		r := request[*kmsg.FindCoordinatorResponse](t, other.Addr(), fc)
+		if r.Coordinators[0].ErrorCode == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("FindCoordinator: %v", kerr.ErrorForCode(r.Coordinators[0].ErrorCode))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	m = c.waitAgree("__consumer_offsets led everywhere", 10*time.Second, func(m *kmsg.MetadataResponse) bool {
+		return partitionOf(m, "__consumer_offsets", 2).Leader >= 0
+	})
+	gp := partitionOf(m, "__consumer_offsets", groups.PartitionFor("g", 3))
+	if len(gp.Replicas) != 3 {
+		t.Errorf("__consumer_offsets replicas %v, want 3", gp.Replicas)
+	}
+	for id, b := range c.brokers {
+		r := request[*kmsg.FindCoordinatorResponse](t, b.Addr(), fc)
+		if co := r.Coordinators[0]; co.ErrorCode != 0 || co.NodeID != gp.Leader || co.Port != int32(mustPort(t, c.brokers[gp.Leader].Addr())) {
+			t.Errorf("FindCoordinator at broker %d: %+v, want leader %d", id, co, gp.Leader)
+		}
+	}
+
 	// A stale controller epoch is refused by every broker.
 	um := kmsg.NewPtrUpdateMetadataRequest()
 	um.Version, um.ControllerID, um.ControllerEpoch, um.BrokerEpoch = 8, ctrlID, 0, -1
@@ -465,6 +498,15 @@ func TestZKCluster(t *testing.T) {
 			t.Errorf("t-%d after broker %d returned: isr %v offline %v", p, victim, mp.ISR, mp.OfflineReplicas)
 		}
 	}
+}
+
+func mustPort(t *testing.T, addr string) int {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(p)
+	return n
 }
 
 func jsonInts(ids []int32) string {

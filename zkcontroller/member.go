@@ -17,6 +17,12 @@ func (c *Controller) IsActiveController() bool { return c.z.IsActiveController()
 // BrokerEpoch is this broker's epoch (its registration's czxid).
 func (c *Controller) BrokerEpoch() int64 { return c.z.BrokerEpoch() }
 
+// LiveBrokers counts the registrations under /brokers/ids.
+func (c *Controller) LiveBrokers() (int, error) {
+	ids, err := c.z.LiveBrokerIDs()
+	return len(ids), err
+}
+
 // ApplyUpdateMetadata applies an UpdateMetadata request to the metadata
 // cache.
 func (c *Controller) ApplyUpdateMetadata(req *kmsg.UpdateMetadataRequest) error {
