@@ -503,12 +503,11 @@ func (z *ZK) TopicByID(id TopicID) (Topic, bool) {
 	if id == (TopicID{}) {
 		return Topic{}, false
 	}
-	for _, t := range z.cache.Topics() {
-		if TopicID(t.ID) == id {
-			return z.topicFromCache(t), true
-		}
+	t, ok := z.cache.TopicByID(id)
+	if !ok {
+		return Topic{}, false
 	}
-	return Topic{}, false
+	return z.topicFromCache(t), true
 }
 
 // Topics returns every topic of the metadata cache, sorted by name.

@@ -93,6 +93,7 @@ type Cache struct {
 	controllerEpoch int32
 	brokers         map[int32]Broker
 	topics          map[string]*Topic
+	byID            map[[16]byte]string // topic id -> name
 	// interBroker is the listener name other brokers are reached on
 	// (inter.broker.listener.name); fixed at New.
 	interBroker string
@@ -102,7 +103,7 @@ type Cache struct {
 // BrokerAddr returns (Kafka's inter.broker.listener.name).
 func New(interBrokerListener string) *Cache {
 	return &Cache{controllerID: -1, controllerEpoch: -1, brokers: map[int32]Broker{},
-		topics: map[string]*Topic{}, interBroker: interBrokerListener}
+		topics: map[string]*Topic{}, byID: map[[16]byte]string{}, interBroker: interBrokerListener}
 }
 
 // Apply applies an UpdateMetadata request (any version kmsg decodes).
@@ -149,6 +150,7 @@ func (c *Cache) Apply(req *kmsg.UpdateMetadataRequest) error {
 					delete(t.Partitions, p.Partition)
 					if len(t.Partitions) == 0 {
 						delete(c.topics, name)
+						delete(c.byID, t.ID)
 					}
 				}
 				continue
@@ -156,11 +158,15 @@ func (c *Cache) Apply(req *kmsg.UpdateMetadataRequest) error {
 			if t == nil || (id != [16]byte{} && t.ID != id && t.ID != [16]byte{}) {
 				// A new topic, or a topic deleted and created again
 				// under the same name: start afresh.
+				if t != nil {
+					delete(c.byID, t.ID)
+				}
 				t = &Topic{Name: name, Partitions: map[int32]Partition{}}
 				c.topics[name] = t
 			}
 			if id != [16]byte{} {
 				t.ID = id
+				c.byID[id] = name
 			}
 			t.Partitions[p.Partition] = Partition{
 				Index: p.Partition, ControllerEpoch: p.ControllerEpoch, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch,
@@ -254,6 +260,17 @@ func (c *Cache) Topic(name string) (Topic, bool) {
 		return Topic{}, false
 	}
 	return cloneTopic(t), true
+}
+
+// TopicByID returns a copy of the topic with the given id.
+func (c *Cache) TopicByID(id [16]byte) (Topic, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	name, ok := c.byID[id]
+	if !ok {
+		return Topic{}, false
+	}
+	return cloneTopic(c.topics[name]), true
 }
 
 // Topics returns copies of every topic, sorted by name.

@@ -45,6 +45,9 @@ func TestApply(t *testing.T) {
 	if p, ok := c.Partition("t", 0); !ok || p.Leader != 2 || p.LeaderEpoch != 3 {
 		t.Fatalf("partition = %+v %v", p, ok)
 	}
+	if tp, ok := c.TopicByID([16]byte{1}); !ok || tp.Name != "t" {
+		t.Fatalf("TopicByID = %+v %v", tp, ok)
+	}
 	if err := c.Apply(umr(4, 1)); !errors.Is(err, kerr.StaleControllerEpoch) {
 		t.Fatalf("older epoch: %v", err)
 	}
@@ -56,5 +59,8 @@ func TestApply(t *testing.T) {
 	}
 	if _, ok := c.Topic("t"); ok {
 		t.Fatal("deleted topic still cached")
+	}
+	if _, ok := c.TopicByID([16]byte{1}); ok {
+		t.Fatal("deleted topic still found by id")
 	}
 }
