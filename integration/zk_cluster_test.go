@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -497,6 +498,34 @@ func TestZKCluster(t *testing.T) {
 		if mp := partitionOf(m, "t", p); slices.Contains(mp.ISR, victim) || slices.Contains(mp.OfflineReplicas, victim) {
 			t.Errorf("t-%d after broker %d returned: isr %v offline %v", p, victim, mp.ISR, mp.OfflineReplicas)
 		}
+	}
+
+	// A broker paused past its session timeout loses its registration;
+	// resumed, its ZooKeeper client gets a new session and the broker
+	// registers again with a new broker epoch.
+	_, before2 := c.get(fmt.Sprintf("/brokers/ids/%d", victim))
+	if err := c.brokers[victim].Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(time.Duration(zkSessionMs)*time.Millisecond + 10*time.Second)
+	for {
+		if ok, _, _ := c.conn.Exists(fmt.Sprintf("/kafka/brokers/ids/%d", victim)); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.brokers[victim].Signal(syscall.SIGCONT)
+			t.Fatal("paused broker's registration did not expire")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := c.brokers[victim].Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	c.waitAgree("paused broker registered again", 20*time.Second, func(m *kmsg.MetadataResponse) bool {
+		return len(m.Brokers) == 2
+	})
+	if _, after := c.get(fmt.Sprintf("/brokers/ids/%d", victim)); after.Czxid == before2.Czxid {
+		t.Errorf("broker epoch unchanged after a new session: %d", after.Czxid)
 	}
 }
 
