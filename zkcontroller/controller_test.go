@@ -128,3 +128,79 @@ func TestDeposedControllerIsFenced(t *testing.T) {
 		t.Fatalf("/controller_epoch = %s", data)
 	}
 }
+
+func readState(t *testing.T, conn *zk.Conn, topic string, p int32) (zkdata.PartitionState, int32) {
+	t.Helper()
+	data, st, err := conn.Get(zkdata.StatePath(topic, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := zkdata.DecodePartitionState(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, st.Version
+}
+
+// TestOfflineElection: a partition whose only in-sync replica dies stays
+// leaderless, keeping that replica as its ISR, unless
+// unclean.leader.election.enable lets a live out-of-sync replica lead;
+// when the in-sync replica's broker returns, it leads again.
+func TestOfflineElection(t *testing.T) {
+	s := zktest.Start(t)
+	z1 := openZK(t, s.Addr, 1)
+	c1 := New(Config{ZK: z1, InterBrokerListener: "PLAINTEXT", Logger: slog.New(slog.DiscardHandler)})
+	c1.Start()
+	t.Cleanup(c1.Close)
+	waitFor(t, "broker 1 elected", func() bool { return c1.Epoch() == 1 })
+	conn := z1.Conn()
+
+	z2 := openZK(t, s.Addr, 2)
+	z3 := openZK(t, s.Addr, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	for _, name := range []string{"clean", "unclean"} {
+		if _, err := z1.CreateTopic(ctx, controller.CreateTopic{Name: name, Assignments: [][]int32{{2, 3}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := z1.SetTopicConfigs(context.Background(), "unclean", map[string]string{"unclean.leader.election.enable": "true"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"clean", "unclean"} {
+		waitFor(t, name+" initialized", func() bool { ok, _, _ := conn.Exists(zkdata.StatePath(name, 0)); return ok })
+		st, _ := readState(t, conn, name, 0)
+		if st.Leader != 2 || len(st.ISR) != 2 {
+			t.Fatalf("%s: %+v", name, st)
+		}
+	}
+	// Broker 3 dies: it leaves both ISRs, leader epoch 1.
+	z3.Close()
+	for _, name := range []string{"clean", "unclean"} {
+		waitFor(t, name+": 3 out of the ISR", func() bool {
+			st, _ := readState(t, conn, name, 0)
+			return st.Leader == 2 && len(st.ISR) == 1 && st.ISR[0] == 2 && st.LeaderEpoch == 1
+		})
+	}
+	// Broker 3 returns (not in sync), then broker 2, the only ISR
+	// member, dies.
+	z3 = openZK(t, s.Addr, 3)
+	time.Sleep(300 * time.Millisecond)
+	z2.Close()
+	waitFor(t, "clean: leaderless, ISR kept", func() bool {
+		st, _ := readState(t, conn, "clean", 0)
+		return st.Leader == -1 && len(st.ISR) == 1 && st.ISR[0] == 2 && st.LeaderEpoch == 2
+	})
+	waitFor(t, "unclean: out-of-sync replica 3 leads", func() bool {
+		st, _ := readState(t, conn, "unclean", 0)
+		return st.Leader == 3 && len(st.ISR) == 1 && st.ISR[0] == 3 && st.LeaderEpoch == 2
+	})
+	// Broker 2 returns: it leads "clean" again.
+	z2 = openZK(t, s.Addr, 2)
+	waitFor(t, "clean: broker 2 leads again", func() bool {
+		st, _ := readState(t, conn, "clean", 0)
+		return st.Leader == 2 && st.LeaderEpoch == 3
+	})
+	_ = z2
+	_ = z3
+}
