@@ -465,11 +465,13 @@ func TestZKCluster(t *testing.T) {
 	}
 
 	// Kill -9 the controller: the last broker takes over with epoch 2.
+	killedCtrl := time.Now()
 	c.brokers[ctrlID].Kill()
 	survivor := c.anyLive()
 	m = c.waitAgree("new controller", time.Duration(zkSessionMs)*time.Millisecond+10*time.Second, func(m *kmsg.MetadataResponse) bool {
 		return len(m.Brokers) == 1 && m.ControllerID != ctrlID && m.ControllerID > 0
 	})
+	t.Logf("controller moved from broker %d to %d %v after kill -9", ctrlID, m.ControllerID, time.Since(killedCtrl).Round(time.Millisecond))
 	if e := c.controllerEpoch(); e != 2 {
 		t.Errorf("controller epoch after failover = %d, want 2", e)
 	}
