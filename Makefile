@@ -28,8 +28,11 @@ HTTP_LISTENERS ?= http://localhost:9644
 run:
 	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/samsa $(ARGS) --override samsa.http.listeners=$(HTTP_LISTENERS)
 
+# The cluster tests run Apache ZooKeeper from Maven Central's jars
+# (internal/zktest), so java and mvn are needed here too.
 deps:
-	./scripts/install-test-deps.sh
+	./scripts/install-test-deps.sh java
+	./scripts/install-zookeeper.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -76,6 +79,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzParseTxnMarker $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./txn FuzzReplay $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./console FuzzParseBrowse $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./internal/zkdata FuzzDecode $(FUZZTIME)
 
 test: deps fmt-check vet unit volume fuzz conformance compat
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -25,10 +26,13 @@ import (
 	"samsa/coordinator"
 	"samsa/groups"
 	"samsa/handlers"
+	"samsa/internal/zkdata"
 	"samsa/logstore"
+	"samsa/metadatacache"
 	"samsa/metrics"
 	"samsa/protocol"
 	"samsa/txn"
+	"samsa/zkcontroller"
 )
 
 // Directories under the first log dir that hold the single-node
@@ -211,6 +215,9 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	for i, ln := range lns {
 		b.server.Serve(cfg.Listeners[i].Name, ln)
 	}
+	if st.role != nil {
+		st.role.Start()
+	}
 	b.setPhase("")
 	log.Info("samsa started", "broker_id", cfg.BrokerID, "cluster_id", b.ctrl.ClusterID(), "listeners", b.addrs, "http_listeners", b.HTTPAddrs(), "log_dirs", cfg.LogDirs)
 	return b, nil
@@ -280,7 +287,9 @@ func (b *Broker) HTTPAddrs() []net.Addr {
 }
 
 type stores struct {
-	ctrl   controller.Controller
+	ctrl controller.Controller
+	// role is the controller role in ZooKeeper mode, nil on a single node.
+	role   *zkcontroller.Controller
 	logs   *logstore.Store
 	groups *groups.Coordinator
 	txn    *txn.Coordinator
@@ -348,6 +357,9 @@ func freeSpace(dir string) string {
 }
 
 func (st *stores) close() {
+	if st.role != nil {
+		st.role.Close()
+	}
 	if st.txn != nil {
 		st.txn.Close()
 	}
@@ -369,20 +381,31 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 	if len(cfg.AdvertisedListeners) > 0 {
 		host, port = cfg.AdvertisedListeners[0].Host, cfg.AdvertisedListeners[0].Port
 	}
-	ctrl, err := controller.OpenSingle(controller.SingleConfig{
-		Dir:      filepath.Join(cfg.LogDirs[0], metaDirName),
-		BrokerID: cfg.BrokerID,
-		Host:     host,
-		Port:     port,
-		Logger:   log,
-		Guard:    guard,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open controller: %w", err)
+	var ctrl controller.Controller
+	var cluster handlers.Cluster
+	if cfg.ZookeeperConnect != "" {
+		z, role, err := openZooKeeper(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		ctrl, cluster, st.role = z, role, role
+	} else {
+		single, err := controller.OpenSingle(controller.SingleConfig{
+			Dir:      filepath.Join(cfg.LogDirs[0], metaDirName),
+			BrokerID: cfg.BrokerID,
+			Host:     host,
+			Port:     port,
+			Logger:   log,
+			Guard:    guard,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("open controller: %w", err)
+		}
+		ctrl = single
 	}
 	st.ctrl = ctrl
 
-	h := handlers.New(handlers.Deps{Config: cfg, Controller: ctrl, Logger: log, Metrics: m})
+	h := handlers.New(handlers.Deps{Config: cfg, Controller: ctrl, Logger: log, Metrics: m, Cluster: cluster})
 	st.h = h
 	phase("recovering partition logs")
 	logs, err := logstore.Open(logstore.Options{
@@ -395,7 +418,11 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 		// Logs no topic claims are moved aside, never served (Kafka's
 		// stray logs): after .samsa-meta is lost, a new topic of the
 		// same name must not adopt an old topic's records.
-		MoveStrays:           true,
+		// In ZooKeeper mode the metadata arrives from the controller
+		// after start-up, so nothing is a stray yet; the replica
+		// manager deals with replicas the controller no longer assigns
+		// here.
+		MoveStrays:           cfg.ZookeeperConnect == "",
 		ProducerIDExpiration: time.Duration(cfg.ProducerIDExpirationMs) * time.Millisecond,
 		Cleaner: &logstore.CleanerConfig{
 			Enable:             cfg.LogCleanerEnable,
@@ -604,6 +631,17 @@ func (b *Broker) Addrs() []net.Addr { return b.addrs }
 // Addr returns the first listener's bound address as host:port.
 func (b *Broker) Addr() string { return b.addrs[0].String() }
 
+// MetadataCache is the cluster view UpdateMetadata keeps (brokers'
+// inter-broker addresses, the controller id, partition states) in
+// ZooKeeper mode, nil on a single node. The replica manager finds
+// leaders and the controller through it.
+func (b *Broker) MetadataCache() *metadatacache.Cache {
+	if z, ok := b.ctrl.(*controller.ZK); ok {
+		return z.Cache()
+	}
+	return nil
+}
+
 // Controller returns the broker's controller, for tests and tools.
 func (b *Broker) Controller() controller.Controller { return b.ctrl }
 
@@ -617,8 +655,12 @@ func (b *Broker) Logs() *logstore.Store { return b.logs }
 func (b *Broker) Close(ctx context.Context) error {
 	b.closeOnce.Do(func() {
 		b.setPhase("shutting down")
-		// The console is a client of this broker: it goes first, so
-		// that its connections do not hold up the server's shutdown.
+		if st := b.stores.Load(); st != nil && st.role != nil {
+			// Resign first, so another broker takes over at once.
+			st.role.Close()
+		}
+		// The console is a client of this broker: it goes before the
+		// server, so that its connections do not hold up the shutdown.
 		if b.console != nil {
 			b.console.Close()
 		}
@@ -664,4 +706,50 @@ func maxIdle(ms int64) time.Duration {
 		return 0 // more than a century: never, without deadline overflow
 	}
 	return time.Duration(ms) * time.Millisecond
+}
+
+// openZooKeeper connects a cluster-mode broker (zookeeper.connect set):
+// its registration with every advertised listener, the metadata cache
+// UpdateMetadata fills, and the controller role (started once the
+// listeners serve). The inter-broker listener must be advertised, since
+// the controller and the other brokers connect to it.
+func openZooKeeper(cfg *config.Config, log *slog.Logger) (*controller.ZK, *zkcontroller.Controller, error) {
+	protocols := map[string]string{}
+	for _, pair := range strings.Split(cfg.Values["listener.security.protocol.map"], ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(pair), ":"); ok {
+			protocols[strings.ToUpper(k)] = strings.ToUpper(v)
+		}
+	}
+	var eps []zkdata.Endpoint
+	inter := false
+	for _, l := range cfg.AdvertisedListeners {
+		proto := protocols[l.Name]
+		if proto == "" {
+			proto = l.Name // Kafka's default map names each protocol after itself
+		}
+		eps = append(eps, zkdata.Endpoint{Listener: l.Name, Host: l.Host, Port: l.Port, SecurityProtocol: proto})
+		inter = inter || l.Name == cfg.InterBrokerListenerName
+	}
+	if !inter {
+		return nil, nil, fmt.Errorf("inter.broker.listener.name %s is not among advertised.listeners; other brokers could not reach this one", cfg.InterBrokerListenerName)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ZookeeperConnectionTimeoutMs)*time.Millisecond+time.Duration(cfg.ZookeeperSessionTimeoutMs)*time.Millisecond)
+	defer cancel()
+	z, err := controller.OpenZK(ctx, controller.ZKConfig{
+		Connect:           cfg.ZookeeperConnect,
+		SessionTimeout:    time.Duration(cfg.ZookeeperSessionTimeoutMs) * time.Millisecond,
+		ConnectionTimeout: time.Duration(cfg.ZookeeperConnectionTimeoutMs) * time.Millisecond,
+		BrokerID:          cfg.BrokerID,
+		Rack:              cfg.BrokerRack,
+		Endpoints:         eps,
+		Cache:             metadatacache.New(cfg.InterBrokerListenerName),
+		Logger:            log,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open controller: %w", err)
+	}
+	role := zkcontroller.New(zkcontroller.Config{ZK: z, InterBrokerListener: cfg.InterBrokerListenerName,
+		UncleanLeaderElection: cfg.UncleanLeaderElectionEnable, Logger: log})
+	z.BlockSource = role.ProducerIDBlock
+	return z, role, nil
 }

@@ -124,7 +124,11 @@ var samsaBrokerKeys = []brokerKey{
 	{name: "producer.id.expiration.ms", v: intAtLeast(1), def: "86400000", doc: "How long a partition keeps the state of a producer it has not seen write (idempotence, sequence numbers); producers with an open transaction are kept. Checked every log.retention.check.interval.ms."},
 	{name: "socket.request.max.bytes", v: intAtLeast(1), def: "104857600", doc: "Largest request the broker will read."},
 	{name: HTTPListenersKey, v: str(), null: true, hidden: true, doc: "Samsa's HTTP listener for /healthz, /readyz and later /metrics, as a comma-separated list of http://host:port; off when unset or empty."},
-	{name: "zookeeper.connect", v: str(), null: true, hidden: true, doc: "ZooKeeper connection string; accepted, not yet used."},
+	{name: "zookeeper.connect", v: str(), null: true, hidden: true, doc: "ZooKeeper connection string host:port[,host:port...][/chroot]; set, it makes this broker a member of a ZooKeeper-coordinated cluster (Kafka 3.x's ZooKeeper mode)."},
+	{name: "zookeeper.session.timeout.ms", v: intAtLeast(1), def: "18000", hidden: true, doc: "ZooKeeper session timeout: a broker whose session expires is taken for dead."},
+	{name: "zookeeper.connection.timeout.ms", v: intAtLeast(1), null: true, hidden: true, doc: "How long start-up waits to connect to ZooKeeper; unset means zookeeper.session.timeout.ms."},
+	{name: "broker.rack", v: str(), null: true, hidden: true, doc: "Rack of this broker, registered in ZooKeeper and reported in Metadata."},
+	{name: "inter.broker.listener.name", v: str(), null: true, hidden: true, doc: "Listener other brokers and the controller reach this broker on; unset means the listener named after security.inter.broker.protocol (PLAINTEXT)."},
 
 	// Broker keys that only supply topic defaults.
 	{name: "compression.type", v: strIn(compressionTypes...), def: "producer", doc: "Default compression of stored batches; producer keeps what the producer sent."},

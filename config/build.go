@@ -157,6 +157,20 @@ func (b *builder) simpleFields() error {
 	c.TransactionRemoveExpiredTransactionCleanupIntervalMs = int32(b.int64Of("transaction.remove.expired.transaction.cleanup.interval.ms"))
 	c.ProducerIDExpirationMs = int32(b.int64Of("producer.id.expiration.ms"))
 	c.ZookeeperConnect = b.value("zookeeper.connect")
+	c.ZookeeperSessionTimeoutMs = int32(b.int64Of("zookeeper.session.timeout.ms"))
+	c.ZookeeperConnectionTimeoutMs = c.ZookeeperSessionTimeoutMs
+	if _, ok := b.norm["zookeeper.connection.timeout.ms"]; ok {
+		c.ZookeeperConnectionTimeoutMs = int32(b.int64Of("zookeeper.connection.timeout.ms"))
+	}
+	if r, ok := b.norm["broker.rack"]; ok && r != "" {
+		c.BrokerRack = &r
+	}
+	c.InterBrokerListenerName = "PLAINTEXT"
+	if n, ok := b.norm["inter.broker.listener.name"]; ok && n != "" {
+		c.InterBrokerListenerName = strings.ToUpper(n)
+	}
+	c.UncleanLeaderElectionEnable = b.value("unclean.leader.election.enable") == "true"
+	c.OffsetsTopicReplicationFactor = int16(b.int64Of("offsets.topic.replication.factor"))
 	return nil
 }
 

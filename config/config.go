@@ -93,7 +93,27 @@ type Config struct {
 	OffsetsRetentionCheckIntervalMs int64
 	OffsetsLoadBufferSize           int32 // offsets.load.buffer.size, default 5242880
 	MinInsyncReplicas               int32 // min.insync.replicas, default 1
-	ZookeeperConnect                string
+	// ZookeeperConnect is zookeeper.connect: host:port[,...][/chroot].
+	// Empty (the default) is a single node; set, the broker joins a
+	// ZooKeeper-coordinated cluster.
+	ZookeeperConnect string
+	// ZookeeperSessionTimeoutMs is zookeeper.session.timeout.ms (default
+	// 18000) and ZookeeperConnectionTimeoutMs zookeeper.connection.timeout.ms
+	// (default: the session timeout).
+	ZookeeperSessionTimeoutMs    int32
+	ZookeeperConnectionTimeoutMs int32
+	// BrokerRack is broker.rack; nil when unset.
+	BrokerRack *string
+	// InterBrokerListenerName is inter.broker.listener.name, else
+	// "PLAINTEXT" (Kafka's default security.inter.broker.protocol).
+	InterBrokerListenerName string
+	// UncleanLeaderElectionEnable is unclean.leader.election.enable
+	// (default false): whether the controller may elect a leader outside
+	// the ISR when no ISR member is alive.
+	UncleanLeaderElectionEnable bool
+	// OffsetsTopicReplicationFactor is offsets.topic.replication.factor
+	// (default 3), capped at the live brokers when the topic is created.
+	OffsetsTopicReplicationFactor int16
 
 	TransactionStateLogNumPartitions                     int32 // transaction.state.log.num.partitions, default 50
 	TransactionStateLogSegmentBytes                      int32 // transaction.state.log.segment.bytes, default 104857600
@@ -148,6 +168,10 @@ func Default() *Config {
 		TransactionStateLogSegmentBytes:      104857600,
 		TransactionStateLogLoadBufferSize:    5242880,
 		TransactionMaxTimeoutMs:              900000,
+		ZookeeperSessionTimeoutMs:            18000,
+		ZookeeperConnectionTimeoutMs:         18000,
+		InterBrokerListenerName:              "PLAINTEXT",
+		OffsetsTopicReplicationFactor:        3,
 		TransactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
 		TransactionalIDExpirationMs:                          604800000,
 		TransactionRemoveExpiredTransactionCleanupIntervalMs: 3600000,

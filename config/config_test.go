@@ -64,6 +64,10 @@ func TestDefault(t *testing.T) {
 		OffsetsTopicNumPartitions:            50,
 		OffsetsTopicSegmentBytes:             104857600, OffsetsRetentionCheckIntervalMs: 600000, OffsetsLoadBufferSize: 5242880,
 		MinInsyncReplicas:                1,
+		ZookeeperSessionTimeoutMs:        18000,
+		ZookeeperConnectionTimeoutMs:     18000,
+		InterBrokerListenerName:          "PLAINTEXT",
+		OffsetsTopicReplicationFactor:    3,
 		TransactionStateLogNumPartitions: 50, TransactionStateLogSegmentBytes: 104857600,
 		TransactionStateLogLoadBufferSize: 5242880, TransactionMaxTimeoutMs: 900000,
 		TransactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
@@ -85,7 +89,7 @@ func TestLoadKafka3Fixture(t *testing.T) {
 	c, w := mustBuild(t, "testdata/kafka3-server.properties")
 	wantW := notImplemented("num.network.threads", "num.io.threads", "socket.send.buffer.bytes", "socket.receive.buffer.bytes",
 		"num.recovery.threads.per.data.dir", "transaction.state.log.replication.factor",
-		"transaction.state.log.min.isr", "zookeeper.connection.timeout.ms")
+		"transaction.state.log.min.isr")
 	if !reflect.DeepEqual(w, wantW) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(w, "\n"), strings.Join(wantW, "\n"))
 	}
@@ -103,7 +107,7 @@ func TestLoadKafka3Fixture(t *testing.T) {
 
 func TestLoadKafka4Fixture(t *testing.T) {
 	c, w := mustBuild(t, "testdata/kafka4-server.properties")
-	wantW := notImplemented("process.roles", "controller.quorum.bootstrap.servers", "inter.broker.listener.name",
+	wantW := notImplemented("process.roles", "controller.quorum.bootstrap.servers",
 		"num.network.threads", "num.io.threads", "socket.send.buffer.bytes", "socket.receive.buffer.bytes",
 		"num.recovery.threads.per.data.dir", "share.coordinator.state.topic.replication.factor",
 		"share.coordinator.state.topic.min.isr", "transaction.state.log.replication.factor", "transaction.state.log.min.isr")
@@ -143,10 +147,10 @@ func TestLoadOverridesBeatFile(t *testing.T) {
 
 func TestLoadWarnings(t *testing.T) {
 	_, w := mustBuild(t, "", "foo.bar=1", "num.io.threads=2", "foo.bar=2", "listener.name.plaintext.ssl.keystore.location=/x",
-		"zookeeper.session.timeout.ms=1", "log.cleaner.io.max.bytes.per.second=5", "compression.type=lz4", "process.roles=broker")
+		"log.cleaner.io.max.bytes.per.second=5", "compression.type=lz4", "process.roles=broker")
 	want := []string{"ignoring unknown key foo.bar"}
 	want = append(want, notImplemented("num.io.threads", "listener.name.plaintext.ssl.keystore.location",
-		"zookeeper.session.timeout.ms", "log.cleaner.io.max.bytes.per.second", "process.roles")...)
+		"log.cleaner.io.max.bytes.per.second", "process.roles")...)
 	if !reflect.DeepEqual(w, want) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(w, "\n"), strings.Join(want, "\n"))
 	}

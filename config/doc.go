@@ -31,8 +31,11 @@
 //   - implemented by Samsa (a Config field, or a broker key that supplies a
 //     topic default): its value is checked with Kafka's type and range,
 //     and a bad value stops startup with a *ValueError;
-//   - known to Kafka 4.1 (or to Kafka 3.9 and removed in 4.0, such as the
-//     zookeeper.* keys), or a listener.name.* key, but not implemented:
+//   - known to Kafka 4.1 (or to Kafka 3.9 and removed in 4.0, such as
+//     zookeeper.set.acl; zookeeper.connect, zookeeper.session.timeout.ms
+//     and zookeeper.connection.timeout.ms are implemented: they make the
+//     broker a member of a ZooKeeper-coordinated cluster), or a
+//     listener.name.* key, but not implemented:
 //     one warning "ignoring <key>: not implemented by Samsa", value not
 //     checked;
 //   - anything else: one warning "ignoring unknown key <key>".

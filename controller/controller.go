@@ -14,6 +14,17 @@ type Broker struct {
 	Host string
 	Port int32
 	Rack *string
+	// Listeners are all the broker's advertised endpoints by listener
+	// name, when known (a ZooKeeper cluster's brokers); Metadata tells a
+	// client the endpoint of the listener it connected through.
+	Listeners []Listener
+}
+
+// Listener is one advertised endpoint of a broker.
+type Listener struct {
+	Name string
+	Host string
+	Port int32
 }
 
 // Partition is the replication state of one partition, in Kafka's terms.

@@ -101,12 +101,14 @@
 // failing over; a single node has nowhere to fail over to, so the client
 // retries (KAFKA_STORAGE_ERROR is retriable).
 //
-// # ZooKeeper-backed implementation (planned)
+// # ZooKeeper-backed implementation
 //
-// A multi-broker Samsa will implement Controller on ZooKeeper with
+// ZK (zk.go) implements Controller on ZooKeeper with
 // github.com/go-zookeeper/zk, using the znodes of Kafka 3.x's ZooKeeper
-// mode (kafka.zk.ZkData) so that the layout is familiar and inspectable
-// with Kafka's own tooling. Those znodes are:
+// mode (kafka.zk.ZkData, encoded by internal/zkdata) so that the layout
+// is familiar and inspectable with Kafka's own tooling. zookeeper.connect
+// may end in a chroot (host:port/kafka), created when missing; every path
+// below is relative to it. Those znodes are:
 //
 //	/cluster/id                 persistent JSON {"version":"1","id":"<base64 uuid>"};
 //	                            note the version is a JSON string here. The first
@@ -150,20 +152,40 @@
 //	/admin/delete_topics/<name> a marker asking the controller to delete the
 //	                            topic; the controller removes the topic's znodes
 //	                            and then the marker.
+//	/latest_producer_id_block   JSON {"version":1,"broker":1,"block_start":"0",
+//	                            "block_end":"999"}: the last block of 1000 producer
+//	                            ids handed out; the controller rewrites it
+//	                            conditionally on its version for each
+//	                            AllocateProducerIds.
+//	/config/changes/config_change_<seq>
+//	                            sequential, {"version":2,"entity_path":"topics/t"}.
 //
-// In Kafka's ZooKeeper mode only the active controller serves CreateTopics,
-// CreatePartitions and DeleteTopics; other brokers answer NOT_CONTROLLER
-// and clients retry at the controller named in Metadata. The controller
-// creates a topic by writing /config/topics/<name> and then
-// /brokers/topics/<name>; its watch on /brokers/topics then writes each
-// partition's state znode. Adding partitions rewrites
-// /brokers/topics/<name> the same way, deletion only creates the marker,
-// and config changes (which any broker may write) update the config znode
-// and add a change notification. The ZooKeeper implementation will keep
-// the same shape as Single: an in-memory copy under an RWMutex that readers
-// use, kept current by watches instead of by its own writes, with
-// Topic.Partitions built from the topic znode (Replicas) and the state
-// znodes (Leader, LeaderEpoch, ISR, PartitionEpoch), and Topic.Configs from
-// /config/topics. Its mutations return once ZooKeeper has accepted them; the
-// error contract of the interface stays the same.
+// Who writes what, as in Kafka 3.9: the broker registers itself and keeps
+// its registration across sessions (a new session re-registers; the
+// znode's czxid is the broker epoch, KIP-380). Any broker writes
+// /config/topics plus a change notification (AlterConfigs) and, for
+// auto-created and internal topics, /brokers/topics/<name>. Only the
+// active controller serves CreateTopics, CreatePartitions and
+// DeleteTopics requests (other brokers answer NOT_CONTROLLER, as
+// KafkaApis does in ZooKeeper mode, and clients retry at the controller
+// named in Metadata); the znode writes themselves are ZK's methods here:
+// CreateTopic writes /config/topics/<name> and then /brokers/topics/<name>
+// (AdminZkClient.createTopicWithAssignment), CreatePartitions rewrites
+// /brokers/topics/<name> conditionally on its version, DeleteTopic only
+// creates the marker. Everything else (/controller, /controller_epoch,
+// partition state, deleting topics, producer id blocks) is written by the
+// elected controller, package zkcontroller, which documents its state
+// machine and fencing.
+//
+// Readers never touch ZooKeeper. Brokers, the controller id, topics, ids
+// and partition state come from the metadata cache (package
+// metadatacache) that the controller keeps current with UpdateMetadata,
+// as a Kafka broker answers Metadata from its ZkMetadataCache; per-topic
+// configs from an in-memory copy that the /config/changes watch keeps
+// current. Mutations that create partitions wait (up to the request's
+// context, at most 10 s) until this broker's cache shows a leader for
+// each, so a client can use a topic as soon as CreateTopics answers.
+// The error contract of the interface is the same as Single's; replica
+// assignment is Kafka's AdminUtils.assignReplicasToBrokersRackUnaware
+// (broker.rack is registered but placement ignores it for now).
 package controller

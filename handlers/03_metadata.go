@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -88,6 +89,13 @@ func (h *Handlers) metadataByName(ctx context.Context, r *protocol.Request, name
 	mt.ErrorCode = kerr.UnknownTopicOrPartition.Code
 	if !allowAuto || !h.Config.AutoCreateTopics {
 		return mt
+	}
+	if h.Cluster != nil {
+		// Kafka answers at once and lets the client ask again; a
+		// cluster's CreateTopic would otherwise wait for the leaders.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Second)
+		defer cancel()
 	}
 	t, err := h.createTopic(ctx, topicSpec{name: name, numPartitions: -1, replicationFactor: -1})
 	switch {

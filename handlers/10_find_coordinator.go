@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"samsa/controller"
+	"samsa/groups"
 	"samsa/protocol"
 	"samsa/txn"
 )
@@ -17,8 +18,9 @@ import (
 // FindCoordinator v0-v6, batched keys from v4. Kafka places a group on the
 // leader of __consumer_offsets partition abs(hashCode(group)) %
 // offsets.topic.num.partitions; on a single node every partition is led
-// by this broker, so the answer is always this broker. A cluster
-// controller will answer with that partition's leader. Transactional ids
+// by this broker, so the answer is always this broker. In ZooKeeper mode
+// the answer is that partition's leader in the metadata cache, or
+// COORDINATOR_NOT_AVAILABLE while it has none (KafkaApis.getCoordinator). Transactional ids
 // are placed the same way on __transaction_state partition
 // abs(hashCode(id)) % transaction.state.log.num.partitions, created on
 // the first such lookup. Share groups (type 2) are not served.
@@ -46,6 +48,9 @@ func (h *Handlers) findCoordinator(_ context.Context, r *protocol.Request, req *
 			c.ErrorCode = kerr.InvalidRequest.Code
 			c.ErrorMessage = kmsg.StringPtr("unsupported coordinator type")
 			return c
+		}
+		if h.Cluster != nil {
+			return h.clusterCoordinator(c, r.Listener, req.CoordinatorType)
 		}
 		c.NodeID, c.Host, c.Port = self.ID, self.Host, self.Port
 		return c
@@ -92,7 +97,7 @@ func (h *Handlers) EnsureOffsetsTopic() (bool, error) {
 	_, err := h.Controller.CreateTopic(context.Background(), controller.CreateTopic{
 		Name:              offsetsTopic,
 		NumPartitions:     h.Config.OffsetsTopicNumPartitions,
-		ReplicationFactor: 1,
+		ReplicationFactor: h.internalTopicRF(),
 		Configs: map[string]string{
 			"cleanup.policy":   "compact",
 			"compression.type": "producer",
@@ -128,7 +133,7 @@ func (h *Handlers) EnsureTxnTopic() (bool, error) {
 	_, err := h.Controller.CreateTopic(context.Background(), controller.CreateTopic{
 		Name:              txn.StateTopic,
 		NumPartitions:     h.Config.TransactionStateLogNumPartitions,
-		ReplicationFactor: 1,
+		ReplicationFactor: h.internalTopicRF(),
 		Configs: map[string]string{
 			"cleanup.policy":      "compact",
 			"compression.type":    "uncompressed",
@@ -140,4 +145,50 @@ func (h *Handlers) EnsureTxnTopic() (bool, error) {
 		return false, fmt.Errorf("creating %s: %w", txn.StateTopic, err)
 	}
 	return err == nil, nil
+}
+
+// internalTopicRF is the replication factor of an internal topic created
+// now: 1 on a single node; in a cluster offsets.topic.replication.factor
+// capped at the live brokers, as Kafka 3.9's AutoTopicCreationManager
+// does for __consumer_offsets (and, with its own key, for
+// __transaction_state).
+func (h *Handlers) internalTopicRF() int16 {
+	if h.Cluster == nil {
+		return 1
+	}
+	rf := int(h.Config.OffsetsTopicReplicationFactor)
+	if n, err := h.Cluster.LiveBrokers(); err == nil && n < rf {
+		rf = n
+	}
+	return int16(max(rf, 1))
+}
+
+// clusterCoordinator fills c with the leader of the internal topic
+// partition that holds c.Key, as the metadata cache knows it.
+func (h *Handlers) clusterCoordinator(c kmsg.FindCoordinatorResponseCoordinator, listener string, typ int8) kmsg.FindCoordinatorResponseCoordinator {
+	topic := offsetsTopic
+	if typ == coordinatorTransaction {
+		topic = txn.StateTopic
+	}
+	unavailable := func() kmsg.FindCoordinatorResponseCoordinator {
+		c.NodeID, c.Host, c.Port = -1, "", -1
+		c.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		return c
+	}
+	t, ok := h.Controller.Topic(topic)
+	if !ok || len(t.Partitions) == 0 {
+		return unavailable()
+	}
+	p := groups.PartitionFor(c.Key, int32(len(t.Partitions)))
+	if int(p) >= len(t.Partitions) || t.Partitions[p].Leader < 0 {
+		return unavailable()
+	}
+	leader := t.Partitions[p].Leader
+	for _, b := range h.brokersFor(listener) {
+		if b.ID == leader {
+			c.NodeID, c.Host, c.Port = b.ID, b.Host, b.Port
+			return c
+		}
+	}
+	return unavailable()
 }

@@ -17,6 +17,15 @@ func init() { register(2, 7, (*Handlers).createTopics) }
 
 func (h *Handlers) createTopics(ctx context.Context, r *protocol.Request, req *kmsg.CreateTopicsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	if h.notController() {
+		for _, rt := range req.Topics {
+			st := kmsg.NewCreateTopicsResponseTopic()
+			st.Topic, st.ErrorCode = rt.Topic, kerr.NotController.Code
+			st.NumPartitions, st.ReplicationFactor = -1, -1
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil
+	}
 	seen := make(map[string]int, len(req.Topics))
 	for _, t := range req.Topics {
 		seen[t.Topic]++

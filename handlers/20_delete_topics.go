@@ -26,6 +26,11 @@ func (h *Handlers) deleteTopics(ctx context.Context, r *protocol.Request, req *k
 	for _, rt := range topics {
 		st := kmsg.NewDeleteTopicsResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		if h.notController() {
+			st.ErrorCode = kerr.NotController.Code
+			resp.Topics = append(resp.Topics, st)
+			continue
+		}
 		err := h.deleteTopic(ctx, r, &st, rt)
 		if err != nil {
 			st.ErrorCode, st.ErrorMessage = errCode(err), errMessage(err)
@@ -65,6 +70,11 @@ func (h *Handlers) deleteTopic(ctx context.Context, r *protocol.Request, st *kms
 	h.Groups.DeleteTopicOffsets(t.Name)
 	h.produceSettings.Delete(t.ID)
 	h.Metrics.ForgetTopic(t.ID)
+	if h.Cluster != nil {
+		// In a cluster the controller's StopReplica deletes each
+		// replica's log where it lives.
+		return nil
+	}
 	if err := h.Logs.DeleteTopic(t.Name); err != nil {
 		// The topic is gone from metadata; leftover files are logged, not
 		// reported, as Kafka deletes data asynchronously too.

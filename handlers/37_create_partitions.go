@@ -14,6 +14,14 @@ func init() { register(0, 3, (*Handlers).createPartitions) }
 
 func (h *Handlers) createPartitions(ctx context.Context, r *protocol.Request, req *kmsg.CreatePartitionsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	if h.notController() {
+		for _, rt := range req.Topics {
+			st := kmsg.NewCreatePartitionsResponseTopic()
+			st.Topic, st.ErrorCode = rt.Topic, kerr.NotController.Code
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil
+	}
 	seen := make(map[string]int, len(req.Topics))
 	for _, t := range req.Topics {
 		seen[t.Topic]++

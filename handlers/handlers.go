@@ -33,6 +33,9 @@ type Deps struct {
 	// Metrics receives the BrokerTopicMetrics counts; New makes one
 	// when it is nil.
 	Metrics *metrics.Broker
+	// Cluster is set in ZooKeeper mode (zookeeper.connect) and nil on a
+	// single node; the inter-broker APIs are served only when it is set.
+	Cluster Cluster
 }
 
 // Handlers serves every registered API. It implements protocol.Handler.
@@ -68,6 +71,10 @@ func New(deps Deps) *Handlers {
 type api struct {
 	key, min, max int16
 	serve         func(h *Handlers, ctx context.Context, r *protocol.Request) (kmsg.Response, error)
+	// clusterOnly APIs (the inter-broker protocol) are served and
+	// advertised only in ZooKeeper mode, as a KRaft-mode Kafka does not
+	// list them either.
+	clusterOnly bool
 }
 
 // registry is filled by init functions and read-only afterwards.
@@ -94,10 +101,20 @@ func register[Req kmsg.Request](min, max int16, fn func(h *Handlers, ctx context
 	}}
 }
 
+// registerCluster is register for an inter-broker API served only in
+// ZooKeeper mode.
+func registerCluster[Req kmsg.Request](min, max int16, fn func(h *Handlers, ctx context.Context, r *protocol.Request, req Req) (kmsg.Response, error)) {
+	register(min, max, fn)
+	var zero Req
+	a := registry[zero.Key()]
+	a.clusterOnly = true
+	registry[zero.Key()] = a
+}
+
 // Serves implements protocol.Handler.
 func (h *Handlers) Serves(key, version int16) bool {
 	a, ok := registry[key]
-	return ok && version >= a.min && version <= a.max
+	return ok && version >= a.min && version <= a.max && (!a.clusterOnly || h.Cluster != nil)
 }
 
 // Handle implements protocol.Handler.
@@ -109,10 +126,14 @@ func (h *Handlers) Handle(ctx context.Context, r *protocol.Request) (kmsg.Respon
 	return a.serve(h, ctx, r)
 }
 
-// supportedAPIs returns the registry sorted by key, for ApiVersions.
-func supportedAPIs() []api {
+// supportedAPIs returns the registry sorted by key, for ApiVersions;
+// inter-broker APIs only in ZooKeeper mode (cluster).
+func supportedAPIs(cluster bool) []api {
 	out := make([]api, 0, len(registry))
 	for _, a := range registry {
+		if a.clusterOnly && !cluster {
+			continue
+		}
 		out = append(out, a)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -18,6 +19,21 @@ import (
 func (h *Handlers) brokersFor(listener string) []controller.Broker {
 	brokers := h.Controller.Brokers()
 	self := h.Config.BrokerID
+	if h.Cluster != nil {
+		// Every broker's endpoints are known; a broker without this
+		// listener is left out, as Kafka's MetadataCache does.
+		out := brokers[:0]
+		for _, b := range brokers {
+			for _, l := range b.Listeners {
+				if l.Name == listener {
+					b.Host, b.Port = l.Host, l.Port
+					out = append(out, b)
+					break
+				}
+			}
+		}
+		return out
+	}
 	for i := range brokers {
 		if brokers[i].ID != self {
 			continue
@@ -112,6 +128,11 @@ func (h *Handlers) undoCreateTopic(t controller.Topic, cause error) error {
 func (h *Handlers) createLogs(t controller.Topic, first int) error {
 	cfg := h.partitionConfig(t)
 	for _, p := range t.Partitions[first:] {
+		if h.Cluster != nil && !slices.Contains(p.Replicas, h.Config.BrokerID) {
+			// Another broker's replica: it creates its log when the
+			// controller's LeaderAndIsr reaches it.
+			continue
+		}
 		if _, err := h.Logs.CreatePartition(t.Name, p.Index, cfg); err != nil {
 			h.Logger.Error("creating partition log failed", "topic", t.Name, "partition", p.Index, "err", err)
 			return err

@@ -13,18 +13,25 @@ import (
 	"time"
 
 	"samsa/internal/testbroker"
+	"samsa/internal/zktest"
 )
 
 // TestStockServerProperties starts the binary with the server.properties
 // files Kafka 3.x (ZooKeeper) and 4.x (KRaft) ship, with only log.dirs
-// changed, as a user switching to Samsa would. It needs port 9092 free.
+// changed, as a user switching to Samsa would; Kafka 3.x's file names a
+// ZooKeeper, so that one runs against a real ZooKeeper (zookeeper.connect
+// pointed at it) as a one-broker cluster. It needs port 9092 free.
 func TestStockServerProperties(t *testing.T) {
 	bin := testbroker.BinaryPath(t)
 	for _, f := range []string{"kafka3-server.properties", "kafka4-server.properties"} {
 		t.Run(f, func(t *testing.T) {
 			path, _ := filepath.Abs(filepath.Join("..", "config", "testdata", f))
 			var out bytes.Buffer
-			cmd := exec.Command(bin, path, "--override", "log.dirs="+t.TempDir())
+			args := []string{path, "--override", "log.dirs=" + t.TempDir()}
+			if f == "kafka3-server.properties" {
+				args = append(args, "--override", "zookeeper.connect="+zktest.Start(t).Addr)
+			}
+			cmd := exec.Command(bin, args...)
 			cmd.Stdout, cmd.Stderr = &out, &out
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

@@ -1,0 +1,77 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/protocol"
+)
+
+// Cluster is what the handlers need from a ZooKeeper-mode broker beyond
+// the Controller interface: the metadata cache UpdateMetadata feeds, and
+// the controller role's requests.
+type Cluster interface {
+	// IsActiveController reports whether this broker is the elected
+	// controller.
+	IsActiveController() bool
+	// BrokerEpoch is this broker's current epoch (its registration's
+	// czxid).
+	BrokerEpoch() int64
+	// LiveBrokers is the number of registered brokers in ZooKeeper, which
+	// caps an internal topic's replication factor at its creation.
+	LiveBrokers() (int, error)
+	// ApplyUpdateMetadata applies UpdateMetadata to the metadata cache;
+	// kerr.StaleControllerEpoch when the controller is stale.
+	ApplyUpdateMetadata(req *kmsg.UpdateMetadataRequest) error
+	// AlterPartition and AllocateProducerIDs are served by the controller
+	// role (NOT_CONTROLLER when this broker is not the controller).
+	AlterPartition(ctx context.Context, req *kmsg.AlterPartitionRequest) *kmsg.AlterPartitionResponse
+	AllocateProducerIDs(ctx context.Context, req *kmsg.AllocateProducerIDsRequest) *kmsg.AllocateProducerIDsResponse
+}
+
+// The inter-broker APIs this package serves in ZooKeeper mode, at the
+// versions Kafka 3.9 serves them (LeaderAndIsr and StopReplica belong to
+// the replica manager).
+func init() {
+	registerCluster(0, 8, (*Handlers).updateMetadata)
+	registerCluster(0, 3, (*Handlers).alterPartition)
+	registerCluster(0, 0, (*Handlers).allocateProducerIDs)
+}
+
+// updateMetadata is KafkaApis.handleUpdateMetadataRequest: a request for
+// an older broker epoch (this broker registered again since) gets
+// STALE_BROKER_EPOCH, one from an older controller epoch
+// STALE_CONTROLLER_EPOCH; otherwise the cache takes it.
+func (h *Handlers) updateMetadata(_ context.Context, r *protocol.Request, req *kmsg.UpdateMetadataRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.UpdateMetadataResponse)
+	if req.Version >= 5 && req.BrokerEpoch != -1 && req.BrokerEpoch < h.Cluster.BrokerEpoch() {
+		r.Logger.Info("UpdateMetadata for an older broker epoch ignored", "broker_epoch", req.BrokerEpoch, "current", h.Cluster.BrokerEpoch())
+		resp.ErrorCode = kerr.StaleBrokerEpoch.Code
+		return resp, nil
+	}
+	if err := h.Cluster.ApplyUpdateMetadata(req); err != nil {
+		if errors.Is(err, kerr.StaleControllerEpoch) {
+			r.Logger.Info("UpdateMetadata from a stale controller refused", "controller", req.ControllerID, "controller_epoch", req.ControllerEpoch)
+		}
+		resp.ErrorCode = errCode(err)
+	}
+	return resp, nil
+}
+
+func (h *Handlers) alterPartition(ctx context.Context, _ *protocol.Request, req *kmsg.AlterPartitionRequest) (kmsg.Response, error) {
+	return h.Cluster.AlterPartition(ctx, req), nil
+}
+
+func (h *Handlers) allocateProducerIDs(ctx context.Context, _ *protocol.Request, req *kmsg.AllocateProducerIDsRequest) (kmsg.Response, error) {
+	return h.Cluster.AllocateProducerIDs(ctx, req), nil
+}
+
+// notController reports whether a request only the controller serves
+// (CreateTopics, CreatePartitions, DeleteTopics) must be answered
+// NOT_CONTROLLER here, as Kafka 3.9's KafkaApis does in ZooKeeper mode.
+func (h *Handlers) notController() bool {
+	return h.Cluster != nil && !h.Cluster.IsActiveController()
+}

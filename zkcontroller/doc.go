@@ -1,0 +1,74 @@
+// Package zkcontroller is the controller role of a ZooKeeper-coordinated
+// Samsa cluster: the one broker elected through ZooKeeper that decides
+// partition leadership and ISR and tells every broker, as Kafka 3.9's
+// ZooKeeper-mode KafkaController does. Every broker runs a Controller;
+// only the elected one is active.
+//
+// # Election and fencing
+//
+// A broker becomes controller by creating the ephemeral /controller znode
+// and incrementing /controller_epoch in one ZooKeeper multi-op conditional
+// on the epoch znode's version (KafkaZkClient
+// .registerControllerAndIncrementControllerEpoch). Every later write of
+// partition state is a multi-op that first checks /controller_epoch still
+// has the version this controller wrote, so a deposed controller (its
+// session expired, another was elected) cannot change anything: its
+// write fails, and it resigns. Brokers refuse UpdateMetadata, LeaderAndIsr
+// and StopReplica carrying an older controller epoch than the newest they
+// have seen (metadatacache, and the replica manager).
+//
+// # State machine
+//
+// Per partition, as Kafka's PartitionStateMachine:
+//
+//	NonExistent -> New (assignment znode written by CreateTopics or
+//	  CreatePartitions) -> Online (state znode created: leader = first live
+//	  replica, ISR = live replicas, leader epoch 0)
+//	Online -> Offline when its leader's /brokers/ids znode disappears
+//	Offline -> Online by election: the first replica in assignment order
+//	  that is live and in the ISR (OfflinePartitionLeaderElectionStrategy);
+//	  with unclean.leader.election.enable (topic override, else broker
+//	  default) the first live replica when no ISR member lives, ISR = [it].
+//	  Without a candidate the partition stays leaderless (leader -1) and
+//	  keeps its last ISR member, so that broker's return elects it.
+//	any -> NonExistent when the topic is deleted.
+//
+// A follower whose broker dies leaves the ISR (leader epoch + 1), except
+// the ISR's last member, as Kafka's removeReplicasFromIsr. ISR growth and
+// shrinking while brokers are alive is the leader's decision, reported
+// with AlterPartition and applied here conditionally on the partition
+// epoch (the state znode's version), answering Kafka's errors.
+//
+// Every change is written to ZooKeeper first; then LeaderAndIsr goes to
+// the live replicas of the changed partitions and UpdateMetadata to every
+// live broker, in that order (ControllerBrokerRequestBatch). A broker that
+// (re)registers gets UpdateMetadata with everything and LeaderAndIsr for
+// every partition it hosts. Topic deletion (a marker in
+// /admin/delete_topics) sends UpdateMetadata with leader -2 and
+// StopReplica(delete) to the replicas, then removes the topic's znodes and
+// the marker.
+//
+// # Threads and locking
+//
+// As KafkaController's single event thread: ZooKeeper watches, broker
+// requests (AlterPartition, AllocateProducerIds) and session changes are
+// events on one channel, processed one at a time by the run goroutine,
+// which alone owns the controller context (live brokers with their
+// epochs, topics, partition states, senders). No lock guards it. Watches
+// carry the failover generation they were set in; events of an older
+// generation (set before a resignation) are ignored.
+//
+// Requests to brokers go through one sender goroutine per live broker
+// (ControllerChannelManager's RequestSendThread), each with a queue and a
+// franz-go client pinned to Kafka 3.9's versions (LeaderAndIsr v7,
+// UpdateMetadata v8, StopReplica v4) on the broker's inter-broker listener.
+// A request that fails is retried a few times with backoff and then
+// dropped with an error log; the next state change sends the state again.
+//
+// # What is persisted where
+//
+// Everything lives in ZooKeeper, in Kafka's znodes (controller/doc.go):
+// the controller and its epoch, assignments, partition state, deletion
+// markers and /latest_producer_id_block. The in-memory context is rebuilt
+// from ZooKeeper on every election.
+package zkcontroller
