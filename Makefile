@@ -67,6 +67,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzCleanerRecords $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzScanRecords $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzParseTxnMarker $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzControlWithHorizon $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./txn FuzzReplay $(FUZZTIME)
 
 test: deps fmt-check vet unit volume fuzz conformance compat
