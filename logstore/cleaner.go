@@ -654,8 +654,8 @@ func (t *cleanerThread) noteDataBatch(h *BatchHeader, aborted bool) {
 // CleanedTransactionMetadata.onControlBatchRead: an ABORT marker may go
 // when no batch of its transaction was seen in this cleaning (all its
 // data is gone), a COMMIT marker likewise, and an empty control batch
-// always. The caller still keeps it until delete.retention.ms has passed
-// for its segment.
+// always. The caller still keeps it until its delete horizon (set at
+// the first such cleaning to the cleaning's time + delete.retention.ms).
 func (t *cleanerThread) markerDiscardable(h *BatchHeader, batch []byte) bool {
 	m, err := parseMarker(batch)
 	if err != nil {
@@ -719,22 +719,36 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 		st.Segments++
 		st.BytesRead += size
 		fp := filterParams{endOffset: endOffset, nowMs: nowMs, deleteRetentionMs: cfg.DeleteRetentionMs}
-		// Transaction markers still age by their segment's mtime (no
-		// delete horizon is stamped on control batches yet).
-		markerHorizon := s.lastWriteMs + cfg.DeleteRetentionMs
-		retainMarkers := cfg.DeleteRetentionMs < 0 || markerHorizon > nowMs
 		_, reason, err := scanBatchBytes(s.f, 0, size, s.base, &t.scan, func(h *BatchHeader, _ int64, batch []byte) error {
 			var res filterResult
 			var err error
 			if h.IsControl() {
+				// A marker whose transaction has no data left gets a
+				// delete horizon at the first cleaning that sees it so
+				// (Kafka's containsMarkerForEmptyTxn), is kept like a
+				// tombstone until then, and goes at the first cleaning
+				// at or after it (KIP-534).
+				horizon, hasHorizon := h.DeleteHorizon()
 				switch {
 				case !t.markerDiscardable(h, batch):
 					t.out.b = append(t.out.b, batch...)
 					res = filterResult{written: true, header: *h, copied: true}
-				case retainMarkers:
-					// Kept for delete.retention.ms, like a tombstone.
+				case cfg.DeleteRetentionMs < 0:
 					t.out.b = append(t.out.b, batch...)
-					res = filterResult{written: true, header: *h, copied: true, tombstones: 1, horizon: max(markerHorizon, 1)}
+					res = filterResult{written: true, header: *h, copied: true}
+				case !hasHorizon:
+					horizon = nowMs + cfg.DeleteRetentionMs
+					if cfg.DeleteRetentionMs > math.MaxInt64-nowMs {
+						horizon = math.MaxInt64
+					}
+					nh, err := appendControlWithHorizon(&t.out, batch, h, horizon)
+					if err != nil {
+						return err
+					}
+					res = filterResult{written: true, header: nh, tombstones: 1, horizon: max(horizon, 1)}
+				case nowMs < horizon:
+					t.out.b = append(t.out.b, batch...)
+					res = filterResult{written: true, header: *h, copied: true, tombstones: 1, horizon: max(horizon, 1)}
 				default:
 					t.droppedMarkers = append(t.droppedMarkers, h.BaseOffset)
 					if h.LastOffset() == groupLast {

@@ -370,6 +370,54 @@ func copyRebased(r *recReader, w io.Writer, end, oldBase, newBase int64) error {
 	return nil
 }
 
+// appendControlWithHorizon appends the control batch (uncompressed, as
+// Kafka writes markers) with its delete horizon set (KIP-534): attribute
+// bit 6 on, base timestamp the horizon, each record's timestamp delta
+// re-encoded against it so its timestamp is unchanged, length and CRC
+// recomputed. It returns the new header.
+func appendControlWithHorizon(out *outBuf, batch []byte, h *BatchHeader, horizon int64) (BatchHeader, error) {
+	if h.Attributes&attrCompressionMask != 0 || len(batch) < BatchHeaderSize {
+		return BatchHeader{}, fmt.Errorf("%w: control batch at offset %d is compressed or short", errBadRecord, h.BaseOffset)
+	}
+	start := len(out.b)
+	out.b = append(out.b, batch[:BatchHeaderSize]...)
+	recs := batch[BatchHeaderSize:]
+	for len(recs) > 0 {
+		length, n := binary.Varint(recs)
+		if n <= 0 || length < 2 || int64(len(recs)-n) < length {
+			out.b = out.b[:start]
+			return BatchHeader{}, fmt.Errorf("%w: control record at offset %d: bad length", errBadRecord, h.BaseOffset)
+		}
+		rec := recs[n : n+int(length)]
+		recs = recs[n+int(length):]
+		attrs := rec[0]
+		delta, m := binary.Varint(rec[1:])
+		if m <= 0 {
+			out.b = out.b[:start]
+			return BatchHeader{}, fmt.Errorf("%w: control record at offset %d: bad timestamp delta", errBadRecord, h.BaseOffset)
+		}
+		rest := rec[1+m:]
+		var nd [binary.MaxVarintLen64]byte
+		d := binary.PutVarint(nd[:], h.BaseTimestamp+delta-horizon)
+		out.b = binary.AppendVarint(out.b, int64(1+d+len(rest)))
+		out.b = append(out.b, attrs)
+		out.b = append(out.b, nd[:d]...)
+		out.b = append(out.b, rest...)
+	}
+	b := out.b[start:]
+	nh := *h
+	nh.Attributes |= attrDeleteHorizon
+	nh.BaseTimestamp = horizon
+	nh.Length = int32(len(b) - batchLengthOverhead)
+	be := binary.BigEndian
+	be.PutUint32(b[offLength:], uint32(nh.Length))
+	be.PutUint16(b[offAttributes:], uint16(nh.Attributes))
+	be.PutUint64(b[offBaseTimestamp:], uint64(horizon))
+	nh.CRC = crc32.Checksum(b[offAttributes:], castagnoli)
+	be.PutUint32(b[offCRC:], nh.CRC)
+	return nh, nil
+}
+
 // appendEmptyBatch writes the header of h with no records, as Kafka's
 // DefaultRecordBatch.writeEmptyHeader does for a batch the cleaner must
 // retain (RETAIN_EMPTY): same offsets, producer fields, leader epoch,

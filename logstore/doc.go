@@ -428,12 +428,13 @@
 //     memory; a clean that fails keeps the earlier value) and cleans the
 //     log then even without dirty records. After a restart that is
 //     forgotten until the log is dirty again.
-//   - Transaction markers (later, with transactions): Kafka sets the
-//     horizon on a batch holding the marker of a transaction with no
-//     records left (containsMarkerForEmptyTxn) and removes the marker at
-//     the first cleaning at or after its horizon; the hooks
-//     retainControlBatch/abortedBatch are where that goes. Until then
-//     control batches are copied unchanged, with no horizon.
+//   - Transaction markers: a marker whose transaction has no data left
+//     (Kafka's containsMarkerForEmptyTxn) gets a horizon the same way (the
+//     control batch rebuilt: flag, base timestamp, its record's timestamp
+//     delta re-encoded, new CRC), is kept and schedules a cleaning like a
+//     tombstone until then, and goes at the first cleaning at or after
+//     the horizon. So a marker outlives its transaction's data by at
+//     least delete.retention.ms whatever its segment's age, as in Kafka.
 //   - An empty header kept for a producer (RETAIN_EMPTY) has no horizon
 //     (Kafka's writeEmptyHeader).
 //
@@ -550,10 +551,9 @@
 //     (RETAIN_EMPTY). Walking the log from its first segment, a marker
 //     whose transaction showed no data batch in this cleaning (COMMIT:
 //     no committed batch of P since P's last marker; ABORT: no aborted
-//     one; or an empty control batch) may go, and goes once its
-//     segment's last write is delete.retention.ms old (kept until then
-//     like a tombstone, which schedules the next cleaning); the group's
-//     last batch stays as an empty control batch. The 'x' entries of
+//     one; or an empty control batch) may go: it gets a delete horizon
+//     (see "Delete horizon") and goes at the first cleaning at or after
+//     it; the group's last batch stays as an empty control batch. The 'x' entries of
 //     dropped markers are deleted in the swap's index batch; the others
 //     stay (a consumer may be told of an aborted transaction with no
 //     data left, which it skips harmlessly, but never of one whose
@@ -563,10 +563,8 @@
 //
 // # Not done here
 //
-// The transaction coordinator itself (issue 11's later steps; the log
-// takes its markers through AppendMarker), Kafka 3.1+'s delete horizon
-// stamped in cleaned batches (KIP-534; Samsa ages tombstones and markers
-// by segment mtime), and a leader
-// epoch cache (batches carry the epoch they were appended in, but the
-// index does not map epochs to start offsets).
+// The transaction coordinator itself is package txn (the log takes its
+// markers through AppendMarker). No leader epoch cache: batches carry
+// the epoch they were appended in, but the index does not map epochs to
+// start offsets.
 package logstore

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // txnBatch is a transactional data batch of producer pid (records records,
@@ -613,4 +614,152 @@ func TestActiveProducers(t *testing.T) {
 	if a := got[0]; a.ProducerEpoch != 2 || a.LastSequence != 1 || a.CoordinatorEpoch != 7 || a.CurrentTxnStartOffset != -1 {
 		t.Fatalf("after commit %+v", a)
 	}
+}
+
+// TestCleanerMarkerDeleteHorizon: a transaction marker follows KIP-534's
+// delete horizon as Kafka's cleaner does: the cleaning that drops an
+// aborted transaction's data keeps its ABORT marker (its data was seen),
+// the next one finds the transaction empty and stamps the marker's batch
+// with a horizon of that cleaning's time + delete.retention.ms (attribute
+// bit 6, base timestamp = horizon, the record's timestamp unchanged),
+// cleanings before the horizon keep it, the first at or after it drops
+// it with its aborted-transaction entry. A COMMIT marker whose data is
+// still there stays, with no horizon.
+func TestCleanerMarkerDeleteHorizon(t *testing.T) {
+	e := newEnv(t)
+	e.open()
+	cfg := compactCfg()
+	cfg.DeleteRetentionMs = 1000
+	cfg.MinCleanableDirtyRatio = 0
+	p := e.create("h", 0, cfg)
+	t0 := e.clock.ms.Load()
+	tb := func(seq int32, key, val string) []byte {
+		return setTransactional(keyedBatch(t, keyedSpec{recs: []kv{{[]byte(key), []byte(val)}}, ts: t0, pid: 5, seq: seq}))
+	}
+	appendBatch(t, p, tb(0, "a", "aborted"))
+	abortOff := mustMarker(t, p, 5, 0, false, 0).LastOffset
+	appendBatch(t, p, tb(1, "b", "committed"))
+	commitOff := mustMarker(t, p, 5, 0, true, 0).LastOffset
+	for i := 0; i < 80; i++ {
+		appendBatch(t, p, keyedBatch(t, keyedSpec{recs: []kv{{[]byte(fmt.Sprintf("z%02d", i)), []byte("plain")}}, ts: t0, pid: -1}))
+	}
+	find := func(off int64) (BatchHeader, []byte, bool) {
+		for _, b := range readAll(t, p) {
+			if h := mustHeader(t, b); h.BaseOffset == off && h.NumRecords > 0 {
+				return h, b, true
+			}
+		}
+		return BatchHeader{}, nil, false
+	}
+	recTs := func(h BatchHeader, b []byte) int64 {
+		var r kmsg.Record
+		recs := b[BatchHeaderSize:]
+		l, n := binary.Varint(recs)
+		if err := r.ReadFrom(recs[:n+int(l)]); err != nil {
+			t.Fatal(err)
+		}
+		return h.BaseTimestamp + r.TimestampDelta64
+	}
+	h, b, ok := find(abortOff)
+	if !ok {
+		t.Fatal("no ABORT marker")
+	}
+	markerTs := recTs(h, b)
+	clean := func(at int64) {
+		t.Helper()
+		e.clock.ms.Store(at)
+		if err := p.setCleanerCheckpoint(0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s.CleanNow(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	abortedEntries := func() int {
+		a, err := p.AbortedTransactions(0, math.MaxInt64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(a)
+	}
+
+	clean(t0)
+	if h, _, ok := find(abortOff); !ok || h.Attributes&attrDeleteHorizon != 0 {
+		t.Fatalf("after the cleaning that drops the aborted data: marker %+v (present %v), want it kept with no horizon", h, ok)
+	}
+	clean(t0 + 10)
+	h, b, ok = find(abortOff)
+	if hz, has := h.DeleteHorizon(); !ok || !has || hz != t0+10+1000 {
+		t.Fatalf("second cleaning: marker %+v (present %v), want delete horizon %d", h, ok, t0+10+1000)
+	}
+	if got := recTs(h, b); got != markerTs {
+		t.Fatalf("marker record timestamp %d after the horizon was stamped, was %d", got, markerTs)
+	}
+	if m, err := parseMarker(b); err != nil || m.kind != markerAbort {
+		t.Fatalf("stamped marker does not parse as ABORT: %+v %v", m, err)
+	}
+	if !VerifyCRC(b) {
+		t.Fatal("stamped marker batch has a bad CRC")
+	}
+	clean(t0 + 10 + 999)
+	if _, _, ok := find(abortOff); !ok || abortedEntries() != 1 {
+		t.Fatalf("marker gone (present %v, %d aborted entries) before its horizon", ok, abortedEntries())
+	}
+	clean(t0 + 10 + 1000)
+	if _, _, ok := find(abortOff); ok {
+		t.Fatal("marker kept at its horizon")
+	}
+	if n := abortedEntries(); n != 0 {
+		t.Fatalf("%d aborted-transaction entries left after the marker went", n)
+	}
+	if h, _, ok := find(commitOff); !ok || h.Attributes&attrDeleteHorizon != 0 {
+		t.Fatalf("COMMIT marker with data: %+v (present %v), want kept without horizon", h, ok)
+	}
+}
+
+// FuzzControlWithHorizon feeds arbitrary control batches to the rebuild
+// that stamps a delete horizon on a marker: it must return an error or a
+// batch with a valid CRC, the horizon flag and base, the same records
+// (offset deltas, keys, values) and the same record timestamps, never
+// panic.
+func FuzzControlWithHorizon(f *testing.F) {
+	f.Add(appendMarkerBatch(nil, 1, 0, true, 0, 0, 1000), int64(5000))
+	f.Add(appendMarkerBatch(nil, 7, 3, false, 2, 1, -1), int64(-3))
+	f.Add(makeBatch(f, batchSpec{baseTs: 1, records: 3, attrs: attrControl | attrTransactional, pidSet: true, pid: 1, seq: -1}), int64(1<<62))
+	f.Fuzz(func(t *testing.T, b []byte, horizon int64) {
+		h, err := ParseBatchHeader(b)
+		if err != nil || int(h.TotalSize()) != len(b) {
+			return
+		}
+		var out outBuf
+		nh, err := appendControlWithHorizon(&out, b, &h, horizon)
+		if err != nil {
+			return
+		}
+		if !VerifyCRC(out.b) || nh.BaseTimestamp != horizon || nh.Attributes&attrDeleteHorizon == 0 || int(nh.TotalSize()) != len(out.b) {
+			t.Fatalf("rebuilt header %+v (len %d), CRC ok %v", nh, len(out.b), VerifyCRC(out.b))
+		}
+		again := mustHeader(t, out.b)
+		if again.NumRecords != h.NumRecords || again.LastOffsetDelta != h.LastOffsetDelta || again.ProducerID != h.ProducerID {
+			t.Fatalf("header changed: %+v -> %+v", h, again)
+		}
+		recs := func(base int64, body []byte) (out []kmsg.Record) {
+			for len(body) > 0 {
+				l, n := binary.Varint(body)
+				var r kmsg.Record
+				if n <= 0 || int64(len(body)-n) < l || r.ReadFrom(body[:n+int(l)]) != nil {
+					return nil
+				}
+				r.TimestampDelta64 += base
+				r.Length, r.TimestampDelta = 0, 0
+				out = append(out, r)
+				body = body[n+int(l):]
+			}
+			return out
+		}
+		was, now := recs(h.BaseTimestamp, b[BatchHeaderSize:]), recs(horizon, out.b[BatchHeaderSize:])
+		if was != nil && !reflect.DeepEqual(was, now) {
+			t.Fatalf("records changed:\n%+v\n%+v", was, now)
+		}
+	})
 }
