@@ -170,6 +170,12 @@ func (b *builder) simpleFields() error {
 		c.InterBrokerListenerName = strings.ToUpper(n)
 	}
 	c.UncleanLeaderElectionEnable = b.value("unclean.leader.election.enable") == "true"
+	c.ControlledShutdownEnable = b.value("controlled.shutdown.enable") == "true"
+	c.ControlledShutdownMaxRetries = int32(b.int64Of("controlled.shutdown.max.retries"))
+	c.ControlledShutdownRetryBackoffMs = b.int64Of("controlled.shutdown.retry.backoff.ms")
+	c.AutoLeaderRebalanceEnable = b.value("auto.leader.rebalance.enable") == "true"
+	c.LeaderImbalanceCheckIntervalSeconds = b.int64Of("leader.imbalance.check.interval.seconds")
+	c.LeaderImbalancePerBrokerPercentage = int32(b.int64Of("leader.imbalance.per.broker.percentage"))
 	c.OffsetsTopicReplicationFactor = int16(b.int64Of("offsets.topic.replication.factor"))
 	return nil
 }

@@ -111,6 +111,24 @@ type Config struct {
 	// (default false): whether the controller may elect a leader outside
 	// the ISR when no ISR member is alive.
 	UncleanLeaderElectionEnable bool
+	// ControlledShutdownEnable (controlled.shutdown.enable, default true),
+	// ControlledShutdownMaxRetries (controlled.shutdown.max.retries, 3) and
+	// ControlledShutdownRetryBackoffMs (controlled.shutdown.retry.backoff.ms,
+	// 5000): how a cluster-mode broker asks the controller to move its
+	// leaderships away before it stops (Kafka's KafkaServer.controlledShutdown).
+	ControlledShutdownEnable         bool
+	ControlledShutdownMaxRetries     int32
+	ControlledShutdownRetryBackoffMs int64
+	// AutoLeaderRebalanceEnable (auto.leader.rebalance.enable, default
+	// true), LeaderImbalanceCheckIntervalSeconds
+	// (leader.imbalance.check.interval.seconds, 300) and
+	// LeaderImbalancePerBrokerPercentage
+	// (leader.imbalance.per.broker.percentage, 10): the controller's
+	// periodic preferred-leader rebalance (KafkaController
+	// .checkAndTriggerAutoLeaderRebalance).
+	AutoLeaderRebalanceEnable           bool
+	LeaderImbalanceCheckIntervalSeconds int64
+	LeaderImbalancePerBrokerPercentage  int32
 	// OffsetsTopicReplicationFactor is offsets.topic.replication.factor
 	// (default 3), capped at the live brokers when the topic is created.
 	OffsetsTopicReplicationFactor int16
@@ -136,42 +154,48 @@ type Config struct {
 func Default() *Config {
 	l := []Listener{{Name: "PLAINTEXT", Host: "localhost", Port: 9092}}
 	return &Config{
-		Listeners:                            l,
-		AdvertisedListeners:                  append([]Listener(nil), l...),
-		LogDirs:                              []string{DefaultLogDir},
-		ConsoleEnable:                        true,
-		NumPartitions:                        1,
-		DefaultReplicationFactor:             1,
-		AutoCreateTopics:                     true,
-		MessageMaxBytes:                      1048588,
-		MaxIncrementalFetchSessionCacheSlots: 1000,
-		SocketRequestMaxBytes:                104857600,
-		ConnectionsMaxIdleMs:                 600000,
-		LogRetentionMs:                       168 * 3600 * 1000,
-		LogRetentionBytes:                    -1,
-		LogSegmentBytes:                      1 << 30,
-		LogRollMs:                            168 * 3600 * 1000,
-		LogRetentionCheckIntervalMs:          300000,
-		LogFlushIntervalMessages:             math.MaxInt64,
-		LogFlushIntervalMs:                   math.MaxInt64,
-		OffsetsRetentionMinutes:              10080,
-		GroupInitialRebalanceDelayMs:         3000,
-		GroupMinSessionTimeoutMs:             6000,
-		GroupMaxSessionTimeoutMs:             1800000,
-		GroupMaxSize:                         math.MaxInt32,
-		OffsetsTopicNumPartitions:            50,
-		OffsetsTopicSegmentBytes:             104857600,
-		OffsetsRetentionCheckIntervalMs:      600000,
-		OffsetsLoadBufferSize:                5242880,
-		MinInsyncReplicas:                    1,
-		TransactionStateLogNumPartitions:     50,
-		TransactionStateLogSegmentBytes:      104857600,
-		TransactionStateLogLoadBufferSize:    5242880,
-		TransactionMaxTimeoutMs:              900000,
-		ZookeeperSessionTimeoutMs:            18000,
-		ZookeeperConnectionTimeoutMs:         18000,
-		InterBrokerListenerName:              "PLAINTEXT",
-		OffsetsTopicReplicationFactor:        3,
+		Listeners:                                            l,
+		AdvertisedListeners:                                  append([]Listener(nil), l...),
+		LogDirs:                                              []string{DefaultLogDir},
+		ConsoleEnable:                                        true,
+		NumPartitions:                                        1,
+		DefaultReplicationFactor:                             1,
+		AutoCreateTopics:                                     true,
+		MessageMaxBytes:                                      1048588,
+		MaxIncrementalFetchSessionCacheSlots:                 1000,
+		SocketRequestMaxBytes:                                104857600,
+		ConnectionsMaxIdleMs:                                 600000,
+		LogRetentionMs:                                       168 * 3600 * 1000,
+		LogRetentionBytes:                                    -1,
+		LogSegmentBytes:                                      1 << 30,
+		LogRollMs:                                            168 * 3600 * 1000,
+		LogRetentionCheckIntervalMs:                          300000,
+		LogFlushIntervalMessages:                             math.MaxInt64,
+		LogFlushIntervalMs:                                   math.MaxInt64,
+		OffsetsRetentionMinutes:                              10080,
+		GroupInitialRebalanceDelayMs:                         3000,
+		GroupMinSessionTimeoutMs:                             6000,
+		GroupMaxSessionTimeoutMs:                             1800000,
+		GroupMaxSize:                                         math.MaxInt32,
+		OffsetsTopicNumPartitions:                            50,
+		OffsetsTopicSegmentBytes:                             104857600,
+		OffsetsRetentionCheckIntervalMs:                      600000,
+		OffsetsLoadBufferSize:                                5242880,
+		MinInsyncReplicas:                                    1,
+		TransactionStateLogNumPartitions:                     50,
+		TransactionStateLogSegmentBytes:                      104857600,
+		TransactionStateLogLoadBufferSize:                    5242880,
+		TransactionMaxTimeoutMs:                              900000,
+		ZookeeperSessionTimeoutMs:                            18000,
+		ZookeeperConnectionTimeoutMs:                         18000,
+		InterBrokerListenerName:                              "PLAINTEXT",
+		ControlledShutdownEnable:                             true,
+		ControlledShutdownMaxRetries:                         3,
+		ControlledShutdownRetryBackoffMs:                     5000,
+		AutoLeaderRebalanceEnable:                            true,
+		LeaderImbalanceCheckIntervalSeconds:                  300,
+		LeaderImbalancePerBrokerPercentage:                   10,
+		OffsetsTopicReplicationFactor:                        3,
 		TransactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
 		TransactionalIDExpirationMs:                          604800000,
 		TransactionRemoveExpiredTransactionCleanupIntervalMs: 3600000,
