@@ -656,7 +656,16 @@ func (b *Broker) Close(ctx context.Context) error {
 	b.closeOnce.Do(func() {
 		b.setPhase("shutting down")
 		if st := b.stores.Load(); st != nil && st.role != nil {
-			// Resign first, so another broker takes over at once.
+			// Kafka's KafkaServer.shutdown starts with controlledShutdown:
+			// leadership moves to other in-sync replicas while this broker
+			// still serves, so clients see a leader change rather than
+			// an outage.
+			if b.cfg.ControlledShutdownEnable {
+				b.setPhase("controlled shutdown")
+				st.role.RequestControlledShutdown(ctx, int(b.cfg.ControlledShutdownMaxRetries),
+					time.Duration(b.cfg.ControlledShutdownRetryBackoffMs)*time.Millisecond)
+			}
+			// Resign next, so another broker takes over at once.
 			st.role.Close()
 		}
 		// The console is a client of this broker: it goes before the
@@ -749,7 +758,11 @@ func openZooKeeper(cfg *config.Config, log *slog.Logger) (*controller.ZK, *zkcon
 		return nil, nil, fmt.Errorf("open controller: %w", err)
 	}
 	role := zkcontroller.New(zkcontroller.Config{ZK: z, InterBrokerListener: cfg.InterBrokerListenerName,
-		UncleanLeaderElection: cfg.UncleanLeaderElectionEnable, Logger: log})
+		UncleanLeaderElection:              cfg.UncleanLeaderElectionEnable,
+		AutoLeaderRebalance:                cfg.AutoLeaderRebalanceEnable,
+		LeaderImbalanceCheckInterval:       time.Duration(cfg.LeaderImbalanceCheckIntervalSeconds) * time.Second,
+		LeaderImbalancePerBrokerPercentage: int(cfg.LeaderImbalancePerBrokerPercentage),
+		Logger:                             log})
 	z.BlockSource = role.ProducerIDBlock
 	return z, role, nil
 }

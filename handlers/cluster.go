@@ -30,6 +30,11 @@ type Cluster interface {
 	// role (NOT_CONTROLLER when this broker is not the controller).
 	AlterPartition(ctx context.Context, req *kmsg.AlterPartitionRequest) *kmsg.AlterPartitionResponse
 	AllocateProducerIDs(ctx context.Context, req *kmsg.AllocateProducerIDsRequest) *kmsg.AllocateProducerIDsResponse
+	// ControlledShutdown and ElectLeaders are served by the controller
+	// role too (Kafka 3.9's KafkaController.controlledShutdown and
+	// electLeaders): NOT_CONTROLLER elsewhere.
+	ControlledShutdown(ctx context.Context, req *kmsg.ControlledShutdownRequest) *kmsg.ControlledShutdownResponse
+	ElectLeaders(ctx context.Context, req *kmsg.ElectLeadersRequest) *kmsg.ElectLeadersResponse
 }
 
 // The inter-broker APIs this package serves in ZooKeeper mode, at the
@@ -39,6 +44,10 @@ func init() {
 	registerCluster(0, 8, (*Handlers).updateMetadata)
 	registerCluster(0, 3, (*Handlers).alterPartition)
 	registerCluster(0, 0, (*Handlers).allocateProducerIDs)
+	registerCluster(0, 3, (*Handlers).controlledShutdown)
+	// ElectLeaders is an admin API, but only a ZooKeeper-mode cluster has
+	// leaders to elect.
+	registerCluster(0, 2, (*Handlers).electLeaders)
 }
 
 // updateMetadata is KafkaApis.handleUpdateMetadataRequest: a request for
@@ -67,6 +76,24 @@ func (h *Handlers) alterPartition(ctx context.Context, _ *protocol.Request, req 
 
 func (h *Handlers) allocateProducerIDs(ctx context.Context, _ *protocol.Request, req *kmsg.AllocateProducerIDsRequest) (kmsg.Response, error) {
 	return h.Cluster.AllocateProducerIDs(ctx, req), nil
+}
+
+func (h *Handlers) controlledShutdown(ctx context.Context, r *protocol.Request, req *kmsg.ControlledShutdownRequest) (kmsg.Response, error) {
+	resp := h.Cluster.ControlledShutdown(ctx, req)
+	r.Logger.Info("ControlledShutdown served", "broker", req.BrokerID, "broker_epoch", req.BrokerEpoch,
+		"error", errName(resp.ErrorCode), "partitions_remaining", len(resp.PartitionsRemaining))
+	return resp, nil
+}
+
+func (h *Handlers) electLeaders(ctx context.Context, _ *protocol.Request, req *kmsg.ElectLeadersRequest) (kmsg.Response, error) {
+	return h.Cluster.ElectLeaders(ctx, req), nil
+}
+
+func errName(code int16) string {
+	if code == 0 {
+		return "NONE"
+	}
+	return kerr.ErrorForCode(code).Error()
 }
 
 // notController reports whether a request only the controller serves

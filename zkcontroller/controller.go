@@ -29,7 +29,16 @@ type Config struct {
 	// UncleanLeaderElection is the broker default of
 	// unclean.leader.election.enable; a topic override wins.
 	UncleanLeaderElection bool
-	Logger                *slog.Logger
+	// AutoLeaderRebalance is auto.leader.rebalance.enable: the elected
+	// controller checks leader imbalance 5 s after its election and then
+	// every LeaderImbalanceCheckInterval (leader.imbalance.check.interval
+	// .seconds), moving leadership back to preferred replicas for every
+	// broker whose imbalance exceeds LeaderImbalancePerBrokerPercentage
+	// (KafkaController.checkAndTriggerAutoLeaderRebalance).
+	AutoLeaderRebalance                bool
+	LeaderImbalanceCheckInterval       time.Duration
+	LeaderImbalancePerBrokerPercentage int
+	Logger                             *slog.Logger
 }
 
 // Controller runs the election and, while elected, the controller's work.
@@ -55,6 +64,12 @@ type Controller struct {
 	epoch        int32
 	epochVersion int32
 	live         map[int32]liveBroker
+	// shuttingDown are the live brokers that asked for a controlled
+	// shutdown (ControllerContext.shuttingDownBrokerIds): they still get
+	// requests but no longer count as live replicas for elections.
+	shuttingDown map[int32]bool
+	// termStop ends this term's timers (the auto rebalance) on resignation.
+	termStop chan struct{}
 	topics       map[string]*topicCtx
 	senders      map[int32]*sender
 }
@@ -101,7 +116,18 @@ type (
 		epoch    int64
 		reply    chan allocResult
 	}
-	evEpoch struct{ reply chan int32 }
+	evEpoch             struct{ reply chan int32 }
+	evControlledShutdown struct {
+		brokerID int32
+		epoch    int64
+		reply    chan shutdownResult
+	}
+	evElectLeaders struct {
+		typ   int8
+		parts []tp
+		reply chan map[tp]electResult
+	}
+	evAutoRebalance struct{ gen int }
 )
 
 type allocResult struct {
@@ -220,6 +246,15 @@ func (c *Controller) handle(ev any) {
 	case evAllocate:
 		b, err := c.allocateProducerIDs(e.brokerID, e.epoch)
 		e.reply <- allocResult{b, err}
+	case evControlledShutdown:
+		parts, err := c.controlledShutdown(e.brokerID, e.epoch)
+		e.reply <- shutdownResult{parts, err}
+	case evElectLeaders:
+		e.reply <- c.electLeaders(e.typ, e.parts)
+	case evAutoRebalance:
+		if c.active && e.gen == c.gen {
+			c.guard(c.autoRebalance)
+		}
 	case evEpoch:
 		if c.active {
 			e.reply <- c.epoch
@@ -308,11 +343,16 @@ func (c *Controller) elect() {
 	c.epochSeen.Store(epoch)
 	c.z.SetActive(true)
 	c.log.Info("controller: elected", "broker_id", c.id, "controller_epoch", epoch)
+	c.termStop = make(chan struct{})
 	if err := c.onFailover(); err != nil {
 		c.log.Error("controller: failover failed; resigning", "err", err)
 		c.resign()
 		_ = c.conn.Delete(c.p(zkdata.ControllerPath), -1)
 		c.retryLater(evElect{})
+		return
+	}
+	if c.cfg.AutoLeaderRebalance {
+		c.scheduleAutoRebalance(c.gen, c.termStop)
 	}
 }
 
@@ -373,7 +413,11 @@ func (c *Controller) resign() {
 		s.close()
 		delete(c.senders, id)
 	}
-	c.live, c.topics = nil, nil
+	c.live, c.topics, c.shuttingDown = nil, nil, nil
+	if c.termStop != nil {
+		close(c.termStop)
+		c.termStop = nil
+	}
 	c.log.Info("controller: resigned", "broker_id", c.id)
 }
 
@@ -382,6 +426,7 @@ func (c *Controller) resign() {
 func (c *Controller) onFailover() error {
 	c.senders = map[int32]*sender{}
 	c.topics = map[string]*topicCtx{}
+	c.shuttingDown = map[int32]bool{}
 	live, err := c.readBrokers()
 	if err != nil {
 		return err
@@ -532,7 +577,13 @@ func (c *Controller) liveIDs() []int32 {
 	return ids
 }
 
-func (c *Controller) isLive(id int32) bool { _, ok := c.live[id]; return ok }
+// isLive is ControllerContext.isLiveBroker: registered and not shutting
+// down, so a replica that may lead or join an ISR.
+func (c *Controller) isLive(id int32) bool { _, ok := c.live[id]; return ok && !c.shuttingDown[id] }
+
+// isRegistered is liveOrShuttingDownBrokerIds: every broker with a
+// registration, the ones that receive the controller's requests.
+func (c *Controller) isRegistered(id int32) bool { _, ok := c.live[id]; return ok }
 
 // uncleanFor is unclean.leader.election.enable for a topic: its override,
 // else the broker default.
@@ -577,7 +628,9 @@ func (c *Controller) electWhereNeeded() ([]tp, error) {
 				}
 				continue
 			}
-			if pc.st.Leader >= 0 && c.isLive(pc.st.Leader) {
+			// A shutting-down broker still leads until its controlled
+			// shutdown moves the partition (or it dies).
+			if pc.st.Leader >= 0 && c.isRegistered(pc.st.Leader) {
 				continue
 			}
 			did, err := c.electOffline(tc, p)
@@ -805,6 +858,7 @@ func (c *Controller) onBrokerChange() error {
 				delete(c.senders, id)
 			}
 			delete(c.live, id)
+			delete(c.shuttingDown, id)
 		}
 		if err := c.onBrokerFailure(dead); err != nil {
 			return err
@@ -967,7 +1021,7 @@ func (c *Controller) deleteTopic(tc *topicCtx) {
 		}
 	}
 	for b, ps := range byBroker {
-		if !c.isLive(b) {
+		if !c.isRegistered(b) {
 			continue
 		}
 		req := kmsg.NewPtrStopReplicaRequest()
@@ -1039,7 +1093,7 @@ func (c *Controller) sendLeaderAndIsrFor(parts []tp) {
 			continue
 		}
 		for _, r := range tc.replicas[x.part] {
-			if c.isLive(r) {
+			if c.isRegistered(r) {
 				byBroker[r] = append(byBroker[r], x)
 			}
 		}
@@ -1059,7 +1113,7 @@ func (c *Controller) sendLeaderAndIsrFor(parts []tp) {
 
 // sendLeaderAndIsr sends LeaderAndIsr v7 for parts to broker id.
 func (c *Controller) sendLeaderAndIsr(id int32, parts []tp, isNew map[tp]bool) {
-	if len(parts) == 0 || !c.isLive(id) {
+	if len(parts) == 0 || !c.isRegistered(id) {
 		return
 	}
 	req := kmsg.NewPtrLeaderAndISRRequest()

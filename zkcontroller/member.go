@@ -2,6 +2,7 @@ package zkcontroller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -83,4 +84,225 @@ func (c *Controller) tryProducerIDBlock(ctx context.Context) (int64, int64, erro
 		return 0, 0, fmt.Errorf("controller returned an empty producer id block")
 	}
 	return resp.ProducerIDStart, int64(resp.ProducerIDLen), nil
+}
+
+// ControlledShutdown serves ControlledShutdown (key 7) as Kafka 3.9's
+// KafkaApis.handleControlledShutdownRequest with KafkaController
+// .doControlledShutdown: leadership of every partition the broker leads
+// moves to another in-sync replica, the broker leaves the ISRs it
+// follows in, and the answer lists the partitions it still leads.
+// Errors: NOT_CONTROLLER, STALE_BROKER_EPOCH, BROKER_NOT_AVAILABLE,
+// REQUEST_TIMED_OUT when ctx ends first.
+func (c *Controller) ControlledShutdown(ctx context.Context, req *kmsg.ControlledShutdownRequest) *kmsg.ControlledShutdownResponse {
+	resp := req.ResponseKind().(*kmsg.ControlledShutdownResponse)
+	epoch := req.BrokerEpoch
+	if req.Version < 2 {
+		epoch = -1 // AbstractControlRequest.UNKNOWN_BROKER_EPOCH
+	}
+	reply := make(chan shutdownResult, 1)
+	select {
+	case c.events <- evControlledShutdown{req.BrokerID, epoch, reply}:
+	case <-ctx.Done():
+		resp.ErrorCode = kerr.RequestTimedOut.Code
+		return resp
+	case <-c.stop:
+		resp.ErrorCode = kerr.NotController.Code
+		return resp
+	}
+	var r shutdownResult
+	select {
+	case r = <-reply:
+	case <-ctx.Done():
+		resp.ErrorCode = kerr.RequestTimedOut.Code
+		return resp
+	}
+	if r.err != nil {
+		var ke *kerr.Error
+		if errors.As(r.err, &ke) {
+			resp.ErrorCode = ke.Code
+		} else {
+			c.log.Error("controller: controlled shutdown failed", "broker", req.BrokerID, "err", r.err)
+			resp.ErrorCode = kerr.UnknownServerError.Code
+		}
+		return resp
+	}
+	for _, x := range r.remaining {
+		rp := kmsg.NewControlledShutdownResponsePartitionsRemaining()
+		rp.Topic, rp.Partition = x.topic, x.part
+		resp.PartitionsRemaining = append(resp.PartitionsRemaining, rp)
+	}
+	return resp
+}
+
+// ElectLeaders serves ElectLeaders (key 43) as Kafka 3.9's ZooKeeper-mode
+// KafkaApis.handleElectLeaders: the partitions asked for (every partition
+// in this broker's metadata cache when the request names none) are
+// elected by the controller (per-partition NOT_CONTROLLER on any other
+// broker, as ZooKeeper mode does not forward), then the answer waits
+// until this broker's metadata cache shows each elected leader or the
+// request's timeout passes (REQUEST_TIMED_OUT for those, as
+// DelayedElectLeader). For "all partitions" the ones that needed no
+// election are left out of the answer.
+func (c *Controller) ElectLeaders(ctx context.Context, req *kmsg.ElectLeadersRequest) *kmsg.ElectLeadersResponse {
+	resp := req.ResponseKind().(*kmsg.ElectLeadersResponse)
+	typ := ElectionPreferred
+	if req.Version >= 1 {
+		typ = req.ElectionType
+	}
+	var parts []tp
+	all := req.Topics == nil
+	if all {
+		for _, t := range c.z.Cache().Topics() {
+			for p := range t.Partitions {
+				parts = append(parts, tp{t.Name, p})
+			}
+		}
+	} else {
+		for _, t := range req.Topics {
+			for _, p := range t.Partitions {
+				parts = append(parts, tp{t.Topic, p})
+			}
+		}
+	}
+	deadline := time.Now().Add(time.Duration(req.TimeoutMillis) * time.Millisecond)
+	if req.TimeoutMillis <= 0 {
+		deadline = time.Now()
+	}
+	results := make(map[tp]electResult, len(parts))
+	if typ != ElectionPreferred && typ != ElectionUnclean {
+		for _, x := range parts {
+			results[x] = electResult{code: kerr.InvalidRequest.Code}
+		}
+	} else {
+		reply := make(chan map[tp]electResult, 1)
+		select {
+		case c.events <- evElectLeaders{typ, parts, reply}:
+			select {
+			case results = <-reply:
+			case <-ctx.Done():
+				resp.ErrorCode = kerr.RequestTimedOut.Code
+				return resp
+			}
+		case <-ctx.Done():
+			resp.ErrorCode = kerr.RequestTimedOut.Code
+			return resp
+		case <-c.stop:
+			for _, x := range parts {
+				results[x] = electResult{code: kerr.NotController.Code}
+			}
+		}
+	}
+	// DelayedElectLeader: wait for the metadata cache to show the leaders.
+	for {
+		waiting := false
+		for x, r := range results {
+			if r.code != 0 || r.leader < 0 {
+				continue
+			}
+			if p, ok := c.z.Cache().Partition(x.topic, x.part); ok && p.Leader == r.leader {
+				r.leader = -1 // seen
+				results[x] = r
+				continue
+			}
+			waiting = true
+		}
+		if !waiting {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			for x, r := range results {
+				if r.code == 0 && r.leader >= 0 {
+					results[x] = electResult{code: kerr.RequestTimedOut.Code}
+				}
+			}
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	byTopic := map[string]int{}
+	for _, x := range parts {
+		r, ok := results[x]
+		if !ok {
+			continue
+		}
+		delete(results, x) // each partition once
+		if all && r.code == kerr.ElectionNotNeeded.Code {
+			continue
+		}
+		i, ok := byTopic[x.topic]
+		if !ok {
+			t := kmsg.NewElectLeadersResponseTopic()
+			t.Topic = x.topic
+			resp.Topics = append(resp.Topics, t)
+			i = len(resp.Topics) - 1
+			byTopic[x.topic] = i
+		}
+		pr := kmsg.NewElectLeadersResponseTopicPartition()
+		pr.Partition, pr.ErrorCode, pr.ErrorMessage = x.part, r.code, r.msg
+		resp.Topics[i].Partitions = append(resp.Topics[i].Partitions, pr)
+	}
+	return resp
+}
+
+// RequestControlledShutdown is the broker side of a controlled shutdown,
+// as Kafka 3.9's KafkaServer.controlledShutdown: ControlledShutdown
+// (v3, with this broker's id and epoch) to the controller named in the
+// metadata cache (handled directly when this broker is the controller),
+// up to maxRetries attempts with backoff between them, until the
+// controller answers without error and with no partition remaining. It
+// returns whether that happened; the broker stops either way.
+func (c *Controller) RequestControlledShutdown(ctx context.Context, maxRetries int, backoff time.Duration) bool {
+	for remaining := maxRetries; remaining > 0; {
+		remaining--
+		err := c.tryControlledShutdown(ctx)
+		if err == nil {
+			c.log.Info("controlled shutdown succeeded")
+			return true
+		}
+		c.log.Info("controlled shutdown attempt failed", "err", err, "retries_left", remaining)
+		if remaining == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(backoff):
+		}
+	}
+	c.log.Warn("controlled shutdown did not succeed; proceeding to shut down")
+	return false
+}
+
+func (c *Controller) tryControlledShutdown(ctx context.Context) error {
+	req := kmsg.NewPtrControlledShutdownRequest()
+	req.Version, req.BrokerID, req.BrokerEpoch = 3, c.id, c.z.BrokerEpoch()
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second) // controller.socket.timeout.ms
+	defer cancel()
+	var resp *kmsg.ControlledShutdownResponse
+	if c.z.IsActiveController() {
+		resp = c.ControlledShutdown(rctx, req)
+	} else {
+		ctrl := c.z.Cache().ControllerID()
+		addr, ok := c.z.Cache().BrokerAddr(ctrl)
+		if ctrl < 0 || !ok {
+			return fmt.Errorf("controller unknown: %w", kerr.NotController)
+		}
+		cl, err := newClient(addr, "broker-"+strconv.Itoa(int(c.id))+"-controlled-shutdown")
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		r, err := cl.SeedBrokers()[0].Request(rctx, req)
+		if err != nil {
+			return fmt.Errorf("controlled shutdown to controller %d: %w", ctrl, err)
+		}
+		resp = r.(*kmsg.ControlledShutdownResponse)
+	}
+	if resp.ErrorCode != 0 {
+		return kerr.ErrorForCode(resp.ErrorCode)
+	}
+	if n := len(resp.PartitionsRemaining); n > 0 {
+		return fmt.Errorf("%d partitions remaining to move", n)
+	}
+	return nil
 }

@@ -1,0 +1,457 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// leadersOf maps each partition of topic to its leader.
+func leadersOf(m *kmsg.MetadataResponse, topic string) map[int32]kmsg.MetadataResponseTopicPartition {
+	out := map[int32]kmsg.MetadataResponseTopicPartition{}
+	for _, t := range m.Topics {
+		if *t.Topic == topic {
+			for _, p := range t.Partitions {
+				out[p.Partition] = p
+			}
+		}
+	}
+	return out
+}
+
+// createZKTopic creates topic with n partitions and replication factor 3
+// through the controller and waits until every broker knows its leaders.
+func (c *zkCluster) createZKTopic(topic string, n int32) *kmsg.MetadataResponse {
+	c.t.Helper()
+	adm := newAdmin(c.t, c.anyLive().Addr())
+	if _, err := adm.CreateTopic(ctxT(c.t), n, 3, nil, topic); err != nil {
+		c.t.Fatalf("create %s: %v", topic, err)
+	}
+	return c.waitAgree("topic "+topic+" led everywhere", 15*time.Second, func(m *kmsg.MetadataResponse) bool {
+		ps := leadersOf(m, topic)
+		if len(ps) != int(n) {
+			return false
+		}
+		for _, p := range ps {
+			if p.Leader < 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// stateZnode reads a partition's state znode: leader, ISR and the zxid of
+// its last write.
+func (c *zkCluster) stateZnode(topic string, p int32) (leader int32, isr []int32, mzxid int64) {
+	c.t.Helper()
+	data, st := c.get("/brokers/topics/" + topic + "/partitions/" + strconv.Itoa(int(p)) + "/state")
+	var s struct {
+		Leader int32   `json:"leader"`
+		ISR    []int32 `json:"isr"`
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		c.t.Fatalf("state znode %s-%d: %v", topic, p, err)
+	}
+	return s.Leader, s.ISR, st.Mzxid
+}
+
+// TestZKControlledShutdown: SIGTERM to a broker leading partitions of an
+// RF 3 topic moves every one of them to another ISR member while the
+// broker is still registered (ControlledShutdown), takes it out of the
+// ISRs, and the process exits promptly.
+func TestZKControlledShutdown(t *testing.T) {
+	c := startZKClusterWith(t, 3, "auto.leader.rebalance.enable=false")
+	m := c.createZKTopic("cs", 6)
+	// The victim is a broker that is not the controller (the controller
+	// case is covered below) and leads some partitions.
+	victim := int32(-1)
+	for id := range c.brokers {
+		if id == m.ControllerID {
+			continue
+		}
+		for _, p := range leadersOf(m, "cs") {
+			if p.Leader == id {
+				victim = id
+			}
+		}
+	}
+	if victim < 0 {
+		t.Fatalf("no non-controller broker leads a partition: %s", summary(m))
+	}
+	before := leadersOf(m, "cs")
+	var led []int32
+	for p, mp := range before {
+		if mp.Leader == victim {
+			led = append(led, p)
+		}
+	}
+	slices.Sort(led)
+
+	start := time.Now()
+	if err := c.brokers[victim].Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.brokers[victim].Exited():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("broker %d still running 10s after SIGTERM\n%s", victim, c.brokers[victim].Output())
+	}
+	took := time.Since(start)
+	if code := c.brokers[victim].ExitCode(); code != 0 {
+		t.Fatalf("broker %d exited with %d\n%s", victim, code, c.brokers[victim].Output())
+	}
+	t.Logf("broker %d (leading partitions %v) stopped %v after SIGTERM", victim, led, took)
+	if took > 5*time.Second {
+		t.Errorf("controlled shutdown took %v; want a prompt exit", took)
+	}
+	if out := c.brokers[victim].Output(); !strings.Contains(out, "controlled shutdown succeeded") {
+		t.Errorf("broker %d did not report a successful controlled shutdown:\n%s", victim, out)
+	}
+
+	// The registration is gone now; its deletion is the last change of
+	// /brokers/ids' children, so that node's pzxid is its zxid. Every
+	// leadership move was written before it, i.e. by the controlled
+	// shutdown and not by the failure handling.
+	waitNoNode(t, c, "/brokers/ids/"+strconv.Itoa(int(victim)))
+	_, ids := c.get("/brokers/ids")
+	for _, p := range led {
+		leader, isr, mzxid := c.stateZnode("cs", p)
+		if leader == victim || !slices.Contains(before[p].ISR, leader) {
+			t.Errorf("cs-%d: leader %d, want a member of the old ISR %v other than %d", p, leader, before[p].ISR, victim)
+		}
+		if slices.Contains(isr, victim) {
+			t.Errorf("cs-%d: ISR %v still holds the stopped broker %d", p, isr, victim)
+		}
+		if mzxid >= ids.Pzxid {
+			t.Errorf("cs-%d: leadership moved at zxid %#x, after broker %d's registration went (%#x): not a controlled shutdown", p, mzxid, victim, ids.Pzxid)
+		}
+	}
+	// It left the ISRs of the partitions it followed the same way.
+	for p := range before {
+		if slices.Contains(led, p) {
+			continue
+		}
+		_, isr, mzxid := c.stateZnode("cs", p)
+		if slices.Contains(isr, victim) || mzxid >= ids.Pzxid {
+			t.Errorf("cs-%d: ISR %v at zxid %#x; want broker %d out of it before %#x", p, isr, mzxid, victim, ids.Pzxid)
+		}
+	}
+	// Metadata from every remaining broker shows it.
+	c.waitAgree("new leaders everywhere", 10*time.Second, func(m *kmsg.MetadataResponse) bool {
+		for _, p := range led {
+			mp := leadersOf(m, "cs")[p]
+			if mp.Leader == victim || mp.Leader < 0 || !slices.Contains(before[p].ISR, mp.Leader) {
+				return false
+			}
+		}
+		return true
+	})
+
+	// The controller itself shuts down the same way: its leaderships
+	// move before it resigns.
+	m = metadataFrom(t, c.anyLive().Addr())
+	ctrl := m.ControllerID
+	var ctrlLed []int32
+	for p, mp := range leadersOf(m, "cs") {
+		if mp.Leader == ctrl {
+			ctrlLed = append(ctrlLed, p)
+		}
+	}
+	if len(ctrlLed) == 0 {
+		t.Logf("controller %d leads nothing now; controller case not exercised", ctrl)
+		return
+	}
+	if err := c.brokers[ctrl].Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.brokers[ctrl].Exited():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("controller %d still running 10s after SIGTERM", ctrl)
+	}
+	waitNoNode(t, c, "/brokers/ids/"+strconv.Itoa(int(ctrl)))
+	_, ids = c.get("/brokers/ids")
+	for _, p := range ctrlLed {
+		leader, _, mzxid := c.stateZnode("cs", p)
+		if leader == ctrl || leader < 0 || mzxid >= ids.Pzxid {
+			t.Errorf("cs-%d: leader %d written at %#x; want it moved off controller %d before %#x", p, leader, mzxid, ctrl, ids.Pzxid)
+		}
+	}
+}
+
+func waitNoNode(t *testing.T, c *zkCluster, path string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ok, _, err := c.conn.Exists("/kafka" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still exists", path)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// restartLeader stops a broker that leads partitions of topic (not the
+// controller), starts it again and waits until every broker sees it back
+// with leadership elsewhere: no longer preferred.
+func (c *zkCluster) restartLeader(topic string) (int32, *kmsg.MetadataResponse) {
+	c.t.Helper()
+	m := metadataFrom(c.t, c.anyLive().Addr())
+	victim := int32(-1)
+	for _, p := range leadersOf(m, topic) {
+		if p.Leader != m.ControllerID {
+			victim = p.Leader
+		}
+	}
+	if victim < 0 {
+		c.t.Fatalf("no leader to restart: %s", summary(m))
+	}
+	c.brokers[victim].Restart()
+	c.waitAgree("broker back", 15*time.Second, func(m *kmsg.MetadataResponse) bool {
+		return slices.ContainsFunc(m.Brokers, func(b kmsg.MetadataResponseBroker) bool { return b.NodeID == victim })
+	})
+	c.rejoinISR(topic, victim)
+	m = c.waitAgree("broker back in the ISRs", 15*time.Second, func(m *kmsg.MetadataResponse) bool {
+		for _, p := range leadersOf(m, topic) {
+			if !slices.Contains(p.ISR, victim) {
+				return false
+			}
+		}
+		return true
+	})
+	return victim, m
+}
+
+// rejoinISR waits until broker id is back in the ISR of every partition of
+// topic. A leader adds a follower that has caught up with AlterPartition;
+// until broker-side replication does that by itself, the test sends the
+// leader's AlterPartition (v1, the leader's id, broker epoch, leader epoch
+// and partition epoch from ZooKeeper) to the controller, as the leader
+// would.
+func (c *zkCluster) rejoinISR(topic string, id int32) {
+	c.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		m := metadataFrom(c.t, c.anyLive().Addr())
+		missing := 0
+		for p := range leadersOf(m, topic) {
+			data, st := c.get("/brokers/topics/" + topic + "/partitions/" + strconv.Itoa(int(p)) + "/state")
+			var s struct {
+				Leader      int32   `json:"leader"`
+				LeaderEpoch int32   `json:"leader_epoch"`
+				ISR         []int32 `json:"isr"`
+			}
+			if err := json.Unmarshal(data, &s); err != nil {
+				c.t.Fatal(err)
+			}
+			if slices.Contains(s.ISR, id) || s.Leader < 0 {
+				continue
+			}
+			missing++
+			_, reg := c.get("/brokers/ids/" + strconv.Itoa(int(s.Leader)))
+			req := kmsg.NewPtrAlterPartitionRequest()
+			req.Version, req.BrokerID, req.BrokerEpoch = 1, s.Leader, reg.Czxid
+			rt := kmsg.NewAlterPartitionRequestTopic()
+			rt.Topic = topic
+			rp := kmsg.NewAlterPartitionRequestTopicPartition()
+			rp.Partition, rp.LeaderEpoch, rp.PartitionEpoch = p, s.LeaderEpoch, st.Version
+			rp.NewISR = append(slices.Clone(s.ISR), id)
+			rt.Partitions = append(rt.Partitions, rp)
+			req.Topics = append(req.Topics, rt)
+			request[*kmsg.AlterPartitionResponse](c.t, c.brokers[m.ControllerID].Addr(), req)
+		}
+		if missing == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("broker %d not back in the ISRs of %s", id, topic)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func preferredEverywhere(topic string) func(m *kmsg.MetadataResponse) bool {
+	return func(m *kmsg.MetadataResponse) bool {
+		ps := leadersOf(m, topic)
+		if len(ps) == 0 {
+			return false
+		}
+		for _, p := range ps {
+			if len(p.Replicas) == 0 || p.Leader != p.Replicas[0] {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func electRequest(typ int8, topic string, parts ...int32) *kmsg.ElectLeadersRequest {
+	req := kmsg.NewPtrElectLeadersRequest()
+	req.Version, req.ElectionType, req.TimeoutMillis = 2, typ, 10000
+	if topic != "" {
+		rt := kmsg.NewElectLeadersRequestTopic()
+		rt.Topic, rt.Partitions = topic, parts
+		req.Topics = append(req.Topics, rt)
+	}
+	return req
+}
+
+func electCodes(r *kmsg.ElectLeadersResponse) map[string]int16 {
+	out := map[string]int16{}
+	for _, t := range r.Topics {
+		for _, p := range t.Partitions {
+			out[t.Topic+"-"+strconv.Itoa(int(p.Partition))] = p.ErrorCode
+		}
+	}
+	return out
+}
+
+// TestZKElectLeaders: after a leader broker restarts, leadership is not
+// preferred; ElectLeaders answers as Kafka 3.9's controller does, and
+// kafka-leader-election.sh restores the preferred leaders.
+func TestZKElectLeaders(t *testing.T) {
+	c := startZKClusterWith(t, 3, "auto.leader.rebalance.enable=false")
+	c.createZKTopic("pl", 6)
+	victim, m := c.restartLeader("pl")
+	var notPreferred []int32
+	for p, mp := range leadersOf(m, "pl") {
+		if mp.Leader != mp.Replicas[0] {
+			notPreferred = append(notPreferred, p)
+		}
+		if mp.Leader == victim {
+			t.Fatalf("restarted broker %d leads pl-%d again without an election: %s", victim, p, summary(m))
+		}
+	}
+	slices.Sort(notPreferred)
+	if len(notPreferred) == 0 {
+		t.Fatalf("leadership preferred everywhere after restarting broker %d: %s", victim, summary(m))
+	}
+	ctrl := c.brokers[m.ControllerID]
+	other := c.anyLive(m.ControllerID)
+	preferredOne := int32(-1)
+	for p := range leadersOf(m, "pl") {
+		if !slices.Contains(notPreferred, p) {
+			preferredOne = p
+		}
+	}
+
+	// Another broker: NOT_CONTROLLER per partition (ZooKeeper mode does
+	// not forward).
+	r := request[*kmsg.ElectLeadersResponse](t, other.Addr(), electRequest(0, "pl", notPreferred[0]))
+	if got := electCodes(r)["pl-"+strconv.Itoa(int(notPreferred[0]))]; r.ErrorCode != 0 || got != kerr.NotController.Code {
+		t.Fatalf("ElectLeaders at a non-controller: top %d, partition %v", r.ErrorCode, kerr.ErrorForCode(got))
+	}
+	// The controller: unknown partitions, partitions already preferred,
+	// unclean election where the leader lives.
+	r = request[*kmsg.ElectLeadersResponse](t, ctrl.Addr(), electRequest(0, "pl", 99))
+	if got := electCodes(r)["pl-99"]; got != kerr.UnknownTopicOrPartition.Code {
+		t.Errorf("pl-99: %v, want UNKNOWN_TOPIC_OR_PARTITION", kerr.ErrorForCode(got))
+	}
+	r = request[*kmsg.ElectLeadersResponse](t, ctrl.Addr(), electRequest(0, "nosuch", 0))
+	if got := electCodes(r)["nosuch-0"]; got != kerr.UnknownTopicOrPartition.Code {
+		t.Errorf("nosuch-0: %v, want UNKNOWN_TOPIC_OR_PARTITION", kerr.ErrorForCode(got))
+	}
+	if preferredOne >= 0 {
+		r = request[*kmsg.ElectLeadersResponse](t, ctrl.Addr(), electRequest(0, "pl", preferredOne))
+		if got := electCodes(r)["pl-"+strconv.Itoa(int(preferredOne))]; got != kerr.ElectionNotNeeded.Code {
+			t.Errorf("already preferred pl-%d: %v, want ELECTION_NOT_NEEDED", preferredOne, kerr.ErrorForCode(got))
+		}
+	}
+	r = request[*kmsg.ElectLeadersResponse](t, ctrl.Addr(), electRequest(1, "pl", notPreferred[0]))
+	if got := electCodes(r)["pl-"+strconv.Itoa(int(notPreferred[0]))]; got != kerr.ElectionNotNeeded.Code {
+		t.Errorf("unclean election with a live leader: %v, want ELECTION_NOT_NEEDED", kerr.ErrorForCode(got))
+	}
+
+	// kafka-leader-election.sh, one partition, then all of them.
+	tool := leaderElectionTool(t)
+	run := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, tool, append([]string{"--bootstrap-server", other.Addr()}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("kafka-leader-election.sh %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	one := notPreferred[0]
+	out := run("--election-type", "preferred", "--topic", "pl", "--partition", strconv.Itoa(int(one)))
+	t.Logf("kafka-leader-election.sh --topic pl --partition %d:\n%s", one, out)
+	if !strings.Contains(out, "Successfully completed leader election (PREFERRED) for partitions pl-"+strconv.Itoa(int(one))) {
+		t.Errorf("unexpected output:\n%s", out)
+	}
+	c.waitAgree("pl-"+strconv.Itoa(int(one))+" preferred", 10*time.Second, func(m *kmsg.MetadataResponse) bool {
+		mp := leadersOf(m, "pl")[one]
+		return mp.Leader == mp.Replicas[0]
+	})
+	out = run("--election-type", "preferred", "--all-topic-partitions")
+	t.Logf("kafka-leader-election.sh --all-topic-partitions:\n%s", out)
+	if len(notPreferred) > 1 && !strings.Contains(out, "Successfully completed leader election (PREFERRED)") {
+		t.Errorf("unexpected output:\n%s", out)
+	}
+	c.waitAgree("preferred leaders restored", 10*time.Second, preferredEverywhere("pl"))
+	// Nothing left to do: the tool says so.
+	out = run("--election-type", "preferred", "--all-topic-partitions")
+	if !strings.Contains(out, "Valid replica already elected for partitions") && !strings.Contains(out, "No partitions") {
+		t.Logf("second run:\n%s", out)
+	}
+}
+
+// leaderElectionTool is compat-tests/bin/kafka-leader-election.sh, which
+// needs Java (and Maven once, for the jars).
+func leaderElectionTool(t *testing.T) string {
+	t.Helper()
+	requireTool(t, "java")
+	if _, err := os.Stat(filepath.Join("..", "compat-tests", "clients", "tools", "target", "lib", ".pom.sha256")); err != nil {
+		requireTool(t, "mvn")
+	}
+	p, err := filepath.Abs(filepath.Join("..", "compat-tests", "bin", "kafka-leader-election.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestZKAutoLeaderRebalance: with a short leader.imbalance.check.interval
+// .seconds the controller moves leadership back to the preferred replicas
+// by itself after a leader broker restarts.
+func TestZKAutoLeaderRebalance(t *testing.T) {
+	c := startZKClusterWith(t, 3, "leader.imbalance.check.interval.seconds=1")
+	m := c.createZKTopic("ar", 6)
+	epochs := map[int32]int32{}
+	for p, mp := range leadersOf(m, "ar") {
+		epochs[p] = mp.LeaderEpoch
+	}
+	victim, _ := c.restartLeader("ar")
+	m = c.waitAgree("preferred leaders restored by the controller", 20*time.Second, preferredEverywhere("ar"))
+	moved := 0
+	for p, mp := range leadersOf(m, "ar") {
+		if mp.Leader == victim {
+			if mp.LeaderEpoch < epochs[p]+2 {
+				t.Errorf("ar-%d: leader epoch %d; want at least two elections (away and back) since %d", p, mp.LeaderEpoch, epochs[p])
+			}
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Fatalf("broker %d prefers no partition: %s", victim, summary(m))
+	}
+}
