@@ -70,8 +70,8 @@ type Controller struct {
 	shuttingDown map[int32]bool
 	// termStop ends this term's timers (the auto rebalance) on resignation.
 	termStop chan struct{}
-	topics       map[string]*topicCtx
-	senders      map[int32]*sender
+	topics   map[string]*topicCtx
+	senders  map[int32]*sender
 }
 
 type liveBroker struct {
@@ -116,7 +116,7 @@ type (
 		epoch    int64
 		reply    chan allocResult
 	}
-	evEpoch             struct{ reply chan int32 }
+	evEpoch              struct{ reply chan int32 }
 	evControlledShutdown struct {
 		brokerID int32
 		epoch    int64
