@@ -100,6 +100,23 @@ func TestZKControlledShutdown(t *testing.T) {
 	}
 	slices.Sort(led)
 
+	// Requests the controller refuses, as Kafka 3.9's does.
+	cs := func(addr string, id int32, epoch int64) int16 {
+		req := kmsg.NewPtrControlledShutdownRequest()
+		req.BrokerID, req.BrokerEpoch = id, epoch
+		return request[*kmsg.ControlledShutdownResponse](t, addr, req).ErrorCode
+	}
+	_, reg := c.get("/brokers/ids/" + strconv.Itoa(int(victim)))
+	if code := cs(c.brokers[victim].Addr(), victim, reg.Czxid); code != kerr.NotController.Code {
+		t.Errorf("ControlledShutdown at a non-controller: %v, want NOT_CONTROLLER", kerr.ErrorForCode(code))
+	}
+	if code := cs(c.brokers[m.ControllerID].Addr(), 99, 5); code != kerr.BrokerNotAvailable.Code {
+		t.Errorf("ControlledShutdown of an unknown broker: %v, want BROKER_NOT_AVAILABLE", kerr.ErrorForCode(code))
+	}
+	if code := cs(c.brokers[m.ControllerID].Addr(), victim, reg.Czxid-1); code != kerr.StaleBrokerEpoch.Code {
+		t.Errorf("ControlledShutdown with an old broker epoch: %v, want STALE_BROKER_EPOCH", kerr.ErrorForCode(code))
+	}
+
 	start := time.Now()
 	if err := c.brokers[victim].Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -214,7 +231,8 @@ func waitNoNode(t *testing.T, c *zkCluster, path string) {
 
 // restartLeader stops a broker that leads partitions of topic (not the
 // controller), starts it again and waits until every broker sees it back
-// with leadership elsewhere: no longer preferred.
+// with leadership elsewhere: no longer preferred, and (until it catches
+// up) out of the ISRs.
 func (c *zkCluster) restartLeader(topic string) (int32, *kmsg.MetadataResponse) {
 	c.t.Helper()
 	m := metadataFrom(c.t, c.anyLive().Addr())
@@ -228,11 +246,18 @@ func (c *zkCluster) restartLeader(topic string) (int32, *kmsg.MetadataResponse) 
 		c.t.Fatalf("no leader to restart: %s", summary(m))
 	}
 	c.brokers[victim].Restart()
-	c.waitAgree("broker back", 15*time.Second, func(m *kmsg.MetadataResponse) bool {
+	m = c.waitAgree("broker back", 15*time.Second, func(m *kmsg.MetadataResponse) bool {
 		return slices.ContainsFunc(m.Brokers, func(b kmsg.MetadataResponseBroker) bool { return b.NodeID == victim })
 	})
+	return victim, m
+}
+
+// waitRejoined brings broker victim back into the ISRs of topic and waits
+// until every broker sees it there.
+func (c *zkCluster) waitRejoined(topic string, victim int32) *kmsg.MetadataResponse {
+	c.t.Helper()
 	c.rejoinISR(topic, victim)
-	m = c.waitAgree("broker back in the ISRs", 15*time.Second, func(m *kmsg.MetadataResponse) bool {
+	return c.waitAgree("broker back in the ISRs", 15*time.Second, func(m *kmsg.MetadataResponse) bool {
 		for _, p := range leadersOf(m, topic) {
 			if !slices.Contains(p.ISR, victim) {
 				return false
@@ -240,15 +265,48 @@ func (c *zkCluster) restartLeader(topic string) (int32, *kmsg.MetadataResponse) 
 		}
 		return true
 	})
-	return victim, m
+}
+
+// alterISR sends the AlterPartition the leader of topic-p would send to
+// change its ISR to isr, with the leader's id and broker epoch and the
+// state znode's leader and partition epochs, and returns the answer.
+func (c *zkCluster) alterISR(m *kmsg.MetadataResponse, topic string, p int32, isr []int32) *kmsg.AlterPartitionResponse {
+	c.t.Helper()
+	data, st := c.get("/brokers/topics/" + topic + "/partitions/" + strconv.Itoa(int(p)) + "/state")
+	var s struct {
+		Leader      int32 `json:"leader"`
+		LeaderEpoch int32 `json:"leader_epoch"`
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		c.t.Fatal(err)
+	}
+	_, reg := c.get("/brokers/ids/" + strconv.Itoa(int(s.Leader)))
+	req := kmsg.NewPtrAlterPartitionRequest()
+	req.BrokerID, req.BrokerEpoch = s.Leader, reg.Czxid
+	rt := kmsg.NewAlterPartitionRequestTopic()
+	rt.Topic = topic // kgo sends the highest version (v3): by topic id
+	for _, t := range m.Topics {
+		if *t.Topic == topic {
+			rt.TopicID = t.TopicID
+		}
+	}
+	rp := kmsg.NewAlterPartitionRequestTopicPartition()
+	rp.Partition, rp.LeaderEpoch, rp.PartitionEpoch, rp.NewISR = p, s.LeaderEpoch, st.Version, isr
+	for _, r := range isr {
+		_, rs := c.get("/brokers/ids/" + strconv.Itoa(int(r)))
+		e := kmsg.NewAlterPartitionRequestTopicPartitionNewEpochISR()
+		e.BrokerID, e.BrokerEpoch = r, rs.Czxid
+		rp.NewEpochISR = append(rp.NewEpochISR, e)
+	}
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	return request[*kmsg.AlterPartitionResponse](c.t, c.brokers[m.ControllerID].Addr(), req)
 }
 
 // rejoinISR waits until broker id is back in the ISR of every partition of
 // topic. A leader adds a follower that has caught up with AlterPartition;
 // until broker-side replication does that by itself, the test sends the
-// leader's AlterPartition (the leader's id, broker epoch, leader epoch
-// and partition epoch from ZooKeeper) to the controller, as the leader
-// would.
+// leader's AlterPartition (alterISR) as the leader would.
 func (c *zkCluster) rejoinISR(topic string, id int32) {
 	c.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
@@ -256,43 +314,14 @@ func (c *zkCluster) rejoinISR(topic string, id int32) {
 		m := metadataFrom(c.t, c.anyLive().Addr())
 		missing := 0
 		for p := range leadersOf(m, topic) {
-			data, st := c.get("/brokers/topics/" + topic + "/partitions/" + strconv.Itoa(int(p)) + "/state")
-			var s struct {
-				Leader      int32   `json:"leader"`
-				LeaderEpoch int32   `json:"leader_epoch"`
-				ISR         []int32 `json:"isr"`
-			}
-			if err := json.Unmarshal(data, &s); err != nil {
-				c.t.Fatal(err)
-			}
-			if slices.Contains(s.ISR, id) || s.Leader < 0 {
+			leader, isr, _ := c.stateZnode(topic, p)
+			if slices.Contains(isr, id) || leader < 0 {
 				continue
 			}
 			missing++
-			_, reg := c.get("/brokers/ids/" + strconv.Itoa(int(s.Leader)))
-			req := kmsg.NewPtrAlterPartitionRequest()
-			req.BrokerID, req.BrokerEpoch = s.Leader, reg.Czxid
-			rt := kmsg.NewAlterPartitionRequestTopic()
-			rt.Topic = topic // kgo sends the highest version (v3): by topic id
-			for _, t := range m.Topics {
-				if *t.Topic == topic {
-					rt.TopicID = t.TopicID
-				}
-			}
-			rp := kmsg.NewAlterPartitionRequestTopicPartition()
-			rp.Partition, rp.LeaderEpoch, rp.PartitionEpoch = p, s.LeaderEpoch, st.Version
-			rp.NewISR = append(slices.Clone(s.ISR), id)
-			for _, r := range rp.NewISR {
-				_, rs := c.get("/brokers/ids/" + strconv.Itoa(int(r)))
-				e := kmsg.NewAlterPartitionRequestTopicPartitionNewEpochISR()
-				e.BrokerID, e.BrokerEpoch = r, rs.Czxid
-				rp.NewEpochISR = append(rp.NewEpochISR, e)
-			}
-			rt.Partitions = append(rt.Partitions, rp)
-			req.Topics = append(req.Topics, rt)
-			resp := request[*kmsg.AlterPartitionResponse](c.t, c.brokers[m.ControllerID].Addr(), req)
+			resp := c.alterISR(m, topic, p, append(isr, id))
 			if time.Now().After(deadline) {
-				c.t.Logf("AlterPartition %s-%d isr %v -> %v: top %d, %+v", topic, p, s.ISR, rp.NewISR, resp.ErrorCode, resp.Topics)
+				c.t.Logf("AlterPartition %s-%d isr %v + %d: %+v", topic, p, isr, id, resp)
 			}
 		}
 		if missing == 0 {
@@ -348,6 +377,22 @@ func TestZKElectLeaders(t *testing.T) {
 	c := startZKClusterWith(t, 3, "auto.leader.rebalance.enable=false")
 	c.createZKTopic("pl", 6)
 	victim, m := c.restartLeader("pl")
+	// Out of the ISR, the preferred replica cannot be elected.
+	checked := false
+	for p, mp := range leadersOf(m, "pl") {
+		if mp.Replicas[0] == victim && !slices.Contains(mp.ISR, victim) {
+			r := request[*kmsg.ElectLeadersResponse](t, c.brokers[m.ControllerID].Addr(), electRequest(0, "pl", p))
+			if got := electCodes(r)["pl-"+strconv.Itoa(int(p))]; got != kerr.PreferredLeaderNotAvailable.Code {
+				t.Errorf("pl-%d with preferred replica %d out of the ISR %v: %v, want PREFERRED_LEADER_NOT_AVAILABLE", p, victim, mp.ISR, kerr.ErrorForCode(got))
+			}
+			checked = true
+			break
+		}
+	}
+	if !checked {
+		t.Fatalf("no partition preferring broker %d has it out of its ISR: %s", victim, summary(m))
+	}
+	m = c.waitRejoined("pl", victim)
 	var notPreferred []int32
 	for p, mp := range leadersOf(m, "pl") {
 		if mp.Leader != mp.Replicas[0] {
@@ -436,6 +481,64 @@ func TestZKElectLeaders(t *testing.T) {
 	if !strings.Contains(out, "Valid replica already elected for partitions pl-"+strconv.Itoa(int(one))) {
 		t.Errorf("second run for pl-%d printed:\n%s", one, out)
 	}
+
+	// Unclean elections. uc-0 is on brokers [a b] with ISR [a] (a's
+	// AlterPartition), uc1-0 on [a] alone; a dies: both are leaderless.
+	m = metadataFrom(t, ctrl.Addr())
+	var a, b int32 = -1, -1
+	for id := range c.brokers {
+		switch {
+		case id == m.ControllerID:
+		case a < 0:
+			a = id
+		default:
+			b = id
+		}
+	}
+	if b < 0 {
+		b = m.ControllerID
+	}
+	ct := kmsg.NewPtrCreateTopicsRequest()
+	ct.TimeoutMillis = 10000
+	for name, rs := range map[string][]int32{"uc": {a, b}, "uc1": {a}} {
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, -1, -1
+		ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+		ra.Partition, ra.Replicas = 0, rs
+		rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
+		ct.Topics = append(ct.Topics, rt)
+	}
+	for _, rt := range request[*kmsg.CreateTopicsResponse](t, ctrl.Addr(), ct).Topics {
+		if rt.ErrorCode != 0 {
+			t.Fatalf("create %s: %v", rt.Topic, kerr.ErrorForCode(rt.ErrorCode))
+		}
+	}
+	m = c.waitAgree("uc and uc1 led by a", 10*time.Second, func(m *kmsg.MetadataResponse) bool {
+		return leadersOf(m, "uc")[0].Leader == a && leadersOf(m, "uc1")[0].Leader == a
+	})
+	if r := c.alterISR(m, "uc", 0, []int32{a}); r.ErrorCode != 0 || r.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("shrinking uc-0's ISR: %+v", r)
+	}
+	c.brokers[a].Kill()
+	m = c.waitAgree("uc and uc1 leaderless", 15*time.Second, func(m *kmsg.MetadataResponse) bool {
+		return leadersOf(m, "uc")[0].Leader == -1 && leadersOf(m, "uc1")[0].Leader == -1
+	})
+	r = request[*kmsg.ElectLeadersResponse](t, ctrl.Addr(), electRequest(0, "uc", 0))
+	if got := electCodes(r)["uc-0"]; got != kerr.PreferredLeaderNotAvailable.Code {
+		t.Errorf("preferred election for uc-0 with its preferred replica dead: %v, want PREFERRED_LEADER_NOT_AVAILABLE", kerr.ErrorForCode(got))
+	}
+	r = request[*kmsg.ElectLeadersResponse](t, ctrl.Addr(), electRequest(1, "uc1", 0))
+	if got := electCodes(r)["uc1-0"]; got != kerr.EligibleLeadersNotAvailable.Code {
+		t.Errorf("unclean election for uc1-0 with no live replica: %v, want ELIGIBLE_LEADERS_NOT_AVAILABLE", kerr.ErrorForCode(got))
+	}
+	r = request[*kmsg.ElectLeadersResponse](t, ctrl.Addr(), electRequest(1, "uc", 0))
+	if got := electCodes(r)["uc-0"]; got != 0 {
+		t.Fatalf("unclean election for uc-0: %v", kerr.ErrorForCode(got))
+	}
+	c.waitAgree("uc-0 led by the out-of-sync replica", 10*time.Second, func(m *kmsg.MetadataResponse) bool {
+		p := leadersOf(m, "uc")[0]
+		return p.Leader == b && slices.Equal(p.ISR, []int32{b})
+	})
 }
 
 // leaderElectionTool is compat-tests/bin/kafka-leader-election.sh, which
@@ -464,6 +567,7 @@ func TestZKAutoLeaderRebalance(t *testing.T) {
 		epochs[p] = mp.LeaderEpoch
 	}
 	victim, _ := c.restartLeader("ar")
+	c.waitRejoined("ar", victim)
 	m = c.waitAgree("preferred leaders restored by the controller", 20*time.Second, preferredEverywhere("ar"))
 	moved := 0
 	for p, mp := range leadersOf(m, "ar") {
