@@ -537,6 +537,32 @@ func (z *ZK) LiveBrokerIDs() ([]int32, error) {
 	return ids, nil
 }
 
+// liveBrokerRacks reads every registration under /brokers/ids for its
+// broker.rack, sorted by id: what Kafka's replica assignment works from.
+// A broker that went away meanwhile is left out.
+func (z *ZK) liveBrokerRacks() ([]BrokerRack, error) {
+	ids, err := z.LiveBrokerIDs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]BrokerRack, 0, len(ids))
+	for _, id := range ids {
+		data, _, err := z.conn.Get(z.p(zkdata.BrokerPath(id)))
+		if errors.Is(err, zk.ErrNoNode) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("controller: read broker %d: %w", id, err)
+		}
+		b, err := zkdata.DecodeBroker(id, data)
+		if err != nil {
+			return nil, fmt.Errorf("controller: broker %d registration: %w", id, err)
+		}
+		out = append(out, BrokerRack{ID: id, Rack: b.Rack})
+	}
+	return out, nil
+}
+
 // AssignReplicas is Kafka's AdminUtils.assignReplicasToBrokersRackUnaware:
 // partition p's first replica is brokers[(p+startIndex) % n], the others
 // follow at a shift that grows by one every n partitions, so leaders and
@@ -619,7 +645,13 @@ func (z *ZK) CreateTopic(ctx context.Context, req CreateTopic) (Topic, error) {
 		if err := checkRecordCount(1 + len(req.Configs) + int(req.NumPartitions)); err != nil {
 			return Topic{}, err
 		}
-		replicas = AssignReplicas(brokers, int(req.NumPartitions), int(req.ReplicationFactor), -1, -1, 0)
+		withRacks, err := z.liveBrokerRacks()
+		if err != nil {
+			return Topic{}, err
+		}
+		if replicas, err = AssignReplicasToBrokers(withRacks, int(req.NumPartitions), int(req.ReplicationFactor), -1, -1, 0); err != nil {
+			return Topic{}, err
+		}
 	}
 	planned := Topic{Name: req.Name, Internal: isInternalTopic(req.Name), Configs: cloneConfigs(req.Configs)}
 	for i, r := range replicas {
@@ -798,7 +830,17 @@ func (z *ZK) CreatePartitions(ctx context.Context, name string, total int32, ass
 				break
 			}
 		}
-		assignments = AssignReplicas(brokers, add, rf, start, start, have)
+		withRacks, err := z.liveBrokerRacks()
+		if err != nil {
+			return Topic{}, err
+		}
+		if assignments, err = AssignReplicasToBrokers(withRacks, add, rf, start, start, have); err != nil {
+			if errors.Is(err, errNotAllRacks) {
+				// AdminZkClient.getBrokerMetadatas' wording (RackAwareMode.Enforced).
+				err = errors.New("Not all brokers have rack information. Add --disable-rack-aware in command line to make replica assignment without rack information.")
+			}
+			return Topic{}, err
+		}
 	}
 	if err := checkRecordCount(add); err != nil {
 		return Topic{}, err

@@ -45,6 +45,12 @@ func startZKCluster(t *testing.T, n int) *zkCluster {
 // second instead of Kafka's 3 x 5 s.
 func startZKClusterWith(t *testing.T, n int, props ...string) *zkCluster {
 	t.Helper()
+	return startZKClusterEach(t, n, func(int32) []string { return props })
+}
+
+// startZKClusterEach is startZKClusterWith with properties per broker id.
+func startZKClusterEach(t *testing.T, n int, propsOf func(id int32) []string) *zkCluster {
+	t.Helper()
 	zs := zktest.Start(t)
 	c := &zkCluster{t: t, zk: zs, brokers: map[int32]*testbroker.Broker{}}
 	for id := int32(1); id <= int32(n); id++ {
@@ -54,7 +60,7 @@ func startZKClusterWith(t *testing.T, n int, props ...string) *zkCluster {
 			"zookeeper.session.timeout.ms=" + strconv.Itoa(zkSessionMs),
 			"group.initial.rebalance.delay.ms=0",
 			"offsets.topic.num.partitions=3",
-			"controlled.shutdown.retry.backoff.ms=500"}, props...)...)
+			"controlled.shutdown.retry.backoff.ms=500"}, propsOf(id)...)...)
 	}
 	conn, _, err := zk.Connect([]string{zs.Addr}, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(quietZK{}))
 	if err != nil {

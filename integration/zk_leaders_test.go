@@ -582,3 +582,56 @@ func TestZKAutoLeaderRebalance(t *testing.T) {
 		t.Fatalf("broker %d prefers no partition: %s", victim, summary(m))
 	}
 }
+
+// TestZKRackAwareAssignment: with broker.rack set, CreateTopics and
+// CreatePartitions place replicas as Kafka's rack-aware assignment does:
+// broker 1 alone in rack a, brokers 2 and 3 in rack b, so every partition
+// with two replicas has one on broker 1 and one in rack b.
+func TestZKRackAwareAssignment(t *testing.T) {
+	c := startZKClusterEach(t, 3, func(id int32) []string {
+		if id == 1 {
+			return []string{"broker.rack=a"}
+		}
+		return []string{"broker.rack=b"}
+	})
+	adm := newAdmin(t, c.anyLive().Addr())
+	if _, err := adm.CreateTopic(ctxT(t), 6, 2, nil, "racks"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreatePartitions(ctxT(t), 3, "racks"); err != nil {
+		t.Fatal(err)
+	}
+	m := c.waitAgree("racks led everywhere", 15*time.Second, func(m *kmsg.MetadataResponse) bool {
+		ps := leadersOf(m, "racks")
+		if len(ps) != 9 {
+			return false
+		}
+		for _, p := range ps {
+			if p.Leader < 0 {
+				return false
+			}
+		}
+		return true
+	})
+	leaders := map[int32]int{}
+	for p, mp := range leadersOf(m, "racks") {
+		rs := mp.Replicas
+		if len(rs) != 2 || !slices.Contains(rs, 1) || rs[0] == rs[1] {
+			t.Errorf("racks-%d on %v: want broker 1 (rack a) and one of 2, 3 (rack b)", p, rs)
+		}
+		leaders[rs[0]]++
+	}
+	// The rack-alternated list is [1 2 3]: leaders go round it.
+	if leaders[1] != 3 || leaders[2] != 3 || leaders[3] != 3 {
+		t.Errorf("preferred leaders per broker %v, want 3 each", leaders)
+	}
+	for _, b := range m.Brokers {
+		want := "b"
+		if b.NodeID == 1 {
+			want = "a"
+		}
+		if b.Rack == nil || *b.Rack != want {
+			t.Errorf("broker %d rack %v in Metadata, want %s", b.NodeID, b.Rack, want)
+		}
+	}
+}
