@@ -248,6 +248,12 @@ func (c *Controller) handle(ev any) {
 		e.reply <- allocResult{b, err}
 	case evControlledShutdown:
 		parts, err := c.controlledShutdown(e.brokerID, e.epoch)
+		if errors.Is(err, errControllerMoved) {
+			c.log.Warn("controller: another broker became controller during a controlled shutdown; resigning")
+			c.resign()
+			c.post(evElect{})
+			err = kerr.NotController
+		}
 		e.reply <- shutdownResult{parts, err}
 	case evElectLeaders:
 		e.reply <- c.electLeaders(e.typ, e.parts)

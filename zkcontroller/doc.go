@@ -39,6 +39,27 @@
 // with AlterPartition and applied here conditionally on the partition
 // epoch (the state znode's version), answering Kafka's errors.
 //
+// # Controlled shutdown and preferred leaders
+//
+// ControlledShutdown (doControlledShutdown) marks the broker shutting
+// down: it keeps receiving requests and stays in UpdateMetadata's live
+// brokers, but no longer counts as a live replica (it is listed offline).
+// Each partition it leads with more than one replica gets the first
+// assigned replica that is registered, in the ISR and not shutting down
+// (ControlledShutdownPartitionLeaderElectionStrategy), the shutting-down
+// brokers leaving the ISR; it gets StopReplica (no delete) for the
+// partitions it follows and leaves their ISRs. The answer lists what it
+// still leads. The mark goes when its registration does.
+//
+// ElectLeaders (processReplicaLeaderElection) elects the first assigned
+// replica when live and in the ISR (preferred), or for a leaderless
+// partition the first live ISR member, else the first live replica
+// (unclean, admin-triggered only). With auto.leader.rebalance.enable the
+// controller runs the preferred election 5 s after its election and then
+// every leader.imbalance.check.interval.seconds for every broker whose
+// share of preferred partitions led elsewhere exceeds
+// leader.imbalance.per.broker.percentage (checkAndTriggerAutoLeaderRebalance).
+//
 // Every change is written to ZooKeeper first; then LeaderAndIsr goes to
 // the live replicas of the changed partitions and UpdateMetadata to every
 // live broker, in that order (ControllerBrokerRequestBatch). A broker that
