@@ -34,6 +34,9 @@ func leadersOf(m *kmsg.MetadataResponse, topic string) map[int32]kmsg.MetadataRe
 // through the controller and waits until every broker knows its leaders.
 func (c *zkCluster) createZKTopic(topic string, n int32) *kmsg.MetadataResponse {
 	c.t.Helper()
+	c.waitAgree("every broker registered", 15*time.Second, func(m *kmsg.MetadataResponse) bool {
+		return len(m.Brokers) == len(c.brokers) && m.ControllerID >= 0
+	})
 	adm := newAdmin(c.t, c.anyLive().Addr())
 	if _, err := adm.CreateTopic(ctxT(c.t), n, 3, nil, topic); err != nil {
 		c.t.Fatalf("create %s: %v", topic, err)
