@@ -638,3 +638,31 @@ func TestZKRackAwareAssignment(t *testing.T) {
 		}
 	}
 }
+
+// TestZKAutoLeaderRebalanceThreshold: a broker whose imbalance does not
+// exceed leader.imbalance.per.broker.percentage keeps its partitions led
+// elsewhere. At 100 % even a broker leading none of its preferred
+// partitions (ratio 1.0) is not rebalanced.
+func TestZKAutoLeaderRebalanceThreshold(t *testing.T) {
+	c := startZKClusterWith(t, 3, "leader.imbalance.check.interval.seconds=1", "leader.imbalance.per.broker.percentage=100")
+	c.createZKTopic("th", 6)
+	victim, _ := c.restartLeader("th")
+	m := c.waitRejoined("th", victim)
+	ctrl := c.brokers[m.ControllerID]
+	// Wait for two more imbalance checks by the controller.
+	const check = "processing automatic preferred replica leader election"
+	seen := strings.Count(ctrl.Output(), check)
+	deadline := time.Now().Add(15 * time.Second)
+	for strings.Count(ctrl.Output(), check) < seen+2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("controller %d did not check leader imbalance twice within 15s", m.ControllerID)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	m = c.waitAgree("metadata", 5*time.Second, func(*kmsg.MetadataResponse) bool { return true })
+	for p, mp := range leadersOf(m, "th") {
+		if mp.Leader == victim {
+			t.Errorf("th-%d moved back to broker %d although its imbalance (1.0) does not exceed 100%%", p, victim)
+		}
+	}
+}

@@ -340,6 +340,7 @@ func (c *Controller) scheduleAutoRebalance(gen int, termStop <-chan struct{}) {
 // whose preferred replica is live and in the ISR get a preferred
 // election.
 func (c *Controller) autoRebalance() error {
+	c.log.Info("controller: processing automatic preferred replica leader election")
 	byPreferred := map[int32][]tp{}
 	for _, name := range c.sortedTopics() {
 		tc := c.topics[name]
