@@ -344,6 +344,7 @@ func (s *Store) openPartition(topic string, part int32, cfg PartitionConfig, cle
 		idxBatch:  s.idx.db.NewBatch(),
 	}
 	p.cfg.Store(&cfg)
+	p.latestEpoch.Store(epochNotLoaded)
 	if err := p.recover(clean); err != nil {
 		_ = p.idxBatch.Close()
 		return nil, err
