@@ -24,6 +24,7 @@ import (
 	"samsa/logstore"
 	"samsa/metrics"
 	"samsa/protocol"
+	"samsa/replica"
 	"samsa/txn"
 )
 
@@ -44,9 +45,11 @@ type Broker struct {
 	logs   *logstore.Store
 	groups *groups.Coordinator
 	txn    *txn.Coordinator
-	server *protocol.Server
-	addrs  []net.Addr
-	guard  *diskguard.Guard
+	// replicas is the replica manager (package replica).
+	replicas *replica.Manager
+	server   *protocol.Server
+	addrs    []net.Addr
+	guard    *diskguard.Guard
 
 	// ready holds /readyz's checks; phase is the start-up (or shutdown)
 	// phase the "startup" check reports, "" once serving.
@@ -149,6 +152,7 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		return nil, err
 	}
 	b.ctrl, b.logs, b.groups, b.txn = st.ctrl, st.logs, st.groups, st.txn
+	b.replicas = st.replicas
 	b.stores.Store(st)
 	h := st.h
 	if guard.Full() {
@@ -224,11 +228,12 @@ func (b *Broker) HTTPAddrs() []net.Addr {
 }
 
 type stores struct {
-	ctrl   controller.Controller
-	logs   *logstore.Store
-	groups *groups.Coordinator
-	txn    *txn.Coordinator
-	h      *handlers.Handlers
+	ctrl     controller.Controller
+	logs     *logstore.Store
+	replicas *replica.Manager
+	groups   *groups.Coordinator
+	txn      *txn.Coordinator
+	h        *handlers.Handlers
 }
 
 // StartupFullTimeout is how long Start waits for the stores to open while
@@ -292,6 +297,9 @@ func freeSpace(dir string) string {
 }
 
 func (st *stores) close() {
+	if st.replicas != nil {
+		_ = st.replicas.Close()
+	}
 	if st.txn != nil {
 		st.txn.Close()
 	}
@@ -355,6 +363,21 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 	}
 	st.logs = logs
 	h.Logs = logs
+	// The replica manager serves LeaderAndIsr and StopReplica; until one
+	// names a partition it stays a single node's partition.
+	st.replicas = replica.New(replica.Config{
+		BrokerID:               cfg.BrokerID,
+		ReplicaLagTimeMaxMs:    cfg.ReplicaLagTimeMaxMs,
+		FetchMaxBytes:          cfg.ReplicaFetchMaxBytes,
+		FetchResponseMaxBytes:  cfg.ReplicaFetchResponseMaxBytes,
+		FetchMinBytes:          cfg.ReplicaFetchMinBytes,
+		FetchWaitMaxMs:         cfg.ReplicaFetchWaitMaxMs,
+		FetchBackoffMs:         cfg.ReplicaFetchBackoffMs,
+		NumFetchers:            int(cfg.NumReplicaFetchers),
+		HWCheckpointIntervalMs: cfg.ReplicaHighWatermarkCheckpointIntervalMs,
+	}, replica.Deps{Logs: logs, OpenLog: h.OpenLog, Logger: log})
+	st.replicas.Start()
+	h.Replicas = st.replicas
 	recreateMissingLogs(ctrl, logs, h.PartitionConfigFor, log)
 	phase("loading consumer groups")
 	numOffsetsParts := cfg.OffsetsTopicNumPartitions
@@ -553,6 +576,10 @@ func (b *Broker) Controller() controller.Controller { return b.ctrl }
 // with logstore.Partition.AppendMarker (WriteTxnMarkers).
 func (b *Broker) Logs() *logstore.Store { return b.logs }
 
+// Replicas returns the broker's replica manager: the ZooKeeper side sets
+// its cluster view (SetCluster) and broker epoch through it.
+func (b *Broker) Replicas() *replica.Manager { return b.replicas }
+
 // Close shuts down gracefully: in-flight requests finish (until ctx ends),
 // then the stores close.
 func (b *Broker) Close(ctx context.Context) error {
@@ -574,6 +601,9 @@ func (b *Broker) Close(ctx context.Context) error {
 		}
 		close(b.stopRetention)
 		<-b.retentionDone
+		if err := b.replicas.Close(); err != nil && b.closeErr == nil {
+			b.closeErr = fmt.Errorf("close replica manager: %w", err)
+		}
 		if err := b.logs.Close(); err != nil && b.closeErr == nil {
 			b.closeErr = fmt.Errorf("close log store: %w", err)
 		}

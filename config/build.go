@@ -153,6 +153,14 @@ func (b *builder) simpleFields() error {
 	c.TransactionMaxTimeoutMs = int32(b.int64Of("transaction.max.timeout.ms"))
 	c.TransactionAbortTimedOutTransactionCleanupIntervalMs = int32(b.int64Of("transaction.abort.timed.out.transaction.cleanup.interval.ms"))
 	c.ZookeeperConnect = b.value("zookeeper.connect")
+	c.NumReplicaFetchers = int32(b.int64Of("num.replica.fetchers"))
+	c.ReplicaFetchMaxBytes = int32(b.int64Of("replica.fetch.max.bytes"))
+	c.ReplicaFetchMinBytes = int32(b.int64Of("replica.fetch.min.bytes"))
+	c.ReplicaFetchResponseMaxBytes = int32(b.int64Of("replica.fetch.response.max.bytes"))
+	c.ReplicaFetchWaitMaxMs = int32(b.int64Of("replica.fetch.wait.max.ms"))
+	c.ReplicaFetchBackoffMs = int32(b.int64Of("replica.fetch.backoff.ms"))
+	c.ReplicaHighWatermarkCheckpointIntervalMs = b.int64Of("replica.high.watermark.checkpoint.interval.ms")
+	c.ReplicaLagTimeMaxMs = b.int64Of("replica.lag.time.max.ms")
 	return nil
 }
 

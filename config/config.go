@@ -84,6 +84,16 @@ type Config struct {
 	MinInsyncReplicas               int32 // min.insync.replicas, default 1
 	ZookeeperConnect                string
 
+	// Replication (package replica), Kafka's names and defaults.
+	NumReplicaFetchers                       int32 // num.replica.fetchers, default 1
+	ReplicaFetchMaxBytes                     int32 // replica.fetch.max.bytes, default 1048576
+	ReplicaFetchMinBytes                     int32 // replica.fetch.min.bytes, default 1
+	ReplicaFetchResponseMaxBytes             int32 // replica.fetch.response.max.bytes, default 10485760
+	ReplicaFetchWaitMaxMs                    int32 // replica.fetch.wait.max.ms, default 500
+	ReplicaFetchBackoffMs                    int32 // replica.fetch.backoff.ms, default 1000
+	ReplicaHighWatermarkCheckpointIntervalMs int64 // replica.high.watermark.checkpoint.interval.ms, default 5000
+	ReplicaLagTimeMaxMs                      int64 // replica.lag.time.max.ms, default 30000
+
 	TransactionStateLogNumPartitions                     int32 // transaction.state.log.num.partitions, default 50
 	TransactionStateLogSegmentBytes                      int32 // transaction.state.log.segment.bytes, default 104857600
 	TransactionStateLogLoadBufferSize                    int32 // transaction.state.log.load.buffer.size, default 5242880
@@ -102,36 +112,44 @@ type Config struct {
 func Default() *Config {
 	l := []Listener{{Name: "PLAINTEXT", Host: "localhost", Port: 9092}}
 	return &Config{
-		Listeners:                         l,
-		AdvertisedListeners:               append([]Listener(nil), l...),
-		LogDirs:                           []string{DefaultLogDir},
-		NumPartitions:                     1,
-		DefaultReplicationFactor:          1,
-		AutoCreateTopics:                  true,
-		MessageMaxBytes:                   1048588,
-		SocketRequestMaxBytes:             104857600,
-		ConnectionsMaxIdleMs:              600000,
-		LogRetentionMs:                    168 * 3600 * 1000,
-		LogRetentionBytes:                 -1,
-		LogSegmentBytes:                   1 << 30,
-		LogRollMs:                         168 * 3600 * 1000,
-		LogRetentionCheckIntervalMs:       300000,
-		LogFlushIntervalMessages:          math.MaxInt64,
-		LogFlushIntervalMs:                math.MaxInt64,
-		OffsetsRetentionMinutes:           10080,
-		GroupInitialRebalanceDelayMs:      3000,
-		GroupMinSessionTimeoutMs:          6000,
-		GroupMaxSessionTimeoutMs:          1800000,
-		GroupMaxSize:                      math.MaxInt32,
-		OffsetsTopicNumPartitions:         50,
-		OffsetsTopicSegmentBytes:          104857600,
-		OffsetsRetentionCheckIntervalMs:   600000,
-		OffsetsLoadBufferSize:             5242880,
-		MinInsyncReplicas:                 1,
-		TransactionStateLogNumPartitions:  50,
-		TransactionStateLogSegmentBytes:   104857600,
-		TransactionStateLogLoadBufferSize: 5242880,
-		TransactionMaxTimeoutMs:           900000,
+		Listeners:                                l,
+		AdvertisedListeners:                      append([]Listener(nil), l...),
+		LogDirs:                                  []string{DefaultLogDir},
+		NumPartitions:                            1,
+		DefaultReplicationFactor:                 1,
+		AutoCreateTopics:                         true,
+		MessageMaxBytes:                          1048588,
+		SocketRequestMaxBytes:                    104857600,
+		ConnectionsMaxIdleMs:                     600000,
+		LogRetentionMs:                           168 * 3600 * 1000,
+		LogRetentionBytes:                        -1,
+		LogSegmentBytes:                          1 << 30,
+		LogRollMs:                                168 * 3600 * 1000,
+		LogRetentionCheckIntervalMs:              300000,
+		LogFlushIntervalMessages:                 math.MaxInt64,
+		LogFlushIntervalMs:                       math.MaxInt64,
+		OffsetsRetentionMinutes:                  10080,
+		GroupInitialRebalanceDelayMs:             3000,
+		GroupMinSessionTimeoutMs:                 6000,
+		GroupMaxSessionTimeoutMs:                 1800000,
+		GroupMaxSize:                             math.MaxInt32,
+		OffsetsTopicNumPartitions:                50,
+		OffsetsTopicSegmentBytes:                 104857600,
+		OffsetsRetentionCheckIntervalMs:          600000,
+		OffsetsLoadBufferSize:                    5242880,
+		MinInsyncReplicas:                        1,
+		NumReplicaFetchers:                       1,
+		ReplicaFetchMaxBytes:                     1048576,
+		ReplicaFetchMinBytes:                     1,
+		ReplicaFetchResponseMaxBytes:             10485760,
+		ReplicaFetchWaitMaxMs:                    500,
+		ReplicaFetchBackoffMs:                    1000,
+		ReplicaHighWatermarkCheckpointIntervalMs: 5000,
+		ReplicaLagTimeMaxMs:                      30000,
+		TransactionStateLogNumPartitions:         50,
+		TransactionStateLogSegmentBytes:          104857600,
+		TransactionStateLogLoadBufferSize:        5242880,
+		TransactionMaxTimeoutMs:                  900000,
 		TransactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
 		LogCleanerEnable:             true,
 		LogCleanerThreads:            1,

@@ -16,6 +16,12 @@ func init() { register(0, 4, (*Handlers).apiVersions) }
 func (h *Handlers) apiVersions(_ context.Context, r *protocol.Request, req *kmsg.ApiVersionsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ApiVersionsResponse)
 	for _, a := range supportedAPIs() {
+		if interBrokerOnly(a.key) && h.Config.ZookeeperConnect == "" {
+			// A single node (like a KRaft-mode Kafka broker) does not
+			// advertise the ZooKeeper controller's requests; it still
+			// answers them (tests play the controller).
+			continue
+		}
 		k := kmsg.NewApiVersionsResponseApiKey()
 		k.ApiKey, k.MinVersion, k.MaxVersion = a.key, a.min, a.max
 		resp.ApiKeys = append(resp.ApiKeys, k)
@@ -44,3 +50,7 @@ func validSoftwareField(s string) bool {
 	}
 	return alnum(s[0]) && alnum(s[len(s)-1])
 }
+
+// interBrokerOnly reports the APIs only a ZooKeeper-mode controller
+// sends to brokers (LeaderAndIsr, StopReplica).
+func interBrokerOnly(key int16) bool { return key == 4 || key == 5 }

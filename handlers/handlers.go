@@ -18,6 +18,7 @@ import (
 	"samsa/logstore"
 	"samsa/metrics"
 	"samsa/protocol"
+	"samsa/replica"
 	"samsa/txn"
 )
 
@@ -32,6 +33,10 @@ type Deps struct {
 	// Metrics receives the BrokerTopicMetrics counts; New makes one
 	// when it is nil.
 	Metrics *metrics.Broker
+	// Replicas is the replica manager: partitions a LeaderAndIsr named
+	// are served by its leadership, ISR and high watermark; the rest
+	// (all of them on a single node) as a single node's. May be nil.
+	Replicas *replica.Manager
 }
 
 // Handlers serves every registered API. It implements protocol.Handler.

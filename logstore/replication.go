@@ -342,6 +342,10 @@ func (p *Partition) MaybeIncrementHighWatermark(hw int64) bool {
 	}
 }
 
+// Notify wakes whoever waits on Wait (the replica manager calls it when
+// leadership changes, so delayed produces re-check it).
+func (p *Partition) Notify() { p.wake() }
+
 // wake closes the Wait channel.
 func (p *Partition) wake() {
 	p.mu.Lock()
@@ -557,6 +561,14 @@ func (p *Partition) truncateFullyLocked(start int64, segs []*segment) (int64, er
 	p.logStart.Store(start)
 	p.recomputeMaxTsLocked()
 	p.mu.Unlock()
+	p.epochMu.Lock()
+	p.epochs, p.epochsLoaded = nil, true
+	p.publishLatestEpochLocked()
+	err := p.writeEpochsLocked()
+	p.epochMu.Unlock()
+	if err != nil {
+		return start, err
+	}
 	if err := p.afterTruncateLocked(start); err != nil {
 		return start, err
 	}
@@ -600,4 +612,21 @@ func (p *Partition) afterTruncateLocked(end int64) error {
 		return p.writeEpochsLocked()
 	}
 	return nil
+}
+
+// TruncateFullyAndStartAt empties the log and starts it at offset (Kafka's
+// UnifiedLog.truncateFullyAndStartAt): a follower whose log ends below the
+// leader's log start.
+func (p *Partition) TruncateFullyAndStartAt(offset int64) (int64, error) {
+	p.retMu.Lock()
+	defer p.retMu.Unlock()
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	if p.closed.Load() {
+		return 0, ErrPartitionClosed
+	}
+	p.mu.RLock()
+	segs := append([]*segment(nil), p.segs...)
+	p.mu.RUnlock()
+	return p.truncateFullyLocked(offset, segs)
 }
