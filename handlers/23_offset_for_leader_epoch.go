@@ -10,9 +10,11 @@ import (
 )
 
 // OffsetForLeaderEpoch v2-v4, which the Java consumer uses to validate its
-// position after a leader change. A partition's leader epoch only changes
-// with leadership, which a single node never loses, so the epoch history
-// is one entry: the current epoch ends at the log end offset.
+// position after a leader change and followers use to find where their
+// log diverged from the leader's. A replicated partition answers from its
+// leader-epoch cache (logstore's leader-epoch-checkpoint). A single
+// node's partition never changes leadership, so its epoch history is one
+// entry: the current epoch ends at the log end offset.
 func init() { register(2, 4, (*Handlers).offsetForLeaderEpoch) }
 
 func (h *Handlers) offsetForLeaderEpoch(_ context.Context, _ *protocol.Request, req *kmsg.OffsetForLeaderEpochRequest) (kmsg.Response, error) {
@@ -27,6 +29,21 @@ func (h *Handlers) offsetForLeaderEpoch(_ context.Context, _ *protocol.Request, 
 			switch {
 			case !ok || rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions):
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case h.Replicas.Get(rt.Topic, rp.Partition) != nil:
+				// A replicated partition: its leader answers from the
+				// leader-epoch cache (Kafka's
+				// Partition.lastOffsetForLeaderEpoch).
+				rpart := h.Replicas.Get(rt.Topic, rp.Partition)
+				if err := rpart.CheckLeader(rp.CurrentLeaderEpoch); err != nil {
+					sp.ErrorCode = errCode(err)
+					break
+				}
+				epoch, end, err := rpart.Log().EndOffsetForEpoch(rp.LeaderEpoch)
+				if err != nil {
+					sp.ErrorCode = logErrCode(err)
+					break
+				}
+				sp.LeaderEpoch, sp.EndOffset = epoch, end
 			default:
 				part := t.Partitions[rp.Partition]
 				if err := checkLeaderEpoch(part, rp.CurrentLeaderEpoch); err != nil {

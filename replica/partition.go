@@ -263,21 +263,33 @@ func (p *Partition) LeaderEpoch() int32 {
 // offset seen with it. Errors: NOT_LEADER_OR_FOLLOWER,
 // FENCED/UNKNOWN_LEADER_EPOCH, REPLICA_NOT_AVAILABLE for a broker that is
 // not a replica.
-func (p *Partition) FollowerFetch(replicaID int32, brokerEpoch int64, currentLeaderEpoch int32, fetchOffset int64, read func() error) error {
+func (p *Partition) FollowerFetch(replicaID int32, brokerEpoch int64, currentLeaderEpoch int32, fetchOffset int64, lastFetchedEpoch int32, read func() error) (*Diverging, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if err := p.checkEpochLocked(currentLeaderEpoch); err != nil {
-		return err
+		return nil, err
 	}
 	if p.role != RoleLeader {
-		return p.notLeaderLocked()
+		return nil, p.notLeaderLocked()
 	}
 	if !slices.Contains(p.replicas, replicaID) || replicaID == p.m.cfg.BrokerID {
-		return fmt.Errorf("%s: broker %d is not a follower (replicas %v): %w", p.TP, replicaID, p.replicas, kerr.ReplicaNotAvailable)
+		return nil, fmt.Errorf("%s: broker %d is not a follower (replicas %v): %w", p.TP, replicaID, p.replicas, kerr.ReplicaNotAvailable)
+	}
+	if lastFetchedEpoch >= 0 {
+		// KIP-320: a follower whose last fetched epoch ends earlier here
+		// (or is unknown) has diverged; it is told where, and nothing is
+		// read or recorded (Partition.fetchRecords).
+		e, end, err := p.log.EndOffsetForEpoch(lastFetchedEpoch)
+		if err != nil {
+			return nil, err
+		}
+		if e < lastFetchedEpoch || end < fetchOffset {
+			return &Diverging{Epoch: e, EndOffset: end}, nil
+		}
 	}
 	leaderLEO := p.log.LogEndOffset()
 	if err := read(); err != nil {
-		return err
+		return nil, err
 	}
 	now := p.m.nowMs()
 	p.stateMu.Lock()
@@ -301,7 +313,15 @@ func (p *Partition) FollowerFetch(replicaID int32, brokerEpoch int64, currentLea
 			}
 		}()
 	}
-	return nil
+	return nil, nil
+}
+
+// Diverging is a Fetch response's diverging epoch (KIP-320): the largest
+// epoch at or below the follower's last fetched one and where it ends on
+// the leader.
+type Diverging struct {
+	Epoch     int32
+	EndOffset int64
 }
 
 // inSyncLocked is Kafka's isFollowerInSync: the follower's log end is at
