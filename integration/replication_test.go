@@ -458,4 +458,3 @@ func TestReplicationISRShrinkAndNotEnoughReplicas(t *testing.T) {
 		t.Fatalf("follower 3 at %d", got)
 	}
 }
-
