@@ -68,6 +68,10 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzScanRecords $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzParseTxnMarker $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./txn FuzzReplay $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzParseLeaderEpochCheckpoint $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzAppendReplica $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./replica FuzzParseHWCheckpoint $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./replica FuzzDecodeResponse $(FUZZTIME)
 
 test: deps fmt-check vet unit volume fuzz conformance compat
 

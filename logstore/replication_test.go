@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sync/atomic"
 	"testing"
 )
 
@@ -154,6 +155,36 @@ func FuzzParseLeaderEpochCheckpoint(f *testing.F) {
 		again, err := ParseLeaderEpochCheckpoint(AppendLeaderEpochCheckpoint(nil, entries))
 		if err != nil || !reflect.DeepEqual(again, entries) {
 			t.Fatalf("round trip: %v %v / %v", entries, again, err)
+		}
+	})
+}
+
+// FuzzAppendReplica appends arbitrary bytes as a leader's fetched batches:
+// bad input is refused with an error and leaves the log readable and
+// consistent with its end offset.
+func FuzzAppendReplica(f *testing.F) {
+	f.Add(makeBatch(f, batchSpec{records: 2, valueSize: 3, baseTs: 1}))
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 49})
+	e := newEnv(f)
+	e.open()
+	f.Cleanup(e.close)
+	var n atomic.Int32
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := e.s.CreatePartition("t", n.Add(1), PartitionConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		leo, err := p.AppendReplica(data)
+		if err == nil && leo != p.LogEndOffset() {
+			t.Fatalf("returned end %d, log end %d", leo, p.LogEndOffset())
+		}
+		end := int64(0)
+		for _, b := range readAll(t, p) {
+			h := mustHeader(t, b)
+			end = h.LastOffset() + 1
+		}
+		if end > p.LogEndOffset() {
+			t.Fatalf("batches up to %d past the log end %d", end, p.LogEndOffset())
 		}
 	})
 }
