@@ -375,6 +375,7 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 		FetchBackoffMs:         cfg.ReplicaFetchBackoffMs,
 		NumFetchers:            int(cfg.NumReplicaFetchers),
 		HWCheckpointIntervalMs: cfg.ReplicaHighWatermarkCheckpointIntervalMs,
+		ClusterMode:            cfg.ZookeeperConnect != "",
 	}, replica.Deps{Logs: logs, OpenLog: h.OpenLog, Logger: log})
 	st.replicas.Start()
 	h.Replicas = st.replicas

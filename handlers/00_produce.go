@@ -234,7 +234,11 @@ func (h *Handlers) produceFailed(r *protocol.Request, version int16, topic strin
 func (h *Handlers) appendPartition(t controller.Topic, p *logstore.Partition, idx int32, batch []byte, acks int16, nowMs int64, sp *kmsg.ProduceResponseTopicPartition) (*replicaWait, error) {
 	set := h.produceSettingsFor(t)
 	part := t.Partitions[idx]
-	if rp := h.Replicas.Get(t.Name, idx); rp != nil {
+	rp, err := h.Replicas.Lookup(t.Name, idx)
+	if err != nil {
+		return nil, err
+	}
+	if rp != nil {
 		var res logstore.AppendResult
 		epoch, err := rp.AppendAsLeader(acks, int(set.minISR), func(leaderEpoch int32) error {
 			var err error

@@ -215,7 +215,11 @@ func (h *Handlers) fetchPartition(t controller.Topic, rp kmsg.FetchRequestTopicP
 	if rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions) {
 		return nil, nil, kerr.UnknownTopicOrPartition
 	}
-	if rpart := h.Replicas.Get(t.Name, rp.Partition); rpart != nil {
+	rpart, err := h.Replicas.Lookup(t.Name, rp.Partition)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rpart != nil {
 		if replicaID < 0 {
 			if err := rpart.CheckLeader(rp.CurrentLeaderEpoch); err != nil {
 				return nil, nil, err

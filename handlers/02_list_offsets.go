@@ -64,7 +64,11 @@ func (h *Handlers) listPartitionOffset(t controller.Topic, rp kmsg.ListOffsetsRe
 	}
 	part := t.Partitions[rp.Partition]
 	leaderEpoch := part.LeaderEpoch
-	if rpart := h.Replicas.Get(t.Name, rp.Partition); rpart != nil {
+	rpart, err := h.Replicas.Lookup(t.Name, rp.Partition)
+	if err != nil {
+		return err
+	}
+	if rpart != nil {
 		// A replicated partition answers from its leader only.
 		if err := rpart.CheckLeader(rp.CurrentLeaderEpoch); err != nil {
 			return err

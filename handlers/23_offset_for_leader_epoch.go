@@ -29,12 +29,15 @@ func (h *Handlers) offsetForLeaderEpoch(_ context.Context, _ *protocol.Request, 
 			switch {
 			case !ok || rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions):
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			case h.Replicas.Get(rt.Topic, rp.Partition) != nil:
+			case h.Replicas.Get(rt.Topic, rp.Partition) != nil || h.Replicas.ClusterMode():
 				// A replicated partition: its leader answers from the
 				// leader-epoch cache (Kafka's
 				// Partition.lastOffsetForLeaderEpoch).
-				rpart := h.Replicas.Get(rt.Topic, rp.Partition)
-				if err := rpart.CheckLeader(rp.CurrentLeaderEpoch); err != nil {
+				rpart, err := h.Replicas.Lookup(rt.Topic, rp.Partition)
+				if err == nil {
+					err = rpart.CheckLeader(rp.CurrentLeaderEpoch)
+				}
+				if err != nil {
 					sp.ErrorCode = errCode(err)
 					break
 				}

@@ -458,3 +458,30 @@ func TestReplicationISRShrinkAndNotEnoughReplicas(t *testing.T) {
 		t.Fatalf("follower 3 at %d", got)
 	}
 }
+
+func TestReplicationHighWatermarkCheckpointSurvivesRestart(t *testing.T) {
+	const topic = "hwck"
+	c := startCluster(t, topic, nil)
+	all := []int32{1, 2, 3}
+	c.leaderAndIsr(topic, 1, 1, all, all, 0, 1, 2, 3)
+	if sp := c.produceRaw(1, topic, -1, 5000, 5); sp.ErrorCode != 0 {
+		t.Fatalf("acks=all: %+v", sp)
+	}
+	c.stopReplica(topic, -1, 2)
+	c.stopReplica(topic, -1, 3)
+	if sp := c.produceRaw(1, topic, 1, 5000, 3); sp.ErrorCode != 0 {
+		t.Fatalf("acks=1: %+v", sp)
+	}
+	// The restarted leader takes its high watermark from
+	// replication-offset-checkpoint: the 3 records only it has stay
+	// invisible to consumers.
+	c.brokers[1].Restart()
+	c.leaderAndIsr(topic, 1, 2, all, all, 1, 1)
+	fr := c.consumerFetch(1, topic, 0)
+	if fr.ErrorCode != 0 || fr.HighWatermark != 5 || lastOffsetOf(fr.RecordBatches) != 5 {
+		t.Fatalf("after restart: error %d, hw %d, records up to %d; want hw 5", fr.ErrorCode, fr.HighWatermark, lastOffsetOf(fr.RecordBatches))
+	}
+	if leo := c.brokers[1].Partition(topic, 0).LogEndOffset(); leo != 8 {
+		t.Fatalf("log end %d after restart, want 8", leo)
+	}
+}

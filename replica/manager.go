@@ -51,6 +51,11 @@ type Config struct {
 	// SocketTimeout bounds one inter-broker request beyond its own wait
 	// (replica.socket.timeout.ms, 30 s).
 	SocketTimeout time.Duration
+	// ClusterMode (zookeeper.connect set): a partition no LeaderAndIsr
+	// named is not served (NOT_LEADER_OR_FOLLOWER) instead of being a
+	// single node's, as a Kafka broker serves only what the controller
+	// assigned it.
+	ClusterMode bool
 }
 
 // Deps are the manager's collaborators.
@@ -131,6 +136,7 @@ func New(cfg Config, deps Deps) *Manager {
 	}
 	m.cluster.Store(&clusterBox{m.learned})
 	m.epoch.Store(-1)
+	m.active.Store(cfg.ClusterMode)
 	if deps.Logs != nil {
 		ck, err := readHWCheckpoint(deps.Logs.Dir())
 		if err != nil {
@@ -194,6 +200,21 @@ func (m *Manager) Get(topic string, partition int32) *Partition {
 	p := m.parts[TP{topic, partition}]
 	m.mu.RUnlock()
 	return p
+}
+
+// ClusterMode reports Config.ClusterMode.
+func (m *Manager) ClusterMode() bool { return m != nil && m.cfg.ClusterMode }
+
+// Lookup is Get for the request handlers: (nil, nil) for a single node's
+// partition, the replica for a managed one, and in cluster mode
+// NOT_LEADER_OR_FOLLOWER (no leader known) for a partition no
+// LeaderAndIsr named.
+func (m *Manager) Lookup(topic string, partition int32) (*Partition, error) {
+	p := m.Get(topic, partition)
+	if p == nil && m.ClusterMode() {
+		return nil, &NotLeaderError{TP: TP{topic, partition}, Leader: -1, LeaderEpoch: -1}
+	}
+	return p, nil
 }
 
 // TopicName resolves a topic id LeaderAndIsr gave (Fetch v13+ from

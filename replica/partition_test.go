@@ -185,3 +185,14 @@ func memberIDs(ms []isrMember) []int32 {
 	}
 	return out
 }
+
+func TestClusterModeUnassignedPartition(t *testing.T) {
+	m := New(Config{BrokerID: 1, ClusterMode: true}, Deps{})
+	if _, err := m.Lookup("t", 0); err == nil {
+		t.Fatal("cluster mode served a partition no LeaderAndIsr assigned")
+	}
+	single := New(Config{BrokerID: 1}, Deps{})
+	if p, err := single.Lookup("t", 0); p != nil || err != nil {
+		t.Fatalf("single node: %v, %v", p, err)
+	}
+}
