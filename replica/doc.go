@@ -10,14 +10,11 @@
 //
 // # Partition state machine
 //
-//	           LeaderAndIsr(leader = me, epoch > current)
-//	  none ───────────────────────────────────────────────► leader
-//	   │  ▲                                                  │  ▲
-//	   │  │ StopReplica                LeaderAndIsr(leader ≠ me,│  │ LeaderAndIsr(leader = me,
-//	   │  │ (epoch > current,          epoch > current)        │  │ epoch > current)
-//	   │  │  or -1 / -2)                                       ▼  │
-//	   └──┴────────────────────────────────────────────────► follower
-//	        LeaderAndIsr(leader ≠ me, epoch > current)
+//	from            event                                          to
+//	none|follower   LeaderAndIsr, leader = this broker, epoch > current  leader
+//	none|leader     LeaderAndIsr, leader = another, epoch > current      follower
+//	leader|follower StopReplica, epoch > current or -1 / -2 (delete)    none
+//	any             LeaderAndIsr, epoch <= current                       unchanged
 //
 // "none" is also where every partition of a single node stays: no
 // LeaderAndIsr ever names it, so Manager.Get answers nil and the
