@@ -330,7 +330,8 @@
 //     becomes the active segment, the 'o', 't' and 'x' entries of the cut
 //     batches are deleted in one index batch, the cut segment's metadata
 //     is rebuilt from its remaining entries, producer state and the
-//     transaction offsets are rebuilt from the index, and the epoch cache
+//     transaction offsets are rebuilt from the index, the cleaner's
+//     first dirty offset is lowered to the new end, and the epoch cache
 //     loses the epochs starting at or after the new end.
 //     TruncateFullyAndStartAt empties the log and restarts it at an
 //     offset.
@@ -609,7 +610,5 @@
 // The transaction coordinator itself (issue 11's later steps; the log
 // takes its markers through AppendMarker), Kafka 3.1+'s delete horizon
 // stamped in cleaned batches (KIP-534; Samsa ages tombstones and markers
-// by segment mtime). Truncation does not yet keep the cleaner's
-// checkpoint or a pending cleaner swap past the cut in step (a cleaning
-// of the cut range is dropped with the segments).
+// by segment mtime).
 package logstore

@@ -602,6 +602,13 @@ func (p *Partition) afterTruncateLocked(end int64) error {
 	if p.hw.Load() > end {
 		p.hw.Store(end)
 	}
+	// The cleaner's first dirty offset may not point past the log
+	// (Kafka's LogCleanerManager.maybeTruncateCheckpoint).
+	if ck := p.cleanerCheckpoint(); ck > end {
+		if err := p.setCleanerCheckpoint(end); err != nil {
+			return err
+		}
+	}
 	p.epochMu.Lock()
 	defer p.epochMu.Unlock()
 	if !p.epochsLoaded {
