@@ -8,6 +8,8 @@ import (
 	"hash/crc32"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"sync"
@@ -456,6 +458,32 @@ func TestReplicationISRShrinkAndNotEnoughReplicas(t *testing.T) {
 	}
 	if got := c.brokers[3].Partition(topic, 0).LogEndOffset(); got != c.brokers[1].Partition(topic, 0).LogEndOffset() {
 		t.Fatalf("follower 3 at %d", got)
+	}
+	// A request from an older controller epoch is refused whole.
+	c.epoch = 0
+	req := kmsg.NewPtrLeaderAndISRRequest()
+	req.Version, req.ControllerID, req.ControllerEpoch, req.BrokerEpoch = 7, controllerID, 0, -1
+	if code := replRequest(t, c.brokers[3].Addr(), req).(*kmsg.LeaderAndISRResponse).ErrorCode; code != kerr.StaleControllerEpoch.Code {
+		t.Fatalf("LeaderAndIsr from a stale controller answered %d", code)
+	}
+	// StopReplica with delete removes the follower's log.
+	c.epoch = 1
+	sr := kmsg.NewPtrStopReplicaRequest()
+	sr.Version, sr.ControllerID, sr.ControllerEpoch, sr.BrokerEpoch = 4, controllerID, 1, -1
+	st := kmsg.NewStopReplicaRequestTopic()
+	st.Topic = topic
+	ps := kmsg.NewStopReplicaRequestTopicPartitionState()
+	ps.Partition, ps.LeaderEpoch, ps.Delete = 0, -2, true
+	st.PartitionStates = []kmsg.StopReplicaRequestTopicPartitionState{ps}
+	sr.Topics = []kmsg.StopReplicaRequestTopic{st}
+	if resp := replRequest(t, c.brokers[3].Addr(), sr).(*kmsg.StopReplicaResponse); resp.ErrorCode != 0 || resp.Partitions[0].ErrorCode != 0 {
+		t.Fatalf("StopReplica delete: %+v", resp)
+	}
+	if _, err := os.Stat(filepath.Join(c.brokers[3].DataDir(), topic+"-0")); !os.IsNotExist(err) {
+		t.Fatalf("log dir after StopReplica delete: %v", err)
+	}
+	if c.brokers[3].Replicas().Get(topic, 0) != nil {
+		t.Fatal("replica still managed after StopReplica")
 	}
 }
 

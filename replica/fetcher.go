@@ -415,6 +415,13 @@ func (f *fetcher) processPartition(st *fetchState, rp *kmsg.FetchResponseTopicPa
 	if rp.HighWatermark >= 0 {
 		p.log.SetHighWatermark(min(rp.HighWatermark, p.log.LogEndOffset()))
 	}
+	// The leader's log start (retention, DeleteRecords) moves the
+	// follower's (Kafka's maybeIncrementLogStartOffset on a follower).
+	if ls := rp.LogStartOffset; ls > p.log.LogStartOffset() && ls <= p.log.HighWatermark() {
+		if _, err := p.log.DeleteRecordsBefore(ls); err != nil {
+			f.m.log.Warn("replica: following the leader's log start offset", "partition", p.TP.String(), "log_start_offset", ls, "err", err)
+		}
+	}
 }
 
 // outOfRange handles OFFSET_OUT_OF_RANGE (Kafka's
