@@ -423,7 +423,7 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 		AllocateProducerID: func(ctx context.Context) (int64, error) {
 			return ctrl.AllocateProducerIDs(ctx, 1)
 		},
-		Markers:       markerWriter(ctrl, logs, coord),
+		Markers:       markerWriter(ctrl, logs, st.replicas, coord),
 		MaxTimeout:    time.Duration(cfg.TransactionMaxTimeoutMs) * time.Millisecond,
 		AbortInterval: time.Duration(cfg.TransactionAbortTimedOutTransactionCleanupIntervalMs) * time.Millisecond,
 		Logger:        log,
@@ -445,7 +445,7 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 // coordinator (which settles its pending transactional offsets), any
 // other through its log. A partition that no longer exists is skipped,
 // as Kafka drops markers for deleted partitions.
-func markerWriter(ctrl controller.Controller, logs *logstore.Store, groupsCoord *groups.Coordinator) txn.MarkerWriter {
+func markerWriter(ctrl controller.Controller, logs *logstore.Store, replicas *replica.Manager, groupsCoord *groups.Coordinator) txn.MarkerWriter {
 	return func(topic string, partition int32, pid int64, epoch int16, commit bool, coordEpoch int32) error {
 		if topic == groups.OffsetsTopic {
 			return groupsCoord.CompleteTxn(partition, pid, epoch, commit, coordEpoch)
@@ -458,7 +458,21 @@ func markerWriter(ctrl controller.Controller, logs *logstore.Store, groupsCoord 
 		if !ok {
 			return nil
 		}
-		_, err := lp.AppendMarker(pid, epoch, commit, coordEpoch, t.Partitions[partition].LeaderEpoch, 0)
+		rp, err := replicas.Lookup(topic, partition)
+		if err != nil {
+			return err
+		}
+		if rp != nil {
+			// A replicated partition: written under its leadership in
+			// the leader's epoch (a follower's answer is
+			// NOT_LEADER_OR_FOLLOWER).
+			_, err := rp.AppendAsLeader(1, 1, func(leaderEpoch int32) error {
+				_, err := lp.AppendMarker(pid, epoch, commit, coordEpoch, leaderEpoch, 0)
+				return err
+			})
+			return err
+		}
+		_, err = lp.AppendMarker(pid, epoch, commit, coordEpoch, t.Partitions[partition].LeaderEpoch, 0)
 		return err
 	}
 }
