@@ -124,6 +124,7 @@ var samsaBrokerKeys = []brokerKey{
 	{name: "transaction.abort.timed.out.transaction.cleanup.interval.ms", v: intAtLeast(1), def: "10000", doc: "How often transactions older than their timeout are looked for and aborted."},
 	{name: "socket.request.max.bytes", v: intAtLeast(1), def: "104857600", doc: "Largest request the broker will read."},
 	{name: HTTPListenersKey, v: str(), null: true, hidden: true, doc: "Samsa's HTTP listener for /healthz, /readyz and later /metrics, as a comma-separated list of http://host:port; off when unset or empty."},
+	{name: ControllerRequestsKey, v: boolean(), def: "false", hidden: true, doc: "Serve the ZooKeeper controller's LeaderAndIsr and StopReplica without zookeeper.connect (tests that play the controller); always served in cluster mode."},
 	{name: "zookeeper.connect", v: str(), null: true, hidden: true, doc: "ZooKeeper connection string; accepted, not yet used."},
 
 	// Broker keys that only supply topic defaults.

@@ -153,6 +153,7 @@ func (b *builder) simpleFields() error {
 	c.TransactionMaxTimeoutMs = int32(b.int64Of("transaction.max.timeout.ms"))
 	c.TransactionAbortTimedOutTransactionCleanupIntervalMs = int32(b.int64Of("transaction.abort.timed.out.transaction.cleanup.interval.ms"))
 	c.ZookeeperConnect = b.value("zookeeper.connect")
+	c.ControllerRequests = b.value(ControllerRequestsKey) == "true"
 	c.NumReplicaFetchers = int32(b.int64Of("num.replica.fetchers"))
 	c.ReplicaFetchMaxBytes = int32(b.int64Of("replica.fetch.max.bytes"))
 	c.ReplicaFetchMinBytes = int32(b.int64Of("replica.fetch.min.bytes"))
@@ -219,3 +220,8 @@ func (b *builder) groupTimeouts() error {
 	}
 	return nil
 }
+
+// ControllerRequestsKey is the Samsa-only key that makes a broker without
+// zookeeper.connect serve the ZooKeeper controller's requests to brokers
+// (LeaderAndIsr, StopReplica): the replication tests play the controller.
+const ControllerRequestsKey = "samsa.controller.requests.enable"

@@ -84,6 +84,10 @@ type Config struct {
 	MinInsyncReplicas               int32 // min.insync.replicas, default 1
 	ZookeeperConnect                string
 
+	// ControllerRequests is samsa.controller.requests.enable: serve
+	// LeaderAndIsr and StopReplica although zookeeper.connect is unset.
+	ControllerRequests bool
+
 	// Replication (package replica), Kafka's names and defaults.
 	NumReplicaFetchers                       int32 // num.replica.fetchers, default 1
 	ReplicaFetchMaxBytes                     int32 // replica.fetch.max.bytes, default 1048576

@@ -18,8 +18,8 @@ func (h *Handlers) apiVersions(_ context.Context, r *protocol.Request, req *kmsg
 	for _, a := range supportedAPIs() {
 		if interBrokerOnly(a.key) && h.Config.ZookeeperConnect == "" {
 			// A single node (like a KRaft-mode Kafka broker) does not
-			// advertise the ZooKeeper controller's requests; it still
-			// answers them (tests play the controller).
+			// advertise the ZooKeeper controller's requests
+			// (samsa.controller.requests.enable serves them unadvertised).
 			continue
 		}
 		k := kmsg.NewApiVersionsResponseApiKey()

@@ -94,7 +94,18 @@ func register[Req kmsg.Request](min, max int16, fn func(h *Handlers, ctx context
 // Serves implements protocol.Handler.
 func (h *Handlers) Serves(key, version int16) bool {
 	a, ok := registry[key]
+	if ok && interBrokerOnly(key) && !h.servesControllerRequests() {
+		// A single node closes the connection on the ZooKeeper
+		// controller's requests, as a KRaft-mode Kafka broker does.
+		return false
+	}
 	return ok && version >= a.min && version <= a.max
+}
+
+// servesControllerRequests: cluster mode (zookeeper.connect), or
+// samsa.controller.requests.enable for tests that play the controller.
+func (h *Handlers) servesControllerRequests() bool {
+	return h.Config != nil && (h.Config.ZookeeperConnect != "" || h.Config.ControllerRequests)
 }
 
 // Handle implements protocol.Handler.

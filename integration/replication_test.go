@@ -30,7 +30,7 @@ import (
 
 const controllerID = 100
 
-// rawRequest sends one request over a fresh connection and decodes the
+// replRequest sends one request over a fresh connection and decodes the
 // answer: the inter-broker requests are not advertised by a single node,
 // so clients that check ApiVersions would not send them.
 func replRequest(t *testing.T, addr string, req kmsg.Request) kmsg.Response {
@@ -165,7 +165,8 @@ func startCluster(t *testing.T, topic string, topicConfigs map[string]*string, o
 	c := &cluster{t: t, brokers: map[int32]*testbroker.Broker{}, ctrl: startFakeController(t), topicID: [16]byte{0xab, 1}, epoch: 1}
 	for id := int32(1); id <= 3; id++ {
 		b := testbroker.Start(t, testbroker.InProcess, append([]string{"broker.id=" + strconv.Itoa(int(id)),
-			"replica.fetch.wait.max.ms=100", "replica.fetch.backoff.ms=50", "log.cleaner.enable=false"}, overrides...)...)
+			"replica.fetch.wait.max.ms=100", "replica.fetch.backoff.ms=50", "log.cleaner.enable=false",
+			"samsa.controller.requests.enable=true"}, overrides...)...)
 		c.brokers[id] = b
 		// Each broker's own single-node metadata knows the topic; the
 		// test's LeaderAndIsr decides who leads.
@@ -511,5 +512,28 @@ func TestReplicationHighWatermarkCheckpointSurvivesRestart(t *testing.T) {
 	}
 	if leo := c.brokers[1].Partition(topic, 0).LogEndOffset(); leo != 8 {
 		t.Fatalf("log end %d after restart, want 8", leo)
+	}
+}
+
+// TestControllerRequestsRefusedOnSingleNode: without zookeeper.connect (or
+// the test key) a broker closes the connection on LeaderAndIsr, as before
+// replication existed, so no client can reassign or delete its logs.
+func TestControllerRequestsRefusedOnSingleNode(t *testing.T) {
+	b := testbroker.Start(t, testbroker.InProcess)
+	c, err := net.DialTimeout("tcp", b.Addr(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	req := kmsg.NewPtrStopReplicaRequest()
+	req.Version = 4
+	f := kmsg.NewRequestFormatter(kmsg.FormatterClientID("t"))
+	if _, err := c.Write(f.AppendRequest(nil, req, 1)); err != nil {
+		t.Fatal(err)
+	}
+	var b1 [1]byte
+	if n, err := c.Read(b1[:]); err == nil || n != 0 {
+		t.Fatalf("StopReplica answered on a single node (%d bytes, %v)", n, err)
 	}
 }
