@@ -196,3 +196,76 @@ func TestClusterModeUnassignedPartition(t *testing.T) {
 		t.Fatalf("single node: %v, %v", p, err)
 	}
 }
+
+// appendEpochs appends one single-record batch per entry, stamped with
+// that leader epoch.
+func appendEpochs(t *testing.T, lg *logstore.Partition, epochs ...int32) {
+	t.Helper()
+	for _, e := range epochs {
+		b := batchtest.Batch{Records: batchtest.Simple(1, 4)}.Bytes()
+		h, err := logstore.ParseBatchHeader(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logstore.SetPartitionLeaderEpoch(b, e)
+		h.PartitionLeaderEpoch = e
+		if _, err := lg.Append(b, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func repeat(e int32, n int) []int32 {
+	out := make([]int32, n)
+	for i := range out {
+		out[i] = e
+	}
+	return out
+}
+
+// TestTruncationNeedsTwoRounds follows AbstractFetcherThread's
+// truncation when the leader answers with an epoch the follower never
+// had: the follower first cuts to the end of its own earlier epoch, then
+// asks again and cuts to where the leader's copy of that epoch ends.
+func TestTruncationNeedsTwoRounds(t *testing.T) {
+	logs, err := logstore.Open(logstore.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
+	leader, _ := logs.CreatePartition("l", 0, logstore.PartitionConfig{})
+	follower, _ := logs.CreatePartition("f", 0, logstore.PartitionConfig{})
+	// Leader: epoch 1 at 0-4, epoch 2 at 5-11, epoch 4 at 12-19.
+	appendEpochs(t, leader, append(append(repeat(1, 5), repeat(2, 7)...), repeat(4, 8)...)...)
+	// Follower: epoch 1 at 0-9 (it led epoch 1 longer), epoch 3 at 10-14.
+	appendEpochs(t, follower, append(repeat(1, 10), repeat(3, 5)...)...)
+	fp := &Partition{log: follower}
+	var rounds int
+	for done := false; !done; rounds++ {
+		if rounds > 3 {
+			t.Fatal("truncation does not converge")
+		}
+		eps, _ := follower.LeaderEpochs()
+		le, end, err := leader.EndOffsetForEpoch(eps[len(eps)-1].Epoch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var off int64
+		off, done = truncationOffset(fp, le, end)
+		if _, err := follower.TruncateTo(off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rounds != 2 || follower.LogEndOffset() != 5 {
+		t.Fatalf("after %d rounds the follower ends at %d, want 2 rounds and 5", rounds, follower.LogEndOffset())
+	}
+	// A follower whose epochs the leader has all: one round, cut at the
+	// end of the shared epoch on the leader.
+	f2, _ := logs.CreatePartition("f2", 0, logstore.PartitionConfig{})
+	appendEpochs(t, f2, append(repeat(1, 5), repeat(2, 9)...)...) // epoch 2 at 5-13 diverges after 11
+	le, end, _ := leader.EndOffsetForEpoch(2)
+	off, done := truncationOffset(&Partition{log: f2}, le, end)
+	if !done || off != 12 {
+		t.Fatalf("truncate to %d (done %v), want 12", off, done)
+	}
+}
