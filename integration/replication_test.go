@@ -375,6 +375,44 @@ func TestReplicationAcksAllHighWatermarkAndLeaderChange(t *testing.T) {
 	if sp.ErrorCode != kerr.NotLeaderForPartition.Code || sp.CurrentLeader.LeaderID != 2 || sp.CurrentLeader.LeaderEpoch != 2 {
 		t.Fatalf("produce at the deposed leader: %+v", sp)
 	}
+	// A consumer's fetch at the deposed leader names the new one (Fetch
+	// v12+, KIP-951).
+	if fr := c.consumerFetch(1, topic, 0); fr.ErrorCode != kerr.NotLeaderForPartition.Code || fr.CurrentLeader.LeaderID != 2 || fr.CurrentLeader.LeaderEpoch != 2 {
+		t.Fatalf("fetch at the deposed leader: error %d, current leader %+v", fr.ErrorCode, fr.CurrentLeader)
+	}
+	// Epochs newer than the leader's are unknown to it (ListOffsets and
+	// OffsetForLeaderEpoch check CurrentLeaderEpoch too).
+	{
+		lo := kmsg.NewPtrListOffsetsRequest()
+		lo.Version, lo.ReplicaID = 9, -1
+		lt := kmsg.NewListOffsetsRequestTopic()
+		lt.Topic = topic
+		lp := kmsg.NewListOffsetsRequestTopicPartition()
+		lp.CurrentLeaderEpoch, lp.Timestamp = 3, -1
+		lt.Partitions = []kmsg.ListOffsetsRequestTopicPartition{lp}
+		lo.Topics = []kmsg.ListOffsetsRequestTopic{lt}
+		if code := replRequest(t, c.brokers[2].Addr(), lo).(*kmsg.ListOffsetsResponse).Topics[0].Partitions[0].ErrorCode; code != kerr.UnknownLeaderEpoch.Code {
+			t.Fatalf("ListOffsets with a future leader epoch answered %d", code)
+		}
+		oe := kmsg.NewPtrOffsetForLeaderEpochRequest()
+		oe.Version, oe.ReplicaID = 4, -1
+		ot := kmsg.NewOffsetForLeaderEpochRequestTopic()
+		ot.Topic = topic
+		op := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+		op.CurrentLeaderEpoch, op.LeaderEpoch = 1, 1
+		ot.Partitions = []kmsg.OffsetForLeaderEpochRequestTopicPartition{op}
+		oe.Topics = []kmsg.OffsetForLeaderEpochRequestTopic{ot}
+		if code := replRequest(t, c.brokers[2].Addr(), oe).(*kmsg.OffsetForLeaderEpochResponse).Topics[0].Partitions[0].ErrorCode; code != kerr.FencedLeaderEpoch.Code {
+			t.Fatalf("OffsetForLeaderEpoch with an old leader epoch answered %d", code)
+		}
+		op.CurrentLeaderEpoch = 2
+		ot.Partitions = []kmsg.OffsetForLeaderEpochRequestTopicPartition{op}
+		oe.Topics = []kmsg.OffsetForLeaderEpochRequestTopic{ot}
+		sp := replRequest(t, c.brokers[2].Addr(), oe).(*kmsg.OffsetForLeaderEpochResponse).Topics[0].Partitions[0]
+		if sp.ErrorCode != 0 || sp.LeaderEpoch != 1 || sp.EndOffset != 20 {
+			t.Fatalf("OffsetForLeaderEpoch(1) at the new leader: %+v; want epoch 1 ending at 20", sp)
+		}
+	}
 	// A fetch in the old epoch is fenced.
 	{
 		req := kmsg.NewPtrFetchRequest()
