@@ -262,6 +262,11 @@ func (p *Partition) LeaderEpochs() ([]EpochEntry, error) {
 // requested one itself when it is below every known epoch) and the start
 // offset of the first epoch after it.
 func (p *Partition) EndOffsetForEpoch(requested int32) (epoch int32, endOffset int64, err error) {
+	if requested >= 0 && requested == p.latestEpoch.Load() {
+		// The latest epoch ends at the log end: the common question of
+		// a follower's fetch, answered without a lock.
+		return requested, p.leo.Load(), nil
+	}
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
 	p.epochMu.Lock()

@@ -2,6 +2,7 @@ package logstore
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -187,4 +188,28 @@ func FuzzAppendReplica(f *testing.F) {
 			t.Fatalf("batches up to %d past the log end %d", end, p.LogEndOffset())
 		}
 	})
+}
+
+// TestTruncateRebuildsProducerState: after truncation the producer state
+// is the one the remaining log implies, so the follower (or a new
+// leader) accepts the retried batch that was cut and refuses a gap.
+func TestTruncateRebuildsProducerState(t *testing.T) {
+	e := newEnv(t)
+	e.open()
+	p := e.create("t", 0, PartitionConfig{})
+	for seq := int32(0); seq < 9; seq += 3 {
+		appendBatch(t, p, makeBatch(t, batchSpec{records: 3, pid: 7, pidSet: true, epoch: 0, seq: seq}))
+	}
+	if end, err := p.TruncateTo(6); err != nil || end != 6 {
+		t.Fatalf("TruncateTo(6) = %d, %v", end, err)
+	}
+	// seq 6 was cut: it is new again, not a duplicate.
+	res := appendBatch(t, p, makeBatch(t, batchSpec{records: 3, pid: 7, pidSet: true, epoch: 0, seq: 6}))
+	if res.Duplicate || res.BaseOffset != 6 {
+		t.Fatalf("retried batch after truncation: %+v", res)
+	}
+	b := makeBatch(t, batchSpec{records: 1, pid: 7, pidSet: true, epoch: 0, seq: 12})
+	if _, err := p.Append(b, mustHeader(t, b)); !errors.Is(err, ErrOutOfOrderSequence) {
+		t.Fatalf("gap after truncation: %v", err)
+	}
 }
