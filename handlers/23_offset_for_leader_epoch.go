@@ -12,9 +12,9 @@ import (
 // OffsetForLeaderEpoch v2-v4, which the Java consumer uses to validate its
 // position after a leader change and followers use to find where their
 // log diverged from the leader's. A replicated partition answers from its
-// leader-epoch cache (logstore's leader-epoch-checkpoint). A single
-// node's partition never changes leadership, so its epoch history is one
-// entry: the current epoch ends at the log end offset.
+// leader-epoch cache (logstore's leader-epoch-checkpoint); so does a
+// single node's, whose epoch never changes (one entry: the current epoch
+// ends at the log end offset).
 func init() { register(2, 4, (*Handlers).offsetForLeaderEpoch) }
 
 func (h *Handlers) offsetForLeaderEpoch(_ context.Context, _ *protocol.Request, req *kmsg.OffsetForLeaderEpochRequest) (kmsg.Response, error) {
@@ -58,13 +58,17 @@ func (h *Handlers) offsetForLeaderEpoch(_ context.Context, _ *protocol.Request, 
 					sp.ErrorCode = errCode(err)
 					break
 				}
-				// An epoch above the current one is unknown (-1, -1); the
-				// current epoch, or an older one that never had records,
-				// ends where the log ends.
-				// Epoch -1 (undefined) is answered (-1, -1), as by Kafka's
-				// LeaderEpochFileCache.endOffsetFor.
-				if rp.LeaderEpoch >= 0 && rp.LeaderEpoch <= part.LeaderEpoch {
-					sp.LeaderEpoch, sp.EndOffset = part.LeaderEpoch, p.LogEndOffset()
+				// The partition's epoch starts no later than the log end
+				// (as Partition.makeLeader records it), then the cache
+				// answers: epoch -1 or one above every known epoch
+				// (-1, -1), the current epoch ends where the log ends.
+				err = p.AssignEpochStart(part.LeaderEpoch)
+				if err == nil {
+					sp.LeaderEpoch, sp.EndOffset, err = p.EndOffsetForEpoch(rp.LeaderEpoch)
+				}
+				if err != nil {
+					sp.LeaderEpoch, sp.EndOffset = -1, -1
+					sp.ErrorCode = logErrCode(err)
 				}
 			}
 			st.Partitions = append(st.Partitions, sp)

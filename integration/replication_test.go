@@ -575,3 +575,49 @@ func TestControllerRequestsRefusedOnSingleNode(t *testing.T) {
 		t.Fatalf("StopReplica answered on a single node (%d bytes, %v)", n, err)
 	}
 }
+
+// TestOffsetForLeaderEpochSingleNode: a single node answers from its
+// leader-epoch cache exactly what it answered before replication (and
+// what Kafka answers, see conformance TestOffsetForLeaderEpoch).
+func TestOffsetForLeaderEpochSingleNode(t *testing.T) {
+	b := testbroker.Start(t, testbroker.InProcess)
+	if _, err := newAdmin(t, b.Addr()).CreateTopic(ctxT(t), 1, 1, nil, "ofle"); err != nil {
+		t.Fatal(err)
+	}
+	ask := func(epoch int32) (int32, int64) {
+		t.Helper()
+		req := kmsg.NewPtrOffsetForLeaderEpochRequest()
+		req.Version, req.ReplicaID = 4, -1
+		rt := kmsg.NewOffsetForLeaderEpochRequestTopic()
+		rt.Topic = "ofle"
+		rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+		rp.LeaderEpoch, rp.CurrentLeaderEpoch = epoch, -1
+		rt.Partitions = []kmsg.OffsetForLeaderEpochRequestTopicPartition{rp}
+		req.Topics = []kmsg.OffsetForLeaderEpochRequestTopic{rt}
+		sp := replRequest(t, b.Addr(), req).(*kmsg.OffsetForLeaderEpochResponse).Topics[0].Partitions[0]
+		if sp.ErrorCode != 0 {
+			t.Fatalf("epoch %d: error %d", epoch, sp.ErrorCode)
+		}
+		return sp.LeaderEpoch, sp.EndOffset
+	}
+	for _, c := range []struct {
+		req, epoch int32
+		end        int64
+	}{{-1, -1, -1}, {0, 0, 0}, {1, -1, -1}} {
+		if e, end := ask(c.req); e != c.epoch || end != c.end {
+			t.Fatalf("empty log, epoch %d: (%d, %d), want (%d, %d)", c.req, e, end, c.epoch, c.end)
+		}
+	}
+	cl := newClient(t, b.Addr(), kgo.DefaultProduceTopic("ofle"))
+	if err := cl.ProduceSync(ctxT(t), kgo.StringRecord("a"), kgo.StringRecord("b")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		req, epoch int32
+		end        int64
+	}{{0, 0, 2}, {1, -1, -1}, {5, -1, -1}, {-1, -1, -1}} {
+		if e, end := ask(c.req); e != c.epoch || end != c.end {
+			t.Fatalf("epoch %d: (%d, %d), want (%d, %d)", c.req, e, end, c.epoch, c.end)
+		}
+	}
+}
