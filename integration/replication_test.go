@@ -489,7 +489,9 @@ func TestReplicationISRShrinkAndNotEnoughReplicas(t *testing.T) {
 	if sp := c.produceRaw(1, topic, 1, 5000, 1); sp.ErrorCode != 0 || sp.BaseOffset != before {
 		t.Fatalf("acks=1 below min ISR: %+v", sp)
 	}
-	// Broker 3 comes back as follower; it catches up and rejoins.
+	// Broker 3 restarts and comes back as follower (the controller sends
+	// it the current state); it catches up and rejoins.
+	c.brokers[3].Restart()
 	c.leaderAndIsr(topic, 1, 1, []int32{1, 2}, all, 1, 3)
 	waitFor(t, "ISR back to [1 2 3]", 15*time.Second, func() bool { return reflect.DeepEqual(leader.State().ISR, []int32{1, 2, 3}) })
 	if sp := c.produceRaw(1, topic, -1, 5000, 1); sp.ErrorCode != 0 {

@@ -13,7 +13,8 @@
 //	from            event                                          to
 //	none|follower   LeaderAndIsr, leader = this broker, epoch > current  leader
 //	none|leader     LeaderAndIsr, leader = another, epoch > current      follower
-//	leader|follower StopReplica, epoch > current or -1 / -2 (delete)    none
+//	leader|follower StopReplica with delete, epoch >= current or -1/-2   none
+//	follower        StopReplica without delete                           follower, not fetching
 //	any             LeaderAndIsr, epoch <= current                       unchanged
 //
 // "none" is also where every partition of a single node stays: no
@@ -31,7 +32,7 @@
 // whose leader epoch is not above the current one is answered
 // STALE_CONTROLLER_EPOCH and left alone; one whose replicas do not
 // include this broker UNKNOWN_TOPIC_OR_PARTITION. StopReplica with a
-// leader epoch not above the current one is FENCED_LEADER_EPOCH.
+// leader epoch below the current one is FENCED_LEADER_EPOCH.
 //
 // Leader: on becoming leader the leader epoch is recorded in the log's
 // leader-epoch cache at the log end offset (Partition.makeLeader), every

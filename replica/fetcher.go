@@ -35,6 +35,10 @@ type fetchState struct {
 	leaderEpoch int32
 	truncating  bool
 	delayUntil  time.Time
+	// orig is, in a snapshot's copy, the state in fetcher.parts it was
+	// copied from: work on a partition is applied only while that state
+	// is still the partition's (see withOwned).
+	orig *fetchState
 }
 
 // fetcher replicates the partitions one leader leads (Kafka's
@@ -44,7 +48,11 @@ type fetcher struct {
 	m   *Manager
 	key fetcherKey
 
-	mu    sync.Mutex // guards parts
+	// mu guards parts and is held while a fetched response is applied
+	// to a partition's log (Kafka's partitionMapLock), so that once
+	// removeFromFetchers returns nothing more is written for the
+	// partition.
+	mu    sync.Mutex
 	parts map[TP]*fetchState
 
 	wake   chan struct{}
@@ -85,9 +93,8 @@ func (m *Manager) addToFetcher(p *Partition, leader, leaderEpoch int32) {
 	}
 }
 
-// removeFromFetchers stops replicating tp. A fetch in flight for it may
-// still complete, but its append re-checks the partition's epoch under
-// the partition lock and is dropped.
+// removeFromFetchers stops replicating tp: when it returns no fetcher
+// writes to tp's log any more (a response in flight is dropped).
 func (m *Manager) removeFromFetchers(tp TP) {
 	m.mu.RLock()
 	fs := make([]*fetcher, 0, len(m.fetchers))
@@ -115,20 +122,25 @@ func (f *fetcher) snapshot() []*fetchState {
 	for _, st := range f.parts {
 		if now.After(st.delayUntil) {
 			c := *st
+			c.orig = st
 			out = append(out, &c)
 		}
 	}
 	return out
 }
 
-// update applies fn to tp's state if it is still the one the fetcher
-// worked with (same leader epoch).
-func (f *fetcher) update(tp TP, epoch int32, fn func(st *fetchState)) {
+// withOwned runs fn with the live state of st's partition, holding
+// f.mu, if the partition is still replicated by this fetcher in the state
+// st was copied from; it reports whether fn ran.
+func (f *fetcher) withOwned(st *fetchState, fn func(live *fetchState)) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if st := f.parts[tp]; st != nil && st.leaderEpoch == epoch {
-		fn(st)
+	live := f.parts[st.p.TP]
+	if live == nil || live != st.orig {
+		return false
 	}
+	fn(live)
+	return true
 }
 
 func (f *fetcher) backoff() time.Duration {
@@ -278,22 +290,22 @@ func truncationOffset(p *Partition, leaderEpoch int32, endOffset int64) (int64, 
 }
 
 // truncateLocal truncates st's log to off if the partition is still a
-// follower in st's epoch.
+// follower in st's epoch and still this fetcher's.
 func (f *fetcher) truncateLocal(st *fetchState, off int64, done bool) {
 	p := st.p
-	p.mu.RLock()
-	if p.role != RoleFollower || p.leaderEpoch != st.leaderEpoch {
-		p.mu.RUnlock()
-		return
-	}
-	_, err := p.log.TruncateTo(off)
-	p.mu.RUnlock()
-	if err != nil {
-		f.m.log.Error("replica: truncation failed", "partition", p.TP.String(), "offset", off, "err", err)
-		f.update(p.TP, st.leaderEpoch, func(s *fetchState) { s.delayUntil = time.Now().Add(f.backoff()) })
-		return
-	}
-	f.update(p.TP, st.leaderEpoch, func(s *fetchState) { s.truncating = !done })
+	f.withOwned(st, func(live *fetchState) {
+		p.mu.RLock()
+		defer p.mu.RUnlock()
+		if p.role != RoleFollower || p.leaderEpoch != st.leaderEpoch {
+			return
+		}
+		if _, err := p.log.TruncateTo(off); err != nil {
+			f.m.log.Error("replica: truncation failed", "partition", p.TP.String(), "offset", off, "err", err)
+			live.delayUntil = time.Now().Add(f.backoff())
+			return
+		}
+		live.truncating = !done
+	})
 }
 
 // partitionError handles a partition-level error from the leader:
@@ -301,7 +313,7 @@ func (f *fetcher) truncateLocal(st *fetchState, off int64, done bool) {
 // LeaderAndIsr (retrying after the backoff), as Kafka's fetcher does.
 func (f *fetcher) partitionError(st *fetchState, code int16) {
 	f.m.log.Info("replica: leader refused partition", "partition", st.p.TP.String(), "leader", f.key.leader, "err", kerr.ErrorForCode(code))
-	f.update(st.p.TP, st.leaderEpoch, func(s *fetchState) { s.delayUntil = time.Now().Add(f.backoff()) })
+	f.withOwned(st, func(live *fetchState) { live.delayUntil = time.Now().Add(f.backoff()) })
 }
 
 // fetch sends one Fetch for the partitions and appends what comes back
@@ -395,33 +407,32 @@ func (f *fetcher) processPartition(st *fetchState, rp *kmsg.FetchResponseTopicPa
 		// KIP-320 truncation on fetch (a Kafka leader answers so).
 		off, done := truncationOffset(p, rp.DivergingEpoch.Epoch, rp.DivergingEpoch.EndOffset)
 		f.truncateLocal(st, off, done)
-		if !done {
-			f.update(p.TP, st.leaderEpoch, func(s *fetchState) { s.truncating = true })
-		}
 		return
 	}
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.role != RoleFollower || p.leaderEpoch != st.leaderEpoch {
-		return // leadership changed while the fetch was out
-	}
-	if len(rp.RecordBatches) > 0 {
-		if _, err := p.log.AppendReplica(rp.RecordBatches); err != nil {
-			f.m.log.Error("replica: appending fetched batches", "partition", p.TP.String(), "err", err)
-			f.update(p.TP, st.leaderEpoch, func(s *fetchState) { s.truncating = true; s.delayUntil = time.Now().Add(f.backoff()) })
-			return
+	f.withOwned(st, func(live *fetchState) {
+		p.mu.RLock()
+		defer p.mu.RUnlock()
+		if p.role != RoleFollower || p.leaderEpoch != st.leaderEpoch {
+			return // leadership changed while the fetch was out
 		}
-	}
-	if rp.HighWatermark >= 0 {
-		p.log.SetHighWatermark(min(rp.HighWatermark, p.log.LogEndOffset()))
-	}
-	// The leader's log start (retention, DeleteRecords) moves the
-	// follower's (Kafka's maybeIncrementLogStartOffset on a follower).
-	if ls := rp.LogStartOffset; ls > p.log.LogStartOffset() && ls <= p.log.HighWatermark() {
-		if _, err := p.log.DeleteRecordsBefore(ls); err != nil {
-			f.m.log.Warn("replica: following the leader's log start offset", "partition", p.TP.String(), "log_start_offset", ls, "err", err)
+		if len(rp.RecordBatches) > 0 {
+			if _, err := p.log.AppendReplica(rp.RecordBatches); err != nil {
+				f.m.log.Error("replica: appending fetched batches", "partition", p.TP.String(), "err", err)
+				live.truncating, live.delayUntil = true, time.Now().Add(f.backoff())
+				return
+			}
 		}
-	}
+		if rp.HighWatermark >= 0 {
+			p.log.SetHighWatermark(min(rp.HighWatermark, p.log.LogEndOffset()))
+		}
+		// The leader's log start (retention, DeleteRecords) moves the
+		// follower's (Kafka's maybeIncrementLogStartOffset on a follower).
+		if ls := rp.LogStartOffset; ls > p.log.LogStartOffset() && ls <= p.log.HighWatermark() {
+			if _, err := p.log.DeleteRecordsBefore(ls); err != nil {
+				f.m.log.Warn("replica: following the leader's log start offset", "partition", p.TP.String(), "log_start_offset", ls, "err", err)
+			}
+		}
+	})
 }
 
 // outOfRange handles OFFSET_OUT_OF_RANGE (Kafka's
@@ -453,20 +464,24 @@ func (f *fetcher) outOfRange(st *fetchState) {
 			return
 		}
 		off := resp.Topics[0].Partitions[0].Offset
-		leo := p.log.LogEndOffset()
-		p.mu.RLock()
-		if p.role != RoleFollower || p.leaderEpoch != st.leaderEpoch {
-			p.mu.RUnlock()
+		var terr error
+		owned := f.withOwned(st, func(*fetchState) {
+			p.mu.RLock()
+			defer p.mu.RUnlock()
+			if p.role != RoleFollower || p.leaderEpoch != st.leaderEpoch {
+				return
+			}
+			leo := p.log.LogEndOffset()
+			switch {
+			case ts == -1 && off < leo:
+				_, terr = p.log.TruncateTo(off)
+			case ts == -2 && leo < off:
+				_, terr = p.log.TruncateFullyAndStartAt(off)
+			}
+		})
+		if !owned {
 			return
 		}
-		var terr error
-		switch {
-		case ts == -1 && off < leo:
-			_, terr = p.log.TruncateTo(off)
-		case ts == -2 && leo < off:
-			_, terr = p.log.TruncateFullyAndStartAt(off)
-		}
-		p.mu.RUnlock()
 		if terr != nil {
 			f.m.log.Error("replica: out-of-range truncation", "partition", p.TP.String(), "err", terr)
 			f.partitionError(st, kerr.KafkaStorageError.Code)

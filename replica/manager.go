@@ -415,10 +415,10 @@ func (m *Manager) checkpointedHW(tp TP) int64 {
 
 // StopReplica applies a StopReplica request (Kafka's
 // ReplicaManager.stopReplicas): a stale controller epoch is refused whole;
-// per partition, a leader epoch (v3+) not above the current one is
-// FENCED_LEADER_EPOCH, except -1 (none) and -2 (the topic is being
-// deleted), which always apply. The replica stops fetching and leading;
-// with delete set its log is deleted.
+// per partition, a leader epoch (v3+) below the current one is
+// FENCED_LEADER_EPOCH (-1, none, and -2, the topic is being deleted,
+// always apply). The replica stops fetching (a controlled shutdown's
+// followers); with delete set it is also forgotten and its log deleted.
 func (m *Manager) StopReplica(req *kmsg.StopReplicaRequest) *kmsg.StopReplicaResponse {
 	resp := req.ResponseKind().(*kmsg.StopReplicaResponse)
 	if req.Version >= 1 && req.BrokerEpoch >= 0 && req.BrokerEpoch < m.brokerEpoch() {
@@ -470,19 +470,23 @@ func (m *Manager) stop(tp TP, epoch int32, del bool) int16 {
 		p.mu.RLock()
 		cur := p.leaderEpoch
 		p.mu.RUnlock()
-		if epoch >= 0 && epoch <= cur {
+		if epoch >= 0 && epoch < cur {
 			m.mu.Unlock()
 			return kerr.FencedLeaderEpoch.Code
 		}
-		delete(m.parts, tp)
+		if del {
+			delete(m.parts, tp)
+		}
 	}
 	m.mu.Unlock()
 	m.removeFromFetchers(tp)
 	if p != nil {
-		p.mu.Lock()
-		p.role, p.pendingISR = RoleNone, nil
-		p.mu.Unlock()
-		p.log.Notify()
+		if del {
+			p.mu.Lock()
+			p.role, p.pendingISR = RoleNone, nil
+			p.mu.Unlock()
+		}
+		p.log.Notify() // delayed produces re-check (Kafka completes them)
 	}
 	if del && m.deps.Logs != nil {
 		if err := m.deps.Logs.DeletePartition(tp.Topic, tp.Partition); err != nil {
