@@ -92,7 +92,11 @@
 //   - Partition.stateMu guards the followers' fetch state, taken under
 //     Partition.mu. Order: Manager.mu, Partition.mu, Partition.stateMu,
 //     then logstore's own locks.
-//   - fetcher.mu guards a fetcher's partition set.
+//   - fetcher.mu guards a fetcher's partition set and is held while a
+//     response is applied to a log (Kafka's partitionMapLock), so that
+//     removing a partition from its fetcher waits for that and nothing is
+//     written afterwards. It is taken before Partition.mu, never while
+//     holding a Partition.mu for writing.
 //
 // # Persistence
 //
