@@ -111,4 +111,26 @@
 //     epochs when missing.
 //   - Leadership, ISR and epochs themselves are not persisted here: they
 //     come from the controller (ZooKeeper) after every start.
+//
+// # Wiring (cluster mode)
+//
+// broker.openStores creates the Manager (Config from the replica.* keys,
+// ClusterMode = zookeeper.connect set) and hands it to the handlers
+// (handlers.Deps.Replicas); broker.Broker.Replicas returns it. The
+// ZooKeeper side then:
+//
+//   - calls SetCluster with its metadata cache (Cluster: BrokerAddr gives
+//     a broker's inter-broker listener host:port, ControllerID the active
+//     controller); until then LearnedCluster, fed by LeaderAndIsr's
+//     controller id and LiveLeaders, is used;
+//   - calls SetBrokerEpoch with the czxid of /brokers/ids/<id>;
+//   - sends LeaderAndIsr / StopReplica (served by handlers 4 and 5 through
+//     Manager.LeaderAndIsr / StopReplica), with ZKVersion = the partition
+//     state's znode version, which comes back as AlterPartition's
+//     partition epoch;
+//   - answers AlterPartition v3 with the new ISR, leader epoch and
+//     partition epoch (the new znode version) per partition;
+//   - makes controller.Controller.Topic know a topic before its first
+//     LeaderAndIsr reaches a broker (Manager opens the log through
+//     handlers.OpenLog, which resolves the topic's configs by name).
 package replica
