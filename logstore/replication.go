@@ -499,6 +499,17 @@ func (p *Partition) TruncateTo(offset int64) (int64, error) {
 			return leo, err
 		}
 	}
+	// Files first, later segments before the cut one, so that a crash
+	// part way leaves a log that ends at or before the old end and whose
+	// index recovery repairs: the cut tail never comes back.
+	for _, v := range victims {
+		if err := p.store.fs.Remove(v.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return leo, fmt.Errorf("%w: removing truncated segment %s: %w", ErrStorage, v.path, err)
+		}
+	}
+	if len(victims) > 0 {
+		_ = syncDir(p.store.fs, p.dir)
+	}
 	if err := last.f.Truncate(pos); err != nil {
 		p.store.guard.Note(err)
 		return leo, fmt.Errorf("%w: truncating %s to %d: %w", ErrStorage, last.path, pos, err)
@@ -523,9 +534,6 @@ func (p *Partition) TruncateTo(offset int64) (int64, error) {
 	p.dirtyTail = false
 	for _, v := range victims {
 		_ = p.dropPendingSwapLocked(v)
-		if err := p.store.fs.Remove(v.path); err != nil {
-			p.log.Warn("logstore: removing truncated segment", "segment", v.path, "err", err)
-		}
 		v.release()
 	}
 	if err := p.afterTruncateLocked(newEnd); err != nil {

@@ -213,3 +213,32 @@ func TestTruncateRebuildsProducerState(t *testing.T) {
 		t.Fatalf("gap after truncation: %v", err)
 	}
 }
+
+// TestTruncateThenCrash: a crash right after a truncation across
+// segments recovers the truncated log, not the old tail.
+func TestTruncateThenCrash(t *testing.T) {
+	e := newEnv(t)
+	e.open()
+	p := e.create("t", 0, PartitionConfig{SegmentBytes: 150})
+	for i := 0; i < 6; i++ {
+		appendEpoch(t, p, 2, int32(i/2))
+	}
+	if p.NumSegments() < 3 {
+		t.Fatalf("want several segments, got %d", p.NumSegments())
+	}
+	if end, err := p.TruncateTo(4); err != nil || end != 4 {
+		t.Fatalf("TruncateTo(4) = %d, %v", end, err)
+	}
+	e.crash()
+	e.open()
+	p = e.part("t", 0)
+	if leo := p.LogEndOffset(); leo != 4 {
+		t.Fatalf("log end after crash %d, want 4", leo)
+	}
+	if got, _ := p.LeaderEpochs(); !reflect.DeepEqual(got, []EpochEntry{{0, 0}}) {
+		t.Fatalf("epochs after crash %v", got)
+	}
+	if n := len(readAll(t, p)); n != 2 {
+		t.Fatalf("%d batches after crash, want 2", n)
+	}
+}
