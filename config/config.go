@@ -115,45 +115,37 @@ type Config struct {
 // configuration, minus the log directory check.
 func Default() *Config {
 	l := []Listener{{Name: "PLAINTEXT", Host: "localhost", Port: 9092}}
-	return &Config{
-		Listeners:                                l,
-		AdvertisedListeners:                      append([]Listener(nil), l...),
-		LogDirs:                                  []string{DefaultLogDir},
-		NumPartitions:                            1,
-		DefaultReplicationFactor:                 1,
-		AutoCreateTopics:                         true,
-		MessageMaxBytes:                          1048588,
-		SocketRequestMaxBytes:                    104857600,
-		ConnectionsMaxIdleMs:                     600000,
-		LogRetentionMs:                           168 * 3600 * 1000,
-		LogRetentionBytes:                        -1,
-		LogSegmentBytes:                          1 << 30,
-		LogRollMs:                                168 * 3600 * 1000,
-		LogRetentionCheckIntervalMs:              300000,
-		LogFlushIntervalMessages:                 math.MaxInt64,
-		LogFlushIntervalMs:                       math.MaxInt64,
-		OffsetsRetentionMinutes:                  10080,
-		GroupInitialRebalanceDelayMs:             3000,
-		GroupMinSessionTimeoutMs:                 6000,
-		GroupMaxSessionTimeoutMs:                 1800000,
-		GroupMaxSize:                             math.MaxInt32,
-		OffsetsTopicNumPartitions:                50,
-		OffsetsTopicSegmentBytes:                 104857600,
-		OffsetsRetentionCheckIntervalMs:          600000,
-		OffsetsLoadBufferSize:                    5242880,
-		MinInsyncReplicas:                        1,
-		NumReplicaFetchers:                       1,
-		ReplicaFetchMaxBytes:                     1048576,
-		ReplicaFetchMinBytes:                     1,
-		ReplicaFetchResponseMaxBytes:             10485760,
-		ReplicaFetchWaitMaxMs:                    500,
-		ReplicaFetchBackoffMs:                    1000,
-		ReplicaHighWatermarkCheckpointIntervalMs: 5000,
-		ReplicaLagTimeMaxMs:                      30000,
-		TransactionStateLogNumPartitions:         50,
-		TransactionStateLogSegmentBytes:          104857600,
-		TransactionStateLogLoadBufferSize:        5242880,
-		TransactionMaxTimeoutMs:                  900000,
+	c := &Config{
+		Listeners:                         l,
+		AdvertisedListeners:               append([]Listener(nil), l...),
+		LogDirs:                           []string{DefaultLogDir},
+		NumPartitions:                     1,
+		DefaultReplicationFactor:          1,
+		AutoCreateTopics:                  true,
+		MessageMaxBytes:                   1048588,
+		SocketRequestMaxBytes:             104857600,
+		ConnectionsMaxIdleMs:              600000,
+		LogRetentionMs:                    168 * 3600 * 1000,
+		LogRetentionBytes:                 -1,
+		LogSegmentBytes:                   1 << 30,
+		LogRollMs:                         168 * 3600 * 1000,
+		LogRetentionCheckIntervalMs:       300000,
+		LogFlushIntervalMessages:          math.MaxInt64,
+		LogFlushIntervalMs:                math.MaxInt64,
+		OffsetsRetentionMinutes:           10080,
+		GroupInitialRebalanceDelayMs:      3000,
+		GroupMinSessionTimeoutMs:          6000,
+		GroupMaxSessionTimeoutMs:          1800000,
+		GroupMaxSize:                      math.MaxInt32,
+		OffsetsTopicNumPartitions:         50,
+		OffsetsTopicSegmentBytes:          104857600,
+		OffsetsRetentionCheckIntervalMs:   600000,
+		OffsetsLoadBufferSize:             5242880,
+		MinInsyncReplicas:                 1,
+		TransactionStateLogNumPartitions:  50,
+		TransactionStateLogSegmentBytes:   104857600,
+		TransactionStateLogLoadBufferSize: 5242880,
+		TransactionMaxTimeoutMs:           900000,
 		TransactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
 		LogCleanerEnable:             true,
 		LogCleanerThreads:            1,
@@ -163,6 +155,20 @@ func Default() *Config {
 		LogCleanerBackoffMs:          15000,
 		Values:                       map[string]string{},
 	}
+	c.setReplicationDefaults()
+	return c
+}
+
+// setReplicationDefaults sets Kafka's defaults of the replica.* keys.
+func (c *Config) setReplicationDefaults() {
+	c.NumReplicaFetchers = 1
+	c.ReplicaFetchMaxBytes = 1048576
+	c.ReplicaFetchMinBytes = 1
+	c.ReplicaFetchResponseMaxBytes = 10485760
+	c.ReplicaFetchWaitMaxMs = 500
+	c.ReplicaFetchBackoffMs = 1000
+	c.ReplicaHighWatermarkCheckpointIntervalMs = 5000
+	c.ReplicaLagTimeMaxMs = 30000
 }
 
 // Load builds the configuration the way kafka-server-start.sh does: the
