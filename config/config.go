@@ -115,6 +115,20 @@ type Config struct {
 	// (default 3), capped at the live brokers when the topic is created.
 	OffsetsTopicReplicationFactor int16
 
+	// ControllerRequests is samsa.controller.requests.enable: serve
+	// LeaderAndIsr and StopReplica although zookeeper.connect is unset.
+	ControllerRequests bool
+
+	// Replication (package replica), Kafka's names and defaults.
+	NumReplicaFetchers                       int32 // num.replica.fetchers, default 1
+	ReplicaFetchMaxBytes                     int32 // replica.fetch.max.bytes, default 1048576
+	ReplicaFetchMinBytes                     int32 // replica.fetch.min.bytes, default 1
+	ReplicaFetchResponseMaxBytes             int32 // replica.fetch.response.max.bytes, default 10485760
+	ReplicaFetchWaitMaxMs                    int32 // replica.fetch.wait.max.ms, default 500
+	ReplicaFetchBackoffMs                    int32 // replica.fetch.backoff.ms, default 1000
+	ReplicaHighWatermarkCheckpointIntervalMs int64 // replica.high.watermark.checkpoint.interval.ms, default 5000
+	ReplicaLagTimeMaxMs                      int64 // replica.lag.time.max.ms, default 30000
+
 	TransactionStateLogNumPartitions                     int32 // transaction.state.log.num.partitions, default 50
 	TransactionStateLogSegmentBytes                      int32 // transaction.state.log.segment.bytes, default 104857600
 	TransactionStateLogLoadBufferSize                    int32 // transaction.state.log.load.buffer.size, default 5242880
@@ -135,7 +149,7 @@ type Config struct {
 // configuration, minus the log directory check.
 func Default() *Config {
 	l := []Listener{{Name: "PLAINTEXT", Host: "localhost", Port: 9092}}
-	return &Config{
+	c := &Config{
 		Listeners:                            l,
 		AdvertisedListeners:                  append([]Listener(nil), l...),
 		LogDirs:                              []string{DefaultLogDir},
@@ -184,6 +198,20 @@ func Default() *Config {
 		LogCleanerBackoffMs:                                  15000,
 		Values:                                               map[string]string{},
 	}
+	c.setReplicationDefaults()
+	return c
+}
+
+// setReplicationDefaults sets Kafka's defaults of the replica.* keys.
+func (c *Config) setReplicationDefaults() {
+	c.NumReplicaFetchers = 1
+	c.ReplicaFetchMaxBytes = 1048576
+	c.ReplicaFetchMinBytes = 1
+	c.ReplicaFetchResponseMaxBytes = 10485760
+	c.ReplicaFetchWaitMaxMs = 500
+	c.ReplicaFetchBackoffMs = 1000
+	c.ReplicaHighWatermarkCheckpointIntervalMs = 5000
+	c.ReplicaLagTimeMaxMs = 30000
 }
 
 // Load builds the configuration the way kafka-server-start.sh does: the
