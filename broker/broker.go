@@ -31,6 +31,7 @@ import (
 	"samsa/metadatacache"
 	"samsa/metrics"
 	"samsa/protocol"
+	"samsa/replica"
 	"samsa/txn"
 	"samsa/zkcontroller"
 )
@@ -52,9 +53,11 @@ type Broker struct {
 	logs   *logstore.Store
 	groups *groups.Coordinator
 	txn    *txn.Coordinator
-	server *protocol.Server
-	addrs  []net.Addr
-	guard  *diskguard.Guard
+	// replicas is the replica manager (package replica).
+	replicas *replica.Manager
+	server   *protocol.Server
+	addrs    []net.Addr
+	guard    *diskguard.Guard
 
 	// ready holds /readyz's checks; phase is the start-up (or shutdown)
 	// phase the "startup" check reports, "" once serving.
@@ -188,6 +191,7 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		return nil, err
 	}
 	b.ctrl, b.logs, b.groups, b.txn = st.ctrl, st.logs, st.groups, st.txn
+	b.replicas = st.replicas
 	b.stores.Store(st)
 	h := st.h
 	if guard.Full() {
@@ -289,11 +293,12 @@ func (b *Broker) HTTPAddrs() []net.Addr {
 type stores struct {
 	ctrl controller.Controller
 	// role is the controller role in ZooKeeper mode, nil on a single node.
-	role   *zkcontroller.Controller
-	logs   *logstore.Store
-	groups *groups.Coordinator
-	txn    *txn.Coordinator
-	h      *handlers.Handlers
+	role     *zkcontroller.Controller
+	logs     *logstore.Store
+	replicas *replica.Manager
+	groups   *groups.Coordinator
+	txn      *txn.Coordinator
+	h        *handlers.Handlers
 }
 
 // StartupFullTimeout is how long Start waits for the stores to open while
@@ -359,6 +364,9 @@ func freeSpace(dir string) string {
 func (st *stores) close() {
 	if st.role != nil {
 		st.role.Close()
+	}
+	if st.replicas != nil {
+		_ = st.replicas.Close()
 	}
 	if st.txn != nil {
 		st.txn.Close()
@@ -439,6 +447,29 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 	}
 	st.logs = logs
 	h.Logs = logs
+	// The replica manager serves LeaderAndIsr and StopReplica; until one
+	// names a partition it stays a single node's partition.
+	st.replicas = replica.New(replica.Config{
+		BrokerID:               cfg.BrokerID,
+		ReplicaLagTimeMaxMs:    cfg.ReplicaLagTimeMaxMs,
+		FetchMaxBytes:          cfg.ReplicaFetchMaxBytes,
+		FetchResponseMaxBytes:  cfg.ReplicaFetchResponseMaxBytes,
+		FetchMinBytes:          cfg.ReplicaFetchMinBytes,
+		FetchWaitMaxMs:         cfg.ReplicaFetchWaitMaxMs,
+		FetchBackoffMs:         cfg.ReplicaFetchBackoffMs,
+		NumFetchers:            int(cfg.NumReplicaFetchers),
+		HWCheckpointIntervalMs: cfg.ReplicaHighWatermarkCheckpointIntervalMs,
+		ClusterMode:            cfg.ZookeeperConnect != "",
+	}, replica.Deps{Logs: logs, OpenLog: h.OpenLog, Logger: log})
+	if z, ok := ctrl.(*controller.ZK); ok {
+		// The cluster view (brokers' inter-broker addresses, the
+		// controller) and the broker epoch come from ZooKeeper mode's
+		// metadata cache and registration.
+		st.replicas.SetCluster(z.Cache())
+		st.replicas.SetBrokerEpochSource(z.BrokerEpoch)
+	}
+	st.replicas.Start()
+	h.Replicas = st.replicas
 	recreateMissingLogs(ctrl, logs, h.PartitionConfigFor, log)
 	phase("loading consumer groups")
 	numOffsetsParts := cfg.OffsetsTopicNumPartitions
@@ -483,7 +514,7 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 		AllocateProducerID: func(ctx context.Context) (int64, error) {
 			return ctrl.AllocateProducerIDs(ctx, 1)
 		},
-		Markers:        markerWriter(ctrl, logs, coord),
+		Markers:        markerWriter(ctrl, logs, st.replicas, coord),
 		MaxTimeout:     time.Duration(cfg.TransactionMaxTimeoutMs) * time.Millisecond,
 		AbortInterval:  time.Duration(cfg.TransactionAbortTimedOutTransactionCleanupIntervalMs) * time.Millisecond,
 		IDExpiration:   time.Duration(cfg.TransactionalIDExpirationMs) * time.Millisecond,
@@ -507,7 +538,7 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 // coordinator (which settles its pending transactional offsets), any
 // other through its log. A partition that no longer exists is skipped,
 // as Kafka drops markers for deleted partitions.
-func markerWriter(ctrl controller.Controller, logs *logstore.Store, groupsCoord *groups.Coordinator) txn.MarkerWriter {
+func markerWriter(ctrl controller.Controller, logs *logstore.Store, replicas *replica.Manager, groupsCoord *groups.Coordinator) txn.MarkerWriter {
 	return func(topic string, partition int32, pid int64, epoch int16, commit bool, coordEpoch int32) error {
 		if topic == groups.OffsetsTopic {
 			return groupsCoord.CompleteTxn(partition, pid, epoch, commit, coordEpoch)
@@ -520,7 +551,21 @@ func markerWriter(ctrl controller.Controller, logs *logstore.Store, groupsCoord 
 		if !ok {
 			return nil
 		}
-		_, err := lp.AppendMarker(pid, epoch, commit, coordEpoch, t.Partitions[partition].LeaderEpoch, 0)
+		rp, err := replicas.Lookup(topic, partition)
+		if err != nil {
+			return err
+		}
+		if rp != nil {
+			// A replicated partition: written under its leadership in
+			// the leader's epoch (a follower's answer is
+			// NOT_LEADER_OR_FOLLOWER).
+			_, err := rp.AppendAsLeader(1, 1, func(leaderEpoch int32) error {
+				_, err := lp.AppendMarker(pid, epoch, commit, coordEpoch, leaderEpoch, 0)
+				return err
+			})
+			return err
+		}
+		_, err = lp.AppendMarker(pid, epoch, commit, coordEpoch, t.Partitions[partition].LeaderEpoch, 0)
 		return err
 	}
 }
@@ -650,6 +695,10 @@ func (b *Broker) Controller() controller.Controller { return b.ctrl }
 // with logstore.Partition.AppendMarker (WriteTxnMarkers).
 func (b *Broker) Logs() *logstore.Store { return b.logs }
 
+// Replicas returns the broker's replica manager: the ZooKeeper side sets
+// its cluster view (SetCluster) and broker epoch through it.
+func (b *Broker) Replicas() *replica.Manager { return b.replicas }
+
 // Close shuts down gracefully: in-flight requests finish (until ctx ends),
 // then the stores close.
 func (b *Broker) Close(ctx context.Context) error {
@@ -689,6 +738,9 @@ func (b *Broker) Close(ctx context.Context) error {
 		}
 		close(b.stopRetention)
 		<-b.retentionDone
+		if err := b.replicas.Close(); err != nil && b.closeErr == nil {
+			b.closeErr = fmt.Errorf("close replica manager: %w", err)
+		}
 		if err := b.logs.Close(); err != nil && b.closeErr == nil {
 			b.closeErr = fmt.Errorf("close log store: %w", err)
 		}

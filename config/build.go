@@ -177,6 +177,15 @@ func (b *builder) simpleFields() error {
 	c.LeaderImbalanceCheckIntervalSeconds = b.int64Of("leader.imbalance.check.interval.seconds")
 	c.LeaderImbalancePerBrokerPercentage = int32(b.int64Of("leader.imbalance.per.broker.percentage"))
 	c.OffsetsTopicReplicationFactor = int16(b.int64Of("offsets.topic.replication.factor"))
+	c.ControllerRequests = b.value(ControllerRequestsKey) == "true"
+	c.NumReplicaFetchers = int32(b.int64Of("num.replica.fetchers"))
+	c.ReplicaFetchMaxBytes = int32(b.int64Of("replica.fetch.max.bytes"))
+	c.ReplicaFetchMinBytes = int32(b.int64Of("replica.fetch.min.bytes"))
+	c.ReplicaFetchResponseMaxBytes = int32(b.int64Of("replica.fetch.response.max.bytes"))
+	c.ReplicaFetchWaitMaxMs = int32(b.int64Of("replica.fetch.wait.max.ms"))
+	c.ReplicaFetchBackoffMs = int32(b.int64Of("replica.fetch.backoff.ms"))
+	c.ReplicaHighWatermarkCheckpointIntervalMs = b.int64Of("replica.high.watermark.checkpoint.interval.ms")
+	c.ReplicaLagTimeMaxMs = b.int64Of("replica.lag.time.max.ms")
 	return nil
 }
 
@@ -235,3 +244,8 @@ func (b *builder) groupTimeouts() error {
 	}
 	return nil
 }
+
+// ControllerRequestsKey is the Samsa-only key that makes a broker without
+// zookeeper.connect serve the ZooKeeper controller's requests to brokers
+// (LeaderAndIsr, StopReplica): the replication tests play the controller.
+const ControllerRequestsKey = "samsa.controller.requests.enable"

@@ -111,6 +111,10 @@ type Config struct {
 	// (default false): whether the controller may elect a leader outside
 	// the ISR when no ISR member is alive.
 	UncleanLeaderElectionEnable bool
+	// OffsetsTopicReplicationFactor is offsets.topic.replication.factor
+	// (default 3), capped at the live brokers when the topic is created.
+	OffsetsTopicReplicationFactor int16
+
 	// ControlledShutdownEnable (controlled.shutdown.enable, default true),
 	// ControlledShutdownMaxRetries (controlled.shutdown.max.retries, 3) and
 	// ControlledShutdownRetryBackoffMs (controlled.shutdown.retry.backoff.ms,
@@ -129,9 +133,20 @@ type Config struct {
 	AutoLeaderRebalanceEnable           bool
 	LeaderImbalanceCheckIntervalSeconds int64
 	LeaderImbalancePerBrokerPercentage  int32
-	// OffsetsTopicReplicationFactor is offsets.topic.replication.factor
-	// (default 3), capped at the live brokers when the topic is created.
-	OffsetsTopicReplicationFactor int16
+
+	// ControllerRequests is samsa.controller.requests.enable: serve
+	// LeaderAndIsr and StopReplica although zookeeper.connect is unset.
+	ControllerRequests bool
+
+	// Replication (package replica), Kafka's names and defaults.
+	NumReplicaFetchers                       int32 // num.replica.fetchers, default 1
+	ReplicaFetchMaxBytes                     int32 // replica.fetch.max.bytes, default 1048576
+	ReplicaFetchMinBytes                     int32 // replica.fetch.min.bytes, default 1
+	ReplicaFetchResponseMaxBytes             int32 // replica.fetch.response.max.bytes, default 10485760
+	ReplicaFetchWaitMaxMs                    int32 // replica.fetch.wait.max.ms, default 500
+	ReplicaFetchBackoffMs                    int32 // replica.fetch.backoff.ms, default 1000
+	ReplicaHighWatermarkCheckpointIntervalMs int64 // replica.high.watermark.checkpoint.interval.ms, default 5000
+	ReplicaLagTimeMaxMs                      int64 // replica.lag.time.max.ms, default 30000
 
 	TransactionStateLogNumPartitions                     int32 // transaction.state.log.num.partitions, default 50
 	TransactionStateLogSegmentBytes                      int32 // transaction.state.log.segment.bytes, default 104857600
@@ -153,49 +168,43 @@ type Config struct {
 // configuration, minus the log directory check.
 func Default() *Config {
 	l := []Listener{{Name: "PLAINTEXT", Host: "localhost", Port: 9092}}
-	return &Config{
-		Listeners:                                            l,
-		AdvertisedListeners:                                  append([]Listener(nil), l...),
-		LogDirs:                                              []string{DefaultLogDir},
-		ConsoleEnable:                                        true,
-		NumPartitions:                                        1,
-		DefaultReplicationFactor:                             1,
-		AutoCreateTopics:                                     true,
-		MessageMaxBytes:                                      1048588,
-		MaxIncrementalFetchSessionCacheSlots:                 1000,
-		SocketRequestMaxBytes:                                104857600,
-		ConnectionsMaxIdleMs:                                 600000,
-		LogRetentionMs:                                       168 * 3600 * 1000,
-		LogRetentionBytes:                                    -1,
-		LogSegmentBytes:                                      1 << 30,
-		LogRollMs:                                            168 * 3600 * 1000,
-		LogRetentionCheckIntervalMs:                          300000,
-		LogFlushIntervalMessages:                             math.MaxInt64,
-		LogFlushIntervalMs:                                   math.MaxInt64,
-		OffsetsRetentionMinutes:                              10080,
-		GroupInitialRebalanceDelayMs:                         3000,
-		GroupMinSessionTimeoutMs:                             6000,
-		GroupMaxSessionTimeoutMs:                             1800000,
-		GroupMaxSize:                                         math.MaxInt32,
-		OffsetsTopicNumPartitions:                            50,
-		OffsetsTopicSegmentBytes:                             104857600,
-		OffsetsRetentionCheckIntervalMs:                      600000,
-		OffsetsLoadBufferSize:                                5242880,
-		MinInsyncReplicas:                                    1,
-		TransactionStateLogNumPartitions:                     50,
-		TransactionStateLogSegmentBytes:                      104857600,
-		TransactionStateLogLoadBufferSize:                    5242880,
-		TransactionMaxTimeoutMs:                              900000,
-		ZookeeperSessionTimeoutMs:                            18000,
-		ZookeeperConnectionTimeoutMs:                         18000,
-		InterBrokerListenerName:                              "PLAINTEXT",
-		ControlledShutdownEnable:                             true,
-		ControlledShutdownMaxRetries:                         3,
-		ControlledShutdownRetryBackoffMs:                     5000,
-		AutoLeaderRebalanceEnable:                            true,
-		LeaderImbalanceCheckIntervalSeconds:                  300,
-		LeaderImbalancePerBrokerPercentage:                   10,
-		OffsetsTopicReplicationFactor:                        3,
+	c := &Config{
+		Listeners:                            l,
+		AdvertisedListeners:                  append([]Listener(nil), l...),
+		LogDirs:                              []string{DefaultLogDir},
+		ConsoleEnable:                        true,
+		NumPartitions:                        1,
+		DefaultReplicationFactor:             1,
+		AutoCreateTopics:                     true,
+		MessageMaxBytes:                      1048588,
+		MaxIncrementalFetchSessionCacheSlots: 1000,
+		SocketRequestMaxBytes:                104857600,
+		ConnectionsMaxIdleMs:                 600000,
+		LogRetentionMs:                       168 * 3600 * 1000,
+		LogRetentionBytes:                    -1,
+		LogSegmentBytes:                      1 << 30,
+		LogRollMs:                            168 * 3600 * 1000,
+		LogRetentionCheckIntervalMs:          300000,
+		LogFlushIntervalMessages:             math.MaxInt64,
+		LogFlushIntervalMs:                   math.MaxInt64,
+		OffsetsRetentionMinutes:              10080,
+		GroupInitialRebalanceDelayMs:         3000,
+		GroupMinSessionTimeoutMs:             6000,
+		GroupMaxSessionTimeoutMs:             1800000,
+		GroupMaxSize:                         math.MaxInt32,
+		OffsetsTopicNumPartitions:            50,
+		OffsetsTopicSegmentBytes:             104857600,
+		OffsetsRetentionCheckIntervalMs:      600000,
+		OffsetsLoadBufferSize:                5242880,
+		MinInsyncReplicas:                    1,
+		TransactionStateLogNumPartitions:     50,
+		TransactionStateLogSegmentBytes:      104857600,
+		TransactionStateLogLoadBufferSize:    5242880,
+		TransactionMaxTimeoutMs:              900000,
+		ZookeeperSessionTimeoutMs:            18000,
+		ZookeeperConnectionTimeoutMs:         18000,
+		InterBrokerListenerName:              "PLAINTEXT",
+		OffsetsTopicReplicationFactor:        3,
 		TransactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
 		TransactionalIDExpirationMs:                          604800000,
 		TransactionRemoveExpiredTransactionCleanupIntervalMs: 3600000,
@@ -208,6 +217,32 @@ func Default() *Config {
 		LogCleanerBackoffMs:                                  15000,
 		Values:                                               map[string]string{},
 	}
+	c.setReplicationDefaults()
+	c.setLeadershipDefaults()
+	return c
+}
+
+// setLeadershipDefaults sets Kafka's defaults of the controlled shutdown
+// and leader rebalance keys.
+func (c *Config) setLeadershipDefaults() {
+	c.ControlledShutdownEnable = true
+	c.ControlledShutdownMaxRetries = 3
+	c.ControlledShutdownRetryBackoffMs = 5000
+	c.AutoLeaderRebalanceEnable = true
+	c.LeaderImbalanceCheckIntervalSeconds = 300
+	c.LeaderImbalancePerBrokerPercentage = 10
+}
+
+// setReplicationDefaults sets Kafka's defaults of the replica.* keys.
+func (c *Config) setReplicationDefaults() {
+	c.NumReplicaFetchers = 1
+	c.ReplicaFetchMaxBytes = 1048576
+	c.ReplicaFetchMinBytes = 1
+	c.ReplicaFetchResponseMaxBytes = 10485760
+	c.ReplicaFetchWaitMaxMs = 500
+	c.ReplicaFetchBackoffMs = 1000
+	c.ReplicaHighWatermarkCheckpointIntervalMs = 5000
+	c.ReplicaLagTimeMaxMs = 30000
 }
 
 // Load builds the configuration the way kafka-server-start.sh does: the

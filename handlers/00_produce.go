@@ -13,6 +13,7 @@ import (
 	"samsa/controller"
 	"samsa/logstore"
 	"samsa/protocol"
+	"samsa/replica"
 	"samsa/txn"
 )
 
@@ -44,6 +45,7 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 		sp    *kmsg.ProduceResponseTopicPartition
 	}
 	var appends []pending
+	var waits []*replicaWait
 	nowMs := time.Now().UnixMilli()
 	for _, rt := range req.Topics {
 		st := kmsg.NewProduceResponseTopic()
@@ -106,14 +108,30 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 			}
 		}
 		p, err := h.partition(a.t, rp)
+		var w *replicaWait
 		if err == nil {
-			err = h.appendPartition(a.t, p, rp, a.batch, req.Acks, nowMs, a.sp)
+			w, err = h.appendPartition(a.t, p, rp, a.batch, req.Acks, nowMs, a.sp)
 		}
 		if err != nil {
 			if p != nil && logStartOnError(err) {
 				a.sp.LogStartOffset = p.LogStartOffset()
 			}
 			h.produceFailed(r, req.Version, a.t.Name, a.sp, err)
+			h.notLeaderHint(req.Version, resp, a.sp, err)
+		}
+		if w != nil {
+			waits = append(waits, w)
+		}
+	}
+	if len(waits) > 0 {
+		// Kafka's DelayedProduce: every partition waits until the same
+		// deadline, the request's timeout.
+		deadline := time.Now().Add(time.Duration(req.TimeoutMillis) * time.Millisecond)
+		for _, w := range waits {
+			if err := w.rp.WaitReplicated(ctx, w.epoch, w.offset, w.minISR, deadline); err != nil {
+				h.produceFailed(r, req.Version, w.topic, w.sp, err)
+				h.notLeaderHint(req.Version, resp, w.sp, err)
+			}
 		}
 	}
 	h.countProduce(req, resp)
@@ -222,21 +240,63 @@ func (h *Handlers) produceFailed(r *protocol.Request, version int16, topic strin
 // appendPartition validates batch against t's settings (Kafka's
 // UnifiedLog.analyzeAndValidateRecords and LogValidator), stamps the
 // partition's leader epoch, recompresses when compression.type asks for
-// another codec, and appends.
-func (h *Handlers) appendPartition(t controller.Topic, p *logstore.Partition, idx int32, batch []byte, acks int16, nowMs int64, sp *kmsg.ProduceResponseTopicPartition) error {
+// another codec, and appends. A partition the replica manager holds is
+// appended under its leadership (NOT_LEADER_OR_FOLLOWER, fenced at once
+// by a newer LeaderAndIsr) and, with acks=all, returns a wait for the
+// in-sync replicas that the caller runs after all appends (Kafka's
+// DelayedProduce); a single node's partition is done at once.
+func (h *Handlers) appendPartition(t controller.Topic, p *logstore.Partition, idx int32, batch []byte, acks int16, nowMs int64, sp *kmsg.ProduceResponseTopicPartition) (*replicaWait, error) {
 	set := h.produceSettingsFor(t)
 	part := t.Partitions[idx]
+	rp, err := h.Replicas.Lookup(t.Name, idx)
+	if err != nil {
+		return nil, err
+	}
+	if rp != nil {
+		var res logstore.AppendResult
+		epoch, err := rp.AppendAsLeader(acks, int(set.minISR), func(leaderEpoch int32) error {
+			var err error
+			res, err = h.appendValidated(p, set, batch, leaderEpoch, nowMs)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = res.BaseOffset, res.LogAppendTime, res.LogStartOffset
+		if acks != -1 {
+			return nil, nil
+		}
+		return &replicaWait{rp: rp, epoch: epoch, offset: res.LastOffset + 1, minISR: int(set.minISR), sp: sp, topic: t.Name}, nil
+	}
 	if acks == -1 && int64(len(part.ISR)) < set.minISR && int64(len(part.ISR)) < int64(len(part.Replicas)) {
 		// Kafka 3.7+ (KAFKA-15583) caps min.insync.replicas at the
 		// replication factor: with every replica in sync, acks=all
 		// succeeds.
-		return fmt.Errorf("in-sync replicas %d below min.insync.replicas %d: %w", len(part.ISR), set.minISR, kerr.NotEnoughReplicas)
+		return nil, fmt.Errorf("in-sync replicas %d below min.insync.replicas %d: %w", len(part.ISR), set.minISR, kerr.NotEnoughReplicas)
 	}
+	res, err := h.appendValidated(p, set, batch, part.LeaderEpoch, nowMs)
+	if err != nil {
+		return nil, err
+	}
+	if acks == -1 {
+		// On a single node the leader is the only replica and the
+		// append above already counts.
+		if err := h.waitReplicated(t, part, res.LastOffset); err != nil {
+			return nil, err
+		}
+	}
+	sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = res.BaseOffset, res.LogAppendTime, res.LogStartOffset
+	return nil, nil
+}
+
+// appendValidated is the validation, recompression, epoch stamping and
+// append of appendPartition.
+func (h *Handlers) appendValidated(p *logstore.Partition, set *produceSettings, batch []byte, leaderEpoch int32, nowMs int64) (logstore.AppendResult, error) {
 	lim := set.limits
 	lim.nowMs = nowMs
 	hdr, err := validateBatch(batch, lim)
 	if err != nil {
-		return err
+		return logstore.AppendResult{}, err
 	}
 	if lim.codec >= 0 && lim.codec != hdr.Compression() {
 		// compression.type names another codec: Kafka's LogValidator
@@ -246,27 +306,25 @@ func (h *Handlers) appendPartition(t controller.Topic, p *logstore.Partition, id
 		// check after the rebuild answers, without building all of it.
 		rb, err := logstore.Recompress(batch, hdr, lim.codec, set.levels, int(min(lim.maxBytes, math.MaxInt32)))
 		if err != nil {
-			return fmt.Errorf("recompressing for compression.type: %w", err)
+			return logstore.AppendResult{}, fmt.Errorf("recompressing for compression.type: %w", err)
 		}
 		defer rb.Release()
 		batch, hdr = rb.Bytes, rb.Header
 	}
-	logstore.SetPartitionLeaderEpoch(batch, part.LeaderEpoch)
-	hdr.PartitionLeaderEpoch = part.LeaderEpoch
-	res, err := p.Append(batch, hdr)
-	if err != nil {
-		return err
-	}
-	if acks == -1 {
-		// The leader waits for every in-sync replica. On a single node the
-		// leader is the only one and the append above already counts; the
-		// cluster controller will supply a waiter here.
-		if err := h.waitReplicated(t, part, res.LastOffset); err != nil {
-			return err
-		}
-	}
-	sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = res.BaseOffset, res.LogAppendTime, res.LogStartOffset
-	return nil
+	logstore.SetPartitionLeaderEpoch(batch, leaderEpoch)
+	hdr.PartitionLeaderEpoch = leaderEpoch
+	return p.Append(batch, hdr)
+}
+
+// replicaWait is an acks=all produce waiting for the in-sync replicas of
+// a replicated partition.
+type replicaWait struct {
+	rp     *replica.Partition
+	epoch  int32
+	offset int64
+	minISR int
+	sp     *kmsg.ProduceResponseTopicPartition
+	topic  string
 }
 
 // waitReplicated returns once every in-sync replica of part has the log up
@@ -296,4 +354,31 @@ func recordErrors(err error) []kmsg.ProduceResponseTopicPartitionErrorRecord {
 		out[i].ErrorMessage = &msg
 	}
 	return out
+}
+
+// notLeaderHint fills KIP-951's current leader of a partition answered
+// NOT_LEADER_OR_FOLLOWER (Produce v10+), and the leader's endpoint in
+// the response's node endpoints when the metadata knows it, so clients
+// reroute without a Metadata round trip.
+func (h *Handlers) notLeaderHint(version int16, resp *kmsg.ProduceResponse, sp *kmsg.ProduceResponseTopicPartition, err error) {
+	var nl *replica.NotLeaderError
+	if version < 10 || !errors.As(err, &nl) {
+		return
+	}
+	sp.CurrentLeader.LeaderID, sp.CurrentLeader.LeaderEpoch = nl.Leader, nl.LeaderEpoch
+	if nl.Leader < 0 {
+		return
+	}
+	for _, b := range resp.Brokers {
+		if b.NodeID == nl.Leader {
+			return
+		}
+	}
+	for _, b := range h.Controller.Brokers() {
+		if b.ID == nl.Leader {
+			e := kmsg.NewProduceResponseBroker()
+			e.NodeID, e.Host, e.Port, e.Rack = b.ID, b.Host, b.Port, b.Rack
+			resp.Brokers = append(resp.Brokers, e)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"samsa/controller"
 	"samsa/logstore"
 	"samsa/protocol"
+	"samsa/replica"
 )
 
 // Fetch v4-v18.
@@ -98,6 +100,7 @@ func fetchOverhead(req *kmsg.FetchRequest) int {
 // error, which makes Kafka answer at once.
 func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, bytes int, waits []<-chan struct{}, releases []func(), failed bool) {
 	resp = req.ResponseKind().(*kmsg.FetchResponse)
+	replicaID := fetchReplicaID(req)
 	remaining := int(req.MaxBytes)
 	if req.MaxBytes <= 0 {
 		remaining = 1<<31 - 1
@@ -115,8 +118,9 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 			sp.RecordBatches = []byte{}
 			err := terr
 			var p *logstore.Partition
+			var rpart *replica.Partition
 			if err == nil {
-				p, err = h.fetchPartition(t, rp)
+				p, rpart, err = h.fetchPartition(t, rp, replicaID)
 			}
 			if err != nil && (errorsIs(err, kerr.UnknownTopicOrPartition) || errorsIs(err, kerr.UnknownTopicID)) {
 				// Kafka answers partitions it cannot find with an empty
@@ -150,6 +154,19 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 					}
 				} else if committed {
 					res, aborted, rerr = p.ReadCommitted(rp.FetchOffset, int32(n))
+				} else if rpart != nil && replicaID >= 0 {
+					// A follower's fetch: the log up to its end, and the
+					// follower's position recorded (replica.Partition).
+					var div *replica.Diverging
+					div, rerr = rpart.FollowerFetch(replicaID, req.ReplicaState.Epoch, rp.CurrentLeaderEpoch, rp.FetchOffset, rp.LastFetchedEpoch, func() error {
+						var e error
+						res, e = p.ReadReplica(rp.FetchOffset, int32(n))
+						return e
+					})
+					if div != nil {
+						sp.DivergingEpoch.Epoch, sp.DivergingEpoch.EndOffset = div.Epoch, div.EndOffset
+						res = logstore.ReadResult{HighWatermark: p.HighWatermark(), LastStableOffset: p.LastStableOffset(), LogStartOffset: p.LogStartOffset()}
+					}
 				} else {
 					res, rerr = p.Read(rp.FetchOffset, int32(n))
 				}
@@ -181,6 +198,7 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 				// Kafka's error answer carries no offsets (-1, also when
 				// the partition exists, as for OFFSET_OUT_OF_RANGE).
 				sp.ErrorCode = logErrCode(err)
+				h.fetchLeaderHint(req.Version, resp, &sp, err)
 				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
 				failed = true
 			}
@@ -191,14 +209,66 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 	return resp, bytes, waits, releases, failed
 }
 
-func (h *Handlers) fetchPartition(t controller.Topic, rp kmsg.FetchRequestTopicPartition) (*logstore.Partition, error) {
+// fetchPartition finds a fetched partition's log. A partition the replica
+// manager holds is served by its leader only (consumers are checked
+// here, followers by replica.Partition.FollowerFetch): Kafka's
+// ReplicaManager.readFromLocalLog with fetchOnlyFromLeader.
+func (h *Handlers) fetchPartition(t controller.Topic, rp kmsg.FetchRequestTopicPartition, replicaID int32) (*logstore.Partition, *replica.Partition, error) {
 	if rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions) {
-		return nil, kerr.UnknownTopicOrPartition
+		return nil, nil, kerr.UnknownTopicOrPartition
+	}
+	rpart, err := h.Replicas.Lookup(t.Name, rp.Partition)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rpart != nil {
+		if replicaID < 0 {
+			if err := rpart.CheckLeader(rp.CurrentLeaderEpoch); err != nil {
+				return nil, nil, err
+			}
+		}
+		p, err := h.partition(t, rp.Partition)
+		return p, rpart, err
 	}
 	if err := checkLeaderEpoch(t.Partitions[rp.Partition], rp.CurrentLeaderEpoch); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return h.partition(t, rp.Partition)
+	p, err := h.partition(t, rp.Partition)
+	return p, nil, err
+}
+
+// fetchReplicaID is the fetching broker's id: Fetch v15+ carries it in
+// ReplicaState (KIP-903), older versions in ReplicaID; consumers send -1.
+func fetchReplicaID(req *kmsg.FetchRequest) int32 {
+	if req.Version >= 15 {
+		return req.ReplicaState.ID
+	}
+	return req.ReplicaID
+}
+
+// fetchLeaderHint fills KIP-951's current leader of a partition answered
+// NOT_LEADER_OR_FOLLOWER (Fetch v12+) and, v16+, the leader's endpoint.
+func (h *Handlers) fetchLeaderHint(version int16, resp *kmsg.FetchResponse, sp *kmsg.FetchResponseTopicPartition, err error) {
+	var nl *replica.NotLeaderError
+	if version < 12 || !errors.As(err, &nl) {
+		return
+	}
+	sp.CurrentLeader.LeaderID, sp.CurrentLeader.LeaderEpoch = nl.Leader, nl.LeaderEpoch
+	if version < 16 || nl.Leader < 0 {
+		return
+	}
+	for _, b := range resp.Brokers {
+		if b.NodeID == nl.Leader {
+			return
+		}
+	}
+	for _, b := range h.Controller.Brokers() {
+		if b.ID == nl.Leader {
+			e := kmsg.NewFetchResponseBroker()
+			e.NodeID, e.Host, e.Port, e.Rack = b.ID, b.Host, b.Port, b.Rack
+			resp.Brokers = append(resp.Brokers, e)
+		}
+	}
 }
 
 // waitAny blocks until one of chans is closed (true), or timeout passes or

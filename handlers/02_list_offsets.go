@@ -42,7 +42,7 @@ func (h *Handlers) listOffsets(_ context.Context, r *protocol.Request, req *kmsg
 			if !ok {
 				err = kerr.UnknownTopicOrPartition
 			} else {
-				err = h.listPartitionOffset(t, rp, req.IsolationLevel, &sp)
+				err = h.listPartitionOffset(t, rp, req.IsolationLevel, req.ReplicaID, &sp)
 			}
 			if err != nil {
 				sp.Timestamp, sp.Offset, sp.LeaderEpoch = -1, -1, -1
@@ -58,26 +58,40 @@ func (h *Handlers) listOffsets(_ context.Context, r *protocol.Request, req *kmsg
 	return resp, nil
 }
 
-func (h *Handlers) listPartitionOffset(t controller.Topic, rp kmsg.ListOffsetsRequestTopicPartition, isolation int8, sp *kmsg.ListOffsetsResponseTopicPartition) error {
+func (h *Handlers) listPartitionOffset(t controller.Topic, rp kmsg.ListOffsetsRequestTopicPartition, isolation int8, replicaID int32, sp *kmsg.ListOffsetsResponseTopicPartition) error {
 	if rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions) {
 		return kerr.UnknownTopicOrPartition
 	}
 	part := t.Partitions[rp.Partition]
-	if err := checkLeaderEpoch(part, rp.CurrentLeaderEpoch); err != nil {
+	leaderEpoch := part.LeaderEpoch
+	rpart, err := h.Replicas.Lookup(t.Name, rp.Partition)
+	if err != nil {
+		return err
+	}
+	if rpart != nil {
+		// A replicated partition answers from its leader only.
+		if err := rpart.CheckLeader(rp.CurrentLeaderEpoch); err != nil {
+			return err
+		}
+		leaderEpoch = rpart.LeaderEpoch()
+	} else if err := checkLeaderEpoch(part, rp.CurrentLeaderEpoch); err != nil {
 		return err
 	}
 	p, err := h.partition(t, rp.Partition)
 	if err != nil {
 		return err
 	}
-	sp.LeaderEpoch = part.LeaderEpoch
+	sp.LeaderEpoch = leaderEpoch
 	switch ts := rp.Timestamp; {
 	case ts == listLatest:
 		// read_committed stops at the last stable offset (Kafka's
-		// Partition.fetchOffsetForTimestamp, lastFetchableOffset).
+		// Partition.fetchOffsetForTimestamp, lastFetchableOffset); a
+		// follower (replica id >= 0) gets the log end offset.
 		sp.Offset = p.HighWatermark()
 		if isolation == isolationReadCommitted {
 			sp.Offset = p.LastStableOffset()
+		} else if replicaID >= 0 {
+			sp.Offset = p.LogEndOffset()
 		}
 	case ts == listEarliest, ts == listEarliestLocal:
 		sp.Offset = p.LogStartOffset()

@@ -21,6 +21,12 @@ const TransactionVersion = 2
 func (h *Handlers) apiVersions(_ context.Context, r *protocol.Request, req *kmsg.ApiVersionsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ApiVersionsResponse)
 	for _, a := range supportedAPIs(h.Cluster != nil) {
+		if interBrokerOnly(a.key) && h.Config.ZookeeperConnect == "" {
+			// A single node (like a KRaft-mode Kafka broker) does not
+			// advertise the ZooKeeper controller's requests
+			// (samsa.controller.requests.enable serves them unadvertised).
+			continue
+		}
 		k := kmsg.NewApiVersionsResponseApiKey()
 		k.ApiKey, k.MinVersion, k.MaxVersion = a.key, a.min, a.max
 		resp.ApiKeys = append(resp.ApiKeys, k)
@@ -71,3 +77,7 @@ func validSoftwareField(s string) bool {
 	}
 	return alnum(s[0]) && alnum(s[len(s)-1])
 }
+
+// interBrokerOnly reports the APIs only a ZooKeeper-mode controller
+// sends to brokers (LeaderAndIsr, StopReplica).
+func interBrokerOnly(key int16) bool { return key == 4 || key == 5 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -28,7 +29,12 @@ import (
 //     producer id).
 func init() { register(1, 2, (*Handlers).writeTxnMarkers) }
 
-func (h *Handlers) writeTxnMarkers(_ context.Context, r *protocol.Request, req *kmsg.WriteTxnMarkersRequest) (kmsg.Response, error) {
+// markerTimeout bounds the wait for the in-sync replicas of a marker
+// written to a replicated partition (Kafka uses request.timeout.ms,
+// 30 s).
+const markerTimeout = 30 * time.Second
+
+func (h *Handlers) writeTxnMarkers(ctx context.Context, r *protocol.Request, req *kmsg.WriteTxnMarkersRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.WriteTxnMarkersResponse)
 	for _, m := range req.Markers {
 		sm := kmsg.NewWriteTxnMarkersResponseMarker()
@@ -54,6 +60,23 @@ func (h *Handlers) writeTxnMarkers(_ context.Context, r *protocol.Request, req *
 					}
 				} else if p, perr := h.partition(t, idx); perr != nil {
 					err = perr
+				} else if rp, lerr := h.Replicas.Lookup(rt.Topic, idx); lerr != nil {
+					err = lerr
+				} else if rp != nil {
+					// A replicated partition: the marker is written under
+					// leadership, in the leader's epoch, and answered once
+					// the in-sync replicas have it (Kafka appends markers
+					// with acks=all).
+					var last int64
+					var epoch int32
+					epoch, err = rp.AppendAsLeader(-1, int(h.produceSettingsFor(t).minISR), func(leaderEpoch int32) error {
+						res, err := p.AppendMarker(m.ProducerID, m.ProducerEpoch, m.Committed, m.CoordinatorEpoch, leaderEpoch, int16(m.TransactionVersion))
+						last = res.LastOffset
+						return err
+					})
+					if err == nil {
+						err = rp.WaitReplicated(ctx, epoch, last+1, int(h.produceSettingsFor(t).minISR), time.Now().Add(markerTimeout))
+					}
 				} else {
 					_, err = p.AppendMarker(m.ProducerID, m.ProducerEpoch, m.Committed, m.CoordinatorEpoch, t.Partitions[idx].LeaderEpoch, int16(m.TransactionVersion))
 				}

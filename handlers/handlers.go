@@ -19,6 +19,7 @@ import (
 	"samsa/logstore"
 	"samsa/metrics"
 	"samsa/protocol"
+	"samsa/replica"
 	"samsa/txn"
 )
 
@@ -36,6 +37,10 @@ type Deps struct {
 	// Cluster is set in ZooKeeper mode (zookeeper.connect) and nil on a
 	// single node; the inter-broker APIs are served only when it is set.
 	Cluster Cluster
+	// Replicas is the replica manager: partitions a LeaderAndIsr named
+	// are served by its leadership, ISR and high watermark; the rest
+	// (all of them on a single node) as a single node's. May be nil.
+	Replicas *replica.Manager
 }
 
 // Handlers serves every registered API. It implements protocol.Handler.
@@ -114,7 +119,18 @@ func registerCluster[Req kmsg.Request](min, max int16, fn func(h *Handlers, ctx 
 // Serves implements protocol.Handler.
 func (h *Handlers) Serves(key, version int16) bool {
 	a, ok := registry[key]
+	if ok && interBrokerOnly(key) && !h.servesControllerRequests() {
+		// A single node closes the connection on the ZooKeeper
+		// controller's requests, as a KRaft-mode Kafka broker does.
+		return false
+	}
 	return ok && version >= a.min && version <= a.max && (!a.clusterOnly || h.Cluster != nil)
+}
+
+// servesControllerRequests: cluster mode (zookeeper.connect), or
+// samsa.controller.requests.enable for tests that play the controller.
+func (h *Handlers) servesControllerRequests() bool {
+	return h.Config != nil && (h.Config.ZookeeperConnect != "" || h.Config.ControllerRequests)
 }
 
 // Handle implements protocol.Handler.

@@ -161,6 +161,18 @@ func (h *Handlers) partition(t controller.Topic, idx int32) (*logstore.Partition
 	return h.Logs.CreatePartition(t.Name, idx, h.partitionConfig(t))
 }
 
+// OpenLog is the replica manager's way to a partition's log
+// (replica.Deps.OpenLog): opened, or created with the topic's settings.
+// Errors: kerr.UnknownTopicOrPartition for a partition the metadata does
+// not have.
+func (h *Handlers) OpenLog(topic string, partition int32) (*logstore.Partition, error) {
+	t, ok := h.Controller.Topic(topic)
+	if !ok {
+		return nil, fmt.Errorf("topic %s: %w", topic, kerr.UnknownTopicOrPartition)
+	}
+	return h.partition(t, partition)
+}
+
 // applyTopicConfig pushes a topic's changed settings to its open
 // partitions.
 func (h *Handlers) applyTopicConfig(name string) {

@@ -195,6 +195,13 @@ func (h *Handlers) lookupTopic(byID bool, name string, id [16]byte) (controller.
 	if byID {
 		t, ok := h.Controller.TopicByID(controller.TopicID(id))
 		if !ok {
+			// A topic id LeaderAndIsr gave that the metadata does not
+			// know (yet): resolve it by name.
+			if n, found := h.Replicas.TopicName(id); found {
+				if t, ok = h.Controller.Topic(n); ok {
+					return t, nil
+				}
+			}
 			return t, kerr.UnknownTopicID
 		}
 		return t, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -129,18 +130,27 @@ func TestCLIVersionHelpAndJSONLogs(t *testing.T) {
 
 	cmd := exec.Command(bin, "--override", "log.dirs="+t.TempDir(), "--override", "listeners=PLAINTEXT://127.0.0.1:0",
 		"--override", "samsa.log.format=json", "--override", "num.io.threads=8")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	// The logs go to a file, read while the broker writes it (a
+	// bytes.Buffer would be written by exec's copying goroutine).
+	logPath := filepath.Join(t.TempDir(), "stderr")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd.Stderr = logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	readLog := func() string { b, _ := os.ReadFile(logPath); return string(b) }
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "samsa started") && time.Now().Before(deadline) {
+	for !strings.Contains(readLog(), "samsa started") && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()
-	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	stderr := readLog()
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	var sawWarning, sawStarted bool
 	for _, l := range lines {
 		var m map[string]any
@@ -155,6 +165,6 @@ func TestCLIVersionHelpAndJSONLogs(t *testing.T) {
 		sawStarted = sawStarted || msg == "samsa started"
 	}
 	if !sawWarning || !sawStarted {
-		t.Errorf("JSON logs lack the unimplemented-key warning (%v) or the start line (%v):\n%s", sawWarning, sawStarted, stderr.String())
+		t.Errorf("JSON logs lack the unimplemented-key warning (%v) or the start line (%v):\n%s", sawWarning, sawStarted, stderr)
 	}
 }

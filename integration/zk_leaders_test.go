@@ -255,11 +255,11 @@ func (c *zkCluster) restartLeader(topic string) (int32, *kmsg.MetadataResponse) 
 	return victim, m
 }
 
-// waitRejoined brings broker victim back into the ISRs of topic and waits
-// until every broker sees it there.
+// waitRejoined waits until every broker sees broker victim back in the
+// ISRs of topic: its follower caught up and the leaders added it with
+// AlterPartition.
 func (c *zkCluster) waitRejoined(topic string, victim int32) *kmsg.MetadataResponse {
 	c.t.Helper()
-	c.rejoinISR(topic, victim)
 	return c.waitAgree("broker back in the ISRs", 15*time.Second, func(m *kmsg.MetadataResponse) bool {
 		for _, p := range leadersOf(m, topic) {
 			if !slices.Contains(p.ISR, victim) {
@@ -268,73 +268,6 @@ func (c *zkCluster) waitRejoined(topic string, victim int32) *kmsg.MetadataRespo
 		}
 		return true
 	})
-}
-
-// alterISR sends the AlterPartition the leader of topic-p would send to
-// change its ISR to isr, with the leader's id and broker epoch and the
-// state znode's leader and partition epochs, and returns the answer.
-func (c *zkCluster) alterISR(m *kmsg.MetadataResponse, topic string, p int32, isr []int32) *kmsg.AlterPartitionResponse {
-	c.t.Helper()
-	data, st := c.get("/brokers/topics/" + topic + "/partitions/" + strconv.Itoa(int(p)) + "/state")
-	var s struct {
-		Leader      int32 `json:"leader"`
-		LeaderEpoch int32 `json:"leader_epoch"`
-	}
-	if err := json.Unmarshal(data, &s); err != nil {
-		c.t.Fatal(err)
-	}
-	_, reg := c.get("/brokers/ids/" + strconv.Itoa(int(s.Leader)))
-	req := kmsg.NewPtrAlterPartitionRequest()
-	req.BrokerID, req.BrokerEpoch = s.Leader, reg.Czxid
-	rt := kmsg.NewAlterPartitionRequestTopic()
-	rt.Topic = topic // kgo sends the highest version (v3): by topic id
-	for _, t := range m.Topics {
-		if *t.Topic == topic {
-			rt.TopicID = t.TopicID
-		}
-	}
-	rp := kmsg.NewAlterPartitionRequestTopicPartition()
-	rp.Partition, rp.LeaderEpoch, rp.PartitionEpoch, rp.NewISR = p, s.LeaderEpoch, st.Version, isr
-	for _, r := range isr {
-		_, rs := c.get("/brokers/ids/" + strconv.Itoa(int(r)))
-		e := kmsg.NewAlterPartitionRequestTopicPartitionNewEpochISR()
-		e.BrokerID, e.BrokerEpoch = r, rs.Czxid
-		rp.NewEpochISR = append(rp.NewEpochISR, e)
-	}
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	return request[*kmsg.AlterPartitionResponse](c.t, c.brokers[m.ControllerID].Addr(), req)
-}
-
-// rejoinISR waits until broker id is back in the ISR of every partition of
-// topic. A leader adds a follower that has caught up with AlterPartition;
-// until broker-side replication does that by itself, the test sends the
-// leader's AlterPartition (alterISR) as the leader would.
-func (c *zkCluster) rejoinISR(topic string, id int32) {
-	c.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		m := metadataFrom(c.t, c.anyLive().Addr())
-		missing := 0
-		for p := range leadersOf(m, topic) {
-			leader, isr, _ := c.stateZnode(topic, p)
-			if slices.Contains(isr, id) || leader < 0 {
-				continue
-			}
-			missing++
-			resp := c.alterISR(m, topic, p, append(isr, id))
-			if time.Now().After(deadline) {
-				c.t.Logf("AlterPartition %s-%d isr %v + %d: %+v", topic, p, isr, id, resp)
-			}
-		}
-		if missing == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("broker %d not back in the ISRs of %s", id, topic)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 func preferredEverywhere(topic string) func(m *kmsg.MetadataResponse) bool {
@@ -380,21 +313,6 @@ func TestZKElectLeaders(t *testing.T) {
 	c := startZKClusterWith(t, 3, "auto.leader.rebalance.enable=false")
 	c.createZKTopic("pl", 6)
 	victim, m := c.restartLeader("pl")
-	// Out of the ISR, the preferred replica cannot be elected.
-	checked := false
-	for p, mp := range leadersOf(m, "pl") {
-		if mp.Replicas[0] == victim && !slices.Contains(mp.ISR, victim) {
-			r := request[*kmsg.ElectLeadersResponse](t, c.brokers[m.ControllerID].Addr(), electRequest(0, "pl", p))
-			if got := electCodes(r)["pl-"+strconv.Itoa(int(p))]; got != kerr.PreferredLeaderNotAvailable.Code {
-				t.Errorf("pl-%d with preferred replica %d out of the ISR %v: %v, want PREFERRED_LEADER_NOT_AVAILABLE", p, victim, mp.ISR, kerr.ErrorForCode(got))
-			}
-			checked = true
-			break
-		}
-	}
-	if !checked {
-		t.Fatalf("no partition preferring broker %d has it out of its ISR: %s", victim, summary(m))
-	}
 	m = c.waitRejoined("pl", victim)
 	var notPreferred []int32
 	for p, mp := range leadersOf(m, "pl") {
@@ -485,8 +403,8 @@ func TestZKElectLeaders(t *testing.T) {
 		t.Errorf("second run for pl-%d printed:\n%s", one, out)
 	}
 
-	// Unclean elections. uc-0 is on brokers [a b] with ISR [a] (a's
-	// AlterPartition), uc1-0 on [a] alone; a dies: both are leaderless.
+	// Unclean elections: uc-0 on brokers [a b], uc1-0 on [a] alone, a and
+	// b not the controller.
 	m = metadataFrom(t, ctrl.Addr())
 	var a, b int32 = -1, -1
 	for id := range c.brokers {
@@ -497,9 +415,6 @@ func TestZKElectLeaders(t *testing.T) {
 		default:
 			b = id
 		}
-	}
-	if b < 0 {
-		b = m.ControllerID
 	}
 	ct := kmsg.NewPtrCreateTopicsRequest()
 	ct.TimeoutMillis = 10000
@@ -519,12 +434,21 @@ func TestZKElectLeaders(t *testing.T) {
 	m = c.waitAgree("uc and uc1 led by a", 10*time.Second, func(m *kmsg.MetadataResponse) bool {
 		return leadersOf(m, "uc")[0].Leader == a && leadersOf(m, "uc1")[0].Leader == a
 	})
-	if r := c.alterISR(m, "uc", 0, []int32{a}); r.ErrorCode != 0 || r.Topics[0].Partitions[0].ErrorCode != 0 {
-		t.Fatalf("shrinking uc-0's ISR: %+v", r)
-	}
+	// b stops (its controlled shutdown takes it out of uc-0's ISR), a
+	// dies, b comes back: b lives but is not in the ISR [a].
+	c.waitAgree("uc-0 in sync", 15*time.Second, func(m *kmsg.MetadataResponse) bool {
+		return slices.Contains(leadersOf(m, "uc")[0].ISR, b)
+	})
+	c.brokers[b].Stop()
+	c.waitAgree("b out of uc-0's ISR", 10*time.Second, func(m *kmsg.MetadataResponse) bool {
+		return slices.Equal(leadersOf(m, "uc")[0].ISR, []int32{a})
+	})
 	c.brokers[a].Kill()
-	m = c.waitAgree("uc and uc1 leaderless", 15*time.Second, func(m *kmsg.MetadataResponse) bool {
-		return leadersOf(m, "uc")[0].Leader == -1 && leadersOf(m, "uc1")[0].Leader == -1
+	c.brokers[b].Restart()
+	c.waitAgree("uc and uc1 leaderless, b back", 15*time.Second, func(m *kmsg.MetadataResponse) bool {
+		back := slices.ContainsFunc(m.Brokers, func(x kmsg.MetadataResponseBroker) bool { return x.NodeID == b })
+		uc := leadersOf(m, "uc")[0]
+		return back && uc.Leader == -1 && slices.Equal(uc.ISR, []int32{a}) && leadersOf(m, "uc1")[0].Leader == -1
 	})
 	r = request[*kmsg.ElectLeadersResponse](t, ctrl.Addr(), electRequest(0, "uc", 0))
 	if got := electCodes(r)["uc-0"]; got != kerr.PreferredLeaderNotAvailable.Code {
@@ -597,13 +521,16 @@ func TestZKRackAwareAssignment(t *testing.T) {
 		}
 		return []string{"broker.rack=b"}
 	})
+	t.Logf("cluster up")
 	adm := newAdmin(t, c.anyLive().Addr())
 	if _, err := adm.CreateTopic(ctxT(t), 6, 2, nil, "racks"); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("topic created")
 	if _, err := adm.CreatePartitions(ctxT(t), 3, "racks"); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("partitions created")
 	m := c.waitAgree("racks led everywhere", 15*time.Second, func(m *kmsg.MetadataResponse) bool {
 		ps := leadersOf(m, "racks")
 		if len(ps) != 9 {

@@ -125,6 +125,7 @@
 //	    <base>.cleaned            a cleaning in progress (deleted at Open)
 //	    <base>-<next>.swap        a committed cleaning (completed at Open)
 //	    partition.metadata        "version: 0\ntopic_id: <base64url id>" (Kafka's format)
+//	    leader-epoch-checkpoint   "0", count, "epoch startOffset" lines (Kafka's format; see Replication)
 //	  <topic>-<partition>.<ns>-delete/   a DeleteTopic in progress
 //	  <topic>-<partition>.<uuid>-stray/  a log no topic claims, moved aside
 //
@@ -298,6 +299,49 @@
 // wait channel; never held across I/O), taken in that order. The end
 // offset, start offset, config and closed flag are atomics. The fields
 // each mutex guards are grouped after it in the struct definitions.
+// epochMu (the leader-epoch cache) is taken after appendMu.
+//
+// # Replication
+//
+// What package replica needs from a log (replication.go), after Kafka's
+// UnifiedLog and LeaderEpochFileCache:
+//
+//   - The leader-epoch cache: for each leader epoch the first offset
+//     written in it, kept in leader-epoch-checkpoint (written with
+//     writeFileAtomic whenever an epoch is added or truncated away). The
+//     append path compares the batch's partition leader epoch with an
+//     atomic copy of the latest one (no lock, no allocation) and only a
+//     new epoch takes epochMu and rewrites the file. The file is read on
+//     first use; when it is missing or damaged the cache is rebuilt from
+//     the batch headers of the segments (the segments are the truth), and
+//     entries at or past the log end are dropped (a crash cut the tail).
+//     EndOffsetForEpoch answers OffsetForLeaderEpoch as Kafka's
+//     endOffsetFor; AssignEpochStart records a new leader's epoch at the
+//     log end offset.
+//   - AppendReplica, the follower path: batches fetched from the leader
+//     are written as they are (base offset, leader epoch, timestamps and
+//     CRC kept; their base offset must be at or past the log end, gaps
+//     allowed), indexed like any append, and folded into producer state
+//     without the idempotence checks (Kafka's AppendOrigin.REPLICATION).
+//   - TruncateTo(offset): removes every batch whose last offset is at or
+//     after offset (a batch holding offset goes whole, as
+//     LogSegment.truncateTo cuts), under retMu and appendMu: later
+//     segments are deleted, the cut segment's file is truncated and
+//     becomes the active segment, the 'o', 't' and 'x' entries of the cut
+//     batches are deleted in one index batch, the cut segment's metadata
+//     is rebuilt from its remaining entries, producer state and the
+//     transaction offsets are rebuilt from the index, the cleaner's
+//     first dirty offset is lowered to the new end, and the epoch cache
+//     loses the epochs starting at or after the new end.
+//     TruncateFullyAndStartAt empties the log and restarts it at an
+//     offset.
+//   - The high watermark: a partition is single-node (HighWatermark is
+//     the log end offset, as always) until SetReplicated; then it is set
+//     by the replica manager (SetHighWatermark on followers,
+//     MaybeIncrementHighWatermark on leaders, both waking long-polling
+//     fetches), Read, ReadCommitted and LastStableOffset stop at it, and
+//     ReadReplica (followers' fetches) reads to the log end. The replica
+//     manager persists it (replication-offset-checkpoint).
 //
 // # Storage faults (ENOSPC, EIO)
 //
@@ -564,7 +608,8 @@
 // # Not done here
 //
 // The transaction coordinator itself is package txn (the log takes its
-// markers through AppendMarker). No leader epoch cache: batches carry
-// the epoch they were appended in, but the index does not map epochs to
-// start offsets.
+// markers through AppendMarker); replication's leadership, ISR and high
+// watermark advancement are package replica (the log keeps the leader
+// epoch cache, the follower append path and truncation; see
+// "Replication").
 package logstore

@@ -64,6 +64,15 @@ type Partition struct {
 	// for delete.retention.ms may go: the cleaner then rewrites the log
 	// even without dirty records. 0: none known.
 	tombstoneDue atomic.Int64
+	// Replication (replication.go). replicated says the high watermark
+	// is hw, set by the replica manager, instead of the log end offset.
+	replicated atomic.Bool
+	hw         atomic.Int64
+	// latestEpoch is the latest epoch of the leader-epoch cache (-1:
+	// empty; epochNotLoaded before the cache was read), so an append
+	// compares its batch's epoch without a lock.
+	latestEpoch atomic.Int32
+
 	// damaged holds the base offsets (int64 -> struct{}) of batches a read
 	// found not matching their index entry, so each is logged once.
 	damaged sync.Map
@@ -93,6 +102,11 @@ type Partition struct {
 	flushArmed      bool
 	dirtyTail       bool  // a failed write may have left bytes past active.size
 	recoveredAt     int64 // wall clock (ms) of Open, the last-seen time of recovered producers
+
+	// epochMu guards the leader-epoch cache (taken after appendMu).
+	epochMu      sync.Mutex
+	epochs       []EpochEntry
+	epochsLoaded bool
 
 	// mu guards the fields below it.
 	mu          sync.RWMutex
@@ -141,8 +155,14 @@ func (p *Partition) Config() PartitionConfig { return *p.cfg.Load() }
 func (p *Partition) SetConfig(cfg PartitionConfig) { p.cfg.Store(&cfg) }
 
 // HighWatermark is the offset up to which consumers may read. On a single
-// node every appended batch is committed, so it equals the log end offset.
-func (p *Partition) HighWatermark() int64 { return p.leo.Load() }
+// node every appended batch is committed, so it equals the log end offset;
+// a replicated partition's is set by the replica manager (SetReplicated).
+func (p *Partition) HighWatermark() int64 {
+	if p.replicated.Load() {
+		return p.hw.Load()
+	}
+	return p.leo.Load()
+}
 
 // LogEndOffset is the offset the next appended record will get.
 func (p *Partition) LogEndOffset() int64 { return p.leo.Load() }
@@ -199,7 +219,7 @@ func (p *Partition) Append(batch []byte, h BatchHeader) (AppendResult, error) {
 	if p.closed.Load() {
 		return AppendResult{}, ErrPartitionClosed
 	}
-	return p.appendLocked(batch, h, mk, 0, false)
+	return p.appendLocked(batch, h, mk, 0, false, false)
 }
 
 // AppendCoordinator appends a data batch written by a coordinator of this
@@ -216,13 +236,15 @@ func (p *Partition) AppendCoordinator(batch []byte, h BatchHeader) (AppendResult
 	if p.closed.Load() {
 		return AppendResult{}, ErrPartitionClosed
 	}
-	return p.appendLocked(batch, h, nil, 0, true)
+	return p.appendLocked(batch, h, nil, 0, true, false)
 }
 
 // appendLocked is Append under appendMu; mk is the marker of a control
 // batch (nil for data batches), checked with transactionVersion's rules
-// (see AppendMarker).
-func (p *Partition) appendLocked(batch []byte, h BatchHeader, mk *txnMarker, transactionVersion int16, coordinatorOrigin bool) (AppendResult, error) {
+// (see AppendMarker). replica is the follower path (AppendReplica): the
+// batch keeps its offsets and timestamps and is not checked against
+// producer state.
+func (p *Partition) appendLocked(batch []byte, h BatchHeader, mk *txnMarker, transactionVersion int16, coordinatorOrigin, replica bool) (AppendResult, error) {
 	cfg := p.cfg.Load()
 	if p.store.guard.Full() || p.store.idx.flushErr.Load() != nil {
 		if err := p.writeBlockedError(); err != nil {
@@ -235,7 +257,9 @@ func (p *Partition) appendLocked(batch []byte, h BatchHeader, mk *txnMarker, tra
 	base := p.leo.Load()
 	res := AppendResult{LogAppendTime: -1, LogStartOffset: p.logStart.Load()}
 
-	if mk != nil {
+	if replica {
+		base = h.BaseOffset
+	} else if mk != nil {
 		if err := p.producers.checkMarker(&h, mk, transactionVersion); err != nil {
 			return res, fmt.Errorf("%s-%d: %w", p.topic, p.partition, err)
 		}
@@ -254,16 +278,24 @@ func (p *Partition) appendLocked(batch []byte, h BatchHeader, mk *txnMarker, tra
 	}
 
 	now := p.store.now()
-	if cfg.LogAppendTime && mk == nil {
+	if cfg.LogAppendTime && mk == nil && !replica {
 		ms := now.UnixMilli()
 		stampLogAppendTime(batch, ms)
 		h.MaxTimestamp = ms
 		h.Attributes |= attrTimestampType
 		res.LogAppendTime = ms
 	}
-	setBaseOffset(batch, base)
-	h.BaseOffset = base
+	if !replica {
+		setBaseOffset(batch, base)
+		h.BaseOffset = base
+	}
 	last := h.LastOffset()
+	if h.PartitionLeaderEpoch > p.latestEpoch.Load() {
+		// A new leader epoch starts here (rare: once per epoch).
+		if err := p.noteEpochLocked(h.PartitionLeaderEpoch, base); err != nil {
+			return res, err
+		}
+	}
 
 	seg := p.active
 	if p.shouldRollLocked(seg, len(batch), h.MaxTimestamp, cfg) {
@@ -522,13 +554,14 @@ func (p *Partition) segmentAt(base int64) *segment {
 // An offset equal to the log end offset gives an empty result; one below
 // the log start offset or beyond the end gives ErrOffsetOutOfRange.
 func (p *Partition) Read(offset int64, maxBytes int32) (ReadResult, error) {
-	return p.read(offset, maxBytes, false, false)
+	return p.read(offset, maxBytes, false, false, false)
 }
 
 // read is Read; belowStart lets it read batches below the log start that
 // are still in a segment (see ReadBelowStart).
-// committed stops at the last stable offset (ReadCommitted).
-func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed bool) (ReadResult, error) {
+// committed stops at the last stable offset (ReadCommitted); replica
+// reads past the high watermark of a replicated partition (ReadReplica).
+func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed, replica bool) (ReadResult, error) {
 	if p.closed.Load() {
 		return ReadResult{}, ErrPartitionClosed
 	}
@@ -536,9 +569,17 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed boo
 	if (offset < logStart && !belowStart) || offset > leo {
 		return ReadResult{}, fmt.Errorf("%w: %s-%d offset %d not in [%d, %d]", ErrOffsetOutOfRange, p.topic, p.partition, offset, logStart, leo)
 	}
-	lso := min(leo, max(p.firstUnstable.Load(), logStart))
-	res := ReadResult{HighWatermark: leo, LastStableOffset: lso, LogStartOffset: logStart}
-	if offset == leo || (committed && offset >= lso) {
+	hw, upper := leo, leo
+	repl := p.replicated.Load()
+	if repl {
+		hw = min(p.hw.Load(), leo)
+		if !replica {
+			upper = hw
+		}
+	}
+	lso := min(hw, max(p.firstUnstable.Load(), logStart))
+	res := ReadResult{HighWatermark: hw, LastStableOffset: lso, LogStartOffset: logStart}
+	if offset >= upper || (committed && offset >= lso) {
 		return res, nil
 	}
 	var e indexEntry
@@ -592,12 +633,19 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed boo
 		rb.put()
 		return ReadResult{}, err
 	}
-	if hw := p.leo.Load(); hw > res.HighWatermark {
+	if repl {
+		if !replica {
+			// Consumers read below the high watermark only.
+			upper = res.HighWatermark
+		}
+	} else if hw := p.leo.Load(); hw > res.HighWatermark {
 		res.HighWatermark = hw
 		res.LastStableOffset = min(hw, max(p.firstUnstable.Load(), res.LogStartOffset))
 	}
 	if committed {
 		res.Batches = rb.b[:cutAt(rb.b, res.LastStableOffset)]
+	} else if repl && !replica {
+		res.Batches = rb.b[:cutAt(rb.b, upper)]
 	} else {
 		res.Batches = rb.b[:wholeBatches(rb.b)]
 	}

@@ -63,7 +63,7 @@ func (p *Partition) DeleteRecordsBefore(offset int64) (newLogStart int64, err er
 	if p.closed.Load() {
 		return 0, ErrPartitionClosed
 	}
-	leo := p.leo.Load()
+	leo := p.HighWatermark()
 	if offset == -1 {
 		offset = leo
 	}

@@ -344,6 +344,7 @@ func (s *Store) openPartition(topic string, part int32, cfg PartitionConfig, cle
 		idxBatch:  s.idx.db.NewBatch(),
 	}
 	p.cfg.Store(&cfg)
+	p.latestEpoch.Store(epochNotLoaded)
 	if err := p.recover(clean); err != nil {
 		_ = p.idxBatch.Close()
 		return nil, err
@@ -438,6 +439,17 @@ func (s *Store) CreatePartition(topic string, partition int32, cfg PartitionConf
 // directories are first renamed to <name>.<nanos>-delete (atomic), so a
 // crash midway does not resurrect a half-deleted partition.
 func (s *Store) DeleteTopic(topic string) error {
+	return s.deletePartitions(topic, -1)
+}
+
+// DeletePartition is DeleteTopic for one partition (a StopReplica with
+// delete set: Kafka's ReplicaManager.stopReplicas with deletePartition).
+func (s *Store) DeletePartition(topic string, partition int32) error {
+	return s.deletePartitions(topic, partition)
+}
+
+// deletePartitions deletes the topic's partitions (all when partition < 0).
+func (s *Store) deletePartitions(topic string, partition int32) error {
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
 	s.mu.Lock()
@@ -447,7 +459,7 @@ func (s *Store) DeleteTopic(topic string) error {
 	}
 	var victims []*Partition
 	for k, p := range s.parts {
-		if k.topic == topic {
+		if k.topic == topic && (partition < 0 || k.partition == partition) {
 			victims = append(victims, p)
 			delete(s.parts, k)
 		}

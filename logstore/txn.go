@@ -222,7 +222,7 @@ func (p *Partition) AppendMarker(pid int64, epoch int16, commit bool, coordinato
 	if commit {
 		kind = markerCommit
 	}
-	return p.appendLocked(batch, h, &txnMarker{kind: kind, coordEpoch: coordinatorEpoch}, transactionVersion, false)
+	return p.appendLocked(batch, h, &txnMarker{kind: kind, coordEpoch: coordinatorEpoch}, transactionVersion, false, false)
 }
 
 // checkMarker applies ProducerAppendInfo.appendEndTxnMarker's checks to a
@@ -260,8 +260,7 @@ func (s *producerState) checkMarker(h *BatchHeader, m *txnMarker, transactionVer
 // or the high watermark when none is open. read_committed consumers read
 // below it.
 func (p *Partition) LastStableOffset() int64 {
-	leo := p.leo.Load()
-	return min(leo, max(p.firstUnstable.Load(), p.logStart.Load()))
+	return min(p.HighWatermark(), max(p.firstUnstable.Load(), p.logStart.Load()))
 }
 
 // ReadCommitted is Read for a read_committed Fetch (Kafka's
@@ -272,7 +271,7 @@ func (p *Partition) LastStableOffset() int64 {
 // entries whose marker is at or after offset and whose first offset is
 // below the end of the returned data). aborted is nil when there are none.
 func (p *Partition) ReadCommitted(offset int64, maxBytes int32) (res ReadResult, aborted []AbortedTxn, err error) {
-	res, err = p.read(offset, maxBytes, false, true)
+	res, err = p.read(offset, maxBytes, false, true, false)
 	if err != nil || len(res.Batches) == 0 || p.lastAborted.Load() < offset {
 		// No ABORT marker at or after offset: no index seek (the
 		// common case for read_committed consumers of topics without

@@ -24,6 +24,7 @@ import (
 
 	"samsa/embed"
 	"samsa/logstore"
+	"samsa/replica"
 )
 
 // Mode says how a broker runs.
@@ -193,6 +194,16 @@ func (b *Broker) Partition(topic string, partition int32) *logstore.Partition {
 		b.t.Fatalf("partition %s-%d not found", topic, partition)
 	}
 	return p
+}
+
+// Replicas returns the replica manager of an in-process broker (tests of
+// replication read partition state through it).
+func (b *Broker) Replicas() *replica.Manager {
+	b.t.Helper()
+	if b.inproc == nil {
+		b.t.Fatalf("Replicas needs an in-process broker (mode %s)", b.mode)
+	}
+	return b.inproc.Internal().Replicas()
 }
 
 // Stop shuts the broker down gracefully. It is safe to call twice.

@@ -1,0 +1,136 @@
+// Package replica is Samsa's replica manager: what a broker does, as
+// leader or follower, with the partitions the controller assigns it. It
+// follows Kafka 3.9's ReplicaManager, cluster.Partition,
+// AbstractFetcherThread / ReplicaFetcherThread and
+// AlterPartitionManager, and speaks only Kafka's inter-broker protocol at
+// the versions Kafka 3.9 uses with inter.broker.protocol.version=3.9
+// (LeaderAndIsr v7 and StopReplica v4 in; Fetch v17, OffsetForLeaderEpoch
+// v4, ListOffsets v9 and AlterPartition v3 out), so Samsa and Kafka
+// brokers can replicate from each other.
+//
+// # Partition state machine
+//
+//	from            event                                          to
+//	none|follower   LeaderAndIsr, leader = this broker, epoch > current  leader
+//	none|leader     LeaderAndIsr, leader = another, epoch > current      follower
+//	leader|follower StopReplica with delete, epoch >= current or -1/-2   none
+//	follower        StopReplica without delete                           follower, not fetching
+//	any             LeaderAndIsr, epoch <= current                       unchanged
+//
+// "none" is also where every partition of a single node stays: no
+// LeaderAndIsr ever names it, so Manager.Get answers nil and the
+// handlers serve it as today (leader, ISR = itself, high watermark = log
+// end offset, no lock or lookup beyond one atomic load). In cluster mode
+// (zookeeper.connect, Config.ClusterMode) a partition in "none" is not
+// served: NOT_LEADER_OR_FOLLOWER. Offline (a log dir failure) is not
+// modelled yet.
+//
+// Checks on the way in, as Kafka's ReplicaManager.becomeLeaderOrFollower
+// and stopReplicas make them: a request from an older controller epoch is
+// refused whole (STALE_CONTROLLER_EPOCH), one for an older broker epoch
+// too (STALE_BROKER_EPOCH, once SetBrokerEpoch gave one); a partition
+// whose leader epoch is not above the current one is answered
+// STALE_CONTROLLER_EPOCH and left alone; one whose replicas do not
+// include this broker UNKNOWN_TOPIC_OR_PARTITION. StopReplica with a
+// leader epoch below the current one is FENCED_LEADER_EPOCH.
+//
+// Leader: on becoming leader the leader epoch is recorded in the log's
+// leader-epoch cache at the log end offset (Partition.makeLeader), every
+// follower's log end offset is unknown and ISR members count as caught
+// up now. A follower's Fetch (replica id >= 0, Fetch v15+'s ReplicaState)
+// reads up to the log end offset and records the follower's log end
+// offset = its fetch offset; the high watermark is the smallest log end
+// offset of the maximal ISR (the ISR, or the proposed one while an
+// AlterPartition is in flight when it is larger) and only grows.
+// Consumers read below it (logstore's replicated mode). A fetch with a
+// last fetched epoch that ends earlier on the leader gets a KIP-320
+// diverging epoch instead of records. acks=all produces are refused
+// before the append (NOT_ENOUGH_REPLICAS) when the ISR is smaller than
+// min.insync.replicas capped at the replication factor, and answered
+// once the high watermark passes the batch (NOT_ENOUGH_REPLICAS_AFTER_APPEND
+// if the ISR shrank below the minimum meanwhile, REQUEST_TIMED_OUT at the
+// request's timeout, NOT_LEADER_OR_FOLLOWER if leadership moved).
+//
+// ISR: every replica.lag.time.max.ms / 2 the leader drops followers whose
+// log end offset differs from its own and that have not been caught up
+// for replica.lag.time.max.ms (caught up: fetched at or past the leader's
+// log end, or past the leader's log end of its previous fetch); a
+// follower whose log end offset reaches the high watermark and the start
+// of this leader's epoch is added. A change is proposed to the controller
+// with AlterPartition (leader epoch and the partition epoch from
+// LeaderAndIsr's ZooKeeper version, members with their broker epochs),
+// one in flight per partition, retried every replica.fetch.backoff.ms
+// while the controller is unreachable, and applied only from the
+// controller's answer (its ISR and partition epoch), never locally.
+//
+// Follower: a fetcher goroutine per (leader, hash(partition) modulo
+// num.replica.fetchers) first truncates every partition new to it: it
+// sends OffsetForLeaderEpoch with its latest epoch and cuts its log at
+// the smaller of the leader's end offset for that epoch and its own
+// (Kafka's getOffsetTruncationState; again if the leader answered an
+// epoch the follower does not know; to the high watermark when it has no
+// epochs). Then it fetches (replica.fetch.max.bytes per partition,
+// replica.fetch.min.bytes, replica.fetch.wait.max.ms, the current leader
+// epoch and the last fetched epoch), appends the leader's batches as
+// they are (offsets, leader epochs, timestamps, producer state) and
+// takes high watermark = min(leader's, own log end). OFFSET_OUT_OF_RANGE
+// truncates to the leader's log end or restarts the log at the leader's
+// log start. Epoch and leadership errors pause the partition for
+// replica.fetch.backoff.ms until the controller's next LeaderAndIsr.
+//
+// # Locks
+//
+//   - Manager.mu guards the partition map, topic ids, fetchers and the
+//     controller epoch. LeaderAndIsr holds it while creating partitions,
+//     then applies each partition under that partition's lock alone.
+//   - Partition.mu is Kafka's leaderIsrUpdateLock: written by
+//     LeaderAndIsr, StopReplica and AlterPartition answers; read-held by
+//     leader appends (the append happens under it, so a newer epoch
+//     fences writes at once), follower fetches on the leader, and the
+//     fetcher's truncations and appends (which re-check role and epoch
+//     under it, so a fetch that raced a leadership change is dropped).
+//   - Partition.stateMu guards the followers' fetch state, taken under
+//     Partition.mu. Order: Manager.mu, Partition.mu, Partition.stateMu,
+//     then logstore's own locks.
+//   - fetcher.mu guards a fetcher's partition set and is held while a
+//     response is applied to a log (Kafka's partitionMapLock), so that
+//     removing a partition from its fetcher waits for that and nothing is
+//     written afterwards. It is taken before Partition.mu, never while
+//     holding a Partition.mu for writing.
+//
+// # Persistence
+//
+//   - replication-offset-checkpoint in the log dir (Kafka's
+//     OffsetCheckpointFile: "0", count, "topic partition offset" lines):
+//     every managed partition's high watermark, written every
+//     replica.high.watermark.checkpoint.interval.ms and on Close, read at
+//     start, so a restarted broker does not expose records that were
+//     never replicated (a partition without an entry starts at 0).
+//   - leader-epoch-checkpoint in each partition dir (logstore; Kafka's
+//     format): the leader-epoch cache, rebuilt from the batches' leader
+//     epochs when missing.
+//   - Leadership, ISR and epochs themselves are not persisted here: they
+//     come from the controller (ZooKeeper) after every start.
+//
+// # Wiring (cluster mode)
+//
+// broker.openStores creates the Manager (Config from the replica.* keys,
+// ClusterMode = zookeeper.connect set) and hands it to the handlers
+// (handlers.Deps.Replicas); broker.Broker.Replicas returns it. The
+// ZooKeeper side then:
+//
+//   - calls SetCluster with its metadata cache (Cluster: BrokerAddr gives
+//     a broker's inter-broker listener host:port, ControllerID the active
+//     controller); until then LearnedCluster, fed by LeaderAndIsr's
+//     controller id and LiveLeaders, is used;
+//   - calls SetBrokerEpoch with the czxid of /brokers/ids/<id>;
+//   - sends LeaderAndIsr / StopReplica (served by handlers 4 and 5 through
+//     Manager.LeaderAndIsr / StopReplica), with ZKVersion = the partition
+//     state's znode version, which comes back as AlterPartition's
+//     partition epoch;
+//   - answers AlterPartition v3 with the new ISR, leader epoch and
+//     partition epoch (the new znode version) per partition;
+//   - makes controller.Controller.Topic know a topic before its first
+//     LeaderAndIsr reaches a broker (Manager opens the log through
+//     handlers.OpenLog, which resolves the topic's configs by name).
+package replica
