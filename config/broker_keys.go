@@ -137,11 +137,14 @@ var samsaBrokerKeys = []brokerKey{
 	{name: "zookeeper.session.timeout.ms", v: intAtLeast(1), def: "18000", hidden: true, doc: "ZooKeeper session timeout: a broker whose session expires is taken for dead."},
 	{name: "zookeeper.connection.timeout.ms", v: intAtLeast(1), null: true, hidden: true, doc: "How long start-up waits to connect to ZooKeeper; unset means zookeeper.session.timeout.ms."},
 	{name: "broker.rack", v: str(), null: true, hidden: true, doc: "Rack of this broker, registered in ZooKeeper and reported in Metadata."},
-	{name: "controlled.shutdown.enable", v: boolean(), def: "true", hidden: true, doc: "In a ZooKeeper cluster, whether a broker stopping (SIGTERM) first asks the controller (ControlledShutdown) to move leadership of its partitions to other in-sync replicas."},
+	{name: "controlled.shutdown.enable", v: boolean(), def: "true", doc: "In a ZooKeeper cluster, whether a broker stopping (SIGTERM) first asks the controller (ControlledShutdown) to move leadership of its partitions to other in-sync replicas."},
+	// Kafka 4 dropped these two and leader.imbalance.per.broker.percentage
+	// (ZooKeeper mode's): hidden from DescribeConfigs like other keys
+	// Kafka 4 does not know.
 	{name: "controlled.shutdown.max.retries", v: integer(), def: "3", hidden: true, doc: "How many ControlledShutdown attempts a stopping broker makes before it stops anyway."},
 	{name: "controlled.shutdown.retry.backoff.ms", v: long(), def: "5000", hidden: true, doc: "Wait between ControlledShutdown attempts, in milliseconds."},
-	{name: "auto.leader.rebalance.enable", v: boolean(), def: "true", hidden: true, doc: "Whether the controller moves leadership back to preferred replicas when a broker's leader imbalance exceeds leader.imbalance.per.broker.percentage (checked every leader.imbalance.check.interval.seconds)."},
-	{name: "leader.imbalance.check.interval.seconds", v: longAtLeast(1), def: "300", hidden: true, doc: "How often the controller checks leader imbalance, in seconds."},
+	{name: "auto.leader.rebalance.enable", v: boolean(), def: "true", doc: "Whether the controller moves leadership back to preferred replicas when a broker's leader imbalance exceeds leader.imbalance.per.broker.percentage (checked every leader.imbalance.check.interval.seconds)."},
+	{name: "leader.imbalance.check.interval.seconds", v: longAtLeast(1), def: "300", doc: "How often the controller checks leader imbalance, in seconds."},
 	{name: "leader.imbalance.per.broker.percentage", v: integer(), def: "10", hidden: true, doc: "Share (in percent) of a broker's preferred partitions that may be led elsewhere before the controller rebalances leadership."},
 	{name: "inter.broker.listener.name", v: str(), null: true, hidden: true, doc: "Listener other brokers and the controller reach this broker on; unset means the listener named after security.inter.broker.protocol (PLAINTEXT)."},
 
