@@ -24,6 +24,7 @@ import (
 	"samsa/logstore"
 	"samsa/metrics"
 	"samsa/protocol"
+	"samsa/security"
 	"samsa/txn"
 )
 
@@ -90,6 +91,13 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	// controller quorum and caught up with the metadata log) with
 	// b.ready.Set; see AddReadyCheck.
 
+	// TLS and SASL settings are checked before anything is bound or
+	// opened, so a bad one fails at once with the key named.
+	sec, err := security.Build(security.Options{Config: cfg, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+
 	// Bind first so that port-0 listeners know their port before the
 	// controller registers this broker's endpoint.
 	lns := make([]net.Listener, 0, len(cfg.Listeners))
@@ -149,6 +157,9 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		return nil, err
 	}
 	b.ctrl, b.logs, b.groups, b.txn = st.ctrl, st.logs, st.groups, st.txn
+	if cs, ok := st.ctrl.(security.CredentialStore); ok {
+		sec.SetCredentials(cs)
+	}
 	b.stores.Store(st)
 	h := st.h
 	if guard.Full() {
@@ -174,7 +185,7 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		Conns:           b.metrics,
 	})
 	for i, ln := range lns {
-		b.server.Serve(cfg.Listeners[i].Name, ln)
+		b.server.ServeSecure(cfg.Listeners[i].Name, ln, sec.For(cfg.Listeners[i].Name))
 	}
 	b.setPhase("")
 	log.Info("samsa started", "broker_id", cfg.BrokerID, "cluster_id", b.ctrl.ClusterID(), "listeners", b.addrs, "http_listeners", b.HTTPAddrs(), "log_dirs", cfg.LogDirs)

@@ -22,6 +22,14 @@ type Config struct {
 	// port of 0 (bind any free port) is left for the broker to replace
 	// with the port it actually bound.
 	AdvertisedListeners []Listener
+	// SecurityProtocols maps each served listener name to its security
+	// protocol (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL) from
+	// listener.security.protocol.map. Package security reads the TLS and
+	// SASL keys of each listener from Values.
+	SecurityProtocols map[string]string
+	// InterBrokerListenerName is inter.broker.listener.name (or the
+	// listener named by security.inter.broker.protocol); see interBroker.
+	InterBrokerListenerName string
 	// HTTPListeners are the addresses of Samsa's HTTP listener
 	// (samsa.http.listeners; /healthz, /readyz). None, the default, means
 	// the HTTP listener is off.
@@ -104,6 +112,8 @@ func Default() *Config {
 	return &Config{
 		Listeners:                         l,
 		AdvertisedListeners:               append([]Listener(nil), l...),
+		SecurityProtocols:                 map[string]string{"PLAINTEXT": "PLAINTEXT"},
+		InterBrokerListenerName:           "PLAINTEXT",
 		LogDirs:                           []string{DefaultLogDir},
 		NumPartitions:                     1,
 		DefaultReplicationFactor:          1,

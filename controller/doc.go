@@ -56,6 +56,18 @@
 //	                      "partitions":[{"index":0,"leader":1,"leader_epoch":0,
 //	                        "partition_epoch":0,"replicas":[1],"isr":[1]}],
 //	                      "configs":{"retention.ms":"1000"}}
+//	producer/next-id     the first producer id never handed out, decimal.
+//	scram/<mechanism>/<user>
+//	                     one SCRAM credential (scram.go), mechanism
+//	                     SCRAM-SHA-256 or SCRAM-SHA-512, user as given to
+//	                     AlterUserScramCredentials (may contain '/'):
+//	                     {"salt":"<base64>","stored_key":"<base64>",
+//	                      "server_key":"<base64>","iterations":4096}.
+//	                     Never the password: Kafka's ScramCredential. All
+//	                     changes of one AlterUserScramCredentials request
+//	                     are one synced batch. Credentials have their own
+//	                     RWMutex (scramState.mu) besides writeSem, so the
+//	                     SCRAM server's reads never wait for topic reads.
 //
 // Keeping a topic in one key makes every mutation a single atomic write and
 // means a partially applied change cannot exist. OpenSingle refuses keys it

@@ -104,6 +104,9 @@ type Single struct {
 	byName map[string]*Topic
 	byID   map[TopicID]*Topic
 	names  []string // sorted, for Topics
+
+	// scram holds the SCRAM credentials (scram.go), under its own lock.
+	scram scramState
 }
 
 var _ Controller = (*Single)(nil)
@@ -194,6 +197,11 @@ func (s *Single) load(brokerID int32) error {
 				return fmt.Errorf("key %q: %w", key, err)
 			}
 			topics = append(topics, t)
+		case strings.HasPrefix(key, scramKeyPrefix):
+			if err := s.loadScram(key, val); err != nil {
+				_ = iter.Close()
+				return fmt.Errorf("key %q: %w", key, err)
+			}
 		default:
 			_ = iter.Close()
 			return fmt.Errorf("unexpected key %q", key)
@@ -604,6 +612,9 @@ func (s *Single) reconcile(db *pebble.DB) error {
 	}
 	if next > 0 {
 		_ = b.Set([]byte(keyNextProducerID), []byte(strconv.FormatInt(next, 10)), nil)
+	}
+	if err := s.reconcileScram(db, b); err != nil {
+		return err
 	}
 	return b.Commit(pebble.Sync)
 }

@@ -26,8 +26,14 @@ const maxWritev = 64
 var errIdle = errors.New("connection idle")
 
 type conn struct {
-	s        *Server
+	s *Server
+	// nc is the socket: deadlines and Close go to it. rw is what frames
+	// are read from and written to: nc, or the TLS connection over it.
+	// rw and sess are set before the read and write loops start.
 	nc       net.Conn
+	rw       net.Conn
+	sec      Security // nil: PLAINTEXT
+	sess     Session  // nil: PLAINTEXT
 	addr     string
 	listener string
 	br       *bufio.Reader
@@ -50,11 +56,13 @@ type conn struct {
 	logHasClient bool
 }
 
-func newConn(s *Server, nc net.Conn, listener string) *conn {
+func newConn(s *Server, nc net.Conn, listener string, sec Security) *conn {
 	addr := nc.RemoteAddr().String()
 	return &conn{
 		s:        s,
 		nc:       nc,
+		rw:       nc,
+		sec:      sec,
 		addr:     addr,
 		listener: listener,
 		br:       bufio.NewReaderSize(nc, 64<<10),
@@ -74,6 +82,15 @@ func (c *conn) stopReading() {
 
 func (c *conn) run() {
 	defer c.s.removeConn(c)
+	if c.sec != nil {
+		rw, sess, err := c.sec.Accept(c.nc, c.log)
+		if err != nil {
+			c.nc.Close()
+			return
+		}
+		c.rw, c.sess = rw, sess
+		c.br.Reset(rw)
+	}
 	writerDone := make(chan struct{})
 	go func() { c.writeLoop(); close(writerDone) }()
 	c.readLoop()
@@ -103,7 +120,12 @@ func (c *conn) readLoop() {
 			c.logReadErr(err)
 			return
 		}
-		keep := c.serve(frame)
+		var keep bool
+		if c.sess != nil && c.sess.RawToken() {
+			keep = c.serveToken(frame)
+		} else {
+			keep = c.serve(frame)
+		}
 		putBuf(bp)
 		if !keep {
 			return
@@ -209,10 +231,18 @@ func (c *conn) serve(frame []byte) (keep bool) {
 		log.Warn("closing connection: bad request header", "api_key", hdr.Key, "api_version", hdr.Version, "err", err)
 		return false
 	}
+	principal := AnonymousPrincipal
+	if c.sess != nil {
+		if err := c.sess.Gate(hdr.Key); err != nil {
+			log.Info("closing connection: "+err.Error(), "listener", c.listener)
+			return false
+		}
+		principal = c.sess.Principal()
+	}
 	if hdr.Key == 18 && !c.s.h.Serves(hdr.Key, hdr.Version) {
 		// KIP-511: answer in v0 with UNSUPPORTED_VERSION and our ranges.
 		req := kmsg.NewPtrApiVersionsRequest()
-		resp, err := c.s.h.Handle(c.s.ctx, &Request{Header: hdr, Body: req, ClientAddr: c.addr, Listener: c.listener, Logger: log})
+		resp, err := c.s.h.Handle(c.s.ctx, &Request{Header: hdr, Body: req, ClientAddr: c.addr, Listener: c.listener, Principal: principal, Logger: log})
 		if err != nil || resp == nil {
 			return false
 		}
@@ -234,8 +264,23 @@ func (c *conn) serve(frame []byte) (keep bool) {
 			"api", kmsg.NameForKey(hdr.Key), "api_version", hdr.Version, "err", err)
 		return false
 	}
-	r := &Request{Header: hdr, Body: req, ClientAddr: c.addr, Listener: c.listener, Logger: log}
+	r := &Request{Header: hdr, Body: req, ClientAddr: c.addr, Listener: c.listener, Principal: principal, Logger: log}
 	defer r.runAfterEncode()
+	if c.sess != nil {
+		resp, handled, err := c.sess.Intercept(r)
+		if handled {
+			keep := true
+			if resp != nil {
+				resp.SetVersion(hdr.Version)
+				keep = c.send(hdr.CorrelationID, resp)
+			}
+			if err != nil {
+				log.Info("closing connection: "+err.Error(), "listener", c.listener)
+				return false
+			}
+			return keep
+		}
+	}
 	resp, err := c.s.h.Handle(c.s.ctx, r)
 	if err != nil {
 		log.Warn("closing connection: request failed",
@@ -247,6 +292,25 @@ func (c *conn) serve(frame []byte) (keep bool) {
 	}
 	resp.SetVersion(hdr.Version)
 	return c.sendSized(hdr.CorrelationID, resp, r.SizeHint)
+}
+
+// serveToken evaluates a bare SASL token (SaslHandshake v0 framing) and
+// reports whether the connection stays open.
+func (c *conn) serveToken(frame []byte) bool {
+	reply, err := c.sess.Token(frame)
+	keep := true
+	if reply != nil {
+		bp := getBuf(4 + len(reply))
+		b := binary.BigEndian.AppendUint32((*bp)[:0], uint32(len(reply)))
+		*bp = append(b, reply...)
+		c.queued.Add(1)
+		keep = c.enqueue(bp)
+	}
+	if err != nil {
+		c.log.Info("closing connection: "+err.Error(), "listener", c.listener)
+		return false
+	}
+	return keep
 }
 
 func (c *conn) send(correlationID int32, resp kmsg.Response) bool {
@@ -323,7 +387,7 @@ func (c *conn) writeLoop() {
 				bufs = append(bufs, *h)
 			}
 			c.writeStart.Store(max(int64(time.Since(c.born)), 1))
-			_, err := bufs.WriteTo(c.nc)
+			_, err := bufs.WriteTo(c.rw)
 			c.lastWrite.Store(int64(time.Since(c.born)))
 			c.writeStart.Store(0)
 			if err != nil {

@@ -35,6 +35,11 @@ type Request struct {
 	Body       kmsg.Request
 	ClientAddr string
 	Listener   string
+	// Principal is the connection's authenticated principal in Kafka's
+	// "Type:name" form: AnonymousPrincipal on a PLAINTEXT listener, the
+	// client certificate's mapped name on SSL, the SASL user otherwise;
+	// "" while a SASL connection has not authenticated yet.
+	Principal string
 	// Logger carries the client address and client id.
 	Logger *slog.Logger
 
@@ -125,8 +130,14 @@ func (s *Server) Listen(name, addr string) (net.Addr, error) {
 }
 
 // Serve starts accepting connections from ln, a listener the caller bound,
-// as the listener called name. The server owns ln from now on.
+// as the PLAINTEXT listener called name. The server owns ln from now on.
 func (s *Server) Serve(name string, ln net.Listener) error {
+	return s.ServeSecure(name, ln, nil)
+}
+
+// ServeSecure is Serve for a listener secured by sec (TLS, SASL or both);
+// a nil sec is PLAINTEXT.
+func (s *Server) ServeSecure(name string, ln net.Listener, sec Security) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -136,11 +147,11 @@ func (s *Server) Serve(name string, ln net.Listener) error {
 	s.listeners = append(s.listeners, ln)
 	s.wg.Add(1)
 	s.mu.Unlock()
-	go s.acceptLoop(name, ln)
+	go s.acceptLoop(name, ln, sec)
 	return nil
 }
 
-func (s *Server) acceptLoop(name string, ln net.Listener) {
+func (s *Server) acceptLoop(name string, ln net.Listener, sec Security) {
 	defer s.wg.Done()
 	var backoff time.Duration
 	for {
@@ -163,7 +174,7 @@ func (s *Server) acceptLoop(name string, ln net.Listener) {
 			continue
 		}
 		backoff = 0
-		c := newConn(s, nc, name)
+		c := newConn(s, nc, name, sec)
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
