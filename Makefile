@@ -68,6 +68,9 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzScanRecords $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzParseTxnMarker $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./txn FuzzReplay $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./security FuzzParseJAAS $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./security FuzzParsePlain $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./security FuzzPrincipalMappingRules $(FUZZTIME)
 
 test: deps fmt-check vet unit volume fuzz conformance compat
 

@@ -13,8 +13,7 @@ import (
 // what the user actually wrote, because DescribeConfigs must report it.
 type Config struct {
 	// Listeners are the addresses the broker binds (listeners, default
-	// DefaultListeners), with controller and non-PLAINTEXT listeners
-	// removed. An empty Host means every interface.
+	// DefaultListeners), with controller listeners removed. An empty Host means every interface.
 	Listeners []Listener
 	// AdvertisedListeners are the addresses given to clients in metadata
 	// (advertised.listeners). When unset they are the Listeners, with a

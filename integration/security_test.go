@@ -29,11 +29,11 @@ import (
 // (SCRAM-SHA-512 and PLAIN, PEM keystore) and SSL (client certificates
 // required, PKCS12 keystore and truststore, a principal mapping rule).
 type secureBroker struct {
-	b                             *embed.Broker
+	b                              *embed.Broker
 	plain, saslPlain, saslSSL, ssl string
-	ca                            *testcerts.CA
-	dataDir                       string
-	props                         []string
+	ca                             *testcerts.CA
+	dataDir                        string
+	props                          []string
 }
 
 func startSecureBroker(t *testing.T, dataDir string, ca *testcerts.CA, extra ...string) *secureBroker {

@@ -3,6 +3,7 @@ package security
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // JAASEntry is one login module of a JAAS configuration line such as
@@ -125,11 +126,8 @@ func (t *jaasTokenizer) peek() (rune, int) {
 	if r < 0x80 {
 		return r, 1
 	}
-	for j, r := range t.s[t.i:] {
-		_ = j
-		return r, len(string(r))
-	}
-	return -1, 0
+	// Invalid UTF-8 is one U+FFFD per byte, as Java's decoder reads it.
+	return utf8.DecodeRuneInString(t.s[t.i:])
 }
 
 func (t *jaasTokenizer) next() jaasToken {

@@ -102,13 +102,20 @@ func Build(opts Options) (*Listeners, error) {
 		}
 		out.byName[l.Name] = ls
 	}
-	if ib := out.byName[cfg.InterBrokerListenerName]; ib != nil && ib.mechanisms != nil {
+	// Kafka requires the inter-broker mechanism (default GSSAPI) to be
+	// enabled on a SASL inter-broker listener. A single node has no
+	// inter-broker traffic, so Samsa checks it only when the user chose
+	// the inter-broker listener or mechanism.
+	_, chose1 := cfg.Values["inter.broker.listener.name"]
+	_, chose2 := cfg.Values["security.inter.broker.protocol"]
+	mechRaw, chose3 := cfg.Values["sasl.mechanism.inter.broker.protocol"]
+	if ib := out.byName[cfg.InterBrokerListenerName]; ib != nil && ib.mechanisms != nil && (chose1 || chose2 || chose3) {
 		mech := "GSSAPI"
-		if v, ok := cfg.Values["sasl.mechanism.inter.broker.protocol"]; ok {
-			mech = strings.TrimSpace(v)
+		if chose3 {
+			mech = strings.TrimSpace(mechRaw)
 		}
 		if !slices.Contains(ib.mechanisms, mech) {
-			return nil, bad(cfg, "", "sasl.mechanism.inter.broker.protocol", "must be included in sasl.enabled.mechanisms of listener "+ib.name+" when SASL is used for inter-broker communication")
+			return nil, bad(cfg, "", "sasl.mechanism.inter.broker.protocol", mech+" must be included in sasl.enabled.mechanisms of listener "+ib.name+" when SASL is used for inter-broker communication")
 		}
 		out.InterBrokerMechanism = mech
 	}
