@@ -61,11 +61,11 @@ func TestParsePlain(t *testing.T) {
 		t.Errorf("%+v %v", m, err)
 	}
 	for in, want := range map[string]string{
-		"alice\x00pw":          "Invalid SASL/PLAIN response: expected 3 tokens, got 2",
-		"a\x00b\x00c\x00d":     "Invalid SASL/PLAIN response: expected 3 tokens, got 4",
-		"\x00\x00pw":           "Authentication failed: username not specified",
-		"\x00alice\x00":        "Authentication failed: password not specified",
-		"":                     "Invalid SASL/PLAIN response: expected 3 tokens, got 1",
+		"alice\x00pw":           "Invalid SASL/PLAIN response: expected 3 tokens, got 2",
+		"a\x00b\x00c\x00d":      "Invalid SASL/PLAIN response: expected 3 tokens, got 4",
+		"\x00\x00pw":            "Authentication failed: username not specified",
+		"\x00alice\x00":         "Authentication failed: password not specified",
+		"":                      "Invalid SASL/PLAIN response: expected 3 tokens, got 1",
 		"a\x00b\x00c\x00d\x00e": "Invalid SASL/PLAIN response: expected 3 tokens, got 4",
 	} {
 		if _, err := ParsePlain([]byte(in)); err == nil || err.Error() != want {
