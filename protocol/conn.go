@@ -366,6 +366,10 @@ func (c *conn) enqueue(bp *[]byte) bool {
 func (c *conn) writeLoop() {
 	held := make([]*[]byte, 0, maxWritev)
 	bufs := make(net.Buffers, 0, maxWritev)
+	var tw *bufio.Writer // set when rw is not the socket (TLS)
+	if c.rw != c.nc {
+		tw = bufio.NewWriterSize(c.rw, 16<<10)
+	}
 	var failed bool
 	for bp := range c.out {
 		held = append(held[:0], bp)
@@ -387,7 +391,21 @@ func (c *conn) writeLoop() {
 				bufs = append(bufs, *h)
 			}
 			c.writeStart.Store(max(int64(time.Since(c.born)), 1))
-			_, err := bufs.WriteTo(c.rw)
+			var err error
+			if tw != nil {
+				// TLS: gather small responses into full records rather
+				// than one record (and syscall) per buffer.
+				for _, b := range bufs {
+					if _, err = tw.Write(b); err != nil {
+						break
+					}
+				}
+				if err == nil {
+					err = tw.Flush()
+				}
+			} else {
+				_, err = bufs.WriteTo(c.rw)
+			}
 			c.lastWrite.Store(int64(time.Since(c.born)))
 			c.writeStart.Store(0)
 			if err != nil {
