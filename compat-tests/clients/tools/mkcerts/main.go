@@ -66,7 +66,9 @@ func run(dir, pw string) error {
 		c, err := x509.ParseCertificate(der)
 		return c, key, err
 	}
-	pemCert := func(c *x509.Certificate) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}) }
+	pemCert := func(c *x509.Certificate) []byte {
+		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	}
 	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), pemCert(ca), 0o600); err != nil {
 		return err
 	}
