@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 	"samsa/httpapi"
 	"samsa/internal/diskguard"
 
+	"samsa/acl"
 	"samsa/config"
 	"samsa/controller"
 	"samsa/coordinator"
@@ -97,6 +99,10 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
+	authz, err := authorizerConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 
 	// Bind first so that port-0 listeners know their port before the
 	// controller registers this broker's endpoint.
@@ -159,6 +165,18 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	b.ctrl, b.logs, b.groups, b.txn = st.ctrl, st.logs, st.groups, st.txn
 	if cs, ok := st.ctrl.(security.CredentialStore); ok {
 		sec.SetCredentials(cs)
+	}
+	if authz != nil {
+		store, ok := st.ctrl.(acl.Store)
+		if !ok {
+			st.close()
+			closeAll()
+			guard.Close()
+			return nil, fmt.Errorf("authorizer.class.name is set but the controller keeps no ACLs")
+		}
+		authz.Logger = log
+		st.h.Authorizer = acl.New(store, *authz)
+		log.Info("authorizer on", "acls", len(store.ACLs()), "super.users", cfg.Values["super.users"])
 	}
 	b.stores.Store(st)
 	h := st.h
@@ -611,4 +629,36 @@ func maxIdle(ms int64) time.Duration {
 		return 0 // more than a century: never, without deadline overflow
 	}
 	return time.Duration(ms) * time.Millisecond
+}
+
+// authorizerClasses are the authorizer.class.name values that turn on
+// Samsa's authorizer, which follows Kafka's StandardAuthorizer (KRaft)
+// and AclAuthorizer (ZooKeeper mode): both decide the same way.
+var authorizerClasses = map[string]bool{
+	"org.apache.kafka.metadata.authorizer.StandardAuthorizer": true,
+	"kafka.security.authorizer.AclAuthorizer":                 true,
+}
+
+// authorizerConfig reads authorizer.class.name, super.users and
+// allow.everyone.if.no.acl.found; nil when no authorizer is configured.
+func authorizerConfig(cfg *config.Config) (*acl.Config, error) {
+	class := strings.TrimSpace(cfg.Values["authorizer.class.name"])
+	if class == "" {
+		return nil, nil
+	}
+	if !authorizerClasses[class] {
+		return nil, &config.ValueError{Key: "authorizer.class.name", Value: class,
+			Reason: "Samsa implements org.apache.kafka.metadata.authorizer.StandardAuthorizer (and kafka.security.authorizer.AclAuthorizer, which decides the same way)"}
+	}
+	c := &acl.Config{SuperUsers: cfg.Values["super.users"]}
+	if v, ok := cfg.Values["allow.everyone.if.no.acl.found"]; ok {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true":
+			c.AllowEveryoneIfNoACLFound = true
+		case "false":
+		default:
+			return nil, &config.ValueError{Key: "allow.everyone.if.no.acl.found", Value: v, Reason: "must be true or false"}
+		}
+	}
+	return c, nil
 }

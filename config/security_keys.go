@@ -30,6 +30,9 @@ var securityKeys = map[string]bool{
 	"ssl.truststore.password":               true,
 	"ssl.truststore.type":                   true,
 	"ssl.endpoint.identification.algorithm": true,
+	"authorizer.class.name":                 true,
+	"super.users":                           true,
+	"allow.everyone.if.no.acl.found":        true,
 }
 
 // SecretKey reports whether key (or a listener.name override of it) holds

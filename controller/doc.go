@@ -68,6 +68,14 @@
 //	                     are one synced batch. Credentials have their own
 //	                     RWMutex (scramState.mu) besides writeSem, so the
 //	                     SCRAM server's reads never wait for topic reads.
+//	acl/<id>             one ACL (acls.go), id a random UUID in Kafka's
+//	                     22-character base64 form:
+//	                     {"id":"..","resource_type":2,"resource_name":"t",
+//	                      "pattern_type":3,"principal":"User:alice",
+//	                      "host":"*","operation":3,"permission":3}
+//	                     (Kafka's wire numbers; package acl names them).
+//	                     One CreateAcls or DeleteAcls request is one synced
+//	                     batch; ACLs have their own RWMutex (aclState.mu).
 //
 // Keeping a topic in one key makes every mutation a single atomic write and
 // means a partially applied change cannot exist. OpenSingle refuses keys it

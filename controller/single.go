@@ -107,6 +107,8 @@ type Single struct {
 
 	// scram holds the SCRAM credentials (scram.go), under its own lock.
 	scram scramState
+	// acls holds the ACLs (acls.go), under its own lock.
+	acls aclState
 }
 
 var _ Controller = (*Single)(nil)
@@ -197,6 +199,11 @@ func (s *Single) load(brokerID int32) error {
 				return fmt.Errorf("key %q: %w", key, err)
 			}
 			topics = append(topics, t)
+		case strings.HasPrefix(key, aclKeyPrefix):
+			if err := s.loadACL(key, val); err != nil {
+				_ = iter.Close()
+				return fmt.Errorf("key %q: %w", key, err)
+			}
 		case strings.HasPrefix(key, scramKeyPrefix):
 			if err := s.loadScram(key, val); err != nil {
 				_ = iter.Close()
@@ -614,6 +621,9 @@ func (s *Single) reconcile(db *pebble.DB) error {
 		_ = b.Set([]byte(keyNextProducerID), []byte(strconv.FormatInt(next, 10)), nil)
 	}
 	if err := s.reconcileScram(db, b); err != nil {
+		return err
+	}
+	if err := s.reconcileACLs(db, b); err != nil {
 		return err
 	}
 	return b.Commit(pebble.Sync)

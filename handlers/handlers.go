@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"samsa/acl"
 	"samsa/config"
 	"samsa/controller"
 	"samsa/groups"
@@ -32,6 +33,9 @@ type Deps struct {
 	// Metrics receives the BrokerTopicMetrics counts; New makes one
 	// when it is nil.
 	Metrics *metrics.Broker
+	// Authorizer, when set (authorizer.class.name), decides every
+	// request (authorize.go); nil lets every client do anything.
+	Authorizer *acl.Authorizer
 }
 
 // Handlers serves every registered API. It implements protocol.Handler.
@@ -97,6 +101,9 @@ func (h *Handlers) Handle(ctx context.Context, r *protocol.Request) (kmsg.Respon
 	a, ok := registry[r.Header.Key]
 	if !ok {
 		return nil, fmt.Errorf("no handler for api key %d", r.Header.Key)
+	}
+	if h.Authorizer != nil {
+		return h.authorized(ctx, r, a)
 	}
 	return a.serve(h, ctx, r)
 }
