@@ -334,10 +334,13 @@ cli_cross_check() {
 }
 
 # cli_security: on a Samsa of its own with PLAINTEXT, SASL_SSL (SCRAM-SHA-512)
-# and SSL (client certificates required) listeners, kafka-configs makes a
-# SCRAM user over PLAINTEXT as a user would; kafka-topics and the console
-# producer then work over SASL_SSL as that user, the console consumer over
-# SSL with a client certificate, and a wrong password is refused. The TLS
+# and SSL (client certificates required, CN mapped to the user name)
+# listeners and the authorizer on, kafka-configs makes a SCRAM user over
+# PLAINTEXT as a user would; the user is refused until kafka-acls grants
+# it a topic and groups; kafka-topics and the console producer then work
+# over SASL_SSL as that user, the console consumer over SSL with a client
+# certificate; kafka-acls --list and --remove work, and a wrong password
+# is refused. The TLS
 # material is made by mkcerts for this run.
 cli_security() {
 	local dir pid out t=cli-security-$COMPAT_RUN_ID p1 p2 p3 slog i
@@ -349,7 +352,10 @@ cli_security() {
 	"$REPO_DIR/bin/samsa" --override "listeners=PLAINTEXT://$p1,SASL_SSL://$p2,SSL://$p3" --override "log.dirs=$dir/data" \
 		--override sasl.enabled.mechanisms=SCRAM-SHA-512 --override ssl.keystore.type=PEM \
 		--override "ssl.keystore.location=$dir/server.pem" --override ssl.truststore.type=PEM \
-		--override "ssl.truststore.location=$dir/ca.pem" --override ssl.client.auth=required >>"$slog" 2>&1 &
+		--override "ssl.truststore.location=$dir/ca.pem" --override ssl.client.auth=required \
+		--override 'ssl.principal.mapping.rules=RULE:^CN=([^,]+),.*$/$1/,DEFAULT' \
+		--override authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer \
+		--override super.users=User:ANONYMOUS >>"$slog" 2>&1 &
 	pid=$!
 	# shellcheck disable=SC2064
 	trap "kill $pid 2>/dev/null; wait $pid 2>/dev/null" RETURN
@@ -371,11 +377,23 @@ cli_security() {
 	out=$(run_tool kafka-configs --bootstrap-server "$p1" --describe --entity-type users --entity-name alice 2>&1) || fail "describe user: $out" || return 1
 	echo "$out"
 	expect_contains "$out" "SCRAM-SHA-512=iterations=8192" "describe user" || return 1
+	# alice may do nothing until kafka-acls grants it (the PLAINTEXT
+	# listener's User:ANONYMOUS is the super user here).
+	out=$(run_tool kafka-topics --bootstrap-server "$p2" --command-config "$dir/sasl.properties" --create --topic "$t" --partitions 1 2>&1) && fail "alice created $t without ACLs: $out" && return 1
+	expect_contains "$out" "TopicAuthorizationException|Authorization failed" "create without ACLs" || return 1
+	out=$(run_tool kafka-acls --bootstrap-server "$p1" --add --allow-principal User:alice --operation Create --operation Write --operation Read --topic "$t" 2>&1) || fail "kafka-acls --add topic: $out" || return 1
+	out=$(run_tool kafka-acls --bootstrap-server "$p1" --add --allow-principal User:alice --operation Read --group '*' 2>&1) || fail "kafka-acls --add group: $out" || return 1
+	out=$(run_tool kafka-acls --bootstrap-server "$p1" --list --topic "$t" 2>&1) || fail "kafka-acls --list: $out" || return 1
+	echo "$out"
+	expect_contains "$out" "principal=User:alice, host=\*, operation=WRITE, permissionType=ALLOW" "kafka-acls --list" || return 1
 	out=$(run_tool kafka-topics --bootstrap-server "$p2" --command-config "$dir/sasl.properties" --create --topic "$t" --partitions 1 2>&1) || fail "create over SASL_SSL: $out" || return 1
 	expect_contains "$out" "^Created topic $t\.$" "create over SASL_SSL" || return 1
 	printf 'one\ntwo\nthree\n' | run_tool kafka-console-producer --bootstrap-server "$p2" --command-config "$dir/sasl.properties" --topic "$t" >/dev/null 2>&1 || fail "produce over SASL_SSL" || return 1
 	out=$(run_tool kafka-console-consumer --bootstrap-server "$p3" --command-config "$dir/ssl.properties" --topic "$t" --from-beginning --max-messages 3 --timeout-ms 20000 2>/dev/null) || fail "consume over SSL: $out" || return 1
 	[ "$out" = $'one\ntwo\nthree' ] || fail "consumed over SSL: $(tr '\n' '|' <<<"$out")" || return 1
+	out=$(run_tool kafka-acls --bootstrap-server "$p1" --remove --force --allow-principal User:alice --operation Write --topic "$t" 2>&1) || fail "kafka-acls --remove: $out" || return 1
+	out=$(run_tool kafka-acls --bootstrap-server "$p1" --list --topic "$t" 2>&1) || fail "kafka-acls --list: $out" || return 1
+	grep -q "operation=WRITE" <<<"$out" && fail "WRITE still listed after --remove: $out" && return 1
 	out=$(run_tool kafka-topics --bootstrap-server "$p2" --command-config "$dir/bad.properties" --list 2>&1) && fail "a wrong password listed topics: $out" && return 1
 	expect_contains "$out" "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512" "wrong password" || return 1
 	grep -q -E 'alice-pw|wrong-pw' "$slog" && fail "a password is in Samsa's log" && return 1
