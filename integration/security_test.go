@@ -389,3 +389,22 @@ func readFrame(t *testing.T, c net.Conn) []byte {
 	}
 	return b
 }
+
+// TestSASLNeverAuthenticates: a client that connects to a SASL listener
+// and never finishes authenticating is closed after
+// connections.max.idle.ms, as Kafka's Selector closes any idle channel
+// (Kafka has no separate authentication timeout).
+func TestSASLNeverAuthenticates(t *testing.T) {
+	sb := startSecureBroker(t, t.TempDir(), testcerts.NewCA(t), "connections.max.idle.ms=500")
+	conn := dialRaw(t, sb.saslPlain)
+	writeRequest(t, conn, 1, kmsg.NewPtrApiVersionsRequest())
+	readFrame(t, conn)
+	start := time.Now()
+	expectClosed(t, conn)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("closed after %v, want about 500ms", d)
+	}
+	// A TLS client that stops after connecting is cut too.
+	tlsConn := dialRaw(t, sb.saslSSL)
+	expectClosed(t, tlsConn)
+}

@@ -60,9 +60,10 @@ func (ls *Listeners) For(name string) protocol.Security {
 	return nil
 }
 
-// HandshakeTimeout bounds a TLS handshake. Kafka has no separate limit
-// (connections.max.idle.ms covers it); Samsa cuts a stalled handshake
-// sooner so a port scanner does not hold a goroutine for ten minutes.
+// HandshakeTimeout bounds a TLS handshake, or connections.max.idle.ms when
+// that is shorter. Kafka has no separate limit (connections.max.idle.ms
+// covers it); Samsa cuts a stalled handshake sooner so a port scanner does
+// not hold a goroutine for ten minutes.
 var HandshakeTimeout = 10 * time.Second
 
 // listenerSecurity secures one listener; it implements protocol.Security.
@@ -71,8 +72,9 @@ type listenerSecurity struct {
 	protocol string // SSL, SASL_PLAINTEXT or SASL_SSL
 	log      *slog.Logger
 
-	tls    *tlsReloader     // nil without TLS
-	mapper *PrincipalMapper // SSL principals
+	tls              *tlsReloader // nil without TLS
+	handshakeTimeout time.Duration
+	mapper           *PrincipalMapper // SSL principals
 
 	mechanisms  []string          // sasl.enabled.mechanisms; nil without SASL
 	plainUsers  map[string]string // from the PLAIN JAAS line; secrets
@@ -141,7 +143,12 @@ func bad(cfg *config.Config, listener, key, reason string) error {
 }
 
 func buildListener(cfg *config.Config, name, proto string, store CredentialStore, log *slog.Logger) (*listenerSecurity, error) {
-	ls := &listenerSecurity{name: name, protocol: proto, log: log, store: store}
+	ls := &listenerSecurity{name: name, protocol: proto, log: log, store: store, handshakeTimeout: HandshakeTimeout}
+	// An idle connection is closed after connections.max.idle.ms, a
+	// stalled TLS handshake no later.
+	if idle := time.Duration(cfg.ConnectionsMaxIdleMs) * time.Millisecond; cfg.ConnectionsMaxIdleMs > 0 && idle < ls.handshakeTimeout {
+		ls.handshakeTimeout = idle
+	}
 	get := func(key, def string) string {
 		if v, ok := cfg.ListenerValue(name, key); ok {
 			return strings.TrimSpace(v)
@@ -259,7 +266,7 @@ func (l *listenerSecurity) Accept(nc net.Conn, log *slog.Logger) (net.Conn, prot
 	principal := protocol.AnonymousPrincipal
 	if l.tls != nil {
 		tc := tls.Server(nc, l.tls.serverConfig())
-		_ = nc.SetDeadline(time.Now().Add(HandshakeTimeout))
+		_ = nc.SetDeadline(time.Now().Add(l.handshakeTimeout))
 		if err := tc.Handshake(); err != nil {
 			log.Info("closing connection: TLS handshake failed", "listener", l.name, "err", err)
 			return nil, nil, err
