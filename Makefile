@@ -71,6 +71,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzParseJAAS $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzParsePlain $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzPrincipalMappingRules $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./security FuzzSASLSession $(FUZZTIME)
 
 test: deps fmt-check vet unit volume fuzz conformance compat
 

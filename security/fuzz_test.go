@@ -1,8 +1,15 @@
 package security
 
 import (
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/config"
+	"samsa/protocol"
 )
 
 // FuzzParseJAAS: any JAAS line parses or fails with an error, and an
@@ -57,4 +64,89 @@ func FuzzPrincipalMappingRules(f *testing.F) {
 		}
 		_, _ = pm.Name(dn)
 	})
+}
+
+// FuzzSASLSession drives a SASL session with arbitrary requests and bare
+// tokens (PLAIN and SCRAM enabled): whatever arrives, the session answers
+// or refuses without panicking, and only a correct PLAIN login
+// authenticates.
+func FuzzSASLSession(f *testing.F) {
+	f.Add([]byte{0, 1, 'P', 'L', 'A', 'I', 'N', 1, 1, 0, 'a', 0, 'p', 'w'})
+	f.Add([]byte{0, 1, 'S', 'C', 'R', 'A', 'M', '-', 'S', 'H', 'A', '-', '2', '5', '6', 1, 1, 'n', ',', ',', 'n', '=', 'a', ',', 'r', '=', 'x'})
+	f.Add([]byte{0, 0, 'P', 'L', 'A', 'I', 'N', 2, 1, 0, 'a', 0, 'p', 'w', 3, 0})
+	f.Fuzz(func(t *testing.T, script []byte) {
+		ls, err := buildFuzz()
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := failedAuthDelay
+		failedAuthDelay = 0
+		defer func() { failedAuthDelay = old }()
+		s := &saslSession{l: ls.byName["SASL_PLAINTEXT"]}
+		// Each step: an op byte, a version byte, then bytes up to the
+		// next 0xff as the payload.
+		for len(script) >= 2 {
+			op, ver := script[0]%4, int16(script[1]%3)
+			script = script[2:]
+			end := len(script)
+			for i, b := range script {
+				if b == 0xff {
+					end = i
+					break
+				}
+			}
+			payload := script[:end]
+			if end < len(script) {
+				end++
+			}
+			script = script[end:]
+			if s.RawToken() {
+				if _, err := s.Token(payload); err != nil {
+					return
+				}
+				continue
+			}
+			var req kmsg.Request
+			switch op {
+			case 0:
+				hs := kmsg.NewPtrSASLHandshakeRequest()
+				hs.Version, hs.Mechanism = min(ver, 1), string(payload)
+				req = hs
+			case 1:
+				au := kmsg.NewPtrSASLAuthenticateRequest()
+				au.Version, au.SASLAuthBytes = ver, payload
+				req = au
+			case 2:
+				req = kmsg.NewPtrApiVersionsRequest()
+			default:
+				req = kmsg.NewPtrMetadataRequest()
+			}
+			if err := s.Gate(req.Key()); err != nil {
+				return
+			}
+			if _, _, err := s.Intercept(&protocol.Request{Body: req}); err != nil {
+				return
+			}
+			if p := s.Principal(); p != "" && p != "User:a" {
+				t.Fatalf("authenticated as %q", p)
+			}
+		}
+	})
+}
+
+var fuzzListeners *Listeners
+
+func buildFuzz() (*Listeners, error) {
+	if fuzzListeners != nil {
+		return fuzzListeners, nil
+	}
+	cfg, _, err := config.Load("", []string{"log.dirs=/nonexistent-fuzz", "listeners=SASL_PLAINTEXT://127.0.0.1:0",
+		"sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256",
+		`sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_a="pw";`})
+	if err != nil {
+		return nil, err
+	}
+	ls, err := Build(Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	fuzzListeners = ls
+	return ls, err
 }
