@@ -72,6 +72,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzParsePlain $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzPrincipalMappingRules $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzSASLSession $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./security FuzzOAuthBearer $(FUZZTIME)
 
 test: deps fmt-check vet unit volume fuzz conformance compat
 

@@ -1,8 +1,8 @@
 // Package security secures Samsa's listeners as Kafka secures a broker's:
 // TLS for the SSL and SASL_SSL security protocols, SASL (PLAIN,
-// SCRAM-SHA-256, SCRAM-SHA-512) for SASL_PLAINTEXT and SASL_SSL, and the
-// principal each connection acts as ("User:alice"), which the authorizer
-// (ACLs, still to come) will check.
+// SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER with unsecured tokens) for
+// SASL_PLAINTEXT and SASL_SSL, and the principal each connection acts as
+// ("User:alice"), which the authorizer (package acl) checks.
 //
 // # Configuration
 //
@@ -41,8 +41,19 @@
 //     tokenizes like Kafka's JaasConfig). SCRAM users live in the
 //     controller's store (controller/scram.go), made with
 //     AlterUserScramCredentials.
+//   - OAUTHBEARER is validated as Kafka's default server callback does
+//     (OAuthBearerUnsecuredValidatorCallbackHandler, "for development"):
+//     an unsecured JWS (alg none, empty signature) with the principal in
+//     "sub" and a future "exp"; the JAAS options
+//     unsecuredValidatorPrincipalClaimName, ...ScopeClaimName,
+//     ...RequiredScope and ...AllowableClockSkewMs apply. A refused token
+//     answers RFC 7628's error JSON ({"status":"invalid_token"}) as a
+//     challenge; the client's ^A then fails with that JSON. The session
+//     ends when the token expires. Signed tokens checked against a JWKS
+//     endpoint (oauthbearer.sasl.server.callback.handler.class) are not
+//     implemented: setting that key stops the start.
 //   - connections.max.reauth.ms (KIP-368), 0 by default: sessions never
-//     expire.
+//     expire (OAUTHBEARER sessions still end with their token).
 //
 // Certificates are reloaded when the keystore or truststore file changes
 // (size or modification time, looked at no more than once a second, on a

@@ -150,3 +150,27 @@ func buildFuzz() (*Listeners, error) {
 	fuzzListeners = ls
 	return ls, err
 }
+
+// FuzzOAuthBearer: any OAUTHBEARER client message is accepted only with a
+// well-formed unsecured token whose principal is a non-empty string, or
+// refused with the error JSON or Kafka's message; never a panic.
+func FuzzOAuthBearer(f *testing.F) {
+	f.Add([]byte("n,,\x01auth=Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIiwiZXhwIjo0MTAyNDQ0ODAwfQ.\x01\x01"))
+	f.Add([]byte("n,a=x,\x01auth=bearer a.b.\x01k=v\x01\x01"))
+	f.Add([]byte{1})
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		o := newOAuthServer(oauthOptions{principalClaim: "sub", scopeClaim: "scope"}, false)
+		reply, done, err := o.Step(msg)
+		if done && (err != nil || o.User() == "" || len(reply) != 0) {
+			t.Fatalf("done with %q %v %q", reply, err, o.User())
+		}
+		if !done && err == nil && !strings.HasPrefix(string(reply), `{"status":"`) {
+			t.Fatalf("neither done nor refused: %q", reply)
+		}
+		if !done && err == nil {
+			if _, _, err := o.Step([]byte{1}); err == nil {
+				t.Fatal("^A after an error did not fail")
+			}
+		}
+	})
+}

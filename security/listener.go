@@ -18,7 +18,7 @@ import (
 )
 
 // Mechanisms Samsa's SASL server implements.
-var supportedMechanisms = []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}
+var supportedMechanisms = []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"}
 
 // Options are what Build needs besides the configuration.
 type Options struct {
@@ -78,6 +78,7 @@ type listenerSecurity struct {
 
 	mechanisms  []string          // sasl.enabled.mechanisms; nil without SASL
 	plainUsers  map[string]string // from the PLAIN JAAS line; secrets
+	oauth       oauthOptions      // OAUTHBEARER's unsecured validator
 	store       CredentialStore
 	sessionLife time.Duration // connections.max.reauth.ms; 0: sessions never expire
 }
@@ -218,6 +219,19 @@ func buildListener(cfg *config.Config, name, proto string, store CredentialStore
 			}
 			ls.plainUsers = users
 		}
+		if slices.Contains(mechs, "OAUTHBEARER") {
+			if _, ok := cfg.ListenerValue(name, "oauthbearer.sasl.server.callback.handler.class"); ok {
+				return nil, bad(cfg, name, "oauthbearer.sasl.server.callback.handler.class",
+					"only Kafka's default validator of unsecured tokens is implemented (JWKS validation is not)")
+			}
+			opts, key, err := jaasOptions(cfg, name, "oauthbearer")
+			if err != nil {
+				return nil, bad(cfg, "", key, err.Error())
+			}
+			if ls.oauth, err = parseOAuthOptions(opts); err != nil {
+				return nil, bad(cfg, "", key, err.Error())
+			}
+		}
 		reauth := get("connections.max.reauth.ms", "0")
 		ms, err := strconv.ParseInt(reauth, 10, 64)
 		if err != nil || ms < 0 {
@@ -226,6 +240,27 @@ func buildListener(cfg *config.Config, name, proto string, store CredentialStore
 		ls.sessionLife = time.Duration(ms) * time.Millisecond
 	}
 	return ls, nil
+}
+
+// jaasOptions returns the options of a listener's JAAS line for mech
+// (lower case), looked up like plainUsers; none when there is no line.
+func jaasOptions(cfg *config.Config, listener, mech string) (map[string]string, string, error) {
+	l := strings.ToLower(listener)
+	for _, k := range []string{"listener.name." + l + "." + mech + ".sasl.jaas.config", "listener.name." + l + ".sasl.jaas.config", mech + ".sasl.jaas.config", "sasl.jaas.config"} {
+		v, ok := cfg.Values[k]
+		if !ok {
+			continue
+		}
+		entries, err := ParseJAAS(v)
+		if err != nil {
+			return nil, k, err
+		}
+		if len(entries) != 1 {
+			return nil, k, fmt.Errorf("JAAS config property contains %d login modules, should be 1 module", len(entries))
+		}
+		return entries[0].Options, k, nil
+	}
+	return map[string]string{}, "", nil
 }
 
 // plainUsers reads the PLAIN users of a listener from its JAAS line,

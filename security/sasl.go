@@ -61,8 +61,9 @@ type saslSession struct {
 	reauthOK    bool
 	reauth      bool      // a re-authentication is in progress
 	badMechMsg  string    // stateReauthBadMechanism's message
-	expires     time.Time // zero: the session never expires
-	sessionLife time.Duration
+	expires     time.Time     // zero: the session never expires
+	sessionLife time.Duration // connections.max.reauth.ms
+	lifetime    time.Duration // of the current session, for session_lifetime_ms
 }
 
 func (s *saslSession) Principal() string {
@@ -182,7 +183,7 @@ func (s *saslSession) authenticate(req *kmsg.SASLAuthenticateRequest) (kmsg.Resp
 	}
 	resp.SASLAuthBytes = reply
 	if done {
-		resp.SessionLifetimeMillis = s.sessionLife.Milliseconds()
+		resp.SessionLifetimeMillis = s.lifetime.Milliseconds()
 	}
 	return resp, true, nil
 }
@@ -220,11 +221,17 @@ func (s *saslSession) step(token []byte) ([]byte, bool, error) {
 			userDot(s.principal), userDot(principal))}
 	}
 	s.principal = principal
-	s.state, s.reauth, s.server = stateComplete, false, nil
-	s.expires = time.Time{}
+	// The session ends at connections.max.reauth.ms, or when the
+	// credential (an OAUTHBEARER token) expires if that is sooner.
+	s.expires, s.lifetime = time.Time{}, 0
+	now := time.Now()
 	if s.sessionLife > 0 {
-		s.expires = time.Now().Add(s.sessionLife)
+		s.expires, s.lifetime = now.Add(s.sessionLife), s.sessionLife
 	}
+	if e, ok := s.server.(interface{ Expiry() time.Time }); ok && !e.Expiry().IsZero() && (s.expires.IsZero() || e.Expiry().Before(s.expires)) {
+		s.expires, s.lifetime = e.Expiry(), max(e.Expiry().Sub(now), 0)
+	}
+	s.state, s.reauth, s.server = stateComplete, false, nil
 	if reply == nil {
 		reply = []byte{}
 	}
@@ -245,6 +252,9 @@ func userDot(p string) string {
 func (l *listenerSecurity) newMechServer(mech string, reauth bool) (mechServer, error) {
 	if mech == "PLAIN" {
 		return &plainServer{users: l.plainUsers}, nil
+	}
+	if mech == "OAUTHBEARER" {
+		return newOAuthServer(l.oauth, reauth), nil
 	}
 	if m, ok := controller.ScramMechanismByName(mech); ok {
 		return newScramServer(l.store, m, reauth)
