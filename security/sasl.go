@@ -59,8 +59,8 @@ type saslSession struct {
 	// reauthOK: the client sent SaslAuthenticate v1+, so it knows
 	// KIP-368 and may re-authenticate with a new SaslHandshake.
 	reauthOK    bool
-	reauth      bool      // a re-authentication is in progress
-	badMechMsg  string    // stateReauthBadMechanism's message
+	reauth      bool          // a re-authentication is in progress
+	badMechMsg  string        // stateReauthBadMechanism's message
 	expires     time.Time     // zero: the session never expires
 	sessionLife time.Duration // connections.max.reauth.ms
 	lifetime    time.Duration // of the current session, for session_lifetime_ms
