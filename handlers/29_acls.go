@@ -11,14 +11,14 @@ import (
 	"samsa/protocol"
 )
 
-// DescribeAcls, CreateAcls and DeleteAcls v0-v3, as Kafka's AclApis
-// answers them. Without an authorizer (authorizer.class.name unset) they
+// DescribeAcls, CreateAcls and DeleteAcls v1-v3 (Kafka 4 dropped v0,
+// KIP-896), as Kafka's AclApis answers them. Without an authorizer (authorizer.class.name unset) they
 // answer SECURITY_DISABLED. The cluster permission they need (DESCRIBE,
 // ALTER) is checked in authorize.go like every other API's.
 func init() {
-	register(0, 3, (*Handlers).describeACLs)
-	register(0, 3, (*Handlers).createACLs)
-	register(0, 3, (*Handlers).deleteACLs)
+	register(1, 3, (*Handlers).describeACLs)
+	register(1, 3, (*Handlers).createACLs)
+	register(1, 3, (*Handlers).deleteACLs)
 }
 
 func (h *Handlers) describeACLs(_ context.Context, _ *protocol.Request, req *kmsg.DescribeACLsRequest) (kmsg.Response, error) {
@@ -30,9 +30,6 @@ func (h *Handlers) describeACLs(_ context.Context, _ *protocol.Request, req *kms
 	}
 	f := acl.Filter{ResourceType: int8(req.ResourceType), ResourceName: req.ResourceName, PatternType: int8(req.ResourcePatternType),
 		Principal: req.Principal, Host: req.Host, Operation: int8(req.Operation), Permission: int8(req.PermissionType)}
-	if req.Version == 0 {
-		f.PatternType = acl.PatternLiteral
-	}
 	if err := acl.ValidateFilter(f); err != nil {
 		resp.ErrorCode = kerr.InvalidRequest.Code
 		resp.ErrorMessage = kmsg.StringPtr(err.Error())
@@ -79,9 +76,6 @@ func (h *Handlers) createACLs(ctx context.Context, r *protocol.Request, req *kms
 	var validIdx []int
 	for i, c := range req.Creations {
 		pt := int8(c.ResourcePatternType)
-		if req.Version == 0 {
-			pt = acl.PatternLiteral
-		}
 		a := controller.ACL{ResourceType: int8(c.ResourceType), ResourceName: c.ResourceName, PatternType: pt,
 			Principal: c.Principal, Host: c.Host, Operation: int8(c.Operation), Permission: int8(c.PermissionType)}
 		if err := acl.ValidateNew(a); err != nil {
@@ -125,9 +119,6 @@ func (h *Handlers) deleteACLs(ctx context.Context, r *protocol.Request, req *kms
 	for i, f := range req.Filters {
 		af := acl.Filter{ResourceType: int8(f.ResourceType), ResourceName: f.ResourceName, PatternType: int8(f.ResourcePatternType),
 			Principal: f.Principal, Host: f.Host, Operation: int8(f.Operation), Permission: int8(f.PermissionType)}
-		if req.Version == 0 {
-			af.PatternType = acl.PatternLiteral
-		}
 		if err := acl.ValidateFilter(af); err != nil {
 			results[i].ErrorCode = kerr.InvalidRequest.Code
 			results[i].ErrorMessage = kmsg.StringPtr(err.Error())
