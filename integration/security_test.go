@@ -227,6 +227,12 @@ func TestSecurityListeners(t *testing.T) {
 		}
 		expectClosed(t, conn)
 
+		// A frame above sasl.server.max.receive.size (512 KiB) before
+		// authentication closes the connection before it is read.
+		conn = dialRaw(t, sb.saslPlain)
+		conn.Write([]byte{0, 0x10, 0, 0}) // 1 MiB
+		expectClosed(t, conn)
+
 		// A legacy (v0 handshake) bare token that is cut short.
 		conn = dialRaw(t, sb.saslPlain)
 		hs.Version, hs.Mechanism = 0, "PLAIN"

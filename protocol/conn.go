@@ -113,6 +113,13 @@ func (c *conn) readLoop() {
 				"size", n, "socket.request.max.bytes", max)
 			return
 		}
+		if c.sess != nil {
+			if limit := c.sess.MaxReceive(); limit > 0 && n > limit {
+				c.log.Warn("closing connection: frame larger than sasl.server.max.receive.size before authentication",
+					"size", n, "sasl.server.max.receive.size", limit)
+				return
+			}
+		}
 		bp := getBuf(int(n))
 		frame := (*bp)[:n]
 		if err := c.readFull(frame); err != nil {

@@ -46,6 +46,11 @@ type Session interface {
 	// expired (KIP-368) other than the SaslHandshake that starts
 	// re-authentication.
 	Gate(key int16) error
+	// MaxReceive is the largest frame accepted now, in bytes: Kafka's
+	// sasl.server.max.receive.size (512 KiB) until a SASL connection has
+	// authenticated, 0 (socket.request.max.bytes alone) afterwards. A
+	// larger frame closes the connection before it is read.
+	MaxReceive() int32
 	// Intercept sees each decoded request before the handler. When
 	// handled, resp (if not nil) is the answer and the handler is not
 	// called; an error closes the connection after resp is sent.

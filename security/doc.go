@@ -52,6 +52,10 @@
 //     ends when the token expires. Signed tokens checked against a JWKS
 //     endpoint (oauthbearer.sasl.server.callback.handler.class) are not
 //     implemented: setting that key stops the start.
+//   - sasl.server.max.receive.size (512 KiB): until a SASL connection has
+//     authenticated, a larger frame closes it before it is read, so an
+//     unauthenticated client cannot make the broker buffer
+//     socket.request.max.bytes.
 //   - connections.max.reauth.ms (KIP-368), 0 by default: sessions never
 //     expire (OAUTHBEARER sessions still end with their token).
 //

@@ -14,6 +14,7 @@ func (s fixedSession) Principal() string          { return string(s) }
 func (fixedSession) RawToken() bool               { return false }
 func (fixedSession) Token([]byte) ([]byte, error) { return nil, nil }
 func (fixedSession) Gate(int16) error             { return nil }
+func (fixedSession) MaxReceive() int32            { return 0 }
 func (fixedSession) Intercept(*protocol.Request) (kmsg.Response, bool, error) {
 	return nil, false, nil
 }

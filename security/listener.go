@@ -81,6 +81,7 @@ type listenerSecurity struct {
 	oauth       oauthOptions      // OAUTHBEARER's unsecured validator
 	store       CredentialStore
 	sessionLife time.Duration // connections.max.reauth.ms; 0: sessions never expire
+	maxReceive  int32         // sasl.server.max.receive.size
 }
 
 // Build checks the TLS and SASL settings of every served listener and
@@ -232,6 +233,11 @@ func buildListener(cfg *config.Config, name, proto string, store CredentialStore
 				return nil, bad(cfg, "", key, err.Error())
 			}
 		}
+		mr, err := strconv.ParseInt(get("sasl.server.max.receive.size", "524288"), 10, 32)
+		if err != nil || mr <= 0 {
+			return nil, bad(cfg, name, "sasl.server.max.receive.size", "must be a positive number of bytes")
+		}
+		ls.maxReceive = int32(mr)
 		reauth := get("connections.max.reauth.ms", "0")
 		ms, err := strconv.ParseInt(reauth, 10, 64)
 		if err != nil || ms < 0 {

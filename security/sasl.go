@@ -70,6 +70,17 @@ func (s *saslSession) Principal() string {
 	return s.principal
 }
 
+// MaxReceive limits frames to sasl.server.max.receive.size until the
+// first authentication completes (Kafka applies it to every frame its
+// SaslServerAuthenticator reads: "Failing SASL authentication due to
+// invalid receive size").
+func (s *saslSession) MaxReceive() int32 {
+	if s.principal == "" || s.state != stateComplete {
+		return s.l.maxReceive
+	}
+	return 0
+}
+
 func (s *saslSession) RawToken() bool {
 	return s.state == stateAuthenticate && !s.headers
 }
