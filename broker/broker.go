@@ -26,6 +26,7 @@ import (
 	"samsa/logstore"
 	"samsa/metrics"
 	"samsa/protocol"
+	"samsa/quota"
 	"samsa/security"
 	"samsa/txn"
 )
@@ -165,6 +166,9 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	b.ctrl, b.logs, b.groups, b.txn = st.ctrl, st.logs, st.groups, st.txn
 	if cs, ok := st.ctrl.(security.CredentialStore); ok {
 		sec.SetCredentials(cs)
+	}
+	if qs, ok := st.ctrl.(quota.Store); ok {
+		st.h.Quotas = quota.New(qs, quotaWindow(cfg))
 	}
 	if authz != nil {
 		store, ok := st.ctrl.(acl.Store)
@@ -661,4 +665,17 @@ func authorizerConfig(cfg *config.Config) (*acl.Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// quotaWindow reads quota.window.num and quota.window.size.seconds
+// (checked by config), Kafka's rate window for client quotas.
+func quotaWindow(cfg *config.Config) quota.Window {
+	w := quota.DefaultWindow
+	if n, err := strconv.Atoi(strings.TrimSpace(cfg.Values["quota.window.num"])); err == nil && n >= 2 {
+		w.Samples = n
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(cfg.Values["quota.window.size.seconds"])); err == nil && s >= 1 {
+		w.Size = time.Duration(s) * time.Second
+	}
+	return w
 }

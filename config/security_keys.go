@@ -2,7 +2,8 @@ package config
 
 import "strings"
 
-// securityKeys are the Kafka broker keys package security implements. They
+// securityKeys are the Kafka broker keys packages security, acl and quota
+// implement. They
 // are not Config fields: package security reads them from Values for each
 // listener (a listener.name.<listener>.<key> override first, then <key>),
 // checks them when the broker starts, and answers a bad value with a
@@ -33,6 +34,9 @@ var securityKeys = map[string]bool{
 	"authorizer.class.name":                 true,
 	"super.users":                           true,
 	"allow.everyone.if.no.acl.found":        true,
+	// Client quotas (package quota).
+	"quota.window.num":          true,
+	"quota.window.size.seconds": true,
 }
 
 // SecretKey reports whether key (or a listener.name override of it) holds

@@ -76,6 +76,13 @@
 //	                     (Kafka's wire numbers; package acl names them).
 //	                     One CreateAcls or DeleteAcls request is one synced
 //	                     batch; ACLs have their own RWMutex (aclState.mu).
+//	quota/<base64url entity key>
+//	                     one client quota entity (quotas.go) and its
+//	                     values: {"entity":[{"type":"user","name":"alice"},
+//	                      {"type":"client-id","name":null}],
+//	                      "values":{"producer_byte_rate":1048576}}; a null
+//	                     name is Kafka's <default>. One AlterClientQuotas
+//	                     request is one synced batch; own RWMutex.
 //
 // Keeping a topic in one key makes every mutation a single atomic write and
 // means a partially applied change cannot exist. OpenSingle refuses keys it

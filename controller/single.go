@@ -109,6 +109,8 @@ type Single struct {
 	scram scramState
 	// acls holds the ACLs (acls.go), under its own lock.
 	acls aclState
+	// quotas holds the client quotas (quotas.go), under its own lock.
+	quotas quotaState
 }
 
 var _ Controller = (*Single)(nil)
@@ -199,6 +201,11 @@ func (s *Single) load(brokerID int32) error {
 				return fmt.Errorf("key %q: %w", key, err)
 			}
 			topics = append(topics, t)
+		case strings.HasPrefix(key, quotaKeyPrefix):
+			if err := s.loadQuota(key, val); err != nil {
+				_ = iter.Close()
+				return fmt.Errorf("key %q: %w", key, err)
+			}
 		case strings.HasPrefix(key, aclKeyPrefix):
 			if err := s.loadACL(key, val); err != nil {
 				_ = iter.Close()
@@ -624,6 +631,9 @@ func (s *Single) reconcile(db *pebble.DB) error {
 		return err
 	}
 	if err := s.reconcileACLs(db, b); err != nil {
+		return err
+	}
+	if err := s.reconcileQuotas(db, b); err != nil {
 		return err
 	}
 	return b.Commit(pebble.Sync)

@@ -364,6 +364,22 @@ func (h *Handlers) authorized(ctx context.Context, r *protocol.Request, a api) (
 			return resp, nil
 		}
 		return serve()
+	case *kmsg.AlterClientQuotasRequest:
+		if !z.cluster(acl.OpAlterConfigs) {
+			resp := req.ResponseKind().(*kmsg.AlterClientQuotasResponse)
+			for _, e := range req.Entries {
+				re := kmsg.NewAlterClientQuotasResponseEntry()
+				for _, p := range e.Entity {
+					ee := kmsg.NewAlterClientQuotasResponseEntryEntity()
+					ee.Type, ee.Name = p.Type, p.Name
+					re.Entity = append(re.Entity, ee)
+				}
+				re.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+				resp.Entries = append(resp.Entries, re)
+			}
+			return resp, nil
+		}
+		return serve()
 	case *kmsg.DescribeClientQuotasRequest:
 		if !z.cluster(acl.OpDescribeConfigs) {
 			resp := req.ResponseKind().(*kmsg.DescribeClientQuotasResponse)

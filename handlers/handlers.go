@@ -19,6 +19,7 @@ import (
 	"samsa/logstore"
 	"samsa/metrics"
 	"samsa/protocol"
+	"samsa/quota"
 	"samsa/txn"
 )
 
@@ -36,6 +37,9 @@ type Deps struct {
 	// Authorizer, when set (authorizer.class.name), decides every
 	// request (authorize.go); nil lets every client do anything.
 	Authorizer *acl.Authorizer
+	// Quotas holds the client quotas (AlterClientQuotas) and throttles
+	// producers and consumers over them; nil: no quotas.
+	Quotas *quota.Manager
 }
 
 // Handlers serves every registered API. It implements protocol.Handler.
@@ -102,10 +106,17 @@ func (h *Handlers) Handle(ctx context.Context, r *protocol.Request) (kmsg.Respon
 	if !ok {
 		return nil, fmt.Errorf("no handler for api key %d", r.Header.Key)
 	}
+	var resp kmsg.Response
+	var err error
 	if h.Authorizer != nil {
-		return h.authorized(ctx, r, a)
+		resp, err = h.authorized(ctx, r, a)
+	} else {
+		resp, err = a.serve(h, ctx, r)
 	}
-	return a.serve(h, ctx, r)
+	if err == nil && h.Quotas != nil {
+		h.applyQuotas(r, resp)
+	}
+	return resp, err
 }
 
 // supportedAPIs returns the registry sorted by key, for ApiVersions.

@@ -294,11 +294,27 @@ func (c *conn) serve(frame []byte) (keep bool) {
 			"api", kmsg.NameForKey(hdr.Key), "api_version", hdr.Version, "err", err)
 		return false
 	}
-	if resp == nil {
-		return true
+	keep = true
+	if resp != nil {
+		resp.SetVersion(hdr.Version)
+		keep = c.sendSized(hdr.CorrelationID, resp, r.SizeHint)
 	}
-	resp.SetVersion(hdr.Version)
-	return c.sendSized(hdr.CorrelationID, resp, r.SizeHint)
+	if keep && r.Mute > 0 {
+		c.mute(r.Mute)
+	}
+	return keep
+}
+
+// mute stops reading for d (a quota throttle, KIP-219): the read loop is
+// the only reader, so waiting here is the channel being muted. Shutdown
+// ends the wait.
+func (c *conn) mute(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-c.s.ctx.Done():
+	}
 }
 
 // serveToken evaluates a bare SASL token (SaslHandshake v0 framing) and

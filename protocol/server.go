@@ -43,6 +43,11 @@ type Request struct {
 	// Logger carries the client address and client id.
 	Logger *slog.Logger
 
+	// Mute, when set by the handler, stops reading the connection for
+	// that long after the response is queued: the client is over a quota
+	// and its response carries throttle_time_ms (KIP-219).
+	Mute time.Duration
+
 	// SizeHint, when set by the handler, is roughly how many bytes the
 	// encoded response will take, so the output buffer is taken at that
 	// size rather than grown while encoding (Fetch knows its record bytes).

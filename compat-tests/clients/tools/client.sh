@@ -391,6 +391,11 @@ cli_security() {
 	printf 'one\ntwo\nthree\n' | run_tool kafka-console-producer --bootstrap-server "$p2" --command-config "$dir/sasl.properties" --topic "$t" >/dev/null 2>&1 || fail "produce over SASL_SSL" || return 1
 	out=$(run_tool kafka-console-consumer --bootstrap-server "$p3" --command-config "$dir/ssl.properties" --topic "$t" --from-beginning --max-messages 3 --timeout-ms 20000 2>/dev/null) || fail "consume over SSL: $out" || return 1
 	[ "$out" = $'one\ntwo\nthree' ] || fail "consumed over SSL: $(tr '\n' '|' <<<"$out")" || return 1
+	out=$(run_tool kafka-configs --bootstrap-server "$p1" --alter --add-config 'producer_byte_rate=1048576,consumer_byte_rate=2097152' --entity-type users --entity-name alice 2>&1) || fail "add quota: $out" || return 1
+	expect_contains "$out" "Completed updating config for user alice" "add quota" || return 1
+	out=$(run_tool kafka-configs --bootstrap-server "$p1" --describe --entity-type users --entity-name alice 2>&1) || fail "describe quota: $out" || return 1
+	echo "$out"
+	expect_contains "$out" "Quota configs for user-principal 'alice' are .*producer_byte_rate=1048576" "describe quota" || return 1
 	out=$(run_tool kafka-acls --bootstrap-server "$p1" --remove --force --allow-principal User:alice --operation Write --topic "$t" 2>&1) || fail "kafka-acls --remove: $out" || return 1
 	out=$(run_tool kafka-acls --bootstrap-server "$p1" --list --topic "$t" 2>&1) || fail "kafka-acls --list: $out" || return 1
 	grep -q "operation=WRITE" <<<"$out" && fail "WRITE still listed after --remove: $out" && return 1
