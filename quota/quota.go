@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"samsa/controller"
@@ -50,6 +51,8 @@ type Manager struct {
 
 	mu     sync.RWMutex
 	config map[string]controller.ClientQuota // by controller.QuotaEntityKey
+	// any is len(config) > 0, read without a lock on every request.
+	any atomic.Bool
 
 	sensors sync.Map // sensorKey -> *rate
 	// alterMu serializes AlterClientQuotas (read, decide, write).
@@ -73,16 +76,13 @@ func (m *Manager) reload() {
 	}
 	m.mu.Lock()
 	m.config = cfg
+	m.any.Store(len(cfg) > 0)
 	m.mu.Unlock()
 }
 
 // Enabled reports whether any quota is set (Kafka records nothing
 // otherwise).
-func (m *Manager) Enabled() bool {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return len(m.config) > 0
-}
+func (m *Manager) Enabled() bool { return m.any.Load() }
 
 func sp(s string) *string { return &s }
 
