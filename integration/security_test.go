@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -413,4 +414,39 @@ func TestSASLNeverAuthenticates(t *testing.T) {
 	// A TLS client that stops after connecting is cut too.
 	tlsConn := dialRaw(t, sb.saslSSL)
 	expectClosed(t, tlsConn)
+}
+
+// TestKcatSASLSSL: kcat (librdkafka) produces and consumes over SASL_SSL
+// with PLAIN and with SCRAM-SHA-512, verifying the broker certificate
+// against the test CA.
+func TestKcatSASLSSL(t *testing.T) {
+	kcat := requireTool(t, "kcat")
+	ca := testcerts.NewCA(t)
+	sb := startSecureBroker(t, t.TempDir(), ca)
+	ctx := ctxT(t)
+	if _, err := newAdmin(t, sb.plain).AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: "dave", Mechanism: kadm.ScramSha512, Iterations: 4096, Password: "dave-scram"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newAdmin(t, sb.plain).CreateTopic(ctx, 1, 1, nil, "kcat-sasl"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ mech, user, pass string }{{"PLAIN", "carol", "carol-secret"}, {"SCRAM-SHA-512", "dave", "dave-scram"}} {
+		args := []string{"-b", sb.saslSSL, "-X", "security.protocol=SASL_SSL", "-X", "sasl.mechanisms=" + c.mech,
+			"-X", "sasl.username=" + c.user, "-X", "sasl.password=" + c.pass, "-X", "ssl.ca.location=" + ca.PEMFile}
+		cmd := exec.CommandContext(ctx, kcat, append(args, "-P", "-t", "kcat-sasl")...)
+		cmd.Stdin = strings.NewReader("from-" + c.user + "\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("kcat -P %s: %v\n%s", c.mech, err, out)
+		}
+		out, err := exec.CommandContext(ctx, kcat, append(args, "-C", "-t", "kcat-sasl", "-o", "beginning", "-e", "-q")...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "from-"+c.user) {
+			t.Fatalf("kcat -C %s: %v\n%s", c.mech, err, out)
+		}
+	}
+	// A wrong password fails.
+	out, err := exec.CommandContext(ctx, kcat, "-b", sb.saslSSL, "-X", "security.protocol=SASL_SSL", "-X", "sasl.mechanisms=PLAIN",
+		"-X", "sasl.username=carol", "-X", "sasl.password=wrong", "-X", "ssl.ca.location="+ca.PEMFile, "-L", "-m", "2").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "Invalid username or password") {
+		t.Errorf("kcat with a wrong password: %v\n%s", err, out)
+	}
 }

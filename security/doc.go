@@ -103,9 +103,13 @@
 // closed by connections.max.idle.ms like any idle connection; Kafka has
 // no separate limit either.
 //
-// SCRAM runs on github.com/xdg-go/scram: the server nonce is fresh per
-// exchange and the client-final nonce must equal client+server nonce, so
-// a replayed client-final fails. Stored credentials (Kafka's
+// SCRAM's first step runs on github.com/xdg-go/scram (client-first
+// parsing, a fresh server nonce per exchange); the client-final message is
+// checked as Kafka's ScramSaslServer checks it: its nonce must end with
+// the server-first nonce (librdkafka repeats its own nonce in front, which
+// xdg-go's exact comparison would refuse), so a replayed client-final
+// fails against the new server nonce; the proof is compared in constant
+// time. Stored credentials (Kafka's
 // ScramCredential: salt, StoredKey, ServerKey, iterations, never the
 // password) are derived by the AlterUserScramCredentials handler from the
 // salted password the client sends; fewer than 4096 iterations fail
