@@ -73,6 +73,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzPrincipalMappingRules $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzSASLSession $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzOAuthBearer $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./security FuzzScramClientFinal $(FUZZTIME)
 
 test: deps fmt-check vet unit volume fuzz conformance compat
 

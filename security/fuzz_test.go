@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"samsa/config"
+	"samsa/controller"
 	"samsa/protocol"
 )
 
@@ -171,6 +172,29 @@ func FuzzOAuthBearer(f *testing.F) {
 			if _, _, err := o.Step([]byte{1}); err == nil {
 				t.Fatal("^A after an error did not fail")
 			}
+		}
+	})
+}
+
+// FuzzScramClientFinal: after a real client-first, any client-final
+// message is refused with Kafka's generic message unless it carries the
+// right proof; never a panic.
+func FuzzScramClientFinal(f *testing.F) {
+	f.Add("c=biws,r=abc,p=AAAA")
+	f.Add("c=biws,r=,p=")
+	f.Add(",p=")
+	f.Fuzz(func(t *testing.T, final string) {
+		store := credStore{"alice/SCRAM-SHA-256": {Salt: []byte("salt"), StoredKey: make([]byte, 32), ServerKey: make([]byte, 32), Iterations: 4096}}
+		s, err := newScramServer(store, controller.ScramSHA256, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, done, err := s.Step([]byte("n,,n=alice,r=clientnonce")); err != nil || done {
+			t.Fatalf("client-first: %v", err)
+		}
+		// An all-zero stored key has no proof that hashes to it.
+		if _, done, err := s.Step([]byte(final)); err == nil || done {
+			t.Fatalf("client-final %q accepted", final)
 		}
 	})
 }
