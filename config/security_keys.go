@@ -34,6 +34,10 @@ var securityKeys = map[string]bool{
 	"authorizer.class.name":                 true,
 	"super.users":                           true,
 	"allow.everyone.if.no.acl.found":        true,
+	// Connection limits (package protocol, read by broker).
+	"max.connections":                  true,
+	"max.connections.per.ip":           true,
+	"max.connections.per.ip.overrides": true,
 	// Client quotas (package quota).
 	"quota.window.num":          true,
 	"quota.window.size.seconds": true,

@@ -34,6 +34,8 @@ type conn struct {
 	rw       net.Conn
 	sec      Security // nil: PLAINTEXT
 	sess     Session  // nil: PLAINTEXT
+	ip       string   // for max.connections.per.ip; set under Server.mu
+	counted  bool     // counts toward max.connections
 	addr     string
 	listener string
 	br       *bufio.Reader

@@ -65,6 +65,15 @@
 // queued responses into one buffered write, so small responses share TLS
 // records.
 //
+// # Connection limits
+//
+// Config.MaxConnections (max.connections) makes an accept loop wait, the
+// socket accepted, until a connection closes (Kafka's
+// waitForConnectionSlot); the inter-broker listener is exempt when there
+// are several. Config.MaxConnectionsPerIP (max.connections.per.ip and its
+// overrides) closes a connection beyond the limit at once with one log
+// line. Both counts are kept under Server.mu.
+//
 // # Bad input
 //
 // Nothing a client sends may stop the broker or disturb other connections.

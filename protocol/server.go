@@ -84,6 +84,18 @@ type Config struct {
 	// for Kafka's socket-server-metrics (connection-count,
 	// connection-creation-rate) per listener.
 	Conns ConnObserver
+	// MaxConnections is Kafka's max.connections: with that many open,
+	// accepting waits for one to close (Kafka's waitForConnectionSlot).
+	// Connections of ProtectedListener do not count and never wait.
+	// 0: no limit; negative: none (Kafka's max.connections=0).
+	MaxConnections    int
+	ProtectedListener string
+	// MaxConnectionsPerIP is max.connections.per.ip, with
+	// max.connections.per.ip.overrides by IP: a connection beyond it is
+	// closed at once with one log line (TooManyConnectionsException).
+	// 0: no limit; negative: none (Kafka's 0, allowing only overrides).
+	MaxConnectionsPerIP    int
+	MaxConnectionsPerIPFor map[string]int
 }
 
 // ConnObserver counts connections per listener. Its methods are called
@@ -106,6 +118,11 @@ type Server struct {
 	closed    bool
 	listeners []net.Listener
 	conns     map[*conn]struct{}
+	// Connection counts for max.connections and max.connections.per.ip;
+	// slotFreed (on mu) wakes an accept loop waiting for a slot.
+	counted   int
+	perIP     map[string]int
+	slotFreed *sync.Cond
 }
 
 // NewServer returns a server that dispatches to h.
@@ -117,7 +134,9 @@ func NewServer(h Handler, cfg Config) *Server {
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{h: h, cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{})}
+	s := &Server{h: h, cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{}), perIP: map[string]int{}}
+	s.slotFreed = sync.NewCond(&s.mu)
+	return s
 }
 
 // Listen binds addr (host:port) for the listener called name and starts
@@ -181,10 +200,27 @@ func (s *Server) acceptLoop(name string, ln net.Listener, sec Security) {
 		backoff = 0
 		c := newConn(s, nc, name, sec)
 		s.mu.Lock()
+		counted := s.cfg.MaxConnections != 0 && name != s.cfg.ProtectedListener
+		for counted && s.counted >= max(s.cfg.MaxConnections, 0) && !s.closed {
+			s.slotFreed.Wait()
+		}
 		if s.closed {
 			s.mu.Unlock()
 			nc.Close()
 			return
+		}
+		c.ip = hostOnly(c.addr)
+		if limit := s.ipLimit(c.ip); limit != 0 && s.perIP[c.ip] >= max(limit, 0) {
+			s.mu.Unlock()
+			nc.Close()
+			s.log.Info("rejected connection: address already has the configured maximum of connections",
+				"client", c.addr, "listener", name, "max.connections.per.ip", max(limit, 0))
+			continue
+		}
+		s.perIP[c.ip]++
+		if counted {
+			s.counted++
+			c.counted = true
 		}
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
@@ -196,9 +232,33 @@ func (s *Server) acceptLoop(name string, ln net.Listener, sec Security) {
 	}
 }
 
+// ipLimit is max.connections.per.ip for ip, with its override. Caller
+// holds mu.
+func (s *Server) ipLimit(ip string) int {
+	if n, ok := s.cfg.MaxConnectionsPerIPFor[ip]; ok {
+		return n
+	}
+	return s.cfg.MaxConnectionsPerIP
+}
+
+func hostOnly(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}
+
 func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
+		delete(s.perIP, c.ip)
+	}
+	if c.counted {
+		s.counted--
+		s.slotFreed.Signal()
+	}
 	s.mu.Unlock()
 	if s.cfg.Conns != nil {
 		s.cfg.Conns.ConnClosed(c.listener)
@@ -212,6 +272,7 @@ func (s *Server) removeConn(c *conn) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
+	s.slotFreed.Broadcast()
 	for _, ln := range s.listeners {
 		ln.Close()
 	}

@@ -29,8 +29,10 @@
 //
 // request_percentage, controller_mutation_rate (user / client-id) and
 // connection_creation_rate (ip) are validated, stored and described, but
-// not enforced yet; neither are max.connections and
-// max.connections.per.ip.
+// not enforced yet. max.connections (accepting waits for a free slot; the
+// inter-broker listener is exempt when there are several listeners) and
+// max.connections.per.ip with max.connections.per.ip.overrides (a
+// connection beyond is closed at once) are enforced by package protocol.
 //
 // # Storage and locking
 //
