@@ -85,6 +85,12 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzAppendReplica $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./replica FuzzParseHWCheckpoint $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./replica FuzzDecodeResponse $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./security FuzzParseJAAS $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./security FuzzParsePlain $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./security FuzzPrincipalMappingRules $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./security FuzzSASLSession $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./security FuzzOAuthBearer $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./security FuzzScramClientFinal $(FUZZTIME)
 
 test: deps fmt-check vet unit volume fuzz conformance compat
 

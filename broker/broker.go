@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -20,6 +21,7 @@ import (
 	"samsa/httpapi"
 	"samsa/internal/diskguard"
 
+	"samsa/acl"
 	"samsa/config"
 	"samsa/console"
 	"samsa/controller"
@@ -31,7 +33,9 @@ import (
 	"samsa/metadatacache"
 	"samsa/metrics"
 	"samsa/protocol"
+	"samsa/quota"
 	"samsa/replica"
+	"samsa/security"
 	"samsa/txn"
 	"samsa/zkcontroller"
 )
@@ -103,6 +107,21 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	// Cluster mode adds its check here ("cluster": registered with the
 	// controller quorum and caught up with the metadata log) with
 	// b.ready.Set; see AddReadyCheck.
+
+	// TLS and SASL settings are checked before anything is bound or
+	// opened, so a bad one fails at once with the key named.
+	sec, err := security.Build(security.Options{Config: cfg, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	authz, err := authorizerConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	connLimits, err := connectionLimits(cfg)
+	if err != nil {
+		return nil, err
+	}
 
 	// Bind first so that port-0 listeners know their port before the
 	// controller registers this broker's endpoint.
@@ -192,6 +211,24 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	}
 	b.ctrl, b.logs, b.groups, b.txn = st.ctrl, st.logs, st.groups, st.txn
 	b.replicas = st.replicas
+	if cs, ok := st.ctrl.(security.CredentialStore); ok {
+		sec.SetCredentials(cs)
+	}
+	if qs, ok := st.ctrl.(quota.Store); ok {
+		st.h.Quotas = quota.New(qs, quotaWindow(cfg))
+	}
+	if authz != nil {
+		store, ok := st.ctrl.(acl.Store)
+		if !ok {
+			st.close()
+			closeAll()
+			guard.Close()
+			return nil, fmt.Errorf("authorizer.class.name is set but the controller keeps no ACLs")
+		}
+		authz.Logger = log
+		st.h.Authorizer = acl.New(store, *authz)
+		log.Info("authorizer on", "acls", len(store.ACLs()), "super.users", cfg.Values["super.users"])
+	}
 	b.stores.Store(st)
 	h := st.h
 	if guard.Full() {
@@ -215,9 +252,14 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		MaxIdle:         maxIdle(cfg.ConnectionsMaxIdleMs),
 		Logger:          log,
 		Conns:           b.metrics,
+
+		MaxConnections:         connLimits.max,
+		ProtectedListener:      protectedListener(cfg),
+		MaxConnectionsPerIP:    connLimits.perIP,
+		MaxConnectionsPerIPFor: connLimits.overrides,
 	})
 	for i, ln := range lns {
-		b.server.Serve(cfg.Listeners[i].Name, ln)
+		b.server.ServeSecure(cfg.Listeners[i].Name, ln, sec.For(cfg.Listeners[i].Name))
 	}
 	if st.role != nil {
 		st.role.Start()
@@ -817,4 +859,117 @@ func openZooKeeper(cfg *config.Config, log *slog.Logger) (*controller.ZK, *zkcon
 		Logger:                             log})
 	z.BlockSource = role.ProducerIDBlock
 	return z, role, nil
+}
+
+// authorizerClasses are the authorizer.class.name values that turn on
+// Samsa's authorizer, which follows Kafka's StandardAuthorizer (KRaft)
+// and AclAuthorizer (ZooKeeper mode): both decide the same way.
+var authorizerClasses = map[string]bool{
+	"org.apache.kafka.metadata.authorizer.StandardAuthorizer": true,
+	"kafka.security.authorizer.AclAuthorizer":                 true,
+}
+
+// authorizerConfig reads authorizer.class.name, super.users and
+// allow.everyone.if.no.acl.found; nil when no authorizer is configured.
+func authorizerConfig(cfg *config.Config) (*acl.Config, error) {
+	class := strings.TrimSpace(cfg.Values["authorizer.class.name"])
+	if class == "" {
+		return nil, nil
+	}
+	if !authorizerClasses[class] {
+		return nil, &config.ValueError{Key: "authorizer.class.name", Value: class,
+			Reason: "Samsa implements org.apache.kafka.metadata.authorizer.StandardAuthorizer (and kafka.security.authorizer.AclAuthorizer, which decides the same way)"}
+	}
+	c := &acl.Config{SuperUsers: cfg.Values["super.users"]}
+	if v, ok := cfg.Values["allow.everyone.if.no.acl.found"]; ok {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true":
+			c.AllowEveryoneIfNoACLFound = true
+		case "false":
+		default:
+			return nil, &config.ValueError{Key: "allow.everyone.if.no.acl.found", Value: v, Reason: "must be true or false"}
+		}
+	}
+	return c, nil
+}
+
+// quotaWindow reads quota.window.num and quota.window.size.seconds
+// (checked by config), Kafka's rate window for client quotas.
+func quotaWindow(cfg *config.Config) quota.Window {
+	w := quota.DefaultWindow
+	if n, err := strconv.Atoi(strings.TrimSpace(cfg.Values["quota.window.num"])); err == nil && n >= 2 {
+		w.Samples = n
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(cfg.Values["quota.window.size.seconds"])); err == nil && s >= 1 {
+		w.Size = time.Duration(s) * time.Second
+	}
+	return w
+}
+
+type connLimits struct {
+	max, perIP int
+	overrides  map[string]int
+}
+
+// connectionLimits reads max.connections, max.connections.per.ip and
+// max.connections.per.ip.overrides ("host:count,..."; host names are
+// resolved as Kafka resolves them, once at start-up). Kafka's default,
+// Int.MaxValue, is no limit.
+func connectionLimits(cfg *config.Config) (connLimits, error) {
+	var l connLimits
+	num := func(key string) (int, error) {
+		v, ok := cfg.Values[key]
+		if !ok {
+			return 0, nil
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+		if err != nil || n < 0 {
+			return 0, &config.ValueError{Key: key, Value: v, Reason: "must be a number of connections, at least 0"}
+		}
+		switch n {
+		case math.MaxInt32:
+			return 0, nil // Kafka's default: no limit
+		case 0:
+			return -1, nil // none allowed
+		}
+		return int(n), nil
+	}
+	var err error
+	if l.max, err = num("max.connections"); err != nil {
+		return l, err
+	}
+	if l.perIP, err = num("max.connections.per.ip"); err != nil {
+		return l, err
+	}
+	if v, ok := cfg.Values["max.connections.per.ip.overrides"]; ok && strings.TrimSpace(v) != "" {
+		l.overrides = map[string]int{}
+		for _, item := range strings.Split(v, ",") {
+			host, count, found := strings.Cut(strings.TrimSpace(item), ":")
+			n, perr := strconv.Atoi(strings.TrimSpace(count))
+			if !found || perr != nil || n < 0 || host == "" {
+				return l, &config.ValueError{Key: "max.connections.per.ip.overrides", Value: v, Reason: "must be host:count pairs separated by commas"}
+			}
+			ips, lerr := net.LookupIP(host)
+			if lerr != nil {
+				return l, &config.ValueError{Key: "max.connections.per.ip.overrides", Value: v, Reason: host + " is not a valid IP or resolvable host"}
+			}
+			for _, ip := range ips {
+				l.overrides[ip.String()] = n
+			}
+		}
+	}
+	if l.perIP < 0 && len(l.overrides) == 0 {
+		return l, &config.ValueError{Key: "max.connections.per.ip", Value: cfg.Values["max.connections.per.ip"],
+			Reason: "max.connections.per.ip.overrides must be set when max.connections.per.ip is 0"}
+	}
+	return l, nil
+}
+
+// protectedListener is the listener max.connections does not limit:
+// Kafka's inter-broker listener, when there is more than one listener.
+func protectedListener(cfg *config.Config) string {
+	if len(cfg.Listeners) > 1 {
+		return cfg.InterBrokerListenerName
+	}
+	return ""
 }

@@ -72,6 +72,7 @@ if [ -n "${READY[franz-go]:-}" ]; then
 		trap 'stop_samsa' EXIT
 		SAMSA_PID=
 		CURRENT_CLIENT=franz-go
+		SAMSA_SCRAM_LISTENER=1
 		start_samsa samsa-franz-go
 		start=$(date +%s%N)
 		franz_go_scenarios

@@ -194,7 +194,7 @@ var kafkaKeyIndex = func() map[string]bool {
 // keyWarning classifies a key the user set and returns the warning to
 // print, or "" if Samsa implements the key.
 func keyWarning(key string) string {
-	if samsaKeyIndex[key] != nil {
+	if samsaKeyIndex[key] != nil || isSecurityKey(key) {
 		return ""
 	}
 	if kafkaKeyIndex[key] || strings.HasPrefix(key, "listener.name.") {

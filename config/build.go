@@ -165,10 +165,6 @@ func (b *builder) simpleFields() error {
 	if r, ok := b.norm["broker.rack"]; ok && r != "" {
 		c.BrokerRack = &r
 	}
-	c.InterBrokerListenerName = "PLAINTEXT"
-	if n, ok := b.norm["inter.broker.listener.name"]; ok && n != "" {
-		c.InterBrokerListenerName = strings.ToUpper(n)
-	}
 	c.UncleanLeaderElectionEnable = b.value("unclean.leader.election.enable") == "true"
 	c.ControlledShutdownEnable = b.value("controlled.shutdown.enable") == "true"
 	c.ControlledShutdownMaxRetries = int32(b.int64Of("controlled.shutdown.max.retries"))

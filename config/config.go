@@ -13,8 +13,7 @@ import (
 // what the user actually wrote, because DescribeConfigs must report it.
 type Config struct {
 	// Listeners are the addresses the broker binds (listeners, default
-	// DefaultListeners), with controller and non-PLAINTEXT listeners
-	// removed. An empty Host means every interface.
+	// DefaultListeners), with controller listeners removed. An empty Host means every interface.
 	Listeners []Listener
 	// AdvertisedListeners are the addresses given to clients in metadata
 	// (advertised.listeners). When unset they are the Listeners, with a
@@ -22,6 +21,14 @@ type Config struct {
 	// port of 0 (bind any free port) is left for the broker to replace
 	// with the port it actually bound.
 	AdvertisedListeners []Listener
+	// SecurityProtocols maps each served listener name to its security
+	// protocol (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL) from
+	// listener.security.protocol.map. Package security reads the TLS and
+	// SASL keys of each listener from Values.
+	SecurityProtocols map[string]string
+	// InterBrokerListenerName is inter.broker.listener.name (or the
+	// listener named by security.inter.broker.protocol); see interBroker.
+	InterBrokerListenerName string
 	// HTTPListeners are the addresses of Samsa's HTTP listener
 	// (samsa.http.listeners; /healthz, /readyz). None, the default, means
 	// the HTTP listener is off.
@@ -104,9 +111,6 @@ type Config struct {
 	ZookeeperConnectionTimeoutMs int32
 	// BrokerRack is broker.rack; nil when unset.
 	BrokerRack *string
-	// InterBrokerListenerName is inter.broker.listener.name, else
-	// "PLAINTEXT" (Kafka's default security.inter.broker.protocol).
-	InterBrokerListenerName string
 	// UncleanLeaderElectionEnable is unclean.leader.election.enable
 	// (default false): whether the controller may elect a leader outside
 	// the ISR when no ISR member is alive.
@@ -205,6 +209,7 @@ func Default() *Config {
 		ZookeeperConnectionTimeoutMs:         18000,
 		InterBrokerListenerName:              "PLAINTEXT",
 		OffsetsTopicReplicationFactor:        3,
+		SecurityProtocols:                    map[string]string{"PLAINTEXT": "PLAINTEXT"},
 		TransactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
 		TransactionalIDExpirationMs:                          604800000,
 		TransactionRemoveExpiredTransactionCleanupIntervalMs: 3600000,

@@ -79,6 +79,7 @@ func TestDefault(t *testing.T) {
 		TransactionalIDExpirationMs:                          604800000, TransactionRemoveExpiredTransactionCleanupIntervalMs: 3600000,
 		ProducerIDExpirationMs: 86400000,
 		Values:                 map[string]string{},
+		SecurityProtocols:      map[string]string{"PLAINTEXT": "PLAINTEXT"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Default() = %+v\nwant %+v", c, want)
@@ -151,10 +152,10 @@ func TestLoadOverridesBeatFile(t *testing.T) {
 }
 
 func TestLoadWarnings(t *testing.T) {
-	_, w := mustBuild(t, "", "foo.bar=1", "num.io.threads=2", "foo.bar=2", "listener.name.plaintext.ssl.keystore.location=/x",
+	_, w := mustBuild(t, "", "foo.bar=1", "num.io.threads=2", "foo.bar=2", "listener.name.plaintext.ssl.keystore.location=/x", "listener.name.plaintext.foo.bar=1",
 		"log.cleaner.io.max.bytes.per.second=5", "compression.type=lz4", "process.roles=broker")
 	want := []string{"ignoring unknown key foo.bar"}
-	want = append(want, notImplemented("num.io.threads", "listener.name.plaintext.ssl.keystore.location",
+	want = append(want, notImplemented("num.io.threads", "listener.name.plaintext.foo.bar",
 		"log.cleaner.io.max.bytes.per.second", "process.roles")...)
 	if !reflect.DeepEqual(w, want) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(w, "\n"), strings.Join(want, "\n"))
@@ -254,11 +255,12 @@ func TestLoadBadValues(t *testing.T) {
 		{[]string{"listeners=PLAINTEXT://:9092,OTHER://:9092", "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,OTHER:PLAINTEXT"},
 			"listeners", "PLAINTEXT://:9092,OTHER://:9092"},
 		{[]string{"listeners=FOO://:9092"}, "listeners", "FOO://:9092"},
-		{[]string{"listeners=SSL://:9093"}, "listeners", "SSL://:9093"},
 		{[]string{"listeners="}, "listeners", ""},
 		{[]string{"listeners=CONTROLLER://:9093", "controller.listener.names=CONTROLLER"}, "listeners", "CONTROLLER://:9093"},
 		{[]string{"listener.security.protocol.map=FOO"}, "listener.security.protocol.map", "FOO"},
-		{[]string{"listener.security.protocol.map=PLAINTEXT:SSL"}, "listeners", DefaultListeners},
+		{[]string{"inter.broker.listener.name=PLAINTEXT", "security.inter.broker.protocol=PLAINTEXT"}, "inter.broker.listener.name", "PLAINTEXT"},
+		{[]string{"inter.broker.listener.name=OTHER"}, "inter.broker.listener.name", "OTHER"},
+		{[]string{"listeners=PLAINTEXT://:9092,SSL://:9093", "advertised.listeners=PLAINTEXT://h:9092", "security.inter.broker.protocol=SSL"}, "security.inter.broker.protocol", "SSL"},
 		{[]string{"listener.security.protocol.map=FOO:TLS"}, "listener.security.protocol.map", "FOO:TLS"},
 		{[]string{"advertised.listeners=PLAINTEXT://0.0.0.0:9092"}, "advertised.listeners", "PLAINTEXT://0.0.0.0:9092"},
 		{[]string{"advertised.listeners=PLAINTEXT://[::]:9092"}, "advertised.listeners", "PLAINTEXT://[::]:9092"},

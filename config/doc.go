@@ -41,11 +41,16 @@
 //   - anything else: one warning "ignoring unknown key <key>".
 //
 // Listeners follow Kafka too: names are case-insensitive and mapped to a
-// security protocol by listener.security.protocol.map. Samsa serves only
-// PLAINTEXT, so a listener mapped to SSL or SASL is skipped with a
-// warning, and the controller listeners (controller.listener.names) are
-// neither bound nor advertised. A stock Kafka 3.x (ZooKeeper) or 4.x
-// (KRaft) server.properties therefore loads with warnings and no error.
+// security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL) by
+// listener.security.protocol.map (Config.SecurityProtocols); the
+// controller listeners (controller.listener.names) are neither bound nor
+// advertised. inter.broker.listener.name or security.inter.broker.protocol
+// (at most one; the listener must be advertised) give
+// Config.InterBrokerListenerName. The TLS and SASL keys (securityKeys,
+// with their listener.name.<listener>.<key> overrides) are implemented by
+// package security, which checks them at start-up; ListenerValue resolves
+// them per listener. A stock Kafka 3.x (ZooKeeper) or 4.x (KRaft)
+// server.properties therefore loads with warnings and no error.
 //
 // # Topic configs and their defaults
 //

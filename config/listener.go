@@ -103,21 +103,12 @@ func (b *builder) listeners() error {
 		return b.bad("listeners", err.Error())
 	}
 	// usable says whether Samsa serves a (non-controller) listener name.
-	skipped := map[string]bool{}
 	usable := func(name string) (bool, error) {
 		if controller[name] {
 			return false, nil
 		}
-		p, ok := protocols[name]
-		if !ok {
+		if _, ok := protocols[name]; !ok {
 			return false, fmt.Errorf("no security protocol defined for listener %s in listener.security.protocol.map", name)
-		}
-		if p != "PLAINTEXT" {
-			if !skipped[name] {
-				skipped[name] = true
-				b.warn("ignoring listener " + name + ": security protocol " + p + " not implemented")
-			}
-			return false, nil
 		}
 		return true, nil
 	}
@@ -132,14 +123,65 @@ func (b *builder) listeners() error {
 		}
 	}
 	if len(served) == 0 {
-		return b.bad("listeners", "no listener left to serve: Samsa serves only PLAINTEXT listeners that are not controller listeners")
+		return b.bad("listeners", "no listener left to serve: every listener is a controller listener")
 	}
 	b.c.Listeners = served
+	b.c.SecurityProtocols = map[string]string{}
+	for _, l := range served {
+		b.c.SecurityProtocols[l.Name] = protocols[l.Name]
+	}
 	adv, err := b.advertised(served, all, usable)
 	if err != nil {
 		return err
 	}
 	b.c.AdvertisedListeners = adv
+	return b.interBroker(protocols)
+}
+
+// interBroker resolves inter.broker.listener.name and
+// security.inter.broker.protocol as Kafka's KafkaConfig does: at most one
+// of them may be set; the protocol names the listener of that name; and
+// the listener must be advertised (other brokers connect to it). Unset,
+// it is the PLAINTEXT listener when there is one, else the first
+// advertised listener (Kafka would refuse to start; a single node has no
+// inter-broker traffic, so Samsa picks one for the cluster code).
+func (b *builder) interBroker(protocols map[string]string) error {
+	nameRaw, nameSet := b.c.Values["inter.broker.listener.name"]
+	protoRaw, protoSet := b.c.Values["security.inter.broker.protocol"]
+	if nameSet && protoSet {
+		return b.bad("inter.broker.listener.name", "only one of inter.broker.listener.name and security.inter.broker.protocol should be set")
+	}
+	var name string
+	switch {
+	case nameSet:
+		name = strings.ToUpper(javaTrim(nameRaw))
+		if _, ok := protocols[name]; !ok {
+			return b.bad("inter.broker.listener.name", "listener "+name+" has no security protocol in listener.security.protocol.map")
+		}
+	case protoSet:
+		p := strings.ToUpper(javaTrim(protoRaw))
+		if !slices.Contains(securityProtocols, p) {
+			return b.bad("security.inter.broker.protocol", "must be one of "+strings.Join(securityProtocols, ", "))
+		}
+		name = p
+	}
+	if name != "" {
+		if !slices.ContainsFunc(b.c.AdvertisedListeners, func(l Listener) bool { return l.Name == name }) {
+			key := "inter.broker.listener.name"
+			if protoSet {
+				key = "security.inter.broker.protocol"
+			}
+			return b.bad(key, "inter-broker listener "+name+" must be one of the advertised listeners")
+		}
+		b.c.InterBrokerListenerName = name
+		return nil
+	}
+	b.c.InterBrokerListenerName = b.c.AdvertisedListeners[0].Name
+	for _, l := range b.c.AdvertisedListeners {
+		if l.Name == "PLAINTEXT" {
+			b.c.InterBrokerListenerName = l.Name
+		}
+	}
 	return nil
 }
 

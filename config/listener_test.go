@@ -76,13 +76,11 @@ func TestLoadListeners(t *testing.T) {
 			[]Listener{L("PLAINTEXT", "", 9092)}, []Listener{L("PLAINTEXT", "broker1", 9092)}, nil},
 		{"explicit advertised empty host", []string{"advertised.listeners=PLAINTEXT://:9092"},
 			[]Listener{L("PLAINTEXT", "localhost", 9092)}, []Listener{L("PLAINTEXT", testHost, 9092)}, nil},
-		{"SSL skipped with one warning", []string{"listeners=PLAINTEXT://:9092,SSL://:9093", "advertised.listeners=PLAINTEXT://h:9092,SSL://h:9093"},
-			[]Listener{L("PLAINTEXT", "", 9092)}, []Listener{L("PLAINTEXT", "h", 9092)},
-			[]string{"ignoring listener SSL: security protocol SSL not implemented"}},
-		{"custom name mapped to PLAINTEXT", []string{"listeners=INTERNAL://:9092,EXTERNAL://:9094",
+		{"SSL served", []string{"listeners=PLAINTEXT://:9092,SSL://:9093", "advertised.listeners=PLAINTEXT://h:9092,SSL://h:9093"},
+			[]Listener{L("PLAINTEXT", "", 9092), L("SSL", "", 9093)}, []Listener{L("PLAINTEXT", "h", 9092), L("SSL", "h", 9093)}, nil},
+		{"custom names mapped to protocols", []string{"listeners=INTERNAL://:9092,EXTERNAL://:9094",
 			"listener.security.protocol.map=internal:plaintext, EXTERNAL:SASL_SSL"},
-			[]Listener{L("INTERNAL", "", 9092)}, []Listener{L("INTERNAL", testHost, 9092)},
-			[]string{"ignoring listener EXTERNAL: security protocol SASL_SSL not implemented"}},
+			[]Listener{L("INTERNAL", "", 9092), L("EXTERNAL", "", 9094)}, []Listener{L("INTERNAL", testHost, 9092), L("EXTERNAL", testHost, 9094)}, nil},
 		{"IPv4 and IPv6 may share a port", []string{"listeners=A://127.0.0.1:9092,B://[::1]:9092", "listener.security.protocol.map=A:PLAINTEXT,B:PLAINTEXT"},
 			[]Listener{L("A", "127.0.0.1", 9092), L("B", "::1", 9092)}, []Listener{L("A", "127.0.0.1", 9092), L("B", "::1", 9092)}, nil},
 		{"port 0 may repeat", []string{"listeners=A://:0,B://:0", "listener.security.protocol.map=A:PLAINTEXT,B:PLAINTEXT"},
@@ -107,5 +105,35 @@ func TestLoadListenersHostnameFailure(t *testing.T) {
 	c, w := mustBuild(t, "", "listeners=PLAINTEXT://:9092,OTHER://0.0.0.0:9093", "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,OTHER:PLAINTEXT")
 	if c.AdvertisedListeners[0].Host != "localhost" || c.AdvertisedListeners[1].Host != "localhost" || len(w) != 1 {
 		t.Errorf("advertised %v, warnings %q", c.AdvertisedListeners, w)
+	}
+}
+
+func TestLoadSecurityProtocols(t *testing.T) {
+	c, w := mustBuild(t, "", "listeners=INTERNAL://:9092,EXTERNAL://:9094,CONTROLLER://:9093",
+		"controller.listener.names=CONTROLLER",
+		"listener.security.protocol.map=internal:sasl_plaintext,EXTERNAL:SASL_SSL,CONTROLLER:PLAINTEXT",
+		"inter.broker.listener.name=internal",
+		"listener.name.external.ssl.keystore.location=/k.p12",
+		"listener.name.internal.scram-sha-256.sasl.jaas.config=x required;",
+		"sasl.enabled.mechanisms=PLAIN")
+	if len(w) != 0 {
+		t.Errorf("warnings %q, want none", w)
+	}
+	want := map[string]string{"INTERNAL": "SASL_PLAINTEXT", "EXTERNAL": "SASL_SSL"}
+	if !reflect.DeepEqual(c.SecurityProtocols, want) || c.InterBrokerListenerName != "INTERNAL" {
+		t.Errorf("protocols %v inter-broker %q", c.SecurityProtocols, c.InterBrokerListenerName)
+	}
+	if v, ok := c.ListenerValue("EXTERNAL", "ssl.keystore.location"); !ok || v != "/k.p12" {
+		t.Errorf("ListenerValue = %q, %v", v, ok)
+	}
+	if _, ok := c.ListenerValue("INTERNAL", "ssl.keystore.location"); ok {
+		t.Error("INTERNAL sees EXTERNAL's override")
+	}
+	if v, _ := c.ListenerValue("INTERNAL", "sasl.enabled.mechanisms"); v != "PLAIN" {
+		t.Errorf("fallback to the broker key: %q", v)
+	}
+	c, _ = mustBuild(t, "", "listeners=PLAINTEXT://:9092,SSL://:9093", "security.inter.broker.protocol=SSL")
+	if c.InterBrokerListenerName != "SSL" {
+		t.Errorf("inter-broker %q, want SSL", c.InterBrokerListenerName)
 	}
 }

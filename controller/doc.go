@@ -56,6 +56,33 @@
 //	                      "partitions":[{"index":0,"leader":1,"leader_epoch":0,
 //	                        "partition_epoch":0,"replicas":[1],"isr":[1]}],
 //	                      "configs":{"retention.ms":"1000"}}
+//	producer/next-id     the first producer id never handed out, decimal.
+//	scram/<mechanism>/<user>
+//	                     one SCRAM credential (scram.go), mechanism
+//	                     SCRAM-SHA-256 or SCRAM-SHA-512, user as given to
+//	                     AlterUserScramCredentials (may contain '/'):
+//	                     {"salt":"<base64>","stored_key":"<base64>",
+//	                      "server_key":"<base64>","iterations":4096}.
+//	                     Never the password: Kafka's ScramCredential. All
+//	                     changes of one AlterUserScramCredentials request
+//	                     are one synced batch. Credentials have their own
+//	                     RWMutex (scramState.mu) besides writeSem, so the
+//	                     SCRAM server's reads never wait for topic reads.
+//	acl/<id>             one ACL (acls.go), id a random UUID in Kafka's
+//	                     22-character base64 form:
+//	                     {"id":"..","resource_type":2,"resource_name":"t",
+//	                      "pattern_type":3,"principal":"User:alice",
+//	                      "host":"*","operation":3,"permission":3}
+//	                     (Kafka's wire numbers; package acl names them).
+//	                     One CreateAcls or DeleteAcls request is one synced
+//	                     batch; ACLs have their own RWMutex (aclState.mu).
+//	quota/<base64url entity key>
+//	                     one client quota entity (quotas.go) and its
+//	                     values: {"entity":[{"type":"user","name":"alice"},
+//	                      {"type":"client-id","name":null}],
+//	                      "values":{"producer_byte_rate":1048576}}; a null
+//	                     name is Kafka's <default>. One AlterClientQuotas
+//	                     request is one synced batch; own RWMutex.
 //
 // Keeping a topic in one key makes every mutation a single atomic write and
 // means a partially applied change cannot exist. OpenSingle refuses keys it

@@ -104,6 +104,13 @@ type Single struct {
 	byName map[string]*Topic
 	byID   map[TopicID]*Topic
 	names  []string // sorted, for Topics
+
+	// scram holds the SCRAM credentials (scram.go), under its own lock.
+	scram scramState
+	// acls holds the ACLs (acls.go), under its own lock.
+	acls aclState
+	// quotas holds the client quotas (quotas.go), under its own lock.
+	quotas quotaState
 }
 
 var _ Controller = (*Single)(nil)
@@ -194,6 +201,21 @@ func (s *Single) load(brokerID int32) error {
 				return fmt.Errorf("key %q: %w", key, err)
 			}
 			topics = append(topics, t)
+		case strings.HasPrefix(key, quotaKeyPrefix):
+			if err := s.loadQuota(key, val); err != nil {
+				_ = iter.Close()
+				return fmt.Errorf("key %q: %w", key, err)
+			}
+		case strings.HasPrefix(key, aclKeyPrefix):
+			if err := s.loadACL(key, val); err != nil {
+				_ = iter.Close()
+				return fmt.Errorf("key %q: %w", key, err)
+			}
+		case strings.HasPrefix(key, scramKeyPrefix):
+			if err := s.loadScram(key, val); err != nil {
+				_ = iter.Close()
+				return fmt.Errorf("key %q: %w", key, err)
+			}
 		default:
 			_ = iter.Close()
 			return fmt.Errorf("unexpected key %q", key)
@@ -604,6 +626,15 @@ func (s *Single) reconcile(db *pebble.DB) error {
 	}
 	if next > 0 {
 		_ = b.Set([]byte(keyNextProducerID), []byte(strconv.FormatInt(next, 10)), nil)
+	}
+	if err := s.reconcileScram(db, b); err != nil {
+		return err
+	}
+	if err := s.reconcileACLs(db, b); err != nil {
+		return err
+	}
+	if err := s.reconcileQuotas(db, b); err != nil {
+		return err
 	}
 	return b.Commit(pebble.Sync)
 }

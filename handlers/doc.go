@@ -18,4 +18,10 @@
 // layer sets the version before encoding). Returning an error closes the
 // client's connection; that is for requests Kafka itself would drop, not
 // for per-topic failures, which go in the response.
+//
+// With an authorizer (Deps.Authorizer, authorizer.class.name), Handle goes
+// through authorize.go first: it checks what KafkaApis checks for the API
+// with the request's Principal, takes refused resources out of the
+// request, serves the rest, and adds the refused ones back to the
+// response with Kafka's authorization error; see package acl.
 package handlers

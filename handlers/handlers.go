@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"samsa/acl"
 	"samsa/config"
 	"samsa/controller"
 	"samsa/fetchsession"
@@ -19,6 +20,7 @@ import (
 	"samsa/logstore"
 	"samsa/metrics"
 	"samsa/protocol"
+	"samsa/quota"
 	"samsa/replica"
 	"samsa/txn"
 )
@@ -41,6 +43,12 @@ type Deps struct {
 	// are served by its leadership, ISR and high watermark; the rest
 	// (all of them on a single node) as a single node's. May be nil.
 	Replicas *replica.Manager
+	// Authorizer, when set (authorizer.class.name), decides every
+	// request (authorize.go); nil lets every client do anything.
+	Authorizer *acl.Authorizer
+	// Quotas holds the client quotas (AlterClientQuotas) and throttles
+	// producers and consumers over them; nil: no quotas.
+	Quotas *quota.Manager
 }
 
 // Handlers serves every registered API. It implements protocol.Handler.
@@ -139,7 +147,17 @@ func (h *Handlers) Handle(ctx context.Context, r *protocol.Request) (kmsg.Respon
 	if !ok {
 		return nil, fmt.Errorf("no handler for api key %d", r.Header.Key)
 	}
-	return a.serve(h, ctx, r)
+	var resp kmsg.Response
+	var err error
+	if h.Authorizer != nil {
+		resp, err = h.authorized(ctx, r, a)
+	} else {
+		resp, err = a.serve(h, ctx, r)
+	}
+	if err == nil && h.Quotas != nil {
+		h.applyQuotas(r, resp)
+	}
+	return resp, err
 }
 
 // supportedAPIs returns the registry sorted by key, for ApiVersions;

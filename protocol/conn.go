@@ -26,8 +26,16 @@ const maxWritev = 64
 var errIdle = errors.New("connection idle")
 
 type conn struct {
-	s        *Server
+	s *Server
+	// nc is the socket: deadlines and Close go to it. rw is what frames
+	// are read from and written to: nc, or the TLS connection over it.
+	// rw and sess are set before the read and write loops start.
 	nc       net.Conn
+	rw       net.Conn
+	sec      Security // nil: PLAINTEXT
+	sess     Session  // nil: PLAINTEXT
+	ip       string   // for max.connections.per.ip; set under Server.mu
+	counted  bool     // counts toward max.connections
 	addr     string
 	listener string
 	br       *bufio.Reader
@@ -50,11 +58,13 @@ type conn struct {
 	logHasClient bool
 }
 
-func newConn(s *Server, nc net.Conn, listener string) *conn {
+func newConn(s *Server, nc net.Conn, listener string, sec Security) *conn {
 	addr := nc.RemoteAddr().String()
 	return &conn{
 		s:        s,
 		nc:       nc,
+		rw:       nc,
+		sec:      sec,
 		addr:     addr,
 		listener: listener,
 		br:       bufio.NewReaderSize(nc, 64<<10),
@@ -74,6 +84,15 @@ func (c *conn) stopReading() {
 
 func (c *conn) run() {
 	defer c.s.removeConn(c)
+	if c.sec != nil {
+		rw, sess, err := c.sec.Accept(c.nc, c.log)
+		if err != nil {
+			c.nc.Close()
+			return
+		}
+		c.rw, c.sess = rw, sess
+		c.br.Reset(rw)
+	}
 	writerDone := make(chan struct{})
 	go func() { c.writeLoop(); close(writerDone) }()
 	c.readLoop()
@@ -96,6 +115,13 @@ func (c *conn) readLoop() {
 				"size", n, "socket.request.max.bytes", max)
 			return
 		}
+		if c.sess != nil {
+			if limit := c.sess.MaxReceive(); limit > 0 && n > limit {
+				c.log.Warn("closing connection: frame larger than sasl.server.max.receive.size before authentication",
+					"size", n, "sasl.server.max.receive.size", limit)
+				return
+			}
+		}
 		bp := getBuf(int(n))
 		frame := (*bp)[:n]
 		if err := c.readFull(frame); err != nil {
@@ -103,7 +129,12 @@ func (c *conn) readLoop() {
 			c.logReadErr(err)
 			return
 		}
-		keep := c.serve(frame)
+		var keep bool
+		if c.sess != nil && c.sess.RawToken() {
+			keep = c.serveToken(frame)
+		} else {
+			keep = c.serve(frame)
+		}
 		putBuf(bp)
 		if !keep {
 			return
@@ -210,10 +241,18 @@ func (c *conn) serve(frame []byte) (keep bool) {
 		log.Warn("closing connection: bad request header", "api_key", hdr.Key, "api_version", hdr.Version, "err", err)
 		return false
 	}
+	principal := AnonymousPrincipal
+	if c.sess != nil {
+		if err := c.sess.Gate(hdr.Key); err != nil {
+			log.Info("closing connection: "+err.Error(), "listener", c.listener)
+			return false
+		}
+		principal = c.sess.Principal()
+	}
 	if hdr.Key == 18 && !c.s.h.Serves(hdr.Key, hdr.Version) {
 		// KIP-511: answer in v0 with UNSUPPORTED_VERSION and our ranges.
 		req := kmsg.NewPtrApiVersionsRequest()
-		resp, err := c.s.h.Handle(c.s.ctx, &Request{Header: hdr, Body: req, ClientAddr: c.addr, Listener: c.listener, Logger: log})
+		resp, err := c.s.h.Handle(c.s.ctx, &Request{Header: hdr, Body: req, ClientAddr: c.addr, Listener: c.listener, Principal: principal, Logger: log})
 		if err != nil || resp == nil {
 			return false
 		}
@@ -235,19 +274,69 @@ func (c *conn) serve(frame []byte) (keep bool) {
 			"api", kmsg.NameForKey(hdr.Key), "api_version", hdr.Version, "err", err)
 		return false
 	}
-	r := &Request{Header: hdr, Body: req, ClientAddr: c.addr, Listener: c.listener, Logger: log, Received: received}
+	r := &Request{Header: hdr, Body: req, ClientAddr: c.addr, Listener: c.listener, Principal: principal, Logger: log, Received: received}
 	defer r.runAfterEncode()
+	if c.sess != nil {
+		resp, handled, err := c.sess.Intercept(r)
+		if handled {
+			keep := true
+			if resp != nil {
+				resp.SetVersion(hdr.Version)
+				keep = c.send(hdr.CorrelationID, resp)
+			}
+			if err != nil {
+				log.Info("closing connection: "+err.Error(), "listener", c.listener)
+				return false
+			}
+			return keep
+		}
+	}
 	resp, err := c.s.h.Handle(c.s.ctx, r)
 	if err != nil {
 		log.Warn("closing connection: request failed",
 			"api", kmsg.NameForKey(hdr.Key), "api_version", hdr.Version, "err", err)
 		return false
 	}
-	if resp == nil {
-		return true
+	keep = true
+	if resp != nil {
+		resp.SetVersion(hdr.Version)
+		keep = c.sendSized(hdr.CorrelationID, resp, r.SizeHint)
 	}
-	resp.SetVersion(hdr.Version)
-	return c.sendSized(hdr.CorrelationID, resp, r.SizeHint)
+	if keep && r.Mute > 0 {
+		c.mute(r.Mute)
+	}
+	return keep
+}
+
+// mute stops reading for d (a quota throttle, KIP-219): the read loop is
+// the only reader, so waiting here is the channel being muted. Shutdown
+// ends the wait.
+func (c *conn) mute(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-c.s.ctx.Done():
+	}
+}
+
+// serveToken evaluates a bare SASL token (SaslHandshake v0 framing) and
+// reports whether the connection stays open.
+func (c *conn) serveToken(frame []byte) bool {
+	reply, err := c.sess.Token(frame)
+	keep := true
+	if reply != nil {
+		bp := getBuf(4 + len(reply))
+		b := binary.BigEndian.AppendUint32((*bp)[:0], uint32(len(reply)))
+		*bp = append(b, reply...)
+		c.queued.Add(1)
+		keep = c.enqueue(bp)
+	}
+	if err != nil {
+		c.log.Info("closing connection: "+err.Error(), "listener", c.listener)
+		return false
+	}
+	return keep
 }
 
 func (c *conn) send(correlationID int32, resp kmsg.Response) bool {
@@ -303,6 +392,10 @@ func (c *conn) enqueue(bp *[]byte) bool {
 func (c *conn) writeLoop() {
 	held := make([]*[]byte, 0, maxWritev)
 	bufs := make(net.Buffers, 0, maxWritev)
+	var tw *bufio.Writer // set when rw is not the socket (TLS)
+	if c.rw != c.nc {
+		tw = bufio.NewWriterSize(c.rw, 16<<10)
+	}
 	var failed bool
 	for bp := range c.out {
 		held = append(held[:0], bp)
@@ -324,7 +417,21 @@ func (c *conn) writeLoop() {
 				bufs = append(bufs, *h)
 			}
 			c.writeStart.Store(max(int64(time.Since(c.born)), 1))
-			_, err := bufs.WriteTo(c.nc)
+			var err error
+			if tw != nil {
+				// TLS: gather small responses into full records rather
+				// than one record (and syscall) per buffer.
+				for _, b := range bufs {
+					if _, err = tw.Write(b); err != nil {
+						break
+					}
+				}
+				if err == nil {
+					err = tw.Flush()
+				}
+			} else {
+				_, err = bufs.WriteTo(c.rw)
+			}
 			c.lastWrite.Store(int64(time.Since(c.born)))
 			c.writeStart.Store(0)
 			if err != nil {

@@ -49,6 +49,31 @@
 // and the read loop waits on it, by a timer armed only then (Kafka would
 // keep a slowly progressing write alive).
 //
+// # Security
+//
+// A listener served with ServeSecure has a Security (package security
+// implements it): on the connection's goroutine, before any frame, Accept
+// does the TLS handshake and returns the connection's Session. The read
+// loop asks the Session about every request: Gate sees the API key before
+// the body is decoded (an unauthenticated request other than ApiVersions
+// or SaslHandshake closes the connection, as Kafka's
+// SaslServerAuthenticator does), Intercept answers SaslHandshake and
+// SaslAuthenticate while authenticating, and RawToken switches the loop
+// to bare size-prefixed SASL tokens after a SaslHandshake v0. Every
+// Request carries the connection's Principal ("User:ANONYMOUS" on
+// PLAINTEXT) for the authorizer. Over TLS the write loop gathers the
+// queued responses into one buffered write, so small responses share TLS
+// records.
+//
+// # Connection limits
+//
+// Config.MaxConnections (max.connections) makes an accept loop wait, the
+// socket accepted, until a connection closes (Kafka's
+// waitForConnectionSlot); the inter-broker listener is exempt when there
+// are several. Config.MaxConnectionsPerIP (max.connections.per.ip and its
+// overrides) closes a connection beyond the limit at once with one log
+// line. Both counts are kept under Server.mu.
+//
 // # Bad input
 //
 // Nothing a client sends may stop the broker or disturb other connections.

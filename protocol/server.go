@@ -35,12 +35,22 @@ type Request struct {
 	Body       kmsg.Request
 	ClientAddr string
 	Listener   string
+	// Principal is the connection's authenticated principal in Kafka's
+	// "Type:name" form: AnonymousPrincipal on a PLAINTEXT listener, the
+	// client certificate's mapped name on SSL, the SASL user otherwise;
+	// "" while a SASL connection has not authenticated yet.
+	Principal string
 	// Logger carries the client address and client id.
 	Logger *slog.Logger
 	// Received is when the request's frame had been read whole, before
 	// its header and body were decoded: RequestMetrics
 	// RequestQueueTimeMs measures from here to the handler.
 	Received time.Time
+
+	// Mute, when set by the handler, stops reading the connection for
+	// that long after the response is queued: the client is over a quota
+	// and its response carries throttle_time_ms (KIP-219).
+	Mute time.Duration
 
 	// SizeHint, when set by the handler, is roughly how many bytes the
 	// encoded response will take, so the output buffer is taken at that
@@ -78,6 +88,18 @@ type Config struct {
 	// for Kafka's socket-server-metrics (connection-count,
 	// connection-creation-rate) per listener.
 	Conns ConnObserver
+	// MaxConnections is Kafka's max.connections: with that many open,
+	// accepting waits for one to close (Kafka's waitForConnectionSlot).
+	// Connections of ProtectedListener do not count and never wait.
+	// 0: no limit; negative: none (Kafka's max.connections=0).
+	MaxConnections    int
+	ProtectedListener string
+	// MaxConnectionsPerIP is max.connections.per.ip, with
+	// max.connections.per.ip.overrides by IP: a connection beyond it is
+	// closed at once with one log line (TooManyConnectionsException).
+	// 0: no limit; negative: none (Kafka's 0, allowing only overrides).
+	MaxConnectionsPerIP    int
+	MaxConnectionsPerIPFor map[string]int
 }
 
 // ConnObserver counts connections per listener. Its methods are called
@@ -100,6 +122,11 @@ type Server struct {
 	closed    bool
 	listeners []net.Listener
 	conns     map[*conn]struct{}
+	// Connection counts for max.connections and max.connections.per.ip;
+	// slotFreed (on mu) wakes an accept loop waiting for a slot.
+	counted   int
+	perIP     map[string]int
+	slotFreed *sync.Cond
 }
 
 // NewServer returns a server that dispatches to h.
@@ -111,7 +138,9 @@ func NewServer(h Handler, cfg Config) *Server {
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{h: h, cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{})}
+	s := &Server{h: h, cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{}), perIP: map[string]int{}}
+	s.slotFreed = sync.NewCond(&s.mu)
+	return s
 }
 
 // Listen binds addr (host:port) for the listener called name and starts
@@ -129,8 +158,14 @@ func (s *Server) Listen(name, addr string) (net.Addr, error) {
 }
 
 // Serve starts accepting connections from ln, a listener the caller bound,
-// as the listener called name. The server owns ln from now on.
+// as the PLAINTEXT listener called name. The server owns ln from now on.
 func (s *Server) Serve(name string, ln net.Listener) error {
+	return s.ServeSecure(name, ln, nil)
+}
+
+// ServeSecure is Serve for a listener secured by sec (TLS, SASL or both);
+// a nil sec is PLAINTEXT.
+func (s *Server) ServeSecure(name string, ln net.Listener, sec Security) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -140,11 +175,11 @@ func (s *Server) Serve(name string, ln net.Listener) error {
 	s.listeners = append(s.listeners, ln)
 	s.wg.Add(1)
 	s.mu.Unlock()
-	go s.acceptLoop(name, ln)
+	go s.acceptLoop(name, ln, sec)
 	return nil
 }
 
-func (s *Server) acceptLoop(name string, ln net.Listener) {
+func (s *Server) acceptLoop(name string, ln net.Listener, sec Security) {
 	defer s.wg.Done()
 	var backoff time.Duration
 	for {
@@ -167,12 +202,29 @@ func (s *Server) acceptLoop(name string, ln net.Listener) {
 			continue
 		}
 		backoff = 0
-		c := newConn(s, nc, name)
+		c := newConn(s, nc, name, sec)
 		s.mu.Lock()
+		counted := s.cfg.MaxConnections != 0 && name != s.cfg.ProtectedListener
+		for counted && s.counted >= max(s.cfg.MaxConnections, 0) && !s.closed {
+			s.slotFreed.Wait()
+		}
 		if s.closed {
 			s.mu.Unlock()
 			nc.Close()
 			return
+		}
+		c.ip = hostOnly(c.addr)
+		if limit := s.ipLimit(c.ip); limit != 0 && s.perIP[c.ip] >= max(limit, 0) {
+			s.mu.Unlock()
+			nc.Close()
+			s.log.Info("rejected connection: address already has the configured maximum of connections",
+				"client", c.addr, "listener", name, "max.connections.per.ip", max(limit, 0))
+			continue
+		}
+		s.perIP[c.ip]++
+		if counted {
+			s.counted++
+			c.counted = true
 		}
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
@@ -184,9 +236,33 @@ func (s *Server) acceptLoop(name string, ln net.Listener) {
 	}
 }
 
+// ipLimit is max.connections.per.ip for ip, with its override. Caller
+// holds mu.
+func (s *Server) ipLimit(ip string) int {
+	if n, ok := s.cfg.MaxConnectionsPerIPFor[ip]; ok {
+		return n
+	}
+	return s.cfg.MaxConnectionsPerIP
+}
+
+func hostOnly(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}
+
 func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
+		delete(s.perIP, c.ip)
+	}
+	if c.counted {
+		s.counted--
+		s.slotFreed.Signal()
+	}
 	s.mu.Unlock()
 	if s.cfg.Conns != nil {
 		s.cfg.Conns.ConnClosed(c.listener)
@@ -200,6 +276,7 @@ func (s *Server) removeConn(c *conn) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
+	s.slotFreed.Broadcast()
 	for _, ln := range s.listeners {
 		ln.Close()
 	}

@@ -112,6 +112,11 @@ func run(args []string) int {
 		}
 	}
 	if r.err != nil {
+		var ve *config.ValueError
+		if errors.As(r.err, &ve) {
+			fmt.Fprintf(os.Stderr, "samsa: %v\n", r.err)
+			return 2
+		}
 		log.Error("samsa failed to start", "err", r.err)
 		return 1
 	}

@@ -125,10 +125,20 @@ start_samsa() {
 		SAMSA_PORT=$(free_port)
 		BOOTSTRAP=127.0.0.1:$SAMSA_PORT
 		SAMSA_LOG=$LOG_DIR/$name.log
-		log "starting Samsa ($name) on $BOOTSTRAP, data in $data"
+		local listeners="PLAINTEXT://$BOOTSTRAP" sasl=()
+		# SAMSA_SCRAM_LISTENER=1 adds a SASL_PLAINTEXT listener with SCRAM
+		# (franz-go's KGO_TEST_SCRAM_SEEDS); SCRAM_BOOTSTRAP is its address.
+		if [ -n "${SAMSA_SCRAM_LISTENER:-}" ]; then
+			SCRAM_BOOTSTRAP=127.0.0.1:$(free_port)
+			listeners="$listeners,SASL_PLAINTEXT://$SCRAM_BOOTSTRAP"
+			sasl=(--override "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512")
+			export SCRAM_BOOTSTRAP
+		fi
+		log "starting Samsa ($name) on $listeners, data in $data"
 		"$REPO_DIR/bin/samsa" \
-			--override "listeners=PLAINTEXT://$BOOTSTRAP" \
+			--override "listeners=$listeners" \
 			--override "log.dirs=$data" \
+			"${sasl[@]}" \
 			"${overrides[@]}" \
 			>>"$SAMSA_LOG" 2>&1 &
 		SAMSA_PID=$!

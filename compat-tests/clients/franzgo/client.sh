@@ -1,6 +1,7 @@
 # franz-go's own integration suite (pkg/kgo), at the version the main module
 # uses, run against Samsa: KGO_SEEDS=<samsa> KGO_TEST_RF=1. Every top-level
-# test becomes one scenario franz-go/<TestName>. run.sh runs it on a Samsa
+# test becomes one scenario franz-go/<TestName>; its SCRAM tests get a
+# SASL_PLAINTEXT listener (KGO_TEST_SCRAM_SEEDS) and a SCRAM user. run.sh runs it on a Samsa
 # of its own, alongside the other clients. Sourced by run.sh.
 
 FRANZ_DIR=$COMPAT_DIR/clients/franzgo
@@ -47,6 +48,11 @@ franz_go_batch() {
 }
 
 franz_go_scenarios() {
+	# Its SCRAM tests log in on Samsa's SASL_PLAINTEXT listener as a user
+	# made with AlterUserScramCredentials.
+	if [ -n "${SCRAM_BOOTSTRAP:-}" ] && (cd "$REPO_DIR" && go run ./compat-tests/clients/franzgo/scramuser "$BOOTSTRAP" kgo-scram kgo-scram-pw); then
+		export KGO_TEST_SCRAM=kgo-scram:kgo-scram-pw:256 KGO_TEST_SCRAM_SEEDS=$SCRAM_BOOTSTRAP
+	fi
 	franz_go_batch main "$FRANZ_TIMEOUT" -test.skip "$FRANZ_SLOW_WHEN_MISSING"
 	franz_go_batch slow "$FRANZ_SLOW_TIMEOUT" -test.run "$FRANZ_SLOW_WHEN_MISSING"
 }

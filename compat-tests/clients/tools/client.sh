@@ -420,6 +420,78 @@ cli_cross_check() {
 	[ "$out" = "$want" ] || fail "console consumer printed: $(head -3 <<<"$out" | tr '\t\n' ' |'), want: $(head -3 <<<"$want" | tr '\t\n' ' |')"
 }
 
+# cli_security: on a Samsa of its own with PLAINTEXT, SASL_SSL (SCRAM-SHA-512)
+# and SSL (client certificates required, CN mapped to the user name)
+# listeners and the authorizer on, kafka-configs makes a SCRAM user over
+# PLAINTEXT as a user would; the user is refused until kafka-acls grants
+# it a topic and groups; kafka-topics and the console producer then work
+# over SASL_SSL as that user, the console consumer over SSL with a client
+# certificate; kafka-acls --list and --remove work, and a wrong password
+# is refused. The TLS
+# material is made by mkcerts for this run.
+cli_security() {
+	local dir pid out t=cli-security-$COMPAT_RUN_ID p1 p2 p3 slog i
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/samsa-compat-sec.XXXXXX")
+	(cd "$REPO_DIR" && go run ./compat-tests/clients/tools/mkcerts "$dir" client-pw) || fail "mkcerts" || return 1
+	p1=127.0.0.1:$(free_port) p2=127.0.0.1:$(free_port) p3=127.0.0.1:$(free_port)
+	slog=$LOG_DIR/samsa-security.log
+	cmdlog "samsa listeners=PLAINTEXT://$p1,SASL_SSL://$p2,SSL://$p3 (log $slog)"
+	"$REPO_DIR/bin/samsa" --override "listeners=PLAINTEXT://$p1,SASL_SSL://$p2,SSL://$p3" --override "log.dirs=$dir/data" \
+		--override sasl.enabled.mechanisms=SCRAM-SHA-512 --override ssl.keystore.type=PEM \
+		--override "ssl.keystore.location=$dir/server.pem" --override ssl.truststore.type=PEM \
+		--override "ssl.truststore.location=$dir/ca.pem" --override ssl.client.auth=required \
+		--override 'ssl.principal.mapping.rules=RULE:^CN=([^,]+),.*$/$1/,DEFAULT' \
+		--override authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer \
+		--override super.users=User:ANONYMOUS >>"$slog" 2>&1 &
+	pid=$!
+	# shellcheck disable=SC2064
+	trap "kill $pid 2>/dev/null; wait $pid 2>/dev/null" RETURN
+	for i in $(seq 1 100); do
+		(exec 3<>"/dev/tcp/${p3%:*}/${p3#*:}") 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null || fail "Samsa with security listeners did not start: $(tail -3 "$slog" | tr '\n' ' ')" || return 1
+	printf '%s\n' "security.protocol=SASL_SSL" "sasl.mechanism=SCRAM-SHA-512" \
+		'sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="alice-pw";' \
+		"ssl.truststore.type=PEM" "ssl.truststore.location=$dir/ca.pem" >"$dir/sasl.properties"
+	sed 's/alice-pw/wrong-pw/' "$dir/sasl.properties" >"$dir/bad.properties"
+	printf '%s\n' "security.protocol=SSL" "ssl.truststore.type=PEM" "ssl.truststore.location=$dir/ca.pem" \
+		"ssl.keystore.type=PKCS12" "ssl.keystore.location=$dir/client.p12" "ssl.keystore.password=client-pw" >"$dir/ssl.properties"
+
+	out=$(run_tool kafka-configs --bootstrap-server "$p1" --alter --add-config 'SCRAM-SHA-512=[iterations=8192,password=alice-pw]' --entity-type users --entity-name alice 2>&1) || fail "add SCRAM user: $out" || return 1
+	expect_contains "$out" "Completed updating config for user alice" "add SCRAM user" || return 1
+	out=$(run_tool kafka-configs --bootstrap-server "$p1" --describe --entity-type users --entity-name alice 2>&1) || fail "describe user: $out" || return 1
+	echo "$out"
+	expect_contains "$out" "SCRAM-SHA-512=iterations=8192" "describe user" || return 1
+	# alice may do nothing until kafka-acls grants it (the PLAINTEXT
+	# listener's User:ANONYMOUS is the super user here).
+	out=$(run_tool kafka-topics --bootstrap-server "$p2" --command-config "$dir/sasl.properties" --create --topic "$t" --partitions 1 2>&1) && fail "alice created $t without ACLs: $out" && return 1
+	expect_contains "$out" "TopicAuthorizationException|Authorization failed" "create without ACLs" || return 1
+	out=$(run_tool kafka-acls --bootstrap-server "$p1" --add --allow-principal User:alice --operation Create --operation Write --operation Read --topic "$t" 2>&1) || fail "kafka-acls --add topic: $out" || return 1
+	out=$(run_tool kafka-acls --bootstrap-server "$p1" --add --allow-principal User:alice --operation Read --group '*' 2>&1) || fail "kafka-acls --add group: $out" || return 1
+	out=$(run_tool kafka-acls --bootstrap-server "$p1" --list --topic "$t" 2>&1) || fail "kafka-acls --list: $out" || return 1
+	echo "$out"
+	expect_contains "$out" "principal=User:alice, host=\*, operation=WRITE, permissionType=ALLOW" "kafka-acls --list" || return 1
+	out=$(run_tool kafka-topics --bootstrap-server "$p2" --command-config "$dir/sasl.properties" --create --topic "$t" --partitions 1 2>&1) || fail "create over SASL_SSL: $out" || return 1
+	expect_contains "$out" "^Created topic $t\.$" "create over SASL_SSL" || return 1
+	printf 'one\ntwo\nthree\n' | run_tool kafka-console-producer --bootstrap-server "$p2" --command-config "$dir/sasl.properties" --topic "$t" >/dev/null 2>&1 || fail "produce over SASL_SSL" || return 1
+	out=$(run_tool kafka-console-consumer --bootstrap-server "$p3" --command-config "$dir/ssl.properties" --topic "$t" --from-beginning --max-messages 3 --timeout-ms 20000 2>/dev/null) || fail "consume over SSL: $out" || return 1
+	[ "$out" = $'one\ntwo\nthree' ] || fail "consumed over SSL: $(tr '\n' '|' <<<"$out")" || return 1
+	out=$(run_tool kafka-configs --bootstrap-server "$p1" --alter --add-config 'producer_byte_rate=1048576,consumer_byte_rate=2097152' --entity-type users --entity-name alice 2>&1) || fail "add quota: $out" || return 1
+	expect_contains "$out" "Completed updating config for user alice" "add quota" || return 1
+	out=$(run_tool kafka-configs --bootstrap-server "$p1" --describe --entity-type users --entity-name alice 2>&1) || fail "describe quota: $out" || return 1
+	echo "$out"
+	expect_contains "$out" "Quota configs for user-principal 'alice' are .*producer_byte_rate=1048576" "describe quota" || return 1
+	out=$(run_tool kafka-acls --bootstrap-server "$p1" --remove --force --allow-principal User:alice --operation Write --topic "$t" 2>&1) || fail "kafka-acls --remove: $out" || return 1
+	out=$(run_tool kafka-acls --bootstrap-server "$p1" --list --topic "$t" 2>&1) || fail "kafka-acls --list: $out" || return 1
+	grep -q "operation=WRITE" <<<"$out" && fail "WRITE still listed after --remove: $out" && return 1
+	out=$(run_tool kafka-topics --bootstrap-server "$p2" --command-config "$dir/bad.properties" --list 2>&1) && fail "a wrong password listed topics: $out" && return 1
+	expect_contains "$out" "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512" "wrong password" || return 1
+	grep -q -E 'alice-pw|wrong-pw' "$slog" && fail "a password is in Samsa's log" && return 1
+	return 0
+}
+
 cli_scenarios() {
 	local codec
 	run_scenario cli topics-create-describe-alter-delete -- cli_topics
@@ -438,6 +510,7 @@ cli_scenarios() {
 	run_scenario cli offsets-topic-formatters -- cli_offsets_topic_formatters
 	run_scenario cli transactions -- cli_transactions
 	run_scenario cli cross-write -- cli_cross_write
+	run_scenario cli security-scram-sasl-ssl-and-ssl-client-cert -- cli_security
 }
 
 cli_cross_read() {
