@@ -310,6 +310,35 @@ func (h *Handlers) authorized(ctx context.Context, r *protocol.Request, a api) (
 			return resp, nil
 		}
 		return serve()
+	case *kmsg.ElectLeadersRequest:
+		// handleElectLeaders: ALTER on the cluster, else
+		// CLUSTER_AUTHORIZATION_FAILED at the top and for each partition
+		// asked for.
+		if !z.cluster(acl.OpAlter) {
+			resp := req.ResponseKind().(*kmsg.ElectLeadersResponse)
+			resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+			for _, t := range req.Topics {
+				rt := kmsg.NewElectLeadersResponseTopic()
+				rt.Topic = t.Topic
+				for _, p := range t.Partitions {
+					rp := kmsg.NewElectLeadersResponseTopicPartition()
+					rp.Partition, rp.ErrorCode = p, kerr.ClusterAuthorizationFailed.Code
+					rt.Partitions = append(rt.Partitions, rp)
+				}
+				resp.Topics = append(resp.Topics, rt)
+			}
+			return resp, nil
+		}
+		return serve()
+	case *kmsg.ControlledShutdownRequest:
+		// handleControlledShutdownRequest: CLUSTER_ACTION, else the error
+		// response (CLUSTER_AUTHORIZATION_FAILED) rather than a close.
+		if !z.cluster(acl.OpClusterAction) {
+			resp := req.ResponseKind().(*kmsg.ControlledShutdownResponse)
+			resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+			return resp, nil
+		}
+		return serve()
 	case *kmsg.DescribeACLsRequest:
 		if !z.cluster(acl.OpDescribe) {
 			resp := req.ResponseKind().(*kmsg.DescribeACLsResponse)
