@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +15,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/internal/kafkatest"
 )
 
 // broker is one running broker under test.
@@ -76,13 +76,11 @@ func freePort() (int, error) {
 }
 
 // startKafka formats a fresh KRaft log dir and starts one combined
-// broker+controller node with Kafka's shipped config/server.properties
-// values that matter here (group.initial.rebalance.delay.ms=0, one
-// partition by default, replication factor 1 for internal topics).
+// broker+controller node (internal/kafkatest) with the values of Kafka's
+// shipped config/server.properties that matter here
+// (group.initial.rebalance.delay.ms=0, one partition by default,
+// replication factor 1 for internal topics).
 func (e *env) startKafka(dir string) (*broker, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -91,36 +89,12 @@ func (e *env) startKafka(dir string) (*broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	props := fmt.Sprintf(`process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:%[2]d
-listeners=PLAINTEXT://127.0.0.1:%[1]d,CONTROLLER://127.0.0.1:%[2]d
-advertised.listeners=PLAINTEXT://127.0.0.1:%[1]d
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
-log.dirs=%[3]s
-num.partitions=1
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-group.initial.rebalance.delay.ms=0
-`, port, cport, filepath.Join(dir, "data"))
-	propsPath := filepath.Join(dir, "server.properties")
-	if err := os.WriteFile(propsPath, []byte(props), 0o644); err != nil {
+	cmd, err := kafkatest.Node{Root: e.root, Dir: dir, NodeID: 1, Port: port, ControllerPort: cport,
+		Props: map[string]string{"num.partitions": "1", "offsets.topic.replication.factor": "1", "group.initial.rebalance.delay.ms": "0"},
+		Env:   []string{"KAFKA_HEAP_OPTS=" + e.kafkaHeap, "KAFKA_JVM_PERFORMANCE_OPTS=" + e.kafkaJVM}}.Command()
+	if err != nil {
 		return nil, err
 	}
-	runClass := filepath.Join(e.root, "compat-tests", "bin", "kafka-run-class.sh")
-	if _, err := os.Stat(filepath.Join(dir, "data", "meta.properties")); errors.Is(err, os.ErrNotExist) {
-		var id [16]byte
-		_, _ = rand.Read(id[:])
-		format := exec.Command(runClass, "kafka.tools.StorageTool", "format", "-t", base64.RawURLEncoding.EncodeToString(id[:]), "-c", propsPath)
-		if out, err := format.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("formatting the Kafka log dir: %v\n%s", err, out)
-		}
-	}
-	cmd := exec.Command(runClass, "kafka.Kafka", propsPath)
-	cmd.Env = append(os.Environ(), "KAFKA_HEAP_OPTS="+e.kafkaHeap, "KAFKA_JVM_PERFORMANCE_OPTS="+e.kafkaJVM)
 	b := &broker{system: "kafka", addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir}
 	b.start = func() (*broker, error) { return e.startKafkaOn(b, cmd.Args, cmd.Env) }
 	return e.startKafkaOn(b, cmd.Args, cmd.Env)

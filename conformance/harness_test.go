@@ -3,8 +3,6 @@ package conformance
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -27,6 +24,7 @@ import (
 
 	"samsa/broker"
 	"samsa/config"
+	"samsa/internal/kafkatest"
 )
 
 // enabled is set by `make conformance`; without it every scenario skips
@@ -197,39 +195,16 @@ func startKafka(dir string) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	props := fmt.Sprintf(`process.roles=broker,controller
-node.id=0
-controller.quorum.voters=0@127.0.0.1:%[2]d
-listeners=PLAINTEXT://127.0.0.1:%[1]d,CONTROLLER://127.0.0.1:%[2]d
-advertised.listeners=PLAINTEXT://127.0.0.1:%[1]d
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
-log.dirs=%[3]s
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-`, port, cport, filepath.Join(dir, "data"))
-	for k, v := range sharedOverrides {
-		props += k + "=" + v + "\n"
-	}
-	propsPath := filepath.Join(dir, "server.properties")
-	if err := os.WriteFile(propsPath, []byte(props), 0o644); err != nil {
+	cmd, err := kafkatest.Node{Root: moduleRoot(), Dir: dir, NodeID: 0, Port: port, ControllerPort: cport,
+		Props: sharedOverrides, Env: []string{"KAFKA_HEAP_OPTS=-Xmx1G"}}.Command()
+	if err != nil {
 		return nil, err
-	}
-	runClass := filepath.Join(moduleRoot(), "compat-tests", "bin", "kafka-run-class.sh")
-	var id [16]byte
-	_, _ = rand.Read(id[:])
-	format := exec.Command(runClass, "kafka.tools.StorageTool", "format", "-t", base64.RawURLEncoding.EncodeToString(id[:]), "-c", propsPath)
-	if out, err := format.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("formatting the Kafka log dir: %v\n%s", err, out)
 	}
 	logPath := filepath.Join(dir, "kafka.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(runClass, "kafka.Kafka", propsPath)
-	cmd.Env = append(os.Environ(), "KAFKA_HEAP_OPTS=-Xmx1G")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
