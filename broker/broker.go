@@ -31,6 +31,7 @@ import (
 	"samsa/metadatacache"
 	"samsa/metrics"
 	"samsa/protocol"
+	"samsa/quota"
 	"samsa/txn"
 	"samsa/zkcontroller"
 )
@@ -169,6 +170,11 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 			b.console.Close()
 		}
 	}
+	overrides, err := quota.ParseOverrides(cfg.MaxConnectionsPerIPOverrides, nil)
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("max.connections.per.ip.overrides: %w", err)
+	}
 	b.setPhase("opening log dir")
 
 	if err := os.MkdirAll(cfg.LogDirs[0], 0o755); err != nil {
@@ -211,6 +217,12 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		MaxIdle:         maxIdle(cfg.ConnectionsMaxIdleMs),
 		Logger:          log,
 		Conns:           b.metrics,
+		Limiter: quota.NewConnectionQuotas(quota.ConnConfig{
+			MaxConnections:      int(cfg.MaxConnections),
+			MaxConnectionsPerIP: int(cfg.MaxConnectionsPerIP),
+			PerIPOverrides:      overrides,
+			Logger:              log,
+		}, h.Quotas),
 	})
 	for i, ln := range lns {
 		b.server.Serve(cfg.Listeners[i].Name, ln)

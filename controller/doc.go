@@ -57,6 +57,18 @@
 //	                        "partition_epoch":0,"replicas":[1],"isr":[1]}],
 //	                      "configs":{"retention.ms":"1000"}}
 //
+//	quota/<entity>       one JSON document per client quota entity
+//	                     (quotas.go), written by AlterClientQuotas:
+//	                     {"entity":{"user":"alice","client-id":null},
+//	                      "quotas":{"producer_byte_rate":1048576}}.
+//	                     <entity> is the entity's parts in the order user,
+//	                     client-id, ip joined by '/', each "type=<name>"
+//	                     with the name URL-path-escaped, or the bare type
+//	                     for the default entity (a null name): the key above
+//	                     is quota/user=alice/client-id. An entity whose last
+//	                     quota is removed is deleted. All entities changed
+//	                     by one request are written in one synced batch.
+//
 // Keeping a topic in one key makes every mutation a single atomic write and
 // means a partially applied change cannot exist. OpenSingle refuses keys it
 // does not know and documents that do not check out (wrong name, zero or

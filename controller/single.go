@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"samsa/quota"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -104,6 +106,9 @@ type Single struct {
 	byName map[string]*Topic
 	byID   map[TopicID]*Topic
 	names  []string // sorted, for Topics
+	// quotas are the client quotas (quotas.go); values never modified
+	// once stored.
+	quotas map[quota.Entity]map[string]float64
 }
 
 var _ Controller = (*Single)(nil)
@@ -140,6 +145,7 @@ func OpenSingle(cfg SingleConfig) (*Single, error) {
 		collide:  make(map[string]string),
 		byName:   make(map[string]*Topic),
 		byID:     make(map[TopicID]*Topic),
+		quotas:   make(map[quota.Entity]map[string]float64),
 	}
 	fs := cfg.Guard.WrapPebble(cfg.FS)
 	db, err := pebbledb.Open(pebbledb.Options{
@@ -194,6 +200,13 @@ func (s *Single) load(brokerID int32) error {
 				return fmt.Errorf("key %q: %w", key, err)
 			}
 			topics = append(topics, t)
+		case strings.HasPrefix(key, quotaKeyPrefix):
+			e, err := decodeQuota(key, val)
+			if err != nil {
+				_ = iter.Close()
+				return fmt.Errorf("key %q: %w", key, err)
+			}
+			s.quotas[e.Entity] = e.Values
 		default:
 			_ = iter.Close()
 			return fmt.Errorf("unexpected key %q", key)
@@ -604,6 +617,9 @@ func (s *Single) reconcile(db *pebble.DB) error {
 	}
 	if next > 0 {
 		_ = b.Set([]byte(keyNextProducerID), []byte(strconv.FormatInt(next, 10)), nil)
+	}
+	if err := s.reconcileQuotas(db, b); err != nil {
+		return err
 	}
 	return b.Commit(pebble.Sync)
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -19,6 +20,7 @@ import (
 	"samsa/logstore"
 	"samsa/metrics"
 	"samsa/protocol"
+	"samsa/quota"
 	"samsa/txn"
 )
 
@@ -36,6 +38,9 @@ type Deps struct {
 	// Cluster is set in ZooKeeper mode (zookeeper.connect) and nil on a
 	// single node; the inter-broker APIs are served only when it is set.
 	Cluster Cluster
+	// Quotas are the client quotas (package quota); New makes one from
+	// the config and the stored quotas when it is nil.
+	Quotas *quota.Manager
 }
 
 // Handlers serves every registered API. It implements protocol.Handler.
@@ -51,6 +56,10 @@ type Handlers struct {
 
 	// fetchSessions are the incremental fetch sessions (KIP-227).
 	fetchSessions *fetchsession.Cache
+
+	// quotaMu serializes AlterClientQuotas, which reads the current
+	// values and writes back changed ones.
+	quotaMu sync.Mutex
 }
 
 // New returns the handlers for deps.
@@ -60,6 +69,9 @@ func New(deps Deps) *Handlers {
 	}
 	if deps.Metrics == nil {
 		deps.Metrics = metrics.New()
+	}
+	if deps.Quotas == nil {
+		deps.Quotas = newQuotaManager(deps)
 	}
 	slots := 1000
 	if deps.Config != nil {
@@ -123,7 +135,16 @@ func (h *Handlers) Handle(ctx context.Context, r *protocol.Request) (kmsg.Respon
 	if !ok {
 		return nil, fmt.Errorf("no handler for api key %d", r.Header.Key)
 	}
-	return a.serve(h, ctx, r)
+	if !h.Quotas.Enabled(quota.Request) || r.Header.Key <= 1 || throttleExempt(r.Header.Key) {
+		// Produce and Fetch record request time themselves.
+		return a.serve(h, ctx, r)
+	}
+	start := time.Now()
+	resp, err := a.serve(h, ctx, r)
+	if err == nil && resp != nil {
+		h.requestQuota(r, resp, time.Since(start))
+	}
+	return resp, err
 }
 
 // supportedAPIs returns the registry sorted by key, for ApiVersions;

@@ -235,7 +235,7 @@ func (c *conn) serve(frame []byte) (keep bool) {
 			"api", kmsg.NameForKey(hdr.Key), "api_version", hdr.Version, "err", err)
 		return false
 	}
-	r := &Request{Header: hdr, Body: req, ClientAddr: c.addr, Listener: c.listener, Logger: log, Received: received}
+	r := &Request{Header: hdr, Body: req, ClientAddr: c.addr, Listener: c.listener, Logger: log, Received: received, Size: len(frame)}
 	defer r.runAfterEncode()
 	resp, err := c.s.h.Handle(c.s.ctx, r)
 	if err != nil {
@@ -244,10 +244,38 @@ func (c *conn) serve(frame []byte) (keep bool) {
 		return false
 	}
 	if resp == nil {
-		return true
+		return c.throttle(r.throttleMs)
 	}
 	resp.SetVersion(hdr.Version)
-	return c.sendSized(hdr.CorrelationID, resp, r.SizeHint)
+	if r.throttleMs > 0 && !r.clientThrottles && !c.throttle(r.throttleMs) {
+		return false
+	}
+	if !c.sendSized(hdr.CorrelationID, resp, r.SizeHint) {
+		return false
+	}
+	if r.clientThrottles {
+		return c.throttle(r.throttleMs)
+	}
+	return true
+}
+
+// throttle mutes the connection for ms milliseconds (KIP-219): the read
+// loop does not read the socket meanwhile, so the client's next request
+// waits in the socket buffer, while the write loop still sends the
+// response already queued. Shutdown ends the wait; it reports whether
+// the connection stays open.
+func (c *conn) throttle(ms int32) bool {
+	if ms <= 0 {
+		return true
+	}
+	t := time.NewTimer(time.Duration(ms) * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.s.ctx.Done():
+		return false
+	}
 }
 
 func (c *conn) send(correlationID int32, resp kmsg.Response) bool {

@@ -47,6 +47,20 @@ type Request struct {
 	// size rather than grown while encoding (Fetch knows its record bytes).
 	SizeHint int
 
+	// Size is the request's size in bytes: header and body, without the
+	// 4-byte length (Kafka's RequestChannel.Request.sizeInBytes), which
+	// the producer byte-rate quota records.
+	Size int
+
+	// Principal is the authenticated principal, "User:alice"; empty means
+	// User:ANONYMOUS (no authentication on the listener). User quotas
+	// resolve against its name.
+	Principal string
+
+	// throttleMs and clientThrottles are set by Throttle.
+	throttleMs      int32
+	clientThrottles bool
+
 	// afterEncode runs once the response has been encoded (or dropped).
 	afterEncode []func()
 }
@@ -56,6 +70,19 @@ type Request struct {
 // return pooled buffers that the response's fields point into (Fetch's
 // record batches) without copying them first.
 func (r *Request) AfterEncode(fn func()) { r.afterEncode = append(r.afterEncode, fn) }
+
+// Throttle asks the connection to be throttled for ms milliseconds
+// because the client is over a quota (KIP-219). When the client
+// throttles itself (clientSide: the response version carries
+// throttle_time_ms for that purpose), the response is sent at once and
+// the connection is not read again until the time has passed; otherwise
+// the response itself is held back for that time, as Kafka does for
+// older clients. The longest of several calls wins.
+func (r *Request) Throttle(ms int32, clientSide bool) {
+	if ms > r.throttleMs {
+		r.throttleMs, r.clientThrottles = ms, clientSide
+	}
+}
 
 func (r *Request) runAfterEncode() {
 	for _, fn := range r.afterEncode {
@@ -78,6 +105,20 @@ type Config struct {
 	// for Kafka's socket-server-metrics (connection-count,
 	// connection-creation-rate) per listener.
 	Conns ConnObserver
+	// Limiter, when set, admits or refuses each accepted connection
+	// (max.connections, max.connections.per.ip, IP connection creation
+	// rate; package quota implements it).
+	Limiter ConnLimiter
+}
+
+// ConnLimiter is Kafka's ConnectionQuotas as the accept loop sees it.
+type ConnLimiter interface {
+	// Admit is called from the accept loop for every accepted
+	// connection; it may block to hold accepting back. When ok is false
+	// the connection is closed after delay and Release is not called.
+	Admit(listener string, remote net.Addr) (delay time.Duration, ok bool)
+	// Release is called once for each admitted connection when it closes.
+	Release(listener string, remote net.Addr)
 }
 
 // ConnObserver counts connections per listener. Its methods are called
@@ -167,6 +208,16 @@ func (s *Server) acceptLoop(name string, ln net.Listener) {
 			continue
 		}
 		backoff = 0
+		if lim := s.cfg.Limiter; lim != nil {
+			if delay, ok := lim.Admit(name, nc.RemoteAddr()); !ok {
+				if delay > 0 {
+					time.AfterFunc(delay, func() { nc.Close() })
+				} else {
+					nc.Close()
+				}
+				continue
+			}
+		}
 		c := newConn(s, nc, name)
 		s.mu.Lock()
 		if s.closed {
@@ -190,6 +241,9 @@ func (s *Server) removeConn(c *conn) {
 	s.mu.Unlock()
 	if s.cfg.Conns != nil {
 		s.cfg.Conns.ConnClosed(c.listener)
+	}
+	if s.cfg.Limiter != nil {
+		s.cfg.Limiter.Release(c.listener, c.nc.RemoteAddr())
 	}
 	s.wg.Done()
 }
