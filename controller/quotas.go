@@ -59,7 +59,7 @@ func decodeQuota(key string, val []byte) (quota.Entry, error) {
 	for t, n := range d.Entity {
 		comps = append(comps, quota.WireComponent{Type: t, Name: n})
 	}
-	e, err := quota.EntityFromWire(comps)
+	e, err := quota.StoredEntity(comps)
 	if err != nil {
 		return quota.Entry{}, err
 	}

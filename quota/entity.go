@@ -156,6 +156,16 @@ func invalid(format string, args ...any) error {
 // named twice keeps the last name (the request becomes a map first).
 // Errors wrap kerr.InvalidRequest with Kafka's message.
 func EntityFromWire(comps []WireComponent) (Entity, error) {
+	return entityFrom(comps, validIP)
+}
+
+// StoredEntity is EntityFromWire without resolving host names, for
+// entities read back from the metadata store (validated when written).
+func StoredEntity(comps []WireComponent) (Entity, error) {
+	return entityFrom(comps, func(string) bool { return true })
+}
+
+func entityFrom(comps []WireComponent, validIP func(string) bool) (Entity, error) {
 	var e Entity
 	if len(comps) == 0 {
 		return e, invalid("Invalid empty client quota entity")
