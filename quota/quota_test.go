@@ -226,3 +226,27 @@ func FuzzParseOverrides(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkRecordNoQuota is what a Produce or Fetch pays when no quota
+// is configured: one atomic load.
+func BenchmarkRecordNoQuota(b *testing.B) {
+	m := NewManager(DefaultConfig)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.Record(Produce, "ANONYMOUS", "c", 1000)
+		}
+	})
+}
+
+// BenchmarkRecordQuota is the cost with a client-id quota applying.
+func BenchmarkRecordQuota(b *testing.B) {
+	m := NewManager(DefaultConfig)
+	m.Set([]Entry{{Entity: Entity{ClientID: Named("c")}, Values: map[string]float64{ProducerByteRate: 1e12}}})
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.Record(Produce, "ANONYMOUS", "c", 1000)
+		}
+	})
+}
