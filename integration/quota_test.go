@@ -341,3 +341,116 @@ func TestMaxConnectionsPerIP(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestConsumerByteRateQuota: a consumer with a consumer_byte_rate of
+// 100 kB/s gets about 10 windows' worth (1 MB) in its first 3 s and is
+// told throttle times; without the quota the 3 MB would all arrive.
+func TestConsumerByteRateQuota(t *testing.T) {
+	b := testbroker.Start(t, testbroker.InProcess)
+	cl := newClient(t, b.Addr(), kgo.ProducerBatchMaxBytes(16<<10), kgo.ProducerLinger(0), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	adm := newAdmin(t, b.Addr())
+	if _, err := adm.CreateTopic(ctxT(t), 1, 1, nil, "quota-consume"); err != nil {
+		t.Fatal(err)
+	}
+	val := make([]byte, 8<<10)
+	for i := 0; i < 384; i++ { // 3 MB
+		cl.Produce(ctxT(t), &kgo.Record{Topic: "quota-consume", Value: val}, nil)
+	}
+	if err := cl.Flush(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if code, msg := alterQuotas(t, cl, false, [][2]*string{{sp("client-id"), sp("slow-consumer")}}, setOp("consumer_byte_rate", 100_000)); code != 0 {
+		t.Fatalf("alter: %d %s", code, msg)
+	}
+	hook := &throttleHook{}
+	cons := newClient(t, b.Addr(), kgo.ClientID("slow-consumer"), kgo.WithHooks(hook), kgo.ConsumeTopics("quota-consume"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var got int
+	for ctx.Err() == nil {
+		fs := cons.PollFetches(ctx)
+		fs.EachRecord(func(r *kgo.Record) { got += len(r.Value) })
+	}
+	t.Logf("consumed %d bytes in 3 s; %d throttles, longest %d ms", got, hook.n.Load(), hook.maxMs.Load())
+	if got > 1_200_000 || got < 500_000 {
+		t.Errorf("consumed %d bytes in 3 s, want about 1 MB (10 s of 100 kB/s)", got)
+	}
+	if hook.n.Load() == 0 {
+		t.Error("consumer never told a throttle time")
+	}
+}
+
+// TestIPConnectionCreationRate: with connection_creation_rate 1 for
+// 127.0.0.1, ten connections fit the first 10 s window and the eleventh
+// is closed (after its throttle time) without being served.
+func TestIPConnectionCreationRate(t *testing.T) {
+	b := testbroker.Start(t, testbroker.InProcess)
+	cl := newClient(t, b.Addr())
+	if code, msg := alterQuotas(t, cl, false, [][2]*string{{sp("ip"), sp("127.0.0.1")}}, setOp("connection_creation_rate", 1)); code != 0 {
+		t.Fatalf("alter: %d %s", code, msg)
+	}
+	apiVersions := frame(18, 2, 1, kmsg.NewPtrApiVersionsRequest().AppendTo(nil))
+	for i := 0; i < 10; i++ {
+		c := dial(t, b.Addr())
+		c.Write(apiVersions)
+		readResponse(t, c)
+	}
+	c := dial(t, b.Addr())
+	c.Write(apiVersions)
+	start := time.Now()
+	expectClosed(t, c)
+	t.Logf("eleventh connection closed after %v", time.Since(start))
+}
+
+// TestMaxConnections: beyond max.connections the broker stops accepting
+// until a connection closes, then serves the waiting one.
+func TestMaxConnections(t *testing.T) {
+	b := testbroker.Start(t, testbroker.InProcess, "max.connections=2")
+	apiVersions := frame(18, 2, 1, kmsg.NewPtrApiVersionsRequest().AppendTo(nil))
+	c1, c2 := dial(t, b.Addr()), dial(t, b.Addr())
+	c1.Write(apiVersions)
+	c2.Write(apiVersions)
+	readResponse(t, c1)
+	readResponse(t, c2)
+	c3 := dial(t, b.Addr())
+	c3.Write(apiVersions)
+	c3.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	if n, err := c3.Read(make([]byte, 4)); err == nil || n > 0 {
+		t.Fatalf("third connection served while two are open (read %d, %v)", n, err)
+	}
+	c1.Close()
+	c3.SetReadDeadline(time.Now().Add(5 * time.Second))
+	readResponse(t, c3)
+}
+
+// TestRequestPercentageQuota: a client id with a tiny request_percentage
+// soon gets a Metadata answer with a throttle time, capped at one window
+// (1 s) as Kafka's request quota caps it.
+func TestRequestPercentageQuota(t *testing.T) {
+	b := testbroker.Start(t, testbroker.InProcess)
+	cl := newClient(t, b.Addr())
+	if code, msg := alterQuotas(t, cl, false, [][2]*string{{sp("client-id"), sp("test")}}, setOp("request_percentage", 0.0001)); code != 0 {
+		t.Fatalf("alter: %d %s", code, msg)
+	}
+	c := dial(t, b.Addr())
+	for i := 0; i < 50; i++ {
+		req := kmsg.NewPtrMetadataRequest()
+		req.Version = 8
+		c.Write(frame(3, 8, int32(i), req.AppendTo(nil)))
+		_, body := readResponse(t, c)
+		resp := kmsg.NewPtrMetadataResponse()
+		resp.Version = 8
+		if err := resp.ReadFrom(body); err != nil {
+			t.Fatal(err)
+		}
+		if resp.ThrottleMillis > 0 {
+			if resp.ThrottleMillis > 1000 {
+				t.Fatalf("request throttle %d ms above the 1 s cap", resp.ThrottleMillis)
+			}
+			t.Logf("throttled %d ms after %d requests", resp.ThrottleMillis, i+1)
+			return
+		}
+	}
+	t.Fatal("50 Metadata requests never throttled")
+}
