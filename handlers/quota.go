@@ -57,12 +57,14 @@ func quotaClientID(r *protocol.Request) string {
 	return *r.Header.ClientID
 }
 
-// throttleExempt are the APIs Kafka answers with sendResponseExemptThrottle
-// or without recording request time: ApiVersions before authentication,
-// SASL, and the inter-broker APIs.
+// throttleExempt are the APIs whose time is not recorded against
+// request_percentage: those Kafka answers with sendResponseExemptThrottle
+// (SASL, the inter-broker APIs), and JoinGroup and SyncGroup, whose
+// handlers here wait for the rest of the group, time Kafka spends in its
+// purgatory and does not count as request thread time.
 func throttleExempt(key int16) bool {
 	switch key {
-	case 4, 5, 6, 7, 17, 36, 27, 56, 57, 58, 62, 63, 64, 67, 52, 53, 54, 55:
+	case 4, 5, 6, 7, 11, 14, 17, 36, 27, 56, 57, 58, 62, 63, 64, 67, 52, 53, 54, 55:
 		return true
 	}
 	return false

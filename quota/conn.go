@@ -130,7 +130,7 @@ func (q *ConnectionQuotas) Release(listener string, remote net.Addr) {
 	}
 	q.total--
 	q.mu.Unlock()
-	q.cond.Signal()
+	q.cond.Broadcast() // one accept loop per listener may wait
 }
 
 // Count returns the connections open from ip, and in total.
