@@ -454,3 +454,40 @@ func TestRequestPercentageQuota(t *testing.T) {
 	}
 	t.Fatal("50 Metadata requests never throttled")
 }
+
+// TestProduceThrottleBeforeKIP219: a Produce v5 client does not throttle
+// itself, so the broker holds the response back for the throttle time,
+// as Kafka does for responses before KIP-219.
+func TestProduceThrottleBeforeKIP219(t *testing.T) {
+	b := testbroker.Start(t, testbroker.InProcess)
+	cl := newClient(t, b.Addr())
+	if code, msg := alterQuotas(t, cl, false, [][2]*string{{sp("client-id"), sp("test")}}, setOp("producer_byte_rate", 10000)); code != 0 {
+		t.Fatalf("alter: %d %s", code, msg)
+	}
+	req := kmsg.NewPtrProduceRequest()
+	req.Version, req.Acks, req.TimeoutMillis = 5, 1, 5000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = "no-such-topic"
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Records = make([]byte, 115_000)
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	c := dial(t, b.Addr())
+	sent := time.Now()
+	if _, err := c.Write(frame(0, 5, 1, req.AppendTo(nil))); err != nil {
+		t.Fatal(err)
+	}
+	_, body := readResponse(t, c)
+	took := time.Since(sent)
+	resp := kmsg.NewPtrProduceResponse()
+	resp.Version = 5
+	if err := resp.ReadFrom(body); err != nil {
+		t.Fatalf("produce response: %v", err)
+	}
+	if resp.ThrottleMillis < 1300 || resp.ThrottleMillis > 1700 {
+		t.Fatalf("throttle_time_ms = %d, want about 1500", resp.ThrottleMillis)
+	}
+	if took < time.Duration(resp.ThrottleMillis)*time.Millisecond-50*time.Millisecond {
+		t.Fatalf("v5 response after %v, before its %d ms throttle", took, resp.ThrottleMillis)
+	}
+}

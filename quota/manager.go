@@ -47,7 +47,9 @@ var DefaultConfig = Config{WindowNum: 11, WindowSizeSeconds: 1}
 
 // Manager holds the client quotas (user, client-id and ip entities),
 // resolves which quota applies to a client and measures clients against
-// it. See the package documentation for the formulas and locking.
+// it. See the package documentation for the formulas and locking. A nil
+// *Manager has no quotas: Active, Enabled, Record, Entries and Values
+// answer as with none set.
 type Manager struct {
 	n        int
 	windowMs int64
@@ -150,6 +152,9 @@ func (m *Manager) Set(entries []Entry) {
 
 // Entries returns a copy of every quota entity and its values.
 func (m *Manager) Entries() []Entry {
+	if m == nil {
+		return nil
+	}
 	st := m.state.Load()
 	if st == nil {
 		return nil
@@ -168,6 +173,9 @@ func (m *Manager) Entries() []Entry {
 
 // Values returns the values of one entity (nil when it has none).
 func (m *Manager) Values(e Entity) map[string]float64 {
+	if m == nil {
+		return nil
+	}
 	st := m.state.Load()
 	if st == nil {
 		return nil
@@ -179,12 +187,15 @@ func (m *Manager) Values(e Entity) map[string]float64 {
 // it is not, Record returns 0 without recording, as Kafka's
 // quotasEnabled check does.
 func (m *Manager) Enabled(t ClientType) bool {
+	if m == nil {
+		return false
+	}
 	st := m.state.Load()
 	return st != nil && st.enabled[t] != 0
 }
 
 // Active reports whether any client quota is set.
-func (m *Manager) Active() bool { return m.state.Load() != nil }
+func (m *Manager) Active() bool { return m != nil && m.state.Load() != nil }
 
 // tags are the sensor's (user, client-id) metric tags
 // (DefaultQuotaCallback.quotaMetricTags): which clients share a sensor.
@@ -294,6 +305,9 @@ func (m *Manager) sweepLocked(now int64) {
 // (RequestValue). Request throttle times are capped at one window, as
 // ClientRequestQuotaManager caps them.
 func (m *Manager) Record(t ClientType, user, client string, value float64) int32 {
+	if m == nil {
+		return 0
+	}
 	st := m.state.Load()
 	if st == nil || st.enabled[t] == 0 {
 		return 0
