@@ -112,10 +112,19 @@ func TestClientQuotas(t *testing.T) {
 			c.same(req)
 		}
 	}
+	// The same entity twice in one request: one answer, "Ignoring
+	// duplicate entity", while the first entry's change is applied.
+	dup := user + "-dup"
+	c.at("duplicate entity")
+	twice := alterQuotasReq(1, false, []quotaComp{{"user", &dup}}, quotaOp("producer_byte_rate", 10, false))
+	twice.Entries = append(twice.Entries, alterQuotasReq(1, false, []quotaComp{{"user", &dup}}, quotaOp("consumer_byte_rate", 20, false)).Entries...)
+	c.same(twice)
 	exact := func(typ, name string) kmsg.DescribeClientQuotasRequestComponent {
 		return quotaFilter(typ, 0, &name)
 	}
 	c.waitQuotas(describeQuotasReq(1, false, exact("user", user)), 2)
+	c.waitQuotas(describeQuotasReq(1, true, exact("user", dup)), 1)
+	c.same(describeQuotasReq(1, true, exact("user", dup)))
 	for _, v := range []int16{0, 1} {
 		c.at("v%d describe", v)
 		c.same(describeQuotasReq(v, true, exact("user", user)))

@@ -29,6 +29,10 @@ func (h *Handlers) alterClientQuotas(ctx context.Context, r *protocol.Request, r
 		err    error
 	}
 	results := make([]result, 0, len(req.Entries))
+	// Kafka answers once per distinct entity: an entity named again is
+	// not altered again and its answer becomes "Ignoring duplicate
+	// entity" (the first occurrence's changes still apply).
+	index := map[quota.Entity]int{}
 	pending := map[quota.Entity]map[string]float64{}
 	var order []quota.Entity
 	for _, entry := range req.Entries {
@@ -37,26 +41,27 @@ func (h *Handlers) alterClientQuotas(ctx context.Context, r *protocol.Request, r
 			comps[i] = quota.WireComponent{Type: c.Type, Name: c.Name}
 		}
 		e, err := quota.EntityFromWire(comps)
+		if err == nil {
+			if i, dup := index[e]; dup {
+				results[i].err = fmt.Errorf("Ignoring duplicate entity %s: %w", e, kerr.InvalidRequest)
+				continue
+			}
+			index[e] = len(results)
+		}
 		if err == nil && store == nil {
 			err = fmt.Errorf("client quotas need the single-node metadata store: %w", kerr.UnsupportedVersion)
 		}
 		if err == nil {
-			cur, seen := pending[e]
-			if !seen {
-				cur = h.Quotas.Values(e)
-			}
 			ops := make([]quota.Op, len(entry.Ops))
 			for i, o := range entry.Ops {
 				ops[i] = quota.Op{Key: o.Key, Value: o.Value, Remove: o.Remove}
 			}
-			next, changed, aerr := quota.Apply(e, cur, ops)
+			next, changed, aerr := quota.Apply(e, h.Quotas.Values(e), ops)
 			switch {
 			case aerr != nil:
 				err = aerr
 			case changed:
-				if !seen {
-					order = append(order, e)
-				}
+				order = append(order, e)
 				pending[e] = next
 			}
 		}
