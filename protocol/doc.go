@@ -49,6 +49,22 @@
 // and the read loop waits on it, by a timer armed only then (Kafka would
 // keep a slowly progressing write alive).
 //
+// # Throttling and connection limits
+//
+// A handler that finds the client over a quota calls Request.Throttle
+// (package quota computes the time). When the response version lets the
+// client throttle itself (KIP-219), the response is queued at once and
+// the read loop then waits out the throttle time before reading the next
+// request, so the connection is muted while the write loop still sends
+// what is queued; for older versions the read loop waits first and the
+// response goes out after it, as Kafka delays it. Shutdown ends the wait
+// and closes the connection. Config.Limiter (quota.ConnectionQuotas) is
+// asked about every accepted connection before it is served: it may
+// block the accept loop (max.connections), close the connection at once
+// (max.connections.per.ip) or after a delay (an IP's
+// connection_creation_rate), and is told when an admitted connection
+// closes.
+//
 // # Bad input
 //
 // Nothing a client sends may stop the broker or disturb other connections.
