@@ -173,3 +173,36 @@ func TestProducerByteRateQuotaShortWindow(t *testing.T) {
 		t.Errorf("unthrottled client %.0f B/s is not faster than the throttled one %.0f B/s", fast, slow)
 	}
 }
+
+// TestClientQuotasNeedClusterACLs: with the authorizer on,
+// AlterClientQuotas needs ALTER_CONFIGS and DescribeClientQuotas
+// DESCRIBE_CONFIGS on the cluster (Kafka's KafkaApis); a super user may
+// do both, and a refused alter changes nothing.
+func TestClientQuotasNeedClusterACLs(t *testing.T) {
+	_, saslAddr, _ := startACLBroker(t, t.TempDir())
+	ctx := ctxT(t)
+	entry := []kadm.AlterClientQuotaEntry{{
+		Entity: []kadm.ClientQuotaEntityComponent{{Type: "user", Name: kmsg.StringPtr("bob")}},
+		Ops:    []kadm.AlterClientQuotaOp{{Key: "producer_byte_rate", Value: 1000}},
+	}}
+	alice := kadm.NewClient(userClient(t, saslAddr, "alice"))
+	res, err := alice.AlterClientQuotas(ctx, entry)
+	if err != nil || len(res) != 1 || !errors.Is(res[0].Err, kerr.ClusterAuthorizationFailed) {
+		t.Fatalf("alice alters a quota: %v %+v, want CLUSTER_AUTHORIZATION_FAILED", err, res)
+	}
+	if _, err := alice.DescribeClientQuotas(ctx, false, nil); !errors.Is(err, kerr.ClusterAuthorizationFailed) {
+		t.Fatalf("alice describes quotas: %v, want CLUSTER_AUTHORIZATION_FAILED", err)
+	}
+	admin := kadm.NewClient(userClient(t, saslAddr, "admin"))
+	desc, err := admin.DescribeClientQuotas(ctx, false, nil)
+	if err != nil || len(desc) != 0 {
+		t.Fatalf("quotas after a refused alter: %v %+v", err, desc)
+	}
+	if res, err := admin.AlterClientQuotas(ctx, entry); err != nil || res[0].Err != nil {
+		t.Fatalf("super user alters a quota: %v %+v", err, res)
+	}
+	desc, err = admin.DescribeClientQuotas(ctx, false, nil)
+	if err != nil || len(desc) != 1 || desc[0].Values[0].Value != 1000 {
+		t.Fatalf("describe after alter: %v %+v", err, desc)
+	}
+}
