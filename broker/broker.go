@@ -879,8 +879,9 @@ func authorizerConfig(cfg *config.Config) (*acl.Config, error) {
 	return c, nil
 }
 
-// protectedListener is the listener max.connections does not limit:
-// Kafka's inter-broker listener, when there is more than one listener.
+// protectedListener is the listener max.connections does not hold back
+// (its connections still count): Kafka's inter-broker listener, when
+// there is more than one listener (ConnectionQuotas.protectedListener).
 func protectedListener(cfg *config.Config) string {
 	if len(cfg.Listeners) > 1 {
 		return cfg.InterBrokerListenerName

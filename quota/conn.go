@@ -16,8 +16,8 @@ import (
 // configs).
 type ConnConfig struct {
 	// MaxConnections is max.connections: beyond it the broker stops
-	// accepting until a connection closes. 0 admits none (but on
-	// ProtectedListener), as in Kafka; negative is no limit.
+	// accepting until a connection closes. 0 admits none except on
+	// ProtectedListener, as in Kafka; negative is no limit.
 	MaxConnections int
 	// ProtectedListener is the listener that never waits for
 	// max.connections, though its connections count: Kafka's

@@ -31,8 +31,10 @@
 // DefaultQuotaCallback.quotaMetricTags): a client-id quota is shared by
 // all connections with that client id, a user quota by all of the user's
 // connections, and default entities give each user or client id its own
-// sensor with the default bound. The user is the principal's name
-// (protocol.Request.Principal), ANONYMOUS without authentication.
+// sensor with the default bound. The user is the name of the principal
+// package security authenticated (protocol.Request.Principal,
+// "User:alice" gives alice): the SASL user, the mapped client
+// certificate name, or ANONYMOUS on a PLAINTEXT listener.
 //
 // # Windows and formulas
 //
