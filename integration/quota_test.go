@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"samsa/embed"
 	"samsa/internal/testbroker"
 )
 
@@ -495,4 +496,34 @@ func TestProduceThrottleBeforeKIP219(t *testing.T) {
 	if took < time.Duration(resp.ThrottleMillis)*time.Millisecond-50*time.Millisecond {
 		t.Fatalf("v5 response after %v, before its %d ms throttle", took, resp.ThrottleMillis)
 	}
+}
+
+// TestShutdownWithAcceptWaiting: a broker whose accept loop waits for a
+// max.connections slot still shuts down promptly, and the waiting
+// connection is closed without an answer (admitted during shutdown, it
+// is released, not served).
+func TestShutdownWithAcceptWaiting(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := embed.Start(ctx, embed.Config{Properties: []string{"max.connections=1"}})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	apiVersions := frame(18, 2, 1, kmsg.NewPtrApiVersionsRequest().AppendTo(nil))
+	c1 := dial(t, b.Addr())
+	c1.Write(apiVersions)
+	readResponse(t, c1)
+	c2 := dial(t, b.Addr()) // the accept loop now waits for a slot
+	c2.Write(apiVersions)
+	time.Sleep(200 * time.Millisecond)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- b.Close() }()
+	select {
+	case err := <-done:
+		t.Logf("closed in %v (%v)", time.Since(start), err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("broker did not shut down while its accept loop waited for a slot")
+	}
+	expectClosed(t, c2)
 }
