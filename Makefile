@@ -78,6 +78,8 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzScanRecords $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzParseTxnMarker $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzControlWithHorizon $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./quota FuzzParseOverrides $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./controller FuzzDecodeQuota $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./txn FuzzReplay $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./console FuzzParseBrowse $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./internal/zkdata FuzzDecode $(FUZZTIME)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -118,10 +117,6 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	connLimits, err := connectionLimits(cfg)
-	if err != nil {
-		return nil, err
-	}
 
 	// Bind first so that port-0 listeners know their port before the
 	// controller registers this broker's endpoint.
@@ -191,6 +186,11 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 			b.console.Close()
 		}
 	}
+	overrides, err := quota.ParseOverrides(cfg.MaxConnectionsPerIPOverrides, nil)
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("max.connections.per.ip.overrides: %w", err)
+	}
 	b.setPhase("opening log dir")
 
 	if err := os.MkdirAll(cfg.LogDirs[0], 0o755); err != nil {
@@ -213,9 +213,6 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	b.replicas = st.replicas
 	if cs, ok := st.ctrl.(security.CredentialStore); ok {
 		sec.SetCredentials(cs)
-	}
-	if qs, ok := st.ctrl.(quota.Store); ok {
-		st.h.Quotas = quota.New(qs, quotaWindow(cfg))
 	}
 	if authz != nil {
 		store, ok := st.ctrl.(acl.Store)
@@ -252,11 +249,13 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		MaxIdle:         maxIdle(cfg.ConnectionsMaxIdleMs),
 		Logger:          log,
 		Conns:           b.metrics,
-
-		MaxConnections:         connLimits.max,
-		ProtectedListener:      protectedListener(cfg),
-		MaxConnectionsPerIP:    connLimits.perIP,
-		MaxConnectionsPerIPFor: connLimits.overrides,
+		Limiter: quota.NewConnectionQuotas(quota.ConnConfig{
+			MaxConnections:      int(cfg.MaxConnections),
+			ProtectedListener:   protectedListener(cfg),
+			MaxConnectionsPerIP: int(cfg.MaxConnectionsPerIP),
+			PerIPOverrides:      overrides,
+			Logger:              log,
+		}, h.Quotas),
 	})
 	for i, ln := range lns {
 		b.server.ServeSecure(cfg.Listeners[i].Name, ln, sec.For(cfg.Listeners[i].Name))
@@ -893,80 +892,9 @@ func authorizerConfig(cfg *config.Config) (*acl.Config, error) {
 	return c, nil
 }
 
-// quotaWindow reads quota.window.num and quota.window.size.seconds
-// (checked by config), Kafka's rate window for client quotas.
-func quotaWindow(cfg *config.Config) quota.Window {
-	w := quota.DefaultWindow
-	if n, err := strconv.Atoi(strings.TrimSpace(cfg.Values["quota.window.num"])); err == nil && n >= 2 {
-		w.Samples = n
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(cfg.Values["quota.window.size.seconds"])); err == nil && s >= 1 {
-		w.Size = time.Duration(s) * time.Second
-	}
-	return w
-}
-
-type connLimits struct {
-	max, perIP int
-	overrides  map[string]int
-}
-
-// connectionLimits reads max.connections, max.connections.per.ip and
-// max.connections.per.ip.overrides ("host:count,..."; host names are
-// resolved as Kafka resolves them, once at start-up). Kafka's default,
-// Int.MaxValue, is no limit.
-func connectionLimits(cfg *config.Config) (connLimits, error) {
-	var l connLimits
-	num := func(key string) (int, error) {
-		v, ok := cfg.Values[key]
-		if !ok {
-			return 0, nil
-		}
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
-		if err != nil || n < 0 {
-			return 0, &config.ValueError{Key: key, Value: v, Reason: "must be a number of connections, at least 0"}
-		}
-		switch n {
-		case math.MaxInt32:
-			return 0, nil // Kafka's default: no limit
-		case 0:
-			return -1, nil // none allowed
-		}
-		return int(n), nil
-	}
-	var err error
-	if l.max, err = num("max.connections"); err != nil {
-		return l, err
-	}
-	if l.perIP, err = num("max.connections.per.ip"); err != nil {
-		return l, err
-	}
-	if v, ok := cfg.Values["max.connections.per.ip.overrides"]; ok && strings.TrimSpace(v) != "" {
-		l.overrides = map[string]int{}
-		for _, item := range strings.Split(v, ",") {
-			host, count, found := strings.Cut(strings.TrimSpace(item), ":")
-			n, perr := strconv.Atoi(strings.TrimSpace(count))
-			if !found || perr != nil || n < 0 || host == "" {
-				return l, &config.ValueError{Key: "max.connections.per.ip.overrides", Value: v, Reason: "must be host:count pairs separated by commas"}
-			}
-			ips, lerr := net.LookupIP(host)
-			if lerr != nil {
-				return l, &config.ValueError{Key: "max.connections.per.ip.overrides", Value: v, Reason: host + " is not a valid IP or resolvable host"}
-			}
-			for _, ip := range ips {
-				l.overrides[ip.String()] = n
-			}
-		}
-	}
-	if l.perIP < 0 && len(l.overrides) == 0 {
-		return l, &config.ValueError{Key: "max.connections.per.ip", Value: cfg.Values["max.connections.per.ip"],
-			Reason: "max.connections.per.ip.overrides must be set when max.connections.per.ip is 0"}
-	}
-	return l, nil
-}
-
-// protectedListener is the listener max.connections does not limit:
-// Kafka's inter-broker listener, when there is more than one listener.
+// protectedListener is the listener max.connections does not hold back
+// (its connections still count): Kafka's inter-broker listener, when
+// there is more than one listener (ConnectionQuotas.protectedListener).
 func protectedListener(cfg *config.Config) string {
 	if len(cfg.Listeners) > 1 {
 		return cfg.InterBrokerListenerName

@@ -129,6 +129,14 @@ func (b *builder) simpleFields() error {
 	c.AutoCreateTopics = b.value("auto.create.topics.enable") == "true"
 	c.SocketRequestMaxBytes = int32(b.int64Of("socket.request.max.bytes"))
 	c.ConnectionsMaxIdleMs = b.int64Of("connections.max.idle.ms")
+	c.MaxConnections = int32(b.int64Of("max.connections"))
+	c.MaxConnectionsPerIP = int32(b.int64Of("max.connections.per.ip"))
+	c.MaxConnectionsPerIPOverrides = b.value("max.connections.per.ip.overrides")
+	c.QuotaWindowNum = int32(b.int64Of("quota.window.num"))
+	c.QuotaWindowSizeSeconds = int32(b.int64Of("quota.window.size.seconds"))
+	if c.MaxConnectionsPerIP == 0 && strings.TrimSpace(c.MaxConnectionsPerIPOverrides) == "" {
+		return b.bad("max.connections.per.ip", "can be set to zero only if max.connections.per.ip.overrides property is set")
+	}
 	c.LogRetentionCheckIntervalMs = b.int64Of("log.retention.check.interval.ms")
 	c.OffsetsRetentionMinutes = int32(b.int64Of("offsets.retention.minutes"))
 	c.LogCleanerEnable = b.value("log.cleaner.enable") == "true"

@@ -62,6 +62,18 @@ type Config struct {
 	// or written for that long is closed. Negative never closes, as in
 	// Kafka's Selector.
 	ConnectionsMaxIdleMs int64
+	// MaxConnections, MaxConnectionsPerIP and MaxConnectionsPerIPOverrides
+	// are max.connections, max.connections.per.ip (both default
+	// 2147483647) and max.connections.per.ip.overrides (default empty;
+	// parsed by quota.ParseOverrides), Kafka's ConnectionQuotas limits.
+	MaxConnections               int32
+	MaxConnectionsPerIP          int32
+	MaxConnectionsPerIPOverrides string
+	// QuotaWindowNum and QuotaWindowSizeSeconds are quota.window.num
+	// (default 11) and quota.window.size.seconds (default 1): the sample
+	// windows client quotas are measured over.
+	QuotaWindowNum         int32
+	QuotaWindowSizeSeconds int32
 
 	// LogRetentionMs is log.retention.ms, else log.retention.minutes,
 	// else log.retention.hours (default 168 hours); -1 means unlimited
@@ -184,6 +196,10 @@ func Default() *Config {
 		MaxIncrementalFetchSessionCacheSlots: 1000,
 		SocketRequestMaxBytes:                104857600,
 		ConnectionsMaxIdleMs:                 600000,
+		MaxConnections:                       2147483647,
+		MaxConnectionsPerIP:                  2147483647,
+		QuotaWindowNum:                       11,
+		QuotaWindowSizeSeconds:               1,
 		LogRetentionMs:                       168 * 3600 * 1000,
 		LogRetentionBytes:                    -1,
 		LogSegmentBytes:                      1 << 30,

@@ -2,9 +2,8 @@ package config
 
 import "strings"
 
-// securityKeys are the Kafka broker keys packages security, acl and quota
-// implement. They
-// are not Config fields: package security reads them from Values for each
+// securityKeys are the Kafka broker keys packages security and acl
+// implement. They are not Config fields: package security reads them from Values for each
 // listener (a listener.name.<listener>.<key> override first, then <key>),
 // checks them when the broker starts, and answers a bad value with a
 // *ValueError naming the key.
@@ -34,13 +33,6 @@ var securityKeys = map[string]bool{
 	"authorizer.class.name":                 true,
 	"super.users":                           true,
 	"allow.everyone.if.no.acl.found":        true,
-	// Connection limits (package protocol, read by broker).
-	"max.connections":                  true,
-	"max.connections.per.ip":           true,
-	"max.connections.per.ip.overrides": true,
-	// Client quotas (package quota).
-	"quota.window.num":          true,
-	"quota.window.size.seconds": true,
 }
 
 // SecretKey reports whether key (or a listener.name override of it) holds

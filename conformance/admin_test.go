@@ -313,7 +313,8 @@ func TestDescribeConfigs(t *testing.T) {
 		c.same(describeConfigsReq(v, false, false, configResource(kmsg.ConfigResourceTypeTopic, topic+"-nope")))
 		c.at("broker keys")
 		c.same(describeConfigsReq(v, v >= 1, false, configResource(kmsg.ConfigResourceTypeBroker, "0",
-			"num.partitions", "log.retention.hours", "message.max.bytes", "auto.create.topics.enable", "log.segment.bytes")))
+			"num.partitions", "log.retention.hours", "message.max.bytes", "auto.create.topics.enable", "log.segment.bytes",
+			"max.connections", "max.connections.per.ip", "max.connections.per.ip.overrides", "quota.window.num", "quota.window.size.seconds")))
 		c.at("other broker")
 		c.same(describeConfigsReq(v, false, false, configResource(kmsg.ConfigResourceTypeBroker, "7", "num.partitions")))
 	}

@@ -76,13 +76,22 @@
 //	                     (Kafka's wire numbers; package acl names them).
 //	                     One CreateAcls or DeleteAcls request is one synced
 //	                     batch; ACLs have their own RWMutex (aclState.mu).
-//	quota/<base64url entity key>
-//	                     one client quota entity (quotas.go) and its
-//	                     values: {"entity":[{"type":"user","name":"alice"},
-//	                      {"type":"client-id","name":null}],
-//	                      "values":{"producer_byte_rate":1048576}}; a null
-//	                     name is Kafka's <default>. One AlterClientQuotas
-//	                     request is one synced batch; own RWMutex.
+//	quota/<entity>       one JSON document per client quota entity
+//	                     (quotas.go), written by AlterClientQuotas:
+//	                     {"entity":{"user":"alice","client-id":null},
+//	                      "quotas":{"producer_byte_rate":1048576}}.
+//	                     <entity> is the entity's parts in the order user,
+//	                     client-id, ip joined by '/', each "type=<name>"
+//	                     with the name URL-path-escaped, or the bare type
+//	                     for the default entity (a null name): the key above
+//	                     is quota/user=alice/client-id. An entity whose last
+//	                     quota is removed is deleted. All entities changed
+//	                     by one request are written in one synced batch;
+//	                     the in-memory map is under Single.mu. This is the
+//	                     only quota format: a store holding keys of the
+//	                     short-lived quota/<base64url> format of the first
+//	                     security merge fails to open (entity does not match
+//	                     its key).
 //
 // Keeping a topic in one key makes every mutation a single atomic write and
 // means a partially applied change cannot exist. OpenSingle refuses keys it

@@ -2,97 +2,98 @@ package controller
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"sort"
+	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"samsa/quota"
 )
 
-// QuotaEntityPart is one part of a client quota entity: Type is "user",
-// "client-id" or "ip"; a nil Name is the default entity of that type
-// (Kafka's <default>).
-type QuotaEntityPart struct {
-	Type string  `json:"type"`
-	Name *string `json:"name"`
-}
+// quotaKeyPrefix starts the key of every client quota entity.
+const quotaKeyPrefix = "quota/"
 
-// ClientQuota is the quota values (producer_byte_rate, ...) of one entity,
-// its parts sorted by type. Kafka's ClientQuotaRecord, kept per entity.
-type ClientQuota struct {
-	Entity []QuotaEntityPart  `json:"entity"`
-	Values map[string]float64 `json:"values"`
-}
-
-// QuotaEntityKey is a canonical string for an entity (parts sorted by
-// type), used as map key and, base64url-encoded, in the Pebble key.
-func QuotaEntityKey(parts []QuotaEntityPart) string {
-	sorted := append([]QuotaEntityPart(nil), parts...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Type < sorted[j].Type })
+// quotaKey is "quota/" and the entity's parts in the order user,
+// client-id, ip, joined with '/': "type=<name>" with the name
+// URL-path-escaped, or the bare type for the default entity, e.g.
+// "quota/user=alice/client-id" is user alice with the default client id.
+func quotaKey(e quota.Entity) string {
 	var b strings.Builder
-	for _, p := range sorted {
-		b.WriteString(p.Type)
-		if p.Name == nil {
-			b.WriteString("\x00")
-		} else {
-			b.WriteString("=" + *p.Name)
+	b.WriteString(quotaKeyPrefix)
+	for i, p := range e.Parts() {
+		if i > 0 {
+			b.WriteByte('/')
 		}
-		b.WriteString("\x01")
+		b.WriteString(p.Type)
+		if !p.Part.Default {
+			b.WriteByte('=')
+			b.WriteString(url.PathEscape(p.Part.Name))
+		}
 	}
 	return b.String()
 }
 
-// quotaKeyPrefix starts the Pebble key of a client quota:
-// quota/<base64url of QuotaEntityKey>.
-const quotaKeyPrefix = "quota/"
-
-func quotaPebbleKey(entityKey string) []byte {
-	return []byte(quotaKeyPrefix + base64.RawURLEncoding.EncodeToString([]byte(entityKey)))
+// quotaDoc is the stored value: the entity as on the wire (a null name
+// is the default) and its quota values.
+type quotaDoc struct {
+	Entity map[string]*string `json:"entity"`
+	Quotas map[string]float64 `json:"quotas"`
 }
 
-// quotaState is Single's client quotas. mu guards byEntity; writers also
-// hold writeSem.
-type quotaState struct {
-	mu       sync.RWMutex
-	byEntity map[string]ClientQuota
+func encodeQuota(e quota.Entry) ([]byte, error) {
+	d := quotaDoc{Entity: map[string]*string{}, Quotas: e.Values}
+	for _, p := range e.Entity.Parts() {
+		d.Entity[p.Type] = p.Part.NamePtr()
+	}
+	return json.Marshal(d)
 }
 
-func (s *Single) loadQuota(key string, val []byte) error {
-	var q ClientQuota
-	if err := json.Unmarshal(val, &q); err != nil {
-		return fmt.Errorf("client quota: %w", err)
+func decodeQuota(key string, val []byte) (quota.Entry, error) {
+	var d quotaDoc
+	if err := json.Unmarshal(val, &d); err != nil {
+		return quota.Entry{}, err
 	}
-	ek := QuotaEntityKey(q.Entity)
-	if string(quotaPebbleKey(ek)) != key || len(q.Values) == 0 {
-		return fmt.Errorf("client quota does not check out")
+	comps := make([]quota.WireComponent, 0, len(d.Entity))
+	for t, n := range d.Entity {
+		comps = append(comps, quota.WireComponent{Type: t, Name: n})
 	}
-	if s.quotas.byEntity == nil {
-		s.quotas.byEntity = map[string]ClientQuota{}
+	e, err := quota.StoredEntity(comps)
+	if err != nil {
+		return quota.Entry{}, err
 	}
-	s.quotas.byEntity[ek] = q
-	return nil
+	if quotaKey(e) != key {
+		return quota.Entry{}, fmt.Errorf("entity %s does not match its key", e)
+	}
+	if len(d.Quotas) == 0 {
+		return quota.Entry{}, fmt.Errorf("no quotas")
+	}
+	return quota.Entry{Entity: e, Values: d.Quotas}, nil
 }
 
-// ClientQuotas returns every entity's quotas.
-func (s *Single) ClientQuotas() []ClientQuota {
-	s.quotas.mu.RLock()
-	defer s.quotas.mu.RUnlock()
-	out := make([]ClientQuota, 0, len(s.quotas.byEntity))
-	for _, q := range s.quotas.byEntity {
-		out = append(out, ClientQuota{Entity: append([]QuotaEntityPart(nil), q.Entity...), Values: maps.Clone(q.Values)})
+// ClientQuotas returns every stored client quota entity with its values
+// (a deep copy).
+func (s *Single) ClientQuotas() []quota.Entry {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]quota.Entry, 0, len(s.quotas))
+	for e, vals := range s.quotas {
+		cp := make(map[string]float64, len(vals))
+		for k, v := range vals {
+			cp[k] = v
+		}
+		out = append(out, quota.Entry{Entity: e, Values: cp})
 	}
-	sort.Slice(out, func(i, j int) bool { return QuotaEntityKey(out[i].Entity) < QuotaEntityKey(out[j].Entity) })
+	quota.SortEntries(out)
 	return out
 }
 
-// SetClientQuotas replaces the values of each given entity (no values:
-// the entity's quotas are removed) in one synced batch. The caller
-// (AlterClientQuotas) has validated them.
-func (s *Single) SetClientQuotas(ctx context.Context, quotas []ClientQuota) error {
+// SetClientQuotas replaces the values of each entity given (an empty
+// Values removes the entity) in one synced batch, so that an
+// AlterClientQuotas request is applied whole or not at all. Validation
+// is the caller's (quota.Apply).
+func (s *Single) SetClientQuotas(ctx context.Context, entries []quota.Entry) error {
 	if err := s.lockWrite(ctx); err != nil {
 		return err
 	}
@@ -100,13 +101,13 @@ func (s *Single) SetClientQuotas(ctx context.Context, quotas []ClientQuota) erro
 	err := s.db.Write(func(db *pebble.DB) error {
 		b := db.NewBatch()
 		defer b.Close()
-		for _, q := range quotas {
-			k := quotaPebbleKey(QuotaEntityKey(q.Entity))
-			if len(q.Values) == 0 {
+		for _, e := range entries {
+			k := []byte(quotaKey(e.Entity))
+			if len(e.Values) == 0 {
 				_ = b.Delete(k, nil)
 				continue
 			}
-			val, err := json.Marshal(q)
+			val, err := encodeQuota(e)
 			if err != nil {
 				return err
 			}
@@ -117,24 +118,33 @@ func (s *Single) SetClientQuotas(ctx context.Context, quotas []ClientQuota) erro
 	if err != nil {
 		return fmt.Errorf("controller: write client quotas: %w", err)
 	}
-	s.quotas.mu.Lock()
-	defer s.quotas.mu.Unlock()
-	if s.quotas.byEntity == nil {
-		s.quotas.byEntity = map[string]ClientQuota{}
-	}
-	for _, q := range quotas {
-		ek := QuotaEntityKey(q.Entity)
-		if len(q.Values) == 0 {
-			delete(s.quotas.byEntity, ek)
-		} else {
-			s.quotas.byEntity[ek] = ClientQuota{Entity: append([]QuotaEntityPart(nil), q.Entity...), Values: maps.Clone(q.Values)}
+	s.mu.Lock()
+	for _, e := range entries {
+		if len(e.Values) == 0 {
+			delete(s.quotas, e.Entity)
+			continue
 		}
+		cp := make(map[string]float64, len(e.Values))
+		for k, v := range e.Values {
+			cp[k] = v
+		}
+		s.quotas[e.Entity] = cp
 	}
+	s.mu.Unlock()
 	return nil
 }
 
-// reconcileQuotas rewrites every quota/ key from memory into b.
+// reconcileQuotas rewrites the quota keys of a reopened store from
+// memory, like reconcile does for topics.
 func (s *Single) reconcileQuotas(db *pebble.DB, b *pebble.Batch) error {
+	want := map[string][]byte{}
+	for _, e := range s.ClientQuotas() {
+		val, err := encodeQuota(e)
+		if err != nil {
+			return err
+		}
+		want[quotaKey(e.Entity)] = val
+	}
 	hi := []byte(quotaKeyPrefix)
 	hi[len(hi)-1]++
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte(quotaKeyPrefix), UpperBound: hi})
@@ -142,17 +152,15 @@ func (s *Single) reconcileQuotas(db *pebble.DB, b *pebble.Batch) error {
 		return err
 	}
 	for it.First(); it.Valid(); it.Next() {
-		_ = b.Delete(append([]byte(nil), it.Key()...), nil)
+		if _, ok := want[string(it.Key())]; !ok {
+			_ = b.Delete(append([]byte(nil), it.Key()...), nil)
+		}
 	}
 	if err := it.Close(); err != nil {
 		return err
 	}
-	for _, q := range s.ClientQuotas() {
-		val, err := json.Marshal(q)
-		if err != nil {
-			return err
-		}
-		_ = b.Set(quotaPebbleKey(QuotaEntityKey(q.Entity)), val, nil)
+	for k, v := range want {
+		_ = b.Set([]byte(k), v, nil)
 	}
 	return nil
 }

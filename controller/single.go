@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"samsa/quota"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -97,20 +99,20 @@ type Single struct {
 	// nextProducerID is the first producer id never handed out.
 	nextProducerID int64
 
-	// mu guards byName, byID and names. The *Topic values are never
-	// modified once stored (a change stores a new value), so readers only
-	// need mu long enough to copy them.
+	// mu guards byName, byID, names and quotas. The *Topic values and
+	// quota value maps are never modified once stored (a change stores
+	// a new value), so readers only need mu long enough to copy them.
 	mu     sync.RWMutex
 	byName map[string]*Topic
 	byID   map[TopicID]*Topic
 	names  []string // sorted, for Topics
+	// quotas are the client quotas (quotas.go).
+	quotas map[quota.Entity]map[string]float64
 
 	// scram holds the SCRAM credentials (scram.go), under its own lock.
 	scram scramState
 	// acls holds the ACLs (acls.go), under its own lock.
 	acls aclState
-	// quotas holds the client quotas (quotas.go), under its own lock.
-	quotas quotaState
 }
 
 var _ Controller = (*Single)(nil)
@@ -147,6 +149,7 @@ func OpenSingle(cfg SingleConfig) (*Single, error) {
 		collide:  make(map[string]string),
 		byName:   make(map[string]*Topic),
 		byID:     make(map[TopicID]*Topic),
+		quotas:   make(map[quota.Entity]map[string]float64),
 	}
 	fs := cfg.Guard.WrapPebble(cfg.FS)
 	db, err := pebbledb.Open(pebbledb.Options{
@@ -202,10 +205,12 @@ func (s *Single) load(brokerID int32) error {
 			}
 			topics = append(topics, t)
 		case strings.HasPrefix(key, quotaKeyPrefix):
-			if err := s.loadQuota(key, val); err != nil {
+			e, err := decodeQuota(key, val)
+			if err != nil {
 				_ = iter.Close()
 				return fmt.Errorf("key %q: %w", key, err)
 			}
+			s.quotas[e.Entity] = e.Values
 		case strings.HasPrefix(key, aclKeyPrefix):
 			if err := s.loadACL(key, val); err != nil {
 				_ = iter.Close()

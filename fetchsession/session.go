@@ -450,3 +450,22 @@ func (c *Cache) remove(id int32) {
 }
 
 func (c *Cache) removeLocked(s *Session) { delete(c.sessions, s.id) }
+
+// Throttled completes the empty answer to a fetch that is throttled by a
+// client quota (Kafka's FetchContext.getThrottledResponse): no
+// partitions, and the session's id for an incremental fetch (a full fetch
+// creates no session). The session's cached partition state is left as
+// it was, so the next fetch sends what this one would have. ctx may be
+// nil.
+func (ctx *Context) Throttled(resp *kmsg.FetchResponse) {
+	if ctx == nil || ctx.full {
+		return
+	}
+	s := ctx.session
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	resp.SessionID = s.id
+	if s.epoch != nextEpoch(ctx.reqEpoch) {
+		resp.ErrorCode = errInvalidFetchSessionEpoch
+	}
+}

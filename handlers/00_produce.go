@@ -13,6 +13,7 @@ import (
 	"samsa/controller"
 	"samsa/logstore"
 	"samsa/protocol"
+	"samsa/quota"
 	"samsa/replica"
 	"samsa/txn"
 )
@@ -33,6 +34,10 @@ func init() { register(0, 13, (*Handlers).produce) }
 func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.ProduceRequest) (kmsg.Response, error) {
 	if req.Version < 3 {
 		return nil, fmt.Errorf("produce v%d (message format v0/v1) is not served; Kafka 4 closes the connection too", req.Version)
+	}
+	var start time.Time
+	if h.Quotas.Active() {
+		start = time.Now()
 	}
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	var wholeRequest error
@@ -135,10 +140,28 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 		}
 	}
 	h.countProduce(req, resp)
+	if !start.IsZero() {
+		h.produceQuota(r, req, resp, start)
+	}
 	if req.Acks == 0 {
 		return nil, nil
 	}
 	return resp, nil
+}
+
+// produceQuota records the request's size against the producer's
+// producer_byte_rate and, unless acks=0, its handling time against its
+// request_percentage, and throttles by the larger throttle time
+// (KafkaApis.handleProduceRequest). With acks=0 nothing is answered but
+// the connection is still muted.
+func (h *Handlers) produceQuota(r *protocol.Request, req *kmsg.ProduceRequest, resp *kmsg.ProduceResponse, start time.Time) {
+	user, client := quotaUser(r), quotaClientID(r)
+	bwMs := h.Quotas.Record(quota.Produce, user, client, float64(r.Size))
+	var reqMs int32
+	if req.Acks != 0 {
+		reqMs = h.Quotas.Record(quota.Request, user, client, quota.RequestValue(time.Since(start)))
+	}
+	throttleResponse(r, resp, bwMs, reqMs)
 }
 
 // verifyTxnBatch is the transaction verification of a transactional

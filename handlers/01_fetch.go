@@ -10,8 +10,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"samsa/controller"
+	"samsa/fetchsession"
 	"samsa/logstore"
 	"samsa/protocol"
+	"samsa/quota"
 	"samsa/replica"
 )
 
@@ -37,6 +39,18 @@ func (h *Handlers) fetch(ctx context.Context, r *protocol.Request, req *kmsg.Fet
 		resp.ErrorCode = code
 		return resp, nil
 	}
+	var start time.Time
+	if h.Quotas.Active() {
+		start = time.Now()
+		if !fromReplica && h.Quotas.Enabled(quota.Fetch) {
+			// KafkaApis caps a consumer's max_bytes to what it may take
+			// in a quota window, else it would always be throttled.
+			maxWindow := h.Quotas.MaxValueInWindow(quota.Fetch, quotaUser(r), quotaClientID(r))
+			if req.MaxBytes <= 0 || req.MaxBytes > maxWindow {
+				req.MaxBytes = maxWindow
+			}
+		}
+	}
 	var deadline time.Time
 	if req.MaxWaitMillis > 0 {
 		deadline = time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
@@ -44,13 +58,7 @@ func (h *Handlers) fetch(ctx context.Context, r *protocol.Request, req *kmsg.Fet
 	for {
 		resp, bytes, waits, releases, failed := h.fetchOnce(req)
 		if bytes >= int(req.MinBytes) || failed || len(waits) == 0 || deadline.IsZero() || !time.Now().Before(deadline) {
-			for _, rel := range releases {
-				r.AfterEncode(rel)
-			}
-			r.SizeHint = bytes + fetchOverhead(req)
-			h.countFetch(req, resp)
-			session.Finish(resp, time.Now())
-			return resp, nil
+			return h.finishFetch(r, req, session, resp, bytes, releases, fromReplica, start), nil
 		}
 		for _, rel := range releases {
 			rel()
@@ -58,15 +66,42 @@ func (h *Handlers) fetch(ctx context.Context, r *protocol.Request, req *kmsg.Fet
 		if !waitAny(ctx, waits, time.Until(deadline)) {
 			// Deadline or shutdown: answer with what there is now.
 			resp, bytes, _, releases, _ := h.fetchOnce(req)
-			for _, rel := range releases {
-				r.AfterEncode(rel)
-			}
-			r.SizeHint = bytes + fetchOverhead(req)
-			h.countFetch(req, resp)
-			session.Finish(resp, time.Now())
-			return resp, nil
+			return h.finishFetch(r, req, session, resp, bytes, releases, fromReplica, start), nil
 		}
 	}
+}
+
+// finishFetch completes the answer. With client quotas, it first
+// records the answer's size against the consumer's consumer_byte_rate
+// and the time spent against its request_percentage (the wait for
+// min_bytes is not counted, as Kafka's request thread time does not count
+// the purgatory); over either, it answers with no partitions and the
+// throttle time, taking the size back out of the byte-rate sensor, as
+// KafkaApis.handleFetchRequest does.
+func (h *Handlers) finishFetch(r *protocol.Request, req *kmsg.FetchRequest, session *fetchsession.Context, resp *kmsg.FetchResponse, bytes int, releases []func(), fromReplica bool, start time.Time) *kmsg.FetchResponse {
+	if !start.IsZero() && !fromReplica {
+		user, client := quotaUser(r), quotaClientID(r)
+		size := float64(bytes + fetchOverhead(req))
+		reqMs := h.Quotas.Record(quota.Request, user, client, quota.RequestValue(time.Since(start)))
+		bwMs := h.Quotas.Record(quota.Fetch, user, client, size)
+		if ms := max(reqMs, bwMs); ms > 0 {
+			h.Quotas.Unrecord(quota.Fetch, user, client, size)
+			for _, rel := range releases {
+				rel()
+			}
+			empty := req.ResponseKind().(*kmsg.FetchResponse)
+			session.Throttled(empty)
+			throttleResponse(r, empty, bwMs, reqMs)
+			return empty
+		}
+	}
+	for _, rel := range releases {
+		r.AfterEncode(rel)
+	}
+	r.SizeHint = bytes + fetchOverhead(req)
+	h.countFetch(req, resp)
+	session.Finish(resp, time.Now())
+	return resp
 }
 
 // countFetch adds the partitions of the fetch response that goes out to

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -46,8 +47,8 @@ type Deps struct {
 	// Authorizer, when set (authorizer.class.name), decides every
 	// request (authorize.go); nil lets every client do anything.
 	Authorizer *acl.Authorizer
-	// Quotas holds the client quotas (AlterClientQuotas) and throttles
-	// producers and consumers over them; nil: no quotas.
+	// Quotas are the client quotas (package quota); New makes one from
+	// the config and the stored quotas when it is nil.
 	Quotas *quota.Manager
 }
 
@@ -64,6 +65,10 @@ type Handlers struct {
 
 	// fetchSessions are the incremental fetch sessions (KIP-227).
 	fetchSessions *fetchsession.Cache
+
+	// quotaMu serializes AlterClientQuotas, which reads the current
+	// values and writes back changed ones.
+	quotaMu sync.Mutex
 }
 
 // New returns the handlers for deps.
@@ -73,6 +78,9 @@ func New(deps Deps) *Handlers {
 	}
 	if deps.Metrics == nil {
 		deps.Metrics = metrics.New()
+	}
+	if deps.Quotas == nil {
+		deps.Quotas = newQuotaManager(deps)
 	}
 	slots := 1000
 	if deps.Config != nil {
@@ -147,17 +155,25 @@ func (h *Handlers) Handle(ctx context.Context, r *protocol.Request) (kmsg.Respon
 	if !ok {
 		return nil, fmt.Errorf("no handler for api key %d", r.Header.Key)
 	}
-	var resp kmsg.Response
-	var err error
-	if h.Authorizer != nil {
-		resp, err = h.authorized(ctx, r, a)
-	} else {
-		resp, err = a.serve(h, ctx, r)
+	if !h.Quotas.Enabled(quota.Request) || r.Header.Key <= 1 || throttleExempt(r.Header.Key) {
+		// Produce and Fetch record request time themselves.
+		return h.serve(ctx, r, a)
 	}
-	if err == nil && h.Quotas != nil {
-		h.applyQuotas(r, resp)
+	start := time.Now()
+	resp, err := h.serve(ctx, r, a)
+	if err == nil && resp != nil {
+		h.requestQuota(r, resp, time.Since(start))
 	}
 	return resp, err
+}
+
+// serve runs a's handler, through the authorizer when there is one
+// (authorize.go).
+func (h *Handlers) serve(ctx context.Context, r *protocol.Request, a api) (kmsg.Response, error) {
+	if h.Authorizer != nil {
+		return h.authorized(ctx, r, a)
+	}
+	return a.serve(h, ctx, r)
 }
 
 // supportedAPIs returns the registry sorted by key, for ApiVersions;

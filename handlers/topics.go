@@ -162,7 +162,7 @@ func (h *Handlers) normalizeTopicConfigs(in map[string]string) (map[string]strin
 	return out, nil
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -34,8 +34,6 @@ type conn struct {
 	rw       net.Conn
 	sec      Security // nil: PLAINTEXT
 	sess     Session  // nil: PLAINTEXT
-	ip       string   // for max.connections.per.ip; set under Server.mu
-	counted  bool     // counts toward max.connections
 	addr     string
 	listener string
 	br       *bufio.Reader
@@ -274,7 +272,7 @@ func (c *conn) serve(frame []byte) (keep bool) {
 			"api", kmsg.NameForKey(hdr.Key), "api_version", hdr.Version, "err", err)
 		return false
 	}
-	r := &Request{Header: hdr, Body: req, ClientAddr: c.addr, Listener: c.listener, Principal: principal, Logger: log, Received: received}
+	r := &Request{Header: hdr, Body: req, ClientAddr: c.addr, Listener: c.listener, Principal: principal, Logger: log, Received: received, Size: len(frame)}
 	defer r.runAfterEncode()
 	if c.sess != nil {
 		resp, handled, err := c.sess.Intercept(r)
@@ -297,26 +295,38 @@ func (c *conn) serve(frame []byte) (keep bool) {
 			"api", kmsg.NameForKey(hdr.Key), "api_version", hdr.Version, "err", err)
 		return false
 	}
-	keep = true
-	if resp != nil {
-		resp.SetVersion(hdr.Version)
-		keep = c.sendSized(hdr.CorrelationID, resp, r.SizeHint)
+	if resp == nil {
+		return c.throttle(r.throttleMs)
 	}
-	if keep && r.Mute > 0 {
-		c.mute(r.Mute)
+	resp.SetVersion(hdr.Version)
+	if r.throttleMs > 0 && !r.clientThrottles && !c.throttle(r.throttleMs) {
+		return false
 	}
-	return keep
+	if !c.sendSized(hdr.CorrelationID, resp, r.SizeHint) {
+		return false
+	}
+	if r.clientThrottles {
+		return c.throttle(r.throttleMs)
+	}
+	return true
 }
 
-// mute stops reading for d (a quota throttle, KIP-219): the read loop is
-// the only reader, so waiting here is the channel being muted. Shutdown
-// ends the wait.
-func (c *conn) mute(d time.Duration) {
-	t := time.NewTimer(d)
+// throttle mutes the connection for ms milliseconds (KIP-219): the read
+// loop does not read the socket meanwhile, so the client's next request
+// waits in the socket buffer, while the write loop still sends the
+// response already queued. Shutdown ends the wait; it reports whether
+// the connection stays open.
+func (c *conn) throttle(ms int32) bool {
+	if ms <= 0 {
+		return true
+	}
+	t := time.NewTimer(time.Duration(ms) * time.Millisecond)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
 	case <-c.s.ctx.Done():
+		return false
 	}
 }
 

@@ -65,14 +65,24 @@
 // queued responses into one buffered write, so small responses share TLS
 // records.
 //
-// # Connection limits
+// # Throttling and connection limits
 //
-// Config.MaxConnections (max.connections) makes an accept loop wait, the
-// socket accepted, until a connection closes (Kafka's
-// waitForConnectionSlot); the inter-broker listener is exempt when there
-// are several. Config.MaxConnectionsPerIP (max.connections.per.ip and its
-// overrides) closes a connection beyond the limit at once with one log
-// line. Both counts are kept under Server.mu.
+// A handler that finds the client over a quota calls Request.Throttle
+// (package quota computes the time). When the response version lets the
+// client throttle itself (KIP-219), the response is queued at once and
+// the read loop then waits out the throttle time before reading the next
+// request, so the connection is muted while the write loop still sends
+// what is queued; for older versions the read loop waits first and the
+// response goes out after it, as Kafka delays it. Shutdown ends the wait
+// and closes the connection. Config.Limiter (quota.ConnectionQuotas) is
+// asked about every accepted connection before it is served: it may
+// block the accept loop (max.connections), close the connection at once
+// (max.connections.per.ip) or after a delay (an IP's
+// connection_creation_rate), and is told when an admitted connection
+// closes; the inter-broker listener never waits for max.connections
+// when there are several listeners (Kafka's protectedListener), and
+// Shutdown calls its Close so that an accept loop waiting for a slot
+// returns.
 //
 // # Bad input
 //

@@ -47,15 +47,19 @@ type Request struct {
 	// RequestQueueTimeMs measures from here to the handler.
 	Received time.Time
 
-	// Mute, when set by the handler, stops reading the connection for
-	// that long after the response is queued: the client is over a quota
-	// and its response carries throttle_time_ms (KIP-219).
-	Mute time.Duration
-
 	// SizeHint, when set by the handler, is roughly how many bytes the
 	// encoded response will take, so the output buffer is taken at that
 	// size rather than grown while encoding (Fetch knows its record bytes).
 	SizeHint int
+
+	// Size is the request's size in bytes: header and body, without the
+	// 4-byte length (Kafka's RequestChannel.Request.sizeInBytes), which
+	// the producer byte-rate quota records.
+	Size int
+
+	// throttleMs and clientThrottles are set by Throttle.
+	throttleMs      int32
+	clientThrottles bool
 
 	// afterEncode runs once the response has been encoded (or dropped).
 	afterEncode []func()
@@ -66,6 +70,19 @@ type Request struct {
 // return pooled buffers that the response's fields point into (Fetch's
 // record batches) without copying them first.
 func (r *Request) AfterEncode(fn func()) { r.afterEncode = append(r.afterEncode, fn) }
+
+// Throttle asks the connection to be throttled for ms milliseconds
+// because the client is over a quota (KIP-219). When the client
+// throttles itself (clientSide: the response version carries
+// throttle_time_ms for that purpose), the response is sent at once and
+// the connection is not read again until the time has passed; otherwise
+// the response itself is held back for that time, as Kafka does for
+// older clients. The longest of several calls wins.
+func (r *Request) Throttle(ms int32, clientSide bool) {
+	if ms > r.throttleMs {
+		r.throttleMs, r.clientThrottles = ms, clientSide
+	}
+}
 
 func (r *Request) runAfterEncode() {
 	for _, fn := range r.afterEncode {
@@ -88,18 +105,23 @@ type Config struct {
 	// for Kafka's socket-server-metrics (connection-count,
 	// connection-creation-rate) per listener.
 	Conns ConnObserver
-	// MaxConnections is Kafka's max.connections: with that many open,
-	// accepting waits for one to close (Kafka's waitForConnectionSlot).
-	// Connections of ProtectedListener do not count and never wait.
-	// 0: no limit; negative: none (Kafka's max.connections=0).
-	MaxConnections    int
-	ProtectedListener string
-	// MaxConnectionsPerIP is max.connections.per.ip, with
-	// max.connections.per.ip.overrides by IP: a connection beyond it is
-	// closed at once with one log line (TooManyConnectionsException).
-	// 0: no limit; negative: none (Kafka's 0, allowing only overrides).
-	MaxConnectionsPerIP    int
-	MaxConnectionsPerIPFor map[string]int
+	// Limiter, when set, admits or refuses each accepted connection
+	// (max.connections, max.connections.per.ip, IP connection creation
+	// rate; package quota implements it).
+	Limiter ConnLimiter
+}
+
+// ConnLimiter is Kafka's ConnectionQuotas as the accept loop sees it.
+type ConnLimiter interface {
+	// Admit is called from the accept loop for every accepted
+	// connection; it may block to hold accepting back. When ok is false
+	// the connection is closed after delay and Release is not called.
+	Admit(listener string, remote net.Addr) (delay time.Duration, ok bool)
+	// Release is called once for each admitted connection when it closes.
+	Release(listener string, remote net.Addr)
+	// Close is called by Shutdown: an Admit waiting for a slot returns
+	// at once, refusing, and so does every later one.
+	Close()
 }
 
 // ConnObserver counts connections per listener. Its methods are called
@@ -122,11 +144,6 @@ type Server struct {
 	closed    bool
 	listeners []net.Listener
 	conns     map[*conn]struct{}
-	// Connection counts for max.connections and max.connections.per.ip;
-	// slotFreed (on mu) wakes an accept loop waiting for a slot.
-	counted   int
-	perIP     map[string]int
-	slotFreed *sync.Cond
 }
 
 // NewServer returns a server that dispatches to h.
@@ -138,9 +155,7 @@ func NewServer(h Handler, cfg Config) *Server {
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{h: h, cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{}), perIP: map[string]int{}}
-	s.slotFreed = sync.NewCond(&s.mu)
-	return s
+	return &Server{h: h, cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{})}
 }
 
 // Listen binds addr (host:port) for the listener called name and starts
@@ -202,29 +217,25 @@ func (s *Server) acceptLoop(name string, ln net.Listener, sec Security) {
 			continue
 		}
 		backoff = 0
+		if lim := s.cfg.Limiter; lim != nil {
+			if delay, ok := lim.Admit(name, nc.RemoteAddr()); !ok {
+				if delay > 0 {
+					time.AfterFunc(delay, func() { nc.Close() })
+				} else {
+					nc.Close()
+				}
+				continue
+			}
+		}
 		c := newConn(s, nc, name, sec)
 		s.mu.Lock()
-		counted := s.cfg.MaxConnections != 0 && name != s.cfg.ProtectedListener
-		for counted && s.counted >= max(s.cfg.MaxConnections, 0) && !s.closed {
-			s.slotFreed.Wait()
-		}
 		if s.closed {
 			s.mu.Unlock()
 			nc.Close()
+			if s.cfg.Limiter != nil {
+				s.cfg.Limiter.Release(name, nc.RemoteAddr())
+			}
 			return
-		}
-		c.ip = hostOnly(c.addr)
-		if limit := s.ipLimit(c.ip); limit != 0 && s.perIP[c.ip] >= max(limit, 0) {
-			s.mu.Unlock()
-			nc.Close()
-			s.log.Info("rejected connection: address already has the configured maximum of connections",
-				"client", c.addr, "listener", name, "max.connections.per.ip", max(limit, 0))
-			continue
-		}
-		s.perIP[c.ip]++
-		if counted {
-			s.counted++
-			c.counted = true
 		}
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
@@ -236,36 +247,15 @@ func (s *Server) acceptLoop(name string, ln net.Listener, sec Security) {
 	}
 }
 
-// ipLimit is max.connections.per.ip for ip, with its override. Caller
-// holds mu.
-func (s *Server) ipLimit(ip string) int {
-	if n, ok := s.cfg.MaxConnectionsPerIPFor[ip]; ok {
-		return n
-	}
-	return s.cfg.MaxConnectionsPerIP
-}
-
-func hostOnly(addr string) string {
-	h, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	return h
-}
-
 func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
-	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
-		delete(s.perIP, c.ip)
-	}
-	if c.counted {
-		s.counted--
-		s.slotFreed.Signal()
-	}
 	s.mu.Unlock()
 	if s.cfg.Conns != nil {
 		s.cfg.Conns.ConnClosed(c.listener)
+	}
+	if s.cfg.Limiter != nil {
+		s.cfg.Limiter.Release(c.listener, c.nc.RemoteAddr())
 	}
 	s.wg.Done()
 }
@@ -276,7 +266,9 @@ func (s *Server) removeConn(c *conn) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
-	s.slotFreed.Broadcast()
+	if s.cfg.Limiter != nil {
+		s.cfg.Limiter.Close()
+	}
 	for _, ln := range s.listeners {
 		ln.Close()
 	}

@@ -103,6 +103,55 @@ cli_configs() {
 	expect_contains "$out" "^  log.dirs=" "describe broker log.dirs" || return 1
 }
 
+# cli_quotas: kafka-configs adding, describing and removing client quotas
+# (users, clients, user+client, ips, defaults). The expected lines are
+# what Kafka 4.3.1's kafka-configs prints for the same commands against a
+# Kafka 4.3.1 broker (ConfigCommand: "Completed updating config for
+# client <name>.", "Completed updating default config for clients in the
+# cluster.", "Quota configs for client-id '<name>' are key=value" with the
+# value a Java double). Describing users alone also asks for SCRAM
+# credentials (DescribeUserScramCredentials), so users are described
+# together with a client id here.
+cli_quotas() {
+	local c=cli-quota-$COMPAT_RUN_ID u=cli-user-$COMPAT_RUN_ID ip=10.77.0.1 out
+	out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --alter --entity-type clients --entity-name "$c" --add-config producer_byte_rate=1048576,consumer_byte_rate=2097152 2>&1) || fail "alter client: $out" || return 1
+	expect_contains "$out" "^Completed updating config for client $c\.$" "alter client" || return 1
+	out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --alter --entity-type users --entity-name "$u" --entity-type clients --entity-default --add-config request_percentage=12.5 2>&1) || fail "alter user+default client: $out" || return 1
+	expect_contains "$out" "^Completed updating config for user $u\.$" "alter user+default client" || return 1
+	out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --alter --entity-type ips --entity-name "$ip" --add-config connection_creation_rate=100 2>&1) || fail "alter ip: $out" || return 1
+	expect_contains "$out" "^Completed updating config for ip $ip\.$" "alter ip" || return 1
+	out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --alter --entity-type clients --entity-default --add-config producer_byte_rate=1000000000 2>&1) || fail "alter default client: $out" || return 1
+	expect_contains "$out" "^Completed updating default config for clients in the cluster\.$" "alter default client" || return 1
+	# Kafka's validation reaches the tool as an error.
+	out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --alter --entity-type clients --entity-name "$c" --add-config producer_byte_rate=1.5 2>&1) && fail "fractional rate accepted: $out" && return 1
+	expect_contains "$out" "InvalidRequestException: producer_byte_rate cannot be a fractional value\." "fractional rate" || return 1
+
+	out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type clients --entity-name "$c" 2>&1) || fail "describe client: $out" || return 1
+	echo "$out"
+	expect_contains "$out" "^Quota configs for client-id '$c' are .*producer_byte_rate=1048576\.0" "describe client producer_byte_rate" || return 1
+	expect_contains "$out" "^Quota configs for client-id '$c' are .*consumer_byte_rate=2097152\.0" "describe client consumer_byte_rate" || return 1
+	out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type users --entity-name "$u" --entity-type clients --entity-default 2>&1) || fail "describe user+default client: $out" || return 1
+	echo "$out"
+	expect_contains "$out" "^Quota configs for user-principal '$u', the default client-id are request_percentage=12\.5$" "describe user+default client" || return 1
+	out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type ips --entity-name "$ip" 2>&1) || fail "describe ip: $out" || return 1
+	echo "$out"
+	expect_contains "$out" "^Quota configs for ip '$ip' are connection_creation_rate=100\.0$" "describe ip" || return 1
+	out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type clients --entity-default 2>&1) || fail "describe default client: $out" || return 1
+	expect_contains "$out" "^Quota configs for the default client-id are producer_byte_rate=1\.0E9$" "describe default client" || return 1
+
+	out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --alter --entity-type clients --entity-name "$c" --delete-config producer_byte_rate 2>&1) || fail "delete-config: $out" || return 1
+	expect_contains "$out" "^Completed updating config for client $c\.$" "delete-config" || return 1
+	out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type clients --entity-name "$c" 2>&1) || fail "describe after delete: $out" || return 1
+	expect_contains "$out" "^Quota configs for client-id '$c' are consumer_byte_rate=2097152\.0$" "describe after --delete-config" || return 1
+	for args in "--entity-type clients --entity-name $c --delete-config consumer_byte_rate" "--entity-type clients --entity-default --delete-config producer_byte_rate" \
+		"--entity-type ips --entity-name $ip --delete-config connection_creation_rate" "--entity-type users --entity-name $u --entity-type clients --entity-default --delete-config request_percentage"; do
+		# shellcheck disable=SC2086
+		out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --alter $args 2>&1) || fail "remove ($args): $out" || return 1
+	done
+	out=$(run_tool kafka-configs --bootstrap-server "$BOOTSTRAP" --describe --entity-type clients --entity-name "$c" 2>&1) || fail "describe after removing all: $out" || return 1
+	[[ -z "$out" ]] || fail "quotas left after removing them all: $out" || return 1
+}
+
 cli_get_offsets() {
 	local t=cli-offsets-$COMPAT_RUN_ID out
 	run_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --create --topic "$t" --partitions 2 >/dev/null || fail "create $t" || return 1
@@ -499,6 +548,7 @@ cli_scenarios() {
 		run_scenario cli "roundtrip-$codec" -- cli_console_roundtrip "$codec"
 	done
 	run_scenario cli configs-alter-describe -- cli_configs
+	run_scenario cli client-quotas -- cli_quotas
 	run_scenario cli get-offsets -- cli_get_offsets
 	run_scenario cli delete-records -- cli_delete_records
 	run_scenario cli log-dirs -- cli_log_dirs
