@@ -41,6 +41,12 @@ type ZKConfig struct {
 	// readers answer from it.
 	Cache  *metadatacache.Cache
 	Logger *slog.Logger
+	// DeferRegistration leaves the /brokers/ids/<id> registration to a
+	// later Register call: a broker registers only once it has recovered
+	// its logs and its listeners serve (KafkaServer.startup registers
+	// after LogManager and SocketServer start), since the controller
+	// sends it requests as soon as it appears there.
+	DeferRegistration bool
 }
 
 // ZK is the Controller of a broker in a ZooKeeper-coordinated cluster
@@ -60,6 +66,9 @@ type ZK struct {
 	// brokerEpoch is the czxid of this broker's registration znode
 	// (Kafka's broker epoch, KIP-380); it changes with every new session.
 	brokerEpoch atomic.Int64
+	// registered is set once this broker registered in /brokers/ids: a
+	// new session registers again only then.
+	registered atomic.Bool
 	// active is set by the controller role (package zkcontroller) while
 	// this broker is the elected controller.
 	active atomic.Bool
@@ -180,16 +189,38 @@ wait:
 	if err := z.loadClusterID(); err != nil {
 		return fail(err)
 	}
-	if err := z.register(ctx); err != nil {
-		return fail(err)
+	if !cfg.DeferRegistration {
+		if err := z.register(ctx); err != nil {
+			return fail(err)
+		}
+		z.registered.Store(true)
 	}
 	if err := z.loadConfigs(); err != nil {
 		return fail(err)
 	}
 	go z.eventLoop(events, conn.SessionID())
-	log.Info("controller: registered in zookeeper", "zookeeper", cfg.Connect, "broker_id", cfg.BrokerID,
-		"broker_epoch", z.brokerEpoch.Load(), "cluster_id", z.clusterID)
+	if !cfg.DeferRegistration {
+		log.Info("controller: registered in zookeeper", "zookeeper", cfg.Connect, "broker_id", cfg.BrokerID,
+			"broker_epoch", z.brokerEpoch.Load(), "cluster_id", z.clusterID)
+	}
 	return z, nil
+}
+
+// Register creates this broker's /brokers/ids/<id> znode when OpenZK was
+// told to defer it (ZKConfig.DeferRegistration): call it once the broker
+// can serve the controller's requests. Errors as OpenZK's registration:
+// broker.id held by another live session, ctx ending, ZooKeeper failing.
+func (z *ZK) Register(ctx context.Context) error {
+	if z.registered.Load() {
+		return nil
+	}
+	if err := z.register(ctx); err != nil {
+		return err
+	}
+	z.registered.Store(true)
+	z.log.Info("controller: registered in zookeeper", "zookeeper", z.cfg.Connect, "broker_id", z.cfg.BrokerID,
+		"broker_epoch", z.brokerEpoch.Load(), "cluster_id", z.clusterID)
+	return nil
 }
 
 // p prefixes a Kafka path with the chroot.
@@ -247,11 +278,13 @@ func (z *ZK) eventLoop(events <-chan zk.Event, session int64) {
 				z.log.Warn("controller: zookeeper session expired; registering again", "broker_id", z.cfg.BrokerID)
 			case ev.State == zk.StateHasSession && z.conn.SessionID() != session:
 				session = z.conn.SessionID()
-				ctx, cancel := context.WithTimeout(context.Background(), 2*z.cfg.SessionTimeout)
-				if err := z.register(ctx); err != nil {
-					z.log.Error("controller: re-registering broker failed", "err", err)
+				if z.registered.Load() {
+					ctx, cancel := context.WithTimeout(context.Background(), 2*z.cfg.SessionTimeout)
+					if err := z.register(ctx); err != nil {
+						z.log.Error("controller: re-registering broker failed", "err", err)
+					}
+					cancel()
 				}
-				cancel()
 				if err := z.loadConfigs(); err != nil {
 					z.log.Error("controller: reloading topic configs failed", "err", err)
 				}

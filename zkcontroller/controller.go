@@ -1162,13 +1162,15 @@ func (c *Controller) updateMetadataRequest(id int32) *kmsg.UpdateMetadataRequest
 // sendUpdateMetadata sends the full metadata to the given brokers.
 func (c *Controller) sendUpdateMetadata(ids []int32) {
 	for _, id := range ids {
-		c.enqueue(id, c.updateMetadataRequest(id))
+		if s := c.senders[id]; s != nil {
+			s.enqueue(c.updateMetadataRequest(id), true)
+		}
 	}
 }
 
 func (c *Controller) enqueue(id int32, req kmsg.Request) {
 	if s := c.senders[id]; s != nil {
-		s.enqueue(req)
+		s.enqueue(req, false)
 	}
 }
 

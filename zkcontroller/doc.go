@@ -62,8 +62,13 @@
 // (ControllerChannelManager's RequestSendThread), each with a queue and a
 // franz-go client pinned to Kafka 3.9's versions (LeaderAndIsr v7,
 // UpdateMetadata v8, StopReplica v4) on the broker's inter-broker listener.
-// A request that fails is retried a few times with backoff and then
-// dropped with an error log; the next state change sends the state again.
+// A request that fails is tried again every 100 ms until the broker
+// answers or leaves the live set (or this controller resigns), as Kafka's
+// RequestSendThread; the queue is unbounded, and a queued request that a
+// newer one makes pointless (an older full UpdateMetadata, older
+// LeaderAndIsr state of the same partition) is dropped, never reordering
+// the rest. A broker registers in /brokers/ids only once its logs are
+// recovered and its listeners serve (controller.ZK.Register).
 //
 // # What is persisted where
 //
