@@ -36,7 +36,7 @@ type Config struct {
 type Controller struct {
 	cfg  Config
 	z    *controller.ZK
-	conn *zk.Conn
+	conn retryConn
 	id   int32
 	log  *slog.Logger
 
@@ -48,6 +48,10 @@ type Controller struct {
 	// -1 when not the controller; read by tests and metrics.
 	epochSeen atomic.Int32
 	started   atomic.Bool
+	// sessionExpired is set when ZooKeeper reports this broker's session
+	// expired; the run goroutine resigns before handling anything else
+	// and clears it.
+	sessionExpired atomic.Bool
 
 	// Owned by the run goroutine (see the package documentation).
 	active       bool
@@ -120,8 +124,9 @@ func New(cfg Config) *Controller {
 	if log == nil {
 		log = slog.Default()
 	}
-	c := &Controller{cfg: cfg, z: cfg.ZK, conn: cfg.ZK.Conn(), id: cfg.ZK.BrokerID(), log: log,
+	c := &Controller{cfg: cfg, z: cfg.ZK, id: cfg.ZK.BrokerID(), log: log,
 		events: make(chan any, 1024), stop: make(chan struct{}), done: make(chan struct{})}
+	c.conn = retryConn{cfg.ZK.Conn(), c}
 	c.epochSeen.Store(-1)
 	return c
 }
@@ -415,7 +420,7 @@ func (c *Controller) onFailover() error {
 				}
 			}
 			if len(dead) > 0 && pc.st.Leader >= 0 {
-				if _, err := c.removeFromISR(tc, p, dead); err != nil {
+				if _, err := c.removeFromISR(tc, p, dead); c.partitionFailed(err, name, p) != nil {
 					return err
 				}
 			}
@@ -569,7 +574,7 @@ func (c *Controller) electWhereNeeded() ([]tp, error) {
 			pc, ok := tc.parts[p]
 			if !ok {
 				did, err := c.initPartition(tc, p)
-				if err != nil {
+				if err = c.partitionFailed(err, tc.name, p); err != nil {
 					return changed, err
 				}
 				if did {
@@ -581,7 +586,7 @@ func (c *Controller) electWhereNeeded() ([]tp, error) {
 				continue
 			}
 			did, err := c.electOffline(tc, p)
-			if err != nil {
+			if err = c.partitionFailed(err, tc.name, p); err != nil {
 				return changed, err
 			}
 			if did {
@@ -839,7 +844,7 @@ func (c *Controller) onBrokerFailure(dead []int32) error {
 			} else {
 				did, err = c.removeFromISR(tc, p, deadSet)
 			}
-			if err != nil {
+			if err = c.partitionFailed(err, name, p); err != nil {
 				return err
 			}
 			if did {

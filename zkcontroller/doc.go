@@ -70,6 +70,16 @@
 // the rest. A broker registers in /brokers/ids only once its logs are
 // recovered and its listeners serve (controller.ZK.Register).
 //
+// # Failures
+//
+// A ZooKeeper operation that fails because the connection was lost is
+// tried again until ZooKeeper answers (KafkaZkClient retries until
+// connected); only session expiry or the role stopping ends it, and ends
+// the term. Partitions are changed one by one: one that cannot be changed
+// is logged and skipped, the rest of the batch goes on, and what was
+// written is always sent to the brokers. Watches are re-armed by the
+// event they trigger, before any work that can fail.
+//
 // # What is persisted where
 //
 // Everything lives in ZooKeeper, in Kafka's znodes (controller/doc.go):

@@ -2,7 +2,6 @@ package zkcontroller_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -16,15 +15,45 @@ import (
 )
 
 // link is a TCP forwarder standing for the network between the controller
-// and a broker: cut closes every connection through it and refuses new
-// ones (accepted, then closed at once) until heal.
+// and a broker or ZooKeeper: setCut(true) closes every connection through
+// it and refuses new ones (accepted, then closed at once) until
+// setCut(false); freeze blackholes the connections open now (bytes are
+// swallowed, as on a dead network path) while new ones work.
 type link struct {
 	ln     net.Listener
 	target atomic.Value // string
 	cut    atomic.Bool
 
-	mu    sync.Mutex // guards conns
-	conns []net.Conn
+	mu     sync.Mutex // guards conns and frozen
+	conns  []net.Conn
+	frozen []*atomic.Bool
+}
+
+func (l *link) freeze() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, f := range l.frozen {
+		f.Store(true)
+	}
+	l.frozen = nil
+}
+
+// pipe copies src to dst, swallowing bytes while frozen.
+func pipe(dst, src net.Conn, frozen *atomic.Bool) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !frozen.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func newLink(t *testing.T) *link {
@@ -75,20 +104,27 @@ func (l *link) accept() {
 			c.Close()
 			continue
 		}
+		frozen := new(atomic.Bool)
 		l.mu.Lock()
 		l.conns = append(l.conns, c, u)
+		l.frozen = append(l.frozen, frozen)
 		l.mu.Unlock()
-		go func() { _, _ = io.Copy(u, c); u.Close(); c.Close() }()
-		go func() { _, _ = io.Copy(c, u); u.Close(); c.Close() }()
+		go pipe(u, c, frozen)
+		go pipe(c, u, frozen)
 	}
 }
 
 // openZKAt opens broker id's ZooKeeper registration advertising port.
 func openZKAt(t *testing.T, addr string, id int32, port int32) *controller.ZK {
 	t.Helper()
+	return openZKSession(t, addr, id, port, 2*time.Second)
+}
+
+func openZKSession(t *testing.T, addr string, id int32, port int32, session time.Duration) *controller.ZK {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	z, err := controller.OpenZK(ctx, controller.ZKConfig{Connect: addr, SessionTimeout: 2 * time.Second, BrokerID: id,
+	z, err := controller.OpenZK(ctx, controller.ZKConfig{Connect: addr, SessionTimeout: session, BrokerID: id,
 		Endpoints: []zkdata.Endpoint{{Listener: "PLAINTEXT", Host: "127.0.0.1", Port: port, SecurityProtocol: "PLAINTEXT"}},
 		Cache:     metadatacache.New("PLAINTEXT"), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

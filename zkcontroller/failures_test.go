@@ -1,0 +1,111 @@
+package zkcontroller_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"samsa/controller"
+	"samsa/internal/zkdata"
+	"samsa/internal/zktest"
+	"samsa/zkcontroller"
+)
+
+func stateOf(t *testing.T, conn *zk.Conn, topic string, p int32) (zkdata.PartitionState, bool) {
+	t.Helper()
+	data, _, err := conn.Get(zkdata.StatePath(topic, p))
+	if err != nil {
+		return zkdata.PartitionState{}, false
+	}
+	st, err := zkdata.DecodePartitionState(data)
+	return st, err == nil
+}
+
+func startController(t *testing.T, z *controller.ZK) *zkcontroller.Controller {
+	t.Helper()
+	c := zkcontroller.New(zkcontroller.Config{ZK: z, InterBrokerListener: "PLAINTEXT", Logger: slog.New(slog.DiscardHandler)})
+	c.Start()
+	t.Cleanup(c.Close)
+	return c
+}
+
+func createTopic(t *testing.T, z *controller.ZK, name string, assignment ...[]int32) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := z.CreateTopic(ctx, controller.CreateTopic{Name: name, Assignments: assignment}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, name+" initialized", 10*time.Second, func() bool {
+		st, ok := stateOf(t, z.Conn(), name, 0)
+		return ok && st.Leader == assignment[0][0]
+	})
+}
+
+// TestBrokerChangeSurvivesLostZooKeeperConnection: the controller's
+// connection to ZooKeeper goes dead (blackholed) just as it handles a
+// broker's death; its read of /brokers/ids fails with a lost connection.
+// It is retried once the client reconnects within the session, so the
+// dead leader is replaced (and the watch armed again) instead of the
+// event being dropped for the rest of the term.
+func TestBrokerChangeSurvivesLostZooKeeperConnection(t *testing.T) {
+	s := zktest.Start(t)
+	lk := newLink(t)
+	lk.target.Store(s.Addr)
+	z1 := openZKSession(t, lk.addr(), 1, 1, 4*time.Second)
+	c1 := startController(t, z1)
+	waitUntil(t, "broker 1 elected", 10*time.Second, func() bool { return c1.Epoch() == 1 })
+	z2 := openZKAt(t, s.Addr, 2, 1)
+	z3 := openZKAt(t, s.Addr, 3, 1)
+	createTopic(t, z2, "t", []int32{3, 2})
+
+	release := c1.Block()
+	z3.Close()
+	_ = z3
+	time.Sleep(300 * time.Millisecond) // the watch event reaches broker 1's client
+	lk.freeze()
+	release()
+	waitUntil(t, "broker 2 leads t-0", 15*time.Second, func() bool {
+		st, ok := stateOf(t, z2.Conn(), "t", 0)
+		return ok && st.Leader == 2 && st.LeaderEpoch == 1
+	})
+	// The /brokers/ids watch is armed again: broker 2, the only ISR
+	// member, dying next leaves the partition leaderless.
+	z2.Close()
+	waitUntil(t, "t-0 leaderless after broker 2 died", 10*time.Second, func() bool {
+		st, ok := stateOf(t, z1.Conn(), "t", 0)
+		return ok && st.Leader == -1 && st.LeaderEpoch == 2
+	})
+	if c1.Epoch() != 1 {
+		t.Fatalf("controller epoch %d, want broker 1 still controller at 1", c1.Epoch())
+	}
+}
+
+// TestOnePartitionFailureDoesNotStopTheOthers: when a broker dies, a
+// partition whose state cannot be changed (its znode was overwritten
+// with something unreadable) is logged and skipped; the other partitions
+// the broker led still get new leaders.
+func TestOnePartitionFailureDoesNotStopTheOthers(t *testing.T) {
+	s := zktest.Start(t)
+	z1 := openZKAt(t, s.Addr, 1, 1)
+	c1 := startController(t, z1)
+	waitUntil(t, "broker 1 elected", 10*time.Second, func() bool { return c1.Epoch() == 1 })
+	z2 := openZKAt(t, s.Addr, 2, 1)
+	z3 := openZKAt(t, s.Addr, 3, 1)
+	createTopic(t, z1, "a", []int32{3, 2})
+	createTopic(t, z1, "b", []int32{3, 2})
+	if _, err := z1.Conn().Set(zkdata.StatePath("a", 0), []byte("garbage"), -1); err != nil {
+		t.Fatal(err)
+	}
+	z3.Close()
+	waitUntil(t, "broker 2 leads b-0", 10*time.Second, func() bool {
+		st, ok := stateOf(t, z2.Conn(), "b", 0)
+		return ok && st.Leader == 2
+	})
+	if c1.Epoch() != 1 {
+		t.Fatalf("controller epoch %d", c1.Epoch())
+	}
+}
