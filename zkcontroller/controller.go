@@ -295,6 +295,14 @@ func (c *Controller) elect() {
 		c.retryLater(evElect{})
 		return
 	}
+	if id == c.id {
+		// /controller names us though we are not active: the election's
+		// reply was lost earlier. Ours if this session owns it.
+		if epoch, version, ok := c.adoptElection(); ok {
+			c.becomeController(epoch, version)
+			return
+		}
+	}
 	if id != -1 {
 		return
 	}
@@ -307,6 +315,12 @@ func (c *Controller) elect() {
 		// Someone else won; the /controller watch is set.
 		return
 	}
+	c.becomeController(epoch, version)
+}
+
+// becomeController starts the term won with epoch (the epoch znode at
+// version): KafkaController.onControllerFailover.
+func (c *Controller) becomeController(epoch, version int32) {
 	c.epoch, c.epochVersion = epoch, version
 	c.active = true
 	c.gen++
@@ -357,6 +371,13 @@ func (c *Controller) registerController() (int32, int32, error) {
 		&zk.SetDataRequest{Path: c.p(zkdata.ControllerEpochPath), Data: zkdata.EncodeControllerEpoch(next), Version: st.Version},
 	)
 	if err != nil {
+		if errors.Is(err, zk.ErrNodeExists) || errors.Is(err, zk.ErrBadVersion) {
+			// Perhaps our own multi-op, applied but its reply lost.
+			if version, ok := c.electedByUs(next); ok {
+				c.log.Info("controller: election reply was lost but the election is ours", "controller_epoch", next)
+				return next, version, c.watchController()
+			}
+		}
 		if len(res) > 0 && res[0].Error != nil {
 			return 0, 0, res[0].Error
 		}

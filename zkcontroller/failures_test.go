@@ -109,3 +109,25 @@ func TestOnePartitionFailureDoesNotStopTheOthers(t *testing.T) {
 		t.Fatalf("controller epoch %d", c1.Epoch())
 	}
 }
+
+// TestElectionWithLostReply: the reply to the election multi-op is lost
+// after ZooKeeper applied it; on the retry ZooKeeper answers NODEEXISTS.
+// As Kafka's checkControllerAndEpoch, the broker finds /controller is
+// its own (this session) with the epoch it wrote and takes the win,
+// rather than leaving /controller naming it with nobody active.
+func TestElectionWithLostReply(t *testing.T) {
+	s := zktest.Start(t)
+	lk := newLink(t)
+	lk.target.Store(s.Addr)
+	lk.loseMulti.Store(true)
+	z1 := openZKSession(t, lk.addr(), 1, 1, 4*time.Second)
+	c1 := startController(t, z1)
+	waitUntil(t, "broker 1 controller at epoch 1", 15*time.Second, func() bool { return c1.Epoch() == 1 && z1.IsActiveController() })
+	if lk.loseMulti.Load() {
+		t.Fatal("the election's reply was not lost; the test did not test anything")
+	}
+	data, _, err := z1.Conn().Get("/controller_epoch")
+	if err != nil || string(data) != "1" {
+		t.Fatalf("/controller_epoch = %s %v", data, err)
+	}
+}

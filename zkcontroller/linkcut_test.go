@@ -2,6 +2,8 @@ package zkcontroller_test
 
 import (
 	"context"
+	"encoding/binary"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -23,6 +25,12 @@ type link struct {
 	ln     net.Listener
 	target atomic.Value // string
 	cut    atomic.Bool
+
+	// loseMulti, when set, makes the link deliver the next ZooKeeper
+	// multi-op request to the server but swallow its reply and everything
+	// after it on that connection: a reply lost after the server applied
+	// the operation. It clears itself.
+	loseMulti atomic.Bool
 
 	mu     sync.Mutex // guards conns and frozen
 	conns  []net.Conn
@@ -109,6 +117,13 @@ func (l *link) accept() {
 		l.conns = append(l.conns, c, u)
 		l.frozen = append(l.frozen, frozen)
 		l.mu.Unlock()
+		if l.loseMulti.Load() {
+			multiXid := new(atomic.Int64)
+			multiXid.Store(-1 << 40)
+			go l.zkRequests(u, c, frozen, multiXid)
+			go l.zkReplies(c, u, frozen, multiXid)
+			continue
+		}
 		go pipe(u, c, frozen)
 		go pipe(c, u, frozen)
 	}
@@ -142,5 +157,60 @@ func waitUntil(t *testing.T, what string, within time.Duration, fn func() bool) 
 			t.Fatalf("%s: not within %v", what, within)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// readFrame reads one length-prefixed ZooKeeper frame (prefix included).
+func readFrame(r io.Reader) ([]byte, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	buf := make([]byte, 4+int(n))
+	copy(buf, hdr[:])
+	_, err := io.ReadFull(r, buf[4:])
+	return buf, err
+}
+
+// zkRequests forwards client frames, noting the xid of the first
+// multi-op (opcode 14) after the connect request.
+func (l *link) zkRequests(dst, src net.Conn, frozen *atomic.Bool, multiXid *atomic.Int64) {
+	defer dst.Close()
+	defer src.Close()
+	for first := true; ; first = false {
+		f, err := readFrame(src)
+		if err != nil {
+			return
+		}
+		if !first && len(f) >= 12 && binary.BigEndian.Uint32(f[8:12]) == 14 && multiXid.Load() == -1<<40 {
+			multiXid.Store(int64(int32(binary.BigEndian.Uint32(f[4:8]))))
+		}
+		if !frozen.Load() {
+			if _, err := dst.Write(f); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// zkReplies forwards server frames until the multi-op's reply, which it
+// swallows with everything after it.
+func (l *link) zkReplies(dst, src net.Conn, frozen *atomic.Bool, multiXid *atomic.Int64) {
+	defer dst.Close()
+	defer src.Close()
+	for first := true; ; first = false {
+		f, err := readFrame(src)
+		if err != nil {
+			return
+		}
+		if !first && len(f) >= 8 && int64(int32(binary.BigEndian.Uint32(f[4:8]))) == multiXid.Load() && l.loseMulti.CompareAndSwap(true, false) {
+			frozen.Store(true)
+		}
+		if !frozen.Load() {
+			if _, err := dst.Write(f); err != nil {
+				return
+			}
+		}
 	}
 }
