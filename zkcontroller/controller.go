@@ -181,14 +181,16 @@ func (c *Controller) p(kafkaPath string) string { return c.z.Path(kafkaPath) }
 func (c *Controller) run() {
 	defer close(c.done)
 	for {
+		// Stopping wins over queued events.
 		select {
 		case <-c.stop:
-			if c.active {
-				c.resign()
-				// Give the next controller its turn at once instead of
-				// after the session timeout.
-				_ = c.conn.Delete(c.p(zkdata.ControllerPath), -1)
-			}
+			c.stopped()
+			return
+		default:
+		}
+		select {
+		case <-c.stop:
+			c.stopped()
 			return
 		case ev := <-c.events:
 			c.handle(ev)
@@ -329,8 +331,8 @@ func (c *Controller) becomeController(epoch, version int32) {
 	c.log.Info("controller: elected", "broker_id", c.id, "controller_epoch", epoch)
 	if err := c.onFailover(); err != nil {
 		c.log.Error("controller: failover failed; resigning", "err", err)
+		c.deleteController()
 		c.resign()
-		_ = c.conn.Delete(c.p(zkdata.ControllerPath), -1)
 		c.retryLater(evElect{})
 	}
 }

@@ -2,6 +2,7 @@ package zkcontroller
 
 import (
 	"errors"
+	"time"
 
 	"github.com/go-zookeeper/zk"
 
@@ -60,4 +61,47 @@ func (c *Controller) watchController() error {
 	}
 	c.watch(ch, evControllerChange{})
 	return nil
+}
+
+// deleteControllerTimeout bounds the wait for ZooKeeper when the role
+// stops: an unreachable ZooKeeper must not hold up a broker's shutdown
+// (the session's expiry removes /controller then).
+const deleteControllerTimeout = 3 * time.Second
+
+// stopped ends the role (Close): resign, and give the next controller
+// its turn at once instead of after the session timeout.
+func (c *Controller) stopped() {
+	if !c.active {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.deleteController()
+	}()
+	select {
+	case <-done:
+	case <-time.After(deleteControllerTimeout):
+		c.log.Warn("controller: zookeeper did not answer; /controller goes with the session", "broker_id", c.id)
+	}
+	c.resign()
+}
+
+// deleteController deletes /controller only while /controller_epoch still
+// has the version this controller wrote (Kafka's
+// KafkaZkClient.deleteController(expectedControllerEpochZkVersion)), so a
+// successor's /controller is never removed. Failures are logged.
+func (c *Controller) deleteController() {
+	res, err := c.conn.Multi(
+		&zk.CheckVersionRequest{Path: c.p(zkdata.ControllerEpochPath), Version: c.epochVersion},
+		&zk.DeleteRequest{Path: c.p(zkdata.ControllerPath), Version: -1},
+	)
+	switch {
+	case err == nil:
+	case errors.Is(err, zk.ErrBadVersion) || len(res) > 0 && errors.Is(res[0].Error, zk.ErrBadVersion):
+		c.log.Info("controller: another broker is controller now; leaving /controller alone", "broker_id", c.id)
+	case errors.Is(err, zk.ErrNoNode):
+	default:
+		c.log.Warn("controller: deleting /controller failed", "err", err)
+	}
 }

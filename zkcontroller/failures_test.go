@@ -131,3 +131,55 @@ func TestElectionWithLostReply(t *testing.T) {
 		t.Fatalf("/controller_epoch = %s %v", data, err)
 	}
 }
+
+// TestStoppingControllerKeepsSuccessorsZnode: a controller stopping after
+// another broker took over (it has not handled the change yet) deletes
+// /controller only conditionally on its own epoch's version, as Kafka's
+// deleteController(epochZkVersion): the successor's /controller stays.
+// Repeated, since whether the change or the stop is seen first was random
+// before stopping took priority.
+func TestStoppingControllerKeepsSuccessorsZnode(t *testing.T) {
+	s := zktest.Start(t)
+	zs := openZKAt(t, s.Addr, 2, 1)
+	conn := zs.Conn()
+	for i := 0; i < 4; i++ {
+		z1 := openZKAt(t, s.Addr, 1, 1)
+		c1 := startController(t, z1)
+		waitUntil(t, "broker 1 elected", 10*time.Second, func() bool { return c1.Epoch() > 0 })
+		release := c1.Block()
+		// Broker 2's election, as its multi-op does it, once broker 1's
+		// /controller is gone.
+		if err := conn.Delete("/controller", -1); err != nil {
+			t.Fatal(err)
+		}
+		_, st, err := conn.Get("/controller_epoch")
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := c1.Epoch() + 1
+		if _, err := conn.Multi(
+			&zk.CreateRequest{Path: "/controller", Data: zkdata.EncodeController(2, time.Now().UnixMilli()), Acl: zk.WorldACL(zk.PermAll), Flags: zk.FlagEphemeral},
+			&zk.SetDataRequest{Path: "/controller_epoch", Data: zkdata.EncodeControllerEpoch(next), Version: st.Version},
+		); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond) // the watch event is queued behind Block
+		closed := make(chan struct{})
+		go func() { c1.Close(); close(closed) }()
+		time.Sleep(50 * time.Millisecond)
+		release()
+		<-closed
+		data, _, err := conn.Get("/controller")
+		if err != nil {
+			t.Fatalf("round %d: successor's /controller deleted by the stopping controller: %v", i, err)
+		}
+		if id, _ := zkdata.DecodeController(data); id != 2 {
+			t.Fatalf("round %d: /controller = %s", i, data)
+		}
+		// Next round: /controller free again.
+		if err := conn.Delete("/controller", -1); err != nil {
+			t.Fatal(err)
+		}
+		z1.Close()
+	}
+}
