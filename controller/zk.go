@@ -73,9 +73,10 @@ type ZK struct {
 	// this broker is the elected controller.
 	active atomic.Bool
 
-	// sessionMu guards onSession.
+	// sessionMu guards onSession and onExpire.
 	sessionMu sync.Mutex
 	onSession []func()
+	onExpire  []func()
 
 	// configMu guards configs and lastChange.
 	configMu   sync.RWMutex
@@ -260,6 +261,16 @@ func (z *ZK) OnSession(fn func()) {
 	z.onSession = append(z.onSession, fn)
 }
 
+// OnExpire registers fn to run (on the session goroutine, so it must not
+// block) as soon as ZooKeeper reports this broker's session expired,
+// before a new session exists: the controller role ends its term there,
+// as Kafka's KafkaController does on session expiry.
+func (z *ZK) OnExpire(fn func()) {
+	z.sessionMu.Lock()
+	defer z.sessionMu.Unlock()
+	z.onExpire = append(z.onExpire, fn)
+}
+
 // eventLoop re-registers the broker after a session expired (its
 // ephemeral znode went with the old session) and follows config changes.
 func (z *ZK) eventLoop(events <-chan zk.Event, session int64) {
@@ -276,6 +287,12 @@ func (z *ZK) eventLoop(events <-chan zk.Event, session int64) {
 			switch {
 			case ev.State == zk.StateExpired:
 				z.log.Warn("controller: zookeeper session expired; registering again", "broker_id", z.cfg.BrokerID)
+				z.sessionMu.Lock()
+				hooks := slices.Clone(z.onExpire)
+				z.sessionMu.Unlock()
+				for _, fn := range hooks {
+					fn()
+				}
 			case ev.State == zk.StateHasSession && z.conn.SessionID() != session:
 				session = z.conn.SessionID()
 				if z.registered.Load() {

@@ -105,7 +105,8 @@ type (
 		epoch    int64
 		reply    chan allocResult
 	}
-	evEpoch struct{ reply chan int32 }
+	evEpoch   struct{ reply chan int32 }
+	evExpired struct{}
 )
 
 type allocResult struct {
@@ -136,6 +137,7 @@ func New(cfg Config) *Controller {
 // the elected controller sends requests to every broker, itself included.
 func (c *Controller) Start() {
 	c.z.OnSession(func() { c.post(evElect{}) })
+	c.z.OnExpire(c.onSessionExpired)
 	go c.run()
 	c.started.Store(true)
 	c.post(evElect{})
@@ -199,6 +201,7 @@ func (c *Controller) run() {
 }
 
 func (c *Controller) handle(ev any) {
+	c.resignIfExpired()
 	switch e := ev.(type) {
 	case evElect:
 		c.maybeResign()

@@ -183,3 +183,33 @@ func TestStoppingControllerKeepsSuccessorsZnode(t *testing.T) {
 		z1.Close()
 	}
 }
+
+// TestSessionExpiryEndsTerm: the controller's ZooKeeper session expires
+// (its link cut longer than the session timeout) and /controller, gone
+// with it, is meanwhile re-created naming this broker by another session.
+// On reconnecting the broker learns of the expiry and resigns at once, as
+// Kafka does; it does not stay active on a /controller it does not own.
+func TestSessionExpiryEndsTerm(t *testing.T) {
+	s := zktest.Start(t)
+	lk := newLink(t)
+	lk.target.Store(s.Addr)
+	z1 := openZKSession(t, lk.addr(), 1, 1, 2*time.Second)
+	c1 := startController(t, z1)
+	waitUntil(t, "broker 1 elected", 10*time.Second, func() bool { return c1.Epoch() == 1 })
+	other := openZKAt(t, s.Addr, 2, 1)
+	conn := other.Conn()
+	lk.setCut(true)
+	waitUntil(t, "broker 1's session expired", 10*time.Second, func() bool {
+		ok, _, err := conn.Exists("/controller")
+		return err == nil && !ok
+	})
+	if _, err := conn.Create("/controller", zkdata.EncodeController(1, time.Now().UnixMilli()), zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	lk.setCut(false)
+	waitUntil(t, "broker 1 resigned", 8*time.Second, func() bool { return c1.Epoch() == -1 && !z1.IsActiveController() })
+	time.Sleep(500 * time.Millisecond)
+	if c1.Epoch() != -1 {
+		t.Fatalf("broker 1 controller again at epoch %d on a /controller it does not own", c1.Epoch())
+	}
+}
