@@ -745,7 +745,7 @@ func (c *Controller) electOffline(tc *topicCtx, p int32) (bool, error) {
 		}
 		st.Leader = leader
 		st.LeaderEpoch = cur.LeaderEpoch + 1
-		st.LeaderRecoveryState = zkdata.LeaderRecovered
+		st.LeaderRecoveryState = offlineRecoveryState(cur, leader)
 		err := c.writeState(tc, p, st)
 		if errors.Is(err, zk.ErrBadVersion) {
 			continue

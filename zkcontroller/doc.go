@@ -28,7 +28,9 @@
 //	Offline -> Online by election: the first replica in assignment order
 //	  that is live and in the ISR (OfflinePartitionLeaderElectionStrategy);
 //	  with unclean.leader.election.enable (topic override, else broker
-//	  default) the first live replica when no ISR member lives, ISR = [it].
+//	  default) the first live replica when no ISR member lives, ISR = [it]
+//	  and leader_recovery_state RECOVERING (KIP-704; a clean election keeps
+//	  the previous state).
 //	  Without a candidate the partition stays leaderless (leader -1) and
 //	  keeps its last ISR member, so that broker's return elects it.
 //	any -> NonExistent when the topic is deleted.

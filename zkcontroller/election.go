@@ -2,6 +2,7 @@ package zkcontroller
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -104,4 +105,16 @@ func (c *Controller) deleteController() {
 	default:
 		c.log.Warn("controller: deleting /controller failed", "err", err)
 	}
+}
+
+// offlineRecoveryState is the leader_recovery_state an offline election
+// writes (Kafka 3.9's Election.leaderForOffline with IBP 3.2 or newer,
+// KIP-704): RECOVERING when the new leader was not in the ISR (an unclean
+// election), else the partition's previous state; a partition left
+// without a leader keeps its state too.
+func offlineRecoveryState(cur zkdata.PartitionState, leader int32) int8 {
+	if leader >= 0 && !slices.Contains(cur.ISR, leader) {
+		return zkdata.LeaderRecovering
+	}
+	return cur.LeaderRecoveryState
 }

@@ -213,3 +213,53 @@ func TestSessionExpiryEndsTerm(t *testing.T) {
 		t.Fatalf("broker 1 controller again at epoch %d on a /controller it does not own", c1.Epoch())
 	}
 }
+
+// TestOfflineElectionRecoveryState: an unclean election writes
+// leader_recovery_state RECOVERING (1); a clean one keeps the partition's
+// previous state (Kafka 3.9's Election.leaderForOffline, KIP-704).
+func TestOfflineElectionRecoveryState(t *testing.T) {
+	s := zktest.Start(t)
+	z1 := openZKAt(t, s.Addr, 1, 1)
+	c1 := startController(t, z1)
+	waitUntil(t, "broker 1 elected", 10*time.Second, func() bool { return c1.Epoch() == 1 })
+	zs := map[int32]*controller.ZK{}
+	for id := int32(2); id <= 5; id++ {
+		zs[id] = openZKAt(t, s.Addr, id, 1)
+	}
+	conn := z1.Conn()
+	createTopic(t, z1, "u", []int32{2, 3})
+	createTopic(t, z1, "k", []int32{4, 5})
+	if err := z1.SetTopicConfigs(context.Background(), "u", map[string]string{"unclean.leader.election.enable": "true"}); err != nil {
+		t.Fatal(err)
+	}
+	// k: leader 4 still recovering from an earlier unclean election.
+	if _, err := conn.Set(zkdata.StatePath("k", 0), zkdata.EncodePartitionState(zkdata.PartitionState{Leader: 4, ISR: []int32{4, 5},
+		ControllerEpoch: 1, LeaderRecoveryState: zkdata.LeaderRecovering}), -1); err != nil {
+		t.Fatal(err)
+	}
+	// u: 3 leaves the ISR, returns out of sync, then 2 dies: unclean.
+	zs[3].Close()
+	waitUntil(t, "u: 3 out of the ISR", 10*time.Second, func() bool {
+		st, ok := stateOf(t, conn, "u", 0)
+		return ok && len(st.ISR) == 1 && st.ISR[0] == 2
+	})
+	zs[3] = openZKAt(t, s.Addr, 3, 1)
+	time.Sleep(300 * time.Millisecond)
+	zs[2].Close()
+	waitUntil(t, "u: unclean leader 3", 10*time.Second, func() bool {
+		st, ok := stateOf(t, conn, "u", 0)
+		return ok && st.Leader == 3
+	})
+	if st, _ := stateOf(t, conn, "u", 0); st.LeaderRecoveryState != zkdata.LeaderRecovering || len(st.ISR) != 1 || st.ISR[0] != 3 {
+		t.Fatalf("u after an unclean election: %+v, want RECOVERING with ISR [3]", st)
+	}
+	// k: 4 dies, 5 (in sync) is elected cleanly: the state stays RECOVERING.
+	zs[4].Close()
+	waitUntil(t, "k: leader 5", 10*time.Second, func() bool {
+		st, ok := stateOf(t, conn, "k", 0)
+		return ok && st.Leader == 5
+	})
+	if st, _ := stateOf(t, conn, "k", 0); st.LeaderRecoveryState != zkdata.LeaderRecovering {
+		t.Fatalf("k after a clean election: %+v, want the previous RECOVERING kept", st)
+	}
+}
