@@ -300,14 +300,6 @@ func (c *Controller) elect() {
 		c.retryLater(evElect{})
 		return
 	}
-	if id == c.id {
-		// /controller names us though we are not active: the election's
-		// reply was lost earlier. Ours if this session owns it.
-		if epoch, version, ok := c.adoptElection(); ok {
-			c.becomeController(epoch, version)
-			return
-		}
-	}
 	if id != -1 {
 		return
 	}
@@ -1278,6 +1270,12 @@ func (c *Controller) alterPartition(req *kmsg.AlterPartitionRequest) *kmsg.Alter
 				ot.Partitions = append(ot.Partitions, op)
 				continue
 			}
+			if !c.active {
+				// Resigned on an earlier partition of this request.
+				op.ErrorCode = kerr.NotController.Code
+				ot.Partitions = append(ot.Partitions, op)
+				continue
+			}
 			code, did := c.alterOne(tc, req, rp, &op)
 			op.ErrorCode = code
 			if did {
@@ -1286,6 +1284,12 @@ func (c *Controller) alterPartition(req *kmsg.AlterPartitionRequest) *kmsg.Alter
 			ot.Partitions = append(ot.Partitions, op)
 		}
 		resp.Topics = append(resp.Topics, ot)
+	}
+	if !c.active {
+		// Deposed while writing: the election runs here, on the event
+		// goroutine, once this request is answered.
+		defer c.elect()
+		return resp
 	}
 	if len(changed) > 0 {
 		c.sendUpdateMetadata(c.liveIDs())
@@ -1343,7 +1347,8 @@ func (c *Controller) alterOne(tc *topicCtx, req *kmsg.AlterPartitionRequest, rp 
 	case errors.Is(err, errControllerMoved):
 		c.log.Warn("controller: another broker became controller during AlterPartition; resigning")
 		c.resign()
-		c.post(evElect{})
+		// alterPartition runs the election once the request is answered:
+		// posting it from this goroutine could wait on its own full queue.
 		return kerr.NotController.Code, false
 	case err != nil:
 		c.log.Error("controller: AlterPartition write failed", "topic", tc.name, "partition", rp.Partition, "err", err)

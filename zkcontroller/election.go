@@ -20,18 +20,6 @@ func (c *Controller) electedByUs(epoch int32) (int32, bool) {
 	return version, ok && got == epoch
 }
 
-// adoptElection is electedByUs for an election noticed only later
-// (/controller names this broker while it is not active): the epoch is
-// whatever /controller_epoch holds, since nobody can bump it while our
-// /controller exists.
-func (c *Controller) adoptElection() (int32, int32, bool) {
-	epoch, version, ok := c.ownElection()
-	if ok {
-		c.log.Info("controller: /controller is this session's; taking the election", "controller_epoch", epoch)
-	}
-	return epoch, version, ok
-}
-
 // ownElection reads /controller and /controller_epoch: ok when the first
 // names this broker and is owned by this session.
 func (c *Controller) ownElection() (epoch, version int32, ok bool) {
