@@ -444,13 +444,15 @@ func (z *ZK) readTopicConfig(name string) (map[string]string, error) {
 
 // watchConfigChanges processes the change notifications newer than the
 // last one processed (ZkConfigManager) and returns the watch for the
-// next; nil (never fires) when ZooKeeper cannot be read, in which case the
-// next session reloads everything.
+// next. A notification is marked processed only once the topic config it
+// names was read (or is gone); when ZooKeeper cannot be read, the
+// returned channel fires after configRetryBackoff to try again from the
+// first unprocessed notification, so that no change is skipped.
 func (z *ZK) watchConfigChanges() <-chan zk.Event {
 	children, _, ch, err := z.conn.ChildrenW(z.p(zkdata.ConfigChangesPath))
 	if err != nil {
-		z.log.Warn("controller: watching config changes failed", "err", err)
-		return nil
+		z.log.Warn("controller: watching config changes failed; retrying", "err", err)
+		return z.retryConfigChanges()
 	}
 	sort.Strings(children)
 	z.configMu.RLock()
@@ -460,31 +462,67 @@ func (z *ZK) watchConfigChanges() <-chan zk.Event {
 		if !strings.HasPrefix(c, zkdata.ConfigChangePrefix) || c <= last {
 			continue
 		}
-		data, _, err := z.conn.Get(z.p(zkdata.ConfigChangesPath + "/" + c))
-		if err == nil {
-			typ, name, derr := zkdata.DecodeConfigChange(data)
-			if derr != nil {
-				z.log.Warn("controller: ignoring bad config change notification", "znode", c, "err", derr)
-			} else if typ == "topics" {
-				cfg, rerr := z.readTopicConfig(name)
-				if rerr != nil {
-					z.log.Error("controller: reading topic config failed", "topic", name, "err", rerr)
-				} else {
-					z.configMu.Lock()
-					if cfg == nil {
-						delete(z.configs, name)
-					} else {
-						z.configs[name] = cfg
-					}
-					z.configMu.Unlock()
-				}
-			}
+		if err := z.applyConfigChange(c); err != nil {
+			z.log.Warn("controller: processing config change failed; retrying", "znode", c, "err", err)
+			return z.retryConfigChanges()
 		}
 		z.configMu.Lock()
 		z.lastChange = c
 		z.configMu.Unlock()
 	}
 	return ch
+}
+
+// configRetryBackoff is the wait before reading config changes again
+// after ZooKeeper failed to answer.
+const configRetryBackoff = time.Second
+
+// retryConfigChanges is a channel that fires after configRetryBackoff
+// (never once the ZK closes).
+func (z *ZK) retryConfigChanges() <-chan zk.Event {
+	ch := make(chan zk.Event, 1)
+	go func() {
+		select {
+		case <-time.After(configRetryBackoff):
+			ch <- zk.Event{}
+		case <-z.closed:
+		}
+	}()
+	return ch
+}
+
+// applyConfigChange reads one change notification and the topic config it
+// names. A notification already purged or undecodable is skipped (nil);
+// an error means ZooKeeper could not be read and the change must be
+// tried again.
+func (z *ZK) applyConfigChange(c string) error {
+	data, _, err := z.conn.Get(z.p(zkdata.ConfigChangesPath + "/" + c))
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", c, err)
+	}
+	typ, name, err := zkdata.DecodeConfigChange(data)
+	if err != nil {
+		z.log.Warn("controller: ignoring bad config change notification", "znode", c, "err", err)
+		return nil
+	}
+	if typ != "topics" {
+		return nil
+	}
+	cfg, err := z.readTopicConfig(name)
+	if err != nil {
+		return fmt.Errorf("read config of topic %s: %w", name, err)
+	}
+	z.configMu.Lock()
+	if cfg == nil {
+		delete(z.configs, name)
+	} else {
+		z.configs[name] = cfg
+	}
+	z.configMu.Unlock()
+	return nil
 }
 
 // ClusterID is the id in /cluster/id.

@@ -157,3 +157,42 @@ func TestZKDeferredRegistration(t *testing.T) {
 		t.Fatalf("registration: %+v %v, broker epoch %d", st, err, z.BrokerEpoch())
 	}
 }
+
+// TestZKConfigChangeRetried: a config change whose topic config cannot be
+// read (here: its znode's ACL denies reading) is not marked processed;
+// it is read again until it can be, without a new notification.
+func TestZKConfigChangeRetried(t *testing.T) {
+	s := zktest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	z, err := OpenZK(ctx, ZKConfig{Connect: s.Addr, SessionTimeout: 2 * time.Second, BrokerID: 1,
+		Endpoints: []zkdata.Endpoint{{Listener: "PLAINTEXT", Host: "127.0.0.1", Port: 9001, SecurityProtocol: "PLAINTEXT"}},
+		Cache:     metadatacache.New("PLAINTEXT")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	conn := z.Conn()
+	if _, err := conn.Create(zkdata.ConfigTopicPath("t"), []byte(`{"version":1,"config":{"retention.ms":"7"}}`), 0,
+		zk.WorldACL(zk.PermWrite|zk.PermAdmin|zk.PermDelete)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Create(zkdata.ConfigChangesPath+"/"+zkdata.ConfigChangePrefix, zkdata.EncodeConfigChange("topics/t"),
+		zk.FlagSequence, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // the notification was seen and could not be applied
+	if v := z.TopicConfigs("t")["retention.ms"]; v != "" {
+		t.Fatalf("config read through an ACL denying it: %q", v)
+	}
+	if _, err := conn.SetACL(zkdata.ConfigTopicPath("t"), zk.WorldACL(zk.PermAll), -1); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for z.TopicConfigs("t")["retention.ms"] != "7" {
+		if time.Now().After(deadline) {
+			t.Fatal("config change skipped after a failed read")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
