@@ -517,7 +517,9 @@ func (c *Controller) loadTopic(name string) error {
 		}
 		s, err := zkdata.DecodePartitionState(data)
 		if err != nil {
-			c.log.Error("controller: unreadable partition state; electing afresh", "topic", name, "partition", p, "err", err)
+			// Skipped: initPartition finds the znode and fails for this
+			// partition alone (partitionFailed), never the failover.
+			c.log.Error("controller: unreadable partition state znode; skipping the partition until it is repaired", "topic", name, "partition", p, "err", err)
 			continue
 		}
 		tc.parts[p] = &partCtx{st: s, version: st.Version}

@@ -263,3 +263,40 @@ func TestOfflineElectionRecoveryState(t *testing.T) {
 		t.Fatalf("k after a clean election: %+v, want the previous RECOVERING kept", st)
 	}
 }
+
+// TestUndecodableStateDoesNotWedgeFailover: one partition's state znode
+// cannot be decoded. The elected controller logs and skips that
+// partition and completes its failover (other partitions initialized, the
+// term kept), instead of resigning and every broker failing the same way.
+func TestUndecodableStateDoesNotWedgeFailover(t *testing.T) {
+	s := zktest.Start(t)
+	z1 := openZKAt(t, s.Addr, 1, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, name := range []string{"a", "b"} {
+		if _, err := z1.CreateTopic(ctx, controller.CreateTopic{Name: name, Assignments: [][]int32{{1}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn := z1.Conn()
+	for _, p := range []string{zkdata.PartitionsPath("a"), zkdata.PartitionPath("a", 0)} {
+		if _, err := conn.Create(p, nil, 0, zk.WorldACL(zk.PermAll)); err != nil && err != zk.ErrNodeExists {
+			t.Fatal(err)
+		}
+	}
+	if _, err := conn.Create(zkdata.StatePath("a", 0), []byte("{not json"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	c1 := startController(t, z1)
+	waitUntil(t, "b-0 initialized", 10*time.Second, func() bool {
+		st, ok := stateOf(t, conn, "b", 0)
+		return ok && st.Leader == 1
+	})
+	time.Sleep(1500 * time.Millisecond)
+	if c1.Epoch() != 1 {
+		t.Fatalf("controller epoch %d: failover was retried", c1.Epoch())
+	}
+	if data, _, _ := conn.Get(zkdata.StatePath("a", 0)); string(data) != "{not json" {
+		t.Fatalf("a-0 state overwritten: %s", data)
+	}
+}
