@@ -143,7 +143,14 @@ func (c *Controller) Start() {
 	c.post(evElect{})
 }
 
-// Close resigns (if elected) and stops the role.
+// closeWait bounds how long Close waits for the event goroutine, which
+// may be inside a ZooKeeper operation that only ends when ZooKeeper
+// answers or the connection closes (controller.ZK.Close, after Close).
+const closeWait = 5 * time.Second
+
+// Close resigns (if elected) and stops the role. It returns within about
+// closeWait even when ZooKeeper is unreachable; the event goroutine then
+// ends when the ZooKeeper connection is closed.
 func (c *Controller) Close() {
 	select {
 	case <-c.stop:
@@ -152,7 +159,11 @@ func (c *Controller) Close() {
 	}
 	close(c.stop)
 	if c.started.Load() {
-		<-c.done
+		select {
+		case <-c.done:
+		case <-time.After(closeWait):
+			c.log.Warn("controller: role still waiting on zookeeper; it stops when the connection closes", "broker_id", c.id)
+		}
 	}
 }
 

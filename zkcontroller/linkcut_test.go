@@ -25,6 +25,9 @@ type link struct {
 	ln     net.Listener
 	target atomic.Value // string
 	cut    atomic.Bool
+	// hole makes new connections accepted but never answered (a dead
+	// network path); with freeze, nothing gets through at all.
+	hole atomic.Bool
 
 	// loseMulti, when set, makes the link deliver the next ZooKeeper
 	// multi-op request to the server but swallow its reply and everything
@@ -103,6 +106,13 @@ func (l *link) accept() {
 			return
 		}
 		target, _ := l.target.Load().(string)
+		if l.hole.Load() {
+			l.mu.Lock()
+			l.conns = append(l.conns, c)
+			l.mu.Unlock()
+			go func() { _, _ = io.Copy(io.Discard, c) }()
+			continue
+		}
 		if l.cut.Load() || target == "" {
 			c.Close()
 			continue

@@ -67,3 +67,35 @@ func TestRequestsRetriedUntilBrokerAnswers(t *testing.T) {
 			m.Topics[0].Partitions[0].Leader == 2
 	})
 }
+
+// TestBrokerCloseWithZooKeeperUnreachable: a broker that is the
+// controller shuts down while ZooKeeper cannot be reached; Close returns
+// within seconds (/controller goes with the session) instead of waiting
+// for ZooKeeper forever.
+func TestBrokerCloseWithZooKeeperUnreachable(t *testing.T) {
+	s := zktest.Start(t)
+	lk := newLink(t)
+	lk.target.Store(s.Addr)
+	b := testbroker.Start(t, testbroker.InProcess, "zookeeper.connect="+lk.addr(), "broker.id=1",
+		"zookeeper.session.timeout.ms=4000")
+	z := openZKAt(t, s.Addr, 9, 1)
+	waitUntil(t, "broker 1 controller", 10*time.Second, func() bool {
+		data, _, err := z.Conn().Get("/controller")
+		return err == nil && len(data) > 0
+	})
+	time.Sleep(300 * time.Millisecond) // failover done
+	// ZooKeeper unreachable: nothing answers, and the client has noticed
+	// (its receive timeout is 2/3 of the session timeout).
+	lk.hole.Store(true)
+	lk.freeze()
+	time.Sleep(3500 * time.Millisecond)
+	stopped := make(chan struct{})
+	start := time.Now()
+	go func() { b.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Logf("broker closed in %v", time.Since(start))
+	case <-time.After(20 * time.Second):
+		t.Fatal("Broker.Close hangs while ZooKeeper is unreachable")
+	}
+}
