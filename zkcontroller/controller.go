@@ -61,6 +61,9 @@ type Controller struct {
 	live         map[int32]liveBroker
 	topics       map[string]*topicCtx
 	senders      map[int32]*sender
+	// deleting holds the topics being deleted (TopicDeletionManager),
+	// out of topics until every replica acknowledged StopReplica.
+	deleting map[string]*topicDeletion
 }
 
 type liveBroker struct {
@@ -241,6 +244,14 @@ func (c *Controller) handle(ev any) {
 	case evAllocate:
 		b, err := c.allocateProducerIDs(e.brokerID, e.epoch)
 		e.reply <- allocResult{b, err}
+	case evStopReplicaDone:
+		if c.active && e.gen == c.gen {
+			c.guard(func() error { return c.onStopReplicaDone(e) })
+		}
+	case evResendStopReplica:
+		if c.active && e.gen == c.gen {
+			c.resendStopReplica(e.topic, e.broker)
+		}
 	case evEpoch:
 		if c.active {
 			e.reply <- c.epoch
@@ -407,7 +418,7 @@ func (c *Controller) resign() {
 		s.close()
 		delete(c.senders, id)
 	}
-	c.live, c.topics = nil, nil
+	c.live, c.topics, c.deleting = nil, nil, nil
 	c.log.Info("controller: resigned", "broker_id", c.id)
 }
 
@@ -433,6 +444,9 @@ func (c *Controller) onFailover() error {
 		if err := c.loadTopic(name); err != nil {
 			c.log.Error("controller: cannot load topic", "topic", name, "err", err)
 		}
+	}
+	if err := c.holdDeletions(); err != nil {
+		return err
 	}
 	if _, err := c.electWhereNeeded(); err != nil {
 		return err
@@ -901,6 +915,7 @@ func (c *Controller) onBrokerStartup(added []int32) error {
 	for _, id := range added {
 		c.sendLeaderAndIsr(id, c.partitionsOn(id), nil)
 	}
+	c.resumeDeletions(added)
 	return nil
 }
 
@@ -915,7 +930,7 @@ func (c *Controller) onTopicChange() error {
 	var created []string
 	for _, n := range names {
 		seen[n] = true
-		if _, ok := c.topics[n]; !ok {
+		if _, ok := c.topics[n]; !ok && c.deleting[n] == nil {
 			created = append(created, n)
 		}
 	}
@@ -937,6 +952,9 @@ func (c *Controller) onTopicChange() error {
 
 // onTopicModified handles a rewritten assignment (CreatePartitions).
 func (c *Controller) onTopicModified(name string) error {
+	if c.deleting[name] != nil {
+		return nil // being deleted (TopicDeletionManager): not acted on
+	}
 	if err := c.loadTopic(name); err != nil {
 		return err
 	}
@@ -956,95 +974,6 @@ func (c *Controller) onNewPartitions() error {
 	}
 	c.sendLeaderAndIsrFor(changed)
 	c.sendUpdateMetadata(c.liveIDs())
-	return nil
-}
-
-// onDeleteTopics processes /admin/delete_topics markers.
-func (c *Controller) onDeleteTopics() error {
-	names, _, ch, err := c.conn.ChildrenW(c.p(zkdata.DeleteTopicsPath))
-	if err != nil {
-		return err
-	}
-	c.watch(ch, evDeleteTopics{c.gen})
-	for _, name := range names {
-		if tc, ok := c.topics[name]; ok {
-			c.deleteTopic(tc)
-		}
-		if err := c.conn.Delete(c.p(zkdata.DeleteTopicPath(name)), -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
-			return err
-		}
-	}
-	return nil
-}
-
-// deleteTopic tells every broker the topic is going (UpdateMetadata with
-// leader -2), stops and deletes its replicas, and removes its znodes.
-func (c *Controller) deleteTopic(tc *topicCtx) {
-	c.log.Info("controller: deleting topic", "topic", tc.name)
-	ids := c.liveIDs()
-	for _, id := range ids {
-		req := c.updateMetadataRequest(id)
-		req.TopicStates = nil
-		ts := kmsg.NewUpdateMetadataRequestTopicState()
-		ts.Topic, ts.TopicID = tc.name, tc.id
-		for p := range tc.replicas {
-			ps := kmsg.NewUpdateMetadataRequestTopicPartition()
-			ps.Partition, ps.Leader, ps.ControllerEpoch = p, zkdata.LeaderDuringDelete, c.epoch
-			ps.Replicas, ps.ISR, ps.OfflineReplicas = tc.replicas[p], []int32{}, []int32{}
-			ts.PartitionStates = append(ts.PartitionStates, ps)
-		}
-		req.TopicStates = append(req.TopicStates, ts)
-		c.enqueue(id, req)
-	}
-	byBroker := map[int32][]int32{}
-	for p, rs := range tc.replicas {
-		for _, r := range rs {
-			byBroker[r] = append(byBroker[r], p)
-		}
-	}
-	for b, ps := range byBroker {
-		if !c.isLive(b) {
-			continue
-		}
-		req := kmsg.NewPtrStopReplicaRequest()
-		req.Version, req.ControllerID, req.ControllerEpoch, req.BrokerEpoch = 4, c.id, c.epoch, c.live[b].epoch
-		t := kmsg.NewStopReplicaRequestTopic()
-		t.Topic = tc.name
-		slices.Sort(ps)
-		for _, p := range ps {
-			s := kmsg.NewStopReplicaRequestTopicPartitionState()
-			s.Partition, s.LeaderEpoch, s.Delete = p, -2, true // EpochDuringDelete
-			t.PartitionStates = append(t.PartitionStates, s)
-		}
-		req.Topics = append(req.Topics, t)
-		c.enqueue(b, req)
-	}
-	if err := c.deleteRecursive(c.p(zkdata.TopicPath(tc.name))); err != nil {
-		c.log.Error("controller: deleting topic znodes failed", "topic", tc.name, "err", err)
-	}
-	if err := c.conn.Delete(c.p(zkdata.ConfigTopicPath(tc.name)), -1); err == nil {
-		_, _ = c.conn.Create(c.p(zkdata.ConfigChangesPath+"/"+zkdata.ConfigChangePrefix),
-			zkdata.EncodeConfigChange("topics/"+tc.name), zk.FlagSequence, zk.WorldACL(zk.PermAll))
-	}
-	delete(c.topics, tc.name)
-}
-
-func (c *Controller) deleteRecursive(path string) error {
-	children, _, err := c.conn.Children(path)
-	if errors.Is(err, zk.ErrNoNode) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, ch := range children {
-		if err := c.deleteRecursive(path + "/" + ch); err != nil {
-			return err
-		}
-	}
-	if err := c.conn.Delete(path, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
-		return err
-	}
 	return nil
 }
 

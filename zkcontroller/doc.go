@@ -46,9 +46,14 @@
 // live broker, in that order (ControllerBrokerRequestBatch). A broker that
 // (re)registers gets UpdateMetadata with everything and LeaderAndIsr for
 // every partition it hosts. Topic deletion (a marker in
-// /admin/delete_topics) sends UpdateMetadata with leader -2 and
-// StopReplica(delete) to the replicas, then removes the topic's znodes and
-// the marker.
+// /admin/delete_topics) follows Kafka's TopicDeletionManager: the topic
+// leaves elections, every live broker gets UpdateMetadata with leader -2
+// and every replica StopReplica(delete); the topic's znodes, config and
+// marker are removed (each delete conditional on the controller epoch's
+// version) only once every replica acknowledged. A replica on a broker
+// that is down gets StopReplica when it returns; a new controller resumes
+// deletions from the markers. A broker that does not serve StopReplica
+// (no replica manager) counts as having acknowledged.
 //
 // # Threads and locking
 //

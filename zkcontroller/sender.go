@@ -2,6 +2,7 @@ package zkcontroller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -49,7 +50,13 @@ type sender struct {
 type queued struct {
 	req      kmsg.Request
 	snapshot bool
+	// done, when set, gets the response, or errNotServed; it runs on the
+	// sender goroutine and must not block.
+	done func(kmsg.Response, error)
 }
+
+// errNotServed: the broker does not serve the request's API.
+var errNotServed = errors.New("broker does not serve this request")
 
 // newClient is a franz-go client for one broker's inter-broker listener,
 // limited to the request versions Kafka 3.9 uses.
@@ -85,8 +92,21 @@ func (s *sender) enqueue(req kmsg.Request, snapshot bool) {
 	case *kmsg.LeaderAndISRRequest:
 		s.supersedeLeaderAndIsr(r)
 	}
-	s.queue = append(s.queue, queued{req, snapshot})
+	s.queue = append(s.queue, queued{req: req, snapshot: snapshot})
 	s.mu.Unlock()
+	s.signal()
+}
+
+// enqueueWithCallback queues req (never superseded) with done to call
+// with its response.
+func (s *sender) enqueueWithCallback(req kmsg.Request, done func(kmsg.Response, error)) {
+	s.mu.Lock()
+	s.queue = append(s.queue, queued{req: req, done: done})
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *sender) signal() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -157,16 +177,16 @@ func (s *sender) close() {
 	s.cl.Close()
 }
 
-func (s *sender) next() (kmsg.Request, bool) {
+func (s *sender) next() (queued, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.queue) == 0 {
-		return nil, false
+		return queued{}, false
 	}
 	q := s.queue[0]
 	s.queue[0] = queued{}
 	s.queue = s.queue[1:]
-	return q.req, true
+	return q, true
 }
 
 func (s *sender) run() {
@@ -175,8 +195,11 @@ func (s *sender) run() {
 	defer cancel()
 	go func() { <-s.stop; cancel() }()
 	for {
-		if req, ok := s.next(); ok {
-			s.send(ctx, req)
+		if q, ok := s.next(); ok {
+			resp, err := s.send(ctx, q.req)
+			if q.done != nil && ctx.Err() == nil {
+				q.done(resp, err)
+			}
 			continue
 		}
 		select {
@@ -190,7 +213,7 @@ func (s *sender) run() {
 // send delivers req, trying again every sendBackoff until it gets an
 // answer or ctx ends (the sender closed). Errors in the answer are logged
 // and not retried, as Kafka's RequestSendThread.
-func (s *sender) send(ctx context.Context, req kmsg.Request) {
+func (s *sender) send(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
 	name := kmsg.NameForKey(req.Key())
 	for try := 0; ; try++ {
 		rctx, cancel := context.WithTimeout(ctx, sendTimeout)
@@ -201,16 +224,16 @@ func (s *sender) send(ctx context.Context, req kmsg.Request) {
 				s.log.Warn("controller: broker answered with an error", "broker", s.broker, "request", name,
 					"error", kerr.ErrorForCode(code))
 			}
-			return
+			return resp, nil
 		}
 		if ctx.Err() != nil {
-			return
+			return nil, ctx.Err()
 		}
 		if strings.Contains(err.Error(), "broker is too old") {
 			// The broker does not serve this API (kgo's errBrokerTooOld,
 			// from its ApiVersions): retrying cannot help.
 			s.log.Error("controller: broker does not serve request", "broker", s.broker, "request", name)
-			return
+			return nil, errNotServed
 		}
 		if try == 0 || try%100 == 0 {
 			s.log.Warn("controller: sending request to broker failed; retrying until it answers or leaves the cluster",
@@ -218,7 +241,7 @@ func (s *sender) send(ctx context.Context, req kmsg.Request) {
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil, ctx.Err()
 		case <-time.After(sendBackoff):
 		}
 	}
