@@ -164,13 +164,6 @@ func (s *sender) supersedeLeaderAndIsr(r *kmsg.LeaderAndISRRequest) {
 	})
 }
 
-// pending is the number of queued requests, for tests.
-func (s *sender) pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.queue)
-}
-
 func (s *sender) close() {
 	close(s.stop)
 	<-s.done
