@@ -261,6 +261,17 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		b.server.ServeSecure(cfg.Listeners[i].Name, ln, sec.For(cfg.Listeners[i].Name))
 	}
 	if st.role != nil {
+		// Registered only now that the logs are recovered and the
+		// listeners serve, as KafkaServer.startup: the controller
+		// sends LeaderAndIsr as soon as the broker appears.
+		b.setPhase("registering in zookeeper")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(int64(cfg.ZookeeperConnectionTimeoutMs)+2*int64(cfg.ZookeeperSessionTimeoutMs))*time.Millisecond)
+		err := st.z.Register(ctx)
+		cancel()
+		if err != nil {
+			_ = b.Close(context.Background())
+			return nil, fmt.Errorf("register broker in zookeeper: %w", err)
+		}
 		st.role.Start()
 	}
 	b.setPhase("")
@@ -335,6 +346,7 @@ type stores struct {
 	ctrl controller.Controller
 	// role is the controller role in ZooKeeper mode, nil on a single node.
 	role     *zkcontroller.Controller
+	z        *controller.ZK // ZooKeeper mode only
 	logs     *logstore.Store
 	replicas *replica.Manager
 	groups   *groups.Coordinator
@@ -437,7 +449,7 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 		if err != nil {
 			return nil, err
 		}
-		ctrl, cluster, st.role = z, role, role
+		ctrl, cluster, st.role, st.z = z, role, role, z
 	} else {
 		single, err := controller.OpenSingle(controller.SingleConfig{
 			Dir:      filepath.Join(cfg.LogDirs[0], metaDirName),
@@ -846,6 +858,7 @@ func openZooKeeper(cfg *config.Config, log *slog.Logger) (*controller.ZK, *zkcon
 		Endpoints:         eps,
 		Cache:             metadatacache.New(cfg.InterBrokerListenerName),
 		Logger:            log,
+		DeferRegistration: true,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open controller: %w", err)

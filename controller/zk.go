@@ -41,6 +41,12 @@ type ZKConfig struct {
 	// readers answer from it.
 	Cache  *metadatacache.Cache
 	Logger *slog.Logger
+	// DeferRegistration leaves the /brokers/ids/<id> registration to a
+	// later Register call: a broker registers only once it has recovered
+	// its logs and its listeners serve (KafkaServer.startup registers
+	// after LogManager and SocketServer start), since the controller
+	// sends it requests as soon as it appears there.
+	DeferRegistration bool
 }
 
 // ZK is the Controller of a broker in a ZooKeeper-coordinated cluster
@@ -60,13 +66,17 @@ type ZK struct {
 	// brokerEpoch is the czxid of this broker's registration znode
 	// (Kafka's broker epoch, KIP-380); it changes with every new session.
 	brokerEpoch atomic.Int64
+	// registered is set once this broker registered in /brokers/ids: a
+	// new session registers again only then.
+	registered atomic.Bool
 	// active is set by the controller role (package zkcontroller) while
 	// this broker is the elected controller.
 	active atomic.Bool
 
-	// sessionMu guards onSession.
+	// sessionMu guards onSession and onExpire.
 	sessionMu sync.Mutex
 	onSession []func()
+	onExpire  []func()
 
 	// configMu guards configs and lastChange.
 	configMu   sync.RWMutex
@@ -180,16 +190,38 @@ wait:
 	if err := z.loadClusterID(); err != nil {
 		return fail(err)
 	}
-	if err := z.register(ctx); err != nil {
-		return fail(err)
+	if !cfg.DeferRegistration {
+		if err := z.register(ctx); err != nil {
+			return fail(err)
+		}
+		z.registered.Store(true)
 	}
 	if err := z.loadConfigs(); err != nil {
 		return fail(err)
 	}
 	go z.eventLoop(events, conn.SessionID())
-	log.Info("controller: registered in zookeeper", "zookeeper", cfg.Connect, "broker_id", cfg.BrokerID,
-		"broker_epoch", z.brokerEpoch.Load(), "cluster_id", z.clusterID)
+	if !cfg.DeferRegistration {
+		log.Info("controller: registered in zookeeper", "zookeeper", cfg.Connect, "broker_id", cfg.BrokerID,
+			"broker_epoch", z.brokerEpoch.Load(), "cluster_id", z.clusterID)
+	}
 	return z, nil
+}
+
+// Register creates this broker's /brokers/ids/<id> znode when OpenZK was
+// told to defer it (ZKConfig.DeferRegistration): call it once the broker
+// can serve the controller's requests. Errors as OpenZK's registration:
+// broker.id held by another live session, ctx ending, ZooKeeper failing.
+func (z *ZK) Register(ctx context.Context) error {
+	if z.registered.Load() {
+		return nil
+	}
+	if err := z.register(ctx); err != nil {
+		return err
+	}
+	z.registered.Store(true)
+	z.log.Info("controller: registered in zookeeper", "zookeeper", z.cfg.Connect, "broker_id", z.cfg.BrokerID,
+		"broker_epoch", z.brokerEpoch.Load(), "cluster_id", z.clusterID)
+	return nil
 }
 
 // p prefixes a Kafka path with the chroot.
@@ -229,6 +261,16 @@ func (z *ZK) OnSession(fn func()) {
 	z.onSession = append(z.onSession, fn)
 }
 
+// OnExpire registers fn to run (on the session goroutine, so it must not
+// block) as soon as ZooKeeper reports this broker's session expired,
+// before a new session exists: the controller role ends its term there,
+// as Kafka's KafkaController does on session expiry.
+func (z *ZK) OnExpire(fn func()) {
+	z.sessionMu.Lock()
+	defer z.sessionMu.Unlock()
+	z.onExpire = append(z.onExpire, fn)
+}
+
 // eventLoop re-registers the broker after a session expired (its
 // ephemeral znode went with the old session) and follows config changes.
 func (z *ZK) eventLoop(events <-chan zk.Event, session int64) {
@@ -245,13 +287,21 @@ func (z *ZK) eventLoop(events <-chan zk.Event, session int64) {
 			switch {
 			case ev.State == zk.StateExpired:
 				z.log.Warn("controller: zookeeper session expired; registering again", "broker_id", z.cfg.BrokerID)
+				z.sessionMu.Lock()
+				hooks := slices.Clone(z.onExpire)
+				z.sessionMu.Unlock()
+				for _, fn := range hooks {
+					fn()
+				}
 			case ev.State == zk.StateHasSession && z.conn.SessionID() != session:
 				session = z.conn.SessionID()
-				ctx, cancel := context.WithTimeout(context.Background(), 2*z.cfg.SessionTimeout)
-				if err := z.register(ctx); err != nil {
-					z.log.Error("controller: re-registering broker failed", "err", err)
+				if z.registered.Load() {
+					ctx, cancel := context.WithTimeout(context.Background(), 2*z.cfg.SessionTimeout)
+					if err := z.register(ctx); err != nil {
+						z.log.Error("controller: re-registering broker failed", "err", err)
+					}
+					cancel()
 				}
-				cancel()
 				if err := z.loadConfigs(); err != nil {
 					z.log.Error("controller: reloading topic configs failed", "err", err)
 				}
@@ -394,13 +444,15 @@ func (z *ZK) readTopicConfig(name string) (map[string]string, error) {
 
 // watchConfigChanges processes the change notifications newer than the
 // last one processed (ZkConfigManager) and returns the watch for the
-// next; nil (never fires) when ZooKeeper cannot be read, in which case the
-// next session reloads everything.
+// next. A notification is marked processed only once the topic config it
+// names was read (or is gone); when ZooKeeper cannot be read, the
+// returned channel fires after configRetryBackoff to try again from the
+// first unprocessed notification, so that no change is skipped.
 func (z *ZK) watchConfigChanges() <-chan zk.Event {
 	children, _, ch, err := z.conn.ChildrenW(z.p(zkdata.ConfigChangesPath))
 	if err != nil {
-		z.log.Warn("controller: watching config changes failed", "err", err)
-		return nil
+		z.log.Warn("controller: watching config changes failed; retrying", "err", err)
+		return z.retryConfigChanges()
 	}
 	sort.Strings(children)
 	z.configMu.RLock()
@@ -410,31 +462,67 @@ func (z *ZK) watchConfigChanges() <-chan zk.Event {
 		if !strings.HasPrefix(c, zkdata.ConfigChangePrefix) || c <= last {
 			continue
 		}
-		data, _, err := z.conn.Get(z.p(zkdata.ConfigChangesPath + "/" + c))
-		if err == nil {
-			typ, name, derr := zkdata.DecodeConfigChange(data)
-			if derr != nil {
-				z.log.Warn("controller: ignoring bad config change notification", "znode", c, "err", derr)
-			} else if typ == "topics" {
-				cfg, rerr := z.readTopicConfig(name)
-				if rerr != nil {
-					z.log.Error("controller: reading topic config failed", "topic", name, "err", rerr)
-				} else {
-					z.configMu.Lock()
-					if cfg == nil {
-						delete(z.configs, name)
-					} else {
-						z.configs[name] = cfg
-					}
-					z.configMu.Unlock()
-				}
-			}
+		if err := z.applyConfigChange(c); err != nil {
+			z.log.Warn("controller: processing config change failed; retrying", "znode", c, "err", err)
+			return z.retryConfigChanges()
 		}
 		z.configMu.Lock()
 		z.lastChange = c
 		z.configMu.Unlock()
 	}
 	return ch
+}
+
+// configRetryBackoff is the wait before reading config changes again
+// after ZooKeeper failed to answer.
+const configRetryBackoff = time.Second
+
+// retryConfigChanges is a channel that fires after configRetryBackoff
+// (never once the ZK closes).
+func (z *ZK) retryConfigChanges() <-chan zk.Event {
+	ch := make(chan zk.Event, 1)
+	go func() {
+		select {
+		case <-time.After(configRetryBackoff):
+			ch <- zk.Event{}
+		case <-z.closed:
+		}
+	}()
+	return ch
+}
+
+// applyConfigChange reads one change notification and the topic config it
+// names. A notification already purged or undecodable is skipped (nil);
+// an error means ZooKeeper could not be read and the change must be
+// tried again.
+func (z *ZK) applyConfigChange(c string) error {
+	data, _, err := z.conn.Get(z.p(zkdata.ConfigChangesPath + "/" + c))
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", c, err)
+	}
+	typ, name, err := zkdata.DecodeConfigChange(data)
+	if err != nil {
+		z.log.Warn("controller: ignoring bad config change notification", "znode", c, "err", err)
+		return nil
+	}
+	if typ != "topics" {
+		return nil
+	}
+	cfg, err := z.readTopicConfig(name)
+	if err != nil {
+		return fmt.Errorf("read config of topic %s: %w", name, err)
+	}
+	z.configMu.Lock()
+	if cfg == nil {
+		delete(z.configs, name)
+	} else {
+		z.configs[name] = cfg
+	}
+	z.configMu.Unlock()
+	return nil
 }
 
 // ClusterID is the id in /cluster/id.

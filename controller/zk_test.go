@@ -126,3 +126,73 @@ func TestZKRegistration(t *testing.T) {
 		t.Fatal("no deletion marker")
 	}
 }
+
+// TestZKDeferredRegistration: with DeferRegistration OpenZK joins the
+// cluster without /brokers/ids/<id> (a broker still recovering its logs
+// must not be sent requests), Register creates it, and after the session
+// expires it is created again with the new session.
+func TestZKDeferredRegistration(t *testing.T) {
+	s := zktest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	z, err := OpenZK(ctx, ZKConfig{Connect: s.Addr, SessionTimeout: 2 * time.Second, BrokerID: 7, DeferRegistration: true,
+		Endpoints: []zkdata.Endpoint{{Listener: "PLAINTEXT", Host: "127.0.0.1", Port: 9007, SecurityProtocol: "PLAINTEXT"}},
+		Cache:     metadatacache.New("PLAINTEXT")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	conn := z.Conn()
+	if ok, _, err := conn.Exists(zkdata.BrokerPath(7)); ok || err != nil {
+		t.Fatalf("registered before Register: %v %v", ok, err)
+	}
+	if z.BrokerEpoch() != 0 {
+		t.Fatalf("broker epoch %d before Register", z.BrokerEpoch())
+	}
+	if err := z.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, st, err := conn.Get(zkdata.BrokerPath(7))
+	if err != nil || st.Czxid != z.BrokerEpoch() || st.EphemeralOwner != conn.SessionID() {
+		t.Fatalf("registration: %+v %v, broker epoch %d", st, err, z.BrokerEpoch())
+	}
+}
+
+// TestZKConfigChangeRetried: a config change whose topic config cannot be
+// read (here: its znode's ACL denies reading) is not marked processed;
+// it is read again until it can be, without a new notification.
+func TestZKConfigChangeRetried(t *testing.T) {
+	s := zktest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	z, err := OpenZK(ctx, ZKConfig{Connect: s.Addr, SessionTimeout: 2 * time.Second, BrokerID: 1,
+		Endpoints: []zkdata.Endpoint{{Listener: "PLAINTEXT", Host: "127.0.0.1", Port: 9001, SecurityProtocol: "PLAINTEXT"}},
+		Cache:     metadatacache.New("PLAINTEXT")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	conn := z.Conn()
+	if _, err := conn.Create(zkdata.ConfigTopicPath("t"), []byte(`{"version":1,"config":{"retention.ms":"7"}}`), 0,
+		zk.WorldACL(zk.PermWrite|zk.PermAdmin|zk.PermDelete)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Create(zkdata.ConfigChangesPath+"/"+zkdata.ConfigChangePrefix, zkdata.EncodeConfigChange("topics/t"),
+		zk.FlagSequence, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // the notification was seen and could not be applied
+	if v := z.TopicConfigs("t")["retention.ms"]; v != "" {
+		t.Fatalf("config read through an ACL denying it: %q", v)
+	}
+	if _, err := conn.SetACL(zkdata.ConfigTopicPath("t"), zk.WorldACL(zk.PermAll), -1); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for z.TopicConfigs("t")["retention.ms"] != "7" {
+		if time.Now().After(deadline) {
+			t.Fatal("config change skipped after a failed read")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -45,7 +45,7 @@ type Config struct {
 type Controller struct {
 	cfg  Config
 	z    *controller.ZK
-	conn *zk.Conn
+	conn retryConn
 	id   int32
 	log  *slog.Logger
 
@@ -57,6 +57,10 @@ type Controller struct {
 	// -1 when not the controller; read by tests and metrics.
 	epochSeen atomic.Int32
 	started   atomic.Bool
+	// sessionExpired is set when ZooKeeper reports this broker's session
+	// expired; the run goroutine resigns before handling anything else
+	// and clears it.
+	sessionExpired atomic.Bool
 
 	// Owned by the run goroutine (see the package documentation).
 	active       bool
@@ -72,6 +76,9 @@ type Controller struct {
 	termStop chan struct{}
 	topics   map[string]*topicCtx
 	senders  map[int32]*sender
+	// deleting holds the topics being deleted (TopicDeletionManager),
+	// out of topics until every replica acknowledged StopReplica.
+	deleting map[string]*topicDeletion
 }
 
 type liveBroker struct {
@@ -128,6 +135,7 @@ type (
 		reply chan map[tp]electResult
 	}
 	evAutoRebalance struct{ gen int }
+	evExpired       struct{}
 )
 
 type allocResult struct {
@@ -146,8 +154,9 @@ func New(cfg Config) *Controller {
 	if log == nil {
 		log = slog.Default()
 	}
-	c := &Controller{cfg: cfg, z: cfg.ZK, conn: cfg.ZK.Conn(), id: cfg.ZK.BrokerID(), log: log,
+	c := &Controller{cfg: cfg, z: cfg.ZK, id: cfg.ZK.BrokerID(), log: log,
 		events: make(chan any, 1024), stop: make(chan struct{}), done: make(chan struct{})}
+	c.conn = retryConn{cfg.ZK.Conn(), c}
 	c.epochSeen.Store(-1)
 	return c
 }
@@ -157,12 +166,20 @@ func New(cfg Config) *Controller {
 // the elected controller sends requests to every broker, itself included.
 func (c *Controller) Start() {
 	c.z.OnSession(func() { c.post(evElect{}) })
+	c.z.OnExpire(c.onSessionExpired)
 	go c.run()
 	c.started.Store(true)
 	c.post(evElect{})
 }
 
-// Close resigns (if elected) and stops the role.
+// closeWait bounds how long Close waits for the event goroutine, which
+// may be inside a ZooKeeper operation that only ends when ZooKeeper
+// answers or the connection closes (controller.ZK.Close, after Close).
+const closeWait = 5 * time.Second
+
+// Close resigns (if elected) and stops the role. It returns within about
+// closeWait even when ZooKeeper is unreachable; the event goroutine then
+// ends when the ZooKeeper connection is closed.
 func (c *Controller) Close() {
 	select {
 	case <-c.stop:
@@ -171,7 +188,11 @@ func (c *Controller) Close() {
 	}
 	close(c.stop)
 	if c.started.Load() {
-		<-c.done
+		select {
+		case <-c.done:
+		case <-time.After(closeWait):
+			c.log.Warn("controller: role still waiting on zookeeper; it stops when the connection closes", "broker_id", c.id)
+		}
 	}
 }
 
@@ -202,14 +223,16 @@ func (c *Controller) p(kafkaPath string) string { return c.z.Path(kafkaPath) }
 func (c *Controller) run() {
 	defer close(c.done)
 	for {
+		// Stopping wins over queued events.
 		select {
 		case <-c.stop:
-			if c.active {
-				c.resign()
-				// Give the next controller its turn at once instead of
-				// after the session timeout.
-				_ = c.conn.Delete(c.p(zkdata.ControllerPath), -1)
-			}
+			c.stopped()
+			return
+		default:
+		}
+		select {
+		case <-c.stop:
+			c.stopped()
 			return
 		case ev := <-c.events:
 			c.handle(ev)
@@ -218,6 +241,7 @@ func (c *Controller) run() {
 }
 
 func (c *Controller) handle(ev any) {
+	c.resignIfExpired()
 	switch e := ev.(type) {
 	case evElect:
 		c.maybeResign()
@@ -251,7 +275,7 @@ func (c *Controller) handle(ev any) {
 		if errors.Is(err, errControllerMoved) {
 			c.log.Warn("controller: another broker became controller during a controlled shutdown; resigning")
 			c.resign()
-			c.post(evElect{})
+			c.elect() // not c.post: the run loop must never wait on its own queue
 			err = kerr.NotController
 		}
 		e.reply <- shutdownResult{parts, err}
@@ -260,6 +284,14 @@ func (c *Controller) handle(ev any) {
 	case evAutoRebalance:
 		if c.active && e.gen == c.gen {
 			c.guard(c.autoRebalance)
+		}
+	case evStopReplicaDone:
+		if c.active && e.gen == c.gen {
+			c.guard(func() error { return c.onStopReplicaDone(e) })
+		}
+	case evResendStopReplica:
+		if c.active && e.gen == c.gen {
+			c.resendStopReplica(e.topic, e.broker)
 		}
 	case evEpoch:
 		if c.active {
@@ -343,6 +375,12 @@ func (c *Controller) elect() {
 		// Someone else won; the /controller watch is set.
 		return
 	}
+	c.becomeController(epoch, version)
+}
+
+// becomeController starts the term won with epoch (the epoch znode at
+// version): KafkaController.onControllerFailover.
+func (c *Controller) becomeController(epoch, version int32) {
 	c.epoch, c.epochVersion = epoch, version
 	c.active = true
 	c.gen++
@@ -352,8 +390,8 @@ func (c *Controller) elect() {
 	c.termStop = make(chan struct{})
 	if err := c.onFailover(); err != nil {
 		c.log.Error("controller: failover failed; resigning", "err", err)
+		c.deleteController()
 		c.resign()
-		_ = c.conn.Delete(c.p(zkdata.ControllerPath), -1)
 		c.retryLater(evElect{})
 		return
 	}
@@ -398,6 +436,13 @@ func (c *Controller) registerController() (int32, int32, error) {
 		&zk.SetDataRequest{Path: c.p(zkdata.ControllerEpochPath), Data: zkdata.EncodeControllerEpoch(next), Version: st.Version},
 	)
 	if err != nil {
+		if errors.Is(err, zk.ErrNodeExists) || errors.Is(err, zk.ErrBadVersion) {
+			// Perhaps our own multi-op, applied but its reply lost.
+			if version, ok := c.electedByUs(next); ok {
+				c.log.Info("controller: election reply was lost but the election is ours", "controller_epoch", next)
+				return next, version, c.watchController()
+			}
+		}
 		if len(res) > 0 && res[0].Error != nil {
 			return 0, 0, res[0].Error
 		}
@@ -419,7 +464,7 @@ func (c *Controller) resign() {
 		s.close()
 		delete(c.senders, id)
 	}
-	c.live, c.topics, c.shuttingDown = nil, nil, nil
+	c.live, c.topics, c.shuttingDown, c.deleting = nil, nil, nil, nil
 	if c.termStop != nil {
 		close(c.termStop)
 		c.termStop = nil
@@ -451,6 +496,9 @@ func (c *Controller) onFailover() error {
 			c.log.Error("controller: cannot load topic", "topic", name, "err", err)
 		}
 	}
+	if err := c.holdDeletions(); err != nil {
+		return err
+	}
 	if _, err := c.electWhereNeeded(); err != nil {
 		return err
 	}
@@ -466,7 +514,7 @@ func (c *Controller) onFailover() error {
 				}
 			}
 			if len(dead) > 0 && pc.st.Leader >= 0 {
-				if _, err := c.removeFromISR(tc, p, dead); err != nil {
+				if _, err := c.removeFromISR(tc, p, dead); c.partitionFailed(err, name, p) != nil {
 					return err
 				}
 			}
@@ -545,7 +593,9 @@ func (c *Controller) loadTopic(name string) error {
 		}
 		s, err := zkdata.DecodePartitionState(data)
 		if err != nil {
-			c.log.Error("controller: unreadable partition state; electing afresh", "topic", name, "partition", p, "err", err)
+			// Skipped: initPartition finds the znode and fails for this
+			// partition alone (partitionFailed), never the failover.
+			c.log.Error("controller: unreadable partition state znode; skipping the partition until it is repaired", "topic", name, "partition", p, "err", err)
 			continue
 		}
 		tc.parts[p] = &partCtx{st: s, version: st.Version}
@@ -626,7 +676,7 @@ func (c *Controller) electWhereNeeded() ([]tp, error) {
 			pc, ok := tc.parts[p]
 			if !ok {
 				did, err := c.initPartition(tc, p)
-				if err != nil {
+				if err = c.partitionFailed(err, tc.name, p); err != nil {
 					return changed, err
 				}
 				if did {
@@ -640,7 +690,7 @@ func (c *Controller) electWhereNeeded() ([]tp, error) {
 				continue
 			}
 			did, err := c.electOffline(tc, p)
-			if err != nil {
+			if err = c.partitionFailed(err, tc.name, p); err != nil {
 				return changed, err
 			}
 			if did {
@@ -773,7 +823,7 @@ func (c *Controller) electOffline(tc *topicCtx, p int32) (bool, error) {
 		}
 		st.Leader = leader
 		st.LeaderEpoch = cur.LeaderEpoch + 1
-		st.LeaderRecoveryState = zkdata.LeaderRecovered
+		st.LeaderRecoveryState = offlineRecoveryState(cur, leader)
 		err := c.writeState(tc, p, st)
 		if errors.Is(err, zk.ErrBadVersion) {
 			continue
@@ -899,7 +949,7 @@ func (c *Controller) onBrokerFailure(dead []int32) error {
 			} else {
 				did, err = c.removeFromISR(tc, p, deadSet)
 			}
-			if err != nil {
+			if err = c.partitionFailed(err, name, p); err != nil {
 				return err
 			}
 			if did {
@@ -925,6 +975,7 @@ func (c *Controller) onBrokerStartup(added []int32) error {
 	for _, id := range added {
 		c.sendLeaderAndIsr(id, c.partitionsOn(id), nil)
 	}
+	c.resumeDeletions(added)
 	return nil
 }
 
@@ -939,7 +990,7 @@ func (c *Controller) onTopicChange() error {
 	var created []string
 	for _, n := range names {
 		seen[n] = true
-		if _, ok := c.topics[n]; !ok {
+		if _, ok := c.topics[n]; !ok && c.deleting[n] == nil {
 			created = append(created, n)
 		}
 	}
@@ -961,6 +1012,9 @@ func (c *Controller) onTopicChange() error {
 
 // onTopicModified handles a rewritten assignment (CreatePartitions).
 func (c *Controller) onTopicModified(name string) error {
+	if c.deleting[name] != nil {
+		return nil // being deleted (TopicDeletionManager): not acted on
+	}
 	if err := c.loadTopic(name); err != nil {
 		return err
 	}
@@ -980,95 +1034,6 @@ func (c *Controller) onNewPartitions() error {
 	}
 	c.sendLeaderAndIsrFor(changed)
 	c.sendUpdateMetadata(c.liveIDs())
-	return nil
-}
-
-// onDeleteTopics processes /admin/delete_topics markers.
-func (c *Controller) onDeleteTopics() error {
-	names, _, ch, err := c.conn.ChildrenW(c.p(zkdata.DeleteTopicsPath))
-	if err != nil {
-		return err
-	}
-	c.watch(ch, evDeleteTopics{c.gen})
-	for _, name := range names {
-		if tc, ok := c.topics[name]; ok {
-			c.deleteTopic(tc)
-		}
-		if err := c.conn.Delete(c.p(zkdata.DeleteTopicPath(name)), -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
-			return err
-		}
-	}
-	return nil
-}
-
-// deleteTopic tells every broker the topic is going (UpdateMetadata with
-// leader -2), stops and deletes its replicas, and removes its znodes.
-func (c *Controller) deleteTopic(tc *topicCtx) {
-	c.log.Info("controller: deleting topic", "topic", tc.name)
-	ids := c.liveIDs()
-	for _, id := range ids {
-		req := c.updateMetadataRequest(id)
-		req.TopicStates = nil
-		ts := kmsg.NewUpdateMetadataRequestTopicState()
-		ts.Topic, ts.TopicID = tc.name, tc.id
-		for p := range tc.replicas {
-			ps := kmsg.NewUpdateMetadataRequestTopicPartition()
-			ps.Partition, ps.Leader, ps.ControllerEpoch = p, zkdata.LeaderDuringDelete, c.epoch
-			ps.Replicas, ps.ISR, ps.OfflineReplicas = tc.replicas[p], []int32{}, []int32{}
-			ts.PartitionStates = append(ts.PartitionStates, ps)
-		}
-		req.TopicStates = append(req.TopicStates, ts)
-		c.enqueue(id, req)
-	}
-	byBroker := map[int32][]int32{}
-	for p, rs := range tc.replicas {
-		for _, r := range rs {
-			byBroker[r] = append(byBroker[r], p)
-		}
-	}
-	for b, ps := range byBroker {
-		if !c.isRegistered(b) {
-			continue
-		}
-		req := kmsg.NewPtrStopReplicaRequest()
-		req.Version, req.ControllerID, req.ControllerEpoch, req.BrokerEpoch = 4, c.id, c.epoch, c.live[b].epoch
-		t := kmsg.NewStopReplicaRequestTopic()
-		t.Topic = tc.name
-		slices.Sort(ps)
-		for _, p := range ps {
-			s := kmsg.NewStopReplicaRequestTopicPartitionState()
-			s.Partition, s.LeaderEpoch, s.Delete = p, -2, true // EpochDuringDelete
-			t.PartitionStates = append(t.PartitionStates, s)
-		}
-		req.Topics = append(req.Topics, t)
-		c.enqueue(b, req)
-	}
-	if err := c.deleteRecursive(c.p(zkdata.TopicPath(tc.name))); err != nil {
-		c.log.Error("controller: deleting topic znodes failed", "topic", tc.name, "err", err)
-	}
-	if err := c.conn.Delete(c.p(zkdata.ConfigTopicPath(tc.name)), -1); err == nil {
-		_, _ = c.conn.Create(c.p(zkdata.ConfigChangesPath+"/"+zkdata.ConfigChangePrefix),
-			zkdata.EncodeConfigChange("topics/"+tc.name), zk.FlagSequence, zk.WorldACL(zk.PermAll))
-	}
-	delete(c.topics, tc.name)
-}
-
-func (c *Controller) deleteRecursive(path string) error {
-	children, _, err := c.conn.Children(path)
-	if errors.Is(err, zk.ErrNoNode) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, ch := range children {
-		if err := c.deleteRecursive(path + "/" + ch); err != nil {
-			return err
-		}
-	}
-	if err := c.conn.Delete(path, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
-		return err
-	}
 	return nil
 }
 
@@ -1222,13 +1187,15 @@ func (c *Controller) updateMetadataRequest(id int32) *kmsg.UpdateMetadataRequest
 // sendUpdateMetadata sends the full metadata to the given brokers.
 func (c *Controller) sendUpdateMetadata(ids []int32) {
 	for _, id := range ids {
-		c.enqueue(id, c.updateMetadataRequest(id))
+		if s := c.senders[id]; s != nil {
+			s.enqueue(c.updateMetadataRequest(id), true)
+		}
 	}
 }
 
 func (c *Controller) enqueue(id int32, req kmsg.Request) {
 	if s := c.senders[id]; s != nil {
-		s.enqueue(req)
+		s.enqueue(req, false)
 	}
 }
 
@@ -1305,6 +1272,12 @@ func (c *Controller) alterPartition(req *kmsg.AlterPartitionRequest) *kmsg.Alter
 				ot.Partitions = append(ot.Partitions, op)
 				continue
 			}
+			if !c.active {
+				// Resigned on an earlier partition of this request.
+				op.ErrorCode = kerr.NotController.Code
+				ot.Partitions = append(ot.Partitions, op)
+				continue
+			}
 			code, did := c.alterOne(tc, req, rp, &op)
 			op.ErrorCode = code
 			if did {
@@ -1313,6 +1286,12 @@ func (c *Controller) alterPartition(req *kmsg.AlterPartitionRequest) *kmsg.Alter
 			ot.Partitions = append(ot.Partitions, op)
 		}
 		resp.Topics = append(resp.Topics, ot)
+	}
+	if !c.active {
+		// Deposed while writing: the election runs here, on the event
+		// goroutine, once this request is answered.
+		defer c.elect()
+		return resp
 	}
 	if len(changed) > 0 {
 		c.sendUpdateMetadata(c.liveIDs())
@@ -1370,7 +1349,8 @@ func (c *Controller) alterOne(tc *topicCtx, req *kmsg.AlterPartitionRequest, rp 
 	case errors.Is(err, errControllerMoved):
 		c.log.Warn("controller: another broker became controller during AlterPartition; resigning")
 		c.resign()
-		c.post(evElect{})
+		// alterPartition runs the election once the request is answered:
+		// posting it from this goroutine could wait on its own full queue.
 		return kerr.NotController.Code, false
 	case err != nil:
 		c.log.Error("controller: AlterPartition write failed", "topic", tc.name, "partition", rp.Partition, "err", err)

@@ -28,7 +28,9 @@
 //	Offline -> Online by election: the first replica in assignment order
 //	  that is live and in the ISR (OfflinePartitionLeaderElectionStrategy);
 //	  with unclean.leader.election.enable (topic override, else broker
-//	  default) the first live replica when no ISR member lives, ISR = [it].
+//	  default) the first live replica when no ISR member lives, ISR = [it]
+//	  and leader_recovery_state RECOVERING (KIP-704; a clean election keeps
+//	  the previous state).
 //	  Without a candidate the partition stays leaderless (leader -1) and
 //	  keeps its last ISR member, so that broker's return elects it.
 //	any -> NonExistent when the topic is deleted.
@@ -65,9 +67,14 @@
 // live broker, in that order (ControllerBrokerRequestBatch). A broker that
 // (re)registers gets UpdateMetadata with everything and LeaderAndIsr for
 // every partition it hosts. Topic deletion (a marker in
-// /admin/delete_topics) sends UpdateMetadata with leader -2 and
-// StopReplica(delete) to the replicas, then removes the topic's znodes and
-// the marker.
+// /admin/delete_topics) follows Kafka's TopicDeletionManager: the topic
+// leaves elections, every live broker gets UpdateMetadata with leader -2
+// and every replica StopReplica(delete); the topic's znodes, config and
+// marker are removed (each delete conditional on the controller epoch's
+// version) only once every replica acknowledged. A replica on a broker
+// that is down gets StopReplica when it returns; a new controller resumes
+// deletions from the markers. A broker that does not serve StopReplica
+// (no replica manager) counts as having acknowledged.
 //
 // # Threads and locking
 //
@@ -83,8 +90,23 @@
 // (ControllerChannelManager's RequestSendThread), each with a queue and a
 // franz-go client pinned to Kafka 3.9's versions (LeaderAndIsr v7,
 // UpdateMetadata v8, StopReplica v4) on the broker's inter-broker listener.
-// A request that fails is retried a few times with backoff and then
-// dropped with an error log; the next state change sends the state again.
+// A request that fails is tried again every 100 ms until the broker
+// answers or leaves the live set (or this controller resigns), as Kafka's
+// RequestSendThread; the queue is unbounded, and a queued request that a
+// newer one makes pointless (an older full UpdateMetadata, older
+// LeaderAndIsr state of the same partition) is dropped, never reordering
+// the rest. A broker registers in /brokers/ids only once its logs are
+// recovered and its listeners serve (controller.ZK.Register).
+//
+// # Failures
+//
+// A ZooKeeper operation that fails because the connection was lost is
+// tried again until ZooKeeper answers (KafkaZkClient retries until
+// connected); only session expiry or the role stopping ends it, and ends
+// the term. Partitions are changed one by one: one that cannot be changed
+// is logged and skipped, the rest of the batch goes on, and what was
+// written is always sent to the brokers. Watches are re-armed by the
+// event they trigger, before any work that can fail.
 //
 // # What is persisted where
 //

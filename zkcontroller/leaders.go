@@ -1,6 +1,7 @@
 package zkcontroller
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -186,7 +187,7 @@ func (c *Controller) controlledShutdown(id int32, epoch int64) ([]tp, error) {
 	// The broker stops following (StopReplica without delete), then
 	// leaves the ISRs it is in (ReplicaStateMachine's OfflineReplica);
 	// the other replicas and every broker hear of the change.
-	c.sendStopReplica(id, followed)
+	c.sendStopReplicaKeep(id, followed)
 	var shrunk []tp
 	for _, x := range followed {
 		tc := c.topics[x.topic]
@@ -387,8 +388,9 @@ func (c *Controller) autoRebalance() error {
 	return nil
 }
 
-func sortedKeys[V any](m map[int32]V) []int32 {
-	out := make([]int32, 0, len(m))
+// sortedKeys returns m's keys in order.
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
+	out := make([]K, 0, len(m))
 	for k := range m {
 		out = append(out, k)
 	}
@@ -396,10 +398,10 @@ func sortedKeys[V any](m map[int32]V) []int32 {
 	return out
 }
 
-// sendStopReplica sends StopReplica v4 without delete for parts to broker
+// sendStopReplicaKeep sends StopReplica v4 without delete for parts to broker
 // id, each with the partition's current leader epoch
 // (addStopReplicaRequestForBrokers with deletePartition false).
-func (c *Controller) sendStopReplica(id int32, parts []tp) {
+func (c *Controller) sendStopReplicaKeep(id int32, parts []tp) {
 	if len(parts) == 0 || !c.isRegistered(id) {
 		return
 	}

@@ -2,10 +2,12 @@ package zkcontroller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -14,25 +16,47 @@ import (
 	"github.com/twmb/franz-go/pkg/kversion"
 )
 
-// sendRetries is how often a failed request is tried again before it is
-// dropped (logged); sendBackoff is the wait between tries.
+// sendBackoff is the wait between tries of a request that failed (Kafka's
+// RequestSendThread waits 100 ms); sendTimeout bounds one try.
 const (
-	sendRetries = 5
-	sendBackoff = 300 * time.Millisecond
+	sendBackoff = 100 * time.Millisecond
 	sendTimeout = 10 * time.Second
 )
 
 // sender delivers requests to one broker in order (Kafka's
-// RequestSendThread).
+// RequestSendThread). A request that cannot be delivered is tried again
+// every sendBackoff until it is, or until the sender is closed: when the
+// broker leaves the controller's live set (its /brokers/ids znode went or
+// carries a new broker epoch) or the controller resigns. The queue is
+// unbounded, as Kafka's; queued requests that a newer one makes pointless
+// are dropped (supersede), which never changes the order of the others.
 type sender struct {
 	broker int32
 	addr   string
 	log    *slog.Logger
-	queue  chan kmsg.Request
+	cl     *kgo.Client
+	wake   chan struct{} // capacity 1: queue became non-empty
 	stop   chan struct{}
 	done   chan struct{}
-	cl     *kgo.Client
+
+	// mu guards queue.
+	mu    sync.Mutex
+	queue []queued
 }
+
+// queued is a request waiting to be sent; snapshot marks an
+// UpdateMetadata carrying every live broker and partition, which a newer
+// snapshot replaces entirely.
+type queued struct {
+	req      kmsg.Request
+	snapshot bool
+	// done, when set, gets the response, or errNotServed; it runs on the
+	// sender goroutine and must not block.
+	done func(kmsg.Response, error)
+}
+
+// errNotServed: the broker does not serve the request's API.
+var errNotServed = errors.New("broker does not serve this request")
 
 // newClient is a franz-go client for one broker's inter-broker listener,
 // limited to the request versions Kafka 3.9 uses.
@@ -46,21 +70,98 @@ func startSender(from, broker int32, addr string, log *slog.Logger) (*sender, er
 	if err != nil {
 		return nil, fmt.Errorf("client for broker %d at %s: %w", broker, addr, err)
 	}
-	s := &sender{broker: broker, addr: addr, log: log, queue: make(chan kmsg.Request, 4096),
-		stop: make(chan struct{}), done: make(chan struct{}), cl: cl}
+	s := &sender{broker: broker, addr: addr, log: log, cl: cl, wake: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{})}
 	go s.run()
 	return s, nil
 }
 
-// enqueue queues req; a full queue (a broker that does not answer for a
-// long time) drops the request with a log line rather than block the
-// controller.
-func (s *sender) enqueue(req kmsg.Request) {
-	select {
-	case s.queue <- req:
-	default:
-		s.log.Error("controller: request queue to broker full, dropping request", "broker", s.broker, "request", kmsg.NameForKey(req.Key()))
+// enqueue queues req behind everything queued before. snapshot says req
+// is a full UpdateMetadata (every live broker and partition): it then
+// replaces the queued older snapshots. A LeaderAndIsr removes its
+// partitions from queued older LeaderAndIsr requests (dropping those left
+// empty) back to the newest queued StopReplica, since a broker acts only
+// on the newest leader epoch of a partition anyway. Nothing is reordered.
+func (s *sender) enqueue(req kmsg.Request, snapshot bool) {
+	s.mu.Lock()
+	switch r := req.(type) {
+	case *kmsg.UpdateMetadataRequest:
+		if snapshot {
+			s.queue = slicesDeleteFunc(s.queue, func(q queued) bool { return q.snapshot })
+		}
+	case *kmsg.LeaderAndISRRequest:
+		s.supersedeLeaderAndIsr(r)
 	}
+	s.queue = append(s.queue, queued{req: req, snapshot: snapshot})
+	s.mu.Unlock()
+	s.signal()
+}
+
+// enqueueWithCallback queues req (never superseded) with done to call
+// with its response.
+func (s *sender) enqueueWithCallback(req kmsg.Request, done func(kmsg.Response, error)) {
+	s.mu.Lock()
+	s.queue = append(s.queue, queued{req: req, done: done})
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *sender) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func slicesDeleteFunc(q []queued, del func(queued) bool) []queued {
+	out := q[:0]
+	for _, x := range q {
+		if !del(x) {
+			out = append(out, x)
+		}
+	}
+	clear(q[len(out):])
+	return out
+}
+
+// supersedeLeaderAndIsr strips the partitions of r from older queued
+// LeaderAndIsr requests queued after the newest StopReplica. mu is held.
+func (s *sender) supersedeLeaderAndIsr(r *kmsg.LeaderAndISRRequest) {
+	newer := map[tp]bool{}
+	for _, t := range r.TopicStates {
+		for _, p := range t.PartitionStates {
+			newer[tp{t.Topic, p.Partition}] = true
+		}
+	}
+	from := 0
+	for i, q := range s.queue {
+		if _, ok := q.req.(*kmsg.StopReplicaRequest); ok {
+			from = i + 1
+		}
+	}
+	for i := from; i < len(s.queue); i++ {
+		old, ok := s.queue[i].req.(*kmsg.LeaderAndISRRequest)
+		if !ok {
+			continue
+		}
+		topics := old.TopicStates[:0]
+		for _, t := range old.TopicStates {
+			ps := t.PartitionStates[:0]
+			for _, p := range t.PartitionStates {
+				if !newer[tp{t.Topic, p.Partition}] {
+					ps = append(ps, p)
+				}
+			}
+			if t.PartitionStates = ps; len(ps) > 0 {
+				topics = append(topics, t)
+			}
+		}
+		old.TopicStates = topics
+	}
+	s.queue = slicesDeleteFunc(s.queue, func(q queued) bool {
+		l, ok := q.req.(*kmsg.LeaderAndISRRequest)
+		return ok && len(l.TopicStates) == 0
+	})
 }
 
 func (s *sender) close() {
@@ -69,22 +170,43 @@ func (s *sender) close() {
 	s.cl.Close()
 }
 
+func (s *sender) next() (queued, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) == 0 {
+		return queued{}, false
+	}
+	q := s.queue[0]
+	s.queue[0] = queued{}
+	s.queue = s.queue[1:]
+	return q, true
+}
+
 func (s *sender) run() {
 	defer close(s.done)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { <-s.stop; cancel() }()
 	for {
+		if q, ok := s.next(); ok {
+			resp, err := s.send(ctx, q.req)
+			if q.done != nil && ctx.Err() == nil {
+				q.done(resp, err)
+			}
+			continue
+		}
 		select {
 		case <-s.stop:
 			return
-		case req := <-s.queue:
-			s.send(ctx, req)
+		case <-s.wake:
 		}
 	}
 }
 
-func (s *sender) send(ctx context.Context, req kmsg.Request) {
+// send delivers req, trying again every sendBackoff until it gets an
+// answer or ctx ends (the sender closed). Errors in the answer are logged
+// and not retried, as Kafka's RequestSendThread.
+func (s *sender) send(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
 	name := kmsg.NameForKey(req.Key())
 	for try := 0; ; try++ {
 		rctx, cancel := context.WithTimeout(ctx, sendTimeout)
@@ -95,25 +217,24 @@ func (s *sender) send(ctx context.Context, req kmsg.Request) {
 				s.log.Warn("controller: broker answered with an error", "broker", s.broker, "request", name,
 					"error", kerr.ErrorForCode(code))
 			}
-			return
+			return resp, nil
 		}
 		if ctx.Err() != nil {
-			return
+			return nil, ctx.Err()
 		}
 		if strings.Contains(err.Error(), "broker is too old") {
 			// The broker does not serve this API (kgo's errBrokerTooOld,
 			// from its ApiVersions): retrying cannot help.
 			s.log.Error("controller: broker does not serve request", "broker", s.broker, "request", name)
-			return
+			return nil, errNotServed
 		}
-		if try >= sendRetries {
-			s.log.Error("controller: giving up sending request to broker", "broker", s.broker, "addr", s.addr,
-				"request", name, "err", err)
-			return
+		if try == 0 || try%100 == 0 {
+			s.log.Warn("controller: sending request to broker failed; retrying until it answers or leaves the cluster",
+				"broker", s.broker, "addr", s.addr, "request", name, "tries", try+1, "err", err)
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil, ctx.Err()
 		case <-time.After(sendBackoff):
 		}
 	}
