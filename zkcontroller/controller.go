@@ -1202,20 +1202,44 @@ func (c *Controller) enqueue(id int32, req kmsg.Request) {
 // AlterPartition serves an AlterPartition request (key 56) as Kafka
 // 3.9's KafkaController.processAlterPartition does; see alterPartition.
 func (c *Controller) AlterPartition(ctx context.Context, req *kmsg.AlterPartitionRequest) *kmsg.AlterPartitionResponse {
-	reply := make(chan *kmsg.AlterPartitionResponse, 1)
+	r, code := call(c, ctx, func(reply chan *kmsg.AlterPartitionResponse) any { return evAlter{req, reply} })
+	if code != 0 {
+		return errAlterResponse(req, code)
+	}
+	return r
+}
+
+// call posts the event mk makes to the run goroutine and waits for its
+// answer on the reply channel it was given. code is REQUEST_TIMED_OUT
+// when ctx ends first and NOT_CONTROLLER when the role is stopping; the
+// request handlers (AlterPartition, AllocateProducerIds,
+// ControlledShutdown, ElectLeaders) answer with it.
+func call[R any](c *Controller, ctx context.Context, mk func(reply chan R) any) (r R, code int16) {
+	reply := make(chan R, 1)
 	select {
-	case c.events <- evAlter{req, reply}:
+	case c.events <- mk(reply):
 	case <-ctx.Done():
-		return errAlterResponse(req, kerr.RequestTimedOut.Code)
+		return r, kerr.RequestTimedOut.Code
 	case <-c.stop:
-		return errAlterResponse(req, kerr.NotController.Code)
+		return r, kerr.NotController.Code
 	}
 	select {
-	case r := <-reply:
-		return r
+	case r = <-reply:
+		return r, 0
 	case <-ctx.Done():
-		return errAlterResponse(req, kerr.RequestTimedOut.Code)
+		return r, kerr.RequestTimedOut.Code
 	}
+}
+
+// errorCode is the response code for err, an event's failure: its Kafka
+// code, or UNKNOWN_SERVER_ERROR (logged) for anything else.
+func (c *Controller) errorCode(what string, err error, attrs ...any) int16 {
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Code
+	}
+	c.log.Error("controller: "+what+" failed", append(attrs, "err", err)...)
+	return kerr.UnknownServerError.Code
 }
 
 func errAlterResponse(req *kmsg.AlterPartitionRequest, code int16) *kmsg.AlterPartitionResponse {
@@ -1417,31 +1441,12 @@ func (c *Controller) allocateProducerIDs(brokerID int32, epoch int64) (zkdata.Pr
 // AllocateProducerIDs serves AllocateProducerIds (key 67).
 func (c *Controller) AllocateProducerIDs(ctx context.Context, req *kmsg.AllocateProducerIDsRequest) *kmsg.AllocateProducerIDsResponse {
 	resp := req.ResponseKind().(*kmsg.AllocateProducerIDsResponse)
-	reply := make(chan allocResult, 1)
-	select {
-	case c.events <- evAllocate{req.BrokerID, req.BrokerEpoch, reply}:
-	case <-ctx.Done():
-		resp.ErrorCode = kerr.RequestTimedOut.Code
-		return resp
-	case <-c.stop:
-		resp.ErrorCode = kerr.NotController.Code
-		return resp
+	r, code := call(c, ctx, func(reply chan allocResult) any { return evAllocate{req.BrokerID, req.BrokerEpoch, reply} })
+	if code == 0 && r.err != nil {
+		code = c.errorCode("allocating producer ids", r.err)
 	}
-	var r allocResult
-	select {
-	case r = <-reply:
-	case <-ctx.Done():
-		resp.ErrorCode = kerr.RequestTimedOut.Code
-		return resp
-	}
-	if r.err != nil {
-		var ke *kerr.Error
-		if errors.As(r.err, &ke) {
-			resp.ErrorCode = ke.Code
-		} else {
-			c.log.Error("controller: allocating producer ids failed", "err", r.err)
-			resp.ErrorCode = kerr.UnknownServerError.Code
-		}
+	if code != 0 {
+		resp.ErrorCode = code
 		return resp
 	}
 	resp.ProducerIDStart, resp.ProducerIDLen = r.block.First, int32(r.block.Last-r.block.First+1)

@@ -2,7 +2,6 @@ package zkcontroller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -99,31 +98,12 @@ func (c *Controller) ControlledShutdown(ctx context.Context, req *kmsg.Controlle
 	if req.Version < 2 {
 		epoch = -1 // AbstractControlRequest.UNKNOWN_BROKER_EPOCH
 	}
-	reply := make(chan shutdownResult, 1)
-	select {
-	case c.events <- evControlledShutdown{req.BrokerID, epoch, reply}:
-	case <-ctx.Done():
-		resp.ErrorCode = kerr.RequestTimedOut.Code
-		return resp
-	case <-c.stop:
-		resp.ErrorCode = kerr.NotController.Code
-		return resp
+	r, code := call(c, ctx, func(reply chan shutdownResult) any { return evControlledShutdown{req.BrokerID, epoch, reply} })
+	if code == 0 && r.err != nil {
+		code = c.errorCode("controlled shutdown", r.err, "broker", req.BrokerID)
 	}
-	var r shutdownResult
-	select {
-	case r = <-reply:
-	case <-ctx.Done():
-		resp.ErrorCode = kerr.RequestTimedOut.Code
-		return resp
-	}
-	if r.err != nil {
-		var ke *kerr.Error
-		if errors.As(r.err, &ke) {
-			resp.ErrorCode = ke.Code
-		} else {
-			c.log.Error("controller: controlled shutdown failed", "broker", req.BrokerID, "err", r.err)
-			resp.ErrorCode = kerr.UnknownServerError.Code
-		}
+	if code != 0 {
+		resp.ErrorCode = code
 		return resp
 	}
 	for _, x := range r.remaining {
@@ -174,22 +154,17 @@ func (c *Controller) ElectLeaders(ctx context.Context, req *kmsg.ElectLeadersReq
 			results[x] = electResult{code: kerr.InvalidRequest.Code}
 		}
 	} else {
-		reply := make(chan map[tp]electResult, 1)
-		select {
-		case c.events <- evElectLeaders{typ, parts, reply}:
-			select {
-			case results = <-reply:
-			case <-ctx.Done():
-				resp.ErrorCode = kerr.RequestTimedOut.Code
-				return resp
-			}
-		case <-ctx.Done():
-			resp.ErrorCode = kerr.RequestTimedOut.Code
-			return resp
-		case <-c.stop:
+		r, code := call(c, ctx, func(reply chan map[tp]electResult) any { return evElectLeaders{typ, parts, reply} })
+		switch code {
+		case 0:
+			results = r
+		case kerr.NotController.Code:
 			for _, x := range parts {
-				results[x] = electResult{code: kerr.NotController.Code}
+				results[x] = electResult{code: code}
 			}
+		default:
+			resp.ErrorCode = code
+			return resp
 		}
 	}
 	// DelayedElectLeader: wait for the metadata cache to show the leaders.
