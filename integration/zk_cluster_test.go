@@ -30,6 +30,8 @@ type zkCluster struct {
 	zk      *zktest.Server
 	conn    *zk.Conn
 	brokers map[int32]*testbroker.Broker
+	// paused brokers (SIGSTOP) are left out of waitAgree.
+	paused map[int32]bool
 }
 
 const zkSessionMs = 2000
@@ -122,8 +124,8 @@ func (c *zkCluster) waitAgree(what string, timeout time.Duration, ok func(m *kms
 	for {
 		var first *kmsg.MetadataResponse
 		agree := true
-		for _, b := range c.brokers {
-			if !b.Alive() {
+		for id, b := range c.brokers {
+			if !b.Alive() || c.paused[id] {
 				continue
 			}
 			m := metadataFrom(c.t, b.Addr())
