@@ -138,7 +138,22 @@ func OpenZK(ctx context.Context, cfg ZKConfig) (*ZK, error) {
 	if cfg.Cache == nil {
 		return nil, errors.New("controller: ZKConfig.Cache is nil")
 	}
-	conn, events, err := zk.Connect(servers, cfg.SessionTimeout, zk.WithLogger(zkLogger{log}), zk.WithLogInfo(false))
+	// go-zookeeper drops session events when its 6-slot channel is full
+	// (a process resumed after SIGSTOP gets disconnected, expired,
+	// connecting, connected and has-session at once): a dropped
+	// has-session would leave the broker unregistered for good. The
+	// callback never drops; it only wakes the event loop, which then
+	// compares the connection's session with the registered one.
+	kick := make(chan struct{}, 1)
+	onEvent := func(ev zk.Event) {
+		if ev.Type == zk.EventSession {
+			select {
+			case kick <- struct{}{}:
+			default:
+			}
+		}
+	}
+	conn, events, err := zk.Connect(servers, cfg.SessionTimeout, zk.WithLogger(zkLogger{log}), zk.WithLogInfo(false), zk.WithEventCallback(onEvent))
 	if err != nil {
 		return nil, fmt.Errorf("controller: zookeeper %s: %w", cfg.Connect, err)
 	}
@@ -186,7 +201,7 @@ wait:
 	if err := z.loadConfigs(); err != nil {
 		return fail(err)
 	}
-	go z.eventLoop(events, conn.SessionID())
+	go z.eventLoop(events, kick, conn.SessionID())
 	log.Info("controller: registered in zookeeper", "zookeeper", cfg.Connect, "broker_id", cfg.BrokerID,
 		"broker_epoch", z.brokerEpoch.Load(), "cluster_id", z.clusterID)
 	return z, nil
@@ -231,7 +246,7 @@ func (z *ZK) OnSession(fn func()) {
 
 // eventLoop re-registers the broker after a session expired (its
 // ephemeral znode went with the old session) and follows config changes.
-func (z *ZK) eventLoop(events <-chan zk.Event, session int64) {
+func (z *ZK) eventLoop(events <-chan zk.Event, kick <-chan struct{}, session int64) {
 	defer close(z.done)
 	changes := z.watchConfigChanges()
 	for {
@@ -242,29 +257,31 @@ func (z *ZK) eventLoop(events <-chan zk.Event, session int64) {
 			if !ok {
 				return
 			}
-			switch {
-			case ev.State == zk.StateExpired:
+			if ev.State == zk.StateExpired {
 				z.log.Warn("controller: zookeeper session expired; registering again", "broker_id", z.cfg.BrokerID)
-			case ev.State == zk.StateHasSession && z.conn.SessionID() != session:
-				session = z.conn.SessionID()
-				ctx, cancel := context.WithTimeout(context.Background(), 2*z.cfg.SessionTimeout)
-				if err := z.register(ctx); err != nil {
-					z.log.Error("controller: re-registering broker failed", "err", err)
-				}
-				cancel()
-				if err := z.loadConfigs(); err != nil {
-					z.log.Error("controller: reloading topic configs failed", "err", err)
-				}
-				changes = z.watchConfigChanges()
-				z.sessionMu.Lock()
-				hooks := slices.Clone(z.onSession)
-				z.sessionMu.Unlock()
-				for _, fn := range hooks {
-					fn()
-				}
 			}
+		case <-kick:
 		case <-changes:
 			changes = z.watchConfigChanges()
+		}
+		if z.conn.State() == zk.StateHasSession && z.conn.SessionID() != session && z.conn.SessionID() != 0 {
+			// A new session: register again.
+			session = z.conn.SessionID()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*z.cfg.SessionTimeout)
+			if err := z.register(ctx); err != nil {
+				z.log.Error("controller: re-registering broker failed", "err", err)
+			}
+			cancel()
+			if err := z.loadConfigs(); err != nil {
+				z.log.Error("controller: reloading topic configs failed", "err", err)
+			}
+			changes = z.watchConfigChanges()
+			z.sessionMu.Lock()
+			hooks := slices.Clone(z.onSession)
+			z.sessionMu.Unlock()
+			for _, fn := range hooks {
+				fn()
+			}
 		}
 	}
 }

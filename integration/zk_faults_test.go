@@ -106,6 +106,17 @@ func startFaultCluster(t *testing.T, extra ...string) *faultCluster {
 	fc.conn = conn
 	t.Cleanup(func() {
 		if t.Failed() || os.Getenv("SAMSA_FAULT_LOGS") != "" {
+			if os.Getenv("SAMSA_FAULT_DUMP") != "" {
+				// Goroutine dumps (the Go runtime's answer to SIGQUIT).
+				for id := int32(1); id <= 3; id++ {
+					if fc.brokers[id].Alive() {
+						fc.brokers[id].Signal(syscall.SIGCONT)
+						fc.brokers[id].Signal(syscall.SIGQUIT)
+						<-fc.brokers[id].Exited()
+						fc.pids[id].Store(0)
+					}
+				}
+			}
 			for id := int32(1); id <= 3; id++ {
 				t.Logf("broker %d output:\n%s", id, fc.brokers[id].Output())
 			}
@@ -140,6 +151,23 @@ func (fc *faultCluster) pause(id int32) {
 		fc.t.Fatal(err)
 	}
 	fc.paused[id] = true
+	// SIGSTOP is delivered asynchronously: wait until every thread of the
+	// process is stopped (state T in /proc/<pid>/stat).
+	stat := fmt.Sprintf("/proc/%d/stat", fc.brokers[id].Pid())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		data, err := os.ReadFile(stat)
+		if err != nil {
+			fc.t.Fatalf("reading %s: %v", stat, err)
+		}
+		if f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:])); len(f) > 0 && f[0] == "T" {
+			return
+		}
+		if time.Now().After(deadline) {
+			fc.t.Fatalf("broker %d not stopped 5s after SIGSTOP: %s", id, data)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func (fc *faultCluster) resume(id int32) {
@@ -571,7 +599,26 @@ func TestClusterPausedLeaderFenced(t *testing.T) {
 
 	zombie := old.Leader
 	rc := dialRaw(t, fc.proxies[zombie].Addr())
+	// A tail only the old leader has: its followers are cut off for a
+	// moment (shorter than replica.lag.time.max.ms, so the ISR stays) and
+	// it takes an acks=1 write at its epoch.
+	for _, f := range old.Replicas {
+		if f != zombie {
+			fc.net.Cut(int(zombie), int(f))
+		}
+	}
+	if r := produceOnce(t, fc.proxies[zombie].Addr(), produceReq(topic, 0, 1, 5000, "tail", 10)); r.ErrorCode != 0 {
+		t.Fatalf("acks=1 to the leader: %v", kerr.ErrorForCode(r.ErrorCode))
+	}
 	fc.pause(zombie)
+	for _, f := range old.Replicas {
+		if f != zombie {
+			fc.net.Heal(int(zombie), int(f))
+		}
+	}
+	if end := lastOf(fc.diskLog(zombie, topic, 0)); end != 39 {
+		t.Fatalf("old leader's log ends at %d, want 39 (30 replicated, 10 only there)", end)
+	}
 	paused := time.Now()
 	// Sent while paused: they wait in the socket until it resumes.
 	zreqs := []*kmsg.ProduceRequest{
@@ -595,6 +642,8 @@ func TestClusterPausedLeaderFenced(t *testing.T) {
 
 	fc.resume(zombie)
 	for i, r := range zreqs {
+		sent := time.Now()
+		defer func() { t.Logf("answer %d after %v", i, time.Since(sent)) }()
 		resp, err := rc.recv(r, 15*time.Second)
 		if err != nil {
 			t.Logf("write %d to the resumed old leader: %v (not acknowledged)", i, err)
@@ -609,7 +658,9 @@ func TestClusterPausedLeaderFenced(t *testing.T) {
 	}
 
 	// Back as a follower, in the ISR, with the new leader's log.
+	resumed := time.Now()
 	m = fc.waitFullISR(topic, 1, 3, 30*time.Second)
+	t.Logf("old leader back in the ISR %v after it resumed", time.Since(resumed).Round(time.Millisecond))
 	if mp := partitionOf(m, topic, 0); mp.Leader != nl.Leader {
 		t.Fatalf("leader moved again to %d", mp.Leader)
 	}
@@ -621,8 +672,8 @@ func TestClusterPausedLeaderFenced(t *testing.T) {
 		t.Errorf("high watermark %d, want 35 (30 before, 3 at the new leader, 2 after)", hw)
 	}
 	for _, r := range fc.consumeAll(topic, map[int32]int64{0: hw})[0] {
-		if strings.HasPrefix(string(r.Value), "zombie") {
-			t.Errorf("unacknowledged write %q to the fenced leader is in the log at offset %d", r.Value, r.Offset)
+		if strings.HasPrefix(string(r.Value), "zombie") || strings.HasPrefix(string(r.Value), "tail") {
+			t.Errorf("write %q that only the fenced leader had is in the log at offset %d", r.Value, r.Offset)
 		}
 	}
 	waitLogsEqual(fc, topic, 0, partitionOf(m, topic, 0).Replicas, hw)
