@@ -97,6 +97,11 @@ func startFaultCluster(t *testing.T, extra ...string) *faultCluster {
 		for id := range fc.paused {
 			fc.brokers[id].Signal(syscall.SIGCONT)
 		}
+		for id := int32(3); id >= 1; id-- {
+			start := time.Now()
+			fc.brokers[id].Stop()
+			t.Logf("broker %d stopped in %v", id, time.Since(start).Round(time.Millisecond))
+		}
 	})
 	conn, _, err := zk.Connect([]string{zs.Addr}, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(quietZK{}))
 	if err != nil {
@@ -588,6 +593,8 @@ func TestClusterKillLeaders(t *testing.T) {
 // it truncates what it appended at its old epoch.
 func TestClusterPausedLeaderFenced(t *testing.T) {
 	fc := startFaultCluster(t)
+	began := time.Now()
+	phase := func(what string) { t.Logf("%v: %s", time.Since(began).Round(time.Millisecond), what) }
 	const topic = "pf"
 	m := fc.createTopic(topic, 1, 3)
 	old := partitionOf(m, topic, 0)
@@ -640,6 +647,7 @@ func TestClusterPausedLeaderFenced(t *testing.T) {
 		t.Fatalf("acks=all at the new leader: %v", kerr.ErrorForCode(r.ErrorCode))
 	}
 
+	phase("new leader took a write")
 	fc.resume(zombie)
 	for i, r := range zreqs {
 		sent := time.Now()
@@ -667,6 +675,7 @@ func TestClusterPausedLeaderFenced(t *testing.T) {
 	if r := produceOnce(t, fc.proxies[nl.Leader].Addr(), produceReq(topic, 0, -1, 10000, "after", 2)); r.ErrorCode != 0 {
 		t.Fatalf("acks=all after the old leader rejoined: %v", kerr.ErrorForCode(r.ErrorCode))
 	}
+	phase("acks=all after the rejoin")
 	hw := fc.highWatermarks(topic)[0]
 	if hw != 30+3+2 {
 		t.Errorf("high watermark %d, want 35 (30 before, 3 at the new leader, 2 after)", hw)
@@ -676,7 +685,9 @@ func TestClusterPausedLeaderFenced(t *testing.T) {
 			t.Errorf("write %q that only the fenced leader had is in the log at offset %d", r.Value, r.Offset)
 		}
 	}
+	phase("consumed")
 	waitLogsEqual(fc, topic, 0, partitionOf(m, topic, 0).Replicas, hw)
+	phase("logs compared")
 }
 
 // waitLogsEqual waits briefly for the followers to fetch up to hw (the
@@ -802,4 +813,92 @@ func TestClusterFollowerCut(t *testing.T) {
 		}
 		waitLogsEqual(fc, topic, 0, partitionOf(m, topic, 0).Replicas, hw)
 	}
+}
+
+// TestClusterFigures measures, for the notes, on three binaries on one
+// machine: produce throughput with acks=all at replication factor 3
+// next to replication factor 1, the time from a leader's kill -9 to the
+// first acks=all write its successor acknowledges, and the time a broker
+// restarted after kill -9 takes to rejoin the ISR after missing writes.
+// It only runs with SAMSA_CLUSTER_FIGURES=1 (it writes hundreds of MB).
+func TestClusterFigures(t *testing.T) {
+	if os.Getenv("SAMSA_CLUSTER_FIGURES") != "1" {
+		t.Skip("set SAMSA_CLUSTER_FIGURES=1 to measure")
+	}
+	mb := 128
+	if v, err := strconv.Atoi(os.Getenv("SAMSA_FIGURES_MB")); err == nil {
+		mb = v
+	}
+	fc := startFaultCluster(t)
+	const parts = 3
+	fc.createTopic("rf3", parts, 3)
+	fc.createTopic("rf1", parts, 1)
+	value := bytes.Repeat([]byte("x"), 1024)
+	produce := func(topic string, n int) time.Duration {
+		cl := newClient(t, fc.seeds()[0], kgo.SeedBrokers(fc.seeds()...), kgo.RequiredAcks(kgo.AllISRAcks()),
+			kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(16384))
+		defer cl.Close()
+		var failed atomic.Int64
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			cl.Produce(context.Background(), &kgo.Record{Topic: topic, Value: value}, func(_ *kgo.Record, err error) {
+				if err != nil {
+					failed.Add(1)
+				}
+			})
+		}
+		if err := cl.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if failed.Load() > 0 {
+			t.Fatalf("%d records to %s failed", failed.Load(), topic)
+		}
+		return time.Since(start)
+	}
+	n := mb * 1024
+	for _, topic := range []string{"rf1", "rf3", "rf1", "rf3"} {
+		d := produce(topic, n)
+		t.Logf("FIGURE produce %s acks=all: %d MiB in %v = %.1f MiB/s", topic, mb, d.Round(time.Millisecond), float64(mb)/d.Seconds())
+	}
+
+	// kill -9 of the leader of rf3-0 -> first acks=all write acknowledged
+	// by its successor (raw produce to every live broker, every 10 ms).
+	m := fc.waitFullISR("rf3", parts, 3, 30*time.Second)
+	victim := partitionOf(m, "rf3", 0).Leader
+	killed := time.Now()
+	fc.kill(victim)
+	var took time.Duration
+	for took == 0 {
+		for id := int32(1); id <= 3 && took == 0; id++ {
+			if id == victim {
+				continue
+			}
+			rc, err := net.DialTimeout("tcp", fc.proxies[id].Addr(), time.Second)
+			if err != nil {
+				continue
+			}
+			req := produceReq("rf3", 0, -1, 2000, "failover", 1)
+			r := &rawConn{c: rc}
+			if r.send(req) == nil {
+				if resp, err := r.recv(req, 3*time.Second); err == nil && resp.(*kmsg.ProduceResponse).Topics[0].Partitions[0].ErrorCode == 0 {
+					took = time.Since(killed)
+				}
+			}
+			rc.Close()
+		}
+		if time.Since(killed) > 30*time.Second {
+			t.Fatal("no successor acknowledged a write within 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("FIGURE kill -9 of leader %d -> first acks=all write acknowledged by its successor: %v (zookeeper.session.timeout.ms=%d)", victim, took.Round(time.Millisecond), faultSessionMs)
+
+	// The victim misses mb/4 MiB, restarts, and rejoins every ISR.
+	produce("rf3", n/4)
+	restarted := time.Now()
+	fc.restart(victim)
+	listening := time.Since(restarted)
+	fc.waitFullISR("rf3", parts, 3, 120*time.Second)
+	t.Logf("FIGURE broker %d restarted after kill -9 (log: %d MiB written, %d MiB missed): listening after %v, back in every ISR after %v",
+		victim, mb*2, mb/4, listening.Round(time.Millisecond), time.Since(restarted).Round(time.Millisecond))
 }
