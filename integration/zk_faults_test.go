@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -833,15 +834,21 @@ func TestClusterFigures(t *testing.T) {
 	const parts = 3
 	fc.createTopic("rf3", parts, 3)
 	fc.createTopic("rf1", parts, 1)
-	value := bytes.Repeat([]byte("x"), 1024)
+	// Incompressible 1 KiB values, sent uncompressed: the figure is
+	// bytes on the wire and on disk.
+	pool := make([]byte, 1<<20+1024)
+	if _, err := rand.Read(pool); err != nil {
+		t.Fatal(err)
+	}
 	produce := func(topic string, n int) time.Duration {
 		cl := newClient(t, fc.seeds()[0], kgo.SeedBrokers(fc.seeds()...), kgo.RequiredAcks(kgo.AllISRAcks()),
-			kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(16384))
+			kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(16384), kgo.ProducerBatchCompression(kgo.NoCompression()))
 		defer cl.Close()
 		var failed atomic.Int64
 		start := time.Now()
 		for i := 0; i < n; i++ {
-			cl.Produce(context.Background(), &kgo.Record{Topic: topic, Value: value}, func(_ *kgo.Record, err error) {
+			off := (i * 1031) % (1 << 20)
+			cl.Produce(context.Background(), &kgo.Record{Topic: topic, Value: pool[off : off+1024]}, func(_ *kgo.Record, err error) {
 				if err != nil {
 					failed.Add(1)
 				}
