@@ -115,9 +115,9 @@ func compareStr(a, b string) int {
 	return 0
 }
 
-// waitAgree waits until every live broker's Metadata is the same and
-// satisfies ok, and returns it.
-func (c *zkCluster) waitAgree(what string, timeout time.Duration, ok func(m *kmsg.MetadataResponse) bool) *kmsg.MetadataResponse {
+// waitAgree waits until every live broker's Metadata (but except's and
+// paused ones') is the same and satisfies ok, and returns it.
+func (c *zkCluster) waitAgree(what string, timeout time.Duration, ok func(m *kmsg.MetadataResponse) bool, except ...int32) *kmsg.MetadataResponse {
 	c.t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last string
@@ -125,7 +125,7 @@ func (c *zkCluster) waitAgree(what string, timeout time.Duration, ok func(m *kms
 		var first *kmsg.MetadataResponse
 		agree := true
 		for id, b := range c.brokers {
-			if !b.Alive() || c.paused[id] {
+			if !b.Alive() || c.paused[id] || slices.Contains(except, id) {
 				continue
 			}
 			m := metadataFrom(c.t, b.Addr())

@@ -58,7 +58,10 @@ func startFaultCluster(t *testing.T, extra ...string) *faultCluster {
 	if ok, why := zktest.Available(); !ok && os.Getenv("SAMSA_REQUIRE_TOOLS") != "1" {
 		t.Skip(why)
 	}
+	began := time.Now()
+	t.Cleanup(func() { t.Logf("cluster lived %v", time.Since(began).Round(time.Millisecond)) })
 	zs := zktest.Start(t)
+	t.Logf("zookeeper started in %v", time.Since(began).Round(time.Millisecond))
 	fc := &faultCluster{
 		zkCluster: &zkCluster{t: t, zk: zs, brokers: map[int32]*testbroker.Broker{}, paused: map[int32]bool{}},
 		proxies:   map[int32]*faultproxy.Proxy{},
@@ -523,6 +526,7 @@ func TestClusterKillLeaders(t *testing.T) {
 			victim = m.ControllerID
 		}
 		killed := time.Now()
+		t.Logf("round %d: kill -9 broker %d at %s", round, victim, killed.UTC().Format("15:04:05.000"))
 		fc.kill(victim)
 		before := lastAck.Load()
 		for lastAck.Load() == before || lastAck.Load() < killed.UnixNano() {
@@ -688,6 +692,80 @@ func TestClusterPausedLeaderFenced(t *testing.T) {
 	}
 	phase("consumed")
 	waitLogsEqual(fc, topic, 0, partitionOf(m, topic, 0).Replicas, hw)
+	phase("logs compared")
+}
+
+// TestClusterLeaderCutFromZooKeeper: a leader that loses ZooKeeper (its
+// link to ZooKeeper is cut; clients and the other brokers still reach it)
+// is replaced once its session expires. acks=all writes it takes meanwhile
+// are never acknowledged, its acks=1 writes are a tail the others lack;
+// when the link heals it registers again, follows the new leader and
+// truncates that tail.
+func TestClusterLeaderCutFromZooKeeper(t *testing.T) {
+	fc := startFaultCluster(t)
+	began := time.Now()
+	phase := func(what string) { t.Logf("%v: %s", time.Since(began).Round(time.Millisecond), what) }
+	const topic = "zc"
+	m := fc.createTopic(topic, 3, 3)
+	var part int32 = -1
+	for p := int32(0); p < 3; p++ {
+		if partitionOf(m, topic, p).Leader != m.ControllerID {
+			part = p
+			break
+		}
+	}
+	old := partitionOf(m, topic, part)
+	cutOff := old.Leader
+	laddr := fc.proxies[cutOff].Addr()
+	if r := produceOnce(t, laddr, produceReq(topic, part, -1, 10000, "before", 10)); r.ErrorCode != 0 {
+		t.Fatalf("produce: %v", kerr.ErrorForCode(r.ErrorCode))
+	}
+
+	cut := time.Now()
+	fc.net.Cut(int(cutOff), zkEndpoint)
+	m = fc.waitAgree("leader replaced", time.Duration(faultSessionMs)*time.Millisecond+15*time.Second, func(m *kmsg.MetadataResponse) bool {
+		mp := partitionOf(m, topic, part)
+		return mp.Leader >= 0 && mp.Leader != cutOff && mp.LeaderEpoch > old.LeaderEpoch && len(m.Brokers) == 2
+	}, cutOff)
+	nl := partitionOf(m, topic, part)
+	t.Logf("broker %d cut from ZooKeeper; broker %d leads %s-%d at epoch %d after %v", cutOff, nl.Leader, topic, part, nl.LeaderEpoch, time.Since(cut).Round(time.Millisecond))
+
+	// The cut-off broker still believes it leads: acks=1 lands in its log
+	// only; acks=all is never acknowledged.
+	r1 := produceOnce(t, laddr, produceReq(topic, part, 1, 5000, "zombie-one", 6))
+	t.Logf("acks=1 to the cut-off leader: %v", kerr.ErrorForCode(r1.ErrorCode))
+	if r := produceOnce(t, laddr, produceReq(topic, part, -1, 3000, "zombie-all", 4)); r.ErrorCode == 0 {
+		t.Errorf("acks=all to the leader cut from ZooKeeper was acknowledged at offset %d", r.BaseOffset)
+	} else {
+		t.Logf("acks=all to the cut-off leader: %v", kerr.ErrorForCode(r.ErrorCode))
+	}
+	if r := produceOnce(t, fc.proxies[nl.Leader].Addr(), produceReq(topic, part, -1, 10000, "new-leader", 3)); r.ErrorCode != 0 {
+		t.Fatalf("acks=all at the new leader: %v", kerr.ErrorForCode(r.ErrorCode))
+	}
+
+	healed := time.Now()
+	fc.net.Heal(int(cutOff), zkEndpoint)
+	m = fc.waitAgree("cut-off broker back in the ISR", 30*time.Second, func(m *kmsg.MetadataResponse) bool {
+		mp := partitionOf(m, topic, part)
+		return len(m.Brokers) == 3 && len(mp.ISR) == 3
+	})
+	t.Logf("broker %d back in the ISR %v after the heal", cutOff, time.Since(healed).Round(time.Millisecond))
+	if mp := partitionOf(m, topic, part); mp.Leader != nl.Leader {
+		t.Fatalf("leader moved again to %d", mp.Leader)
+	}
+	phase("rejoined")
+	hw := fc.highWatermarks(topic)[part]
+	phase("high watermark read")
+	if hw != 13 {
+		t.Errorf("high watermark %d, want 13 (10 before, 3 at the new leader)", hw)
+	}
+	for _, r := range fc.consumeAll(topic, map[int32]int64{part: hw})[part] {
+		if strings.HasPrefix(string(r.Value), "zombie") {
+			t.Errorf("write %q that only the cut-off leader had is in the log at offset %d", r.Value, r.Offset)
+		}
+	}
+	phase("consumed")
+	waitLogsEqual(fc, topic, part, partitionOf(m, topic, part).Replicas, hw)
 	phase("logs compared")
 }
 
