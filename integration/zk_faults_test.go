@@ -55,9 +55,6 @@ type faultCluster struct {
 
 func startFaultCluster(t *testing.T, extra ...string) *faultCluster {
 	t.Helper()
-	if ok, why := zktest.Available(); !ok && os.Getenv("SAMSA_REQUIRE_TOOLS") != "1" {
-		t.Skip(why)
-	}
 	began := time.Now()
 	t.Cleanup(func() { t.Logf("cluster lived %v", time.Since(began).Round(time.Millisecond)) })
 	zs := zktest.Start(t)
