@@ -945,6 +945,16 @@ func TestClusterFigures(t *testing.T) {
 		t.Logf("FIGURE produce %s acks=all: %d MiB in %v = %.1f MiB/s", topic, mb, d.Round(time.Millisecond), float64(mb)/d.Seconds())
 	}
 
+	for _, topic := range []string{"rf1", "rf3"} {
+		var sum int64
+		for _, hw := range fc.highWatermarks(topic) {
+			sum += hw
+		}
+		if sum != int64(2*n) {
+			t.Fatalf("%s holds %d records below its high watermarks, want %d", topic, sum, 2*n)
+		}
+	}
+
 	// kill -9 of the leader of rf3-0 -> first acks=all write acknowledged
 	// by its successor (raw produce to every live broker, every 10 ms).
 	m := fc.waitFullISR("rf3", parts, 3, 30*time.Second)
