@@ -766,6 +766,77 @@ func TestClusterLeaderCutFromZooKeeper(t *testing.T) {
 	phase("logs compared")
 }
 
+// TestClusterControllerCutFromZooKeeper: the controller loses ZooKeeper
+// (only that link is cut). Another broker is elected with the next
+// controller epoch and moves the partitions the old one led; the old
+// controller resigns, so every broker keeps one view. After the heal it
+// registers again, follows, and rejoins every ISR; writes acknowledged
+// throughout are all in the log.
+func TestClusterControllerCutFromZooKeeper(t *testing.T) {
+	fc := startFaultCluster(t)
+	const topic = "cc"
+	m := fc.createTopic(topic, 3, 3)
+	old := m.ControllerID
+	epoch := fc.controllerEpoch()
+	acked := map[int32]int64{}
+	produceAll := func(tag string) {
+		t.Helper()
+		m := fc.waitAgree("leaders known", 20*time.Second, func(m *kmsg.MetadataResponse) bool {
+			for p := int32(0); p < 3; p++ {
+				if partitionOf(m, topic, p).Leader < 0 {
+					return false
+				}
+			}
+			return true
+		}, old)
+		for p := int32(0); p < 3; p++ {
+			l := partitionOf(m, topic, p).Leader
+			r := produceOnce(t, fc.proxies[l].Addr(), produceReq(topic, p, -1, 10000, tag, 5))
+			if r.ErrorCode != 0 {
+				t.Fatalf("%s: acks=all to %s-%d at broker %d: %v", tag, topic, p, l, kerr.ErrorForCode(r.ErrorCode))
+			}
+			acked[p] += 5
+		}
+	}
+	produceAll("before")
+
+	cut := time.Now()
+	fc.net.Cut(int(old), zkEndpoint)
+	m = fc.waitAgree("new controller", time.Duration(faultSessionMs)*time.Millisecond+15*time.Second, func(m *kmsg.MetadataResponse) bool {
+		if m.ControllerID <= 0 || m.ControllerID == old || len(m.Brokers) != 2 {
+			return false
+		}
+		for p := int32(0); p < 3; p++ {
+			if mp := partitionOf(m, topic, p); mp.Leader < 0 || mp.Leader == old {
+				return false
+			}
+		}
+		return true
+	}, old)
+	t.Logf("controller %d cut from ZooKeeper; broker %d controls after %v", old, m.ControllerID, time.Since(cut).Round(time.Millisecond))
+	if e := fc.controllerEpoch(); e != epoch+1 {
+		t.Errorf("controller epoch %d after the failover, want %d", e, epoch+1)
+	}
+	produceAll("during")
+
+	healed := time.Now()
+	fc.net.Heal(int(old), zkEndpoint)
+	m = fc.waitFullISR(topic, 3, 3, 30*time.Second)
+	t.Logf("old controller %d back in every ISR %v after the heal", old, time.Since(healed).Round(time.Millisecond))
+	if m.ControllerID == old {
+		t.Errorf("the old controller %d is controller again without a new election", old)
+	}
+	produceAll("after")
+	hws := fc.highWatermarks(topic)
+	got := fc.consumeAll(topic, hws)
+	for p := int32(0); p < 3; p++ {
+		if hws[p] != acked[p] || int64(len(got[p])) != acked[p] {
+			t.Errorf("%s-%d: %d acknowledged, high watermark %d, %d read", topic, p, acked[p], hws[p], len(got[p]))
+		}
+		waitLogsEqual(fc, topic, p, partitionOf(m, topic, p).Replicas, hws[p])
+	}
+}
+
 // waitLogsEqual waits briefly for the followers to fetch up to hw (the
 // high watermark can run ahead of what a follower wrote to its files by
 // one fetch), then compares the logs.
