@@ -445,13 +445,29 @@ func counts(m map[int32][]*kgo.Record) map[int32]int {
 // application, and all replicas must hold the same log up to the high
 // watermark.
 func TestClusterKillLeaders(t *testing.T) {
+	killLeaders(t, []string{"leader", "new leader", "controller"}, false)
+}
+
+// TestClusterKillLeadersBackToBack is TestClusterKillLeaders without the
+// pauses: each victim is restarted as soon as its successor acknowledges a
+// write, and the next leader is killed before the restarted broker is
+// back in the ISR, so the ISR goes below min.insync.replicas for a while
+// (NOT_ENOUGH_REPLICAS, which the producer retries).
+func TestClusterKillLeadersBackToBack(t *testing.T) {
+	killLeaders(t, []string{"leader", "new leader", "controller", "leader"}, true)
+}
+
+func killLeaders(t *testing.T, picks []string, backToBack bool) {
 	fc := startFaultCluster(t)
 	const topic, parts = "kl", 4
 	fc.createTopic(topic, parts, 3)
 
 	cl := newClient(t, fc.seeds()[0], kgo.SeedBrokers(fc.seeds()...),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(2*time.Millisecond),
-		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RetryTimeout(60*time.Second), kgo.MaxBufferedRecords(2000))
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RetryTimeout(60*time.Second), kgo.MaxBufferedRecords(2000),
+		// As a Java client, look up a moved leader at once (kgo's default
+		// waits 5 s between metadata refreshes).
+		kgo.MetadataMinAge(250*time.Millisecond))
 
 	type ack struct {
 		seq int
@@ -516,7 +532,7 @@ func TestClusterKillLeaders(t *testing.T) {
 
 	// One victim at a time: the leader of partition 0, then its new
 	// leader, then the controller.
-	for round, pick := range []string{"leader", "new leader", "controller"} {
+	for round, pick := range picks {
 		m := fc.waitAgree("metadata", 10*time.Second, func(m *kmsg.MetadataResponse) bool { return len(m.Brokers) == 3 })
 		victim := partitionOf(m, topic, 0).Leader
 		if pick == "controller" {
@@ -536,6 +552,10 @@ func TestClusterKillLeaders(t *testing.T) {
 		// last in-flight answers only if it was not the leader of p0;
 		// when it was, this is the failover time.
 		t.Logf("round %d (%s): killed broker %d; first ack on %s-0 %v later", round, pick, victim, topic, time.Since(killed).Round(time.Millisecond))
+		if backToBack {
+			fc.restart(victim)
+			continue
+		}
 		waitAcks("after kill", 0, 200)
 		restarted := time.Now()
 		fc.restart(victim)
