@@ -95,6 +95,7 @@ func startFaultCluster(t *testing.T, extra ...string) *faultCluster {
 	}
 	// A paused broker would ignore the SIGTERM of the brokers' cleanup.
 	t.Cleanup(func() {
+		fc.net.HealAll() // a broker cut from ZooKeeper would stop slowly
 		for id := range fc.paused {
 			fc.brokers[id].Signal(syscall.SIGCONT)
 		}

@@ -162,6 +162,13 @@ func (n *Net) Heal(a, b int) {
 	delete(n.cuts, pair(a, b))
 }
 
+// HealAll lifts every cut.
+func (n *Net) HealAll() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	clear(n.cuts)
+}
+
 // Close stops every proxy and closes every connection.
 func (n *Net) Close() {
 	n.mu.Lock()
