@@ -106,19 +106,19 @@ func (p *Proxy) serve(c net.Conn) {
 	refused := n.closed || n.cuts[pair(src, p.ID)]
 	n.mu.Unlock()
 	if refused {
-		c.Close()
+		reset(c)
 		return
 	}
 	s, err := net.Dial("tcp", p.Target)
 	if err != nil {
-		c.Close()
+		reset(c) // as a dead host's refused connection, not an EOF
 		return
 	}
 	l := &link{a: src, b: p.ID, client: c, serv: s}
 	n.mu.Lock()
 	if n.closed || n.cuts[pair(src, p.ID)] {
 		n.mu.Unlock()
-		c.Close()
+		reset(c)
 		s.Close()
 		return
 	}
@@ -149,7 +149,7 @@ func (n *Net) Cut(a, b int) {
 			l.a = n.identify(l.client)
 		}
 		if pair(l.a, l.b) == pair(a, b) {
-			l.client.Close()
+			reset(l.client)
 			l.serv.Close()
 		}
 	}
@@ -183,6 +183,17 @@ func (n *Net) Close() {
 		p.ln.Close()
 		p.wg.Wait()
 	}
+}
+
+// reset closes c with a TCP RST (SO_LINGER 0): a client sees "connection
+// reset", which Kafka clients retry like a refused connection, where a
+// plain close right after accept would read as an immediate EOF (which
+// franz-go takes for a TLS or SASL mismatch and does not retry).
+func reset(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	c.Close()
 }
 
 // identify answers the endpoint whose process holds the other end of c.
