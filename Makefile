@@ -7,7 +7,7 @@ PKGS    := ./...
 # Short fuzz runs as part of test; run `make fuzz FUZZTIME=5m` for longer.
 FUZZTIME ?= 10s
 
-.PHONY: all build run test unit volume compat conformance vet fmt-check fuzz bench deps clean
+.PHONY: all build run test unit volume compat conformance vet fmt-check fuzz bench deps clean cluster-figures
 
 all: build
 
@@ -95,6 +95,15 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzScramClientFinal $(FUZZTIME)
 
 test: deps fmt-check vet unit volume fuzz conformance compat
+
+# Figures of a three-broker cluster on real ZooKeeper (ZooKeeper and three
+# binaries on this machine): produce MiB/s with acks=all at replication
+# factor 3 and 1, kill -9 of a leader to the first write its successor
+# acknowledges, restart after kill -9 to back in every ISR. FIGURES_MB
+# (default 128) MiB per produce run.
+FIGURES_MB ?= 128
+cluster-figures: deps
+	SAMSA_CLUSTER_FIGURES=1 SAMSA_FIGURES_MB=$(FIGURES_MB) $(GO) test -count=1 -timeout 10m -v -run TestClusterFigures ./integration
 
 # Samsa side by side with Apache Kafka on this machine (bench/main.go):
 # every workload on both, alternating over rounds, writes bench/RESULTS.md

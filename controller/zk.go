@@ -148,7 +148,26 @@ func OpenZK(ctx context.Context, cfg ZKConfig) (*ZK, error) {
 	if cfg.Cache == nil {
 		return nil, errors.New("controller: ZKConfig.Cache is nil")
 	}
-	conn, events, err := zk.Connect(servers, cfg.SessionTimeout, zk.WithLogger(zkLogger{log}), zk.WithLogInfo(false))
+	// go-zookeeper drops session events when its 6-slot channel is full
+	// (a process resumed after SIGSTOP gets disconnected, expired,
+	// connecting, connected and has-session at once): a dropped
+	// has-session would leave the broker unregistered for good. The
+	// callback never drops; it only wakes the event loop, which then
+	// compares the connection's session with the registered one.
+	kick := make(chan struct{}, 1)
+	expired := new(atomic.Bool) // an expiry the event loop has not handled yet
+	onEvent := func(ev zk.Event) {
+		if ev.Type == zk.EventSession {
+			if ev.State == zk.StateExpired {
+				expired.Store(true)
+			}
+			select {
+			case kick <- struct{}{}:
+			default:
+			}
+		}
+	}
+	conn, events, err := zk.Connect(servers, cfg.SessionTimeout, zk.WithLogger(zkLogger{log}), zk.WithLogInfo(false), zk.WithEventCallback(onEvent))
 	if err != nil {
 		return nil, fmt.Errorf("controller: zookeeper %s: %w", cfg.Connect, err)
 	}
@@ -199,7 +218,7 @@ wait:
 	if err := z.loadConfigs(); err != nil {
 		return fail(err)
 	}
-	go z.eventLoop(events, conn.SessionID())
+	go z.eventLoop(events, kick, expired, conn.SessionID())
 	if !cfg.DeferRegistration {
 		log.Info("controller: registered in zookeeper", "zookeeper", cfg.Connect, "broker_id", cfg.BrokerID,
 			"broker_epoch", z.brokerEpoch.Load(), "cluster_id", z.clusterID)
@@ -273,7 +292,7 @@ func (z *ZK) OnExpire(fn func()) {
 
 // eventLoop re-registers the broker after a session expired (its
 // ephemeral znode went with the old session) and follows config changes.
-func (z *ZK) eventLoop(events <-chan zk.Event, session int64) {
+func (z *ZK) eventLoop(events <-chan zk.Event, kick <-chan struct{}, expired *atomic.Bool, session int64) {
 	defer close(z.done)
 	changes := z.watchConfigChanges()
 	for {
@@ -284,37 +303,44 @@ func (z *ZK) eventLoop(events <-chan zk.Event, session int64) {
 			if !ok {
 				return
 			}
-			switch {
-			case ev.State == zk.StateExpired:
+			if ev.State == zk.StateExpired {
 				z.log.Warn("controller: zookeeper session expired; registering again", "broker_id", z.cfg.BrokerID)
-				z.sessionMu.Lock()
-				hooks := slices.Clone(z.onExpire)
-				z.sessionMu.Unlock()
-				for _, fn := range hooks {
-					fn()
-				}
-			case ev.State == zk.StateHasSession && z.conn.SessionID() != session:
-				session = z.conn.SessionID()
-				if z.registered.Load() {
-					ctx, cancel := context.WithTimeout(context.Background(), 2*z.cfg.SessionTimeout)
-					if err := z.register(ctx); err != nil {
-						z.log.Error("controller: re-registering broker failed", "err", err)
-					}
-					cancel()
-				}
-				if err := z.loadConfigs(); err != nil {
-					z.log.Error("controller: reloading topic configs failed", "err", err)
-				}
-				changes = z.watchConfigChanges()
-				z.sessionMu.Lock()
-				hooks := slices.Clone(z.onSession)
-				z.sessionMu.Unlock()
-				for _, fn := range hooks {
-					fn()
-				}
 			}
+		case <-kick:
 		case <-changes:
 			changes = z.watchConfigChanges()
+		}
+		if expired.Swap(false) {
+			// The session is gone: whatever depended on it (the
+			// controller's term) ends before anything else happens.
+			z.sessionMu.Lock()
+			hooks := slices.Clone(z.onExpire)
+			z.sessionMu.Unlock()
+			for _, fn := range hooks {
+				fn()
+			}
+		}
+		if z.conn.State() == zk.StateHasSession && z.conn.SessionID() != session && z.conn.SessionID() != 0 {
+			// A new session: register again (unless registration is
+			// still deferred until start-up finishes).
+			session = z.conn.SessionID()
+			if z.registered.Load() {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*z.cfg.SessionTimeout)
+				if err := z.register(ctx); err != nil {
+					z.log.Error("controller: re-registering broker failed", "err", err)
+				}
+				cancel()
+			}
+			if err := z.loadConfigs(); err != nil {
+				z.log.Error("controller: reloading topic configs failed", "err", err)
+			}
+			changes = z.watchConfigChanges()
+			z.sessionMu.Lock()
+			hooks := slices.Clone(z.onSession)
+			z.sessionMu.Unlock()
+			for _, fn := range hooks {
+				fn()
+			}
 		}
 	}
 }
@@ -428,6 +454,30 @@ func (z *ZK) loadConfigs() error {
 		z.lastChange = changes[len(changes)-1]
 	}
 	return nil
+}
+
+// TopicConfigFromZooKeeper reads a topic's overrides from
+// /config/topics/<name> (nil when it has none), for a log that
+// LeaderAndIsr creates before UpdateMetadata brought the topic into the
+// metadata cache, as Kafka's LogManager.fetchTopicConfigOverrides reads
+// them. The overrides are also remembered for TopicConfigs. Errors:
+// ZooKeeper's, wrapped.
+func (z *ZK) TopicConfigFromZooKeeper(name string) (map[string]string, error) {
+	c, err := z.readTopicConfig(name)
+	if err != nil {
+		return nil, fmt.Errorf("controller: read config of topic %s: %w", name, err)
+	}
+	if c != nil {
+		z.configMu.Lock()
+		if z.configs == nil {
+			z.configs = map[string]map[string]string{}
+		}
+		if _, ok := z.configs[name]; !ok {
+			z.configs[name] = cloneConfigs(c)
+		}
+		z.configMu.Unlock()
+	}
+	return c, nil
 }
 
 // readTopicConfig returns a topic's overrides, nil when it has no znode.

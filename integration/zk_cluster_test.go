@@ -30,6 +30,8 @@ type zkCluster struct {
 	zk      *zktest.Server
 	conn    *zk.Conn
 	brokers map[int32]*testbroker.Broker
+	// paused brokers (SIGSTOP) are left out of waitAgree.
+	paused map[int32]bool
 }
 
 const zkSessionMs = 2000
@@ -142,17 +144,17 @@ func compareStr(a, b string) int {
 	return 0
 }
 
-// waitAgree waits until every live broker's Metadata is the same and
-// satisfies ok, and returns it.
-func (c *zkCluster) waitAgree(what string, timeout time.Duration, ok func(m *kmsg.MetadataResponse) bool) *kmsg.MetadataResponse {
+// waitAgree waits until every live broker's Metadata (but except's and
+// paused ones') is the same and satisfies ok, and returns it.
+func (c *zkCluster) waitAgree(what string, timeout time.Duration, ok func(m *kmsg.MetadataResponse) bool, except ...int32) *kmsg.MetadataResponse {
 	c.t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last string
 	for {
 		var first *kmsg.MetadataResponse
 		agree := true
-		for _, b := range c.brokers {
-			if !b.Alive() {
+		for id, b := range c.brokers {
+			if !b.Alive() || c.paused[id] || slices.Contains(except, id) {
 				continue
 			}
 			m := metadataFrom(c.t, b.Addr())

@@ -130,7 +130,9 @@
 //     partition epoch;
 //   - answers AlterPartition v3 with the new ISR, leader epoch and
 //     partition epoch (the new znode version) per partition;
-//   - makes controller.Controller.Topic know a topic before its first
-//     LeaderAndIsr reaches a broker (Manager opens the log through
-//     handlers.OpenLog, which resolves the topic's configs by name).
+//   - lets the log of a new topic be created from LeaderAndIsr alone:
+//     Kafka's controller sends it before the UpdateMetadata that brings
+//     the topic into the metadata cache, so handlers.OpenLog takes the
+//     topic's name and id from LeaderAndIsr and its overrides from the
+//     config znode (controller.ZK.TopicConfigFromZooKeeper).
 package replica

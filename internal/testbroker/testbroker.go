@@ -63,6 +63,16 @@ func Start(t testing.TB, mode Mode, overrides ...string) *Broker {
 	return b
 }
 
+// StartOnPort is Start on a port the caller chose (FreePort), e.g. to
+// put a proxy in front of it before it starts.
+func StartOnPort(t testing.TB, mode Mode, port int, overrides ...string) *Broker {
+	t.Helper()
+	b := &Broker{t: t, mode: mode, dataDir: t.TempDir(), port: port, overrides: overrides}
+	b.start()
+	t.Cleanup(func() { b.Stop() })
+	return b
+}
+
 // StartIn is Start with the given (existing) data dir, e.g. on a small
 // file system the test mounted.
 func StartIn(t testing.TB, mode Mode, dataDir string, overrides ...string) *Broker {
@@ -109,6 +119,15 @@ func (b *Broker) ExitCode() int { return b.cmd.ProcessState.ExitCode() }
 
 // Signal sends sig to the binary.
 func (b *Broker) Signal(sig os.Signal) error { return b.cmd.Process.Signal(sig) }
+
+// Pid is the binary's process id while it runs, else 0 (fault proxies
+// tell its connections apart by it).
+func (b *Broker) Pid() int {
+	if b.cmd == nil || b.cmd.Process == nil || !b.Alive() {
+		return 0
+	}
+	return b.cmd.Process.Pid
+}
 
 // Addr is the broker's host:port.
 func (b *Broker) Addr() string { return fmt.Sprintf("127.0.0.1:%d", b.port) }
