@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -117,7 +118,15 @@ func TestMetadataLossServesNoOldData(t *testing.T) {
 	if _, err := adm.ListTopics(ctx); err != nil { // the listener is up before the stores open
 		t.Fatal(err)
 	}
+	// The broker's stderr is copied into Output by another goroutine:
+	// give the lines a moment to arrive.
 	out := b.Output()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); out = b.Output() {
+		if strings.Contains(out, filepath.Join(b.DataDir(), "orders-0")) && strings.Contains(out, filepath.Join(b.DataDir(), "orders-1")) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	for _, p := range []string{"orders-0", "orders-1"} {
 		if !strings.Contains(out, filepath.Join(b.DataDir(), p)) || !strings.Contains(out, "stray") {
 			t.Fatalf("no stray log line names %s:\n%s", p, out)
