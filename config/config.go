@@ -114,6 +114,17 @@ type Config struct {
 	// OffsetsTopicReplicationFactor is offsets.topic.replication.factor
 	// (default 3), capped at the live brokers when the topic is created.
 	OffsetsTopicReplicationFactor int16
+	// TransactionStateLogReplicationFactor is
+	// transaction.state.log.replication.factor (default 3), capped like
+	// OffsetsTopicReplicationFactor.
+	TransactionStateLogReplicationFactor int16
+	// TransactionStateLogMinISR is transaction.state.log.min.isr
+	// (default 2), __transaction_state's min.insync.replicas.
+	TransactionStateLogMinISR int32
+	// OffsetsCommitTimeoutMs is offsets.commit.timeout.ms (default
+	// 5000): how long a coordinator write waits for the in-sync
+	// replicas.
+	OffsetsCommitTimeoutMs int32
 
 	// ControllerRequests is samsa.controller.requests.enable: serve
 	// LeaderAndIsr and StopReplica although zookeeper.connect is unset.
@@ -186,6 +197,9 @@ func Default() *Config {
 		ZookeeperConnectionTimeoutMs:         18000,
 		InterBrokerListenerName:              "PLAINTEXT",
 		OffsetsTopicReplicationFactor:        3,
+		TransactionStateLogReplicationFactor: 3,
+		TransactionStateLogMinISR:            2,
+		OffsetsCommitTimeoutMs:               5000,
 		TransactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
 		TransactionalIDExpirationMs:                          604800000,
 		TransactionRemoveExpiredTransactionCleanupIntervalMs: 3600000,
