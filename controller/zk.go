@@ -380,6 +380,30 @@ func (z *ZK) loadConfigs() error {
 	return nil
 }
 
+// TopicConfigFromZooKeeper reads a topic's overrides from
+// /config/topics/<name> (nil when it has none), for a log that
+// LeaderAndIsr creates before UpdateMetadata brought the topic into the
+// metadata cache, as Kafka's LogManager.fetchTopicConfigOverrides reads
+// them. The overrides are also remembered for TopicConfigs. Errors:
+// ZooKeeper's, wrapped.
+func (z *ZK) TopicConfigFromZooKeeper(name string) (map[string]string, error) {
+	c, err := z.readTopicConfig(name)
+	if err != nil {
+		return nil, fmt.Errorf("controller: read config of topic %s: %w", name, err)
+	}
+	if c != nil {
+		z.configMu.Lock()
+		if z.configs == nil {
+			z.configs = map[string]map[string]string{}
+		}
+		if _, ok := z.configs[name]; !ok {
+			z.configs[name] = cloneConfigs(c)
+		}
+		z.configMu.Unlock()
+	}
+	return c, nil
+}
+
 // readTopicConfig returns a topic's overrides, nil when it has no znode.
 func (z *ZK) readTopicConfig(name string) (map[string]string, error) {
 	data, _, err := z.conn.Get(z.p(zkdata.ConfigTopicPath(name)))

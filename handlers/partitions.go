@@ -165,10 +165,31 @@ func (h *Handlers) partition(t controller.Topic, idx int32) (*logstore.Partition
 // (replica.Deps.OpenLog): opened, or created with the topic's settings.
 // Errors: kerr.UnknownTopicOrPartition for a partition the metadata does
 // not have.
-func (h *Handlers) OpenLog(topic string, partition int32) (*logstore.Partition, error) {
+//
+// In a ZooKeeper cluster the first LeaderAndIsr of a new topic arrives
+// before the UpdateMetadata that brings the topic into the metadata cache
+// (Kafka's ControllerBrokerRequestBatch sends them in that order). Kafka's
+// ReplicaManager creates the log from LeaderAndIsr alone, with the
+// overrides of the topic's config znode (LogManager.fetchTopicConfigOverrides);
+// so does this, through the controller's TopicConfigFromZooKeeper.
+func (h *Handlers) OpenLog(topic string, topicID [16]byte, partition int32) (*logstore.Partition, error) {
 	t, ok := h.Controller.Topic(topic)
-	if !ok {
-		return nil, fmt.Errorf("topic %s: %w", topic, kerr.UnknownTopicOrPartition)
+	if !ok || int(partition) >= len(t.Partitions) {
+		zkc, isZK := h.Controller.(interface {
+			TopicConfigFromZooKeeper(name string) (map[string]string, error)
+		})
+		if !isZK || partition < 0 {
+			return nil, fmt.Errorf("topic %s: %w", topic, kerr.UnknownTopicOrPartition)
+		}
+		cfg, err := zkc.TopicConfigFromZooKeeper(topic)
+		if err != nil {
+			return nil, fmt.Errorf("topic %s: %w", topic, err)
+		}
+		t = controller.Topic{Name: topic, ID: controller.TopicID(topicID), Configs: cfg,
+			Partitions: make([]controller.Partition, partition+1)}
+		for i := range t.Partitions {
+			t.Partitions[i].Index = int32(i)
+		}
 	}
 	return h.partition(t, partition)
 }

@@ -63,7 +63,9 @@ type Deps struct {
 	Logs *logstore.Store
 	// OpenLog returns the log of a partition, creating it with the
 	// topic's settings when missing (the handlers' partition lookup).
-	OpenLog func(topic string, partition int32) (*logstore.Partition, error)
+	// topicID is LeaderAndIsr's (zero when the request has none): the
+	// topic may not be in the metadata cache yet.
+	OpenLog func(topic string, topicID [16]byte, partition int32) (*logstore.Partition, error)
 	Logger  *slog.Logger
 	// Now is the clock (tests inject one); nil: time.Now.
 	Now func() time.Time
@@ -319,7 +321,7 @@ func (m *Manager) LeaderAndIsr(req *kmsg.LeaderAndISRRequest) *kmsg.LeaderAndISR
 			}
 			p := m.parts[tp]
 			if p == nil {
-				lg, err := m.deps.OpenLog(topic, st.Partition)
+				lg, err := m.deps.OpenLog(topic, id, st.Partition)
 				if err != nil {
 					m.log.Error("replica: opening log for LeaderAndIsr", "partition", tp.String(), "err", err)
 					sp.ErrorCode = kerr.KafkaStorageError.Code

@@ -27,7 +27,7 @@ func testManager(t *testing.T, lagMs int64) (*Manager, *atomic.Int64) {
 	clock.Store(1_000_000)
 	m := New(Config{BrokerID: 1, ReplicaLagTimeMaxMs: lagMs}, Deps{
 		Logs: logs,
-		OpenLog: func(topic string, partition int32) (*logstore.Partition, error) {
+		OpenLog: func(topic string, _ [16]byte, partition int32) (*logstore.Partition, error) {
 			if p, ok := logs.Partition(topic, partition); ok {
 				return p, nil
 			}
