@@ -711,7 +711,10 @@ func replayLog(lp *logstore.Partition, loadBuffer int32, fn func(offset int64, r
 	off, end := lp.LogStartOffset(), lp.LogEndOffset()
 	n := 0
 	for off < end {
-		res, err := lp.Read(off, loadBuffer)
+		// To the log end, not the high watermark: a new leader's high
+		// watermark may still lag what the old one acknowledged
+		// (Kafka's loaders read with FetchIsolation.LOG_END).
+		res, err := lp.ReadReplica(off, loadBuffer)
 		if err != nil {
 			if errors.Is(err, logstore.ErrOffsetOutOfRange) && off < lp.LogStartOffset() {
 				off = lp.LogStartOffset() // retention moved the start meanwhile
