@@ -547,6 +547,9 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 	h.Txn = tc
 	if managed {
 		wireCoordinators(st.replicas, coord, tc)
+		if st.markers != nil {
+			h.TxnForward = st.markers.txnForward
+		}
 	}
 	// Transactions a crash left between their prepare record and their
 	// markers are completed now that the groups are open.

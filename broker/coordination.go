@@ -203,3 +203,56 @@ func (r *remoteMarkers) sendOnce(topic string, partition int32, pid int64, epoch
 	}
 	return fmt.Errorf("WriteTxnMarkers to broker %d: no answer for %s-%d", leader, topic, partition)
 }
+
+// txnForward asks the coordinator of transactional id (the leader of its
+// __transaction_state partition) to verify or add tp in the producer's
+// ongoing transaction, with AddPartitionsToTxn v4 (Kafka's
+// AddPartitionsToTxnManager; VerifyOnly for KIP-890 part 1's check, an
+// add for part 2's implicit adds, which the coordinator counts as
+// transaction version 2). Errors wrap the coordinator's code;
+// connection failures are NETWORK_EXCEPTION, an unknown coordinator
+// COORDINATOR_NOT_AVAILABLE.
+func (r *remoteMarkers) txnForward(ctx context.Context, id string, pid int64, epoch int16, tp txn.TP, verifyOnly bool) error {
+	t, ok := r.ctrl.Topic(txn.StateTopic)
+	if !ok || len(t.Partitions) == 0 {
+		return fmt.Errorf("%s does not exist: %w", txn.StateTopic, kerr.CoordinatorNotAvailable)
+	}
+	leader := t.Partitions[groups.PartitionFor(id, int32(len(t.Partitions)))].Leader
+	if leader < 0 || leader == r.self {
+		return fmt.Errorf("no coordinator for transactional id %q (leader %d): %w", id, leader, kerr.CoordinatorNotAvailable)
+	}
+	c, err := r.conn(leader)
+	if err != nil {
+		return fmt.Errorf("%v: %w", err, kerr.CoordinatorNotAvailable)
+	}
+	req := kmsg.NewPtrAddPartitionsToTxnRequest()
+	req.Version = 4
+	tr := kmsg.NewAddPartitionsToTxnRequestTransaction()
+	tr.TransactionalID, tr.ProducerID, tr.ProducerEpoch, tr.VerifyOnly = id, pid, epoch, verifyOnly
+	tt := kmsg.NewAddPartitionsToTxnRequestTransactionTopic()
+	tt.Topic, tt.Partitions = tp.Topic, []int32{tp.Partition}
+	tr.Topics = append(tr.Topics, tt)
+	req.Transactions = append(req.Transactions, tr)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	resp, err := c.Request(ctx, req)
+	if err != nil {
+		r.drop(leader, c)
+		return fmt.Errorf("AddPartitionsToTxn to broker %d: %v: %w", leader, err, kerr.NetworkException)
+	}
+	ar := resp.(*kmsg.AddPartitionsToTxnResponse)
+	if err := kerr.ErrorForCode(ar.ErrorCode); err != nil {
+		return fmt.Errorf("AddPartitionsToTxn to broker %d: %w", leader, err)
+	}
+	for _, rt := range ar.Transactions {
+		for _, t := range rt.Topics {
+			for _, p := range t.Partitions {
+				if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+					return fmt.Errorf("AddPartitionsToTxn to broker %d for %s-%d: %w", leader, tp.Topic, tp.Partition, err)
+				}
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("AddPartitionsToTxn to broker %d: no answer for %s-%d: %w", leader, tp.Topic, tp.Partition, kerr.NetworkException)
+}

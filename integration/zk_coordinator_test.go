@@ -108,11 +108,7 @@ func produceSeq(t *testing.T, cl *kgo.Client, topic, prefix string, from, n int)
 	for i := from; i < from+n; i++ {
 		r := &kgo.Record{Topic: topic, Key: []byte(strconv.Itoa(i)), Value: []byte(prefix + strconv.Itoa(i))}
 		if err := cl.ProduceSync(ctxT(t), r).FirstErr(); err != nil {
-			for _, l := range strings.Split(debugOut(), "\n") {
-				if strings.Contains(l, topic) || strings.Contains(l, "ERROR") || strings.Contains(l, "WARN") {
-					t.Log(l)
-				}
-			}
+			dumpErrors(t, topic)
 			t.Fatalf("produce %s%d: %v", prefix, i, err)
 		}
 	}
@@ -302,6 +298,7 @@ func TestZKTxnCoordinatorFailover(t *testing.T) {
 		t.Fatalf("create topic: %v %v", err, res.Err)
 	}
 	c.waitTopic("tx", 3, 3)
+	debugOut = func() string { return c.brokers[1].Output() + c.brokers[2].Output() + c.brokers[3].Output() }
 	const tid = "failover-txn"
 	producer := func() *kgo.Client {
 		return newClient(t, seeds[0], kgo.SeedBrokers(seeds...), kgo.TransactionalID(tid), kgo.TransactionTimeout(20*time.Second),
@@ -315,6 +312,7 @@ func TestZKTxnCoordinatorFailover(t *testing.T) {
 		for i := from; i < from+n; i++ {
 			r := &kgo.Record{Key: []byte(strconv.Itoa(i)), Value: []byte("t" + strconv.Itoa(i)), Partition: int32(i % 3)}
 			if err := cl.ProduceSync(ctxT(t), r).FirstErr(); err != nil {
+				dumpErrors(t, "tx")
 				t.Fatalf("transactional produce %d: %v", i, err)
 			}
 		}
@@ -422,3 +420,13 @@ func listOffsetsReadCommitted(t *testing.T, c *zkCluster, topic string) map[int3
 }
 
 var debugOut = func() string { return "" }
+
+// dumpErrors logs the brokers' error and warning lines and those naming
+// topic, to explain a failure.
+func dumpErrors(t *testing.T, topic string) {
+	for _, l := range strings.Split(debugOut(), "\n") {
+		if strings.Contains(l, topic) || strings.Contains(l, "ERROR") || strings.Contains(l, "WARN") {
+			t.Log(l)
+		}
+	}
+}
