@@ -28,6 +28,15 @@
 // transactional.id.expiration.ms without an update (RemoveExpired: a
 // tombstone in __transaction_state).
 //
+// Cluster mode (Options.Managed): the coordinator serves the ids of the
+// __transaction_state partitions this broker leads, loading them on
+// OnElection (COORDINATOR_LOAD_IN_PROGRESS meanwhile; prepared
+// transactions are completed after the load) and forgetting them on
+// OnResignation (NOT_COORDINATOR afterwards); state writes go through
+// the partition's leadership with acks=-1; markers carry the partition's
+// leader epoch as coordinator epoch and reach partitions led elsewhere
+// through the broker's MarkerWriter (WriteTxnMarkers to their leader).
+//
 // Locking: Coordinator.mu guards the map of transactional ids; each
 // txnMeta has its own mu, held across a whole operation (including its
 // writes and markers), taken before the runtime's partition mu and
