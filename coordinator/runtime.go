@@ -612,7 +612,10 @@ func (r *Runtime) WaitIdle() {
 
 func (r *Runtime) elect(p *partition, epoch int32) {
 	p.mu.Lock()
-	if epoch <= p.epoch && p.state == stLoaded {
+	if epoch <= p.epoch {
+		// Kafka's scheduleLoadOperation loads only for a newer epoch.
+		// Undo enqueue's COORDINATOR_LOAD_IN_PROGRESS.
+		p.status.Store(int32(p.state))
 		p.mu.Unlock()
 		r.log.Info("coordinator: ignoring election of an older epoch", "topic", r.opts.Topic, "partition", p.id, "epoch", epoch, "current", p.epoch)
 		return
