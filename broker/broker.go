@@ -490,8 +490,12 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 	if t, ok := ctrl.Topic(groups.OffsetsTopic); ok {
 		numOffsetsParts = int32(len(t.Partitions))
 	}
+	offsetsSrc, txnSrc := offsetsLogs(ctrl, logs, h), internalLogs(ctrl, logs, h, txn.StateTopic, h.EnsureTxnTopic)
+	if managed {
+		offsetsSrc, txnSrc = replicaLogs(st.replicas, groups.OffsetsTopic), replicaLogs(st.replicas, txn.StateTopic)
+	}
 	coord, err := groups.Open(groups.Options{
-		Logs:           offsetsLogs(ctrl, logs, h),
+		Logs:           offsetsSrc,
 		LegacyDir:      filepath.Join(cfg.LogDirs[0], groupsDirName),
 		NumPartitions:  numOffsetsParts,
 		Compression:    int(cfg.OffsetsTopicCompressionCodec),
@@ -524,7 +528,7 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 		numTxnParts = int32(len(t.Partitions))
 	}
 	tc, err := txn.Open(txn.Options{
-		Logs:           internalLogs(ctrl, logs, h, txn.StateTopic, h.EnsureTxnTopic),
+		Logs:           txnSrc,
 		NumPartitions:  numTxnParts,
 		LoadBufferSize: cfg.TransactionStateLogLoadBufferSize,
 		AllocateProducerID: func(ctx context.Context) (int64, error) {

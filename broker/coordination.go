@@ -15,6 +15,7 @@ import (
 	"samsa/controller"
 	"samsa/coordinator"
 	"samsa/groups"
+	"samsa/logstore"
 	"samsa/replica"
 	"samsa/txn"
 )
@@ -49,6 +50,21 @@ func leaderAppender(replicas *replica.Manager, topic string, minISR func(string)
 			return err
 		}
 		return rp.WaitReplicated(context.Background(), le, next, n, time.Now().Add(timeout))
+	}
+}
+
+// replicaLogs is the coordinators' access to an internal topic's logs in
+// cluster mode: the log of the replica LeaderAndIsr made this broker
+// leader of (the replica manager opened it, possibly before UpdateMetadata
+// brought the topic into the metadata cache), never a log made on the
+// side.
+func replicaLogs(replicas *replica.Manager, topic string) coordinator.LogSource {
+	return func(p int32, _ bool) (*logstore.Partition, error) {
+		rp := replicas.Get(topic, p)
+		if rp == nil {
+			return nil, fmt.Errorf("%s-%d has no replica here: %w", topic, p, kerr.NotCoordinator)
+		}
+		return rp.Log(), nil
 	}
 }
 
