@@ -552,7 +552,7 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 	if managed {
 		wireCoordinators(st.replicas, coord, tc)
 		if st.markers != nil {
-			h.TxnForward = st.markers.txnForward
+			h.SetTxnForward(st.markers.txnForward)
 		}
 	}
 	// Transactions a crash left between their prepare record and their

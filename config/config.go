@@ -114,17 +114,6 @@ type Config struct {
 	// OffsetsTopicReplicationFactor is offsets.topic.replication.factor
 	// (default 3), capped at the live brokers when the topic is created.
 	OffsetsTopicReplicationFactor int16
-	// TransactionStateLogReplicationFactor is
-	// transaction.state.log.replication.factor (default 3), capped like
-	// OffsetsTopicReplicationFactor.
-	TransactionStateLogReplicationFactor int16
-	// TransactionStateLogMinISR is transaction.state.log.min.isr
-	// (default 2), __transaction_state's min.insync.replicas.
-	TransactionStateLogMinISR int32
-	// OffsetsCommitTimeoutMs is offsets.commit.timeout.ms (default
-	// 5000): how long a coordinator write waits for the in-sync
-	// replicas.
-	OffsetsCommitTimeoutMs int32
 
 	// ControllerRequests is samsa.controller.requests.enable: serve
 	// LeaderAndIsr and StopReplica although zookeeper.connect is unset.
@@ -148,6 +137,18 @@ type Config struct {
 	TransactionalIDExpirationMs                          int32 // transactional.id.expiration.ms, default 604800000 (7 days)
 	TransactionRemoveExpiredTransactionCleanupIntervalMs int32 // transaction.remove.expired.transaction.cleanup.interval.ms, default 3600000
 	ProducerIDExpirationMs                               int32 // producer.id.expiration.ms, default 86400000 (1 day)
+
+	// TransactionStateLogReplicationFactor is
+	// transaction.state.log.replication.factor (default 3), capped like
+	// OffsetsTopicReplicationFactor.
+	TransactionStateLogReplicationFactor int16
+	// TransactionStateLogMinISR is transaction.state.log.min.isr
+	// (default 2), __transaction_state's min.insync.replicas.
+	TransactionStateLogMinISR int32
+	// OffsetsCommitTimeoutMs is offsets.commit.timeout.ms (default
+	// 5000): how long a coordinator write waits for the in-sync
+	// replicas.
+	OffsetsCommitTimeoutMs int32
 
 	// Values holds every key the user gave (the file, then overrides,
 	// which win), exactly as given, including keys Samsa ignores. It is
@@ -197,9 +198,6 @@ func Default() *Config {
 		ZookeeperConnectionTimeoutMs:         18000,
 		InterBrokerListenerName:              "PLAINTEXT",
 		OffsetsTopicReplicationFactor:        3,
-		TransactionStateLogReplicationFactor: 3,
-		TransactionStateLogMinISR:            2,
-		OffsetsCommitTimeoutMs:               5000,
 		TransactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
 		TransactionalIDExpirationMs:                          604800000,
 		TransactionRemoveExpiredTransactionCleanupIntervalMs: 3600000,
@@ -210,6 +208,9 @@ func Default() *Config {
 		LogCleanerIOBufferSize:                               524288,
 		LogCleanerIOBufferLoadFactor:                         0.9,
 		LogCleanerBackoffMs:                                  15000,
+		TransactionStateLogReplicationFactor:                 3,
+		TransactionStateLogMinISR:                            2,
+		OffsetsCommitTimeoutMs:                               5000,
 		Values:                                               map[string]string{},
 	}
 	c.setReplicationDefaults()

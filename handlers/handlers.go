@@ -41,35 +41,15 @@ type Deps struct {
 	// are served by its leadership, ISR and high watermark; the rest
 	// (all of them on a single node) as a single node's. May be nil.
 	Replicas *replica.Manager
-	// TxnForward, set in cluster mode, asks the coordinator of a
-	// transactional id on another broker to verify (verifyOnly) or add a
-	// partition to the producer's ongoing transaction, as Kafka's
-	// AddPartitionsToTxnManager does with AddPartitionsToTxn v4. Its
-	// error wraps the coordinator's code.
-	TxnForward func(ctx context.Context, id string, pid int64, epoch int16, tp txn.TP, verifyOnly bool) error
-}
-
-// txnVerify is Txn.Verify at the transactional id's coordinator: here,
-// or through TxnForward when another broker is the coordinator.
-func (h *Handlers) txnVerify(ctx context.Context, id string, pid int64, epoch int16, tp txn.TP) error {
-	if h.TxnForward != nil && errors.Is(h.Txn.Owns(id), kerr.NotCoordinator) {
-		return h.TxnForward(ctx, id, pid, epoch, tp, true)
-	}
-	return h.Txn.Verify(id, pid, epoch, tp)
-}
-
-// txnAdd is Txn.AddPartitions (transaction version 2, a partition
-// leader's implicit add) at the transactional id's coordinator.
-func (h *Handlers) txnAdd(ctx context.Context, id string, pid int64, epoch int16, tp txn.TP) error {
-	if h.TxnForward != nil && errors.Is(h.Txn.Owns(id), kerr.NotCoordinator) {
-		return h.TxnForward(ctx, id, pid, epoch, tp, false)
-	}
-	return h.Txn.AddPartitions(id, pid, epoch, []txn.TP{tp}, 2)
 }
 
 // Handlers serves every registered API. It implements protocol.Handler.
 type Handlers struct {
 	Deps
+
+	// txnForward is SetTxnForward's function (cluster mode), set before
+	// the listeners serve.
+	txnForward TxnForward
 
 	// alterMu serializes topic config changes, which read the current
 	// overrides and write back a changed set.
