@@ -103,12 +103,12 @@ func (c *zkCluster) waitInternalISR(topic, key string, n int) kmsg.MetadataRespo
 	return partitionOf(m, topic, p)
 }
 
-func produceSeq(t *testing.T, cl *kgo.Client, topic, prefix string, from, n int) {
+func (c *zkCluster) produceSeq(t *testing.T, cl *kgo.Client, topic, prefix string, from, n int) {
 	t.Helper()
 	for i := from; i < from+n; i++ {
 		r := &kgo.Record{Topic: topic, Key: []byte(strconv.Itoa(i)), Value: []byte(prefix + strconv.Itoa(i))}
 		if err := cl.ProduceSync(ctxT(t), r).FirstErr(); err != nil {
-			dumpErrors(t, topic)
+			c.dumpErrors(topic)
 			t.Fatalf("produce %s%d: %v", prefix, i, err)
 		}
 	}
@@ -169,16 +169,8 @@ func TestZKGroupCoordinatorFailover(t *testing.T) {
 		t.Fatalf("create topic: %v %v", err, res.Err)
 	}
 	c.waitTopic("events", 3, 3)
-	debugOut = func() string { return c.brokers[1].Output() + c.brokers[2].Output() + c.brokers[3].Output() }
-	for id, b := range c.brokers {
-		m := metadataFrom(t, b.Addr())
-		t.Logf("broker %d at %s: %s", id, b.Addr(), summary(m))
-		for _, mb := range m.Brokers {
-			t.Logf("  %d %s:%d", mb.NodeID, mb.Host, mb.Port)
-		}
-	}
 	prod := newClient(t, seeds[0], kgo.SeedBrokers(seeds...), kgo.RequiredAcks(kgo.AllISRAcks()))
-	produceSeq(t, prod, "events", "v", 0, 150)
+	c.produceSeq(t, prod, "events", "v", 0, 150)
 
 	const group = "failover-group"
 	consumer := func() *kgo.Client {
@@ -251,7 +243,7 @@ func TestZKGroupCoordinatorFailover(t *testing.T) {
 
 	// The same consumer keeps consuming through the failover and commits
 	// at the new coordinator.
-	produceSeq(t, prod, "events", "v", 150, 150)
+	c.produceSeq(t, prod, "events", "v", 150, 150)
 	pollExactly(t, a, valueSet("v", 150, 150), 40*time.Second)
 	if err := a.CommitUncommittedOffsets(ctxT(t)); err != nil {
 		t.Fatalf("commit after failover: %v", err)
@@ -263,17 +255,13 @@ func TestZKGroupCoordinatorFailover(t *testing.T) {
 	// A new member after the first leaves starts at the last commit:
 	// nothing is consumed twice.
 	a.Close()
-	produceSeq(t, prod, "events", "v", 300, 60)
+	c.produceSeq(t, prod, "events", "v", 300, 60)
 	b := consumer()
 	pollExactly(t, b, valueSet("v", 300, 60), 40*time.Second)
-	final, err := adm2.FetchOffsets(ctxT(t), group)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := b.CommitUncommittedOffsets(ctxT(t)); err != nil {
 		t.Fatalf("commit after restart: %v", err)
 	}
-	final, err = adm2.FetchOffsets(ctxT(t), group)
+	final, err := adm2.FetchOffsets(ctxT(t), group)
 	if err != nil || final.Error() != nil {
 		t.Fatalf("fetch offsets at the end: %v %v", err, final.Error())
 	}
@@ -298,7 +286,6 @@ func TestZKTxnCoordinatorFailover(t *testing.T) {
 		t.Fatalf("create topic: %v %v", err, res.Err)
 	}
 	c.waitTopic("tx", 3, 3)
-	debugOut = func() string { return c.brokers[1].Output() + c.brokers[2].Output() + c.brokers[3].Output() }
 	const tid = "failover-txn"
 	producer := func() *kgo.Client {
 		return newClient(t, seeds[0], kgo.SeedBrokers(seeds...), kgo.TransactionalID(tid), kgo.TransactionTimeout(20*time.Second),
@@ -312,7 +299,7 @@ func TestZKTxnCoordinatorFailover(t *testing.T) {
 		for i := from; i < from+n; i++ {
 			r := &kgo.Record{Key: []byte(strconv.Itoa(i)), Value: []byte("t" + strconv.Itoa(i)), Partition: int32(i % 3)}
 			if err := cl.ProduceSync(ctxT(t), r).FirstErr(); err != nil {
-				dumpErrors(t, "tx")
+				c.dumpErrors("tx")
 				t.Fatalf("transactional produce %d: %v", i, err)
 			}
 		}
@@ -419,14 +406,14 @@ func listOffsetsReadCommitted(t *testing.T, c *zkCluster, topic string) map[int3
 	return out
 }
 
-var debugOut = func() string { return "" }
-
 // dumpErrors logs the brokers' error and warning lines and those naming
 // topic, to explain a failure.
-func dumpErrors(t *testing.T, topic string) {
-	for _, l := range strings.Split(debugOut(), "\n") {
-		if strings.Contains(l, topic) || strings.Contains(l, "ERROR") || strings.Contains(l, "WARN") {
-			t.Log(l)
+func (c *zkCluster) dumpErrors(topic string) {
+	for id, b := range c.brokers {
+		for _, l := range strings.Split(b.Output(), "\n") {
+			if strings.Contains(l, topic) || strings.Contains(l, "ERROR") || strings.Contains(l, "WARN") {
+				c.t.Logf("broker %d: %s", id, l)
+			}
 		}
 	}
 }
