@@ -212,6 +212,15 @@ func TestZKGroupCoordinatorFailover(t *testing.T) {
 			t.Errorf("broker %d's replica of the group's partition (%s) is empty", id, dir)
 		}
 	}
+	// Another broker is not the group's coordinator: NOT_COORDINATOR.
+	of := kmsg.NewPtrOffsetFetchRequest()
+	of.Version = 8
+	rg := kmsg.NewOffsetFetchRequestGroup()
+	rg.Group = group
+	of.Groups = append(of.Groups, rg)
+	if r := request[*kmsg.OffsetFetchResponse](t, c.anyLive(coord).Addr(), of); r.Groups[0].ErrorCode != kerr.NotCoordinator.Code {
+		t.Fatalf("OffsetFetch at a broker that is not the coordinator: %v", kerr.ErrorForCode(r.Groups[0].ErrorCode))
+	}
 	killedAt := time.Now()
 	c.brokers[coord].Kill()
 
@@ -315,6 +324,11 @@ func TestZKTxnCoordinatorFailover(t *testing.T) {
 	tp := c.waitInternalISR("__transaction_state", tid, 3)
 	if tp.Leader != coord {
 		t.Fatalf("transaction coordinator %d is not the leader %d of the id's partition", coord, tp.Leader)
+	}
+	dtr := kmsg.NewPtrDescribeTransactionsRequest()
+	dtr.TransactionalIDs = []string{tid}
+	if r := request[*kmsg.DescribeTransactionsResponse](t, c.anyLive(coord).Addr(), dtr); r.TransactionStates[0].ErrorCode != kerr.NotCoordinator.Code {
+		t.Fatalf("DescribeTransactions at a broker that is not the coordinator: %v", kerr.ErrorForCode(r.TransactionStates[0].ErrorCode))
 	}
 	killedAt := time.Now()
 	c.brokers[coord].Kill()
