@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -278,6 +279,52 @@ func TestZKGroupCoordinatorFailover(t *testing.T) {
 	final.Each(func(o kadm.OffsetResponse) { total += o.At })
 	if total != 360 {
 		t.Fatalf("final committed offsets sum to %d, want 360", total)
+	}
+
+	// A coordinator paused past its ZooKeeper session loses the
+	// partition's leadership: after SIGCONT it is a follower, has
+	// unloaded the group (NOT_COORDINATOR) and the new coordinator has
+	// every commit.
+	paused := c.findCoordinator(group, 0)
+	if err := c.brokers[paused].Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	var moved int32
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		fc := kmsg.NewPtrFindCoordinatorRequest()
+		fc.Version, fc.CoordinatorKeys = 4, []string{group}
+		r := request[*kmsg.FindCoordinatorResponse](t, c.anyLive(paused).Addr(), fc)
+		if co := r.Coordinators[0]; co.ErrorCode == 0 && co.NodeID != paused {
+			moved = co.NodeID
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("coordinator did not move away from the paused broker %d", paused)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := c.brokers[paused].Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		r := request[*kmsg.OffsetFetchResponse](t, c.brokers[paused].Addr(), of)
+		if r.Groups[0].ErrorCode == kerr.NotCoordinator.Code {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the deposed coordinator %d still answers the group: %v", paused, kerr.ErrorForCode(r.Groups[0].ErrorCode))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r := request[*kmsg.OffsetFetchResponse](t, c.brokers[moved].Addr(), of)
+	var sum int64
+	for _, rt := range r.Groups[0].Topics {
+		for _, rp := range rt.Partitions {
+			sum += rp.Offset
+		}
+	}
+	if r.Groups[0].ErrorCode != 0 || sum != 360 {
+		t.Fatalf("offsets at the new coordinator %d after the pause: %v, sum %d, want 360", moved, kerr.ErrorForCode(r.Groups[0].ErrorCode), sum)
 	}
 }
 
