@@ -352,6 +352,7 @@ type stores struct {
 	groups   *groups.Coordinator
 	txn      *txn.Coordinator
 	h        *handlers.Handlers
+	markers  *remoteMarkers // cluster mode: WriteTxnMarkers to other leaders
 }
 
 // StartupFullTimeout is how long Start waits for the stores to open while
@@ -423,6 +424,9 @@ func (st *stores) close() {
 	}
 	if st.txn != nil {
 		st.txn.Close()
+	}
+	if st.markers != nil {
+		st.markers.close()
 	}
 	if st.groups != nil {
 		_ = st.groups.Close()
@@ -525,16 +529,32 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 	h.Replicas = st.replicas
 	recreateMissingLogs(ctrl, logs, h.PartitionConfigFor, log)
 	phase("loading consumer groups")
+	// In cluster mode the coordinators serve the internal topics'
+	// partitions this broker leads, loading and unloading them as
+	// leadership moves, and write through that leadership with acks=-1.
+	managed := cfg.ZookeeperConnect != ""
+	var offsetsAppend, txnAppend coordinator.Appender
+	if managed {
+		commitTimeout := time.Duration(cfg.OffsetsCommitTimeoutMs) * time.Millisecond
+		offsetsAppend = leaderAppender(st.replicas, groups.OffsetsTopic, h.MinInsyncReplicas, commitTimeout)
+		txnAppend = leaderAppender(st.replicas, txn.StateTopic, h.MinInsyncReplicas, commitTimeout)
+	}
 	numOffsetsParts := cfg.OffsetsTopicNumPartitions
 	if t, ok := ctrl.Topic(groups.OffsetsTopic); ok {
 		numOffsetsParts = int32(len(t.Partitions))
 	}
+	offsetsSrc, txnSrc := offsetsLogs(ctrl, logs, h), internalLogs(ctrl, logs, h, txn.StateTopic, h.EnsureTxnTopic)
+	if managed {
+		offsetsSrc, txnSrc = replicaLogs(st.replicas, groups.OffsetsTopic), replicaLogs(st.replicas, txn.StateTopic)
+	}
 	coord, err := groups.Open(groups.Options{
-		Logs:           offsetsLogs(ctrl, logs, h),
+		Logs:           offsetsSrc,
 		LegacyDir:      filepath.Join(cfg.LogDirs[0], groupsDirName),
 		NumPartitions:  numOffsetsParts,
 		Compression:    int(cfg.OffsetsTopicCompressionCodec),
 		LoadBufferSize: cfg.OffsetsLoadBufferSize,
+		Managed:        managed,
+		Append:         offsetsAppend,
 		Config: groups.Config{
 			InitialRebalanceDelay:         time.Duration(cfg.GroupInitialRebalanceDelayMs) * time.Millisecond,
 			MinSessionTimeout:             time.Duration(cfg.GroupMinSessionTimeoutMs) * time.Millisecond,
@@ -561,13 +581,15 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 		numTxnParts = int32(len(t.Partitions))
 	}
 	tc, err := txn.Open(txn.Options{
-		Logs:           internalLogs(ctrl, logs, h, txn.StateTopic, h.EnsureTxnTopic),
+		Logs:           txnSrc,
 		NumPartitions:  numTxnParts,
 		LoadBufferSize: cfg.TransactionStateLogLoadBufferSize,
 		AllocateProducerID: func(ctx context.Context) (int64, error) {
 			return ctrl.AllocateProducerIDs(ctx, 1)
 		},
-		Markers:        markerWriter(ctrl, logs, st.replicas, coord),
+		Markers:        st.markerWriter(cfg.BrokerID, ctrl, logs, coord, log),
+		Managed:        managed,
+		Append:         txnAppend,
 		MaxTimeout:     time.Duration(cfg.TransactionMaxTimeoutMs) * time.Millisecond,
 		AbortInterval:  time.Duration(cfg.TransactionAbortTimedOutTransactionCleanupIntervalMs) * time.Millisecond,
 		IDExpiration:   time.Duration(cfg.TransactionalIDExpirationMs) * time.Millisecond,
@@ -580,6 +602,12 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 	}
 	st.txn = tc
 	h.Txn = tc
+	if managed {
+		wireCoordinators(st.replicas, coord, tc)
+		if st.markers != nil {
+			h.SetTxnForward(st.markers.txnForward)
+		}
+	}
 	// Transactions a crash left between their prepare record and their
 	// markers are completed now that the groups are open.
 	tc.Complete()
@@ -591,7 +619,25 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 // coordinator (which settles its pending transactional offsets), any
 // other through its log. A partition that no longer exists is skipped,
 // as Kafka drops markers for deleted partitions.
-func markerWriter(ctrl controller.Controller, logs *logstore.Store, replicas *replica.Manager, groupsCoord *groups.Coordinator) txn.MarkerWriter {
+//
+// In cluster mode a partition led by another broker gets the marker
+// through WriteTxnMarkers at its leader (remoteMarkers), as Kafka's
+// TransactionMarkerChannelManager sends them.
+func (st *stores) markerWriter(self int32, ctrl controller.Controller, logs *logstore.Store, groupsCoord *groups.Coordinator, log *slog.Logger) txn.MarkerWriter {
+	local := localMarkerWriter(ctrl, logs, st.replicas, groupsCoord)
+	z, ok := ctrl.(*controller.ZK)
+	if !ok {
+		return local
+	}
+	st.markers = &remoteMarkers{self: self, ctrl: ctrl, addr: z.Cache().BrokerAddr, log: log, conns: map[int32]*replica.Conn{}}
+	return func(topic string, partition int32, pid int64, epoch int16, commit bool, coordEpoch int32) error {
+		return st.markers.send(topic, partition, pid, epoch, commit, coordEpoch, func() error {
+			return local(topic, partition, pid, epoch, commit, coordEpoch)
+		})
+	}
+}
+
+func localMarkerWriter(ctrl controller.Controller, logs *logstore.Store, replicas *replica.Manager, groupsCoord *groups.Coordinator) txn.MarkerWriter {
 	return func(topic string, partition int32, pid int64, epoch int16, commit bool, coordEpoch int32) error {
 		if topic == groups.OffsetsTopic {
 			return groupsCoord.CompleteTxn(partition, pid, epoch, commit, coordEpoch)
@@ -786,6 +832,9 @@ func (b *Broker) Close(ctx context.Context) error {
 			}
 		}
 		b.txn.Close()
+		if st := b.stores.Load(); st != nil && st.markers != nil {
+			st.markers.close()
+		}
 		if err := b.groups.Close(); err != nil {
 			b.closeErr = fmt.Errorf("close group coordinator: %w", err)
 		}

@@ -16,7 +16,7 @@
 set -uo pipefail
 
 COMPAT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ALL_CLIENTS=(java cli kcat confluent-python kafka-python kafkajs sarama kafka-go franz-go)
+ALL_CLIENTS=(java cli kcat confluent-python kafka-python kafkajs sarama kafka-go franz-go cluster)
 read -r -a CLIENTS <<<"${COMPAT_CLIENTS:-${ALL_CLIENTS[*]}}"
 
 # Everything defined from here on is exported, so that run_scenario's child

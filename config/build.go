@@ -181,6 +181,9 @@ func (b *builder) simpleFields() error {
 	c.LeaderImbalanceCheckIntervalSeconds = b.int64Of("leader.imbalance.check.interval.seconds")
 	c.LeaderImbalancePerBrokerPercentage = int32(b.int64Of("leader.imbalance.per.broker.percentage"))
 	c.OffsetsTopicReplicationFactor = int16(b.int64Of("offsets.topic.replication.factor"))
+	c.TransactionStateLogReplicationFactor = int16(b.int64Of("transaction.state.log.replication.factor"))
+	c.TransactionStateLogMinISR = int32(b.int64Of("transaction.state.log.min.isr"))
+	c.OffsetsCommitTimeoutMs = int32(b.int64Of("offsets.commit.timeout.ms"))
 	c.ControllerRequests = b.value(ControllerRequestsKey) == "true"
 	c.NumReplicaFetchers = int32(b.int64Of("num.replica.fetchers"))
 	c.ReplicaFetchMaxBytes = int32(b.int64Of("replica.fetch.max.bytes"))

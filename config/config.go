@@ -173,6 +173,18 @@ type Config struct {
 	TransactionRemoveExpiredTransactionCleanupIntervalMs int32 // transaction.remove.expired.transaction.cleanup.interval.ms, default 3600000
 	ProducerIDExpirationMs                               int32 // producer.id.expiration.ms, default 86400000 (1 day)
 
+	// TransactionStateLogReplicationFactor is
+	// transaction.state.log.replication.factor (default 3), capped like
+	// OffsetsTopicReplicationFactor.
+	TransactionStateLogReplicationFactor int16
+	// TransactionStateLogMinISR is transaction.state.log.min.isr
+	// (default 2), __transaction_state's min.insync.replicas.
+	TransactionStateLogMinISR int32
+	// OffsetsCommitTimeoutMs is offsets.commit.timeout.ms (default
+	// 5000): how long a coordinator write waits for the in-sync
+	// replicas.
+	OffsetsCommitTimeoutMs int32
+
 	// Values holds every key the user gave (the file, then overrides,
 	// which win), exactly as given, including keys Samsa ignores. It is
 	// the source of STATIC_BROKER_CONFIG values in DescribeConfigs.
@@ -236,6 +248,9 @@ func Default() *Config {
 		LogCleanerIOBufferSize:                               524288,
 		LogCleanerIOBufferLoadFactor:                         0.9,
 		LogCleanerBackoffMs:                                  15000,
+		TransactionStateLogReplicationFactor:                 3,
+		TransactionStateLogMinISR:                            2,
+		OffsetsCommitTimeoutMs:                               5000,
 		Values:                                               map[string]string{},
 	}
 	c.setReplicationDefaults()

@@ -71,8 +71,8 @@ func TestDefault(t *testing.T) {
 		ZookeeperSessionTimeoutMs:     18000,
 		ZookeeperConnectionTimeoutMs:  18000,
 		InterBrokerListenerName:       "PLAINTEXT",
-		OffsetsTopicReplicationFactor: 3,
-		NumReplicaFetchers:            1, ReplicaFetchMaxBytes: 1048576, ReplicaFetchMinBytes: 1,
+		OffsetsTopicReplicationFactor: 3, TransactionStateLogReplicationFactor: 3, TransactionStateLogMinISR: 2, OffsetsCommitTimeoutMs: 5000,
+		NumReplicaFetchers: 1, ReplicaFetchMaxBytes: 1048576, ReplicaFetchMinBytes: 1,
 		ReplicaFetchResponseMaxBytes: 10485760, ReplicaFetchWaitMaxMs: 500, ReplicaFetchBackoffMs: 1000,
 		ReplicaHighWatermarkCheckpointIntervalMs: 5000, ReplicaLagTimeMaxMs: 30000,
 		ControlledShutdownEnable: true, ControlledShutdownMaxRetries: 3, ControlledShutdownRetryBackoffMs: 5000,
@@ -98,8 +98,7 @@ func TestDefault(t *testing.T) {
 func TestLoadKafka3Fixture(t *testing.T) {
 	c, w := mustBuild(t, "testdata/kafka3-server.properties")
 	wantW := notImplemented("num.network.threads", "num.io.threads", "socket.send.buffer.bytes", "socket.receive.buffer.bytes",
-		"num.recovery.threads.per.data.dir", "transaction.state.log.replication.factor",
-		"transaction.state.log.min.isr")
+		"num.recovery.threads.per.data.dir")
 	if !reflect.DeepEqual(w, wantW) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(w, "\n"), strings.Join(wantW, "\n"))
 	}
@@ -120,7 +119,7 @@ func TestLoadKafka4Fixture(t *testing.T) {
 	wantW := notImplemented("process.roles", "controller.quorum.bootstrap.servers",
 		"num.network.threads", "num.io.threads", "socket.send.buffer.bytes", "socket.receive.buffer.bytes",
 		"num.recovery.threads.per.data.dir", "share.coordinator.state.topic.replication.factor",
-		"share.coordinator.state.topic.min.isr", "transaction.state.log.replication.factor", "transaction.state.log.min.isr")
+		"share.coordinator.state.topic.min.isr")
 	if !reflect.DeepEqual(w, wantW) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(w, "\n"), strings.Join(wantW, "\n"))
 	}

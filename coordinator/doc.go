@@ -32,6 +32,46 @@
 //	  - Unload (when the partition goes away or the broker closes) calls
 //	    StateMachine.Unload and refuses later writes with ErrNotLoaded.
 //
+// # Leadership (cluster mode, Options.Managed)
+//
+// In a ZooKeeper cluster a broker serves only the internal partitions it
+// leads, after Kafka's GroupCoordinator.onElection / onResignation and
+// TransactionStateManager.loadTransactionsForTxnTopicPartition /
+// removeTransactionsForTxnTopicPartition:
+//
+//	unloaded --Elect(epoch)--> loading --replay done--> loaded
+//	loaded --Resign(epoch)--> unloaded
+//	loaded --Elect(newer epoch)--> loaded (only the epoch moves on)
+//
+// In detail:
+//
+//   - Elect and Resign come from the replica manager's leadership
+//     listener (LeaderAndIsr, StopReplica) and are queued; one goroutine
+//     per runtime runs them in order (Kafka's single loader thread), so
+//     LeaderAndIsr never waits for a load. An event older than the
+//     partition's epoch is ignored. Status answers
+//     COORDINATOR_LOAD_IN_PROGRESS from the Elect call until the replay
+//     is done and NOT_COORDINATOR for a partition that is not loaded;
+//     writes to such a partition fail with ErrNotLoaded instead of
+//     loading it. After a load Options.OnLoaded runs (timers of loaded
+//     groups, completing prepared transactions).
+//   - The replay reads to the log end, not the high watermark: a new
+//     leader's high watermark may lag what its predecessor acknowledged
+//     (Kafka's loaders read with FetchIsolation.LOG_END).
+//   - Every append goes through Options.Append (the broker's leaderAppender):
+//     appended only while the broker leads the partition in the epoch it
+//     was loaded in, the batch stamped with that leader epoch, and the
+//     write returns once the high watermark passed it (acks=-1,
+//     offsets.commit.timeout.ms), so an acknowledged commit is on every
+//     in-sync replica and survives the leader's death. apply runs only
+//     then. A write whose append succeeded but whose wait failed is not
+//     applied in memory although it is in the leader's log (as with
+//     Kafka's GroupMetadataManager): the caller answers an error and the
+//     client retries; a later load replays it if it was replicated.
+//   - The state machine's Unload runs outside the partition's mu (Resign,
+//     Unload and Close alike), so that it may take coordinator locks that
+//     writers hold while they wait for that mu.
+//
 // Replay must be idempotent in the sense compaction needs: the state after
 // replaying a log depends only on the last record of each key, and a
 // record repeated later with the same value changes nothing. Tombstones

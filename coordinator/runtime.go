@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -80,17 +81,61 @@ type Options struct {
 	MaxBatchBytes int
 	Logger        *slog.Logger
 	Now           func() time.Time
+
+	// Managed is cluster mode: a partition is loaded only when this
+	// broker becomes its leader (Elect) and unloaded when it stops
+	// leading (Resign), as Kafka's GroupCoordinator.onElection /
+	// onResignation and TransactionStateManager load and remove them.
+	// Writes to a partition that is not loaded fail with ErrNotLoaded
+	// instead of loading it, and Status answers
+	// COORDINATOR_LOAD_IN_PROGRESS / NOT_COORDINATOR. Without it (a
+	// single node) every partition is this broker's and loads lazily.
+	Managed bool
+	// Append, when set, makes every append go through the partition's
+	// leadership (see Appender); nil appends to the log directly (a
+	// single node).
+	Append Appender
+	// OnLoaded is called (without locks) after a partition was loaded by
+	// Elect, so the coordinator can start what it starts for loaded
+	// state (timers, completing prepared transactions).
+	OnLoaded func(partition int32)
 }
+
+// Appender runs append while this broker leads the partition in leader
+// epoch epoch (the epoch the partition was loaded in, see Elect), as
+// Kafka's ReplicaManager.appendRecords with acks=-1 for the internal
+// topics: append gets the leader epoch to stamp in the batch and returns
+// the offset after what it appended; Appender returns once the high
+// watermark passed it. Errors: NOT_LEADER_OR_FOLLOWER (or
+// NOT_COORDINATOR) when this broker does not lead in that epoch,
+// NOT_ENOUGH_REPLICAS(_AFTER_APPEND), REQUEST_TIMED_OUT
+// (offsets.commit.timeout.ms), or append's own error.
+type Appender func(partition int32, epoch int32, append func(leaderEpoch int32) (nextOffset int64, err error)) error
+
+// ErrLoadInProgress is Status's answer while a partition loads: Kafka's
+// COORDINATOR_LOAD_IN_PROGRESS.
+var ErrLoadInProgress = fmt.Errorf("coordinator: partition loading: %w", kerr.CoordinatorLoadInProgress)
 
 // Runtime runs the state machines of one internal topic's partitions.
 type Runtime struct {
 	opts Options
 	log  *slog.Logger
 
-	// mu guards parts and closed; held for map operations only.
+	// mu guards parts, closed and the event queue; held for map
+	// operations only.
 	mu     sync.Mutex
 	parts  map[int32]*partition
 	closed bool
+	events []event // Elect/Resign, run in order by one goroutine
+	busy   bool    // that goroutine is running
+	idle   *sync.Cond
+}
+
+// event is a leadership change waiting for the runtime's worker.
+type event struct {
+	partition int32
+	epoch     int32
+	elect     bool
 }
 
 // partition is one internal partition's runtime state.
@@ -99,18 +144,26 @@ type partition struct {
 
 	// mu serializes loads and writes of the partition and guards the
 	// fields below.
-	mu     sync.Mutex
-	state  int8 // unloaded, loaded, dead (unloaded for good)
-	log    *logstore.Partition
-	sm     StateMachine
-	recBuf []byte // scratch: encoded records of the batch being built
-	batch  []byte // scratch: the batch
+	mu    sync.Mutex
+	state int8 // unloaded, loaded, dead (unloaded for good)
+	// status mirrors state for lock-free Status calls (stLoading while
+	// Elect replays the log).
+	status atomic.Int32
+	// epoch is the leader epoch this broker leads the partition in
+	// (Managed), the epoch its writes must be appended in.
+	epoch    int32
+	epochPub atomic.Int32 // epoch, for Epoch without mu
+	log      *logstore.Partition
+	sm       StateMachine
+	recBuf   []byte // scratch: encoded records of the batch being built
+	batch    []byte // scratch: the batch
 }
 
 const (
 	stUnloaded int8 = iota
 	stLoaded
 	stDead
+	stLoading // status only
 )
 
 // New returns a runtime with no partition loaded.
@@ -128,7 +181,9 @@ func New(opts Options) *Runtime {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &Runtime{opts: opts, log: l, parts: map[int32]*partition{}}
+	r := &Runtime{opts: opts, log: l, parts: map[int32]*partition{}}
+	r.idle = sync.NewCond(&r.mu)
+	return r
 }
 
 func (r *Runtime) part(id int32) (*partition, error) {
@@ -139,7 +194,8 @@ func (r *Runtime) part(id int32) (*partition, error) {
 	}
 	p := r.parts[id]
 	if p == nil {
-		p = &partition{id: id}
+		p = &partition{id: id, epoch: -1}
+		p.epochPub.Store(-1)
 		r.parts[id] = p
 	}
 	return p, nil
@@ -186,6 +242,7 @@ func (r *Runtime) loadLocked(p *partition, create bool) (bool, error) {
 	}
 	sm.LoadComplete()
 	p.log, p.sm, p.state = lp, sm, stLoaded
+	p.status.Store(int32(stLoaded))
 	if n > 0 {
 		r.log.Info("coordinator partition loaded", "topic", r.opts.Topic, "partition", p.id, "records", n, "took", time.Since(start))
 	}
@@ -215,10 +272,18 @@ func (r *Runtime) Unload(id int32) {
 		return
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.state == stLoaded {
-		p.sm.Unload()
+	sm := p.sm
+	if p.state != stLoaded {
+		sm = nil
+	} else {
 		p.sm, p.log, p.state = nil, nil, stUnloaded
+		p.status.Store(int32(stUnloaded))
+	}
+	p.mu.Unlock()
+	// Outside the partition's mu: the state machine takes its own locks
+	// (a group's mu), which writers hold while they wait for this mu.
+	if sm != nil {
+		sm.Unload()
 	}
 }
 
@@ -234,11 +299,16 @@ func (r *Runtime) Close() {
 	r.mu.Unlock()
 	for _, p := range parts {
 		p.mu.Lock()
-		if p.state == stLoaded {
-			p.sm.Unload()
+		sm := p.sm
+		if p.state != stLoaded {
+			sm = nil
 		}
 		p.sm, p.log, p.state = nil, nil, stDead
+		p.status.Store(int32(stDead))
 		p.mu.Unlock()
+		if sm != nil {
+			sm.Unload() // outside p.mu, as Unload
+		}
 	}
 }
 
@@ -273,10 +343,8 @@ func (r *Runtime) Write(id int32, recs []Record, wo WriteOptions, apply func(las
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.state != stLoaded {
-		if _, err := r.loadLocked(p, true); err != nil {
-			return err
-		}
+	if err := r.ensureLoadedLocked(p); err != nil {
+		return err
 	}
 	last := p.log.LogEndOffset() - 1
 	if len(recs) > 0 {
@@ -384,11 +452,18 @@ func (r *Runtime) appendLocked(p *partition, recs []Record, wo WriteOptions) (lo
 		p.log.SetConfig(synced)
 	}
 	var res logstore.AppendResult
-	if wo.Transactional {
-		res, err = p.log.AppendCoordinator(batch, h)
-	} else {
-		res, err = p.log.Append(batch, h)
-	}
+	err = r.appendVia(p, func(leaderEpoch int32) (int64, error) {
+		// The partition leader epoch is outside the CRC (Kafka's
+		// LogValidator stamps it the same way).
+		binary.BigEndian.PutUint32(batch[12:], uint32(leaderEpoch))
+		var err error
+		if wo.Transactional {
+			res, err = p.log.AppendCoordinator(batch, h)
+		} else {
+			res, err = p.log.Append(batch, h)
+		}
+		return res.LastOffset + 1, err
+	})
 	if restore != nil {
 		p.log.SetConfig(*restore)
 	}
@@ -396,6 +471,200 @@ func (r *Runtime) appendLocked(p *partition, recs []Record, wo WriteOptions) (lo
 		return res, fmt.Errorf("coordinator: appending to %s-%d: %w", r.opts.Topic, p.id, err)
 	}
 	return res, nil
+}
+
+// ensureLoadedLocked loads p for a write on a single node; in Managed
+// mode a partition that is not loaded is not this broker's:
+// ErrNotLoaded. p.mu is held.
+func (r *Runtime) ensureLoadedLocked(p *partition) error {
+	if p.state == stLoaded {
+		return nil
+	}
+	if r.opts.Managed {
+		return ErrNotLoaded
+	}
+	_, err := r.loadLocked(p, true)
+	return err
+}
+
+// appendVia runs fn through Options.Append in the partition's epoch, or
+// directly (leader epoch -1, as a single node writes its own batches)
+// without one. p.mu is held.
+func (r *Runtime) appendVia(p *partition, fn func(leaderEpoch int32) (int64, error)) error {
+	if r.opts.Append == nil {
+		_, err := fn(-1)
+		return err
+	}
+	return r.opts.Append(p.id, p.epoch, fn)
+}
+
+// Status is nil when this broker serves partition id's coordinator:
+// always on a single node; in Managed mode once Elect loaded it.
+// Otherwise ErrLoadInProgress (COORDINATOR_LOAD_IN_PROGRESS) while it
+// loads and ErrNotLoaded (NOT_COORDINATOR) when this broker does not lead
+// it. Takes only the runtime's map mutex, never a partition's.
+func (r *Runtime) Status(id int32) error {
+	if !r.opts.Managed {
+		return nil
+	}
+	r.mu.Lock()
+	p := r.parts[id]
+	r.mu.Unlock()
+	if p == nil {
+		return ErrNotLoaded
+	}
+	switch int8(p.status.Load()) {
+	case stLoaded:
+		return nil
+	case stLoading:
+		return ErrLoadInProgress
+	}
+	return ErrNotLoaded
+}
+
+// Epoch is the leader epoch this broker last led partition id in (0
+// when never elected, as on a single node): the coordinator epoch of
+// the transaction markers it writes (Kafka's TransactionStateManager
+// uses the partition's leader epoch), which fences markers of an older
+// coordinator.
+func (r *Runtime) Epoch(id int32) int32 {
+	r.mu.Lock()
+	p := r.parts[id]
+	r.mu.Unlock()
+	if p == nil {
+		return 0
+	}
+	return max(0, p.epochPub.Load())
+}
+
+// Elect is Kafka's onElection: this broker became leader of partition id
+// in leader epoch epoch. The partition is loaded from its log in the
+// background (Status answers ErrLoadInProgress meanwhile) unless it is
+// already loaded, in which case only its epoch moves on. Events of an
+// older epoch than the partition's are ignored. Managed mode only.
+func (r *Runtime) Elect(id int32, epoch int32) {
+	r.enqueue(event{partition: id, epoch: epoch, elect: true})
+}
+
+// Resign is Kafka's onResignation: this broker no longer leads partition
+// id (epoch: the new leader epoch, -1 unknown). The partition is unloaded
+// in the background, after any earlier event. Managed mode only.
+func (r *Runtime) Resign(id int32, epoch int32) { r.enqueue(event{partition: id, epoch: epoch}) }
+
+func (r *Runtime) enqueue(e event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	if p := r.parts[e.partition]; p == nil {
+		np := &partition{id: e.partition, epoch: -1}
+		np.epochPub.Store(-1)
+		r.parts[e.partition] = np
+	}
+	if e.elect {
+		// Make the election visible at once: requests get
+		// COORDINATOR_LOAD_IN_PROGRESS rather than NOT_COORDINATOR.
+		p := r.parts[e.partition]
+		if int8(p.status.Load()) == stUnloaded {
+			p.status.Store(int32(stLoading))
+		}
+	}
+	r.events = append(r.events, e)
+	if !r.busy {
+		r.busy = true
+		go r.work()
+	}
+}
+
+// work runs the queued events in order (Kafka's single coordinator
+// loader thread), then exits.
+func (r *Runtime) work() {
+	for {
+		r.mu.Lock()
+		if len(r.events) == 0 || r.closed {
+			r.events = nil
+			r.busy = false
+			r.idle.Broadcast()
+			r.mu.Unlock()
+			return
+		}
+		e := r.events[0]
+		r.events = r.events[1:]
+		p := r.parts[e.partition]
+		r.mu.Unlock()
+		if e.elect {
+			r.elect(p, e.epoch)
+		} else {
+			r.resign(p, e.epoch)
+		}
+	}
+}
+
+// WaitIdle waits until every queued Elect and Resign has run (tests).
+func (r *Runtime) WaitIdle() {
+	r.mu.Lock()
+	for r.busy {
+		r.idle.Wait()
+	}
+	r.mu.Unlock()
+}
+
+func (r *Runtime) elect(p *partition, epoch int32) {
+	p.mu.Lock()
+	if epoch <= p.epoch {
+		// Kafka's scheduleLoadOperation loads only for a newer epoch.
+		// Undo enqueue's COORDINATOR_LOAD_IN_PROGRESS.
+		p.status.Store(int32(p.state))
+		p.mu.Unlock()
+		r.log.Info("coordinator: ignoring election of an older epoch", "topic", r.opts.Topic, "partition", p.id, "epoch", epoch, "current", p.epoch)
+		return
+	}
+	p.epoch = max(p.epoch, epoch)
+	p.epochPub.Store(p.epoch)
+	if p.state == stLoaded || p.state == stDead {
+		p.mu.Unlock()
+		return
+	}
+	p.status.Store(int32(stLoading))
+	start := time.Now()
+	ok, err := r.loadLocked(p, true)
+	if !ok || err != nil {
+		p.status.Store(int32(p.state))
+		p.mu.Unlock()
+		r.log.Error("coordinator: loading partition after election failed", "topic", r.opts.Topic, "partition", p.id, "epoch", epoch, "err", err)
+		return
+	}
+	p.mu.Unlock()
+	r.log.Info("coordinator: partition loaded after election", "topic", r.opts.Topic, "partition", p.id, "epoch", epoch, "took", time.Since(start))
+	if r.opts.OnLoaded != nil {
+		r.opts.OnLoaded(p.id)
+	}
+}
+
+func (r *Runtime) resign(p *partition, epoch int32) {
+	p.mu.Lock()
+	if epoch >= 0 && epoch < p.epoch {
+		p.mu.Unlock()
+		r.log.Info("coordinator: ignoring resignation of an older epoch", "topic", r.opts.Topic, "partition", p.id, "epoch", epoch, "current", p.epoch)
+		return
+	}
+	p.epoch = max(p.epoch, epoch)
+	p.epochPub.Store(p.epoch)
+	sm := p.sm
+	if p.state == stLoaded {
+		p.sm, p.log, p.state = nil, nil, stUnloaded
+	} else {
+		sm = nil
+	}
+	if p.state != stDead {
+		p.status.Store(int32(stUnloaded))
+	}
+	p.mu.Unlock()
+	if sm != nil {
+		sm.Unload()
+		r.log.Info("coordinator: partition unloaded after resignation", "topic", r.opts.Topic, "partition", p.id, "epoch", epoch)
+	}
 }
 
 // WriteMarker appends a transaction marker (COMMIT or ABORT) for
@@ -412,12 +681,14 @@ func (r *Runtime) WriteMarker(id int32, producerID int64, producerEpoch int16, c
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.state != stLoaded {
-		if _, err := r.loadLocked(p, true); err != nil {
-			return err
-		}
+	if err := r.ensureLoadedLocked(p); err != nil {
+		return err
 	}
-	if _, err := p.log.AppendMarker(producerID, producerEpoch, commit, coordinatorEpoch, -1, 0); err != nil {
+	err = r.appendVia(p, func(leaderEpoch int32) (int64, error) {
+		res, err := p.log.AppendMarker(producerID, producerEpoch, commit, coordinatorEpoch, leaderEpoch, 0)
+		return res.LastOffset + 1, err
+	})
+	if err != nil {
 		return fmt.Errorf("coordinator: marker in %s-%d: %w", r.opts.Topic, p.id, err)
 	}
 	if apply != nil {
@@ -443,7 +714,10 @@ func replayLog(lp *logstore.Partition, loadBuffer int32, fn func(offset int64, r
 	off, end := lp.LogStartOffset(), lp.LogEndOffset()
 	n := 0
 	for off < end {
-		res, err := lp.Read(off, loadBuffer)
+		// To the log end, not the high watermark: a new leader's high
+		// watermark may still lag what the old one acknowledged
+		// (Kafka's loaders read with FetchIsolation.LOG_END).
+		res, err := lp.ReadReplica(off, loadBuffer)
 		if err != nil {
 			if errors.Is(err, logstore.ErrOffsetOutOfRange) && off < lp.LogStartOffset() {
 				off = lp.LogStartOffset() // retention moved the start meanwhile

@@ -66,6 +66,17 @@ type Options struct {
 	// FS is the private log store's file system (nil: the OS); tests
 	// inject faults through it.
 	FS logstore.FS
+	// Managed is cluster mode (zookeeper.connect): nothing is loaded at
+	// Open; OnElection / OnResignation load and unload the partitions
+	// this broker leads, and requests for groups of other partitions
+	// get NOT_COORDINATOR (COORDINATOR_LOAD_IN_PROGRESS while loading).
+	// The Pebble migration (LegacyDir) is a single node's and skipped.
+	Managed bool
+	// Append makes every write to __consumer_offsets go through the
+	// partition's leadership and wait for the in-sync replicas (the
+	// broker's replica manager, Kafka's appendRecords with acks=-1 and
+	// offsets.commit.timeout.ms); nil: direct appends (a single node).
+	Append coordinator.Appender
 	// Guard is the log dir's disk-full state for the private log store
 	// (the broker's log store has its own): while it is full, appends
 	// fail and the requests get NOT_COORDINATOR (see storeErrCode). Nil

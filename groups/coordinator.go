@@ -114,6 +114,9 @@ func Open(opts Options) (*Coordinator, error) {
 		LoadBufferSize:  opts.LoadBufferSize,
 		Logger:          c.log,
 		Now:             c.now,
+		Managed:         opts.Managed,
+		Append:          opts.Append,
+		OnLoaded:        func(int32) { c.startLoaded() },
 	})
 	fail := func(err error) (*Coordinator, error) {
 		c.rt.Close()
@@ -123,14 +126,30 @@ func Open(opts Options) (*Coordinator, error) {
 		return nil, err
 	}
 	start := time.Now()
-	for p := int32(0); p < c.numPartitions; p++ {
-		if _, err := c.rt.Load(p, false); err != nil {
-			return fail(fmt.Errorf("groups: %w", err))
+	if !opts.Managed {
+		// A single node leads every partition: load them all now. In
+		// cluster mode OnElection loads the partitions this broker
+		// leads, when it comes to lead them.
+		for p := int32(0); p < c.numPartitions; p++ {
+			if _, err := c.rt.Load(p, false); err != nil {
+				return fail(fmt.Errorf("groups: %w", err))
+			}
+		}
+		if err := c.migrate(opts.LegacyDir); err != nil {
+			return fail(fmt.Errorf("groups: migrating %s: %w", opts.LegacyDir, err))
 		}
 	}
-	if err := c.migrate(opts.LegacyDir); err != nil {
-		return fail(fmt.Errorf("groups: migrating %s: %w", opts.LegacyDir, err))
-	}
+	n := c.startLoaded()
+	c.log.Info("group coordinator loaded", "groups", n, "took", time.Since(start))
+	c.mu.Lock()
+	c.expireTimer = time.AfterFunc(c.cfg.OffsetsRetentionCheckInterval, c.runExpiration)
+	c.mu.Unlock()
+	return c, nil
+}
+
+// startLoaded starts the timers of the groups loaded since the last call
+// and returns how many groups are in memory.
+func (c *Coordinator) startLoaded() int {
 	c.mu.Lock()
 	loaded := c.pendingLoaded
 	c.pendingLoaded = nil
@@ -138,17 +157,33 @@ func Open(opts Options) (*Coordinator, error) {
 	c.mu.Unlock()
 	for _, g := range loaded {
 		g.mu.Lock()
-		if !g.is(stateDead) {
+		if !g.is(stateDead) && !c.closed.Load() {
 			c.onGroupLoaded(g)
 		}
 		g.mu.Unlock()
 	}
-	c.log.Info("group coordinator loaded", "groups", n, "took", time.Since(start))
-	c.mu.Lock()
-	c.expireTimer = time.AfterFunc(c.cfg.OffsetsRetentionCheckInterval, c.runExpiration)
-	c.mu.Unlock()
-	return c, nil
+	return n
 }
+
+// OnElection is Kafka's GroupCoordinator.onElection: this broker became
+// leader of __consumer_offsets partition in leaderEpoch (LeaderAndIsr).
+// The partition's groups and offsets are loaded from its log in the
+// background; meanwhile its groups' requests get
+// COORDINATOR_LOAD_IN_PROGRESS. Cluster mode (Options.Managed) only.
+func (c *Coordinator) OnElection(partition, leaderEpoch int32) { c.rt.Elect(partition, leaderEpoch) }
+
+// OnResignation is Kafka's GroupCoordinator.onResignation: this broker no
+// longer leads the partition (it became follower, or the replica was
+// stopped). Its groups are unloaded in the background: parked JoinGroup
+// and SyncGroup requests are answered NOT_COORDINATOR and later requests
+// get NOT_COORDINATOR, so clients look the coordinator up again.
+func (c *Coordinator) OnResignation(partition, leaderEpoch int32) {
+	c.rt.Resign(partition, leaderEpoch)
+}
+
+// WaitLoads waits until every election and resignation received so far
+// has been applied (tests).
+func (c *Coordinator) WaitLoads() { c.rt.WaitIdle() }
 
 // openOwnLogs opens the private log store of Options.Dir, for a
 // coordinator used without a broker (tests, tools).
@@ -255,9 +290,13 @@ func (c *Coordinator) nowMs() int64 { return c.now().UnixMilli() }
 // found Dead (deleted between lookup and lock) is looked up again, so
 // callers never see Dead groups.
 func (c *Coordinator) lockGroup(id string, create bool) (*group, int16) {
+	part := PartitionFor(id, c.numPartitions)
 	for {
 		if c.closed.Load() {
 			return nil, kerr.CoordinatorNotAvailable.Code
+		}
+		if err := c.rt.Status(part); err != nil {
+			return nil, ownershipCode(err)
 		}
 		c.mu.RLock()
 		g := c.groups[id]
@@ -286,8 +325,27 @@ func (c *Coordinator) lockGroup(id string, create bool) (*group, int16) {
 			g.mu.Unlock()
 			continue
 		}
+		if err := c.rt.Status(part); err != nil {
+			// The partition was unloaded between the check above and
+			// now; the unload may have missed a group made meanwhile.
+			if len(g.members) == 0 && len(g.offsets) == 0 {
+				c.markDead(g)
+			}
+			g.mu.Unlock()
+			return nil, ownershipCode(err)
+		}
 		return g, 0
 	}
+}
+
+// ownershipCode is the code for a group whose partition this broker does
+// not serve: COORDINATOR_LOAD_IN_PROGRESS while it loads, else
+// NOT_COORDINATOR (Kafka's GroupCoordinator.validateGroupStatus).
+func ownershipCode(err error) int16 {
+	if errors.Is(err, kerr.CoordinatorLoadInProgress) {
+		return kerr.CoordinatorLoadInProgress.Code
+	}
+	return kerr.NotCoordinator.Code
 }
 
 // lockLive locks g for a timer callback and reports whether the callback
@@ -357,7 +415,8 @@ func (c *Coordinator) write(g *group, recs []coordinator.Record, apply func()) e
 // UNKNOWN_SERVER_ERROR, as GroupCoordinatorService's handleOperationException
 // maps it: retrying would not help.
 func storeErrCode(err error) int16 {
-	if errors.Is(err, kerr.KafkaStorageError) {
+	if errors.Is(err, kerr.KafkaStorageError) || errors.Is(err, kerr.NotLeaderForPartition) ||
+		errors.Is(err, kerr.NotCoordinator) || errors.Is(err, kerr.FencedLeaderEpoch) {
 		return kerr.NotCoordinator.Code
 	}
 	if errors.Is(err, kerr.MessageTooLarge) {

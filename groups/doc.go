@@ -123,6 +123,22 @@
 // rebalance. A group over group.max.size after loading rebalances at
 // once.
 //
+// # Cluster mode
+//
+// With zookeeper.connect (Options.Managed) nothing is loaded at Open:
+// OnElection loads a partition's groups when this broker becomes leader
+// of it (COORDINATOR_LOAD_IN_PROGRESS meanwhile), OnResignation unloads
+// them when it stops (parked JoinGroup/SyncGroup answered
+// NOT_COORDINATOR, as Kafka's onGroupUnloaded; every later request of
+// the partition's groups NOT_COORDINATOR, checked in lockGroup before and
+// after taking the group's lock so that no group outlives an unload).
+// Writes go through the partition's leadership with acks=-1
+// (Options.Append, see package coordinator); a lost leadership answers
+// NOT_COORDINATOR, too few in-sync replicas and timeouts
+// COORDINATOR_NOT_AVAILABLE (Kafka answers REQUEST_TIMED_OUT for
+// commits and REBALANCE_IN_PROGRESS for group writes; both retriable).
+// The Pebble migration is a single node's and skipped.
+//
 // # Migration from the Pebble store
 //
 // Releases before this one kept groups in a Pebble database at

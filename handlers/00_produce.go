@@ -107,7 +107,7 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 	for _, a := range appends {
 		rp := a.sp.Partition
 		if req.TransactionID != nil {
-			if err := h.verifyTxnBatch(req.Version, *req.TransactionID, a.t.Name, rp, a.batch); err != nil {
+			if err := h.verifyTxnBatch(ctx, req.Version, *req.TransactionID, a.t.Name, rp, a.batch); err != nil {
 				h.produceFailed(r, req.Version, a.t.Name, a.sp, err)
 				continue
 			}
@@ -178,7 +178,7 @@ func (h *Handlers) produceQuota(r *protocol.Request, req *kmsg.ProduceRequest, r
 // send fails with InvalidProducerEpochException, measured against Kafka
 // 4.3.1 by compat-tests java transactions-fencing); other errors such as
 // INVALID_PRODUCER_ID_MAPPING go out as they are.
-func (h *Handlers) verifyTxnBatch(version int16, id, topic string, partition int32, batch []byte) error {
+func (h *Handlers) verifyTxnBatch(ctx context.Context, version int16, id, topic string, partition int32, batch []byte) error {
 	hdr, err := logstore.ParseBatchHeader(batch)
 	if err != nil || !hdr.IsTransactional() {
 		return nil // the log's checks answer bad batches
@@ -187,13 +187,13 @@ func (h *Handlers) verifyTxnBatch(version int16, id, topic string, partition int
 		return kerr.InvalidTxnState
 	}
 	tp := txn.TP{Topic: topic, Partition: partition}
-	err = h.Txn.Verify(id, hdr.ProducerID, hdr.ProducerEpoch, tp)
+	err = h.txnVerify(ctx, id, hdr.ProducerID, hdr.ProducerEpoch, tp)
 	if err == nil || !errors.Is(err, kerr.InvalidTxnState) {
 		return produceFenced(err)
 	}
 	switch {
 	case version >= 12:
-		return produceFenced(h.Txn.AddPartitions(id, hdr.ProducerID, hdr.ProducerEpoch, []txn.TP{tp}, 2))
+		return produceFenced(h.txnAdd(ctx, id, hdr.ProducerID, hdr.ProducerEpoch, tp))
 	case version == 11:
 		return fmt.Errorf("%v: %w", err, kerr.TransactionAbortable)
 	}
@@ -202,9 +202,20 @@ func (h *Handlers) verifyTxnBatch(version int16, id, topic string, partition int
 
 // produceFenced answers the coordinator's PRODUCER_FENCED as
 // INVALID_PRODUCER_EPOCH (see verifyTxnBatch).
+//
+// Retriable coordinator errors (CONCURRENT_TRANSACTIONS, NETWORK_EXCEPTION,
+// COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE,
+// NOT_COORDINATOR: the coordinator is moving) go out as
+// NOT_ENOUGH_REPLICAS, as Kafka's ReplicaManager translates them, so
+// that every producer retries the batch.
 func produceFenced(err error) error {
-	if errors.Is(err, kerr.ProducerFenced) {
+	switch {
+	case errors.Is(err, kerr.ProducerFenced):
 		return fmt.Errorf("%v: %w", err, kerr.InvalidProducerEpoch)
+	case errors.Is(err, kerr.ConcurrentTransactions), errors.Is(err, kerr.NetworkException),
+		errors.Is(err, kerr.CoordinatorLoadInProgress), errors.Is(err, kerr.CoordinatorNotAvailable),
+		errors.Is(err, kerr.NotCoordinator):
+		return fmt.Errorf("verifying the transaction: %v: %w", err, kerr.NotEnoughReplicas)
 	}
 	return err
 }

@@ -86,8 +86,8 @@ func (h *Handlers) ensureOffsetsTopic(r *protocol.Request) {
 }
 
 // EnsureOffsetsTopic creates __consumer_offsets if it does not exist and
-// reports whether it did. offsets.topic.replication.factor is accepted
-// but a single node keeps one replica. Batches are stored in the codec
+// reports whether it did, with offsets.topic.replication.factor replicas
+// in a cluster (capped at the live brokers); a single node keeps one. Batches are stored in the codec
 // the coordinator wrote them with (compression.type=producer, as Kafka
 // creates the topic).
 func (h *Handlers) EnsureOffsetsTopic() (bool, error) {
@@ -97,7 +97,7 @@ func (h *Handlers) EnsureOffsetsTopic() (bool, error) {
 	_, err := h.Controller.CreateTopic(context.Background(), controller.CreateTopic{
 		Name:              offsetsTopic,
 		NumPartitions:     h.Config.OffsetsTopicNumPartitions,
-		ReplicationFactor: h.internalTopicRF(),
+		ReplicationFactor: h.internalTopicRF(h.Config.OffsetsTopicReplicationFactor),
 		Configs: map[string]string{
 			"cleanup.policy":   "compact",
 			"compression.type": "producer",
@@ -130,14 +130,18 @@ func (h *Handlers) EnsureTxnTopic() (bool, error) {
 	if _, ok := h.Controller.Topic(txn.StateTopic); ok {
 		return false, nil
 	}
+	minISR := "1"
+	if h.Cluster != nil {
+		minISR = strconv.Itoa(int(h.Config.TransactionStateLogMinISR))
+	}
 	_, err := h.Controller.CreateTopic(context.Background(), controller.CreateTopic{
 		Name:              txn.StateTopic,
 		NumPartitions:     h.Config.TransactionStateLogNumPartitions,
-		ReplicationFactor: h.internalTopicRF(),
+		ReplicationFactor: h.internalTopicRF(h.Config.TransactionStateLogReplicationFactor),
 		Configs: map[string]string{
 			"cleanup.policy":      "compact",
 			"compression.type":    "uncompressed",
-			"min.insync.replicas": "1",
+			"min.insync.replicas": minISR,
 			"segment.bytes":       strconv.Itoa(int(h.Config.TransactionStateLogSegmentBytes)),
 		},
 	})
@@ -148,15 +152,15 @@ func (h *Handlers) EnsureTxnTopic() (bool, error) {
 }
 
 // internalTopicRF is the replication factor of an internal topic created
-// now: 1 on a single node; in a cluster offsets.topic.replication.factor
+// now: 1 on a single node; in a cluster the topic's setting
+// (offsets.topic.replication.factor, transaction.state.log.replication.factor)
 // capped at the live brokers, as Kafka 3.9's AutoTopicCreationManager
-// does for __consumer_offsets (and, with its own key, for
-// __transaction_state).
-func (h *Handlers) internalTopicRF() int16 {
+// does.
+func (h *Handlers) internalTopicRF(want int16) int16 {
 	if h.Cluster == nil {
 		return 1
 	}
-	rf := int(h.Config.OffsetsTopicReplicationFactor)
+	rf := int(want)
 	if n, err := h.Cluster.LiveBrokers(); err == nil && n < rf {
 		rf = n
 	}

@@ -20,7 +20,7 @@ import (
 // KIP-890 part 2), which adds it to the transaction implicitly.
 func init() { register(0, 5, (*Handlers).txnOffsetCommit) }
 
-func (h *Handlers) txnOffsetCommit(_ context.Context, _ *protocol.Request, req *kmsg.TxnOffsetCommitRequest) (kmsg.Response, error) {
+func (h *Handlers) txnOffsetCommit(ctx context.Context, _ *protocol.Request, req *kmsg.TxnOffsetCommitRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
 	tr := groups.TxnCommitRequest{Group: req.Group, ProducerID: req.ProducerID, ProducerEpoch: req.ProducerEpoch, Generation: -1}
 	if req.Version >= 3 {
@@ -31,11 +31,11 @@ func (h *Handlers) txnOffsetCommit(_ context.Context, _ *protocol.Request, req *
 		pre = kerr.CoordinatorNotAvailable
 	} else {
 		tp := txn.TP{Topic: offsetsTopic, Partition: h.Groups.PartitionFor(req.Group)}
-		pre = h.Txn.Verify(req.TransactionalID, req.ProducerID, req.ProducerEpoch, tp)
+		pre = h.txnVerify(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, tp)
 		if req.Version >= 5 && errors.Is(pre, kerr.InvalidTxnState) {
 			// KIP-890 part 2: clients on transaction version 2 send no
 			// AddOffsetsToTxn; v5 adds the group's partition itself.
-			pre = h.Txn.AddPartitions(req.TransactionalID, req.ProducerID, req.ProducerEpoch, []txn.TP{tp}, 2)
+			pre = h.txnAdd(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, tp)
 		}
 	}
 	codes := make([][]int16, len(req.Topics))

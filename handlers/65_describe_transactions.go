@@ -22,6 +22,10 @@ func (h *Handlers) describeTransactions(_ context.Context, _ *protocol.Request, 
 		s.TransactionalID, s.ProducerID, s.ProducerEpoch, s.StartTimestamp = id, -1, -1, -1
 		if h.Txn == nil {
 			s.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		} else if err := h.Txn.Owns(id); err != nil {
+			// Cluster mode: another broker is the coordinator (or the
+			// id's partition is loading), as Kafka answers.
+			s.ErrorCode = errCode(err)
 		} else if desc, found := h.Txn.Describe(id); !found {
 			s.ErrorCode = kerr.TransactionalIDNotFound.Code
 		} else {

@@ -56,6 +56,10 @@ type Deps struct {
 type Handlers struct {
 	Deps
 
+	// txnForward is SetTxnForward's function (cluster mode), set before
+	// the listeners serve.
+	txnForward TxnForward
+
 	// alterMu serializes topic config changes, which read the current
 	// overrides and write back a changed set.
 	alterMu sync.Mutex

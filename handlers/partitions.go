@@ -243,3 +243,13 @@ func logErrCode(err error) int16 {
 		return errCode(err)
 	}
 }
+
+// MinInsyncReplicas is topic's min.insync.replicas (1 for an unknown
+// topic), for the coordinators' acks=-1 writes to the internal topics.
+func (h *Handlers) MinInsyncReplicas(topic string) int {
+	t, ok := h.Controller.Topic(topic)
+	if !ok {
+		return 1
+	}
+	return int(h.produceSettingsFor(t).minISR)
+}

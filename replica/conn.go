@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -145,4 +146,34 @@ func skipTags(b []byte) (rest []byte, bad bool) {
 		b = b[k+int(l):]
 	}
 	return b, false
+}
+
+// Conn is a connection to another broker for callers outside this
+// package: the transaction coordinator's WriteTxnMarkers to partition
+// leaders (Kafka's TransactionMarkerChannelManager). One request at a
+// time (its mutex serializes them); any error closes the connection and
+// the next request dials again.
+type Conn struct {
+	mu sync.Mutex // guards b
+	b  *brokerConn
+}
+
+// NewConn returns a connection to addr (host:port of the broker's
+// inter-broker listener); timeout bounds dialing and each request.
+func NewConn(addr, clientID string, timeout time.Duration) *Conn {
+	return &Conn{b: newBrokerConn(addr, clientID, timeout)}
+}
+
+// Request sends req and returns its decoded response.
+func (c *Conn) Request(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.b.request(ctx, req)
+}
+
+// Close closes the connection.
+func (c *Conn) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.b.close()
 }

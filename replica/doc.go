@@ -114,6 +114,12 @@
 //
 // # Wiring (cluster mode)
 //
+// The broker also sets a LeadershipListener (SetLeadershipListener):
+// after every change of role (LeaderAndIsr applied, StopReplica) it is
+// told leader or not, with the leader epoch, and moves the group and
+// transaction coordinators of __consumer_offsets and __transaction_state
+// with it (Kafka's onLeadershipChange callback).
+//
 // broker.openStores creates the Manager (Config from the replica.* keys,
 // ClusterMode = zookeeper.connect set) and hands it to the handlers
 // (handlers.Deps.Replicas); broker.Broker.Replicas returns it. The

@@ -87,6 +87,8 @@ type Manager struct {
 	// active is set by the first LeaderAndIsr; until then Get answers
 	// nil without a lock (a single node's hot path).
 	active atomic.Bool
+	// listener is told of leadership changes (SetLeadershipListener).
+	listener atomic.Pointer[LeadershipListener]
 
 	// mu guards the fields below (never held while taking a
 	// Partition's mu... except in LeaderAndIsr, which takes mu then the
@@ -202,6 +204,27 @@ func (m *Manager) SetBrokerEpochSource(f func() int64) { m.epochSource.Store(&f)
 // an older broker epoch are refused with STALE_BROKER_EPOCH, and fetches
 // and AlterPartition requests carry it.
 func (m *Manager) SetBrokerEpoch(epoch int64) { m.epoch.Store(epoch) }
+
+// LeadershipListener hears that this broker became leader of a
+// partition (leader true) or stopped leading it (leader false: it became
+// follower, or StopReplica removed or stopped the replica), with the
+// leader epoch of the change; called after the change, without locks, in
+// the order of the changes of one partition. It must not block for long:
+// it runs on the LeaderAndIsr / StopReplica request. Kafka's
+// ReplicaManager hands the same to the coordinators'
+// onLeadershipChange callback (GroupCoordinator.onElection /
+// onResignation, TransactionCoordinator's).
+type LeadershipListener func(tp TP, leader bool, leaderEpoch int32)
+
+// SetLeadershipListener sets the listener (the broker wires the group
+// and transaction coordinators to their internal topics' partitions).
+func (m *Manager) SetLeadershipListener(f LeadershipListener) { m.listener.Store(&f) }
+
+func (m *Manager) tellListener(tp TP, leader bool, epoch int32) {
+	if f := m.listener.Load(); f != nil {
+		(*f)(tp, leader, epoch)
+	}
+}
 
 // Get returns this broker's replica of a partition, nil when no
 // LeaderAndIsr named this broker for it (then it is a single node's
@@ -418,6 +441,9 @@ func (m *Manager) apply(p *Partition, topicID [16]byte, st kmsg.LeaderAndISRRequ
 	if role == RoleFollower && leader >= 0 {
 		m.addToFetcher(p, leader, epoch)
 	}
+	if err == nil {
+		m.tellListener(p.TP, role == RoleLeader, epoch)
+	}
 	return err
 }
 
@@ -501,6 +527,7 @@ func (m *Manager) stop(tp TP, epoch int32, del bool) int16 {
 			p.mu.Unlock()
 		}
 		p.log.Notify() // delayed produces re-check (Kafka completes them)
+		m.tellListener(tp, false, epoch)
 	}
 	if del && m.deps.Logs != nil {
 		if err := m.deps.Logs.DeletePartition(tp.Topic, tp.Partition); err != nil {

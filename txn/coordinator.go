@@ -28,6 +28,15 @@
 // transactional.id.expiration.ms without an update (RemoveExpired: a
 // tombstone in __transaction_state).
 //
+// Cluster mode (Options.Managed): the coordinator serves the ids of the
+// __transaction_state partitions this broker leads, loading them on
+// OnElection (COORDINATOR_LOAD_IN_PROGRESS meanwhile; prepared
+// transactions are completed after the load) and forgetting them on
+// OnResignation (NOT_COORDINATOR afterwards); state writes go through
+// the partition's leadership with acks=-1; markers carry the partition's
+// leader epoch as coordinator epoch and reach partitions led elsewhere
+// through the broker's MarkerWriter (WriteTxnMarkers to their leader).
+//
 // Locking: Coordinator.mu guards the map of transactional ids; each
 // txnMeta has its own mu, held across a whole operation (including its
 // writes and markers), taken before the runtime's partition mu and
@@ -81,9 +90,22 @@ type Options struct {
 	RemoveInterval time.Duration
 	Logger         *slog.Logger
 	Now            func() time.Time
+	// Managed is cluster mode: nothing is loaded at Open; OnElection /
+	// OnResignation load and unload the __transaction_state partitions
+	// this broker leads (Kafka's TransactionStateManager
+	// loadTransactionsForTxnTopicPartition and
+	// removeTransactionsForTxnTopicPartition), and ids of other
+	// partitions get NOT_COORDINATOR (COORDINATOR_LOAD_IN_PROGRESS while
+	// loading).
+	Managed bool
+	// Append makes state writes go through the partition's leadership
+	// and wait for the in-sync replicas (acks=-1, as Kafka's
+	// TransactionStateManager.appendTransactionToLog); nil: direct.
+	Append coordinator.Appender
 }
 
-// Coordinator is the transaction coordinator of a single node.
+// Coordinator is the transaction coordinator of one broker: the
+// transactional ids of the __transaction_state partitions it leads.
 type Coordinator struct {
 	opts Options
 	log  *slog.Logger
@@ -168,8 +190,14 @@ func Open(opts Options) (*Coordinator, error) {
 		LoadBufferSize:  opts.LoadBufferSize,
 		Logger:          l,
 		Now:             opts.Now,
+		Managed:         opts.Managed,
+		Append:          opts.Append,
+		// Transactions a previous leader left prepared are completed,
+		// open ones past their timeout aborted, as Kafka does after
+		// loading a partition.
+		OnLoaded: func(int32) { go c.Complete() },
 	})
-	for p := int32(0); p < opts.NumPartitions; p++ {
+	for p := int32(0); p < opts.NumPartitions && !opts.Managed; p++ {
 		if _, err := c.rt.Load(p, false); err != nil {
 			c.rt.Close()
 			return nil, fmt.Errorf("txn: %w", err)
@@ -194,6 +222,32 @@ func (c *Coordinator) nowMs() int64 { return c.opts.Now().UnixMilli() }
 // PartitionFor is the __transaction_state partition of a transactional id.
 func (c *Coordinator) PartitionFor(id string) int32 {
 	return groups.PartitionFor(id, c.opts.NumPartitions)
+}
+
+// OnElection: this broker became leader of __transaction_state partition
+// in leaderEpoch; its transactional ids are loaded in the background
+// (COORDINATOR_LOAD_IN_PROGRESS meanwhile). Cluster mode only.
+func (c *Coordinator) OnElection(partition, leaderEpoch int32) { c.rt.Elect(partition, leaderEpoch) }
+
+// OnResignation: this broker no longer leads the partition; its ids are
+// forgotten in the background and then answered NOT_COORDINATOR.
+func (c *Coordinator) OnResignation(partition, leaderEpoch int32) {
+	c.rt.Resign(partition, leaderEpoch)
+}
+
+// WaitLoads waits until every election and resignation received so far
+// has been applied (tests).
+func (c *Coordinator) WaitLoads() { c.rt.WaitIdle() }
+
+// Owns is nil when this broker is transactional id's coordinator, else
+// an error wrapping NOT_COORDINATOR, or COORDINATOR_LOAD_IN_PROGRESS while
+// its partition loads (Kafka's TransactionStateManager.getTransactionState
+// checks). Always nil on a single node.
+func (c *Coordinator) Owns(id string) error {
+	if err := c.rt.Status(c.PartitionFor(id)); err != nil {
+		return fmt.Errorf("transactional id %q: %w", id, err)
+	}
+	return nil
 }
 
 // lock returns the locked metadata of id, or nil.
@@ -227,7 +281,8 @@ func (c *Coordinator) persist(m *txnMeta, next txnState, apply func()) error {
 // storeErr maps a failed state write as Kafka's TransactionStateManager
 // does: NOT_COORDINATOR for storage errors, else COORDINATOR_NOT_AVAILABLE.
 func storeErr(err error) error {
-	if errors.Is(err, kerr.NotCoordinator) || errors.Is(err, kerr.KafkaStorageError) {
+	if errors.Is(err, kerr.NotCoordinator) || errors.Is(err, kerr.KafkaStorageError) ||
+		errors.Is(err, kerr.NotLeaderForPartition) || errors.Is(err, kerr.FencedLeaderEpoch) {
 		return fmt.Errorf("%v: %w", err, kerr.NotCoordinator)
 	}
 	return fmt.Errorf("%v: %w", err, kerr.CoordinatorNotAvailable)
@@ -260,6 +315,9 @@ func (c *Coordinator) InitProducerID(ctx context.Context, id string, timeoutMs i
 	}
 	var m *txnMeta
 	for m == nil {
+		if err := c.Owns(id); err != nil {
+			return -1, -1, err
+		}
 		c.mu.Lock()
 		m = c.txns[id]
 		if m == nil {
@@ -271,6 +329,19 @@ func (c *Coordinator) InitProducerID(ctx context.Context, id string, timeoutMs i
 		if m.removed {
 			m.mu.Unlock()
 			m = nil
+			continue
+		}
+		if err := c.Owns(id); err != nil {
+			// Unloaded meanwhile: an id made after the unload
+			// collected its partition's ids is dropped here.
+			m.removed = true
+			c.mu.Lock()
+			if c.txns[id] == m {
+				delete(c.txns, id)
+			}
+			c.mu.Unlock()
+			m.mu.Unlock()
+			return -1, -1, err
 		}
 	}
 	defer m.mu.Unlock()
@@ -396,6 +467,9 @@ func (c *Coordinator) AddPartitions(id string, pid int64, epoch int16, tps []TP,
 // may act on it (checkProducer), else checkProducer's error with nothing
 // locked.
 func (c *Coordinator) lockProducer(id string, pid int64, epoch int16) (*txnMeta, error) {
+	if err := c.Owns(id); err != nil {
+		return nil, err
+	}
 	m := c.lock(id)
 	if m == nil {
 		return nil, checkProducer(nil, id, pid, epoch)
@@ -440,6 +514,9 @@ func (c *Coordinator) Verify(id string, pid int64, epoch int16, tp TP) error {
 // against Kafka 4.3.1, conformance TestTxnV2EndTxn). Without tv2 the
 // epoch stays, and ending again what just ended answers success.
 func (c *Coordinator) EndTxn(ctx context.Context, id string, pid int64, epoch int16, commit, tv2 bool) (int64, int16, error) {
+	if err := c.Owns(id); err != nil {
+		return -1, -1, err
+	}
 	m := c.lock(id)
 	if m == nil {
 		return -1, -1, checkProducer(nil, id, pid, epoch)
@@ -540,7 +617,7 @@ func (c *Coordinator) endLocked(ctx context.Context, m *txnMeta, commit, bump, t
 func (c *Coordinator) completeLocked(m *txnMeta) error {
 	commit := m.state == kmsg.TransactionStatePrepareCommit
 	for _, tp := range sortedTPs(m.partitions) {
-		if err := c.opts.Markers(tp.Topic, tp.Partition, m.pid, m.epoch, commit, 0); err != nil {
+		if err := c.opts.Markers(tp.Topic, tp.Partition, m.pid, m.epoch, commit, c.rt.Epoch(c.PartitionFor(m.id))); err != nil {
 			c.log.Error("writing transaction marker failed", "transactional_id", m.id, "topic", tp.Topic, "partition", tp.Partition, "err", err)
 			return fmt.Errorf("writing marker to %s-%d: %v: %w", tp.Topic, tp.Partition, err, kerr.CoordinatorNotAvailable)
 		}

@@ -106,10 +106,21 @@ func (s *shard) LoadComplete() {
 // Unload forgets the partition's transactional ids.
 func (s *shard) Unload() {
 	s.c.mu.Lock()
-	for id := range s.c.txns {
+	var gone []*txnMeta
+	for id, m := range s.c.txns {
 		if s.c.PartitionFor(id) == s.id {
 			delete(s.c.txns, id)
+			gone = append(gone, m)
 		}
 	}
 	s.c.mu.Unlock()
+	// The runtime calls Unload without its partition mu, so taking each
+	// id's mu (which operations hold across their writes) is in order:
+	// whoever holds one finishes (its writes fail, the partition being
+	// unloaded) and whoever comes next looks the id up again.
+	for _, m := range gone {
+		m.mu.Lock()
+		m.removed = true
+		m.mu.Unlock()
+	}
 }

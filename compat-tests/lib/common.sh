@@ -38,6 +38,7 @@ client_file() {
 	sarama) echo clients/go/sarama.sh ;;
 	kafka-go) echo clients/go/kafka-go.sh ;;
 	franz-go) echo clients/franzgo/client.sh ;;
+	cluster) echo clients/cluster/client.sh ;;
 	*) return 1 ;;
 	esac
 }
