@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -260,19 +261,20 @@ func TestProducerByteRateQuota(t *testing.T) {
 	}
 }
 
-// TestProduceThrottleMutesConnection (KIP-219): the Produce response
-// carries throttle_time_ms at once, and the broker does not read the
-// connection again until that time has passed.
-func TestProduceThrottleMutesConnection(t *testing.T) {
+// sendOverQuotaProduce starts a broker where client id "test" (what
+// frame() sends) may produce 10 kB/s, and sends it a Produce of the given
+// version carrying 115 kB: 100 kB at 10 kB/s over a 10 s minimum window
+// is exactly the quota, the rest is over it. It returns the connection
+// and when the request went out.
+func sendOverQuotaProduce(t *testing.T, version int16) (net.Conn, time.Time) {
+	t.Helper()
 	b := testbroker.Start(t, testbroker.InProcess)
 	cl := newClient(t, b.Addr())
-	// frame() sends client id "test". 100 kB at 10 kB/s over a 10 s
-	// minimum window is exactly the quota; the rest is over it.
 	if code, msg := alterQuotas(t, cl, false, [][2]*string{{sp("client-id"), sp("test")}}, setOp("producer_byte_rate", 10000)); code != 0 {
 		t.Fatalf("alter: %d %s", code, msg)
 	}
 	req := kmsg.NewPtrProduceRequest()
-	req.Version, req.Acks, req.TimeoutMillis = 8, 1, 5000
+	req.Version, req.Acks, req.TimeoutMillis = version, 1, 5000
 	rt := kmsg.NewProduceRequestTopic()
 	rt.Topic = "no-such-topic"
 	rp := kmsg.NewProduceRequestTopicPartition()
@@ -281,9 +283,17 @@ func TestProduceThrottleMutesConnection(t *testing.T) {
 	req.Topics = append(req.Topics, rt)
 	c := dial(t, b.Addr())
 	sent := time.Now()
-	if _, err := c.Write(frame(0, 8, 1, req.AppendTo(nil))); err != nil {
+	if _, err := c.Write(frame(0, version, 1, req.AppendTo(nil))); err != nil {
 		t.Fatal(err)
 	}
+	return c, sent
+}
+
+// TestProduceThrottleMutesConnection (KIP-219): the Produce response
+// carries throttle_time_ms at once, and the broker does not read the
+// connection again until that time has passed.
+func TestProduceThrottleMutesConnection(t *testing.T) {
+	c, sent := sendOverQuotaProduce(t, 8)
 	// Pipeline an ApiVersions right behind it.
 	if _, err := c.Write(frame(18, 2, 2, kmsg.NewPtrApiVersionsRequest().AppendTo(nil))); err != nil {
 		t.Fatal(err)
@@ -465,24 +475,7 @@ func TestRequestPercentageQuota(t *testing.T) {
 // itself, so the broker holds the response back for the throttle time,
 // as Kafka does for responses before KIP-219.
 func TestProduceThrottleBeforeKIP219(t *testing.T) {
-	b := testbroker.Start(t, testbroker.InProcess)
-	cl := newClient(t, b.Addr())
-	if code, msg := alterQuotas(t, cl, false, [][2]*string{{sp("client-id"), sp("test")}}, setOp("producer_byte_rate", 10000)); code != 0 {
-		t.Fatalf("alter: %d %s", code, msg)
-	}
-	req := kmsg.NewPtrProduceRequest()
-	req.Version, req.Acks, req.TimeoutMillis = 5, 1, 5000
-	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = "no-such-topic"
-	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Records = make([]byte, 115_000)
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	c := dial(t, b.Addr())
-	sent := time.Now()
-	if _, err := c.Write(frame(0, 5, 1, req.AppendTo(nil))); err != nil {
-		t.Fatal(err)
-	}
+	c, sent := sendOverQuotaProduce(t, 5)
 	_, body := readResponse(t, c)
 	took := time.Since(sent)
 	resp := kmsg.NewPtrProduceResponse()
