@@ -33,6 +33,9 @@ run:
 deps:
 	./scripts/install-test-deps.sh java
 	./scripts/install-zookeeper.sh
+	# The Kafka tools' jars (Maven Central), which some integration tests
+	# run (kafka-topics against the ZooKeeper cluster), downloaded once.
+	./compat-tests/bin/kafka-run-class.sh kafka.tools.StorageTool version >/dev/null
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
