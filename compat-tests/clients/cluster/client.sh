@@ -18,6 +18,7 @@ CLUSTER_BOOTSTRAP=
 cluster_setup() {
 	cli_setup || return 1
 	java_setup || return 1
+	ensure_apt kcat || return 1
 	"$REPO_DIR/scripts/install-zookeeper.sh" || return 1
 	record_version "cluster zookeeper" "$(ls "$REPO_DIR"/internal/zktest/target/lib/zookeeper-[0-9]*.jar | sed 's/.*zookeeper-\(.*\)\.jar/\1/')"
 }
@@ -134,6 +135,22 @@ cluster_console_roundtrip() {
 	[ "$(sort <<<"$out")" = "$(sort <<<"$want")" ] || fail "consumed: $(head -c 300 <<<"$out" | tr '\n' '|')" || return 1
 }
 
+# cluster_kcat: librdkafka (kcat) against the cluster: metadata lists
+# the three brokers and, for every partition of cluster-rf3, three
+# replicas all in sync; records produced with acks=all are consumed back.
+cluster_kcat() {
+	local out want i
+	out=$(kcat -b "$CLUSTER_BOOTSTRAP" -L -t cluster-rf3 2>&1) || fail "kcat -L: $out" || return 1
+	echo "$out"
+	[ "$(grep -c -E '^ +broker [0-9]+ at ' <<<"$out")" = 3 ] || fail "kcat -L does not list three brokers" || return 1
+	[ "$(grep -c -E 'partition [0-9]+, leader [0-9]+, replicas: [0-9]+,[0-9]+,[0-9]+, isrs: [0-9]+,[0-9]+,[0-9]+' <<<"$out")" = 3 ] ||
+		fail "kcat -L: not every partition has three replicas in sync" || return 1
+	want=$(for ((i = 0; i < 20; i++)); do printf 'kcat value %d\n' "$i"; done)
+	kcat -b "$CLUSTER_BOOTSTRAP" -P -t cluster-rf3 -X acks=all <<<"$want" || fail "kcat produce failed" || return 1
+	out=$(kcat -b "$CLUSTER_BOOTSTRAP" -C -t cluster-rf3 -o beginning -e -q 2>/dev/null | grep '^kcat value')
+	[ "$(sort <<<"$out")" = "$(sort <<<"$want")" ] || fail "kcat consumed: $(head -c 300 <<<"$out" | tr '\n' '|')" || return 1
+}
+
 # cluster_leader_kill: kill -9 the leader of cluster-rf3-0; --describe
 # shows another leader and an ISR without it; after its restart it is back
 # in the ISR.
@@ -192,6 +209,7 @@ cluster_scenarios() {
 	log "cluster: ZooKeeper on $CLUSTER_ZK_PORT, brokers at $CLUSTER_BOOTSTRAP"
 	run_scenario cluster topics-create-describe-rf3 -- cluster_topics_rf3
 	run_scenario cluster console-roundtrip-acks-all -- cluster_console_roundtrip
+	run_scenario cluster kcat-metadata-roundtrip-acks-all -- cluster_kcat
 	run_scenario cluster java-roundtrip -- cluster_java roundtrip none
 	run_scenario cluster java-consumer-group-manual-commit -- cluster_java group-manual-commit
 	run_scenario cluster java-transactions -- cluster_java transactions
