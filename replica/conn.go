@@ -57,7 +57,10 @@ func (b *brokerConn) request(ctx context.Context, req kmsg.Request) (kmsg.Respon
 		deadline = d
 	}
 	_ = b.c.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { _ = b.c.SetDeadline(time.Unix(1, 0)) })
+	// The callback may run after close has cleared b.c: it gets the
+	// connection itself, never the field.
+	c := b.c
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if _, err := b.c.Write(b.buf); err != nil {
 		b.close()

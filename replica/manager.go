@@ -408,15 +408,28 @@ func (m *Manager) apply(p *Partition, topicID [16]byte, st kmsg.LeaderAndISRRequ
 	p.log.SetReplicated(true, hw)
 	var err error
 	if st.Leader == m.cfg.BrokerID {
+		// Kafka's Partition.makeLeader with isNewLeader: a broker that
+		// already leads keeps what it knows of its followers (their log
+		// end offsets and broker epochs), so the high watermark does not
+		// stall until each has fetched again; only a new leader starts
+		// from nothing, and only a new leader starts a new term.
+		stays := p.role == RoleLeader
+		if !stays {
+			p.leaderTerm++
+		}
 		p.role = RoleLeader
 		now := m.nowMs()
 		p.stateMu.Lock()
+		old := p.followers
 		p.followers = map[int32]*followerState{}
 		for _, id := range p.replicas {
 			if id == m.cfg.BrokerID {
 				continue
 			}
 			fs := &followerState{leo: -1, brokerEpoch: -1}
+			if prev, ok := old[id]; ok && stays {
+				fs.leo, fs.brokerEpoch = prev.leo, prev.brokerEpoch
+			}
 			if slices.Contains(p.isr, id) {
 				fs.lastCaughtUpMs = now
 			}

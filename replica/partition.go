@@ -88,6 +88,13 @@ type Partition struct {
 	// leaderEpochStartOffset is the log end offset when this broker
 	// became leader: a follower rejoins the ISR only past it.
 	leaderEpochStartOffset int64
+	// leaderTerm counts this broker's terms as leader: it moves only
+	// when the role changes to leader (Kafka's isNewLeader), not when the
+	// controller bumps the leader epoch of a leader that stays (an ISR
+	// shrink in ZooKeeper mode). Delayed acks=all produces wait on it, so
+	// such a bump does not fail them; losing and regaining leadership
+	// (possibly with a truncated log) does.
+	leaderTerm int32
 
 	stateMu   sync.Mutex
 	followers map[int32]*followerState
@@ -164,7 +171,7 @@ func effectiveMinISR(minISR int, replicas int) int {
 // acks=all NOT_ENOUGH_REPLICAS when the ISR is smaller than
 // min.insync.replicas capped at the replication factor, before anything
 // is appended. appendFn gets the leader epoch to stamp in the batch. It
-// returns the epoch the append was made in, for WaitReplicated.
+// returns the leadership term the append was made in, for WaitReplicated.
 func (p *Partition) AppendAsLeader(acks int16, minISR int, appendFn func(leaderEpoch int32) error) (int32, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -180,17 +187,19 @@ func (p *Partition) AppendAsLeader(acks int16, minISR int, appendFn func(leaderE
 		return 0, err
 	}
 	p.maybeIncrementHWLocked()
-	return p.leaderEpoch, nil
+	return p.leaderTerm, nil
 }
 
-// WaitReplicated waits, for an acks=all produce appended in epoch, until
+// WaitReplicated waits, for an acks=all produce appended in leadership
+// term (AppendAsLeader's answer), until
 // the high watermark reaches offset (one past the batch's last offset),
 // as Kafka's DelayedProduce with Partition.checkEnoughReplicasReachOffset:
 // nil once it does with the ISR at least min.insync.replicas (capped),
 // NOT_ENOUGH_REPLICAS_AFTER_APPEND when it does with a smaller ISR,
-// NOT_LEADER_OR_FOLLOWER when leadership moved meanwhile, and
+// NOT_LEADER_OR_FOLLOWER when leadership moved meanwhile (a new leader
+// epoch of a broker that stays leader is not a move), and
 // REQUEST_TIMED_OUT at deadline (the produce's timeout) or when ctx ends.
-func (p *Partition) WaitReplicated(ctx context.Context, epoch int32, offset int64, minISR int, deadline time.Time) error {
+func (p *Partition) WaitReplicated(ctx context.Context, term int32, offset int64, minISR int, deadline time.Time) error {
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -200,14 +209,16 @@ func (p *Partition) WaitReplicated(ctx context.Context, epoch int32, offset int6
 	for {
 		ch := p.log.Wait()
 		p.mu.RLock()
-		if p.role != RoleLeader || p.leaderEpoch != epoch {
+		if p.role != RoleLeader || p.leaderTerm != term {
 			err := p.notLeaderLocked()
 			p.mu.RUnlock()
 			return err
 		}
 		if p.log.HighWatermark() >= offset {
+			// Kafka's checkEnoughReplicasReachOffset counts the maximal
+			// ISR (an expansion in flight included).
 			need := effectiveMinISR(minISR, len(p.replicas))
-			n := len(p.isr)
+			n := len(p.maximalISRLocked())
 			p.mu.RUnlock()
 			if n < need {
 				return fmt.Errorf("%s: in-sync replicas %d below min.insync.replicas %d after append: %w", p.TP, n, need, kerr.NotEnoughReplicasAfterAppend)

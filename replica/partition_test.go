@@ -1,6 +1,8 @@
 package replica
 
 import (
+	"errors"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"reflect"
 	"sync/atomic"
 	"testing"
@@ -53,20 +55,22 @@ func leaderAndIsr(controllerEpoch int32, topic string, leader, epoch int32, isr,
 	return req
 }
 
-func appendN(t *testing.T, p *Partition, n int) {
+func appendN(t *testing.T, p *Partition, n int) (term int32) {
 	t.Helper()
 	b := batchtest.Batch{Records: batchtest.Simple(n, 8)}.Bytes()
 	h, err := logstore.ParseBatchHeader(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.AppendAsLeader(1, 1, func(epoch int32) error {
+	term, err = p.AppendAsLeader(1, 1, func(epoch int32) error {
 		logstore.SetPartitionLeaderEpoch(b, epoch)
 		_, err := p.log.Append(b, h)
 		return err
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
+	return term
 }
 
 func TestISRShrinkAndExpandDecisions(t *testing.T) {
@@ -163,17 +167,65 @@ func TestMinISRAndWaitReplicated(t *testing.T) {
 	}
 	// min.insync.replicas above the replication factor is capped at it.
 	m.LeaderAndIsr(leaderAndIsr(1, "t", 1, 2, []int32{1}, []int32{1}, 1))
-	appendN(t, p, 3)
-	if err := p.WaitReplicated(t.Context(), 2, 3, 3, time.Now().Add(time.Second)); err != nil {
+	term := appendN(t, p, 3)
+	if err := p.WaitReplicated(t.Context(), term, 3, 3, time.Now().Add(time.Second)); err != nil {
 		t.Fatalf("single-replica acks=all: %v", err)
 	}
 	// A follower that does not fetch makes acks=all time out.
 	m.LeaderAndIsr(leaderAndIsr(1, "t", 1, 3, []int32{1, 2}, []int32{1, 2}, 2))
-	appendN(t, p, 1)
+	term = appendN(t, p, 1)
 	start := time.Now()
-	err := p.WaitReplicated(t.Context(), 3, 4, 1, time.Now().Add(100*time.Millisecond))
+	err := p.WaitReplicated(t.Context(), term, 4, 1, time.Now().Add(100*time.Millisecond))
 	if err == nil || time.Since(start) < 100*time.Millisecond {
 		t.Fatalf("wait returned %v after %v", err, time.Since(start))
+	}
+	m.Close()
+}
+
+// TestEpochBumpOfStayingLeader: a LeaderAndIsr that only bumps the
+// leader epoch of a broker that stays leader (the ZooKeeper controller
+// shrinking the ISR after a follower died) neither fails delayed acks=all
+// produces nor forgets what the followers have (Kafka's makeLeader with
+// isNewLeader false); a real change of leadership still fails them.
+func TestEpochBumpOfStayingLeader(t *testing.T) {
+	m, _ := testManager(t, 10_000)
+	m.LeaderAndIsr(leaderAndIsr(1, "t", 1, 5, []int32{1, 2, 3}, []int32{1, 2, 3}, 0))
+	p := m.Get("t", 0)
+	fetch := func(id int32, epoch int32, off int64) {
+		t.Helper()
+		if _, err := p.FollowerFetch(id, 11, epoch, off, -1, func() error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendN(t, p, 5)
+	fetch(2, 5, 5)
+	fetch(3, 5, 5)
+	term := appendN(t, p, 3) // log end 8
+	done := make(chan error, 1)
+	go func() { done <- p.WaitReplicated(t.Context(), term, 8, 2, time.Now().Add(5*time.Second)) }()
+	fetch(2, 5, 8) // 2 has everything; 3 (about to die) does not
+	if hw := p.log.HighWatermark(); hw != 5 {
+		t.Fatalf("hw %d, want 5 (3 is at 5)", hw)
+	}
+	// The controller drops 3 from the ISR and bumps the epoch; 1 leads on.
+	m.LeaderAndIsr(leaderAndIsr(1, "t", 1, 6, []int32{1, 2}, []int32{1, 2, 3}, 1))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("acks=all after an epoch bump of the same leader: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("acks=all still waiting: the leader forgot follower 2's position")
+	}
+	if hw := p.log.HighWatermark(); hw != 8 {
+		t.Fatalf("hw %d after the bump, want 8 without a new fetch", hw)
+	}
+	// Leadership moves away and back: a wait from the old term fails.
+	term = appendN(t, p, 1)
+	m.LeaderAndIsr(leaderAndIsr(1, "t", 2, 7, []int32{2, 1}, []int32{1, 2, 3}, 2))
+	m.LeaderAndIsr(leaderAndIsr(1, "t", 1, 8, []int32{1, 2}, []int32{1, 2, 3}, 3))
+	if err := p.WaitReplicated(t.Context(), term, 9, 1, time.Now().Add(time.Second)); !errors.Is(err, kerr.NotLeaderForPartition) {
+		t.Fatalf("wait across a change of leader: %v, want NOT_LEADER_OR_FOLLOWER", err)
 	}
 	m.Close()
 }
