@@ -78,7 +78,9 @@ func TestDamagedSegmentReported(t *testing.T) {
 	if p := fetchAt(t, b.Addr(), "dmg", 11); p.ErrorCode != 0 || len(p.RecordBatches) == 0 {
 		t.Fatalf("fetch past the damaged segment: error %d, %d bytes", p.ErrorCode, len(p.RecordBatches))
 	}
-	out := b.Output()
+	out := b.WaitOutput(10*time.Second, func(out string) bool {
+		return strings.Contains(out, "damaged batch") && strings.Contains(out, seg)
+	})
 	if n := strings.Count(out, "damaged batch"); n != 1 {
 		t.Fatalf("damage logged %d times, want once:\n%s", n, out)
 	}
@@ -118,15 +120,9 @@ func TestMetadataLossServesNoOldData(t *testing.T) {
 	if _, err := adm.ListTopics(ctx); err != nil { // the listener is up before the stores open
 		t.Fatal(err)
 	}
-	// The broker's stderr is copied into Output by another goroutine:
-	// give the lines a moment to arrive.
-	out := b.Output()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); out = b.Output() {
-		if strings.Contains(out, filepath.Join(b.DataDir(), "orders-0")) && strings.Contains(out, filepath.Join(b.DataDir(), "orders-1")) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	out := b.WaitOutput(10*time.Second, func(out string) bool {
+		return strings.Contains(out, filepath.Join(b.DataDir(), "orders-0")) && strings.Contains(out, filepath.Join(b.DataDir(), "orders-1"))
+	})
 	for _, p := range []string{"orders-0", "orders-1"} {
 		if !strings.Contains(out, filepath.Join(b.DataDir(), p)) || !strings.Contains(out, "stray") {
 			t.Fatalf("no stray log line names %s:\n%s", p, out)
@@ -188,7 +184,9 @@ func TestMissingPartitionLogReported(t *testing.T) {
 	if e0, e1 := ends["lost"][0].Offset, ends["lost"][1].Offset; e0 != 3 || e1 != 0 {
 		t.Fatalf("end offsets %d, %d; want 3, 0", e0, e1)
 	}
-	if out := b.Output(); strings.Count(out, "partition log missing") != 1 || !strings.Contains(out, gone) {
+	if out := b.WaitOutput(10*time.Second, func(out string) bool {
+		return strings.Contains(out, "partition log missing") && strings.Contains(out, gone)
+	}); strings.Count(out, "partition log missing") != 1 || !strings.Contains(out, gone) {
 		t.Fatalf("want one warning naming %s:\n%s", gone, out)
 	}
 }

@@ -146,6 +146,22 @@ func (b *Broker) Output() string {
 	return b.out.String()
 }
 
+// WaitOutput returns the broker's output once cond holds for it, or as
+// it is after timeout. A binary's stderr reaches Output through a copying
+// goroutine, so a line the broker logged before answering a request may
+// arrive after the answer: tests that look for a log line wait with this
+// and then assert on what it returns.
+func (b *Broker) WaitOutput(timeout time.Duration, cond func(out string) bool) string {
+	deadline := time.Now().Add(timeout)
+	for {
+		out := b.Output()
+		if cond(out) || !time.Now().Before(deadline) {
+			return out
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (b *Broker) args() []string {
 	args := []string{
 		"listeners=PLAINTEXT://127.0.0.1:" + fmt.Sprint(b.port),
