@@ -32,7 +32,7 @@ func init() { register(4, 18, (*Handlers).fetch) }
 const isolationReadCommitted = 1
 
 func (h *Handlers) fetch(ctx context.Context, r *protocol.Request, req *kmsg.FetchRequest) (kmsg.Response, error) {
-	fromReplica := req.ReplicaID >= 0 || (req.Version >= 15 && req.ReplicaState.ID >= 0)
+	fromReplica := fetchReplicaID(req) >= 0
 	req, session, code := h.fetchSessions.Begin(req, fromReplica, time.Now())
 	if code != 0 {
 		resp := req.ResponseKind().(*kmsg.FetchResponse)
