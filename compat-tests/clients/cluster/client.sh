@@ -100,6 +100,23 @@ cluster_wait_isr() {
 	return 1
 }
 
+# cluster_wait_brokers: wait until every broker's metadata lists all
+# three brokers. A broker learns of the others through the controller's
+# UpdateMetadata after their registration in ZooKeeper, a moment after they
+# accept connections (Kafka behaves the same), and a topic created before
+# that fails with INVALID_REPLICATION_FACTOR.
+cluster_wait_brokers() {
+	local id i n
+	for id in 1 2 3; do
+		for i in $(seq 1 100); do
+			n=$(kcat -b "127.0.0.1:${CLUSTER_PORTS[$id]}" -L -m 5 2>/dev/null | grep -c -E '^ +broker [0-9]+ at ')
+			[ "$n" = 3 ] && break
+			sleep 0.1
+		done
+		[ "$n" = 3 ] || return 1
+	done
+}
+
 # ---------------------------------------------------------------- scenarios
 
 cluster_topics_rf3() {
@@ -206,6 +223,11 @@ cluster_scenarios() {
 	done
 	CLUSTER_BOOTSTRAP=127.0.0.1:${CLUSTER_PORTS[1]},127.0.0.1:${CLUSTER_PORTS[2]},127.0.0.1:${CLUSTER_PORTS[3]}
 	export CLUSTER_BOOTSTRAP
+	if ! cluster_wait_brokers; then
+		record cluster start FAIL 0 "the brokers' metadata never listed all three brokers"
+		cluster_stop
+		return 0
+	fi
 	log "cluster: ZooKeeper on $CLUSTER_ZK_PORT, brokers at $CLUSTER_BOOTSTRAP"
 	run_scenario cluster topics-create-describe-rf3 -- cluster_topics_rf3
 	run_scenario cluster console-roundtrip-acks-all -- cluster_console_roundtrip
