@@ -142,11 +142,14 @@ func run(cfg config) error {
 	if cfg.scale {
 		for _, sys := range systems {
 			log.Printf("scale: %s", sys)
-			ss, err := scaleRound(ctx, e, cfg, sys)
-			if err != nil {
-				return fmt.Errorf("scale %s: %w", sys, err)
-			}
+			ss, err := scaleRound(ctx, e, cfg, sys, &rep.failures)
 			rep.samples = append(rep.samples, ss...)
+			if err != nil {
+				// A scale workload a system cannot finish is a result,
+				// not a reason to lose the whole run: it is reported.
+				log.Printf("scale %s: %v", sys, err)
+				rep.failures = append(rep.failures, fmt.Sprintf("%s: %v", sys, err))
+			}
 		}
 	}
 	rep.finished = time.Now()
@@ -308,7 +311,11 @@ func throughputRound(ctx context.Context, e *env, cfg config, sys string, round 
 
 // scaleRound runs the many-partitions, idle-connections and
 // groups-joining workloads once on sys.
-func scaleRound(ctx context.Context, e *env, cfg config, sys string) ([]sample, error) {
+//
+// A workload sys cannot finish ends the round with an error (the samples
+// so far are kept), except the many-partitions produce, whose failure is
+// appended to failures and only skips the consume of those records.
+func scaleRound(ctx context.Context, e *env, cfg config, sys string, failures *[]string) ([]sample, error) {
 	dir := filepath.Join(e.work, sys+"-scale")
 	b, err := e.start(sys, dir)
 	if err != nil {
@@ -332,34 +339,44 @@ func scaleRound(ctx context.Context, e *env, cfg config, sys string) ([]sample, 
 				return 0, 0, nil, err
 			}
 		}
+		// Created means served: CreateTopics can answer before every
+		// partition has a leader (Kafka's KRaft broker applies the
+		// metadata asynchronously), and a producer then gets
+		// UNKNOWN_TOPIC_OR_PARTITION until it has.
+		if err := waitPartitions(ctx, b.addr, topics, cfg.scaleParts); err != nil {
+			return 0, 0, nil, err
+		}
 		return 0, 0, map[string]float64{"seconds": time.Since(start).Seconds()}, nil
 	})
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	out = append(out, s)
 	s, err = measure(b, label+": produce 1KiB acks=1", 0, func() (time.Duration, int64, map[string]float64, error) {
 		return produceMany(ctx, b.addr, topics, cfg.scaleBytes)
 	})
 	if err != nil {
-		return nil, err
+		// Reported, and the workloads that do not need those records
+		// still run.
+		*failures = append(*failures, fmt.Sprintf("%s: %v (its consume was skipped)", sys, err))
+	} else {
+		out = append(out, s)
+		records := cfg.scaleBytes / 1024
+		s, err = measure(b, label+": consume, group of 1", 0, func() (time.Duration, int64, map[string]float64, error) {
+			d, n, err := consume(ctx, b.addr, topics, records, 1)
+			return d, n, nil, err
+		})
+		if err != nil {
+			return out, err
+		}
+		out = append(out, s)
 	}
-	out = append(out, s)
-	records := cfg.scaleBytes / 1024
-	s, err = measure(b, label+": consume, group of 1", 0, func() (time.Duration, int64, map[string]float64, error) {
-		d, n, err := consume(ctx, b.addr, topics, records, 1)
-		return d, n, nil, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	out = append(out, s)
 	s, err = measure(b, label+": Metadata (all topics)", 0, func() (time.Duration, int64, map[string]float64, error) {
 		d, err := metadataLatency(ctx, b.addr, 20)
 		return 0, 0, map[string]float64{"p50_ms": float64(d) / 1e6}, err
 	})
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	out = append(out, s)
 	// Restarts: clean (SIGTERM), then after kill -9, repeated.
@@ -373,11 +390,11 @@ func scaleRound(ctx context.Context, e *env, cfg config, sys string) ([]sample, 
 			start := time.Now()
 			nb, err := b.start()
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", name, err)
+				return out, fmt.Errorf("%s: %w", name, err)
 			}
 			b = nb
 			if err := waitPartitions(ctx, b.addr, topics, cfg.scaleParts); err != nil {
-				return nil, fmt.Errorf("%s: %w", name, err)
+				return out, fmt.Errorf("%s: %w", name, err)
 			}
 			d := time.Since(start)
 			ps := readProc(b.pid())
@@ -388,7 +405,7 @@ func scaleRound(ctx context.Context, e *env, cfg config, sys string) ([]sample, 
 	// Idle connections beside a working producer.
 	name := fmt.Sprintf("%d idle connections + producer", cfg.idleConns)
 	if err := createTopic(ctx, b.addr, "idle-load", 8); err != nil {
-		return nil, err
+		return out, err
 	}
 	s, err = measure(b, name, 0, func() (time.Duration, int64, map[string]float64, error) {
 		closeConns, err := idleConns(b.addr, cfg.idleConns)
@@ -401,13 +418,13 @@ func scaleRound(ctx context.Context, e *env, cfg config, sys string) ([]sample, 
 		return d, n, map[string]float64{"idle_rss_MiB": float64(idle.rss) / (1 << 20)}, err
 	})
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	out = append(out, s)
 	// Consumers of many groups joining at once.
 	name = fmt.Sprintf("%d consumers in %d groups join", cfg.joinConsumers, cfg.joinGroups)
 	if err := createTopic(ctx, b.addr, "join", 10); err != nil {
-		return nil, err
+		return out, err
 	}
 	s, err = measure(b, name, 0, func() (time.Duration, int64, map[string]float64, error) {
 		d, closeAll, err := groupsJoin(ctx, b.addr, "join", cfg.joinGroups, cfg.joinConsumers)
@@ -418,7 +435,7 @@ func scaleRound(ctx context.Context, e *env, cfg config, sys string) ([]sample, 
 		return 0, 0, map[string]float64{"seconds": d.Seconds()}, nil
 	})
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	out = append(out, s)
 	return out, nil

@@ -24,6 +24,7 @@ type report struct {
 	started  time.Time
 	finished time.Time
 	loopback float64 // MB/s, 0 when not measured
+	failures []string // scale workloads a system did not finish, with why
 }
 
 // figure is one workload's medians on one system.
@@ -186,6 +187,12 @@ func (r *report) write() error {
 		sort.Strings(ks)
 		for _, key := range ks {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", w, key, num(k.extra[key], "%.2f"), num(s.extra[key], "%.2f"), ratio(s.extra[key], k.extra[key]), mib(k.rss), mib(s.rss))
+		}
+	}
+	if len(r.failures) > 0 {
+		fmt.Fprintf(&b, "\n## Workloads that did not finish\n\nEach has no figure for that system; where a whole scale round stopped, neither have the scale workloads after it.\n\n")
+		for _, f := range r.failures {
+			fmt.Fprintf(&b, "- %s\n", f)
 		}
 	}
 	fmt.Fprintf(&b, "\n## How to reproduce\n\n```sh\nmake bench            # go run ./bench: %d rounds, %.2f GB per workload, scale workloads\ngo run ./bench -quick       # a smoke run of every workload\n```\n", r.cfg.rounds, float64(r.cfg.bytes)/1e9)

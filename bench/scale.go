@@ -21,7 +21,12 @@ import (
 func produceMany(ctx context.Context, addr string, topics []string, total int64) (time.Duration, int64, map[string]float64, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(),
 		kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchCompression(kgo.NoCompression()),
-		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()), kgo.MaxBufferedRecords(1<<16))
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()), kgo.MaxBufferedRecords(1<<16),
+		// A KRaft broker lists a new partition's leader in Metadata a
+		// moment before its replica manager has created the log; produce
+		// answers UNKNOWN_TOPIC_OR_PARTITION meanwhile, which franz-go
+		// gives up on after 4 tries by default. Retry until delivered.
+		kgo.UnknownTopicRetries(-1), kgo.RecordDeliveryTimeout(2*time.Minute))
 	if err != nil {
 		return 0, 0, nil, err
 	}
