@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -388,5 +390,56 @@ func TestOAuthBearerJWKSStartup(t *testing.T) {
 				t.Errorf("%v: error %q, want it to mention %q", c.props, err, w)
 			}
 		}
+	}
+}
+
+// TestOAuthBearerJWKSJavaClient: Kafka's own Java client (the console
+// producer and consumer of compat-tests/bin) logs in with
+// OAuthBearerLoginCallbackHandler, which fetches a JWT from the test
+// IdP's client_credentials token endpoint; Samsa validates it against
+// the IdP's JWKS and authorizes the token's sub, User:java-client, by
+// its ACLs. Kafka 4.x clients refuse a token endpoint not listed in the
+// org.apache.kafka.sasl.oauthbearer.allowed.urls system property, so the
+// test sets it through KAFKA_OPTS.
+func TestOAuthBearerJWKSJavaClient(t *testing.T) {
+	producer := kafkaTool(t, "kafka-console-producer.sh")
+	consumer := kafkaTool(t, "kafka-console-consumer.sh")
+	rsa1 := newRSAKey(t, "rsa-java")
+	idp := newTestIdP(t, func() string {
+		now := time.Now().Unix()
+		return rsa1.sign(t, map[string]any{"sub": "java-client", "iss": testIssuer, "aud": testAudience, "iat": now, "exp": now + 3600, "scope": "kafka"})
+	}, rsa1)
+	b := startJWKSBroker(t, idp.srv.URL+"/jwks")
+	plainAddr, saslAddr := b.Addrs()[0], b.Addrs()[1]
+	ctx := ctxT(t)
+	admin := kadm.NewClient(newClient(t, plainAddr))
+	if _, err := admin.CreateTopic(ctx, 1, 1, nil, "jwks-java"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := admin.CreateACLs(ctx, kadm.NewACLs().Allow("User:java-client").Topics("jwks-java").
+		Operations(kadm.OpWrite, kadm.OpRead, kadm.OpDescribe).ResourcePatternType(kadm.ACLPatternLiteral))
+	if err != nil || len(res) == 0 || res[0].Err != nil {
+		t.Fatalf("create ACL: %v %+v", err, res)
+	}
+	tokenURL := idp.srv.URL + "/token"
+	props := filepath.Join(t.TempDir(), "client.properties")
+	if err := os.WriteFile(props, []byte(strings.Join([]string{
+		"security.protocol=SASL_PLAINTEXT",
+		"sasl.mechanism=OAUTHBEARER",
+		"sasl.login.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+		"sasl.oauthbearer.token.endpoint.url=" + tokenURL,
+		`sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId="samsa" clientSecret="secret";`,
+	}, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KAFKA_OPTS", "-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls="+tokenURL)
+	runTool(t, "one\ntwo\nthree\n", producer, "--bootstrap-server", saslAddr, "--topic", "jwks-java", "--command-config", props)
+	out := runTool(t, "", consumer, "--bootstrap-server", saslAddr, "--topic", "jwks-java", "--partition", "0", "--offset", "earliest",
+		"--max-messages", "3", "--timeout-ms", "20000", "--command-config", props)
+	if got := strings.Fields(out); strings.Join(got, ",") != "one,two,three" {
+		t.Fatalf("consumed %q, want one two three", out)
+	}
+	if idp.tokens.Load() < 2 {
+		t.Errorf("%d tokens issued, want one per client at least", idp.tokens.Load())
 	}
 }
