@@ -376,6 +376,7 @@ func TestOAuthBearerJWKSStartup(t *testing.T) {
 		{[]string{"sasl.oauthbearer.jwks.endpoint.url=ftp://x/jwks"}, []string{"invalid protocol (ftp)"}},
 		{[]string{"sasl.oauthbearer.jwks.endpoint.url=file:///nonexistent/jwks.json"}, []string{"doesn't exist"}},
 		{[]string{"sasl.oauthbearer.jwks.endpoint.url=" + deadURL, "sasl.oauthbearer.jwks.endpoint.refresh.ms=0"}, []string{"sasl.oauthbearer.jwks.endpoint.refresh.ms"}},
+		{[]string{"listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class=com.example.Custom"}, []string{"oauthbearer.sasl.server.callback.handler.class", "com.example.Custom"}},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		b, err := embed.Start(ctx, embed.Config{Listeners: "SASL_PLAINTEXT://127.0.0.1:0", Properties: append(append([]string{}, base...), c.props...)})

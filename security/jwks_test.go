@@ -132,6 +132,11 @@ func TestJWKSValidatorFile(t *testing.T) {
 			t.Errorf("%s: the reason quotes the token", name)
 		}
 	}
+	// Without a kid every key of the JWKS is tried (jose4j's
+	// VerificationJwkSelector).
+	if p, _, status, _, reason := v.validate(testSigner{s.key, ""}.sign(t, jose.ES256, base()), now); status != "" || p != "svc" {
+		t.Errorf("token without kid: %q %s", status, reason)
+	}
 	// A scope string is one scope (BrokerJwtValidator does not split it).
 	if _, _, status, _, _ := v.validate(s.sign(t, jose.ES256, base(func(c map[string]any) { c["scope"] = "a a" })), now); status != "" {
 		t.Errorf("scope string with a repeated word: %q", status)
