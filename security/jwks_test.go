@@ -165,3 +165,21 @@ func TestJWKSValidatorConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkJWKSValidate: one OAUTHBEARER login's token check (ES256
+// signature and claims) against a file JWKS.
+func BenchmarkJWKSValidate(b *testing.B) {
+	s := newTestSigner(b, "k1")
+	v, err := buildJWKSValidator(map[string]string{"sasl.oauthbearer.jwks.endpoint.url": "file://" + jwksFile(b, s)}, "L", discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	tok := s.sign(b, jose.ES256, map[string]any{"sub": "svc", "iat": now.Unix(), "exp": now.Unix() + 60})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, status, _, reason := v.validate(tok, now); status != "" {
+			b.Fatal(reason)
+		}
+	}
+}
