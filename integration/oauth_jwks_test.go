@@ -278,7 +278,7 @@ func TestOAuthBearerJWKS(t *testing.T) {
 	stranger := newRSAKey(t, "rsa-1") // the JWKS's kid, another key
 	for name, token := range map[string]string{
 		"wrong key":      stranger.sign(t, claims("alice")),
-		"expired":        rsa1.sign(t, claims("alice", func(c map[string]any) { c["exp"] = now - 31; c["iat"] = now - 100 })),
+		"expired":        rsa1.sign(t, claims("alice", func(c map[string]any) { c["exp"] = now - 31; c["iat"] = now - 100; c["nbf"] = now - 100 })),
 		"not yet valid":  rsa1.sign(t, claims("alice", func(c map[string]any) { c["nbf"] = now + 120 })),
 		"wrong audience": rsa1.sign(t, claims("alice", func(c map[string]any) { c["aud"] = "someone-else" })),
 		"no audience":    rsa1.sign(t, claims("alice", func(c map[string]any) { delete(c, "aud") })),
@@ -295,7 +295,7 @@ func TestOAuthBearerJWKS(t *testing.T) {
 		}
 	}
 	// Within the clock skew (30 s by default) a just-expired token passes.
-	if first, _ := oauthLogin(t, saslAddr, rsa1.sign(t, claims("alice", func(c map[string]any) { c["exp"] = now - 5; c["iat"] = now - 100 }))); first.ErrorCode != 0 || len(first.SASLAuthBytes) != 0 {
+	if first, _ := oauthLogin(t, saslAddr, rsa1.sign(t, claims("alice", func(c map[string]any) { c["exp"] = now - 5; c["iat"] = now - 100; c["nbf"] = now - 100 }))); first.ErrorCode != 0 || len(first.SASLAuthBytes) != 0 {
 		t.Errorf("token expired 5 s ago (within the skew): challenge %q error %d", first.SASLAuthBytes, first.ErrorCode)
 	}
 

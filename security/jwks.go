@@ -113,8 +113,10 @@ func (v *jwksValidator) check(tok string, now time.Time) (string, time.Time, err
 	if err := v.verify(parsed, h, &std, &raw); err != nil {
 		return "", time.Time{}, fmt.Errorf("Could not validate the access token: %w", err)
 	}
-	// jose4j's JwtConsumer: exp and iat required, then exp, nbf with
-	// the clock skew (iat has no time limit by default), iss and aud.
+	// jose4j's JwtConsumer (NumericDateValidator): exp and iat required;
+	// exp and nbf with the clock skew; exp not before iat or nbf; iat
+	// has no time limit (iatAllowedSecondsInTheFuture is unset in
+	// Kafka); then iss and aud.
 	nowS := now.Unix()
 	skew := int64(v.skew / time.Second)
 	switch {
@@ -124,6 +126,10 @@ func (v *jwksValidator) check(tok string, now time.Time) (string, time.Time, err
 		return "", time.Time{}, errors.New("Could not validate the access token: No Issued At (iat) claim present.")
 	case nowS >= int64(*std.Expiry)+skew:
 		return "", time.Time{}, fmt.Errorf("Could not validate the access token: The JWT is no longer valid - the evaluation time %d is on or after the Expiration Time (exp=%d) claim value (even when providing %d seconds of leeway to account for clock skew).", nowS, int64(*std.Expiry), skew)
+	case *std.Expiry < *std.IssuedAt:
+		return "", time.Time{}, fmt.Errorf("Could not validate the access token: The Expiration Time (exp=%d) claim value cannot be before the Issued At (iat=%d) claim value.", int64(*std.Expiry), int64(*std.IssuedAt))
+	case std.NotBefore != nil && *std.Expiry < *std.NotBefore:
+		return "", time.Time{}, fmt.Errorf("Could not validate the access token: The Expiration Time (exp=%d) claim value cannot be before the Not Before (nbf=%d) claim value.", int64(*std.Expiry), int64(*std.NotBefore))
 	case std.NotBefore != nil && nowS+skew < int64(*std.NotBefore):
 		return "", time.Time{}, fmt.Errorf("Could not validate the access token: The JWT is not yet valid as the evaluation time %d is before the Not Before (nbf=%d) claim time (even when providing %d seconds of leeway to account for clock skew).", nowS, int64(*std.NotBefore), skew)
 	}

@@ -93,7 +93,7 @@ func TestJWKSValidatorFile(t *testing.T) {
 	if status != "" || p != "svc" || !exp.Equal(time.Unix(n+60, 0)) {
 		t.Fatalf("valid token: %q %v %q %s", p, exp, status, reason)
 	}
-	if p, _, status, _, _ := v.validate(s.sign(t, jose.ES256, base(func(c map[string]any) { c["exp"] = n - 9 })), now); status != "" || p != "svc" {
+	if p, _, status, _, _ := v.validate(s.sign(t, jose.ES256, base(func(c map[string]any) { c["exp"] = n - 9; c["iat"] = n - 100 })), now); status != "" || p != "svc" {
 		t.Errorf("expired within the 10 s skew: %q", status)
 	}
 	hmacTok := func() string {
@@ -107,7 +107,7 @@ func TestJWKSValidatorFile(t *testing.T) {
 		return out
 	}()
 	for name, tok := range map[string]string{
-		"expired beyond the skew": s.sign(t, jose.ES256, base(func(c map[string]any) { c["exp"] = n - 10 })),
+		"expired beyond the skew": s.sign(t, jose.ES256, base(func(c map[string]any) { c["exp"] = n - 10; c["iat"] = n - 100 })),
 		"nbf beyond the skew":     s.sign(t, jose.ES256, base(func(c map[string]any) { c["nbf"] = n + 11 })),
 		"wrong issuer":            s.sign(t, jose.ES256, base(func(c map[string]any) { c["iss"] = "iss-2" })),
 		"no principal claim":      s.sign(t, jose.ES256, base(func(c map[string]any) { delete(c, "client_id") })),
@@ -115,6 +115,8 @@ func TestJWKSValidatorFile(t *testing.T) {
 		"principal not a string":  s.sign(t, jose.ES256, base(func(c map[string]any) { c["client_id"] = 7 })),
 		"duplicate scopes":        s.sign(t, jose.ES256, base(func(c map[string]any) { c["scope"] = []string{"a", "a"} })),
 		"empty scope":             s.sign(t, jose.ES256, base(func(c map[string]any) { c["scope"] = "" })),
+		"exp before iat":          s.sign(t, jose.ES256, base(func(c map[string]any) { c["iat"] = n + 61 })),
+		"exp before nbf":          s.sign(t, jose.ES256, base(func(c map[string]any) { c["nbf"] = n + 61 })),
 		"no exp":                  s.sign(t, jose.ES256, base(func(c map[string]any) { delete(c, "exp") })),
 		"exp not a number":        s.sign(t, jose.ES256, base(func(c map[string]any) { c["exp"] = "soon" })),
 		"HMAC with an oct key":    hmacTok,
@@ -131,6 +133,10 @@ func TestJWKSValidatorFile(t *testing.T) {
 		if tok != "" && len(tok) > 20 && strings.Contains(reason, tok) {
 			t.Errorf("%s: the reason quotes the token", name)
 		}
+	}
+	// iat in the future is no reason to refuse (jose4j's default).
+	if _, _, status, _, reason := v.validate(s.sign(t, jose.ES256, base(func(c map[string]any) { c["iat"] = n + 50 })), now); status != "" {
+		t.Errorf("iat in the future: %q %s", status, reason)
 	}
 	// Without a kid every key of the JWKS is tried (jose4j's
 	// VerificationJwkSelector).
