@@ -69,8 +69,10 @@
 //     once when a token names a kid the JWKS lacks (once a minute per
 //     kid, 16 kids remembered; that token is still refused); a failed
 //     refresh retries from retry.backoff.ms (100) doubling for at most
-//     retry.backoff.max.ms (10000) and keeps the old keys. A file: JWKS
-//     is read once. Any refused token answers RFC 7628's error JSON
+//     retry.backoff.max.ms (10000) and keeps the old keys. An https
+//     endpoint is checked against the system roots, or, as Kafka's
+//     JaasOptionsUtils does, the ssl.truststore.* options of the
+//     listener's OAUTHBEARER JAAS line. A file: JWKS is read once. Any refused token answers RFC 7628's error JSON
 //     ({"status":"invalid_token"}) as a challenge; the client's ^A then
 //     fails with that JSON, and the log line says why (never the
 //     token). The session ends when the token expires.

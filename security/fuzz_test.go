@@ -227,7 +227,7 @@ func FuzzParseJWKS(f *testing.F) {
 func FuzzJWKSToken(f *testing.F) {
 	s := newTestSigner(f, "k1")
 	path := jwksFile(f, s)
-	v, err := buildJWKSValidator(map[string]string{"sasl.oauthbearer.jwks.endpoint.url": "file://" + path}, "L", discard)
+	v, err := buildJWKSValidator(map[string]string{"sasl.oauthbearer.jwks.endpoint.url": "file://" + path}, "L", nil, discard)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package security
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -458,8 +459,11 @@ func oauthLookup(values map[string]string, listener, key string) (value, name st
 }
 
 // buildJWKSValidator reads the sasl.oauthbearer.* keys of a listener and
-// loads its JWKS. The error names the key (a *keyError).
-func buildJWKSValidator(values map[string]string, listener string, log *slog.Logger) (*jwksValidator, error) {
+// loads its JWKS. jaas are the options of the listener's OAUTHBEARER JAAS
+// line: as Kafka's JaasOptionsUtils, their ssl.truststore.* options say
+// whom an https JWKS endpoint must be signed by (the system roots
+// otherwise). The error names the key (a *keyError).
+func buildJWKSValidator(values map[string]string, listener string, jaas map[string]string, log *slog.Logger) (*jwksValidator, error) {
 	get := func(key string) (string, string, bool) {
 		v, name, ok := oauthLookup(values, listener, key)
 		return strings.TrimSpace(v), name, ok
@@ -564,7 +568,27 @@ func buildJWKSValidator(values map[string]string, listener string, log *slog.Log
 		src.refresh = time.Duration(refresh) * time.Millisecond
 		src.backoff = time.Duration(backoff) * time.Millisecond
 		src.maxWait = time.Duration(backoffMax) * time.Millisecond
-		src.fetch = httpJWKS(raw, &http.Client{Timeout: jwksFetchTimeout})
+		client := &http.Client{Timeout: jwksFetchTimeout}
+		if strings.EqualFold(u.Scheme, "https") && (jaas["ssl.truststore.location"] != "" || jaas["ssl.truststore.certificates"] != "") {
+			ts := tlsSettings{truststoreType: jaas["ssl.truststore.type"], truststoreLocation: jaas["ssl.truststore.location"],
+				truststorePassword: jaas["ssl.truststore.password"], truststoreCerts: jaas["ssl.truststore.certificates"]}
+			if ts.truststoreType == "" {
+				ts.truststoreType = "JKS"
+			}
+			pool, err := ts.trustPool()
+			if err != nil {
+				reason := err.Error()
+				var ke *keyError
+				if errors.As(err, &ke) {
+					reason = "JAAS option " + ke.key + ": " + ke.reason
+				}
+				return nil, &keyError{"", reason}
+			}
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+			client.Transport = tr
+		}
+		src.fetch = httpJWKS(raw, client)
 	default:
 		return nil, &keyError{urlKey, fmt.Sprintf(`The OAuth configuration option sasl.oauthbearer.jwks.endpoint.url contains a URL (%s) that contains an invalid protocol (%s); only "http", "https", and "file" protocol are supported`, raw, strings.ToLower(u.Scheme))}
 	}

@@ -5,8 +5,11 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,7 +75,7 @@ func TestJWKSValidatorFile(t *testing.T) {
 		"sasl.oauthbearer.clock.skew.seconds":                              "10",
 		"listener.name.sasl.sasl.oauthbearer.expected.issuer":              "iss-1",
 		"listener.name.other.oauthbearer.sasl.oauthbearer.expected.issuer": "not-this-listener",
-	}, "SASL", discard)
+	}, "SASL", nil, discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +167,7 @@ func TestJWKSValidatorConfigErrors(t *testing.T) {
 		{map[string]string{"sasl.oauthbearer.jwks.endpoint.url": "file://" + path, "listener.name.l.sasl.oauthbearer.sub.claim.name": " "}, "listener.name.l.sasl.oauthbearer.sub.claim.name", "whitespace"},
 		{map[string]string{"sasl.oauthbearer.jwks.endpoint.url": "http://127.0.0.1:1/jwks", "sasl.oauthbearer.jwks.endpoint.retry.backoff.ms": "50", "sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms": "10"}, "sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms", "less than"},
 	} {
-		_, err := buildJWKSValidator(c.values, "L", discard)
+		_, err := buildJWKSValidator(c.values, "L", nil, discard)
 		ke, ok := err.(*keyError)
 		if !ok || ke.key != c.key || !strings.Contains(ke.reason, c.in) {
 			t.Errorf("%v: %v, want key %s with %q", c.values, err, c.key, c.in)
@@ -176,7 +179,7 @@ func TestJWKSValidatorConfigErrors(t *testing.T) {
 // signature and claims) against a file JWKS.
 func BenchmarkJWKSValidate(b *testing.B) {
 	s := newTestSigner(b, "k1")
-	v, err := buildJWKSValidator(map[string]string{"sasl.oauthbearer.jwks.endpoint.url": "file://" + jwksFile(b, s)}, "L", discard)
+	v, err := buildJWKSValidator(map[string]string{"sasl.oauthbearer.jwks.endpoint.url": "file://" + jwksFile(b, s)}, "L", nil, discard)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -187,5 +190,37 @@ func BenchmarkJWKSValidate(b *testing.B) {
 		if _, _, status, _, reason := v.validate(tok, now); status != "" {
 			b.Fatal(reason)
 		}
+	}
+}
+
+// TestJWKSHTTPSTruststore: an https JWKS endpoint signed by a private CA
+// is trusted through the ssl.truststore.* options of the listener's
+// OAUTHBEARER JAAS line (Kafka's JaasOptionsUtils); without them the
+// start fails on the unknown authority.
+func TestJWKSHTTPSTruststore(t *testing.T) {
+	s := newTestSigner(t, "k1")
+	pub, _ := json.Marshal(jose.JSONWebKey{Key: &s.key.PublicKey, KeyID: s.kid})
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"keys":[` + string(pub) + `]}`))
+	}))
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]string{"sasl.oauthbearer.jwks.endpoint.url": srv.URL + "/jwks"}
+	if _, err := buildJWKSValidator(values, "L", nil, discard); err == nil || !strings.Contains(err.Error(), "Could not refresh JWKS") {
+		t.Fatalf("without a truststore: %v, want the start-up failure", err)
+	}
+	v, err := buildJWKSValidator(values, "L", map[string]string{"ssl.truststore.type": "PEM", "ssl.truststore.location": ca}, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.keys.close()
+	if len(v.keys.current()) != 1 {
+		t.Fatalf("%d keys", len(v.keys.current()))
+	}
+	if _, err := buildJWKSValidator(values, "L", map[string]string{"ssl.truststore.type": "PEM", "ssl.truststore.location": "/nonexistent"}, discard); err == nil || !strings.Contains(err.Error(), "JAAS option ssl.truststore.location") {
+		t.Fatalf("bad truststore: %v", err)
 	}
 }

@@ -266,10 +266,17 @@ func (ls *listenerSecurity) buildOAuth(cfg *config.Config, log *slog.Logger) err
 		ls.oauth = o
 		return nil
 	case class == validatorHandlerClass || class == validatorHandlerClassSecured:
-		v, err := buildJWKSValidator(cfg.Values, ls.name, log)
+		opts, jaasKey, err := jaasOptions(cfg, ls.name, "oauthbearer")
+		if err != nil {
+			return bad(cfg, "", jaasKey, err.Error())
+		}
+		v, err := buildJWKSValidator(cfg.Values, ls.name, opts, log)
 		if err != nil {
 			var ke *keyError
 			if errors.As(err, &ke) {
+				if ke.key == "" { // a JAAS option
+					ke.key = jaasKey
+				}
 				return bad(cfg, "", ke.key, "listener "+ls.name+": "+ke.reason)
 			}
 			return bad(cfg, ls.name, "sasl.oauthbearer.jwks.endpoint.url", err.Error())
