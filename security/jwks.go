@@ -72,7 +72,6 @@ type jwtSettings struct {
 type jwksValidator struct {
 	jwtSettings
 	keys *jwksSource
-	log  *slog.Logger
 }
 
 // validate implements tokenValidator. Every refusal is invalid_token, as
@@ -256,7 +255,6 @@ type jwksSource struct {
 	log      *slog.Logger
 
 	keys      atomic.Pointer[[]jose.JSONWebKey]
-	inFlight  atomic.Bool
 	expedite  chan struct{}
 	stop      chan struct{}
 	done      chan struct{}
@@ -355,12 +353,9 @@ func (s *jwksSource) maybeExpediteRefresh(kid string) {
 }
 
 // refreshNow is RefreshingHttpsJwks.refresh: retries with backoff, keeps
-// the old keys on failure, forgets found key ids as missing.
+// the old keys on failure, forgets found key ids as missing. Only the
+// refresher goroutine calls it, so refreshes never overlap.
 func (s *jwksSource) refreshNow() {
-	if !s.inFlight.CompareAndSwap(false, true) {
-		return
-	}
-	defer s.inFlight.Store(false)
 	end := time.Now().Add(s.maxWait)
 	wait := s.backoff
 	for attempt := 1; ; attempt++ {
@@ -482,7 +477,7 @@ func buildJWKSValidator(values map[string]string, listener string, jaas map[stri
 		}
 		return n, nil
 	}
-	v := &jwksValidator{log: log, jwtSettings: jwtSettings{scope: "scope", sub: "sub"}}
+	v := &jwksValidator{jwtSettings: jwtSettings{scope: "scope", sub: "sub"}}
 	if s, name, ok := get("sasl.oauthbearer.scope.claim.name"); ok {
 		if s == "" {
 			return nil, &keyError{name, "The OAuth configuration option sasl.oauthbearer.scope.claim.name value must not contain only whitespace"}
