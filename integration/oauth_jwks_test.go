@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -194,11 +195,34 @@ const (
 	testAudience = "kafka-broker"
 )
 
-func startJWKSBroker(t *testing.T, jwksURL string, extra ...string) *embed.Broker {
+// logBuffer collects a broker's log lines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func startJWKSBroker(t *testing.T, jwksURL string, logs *logBuffer, extra ...string) *embed.Broker {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	var logger *slog.Logger
+	if logs != nil {
+		logger = slog.New(slog.NewTextHandler(logs, nil))
+	}
 	b, err := embed.Start(ctx, embed.Config{
+		Logger:    logger,
 		Listeners: "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
 		Properties: append([]string{
 			"authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
@@ -232,7 +256,8 @@ func startJWKSBroker(t *testing.T, jwksURL string, extra ...string) *embed.Broke
 func TestOAuthBearerJWKS(t *testing.T) {
 	rsa1, ec1 := newRSAKey(t, "rsa-1"), newECKey(t, "ec-1")
 	idp := newTestIdP(t, func() string { return "" }, rsa1, ec1)
-	b := startJWKSBroker(t, idp.srv.URL+"/jwks", "sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms=300")
+	logs := &logBuffer{}
+	b := startJWKSBroker(t, idp.srv.URL+"/jwks", logs, "sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms=300")
 	plainAddr, saslAddr := b.Addrs()[0], b.Addrs()[1]
 	ctx := ctxT(t)
 
@@ -294,6 +319,16 @@ func TestOAuthBearerJWKS(t *testing.T) {
 			t.Errorf("%s: challenge %q then %+v, want Kafka's invalid_token refusal", name, first.SASLAuthBytes, second)
 		}
 	}
+	// Each refusal is logged with its reason, never with the token.
+	for _, want := range []string{"Issuer (iss) claim value (https://evil.test) doesn't match", "Audience (aud) claim", "JWS signature is invalid", "No Issued At (iat) claim present"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log has no line with %q", want)
+		}
+	}
+	if tok := stranger.sign(t, claims("alice")); strings.Contains(logs.String(), tok[:strings.LastIndexByte(tok, '.')]) || strings.Contains(logs.String(), "eyJ") {
+		t.Error("a token (or a part of one) was logged")
+	}
+
 	// Within the clock skew (30 s by default) a just-expired token passes.
 	if first, _ := oauthLogin(t, saslAddr, rsa1.sign(t, claims("alice", func(c map[string]any) { c["exp"] = now - 5; c["iat"] = now - 100; c["nbf"] = now - 100 }))); first.ErrorCode != 0 || len(first.SASLAuthBytes) != 0 {
 		t.Errorf("token expired 5 s ago (within the skew): challenge %q error %d", first.SASLAuthBytes, first.ErrorCode)
@@ -410,7 +445,7 @@ func TestOAuthBearerJWKSJavaClient(t *testing.T) {
 		now := time.Now().Unix()
 		return rsa1.sign(t, map[string]any{"sub": "java-client", "iss": testIssuer, "aud": testAudience, "iat": now, "exp": now + 3600, "scope": "kafka"})
 	}, rsa1)
-	b := startJWKSBroker(t, idp.srv.URL+"/jwks")
+	b := startJWKSBroker(t, idp.srv.URL+"/jwks", nil)
 	plainAddr, saslAddr := b.Addrs()[0], b.Addrs()[1]
 	ctx := ctxT(t)
 	admin := kadm.NewClient(newClient(t, plainAddr))
