@@ -96,6 +96,8 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzSASLSession $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzOAuthBearer $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzScramClientFinal $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./security FuzzParseJWKS $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./security FuzzJWKSToken $(FUZZTIME)
 
 test: deps fmt-check vet unit volume fuzz conformance compat
 

@@ -79,6 +79,10 @@ type Broker struct {
 	stopRetention chan struct{}
 	retentionDone chan struct{}
 
+	// sec is the listeners' TLS and SASL settings; Close stops its JWKS
+	// refreshers.
+	sec *security.Listeners
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -113,6 +117,15 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The OAUTHBEARER JWKS refreshers stop with the broker, or here
+	// when the start fails.
+	b.sec = sec
+	started := false
+	defer func() {
+		if !started {
+			sec.Close()
+		}
+	}()
 	authz, err := authorizerConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -275,6 +288,7 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		st.role.Start()
 	}
 	b.setPhase("")
+	started = true
 	log.Info("samsa started", "broker_id", cfg.BrokerID, "cluster_id", b.ctrl.ClusterID(), "listeners", b.addrs, "http_listeners", b.HTTPAddrs(), "log_dirs", cfg.LogDirs)
 	return b, nil
 }
@@ -824,6 +838,7 @@ func (b *Broker) Close(ctx context.Context) error {
 		if err := b.server.Shutdown(ctx); err != nil {
 			b.log.Warn("connections did not finish before shutdown deadline", "err", err)
 		}
+		b.sec.Close()
 		// The HTTP listener goes before the stores close, so that no
 		// handler (metrics, console) reads a closed store.
 		if b.http != nil {

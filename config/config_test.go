@@ -156,10 +156,14 @@ func TestLoadOverridesBeatFile(t *testing.T) {
 
 func TestLoadWarnings(t *testing.T) {
 	_, w := mustBuild(t, "", "foo.bar=1", "num.io.threads=2", "foo.bar=2", "listener.name.plaintext.ssl.keystore.location=/x", "listener.name.plaintext.foo.bar=1",
-		"log.cleaner.io.max.bytes.per.second=5", "compression.type=lz4", "process.roles=broker")
+		"log.cleaner.io.max.bytes.per.second=5", "compression.type=lz4", "process.roles=broker",
+		// OAUTHBEARER's JWKS validator keys, broker-wide and per listener.
+		"sasl.oauthbearer.jwks.endpoint.url=http://x", "listener.name.sasl.oauthbearer.sasl.oauthbearer.expected.audience=a",
+		"listener.name.sasl.oauthbearer.sasl.server.callback.handler.class=c", "listener.name.sasl.sasl.oauthbearer.clock.skew.seconds=1",
+		"listener.name.sasl.oauthbearer.sasl.oauthbearer.token.endpoint.url=x")
 	want := []string{"ignoring unknown key foo.bar"}
 	want = append(want, notImplemented("num.io.threads", "listener.name.plaintext.foo.bar",
-		"log.cleaner.io.max.bytes.per.second", "process.roles")...)
+		"log.cleaner.io.max.bytes.per.second", "process.roles", "listener.name.sasl.oauthbearer.sasl.oauthbearer.token.endpoint.url")...)
 	if !reflect.DeepEqual(w, want) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(w, "\n"), strings.Join(want, "\n"))
 	}

@@ -33,6 +33,17 @@ var securityKeys = map[string]bool{
 	"authorizer.class.name":                 true,
 	"super.users":                           true,
 	"allow.everyone.if.no.acl.found":        true,
+	// OAUTHBEARER's JWKS validator (KIP-768); also read as
+	// listener.name.<listener>.oauthbearer.<key>.
+	"sasl.oauthbearer.jwks.endpoint.url":                  true,
+	"sasl.oauthbearer.jwks.endpoint.refresh.ms":           true,
+	"sasl.oauthbearer.jwks.endpoint.retry.backoff.ms":     true,
+	"sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms": true,
+	"sasl.oauthbearer.expected.audience":                  true,
+	"sasl.oauthbearer.expected.issuer":                    true,
+	"sasl.oauthbearer.scope.claim.name":                   true,
+	"sasl.oauthbearer.sub.claim.name":                     true,
+	"sasl.oauthbearer.clock.skew.seconds":                 true,
 }
 
 // SecretKey reports whether key (or a listener.name override of it) holds
@@ -43,8 +54,11 @@ func SecretKey(key string) bool {
 }
 
 // isSecurityKey reports whether package security implements key: one of
-// securityKeys, listener.name.<listener>.<one of them>, or a JAAS line per
-// mechanism, listener.name.<listener>.<mechanism>.sasl.jaas.config.
+// securityKeys, listener.name.<listener>.<one of them>, a JAAS line per
+// mechanism, listener.name.<listener>.<mechanism>.sasl.jaas.config, the
+// OAUTHBEARER server callback handler,
+// listener.name.<listener>.oauthbearer.sasl.server.callback.handler.class,
+// or listener.name.<listener>.oauthbearer.<one of securityKeys>.
 func isSecurityKey(key string) bool {
 	if securityKeys[key] {
 		return true
@@ -62,6 +76,9 @@ func isSecurityKey(key string) bool {
 		return true
 	}
 	if j := strings.IndexByte(rest, '.'); j > 0 && rest[j+1:] == "sasl.jaas.config" {
+		return true
+	}
+	if mech, ok := strings.CutPrefix(rest, "oauthbearer."); ok && (mech == "sasl.server.callback.handler.class" || securityKeys[mech]) {
 		return true
 	}
 	return false

@@ -1,8 +1,9 @@
 // Package security secures Samsa's listeners as Kafka secures a broker's:
 // TLS for the SSL and SASL_SSL security protocols, SASL (PLAIN,
-// SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER with unsecured tokens) for
-// SASL_PLAINTEXT and SASL_SSL, and the principal each connection acts as
-// ("User:alice"), which the authorizer (package acl) checks.
+// SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER with JWKS-validated (KIP-768)
+// or unsecured tokens) for SASL_PLAINTEXT and SASL_SSL, and the principal
+// each connection acts as ("User:alice"), which the authorizer (package
+// acl) checks.
 //
 // # Configuration
 //
@@ -41,17 +42,40 @@
 //     tokenizes like Kafka's JaasConfig). SCRAM users live in the
 //     controller's store (controller/scram.go), made with
 //     AlterUserScramCredentials.
-//   - OAUTHBEARER is validated as Kafka's default server callback does
-//     (OAuthBearerUnsecuredValidatorCallbackHandler, "for development"):
-//     an unsecured JWS (alg none, empty signature) with the principal in
-//     "sub" and a future "exp"; the JAAS options
+//   - OAUTHBEARER is validated by the server callback handler named in
+//     listener.name.<l>.oauthbearer.sasl.server.callback.handler.class.
+//     Without one (or with Kafka's
+//     OAuthBearerUnsecuredValidatorCallbackHandler), as Kafka's default
+//     ("for development"): an unsecured JWS (alg none, empty signature)
+//     with the principal in "sub" and a future "exp"; the JAAS options
 //     unsecuredValidatorPrincipalClaimName, ...ScopeClaimName,
-//     ...RequiredScope and ...AllowableClockSkewMs apply. A refused token
-//     answers RFC 7628's error JSON ({"status":"invalid_token"}) as a
-//     challenge; the client's ^A then fails with that JSON. The session
-//     ends when the token expires. Signed tokens checked against a JWKS
-//     endpoint (oauthbearer.sasl.server.callback.handler.class) are not
-//     implemented: setting that key stops the start.
+//     ...RequiredScope and ...AllowableClockSkewMs apply. With Kafka's
+//     OAuthBearerValidatorCallbackHandler (KIP-768; the older
+//     ...oauthbearer.secured. name too), signed JWTs are checked against
+//     the JWKS of sasl.oauthbearer.jwks.endpoint.url (jwks.go): keys
+//     parsed and signatures verified by github.com/go-jose/go-jose/v4,
+//     asymmetric algorithms only (jose4j would also take HMAC with an
+//     "oct" key in the JWKS); exp and iat required, exp and nbf with
+//     sasl.oauthbearer.clock.skew.seconds (30), aud one of
+//     sasl.oauthbearer.expected.audience, iss equal to
+//     sasl.oauthbearer.expected.issuer, then Kafka's
+//     ClaimValidationUtils (sasl.oauthbearer.sub.claim.name, the
+//     principal; sasl.oauthbearer.scope.claim.name, no duplicates).
+//     These keys are read as Kafka's ConfigurationUtils reads them:
+//     listener.name.<l>.oauthbearer.<key>, listener.name.<l>.<key>,
+//     <key>. An http(s) JWKS is fetched at start-up (a failure stops
+//     the start, as Kafka's RefreshingHttpsJwks.init stops the broker),
+//     then every sasl.oauthbearer.jwks.endpoint.refresh.ms (1 h) and at
+//     once when a token names a kid the JWKS lacks (once a minute per
+//     kid, 16 kids remembered; that token is still refused); a failed
+//     refresh retries from retry.backoff.ms (100) doubling for at most
+//     retry.backoff.max.ms (10000) and keeps the old keys. An https
+//     endpoint is checked against the system roots, or, as Kafka's
+//     JaasOptionsUtils does, the ssl.truststore.* options of the
+//     listener's OAUTHBEARER JAAS line. A file: JWKS is read once. Any refused token answers RFC 7628's error JSON
+//     ({"status":"invalid_token"}) as a challenge; the client's ^A then
+//     fails with that JSON, and the log line says why (never the
+//     token). The session ends when the token expires.
 //   - sasl.server.max.receive.size (512 KiB): until a SASL connection has
 //     authenticated, a larger frame closes it before it is read, so an
 //     unauthenticated client cannot make the broker buffer
@@ -118,8 +142,10 @@
 // # Locking
 //
 // A session is used only by its connection's read loop: no lock. The
-// listener settings are read-only after Build. tlsReloader.mu guards the
-// current *tls.Config and the file stamps. The SCRAM store is reached
-// through an atomic pointer set once the metadata store is open
+// listener settings are read-only after Build. A jwksSource's keys are
+// an atomic pointer its refresher goroutine replaces (Listeners.Close
+// stops it); jwksSource.mu guards the missing-kid map. tlsReloader.mu
+// guards the current *tls.Config and the file stamps. The SCRAM store is
+// reached through an atomic pointer set once the metadata store is open
 // (SetCredentials); until then SCRAM logins fail.
 package security

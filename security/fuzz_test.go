@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -195,6 +198,51 @@ func FuzzScramClientFinal(f *testing.F) {
 		// An all-zero stored key has no proof that hashes to it.
 		if _, done, err := s.Step([]byte(final)); err == nil || done {
 			t.Fatalf("client-final %q accepted", final)
+		}
+	})
+}
+
+// FuzzParseJWKS: any document decodes to valid keys or fails; never a
+// panic.
+func FuzzParseJWKS(f *testing.F) {
+	f.Add([]byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"k"}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"},{"kty":"oct","k":""},7,null]}`))
+	f.Add([]byte(`{"keys":null}`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		keys, err := ParseJWKS(doc)
+		if err != nil && keys != nil {
+			t.Fatal("keys and an error")
+		}
+		for _, k := range keys {
+			if !k.Valid() {
+				t.Fatalf("invalid key returned: %+v", k)
+			}
+		}
+	})
+}
+
+// FuzzJWKSToken: any bearer token is refused with invalid_token and a
+// reason, or accepted with a principal, by the JWKS validator; never a
+// panic, and a signed valid token stays valid.
+func FuzzJWKSToken(f *testing.F) {
+	s := newTestSigner(f, "k1")
+	path := jwksFile(f, s)
+	v, err := buildJWKSValidator(map[string]string{"sasl.oauthbearer.jwks.endpoint.url": "file://" + path}, "L", nil, discard)
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := time.Unix(1_800_000_000, 0)
+	f.Add(s.sign(f, jose.ES256, map[string]any{"sub": "a", "iat": now.Unix(), "exp": now.Unix() + 60}))
+	f.Add(s.sign(f, jose.ES256, map[string]any{"sub": 1, "iat": -1, "exp": 1e300, "scope": []any{1}}))
+	f.Add("eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.")
+	f.Add("a.b.c")
+	f.Fuzz(func(t *testing.T, tok string) {
+		p, _, status, _, reason := v.validate(tok, now)
+		switch {
+		case status == "" && strings.TrimSpace(p) == "":
+			t.Fatalf("accepted without a principal: %q", tok)
+		case status != "" && (status != "invalid_token" || reason == "" || p != ""):
+			t.Fatalf("refusal %q %q %q", status, reason, p)
 		}
 	})
 }

@@ -78,7 +78,8 @@ type listenerSecurity struct {
 
 	mechanisms  []string          // sasl.enabled.mechanisms; nil without SASL
 	plainUsers  map[string]string // from the PLAIN JAAS line; secrets
-	oauth       oauthOptions      // OAUTHBEARER's unsecured validator
+	oauth       tokenValidator    // OAUTHBEARER's server callback handler
+	jwks        *jwksSource       // the JWKS validator's keys; nil without one
 	store       CredentialStore
 	sessionLife time.Duration // connections.max.reauth.ms; 0: sessions never expire
 	maxReceive  int32         // sasl.server.max.receive.size
@@ -102,6 +103,7 @@ func Build(opts Options) (*Listeners, error) {
 		}
 		ls, err := buildListener(cfg, l.Name, proto, out.creds, log)
 		if err != nil {
+			out.Close()
 			return nil, err
 		}
 		out.byName[l.Name] = ls
@@ -119,6 +121,7 @@ func Build(opts Options) (*Listeners, error) {
 			mech = strings.TrimSpace(mechRaw)
 		}
 		if !slices.Contains(ib.mechanisms, mech) {
+			out.Close()
 			return nil, bad(cfg, "", "sasl.mechanism.inter.broker.protocol", mech+" must be included in sasl.enabled.mechanisms of listener "+ib.name+" when SASL is used for inter-broker communication")
 		}
 		out.InterBrokerMechanism = mech
@@ -220,19 +223,6 @@ func buildListener(cfg *config.Config, name, proto string, store CredentialStore
 			}
 			ls.plainUsers = users
 		}
-		if slices.Contains(mechs, "OAUTHBEARER") {
-			if _, ok := cfg.ListenerValue(name, "oauthbearer.sasl.server.callback.handler.class"); ok {
-				return nil, bad(cfg, name, "oauthbearer.sasl.server.callback.handler.class",
-					"only Kafka's default validator of unsecured tokens is implemented (JWKS validation is not)")
-			}
-			opts, key, err := jaasOptions(cfg, name, "oauthbearer")
-			if err != nil {
-				return nil, bad(cfg, "", key, err.Error())
-			}
-			if ls.oauth, err = parseOAuthOptions(opts); err != nil {
-				return nil, bad(cfg, "", key, err.Error())
-			}
-		}
 		mr, err := strconv.ParseInt(get("sasl.server.max.receive.size", "524288"), 10, 32)
 		if err != nil || mr <= 0 {
 			return nil, bad(cfg, name, "sasl.server.max.receive.size", "must be a positive number of bytes")
@@ -244,8 +234,69 @@ func buildListener(cfg *config.Config, name, proto string, store CredentialStore
 			return nil, bad(cfg, name, "connections.max.reauth.ms", "must be a non-negative number of milliseconds")
 		}
 		ls.sessionLife = time.Duration(ms) * time.Millisecond
+		// Last, so that no later error leaves a JWKS refresher running.
+		if slices.Contains(mechs, "OAUTHBEARER") {
+			if err := ls.buildOAuth(cfg, log); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return ls, nil
+}
+
+// buildOAuth sets the listener's OAUTHBEARER validator from
+// listener.name.<l>.oauthbearer.sasl.server.callback.handler.class, as
+// Kafka's SaslChannelBuilder picks the server callback handler: none (or
+// Kafka's unsecured class) is the unsecured validator configured by the
+// JAAS options, OAuthBearerValidatorCallbackHandler (either package name)
+// the JWKS validator configured by the sasl.oauthbearer.* keys (KIP-768).
+func (ls *listenerSecurity) buildOAuth(cfg *config.Config, log *slog.Logger) error {
+	class, set := cfg.ListenerValue(ls.name, "oauthbearer.sasl.server.callback.handler.class")
+	class = strings.TrimSpace(class)
+	switch {
+	case !set || class == "" || class == unsecuredValidatorHandlerClass:
+		opts, key, err := jaasOptions(cfg, ls.name, "oauthbearer")
+		if err != nil {
+			return bad(cfg, "", key, err.Error())
+		}
+		o, err := parseOAuthOptions(opts)
+		if err != nil {
+			return bad(cfg, "", key, err.Error())
+		}
+		ls.oauth = o
+		return nil
+	case class == validatorHandlerClass || class == validatorHandlerClassSecured:
+		opts, jaasKey, err := jaasOptions(cfg, ls.name, "oauthbearer")
+		if err != nil {
+			return bad(cfg, "", jaasKey, err.Error())
+		}
+		v, err := buildJWKSValidator(cfg.Values, ls.name, opts, log)
+		if err != nil {
+			var ke *keyError
+			if errors.As(err, &ke) {
+				if ke.key == "" { // a JAAS option
+					ke.key = jaasKey
+				}
+				return bad(cfg, "", ke.key, "listener "+ls.name+": "+ke.reason)
+			}
+			return bad(cfg, ls.name, "sasl.oauthbearer.jwks.endpoint.url", err.Error())
+		}
+		ls.oauth, ls.jwks = v, v.keys
+		return nil
+	}
+	return bad(cfg, ls.name, "oauthbearer.sasl.server.callback.handler.class",
+		"Samsa implements Kafka's "+validatorHandlerClass+" (JWKS, KIP-768) and "+unsecuredValidatorHandlerClass+", not "+class)
+}
+
+// Close stops the JWKS refreshers of the listeners' OAUTHBEARER
+// validators. The broker calls it once it no longer serves.
+func (ls *Listeners) Close() {
+	if ls == nil {
+		return
+	}
+	for _, l := range ls.byName {
+		l.jwks.close()
+	}
 }
 
 // jaasOptions returns the options of a listener's JAAS line for mech

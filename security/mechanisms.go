@@ -22,9 +22,21 @@ import (
 // holds a password and, for SCRAM, not even whether the user exists.
 type authError struct {
 	clientMsg string
+	// detail is why, for the broker's log only (an OAUTHBEARER token's
+	// validation failure); never a secret.
+	detail string
 }
 
 func (e *authError) Error() string { return e.clientMsg }
+
+// logText is the error as logged: the client's message and the detail.
+func logText(err error) string {
+	var ae *authError
+	if errors.As(err, &ae) && ae.detail != "" {
+		return ae.clientMsg + ": " + ae.detail
+	}
+	return err.Error()
+}
 
 // mechServer is one SASL exchange on one connection (Kafka's SaslServer).
 type mechServer interface {
@@ -51,14 +63,14 @@ func ParsePlain(b []byte) (PlainMessage, error) {
 	s := string(b)
 	tokens := strings.SplitN(s, "\x00", 4)
 	if len(tokens) != 3 {
-		return PlainMessage{}, &authError{"Invalid SASL/PLAIN response: expected 3 tokens, got " + itoa(len(tokens))}
+		return PlainMessage{}, &authError{clientMsg: "Invalid SASL/PLAIN response: expected 3 tokens, got " + itoa(len(tokens))}
 	}
 	m := PlainMessage{AuthzID: tokens[0], User: tokens[1], Password: tokens[2]}
 	if m.User == "" {
-		return PlainMessage{}, &authError{"Authentication failed: username not specified"}
+		return PlainMessage{}, &authError{clientMsg: "Authentication failed: username not specified"}
 	}
 	if m.Password == "" {
-		return PlainMessage{}, &authError{"Authentication failed: password not specified"}
+		return PlainMessage{}, &authError{clientMsg: "Authentication failed: password not specified"}
 	}
 	return m, nil
 }
@@ -85,10 +97,10 @@ func (p *plainServer) Step(token []byte) ([]byte, bool, error) {
 	}
 	want, ok := p.users[m.User]
 	if !ok || subtle.ConstantTimeCompare([]byte(want), []byte(m.Password)) != 1 {
-		return nil, false, &authError{"Authentication failed: Invalid username or password"}
+		return nil, false, &authError{clientMsg: "Authentication failed: Invalid username or password"}
 	}
 	if m.AuthzID != "" && m.AuthzID != m.User {
-		return nil, false, &authError{"Authentication failed: Client requested an authorization id that is different from username"}
+		return nil, false, &authError{clientMsg: "Authentication failed: Client requested an authorization id that is different from username"}
 	}
 	p.user = m.User
 	return []byte{}, true, nil
@@ -169,10 +181,10 @@ func (s *scramServer) Step(token []byte) ([]byte, bool, error) {
 	case 1:
 		reply, err := s.conv.Step(string(token))
 		if err != nil {
-			return nil, false, &authError{s.generic}
+			return nil, false, &authError{clientMsg: s.generic}
 		}
 		if az := s.conv.AuthzID(); az != "" && az != s.conv.Username() {
-			return nil, false, &authError{"Authentication failed: Client requested an authorization id that is different from username"}
+			return nil, false, &authError{clientMsg: "Authentication failed: Client requested an authorization id that is different from username"}
 		}
 		msg := string(token)
 		i := strings.IndexByte(msg, ',')
@@ -181,7 +193,7 @@ func (s *scramServer) Step(token []byte) ([]byte, bool, error) {
 			j = strings.IndexByte(msg[i+1:], ',')
 		}
 		if j < 0 || !strings.HasPrefix(reply, "r=") {
-			return nil, false, &authError{s.generic}
+			return nil, false, &authError{clientMsg: s.generic}
 		}
 		s.gs2, s.bare = msg[:i+1+j+1], msg[i+1+j+1:]
 		s.serverFirst = reply
@@ -189,11 +201,11 @@ func (s *scramServer) Step(token []byte) ([]byte, bool, error) {
 		return []byte(reply), false, nil
 	case 2:
 		if err := s.verifyFinal(string(token)); err != nil {
-			return nil, false, &authError{s.generic}
+			return nil, false, &authError{clientMsg: s.generic}
 		}
 		return []byte(s.serverFinal), true, nil
 	}
-	return nil, false, &authError{s.generic}
+	return nil, false, &authError{clientMsg: s.generic}
 }
 
 // verifyFinal checks client-final-message = channel-binding "," nonce

@@ -49,36 +49,48 @@ func parseOAuthOptions(opts map[string]string) (oauthOptions, error) {
 	return o, nil
 }
 
-// oauthServer is SASL/OAUTHBEARER with Kafka's default server-side
-// validator for unsecured JWTs (alg "none", no signature): for tests and
-// development, as Kafka documents it. A refused token answers the RFC 7628
-// error JSON ({"status":"invalid_token"}) as a challenge; the client's ^A
-// reply then fails authentication with that JSON as the message.
+// tokenValidator is Kafka's OAUTHBEARER server callback handler: the
+// unsecured validator (oauthOptions) or the JWKS one (jwksValidator).
+type tokenValidator interface {
+	// validate returns the token's principal and expiry, or status
+	// invalid_token (or insufficient_scope with the required scope) and
+	// the reason, for the log; reason never includes the token.
+	validate(tok string, now time.Time) (principal string, expires time.Time, status, scope, reason string)
+}
+
+// oauthServer is Kafka's OAuthBearerSaslServer: the client's initial
+// response (RFC 7628) is checked by the listener's validator, Kafka's
+// default one for unsecured JWTs (alg "none", no signature; for tests and
+// development, as Kafka documents it) or the JWKS one (KIP-768). A
+// refused token answers the RFC 7628 error JSON ({"status":"invalid_token"})
+// as a challenge; the client's ^A reply then fails authentication with
+// that JSON as the message.
 type oauthServer struct {
-	opts     oauthOptions
+	v        tokenValidator
 	errJSON  string
+	reason   string
 	user     string
 	expires  time.Time
 	generic  string
 	complete bool
 }
 
-func newOAuthServer(opts oauthOptions, reauth bool) *oauthServer {
+func newOAuthServer(v tokenValidator, reauth bool) *oauthServer {
 	what := "authentication"
 	if reauth {
 		what = "re-authentication"
 	}
-	return &oauthServer{opts: opts, generic: "Authentication failed during " + what + " due to invalid credentials with SASL mechanism OAUTHBEARER"}
+	return &oauthServer{v: v, generic: "Authentication failed during " + what + " due to invalid credentials with SASL mechanism OAUTHBEARER"}
 }
 
 func (o *oauthServer) Step(token []byte) ([]byte, bool, error) {
 	if len(token) == 1 && token[0] == 0x01 && o.errJSON != "" {
-		return nil, false, &authError{o.errJSON}
+		return nil, false, &authError{clientMsg: o.errJSON, detail: o.reason}
 	}
-	o.errJSON = ""
+	o.errJSON, o.reason = "", ""
 	m := oauthInitialRE.FindSubmatch(token)
 	if m == nil {
-		return nil, false, &authError{o.generic}
+		return nil, false, &authError{clientMsg: o.generic}
 	}
 	authzid := string(m[2])
 	var auth string
@@ -91,10 +103,11 @@ func (o *oauthServer) Step(token []byte) ([]byte, bool, error) {
 	}
 	am := oauthAuthRE.FindStringSubmatch(auth)
 	if !found || am == nil || !strings.EqualFold(am[1], "bearer") {
-		return nil, false, &authError{o.generic}
+		return nil, false, &authError{clientMsg: o.generic}
 	}
-	principal, expires, status, scope := o.validate(am[2], time.Now())
+	principal, expires, status, scope, reason := o.v.validate(am[2], time.Now())
 	if status != "" {
+		o.reason = reason
 		o.errJSON = `{"status":"` + status + `"`
 		if scope != "" {
 			o.errJSON += `, "scope":"` + scope + `"`
@@ -103,7 +116,7 @@ func (o *oauthServer) Step(token []byte) ([]byte, bool, error) {
 		return []byte(o.errJSON), false, nil
 	}
 	if authzid != "" && authzid != principal {
-		return nil, false, &authError{fmt.Sprintf("Authentication failed: Client requested an authorization id (%s) that is different from the token's principal name (%s)", authzid, principal)}
+		return nil, false, &authError{clientMsg: fmt.Sprintf("Authentication failed: Client requested an authorization id (%s) that is different from the token's principal name (%s)", authzid, principal)}
 	}
 	o.user, o.expires, o.complete = principal, expires, true
 	return []byte{}, true, nil
@@ -118,7 +131,15 @@ func (o *oauthServer) Expiry() time.Time { return o.expires }
 // validate checks an unsecured JWS as Kafka's OAuthBearerUnsecuredJws and
 // OAuthBearerValidationUtils do. status is "" when valid, else
 // invalid_token, or insufficient_scope with the required scope.
-func (o *oauthServer) validate(tok string, now time.Time) (principal string, expires time.Time, status, scope string) {
+func (opts oauthOptions) validate(tok string, now time.Time) (principal string, expires time.Time, status, scope, reason string) {
+	principal, expires, status, scope = opts.validateUnsecured(tok, now)
+	if status != "" {
+		reason = "unsecured token refused"
+	}
+	return principal, expires, status, scope, reason
+}
+
+func (opts oauthOptions) validateUnsecured(tok string, now time.Time) (principal string, expires time.Time, status, scope string) {
 	const invalid = "invalid_token"
 	if strings.Contains(tok, "..") {
 		return "", time.Time{}, invalid, ""
@@ -147,12 +168,12 @@ func (o *oauthServer) validate(tok string, now time.Time) (principal string, exp
 	if !ok {
 		return "", time.Time{}, invalid, ""
 	}
-	sub, _ := claims[o.opts.principalClaim].(string)
+	sub, _ := claims[opts.principalClaim].(string)
 	if strings.TrimSpace(sub) == "" {
 		return "", time.Time{}, invalid, ""
 	}
 	nowMs := float64(now.UnixMilli())
-	skew := float64(o.opts.clockSkew.Milliseconds())
+	skew := float64(opts.clockSkew.Milliseconds())
 	if iat, ok := claims["iat"]; ok {
 		v, isNum := iat.(float64)
 		if !isNum || 1000*v > nowMs+skew || exp <= v {
@@ -162,9 +183,9 @@ func (o *oauthServer) validate(tok string, now time.Time) (principal string, exp
 	if nowMs-skew >= 1000*exp {
 		return "", time.Time{}, invalid, ""
 	}
-	if len(o.opts.requiredScope) > 0 {
+	if len(opts.requiredScope) > 0 {
 		have := map[string]bool{}
-		switch s := claims[o.opts.scopeClaim].(type) {
+		switch s := claims[opts.scopeClaim].(type) {
 		case string:
 			for _, x := range strings.Fields(s) {
 				have[x] = true
@@ -176,9 +197,9 @@ func (o *oauthServer) validate(tok string, now time.Time) (principal string, exp
 				}
 			}
 		}
-		for _, r := range o.opts.requiredScope {
+		for _, r := range opts.requiredScope {
 			if !have[r] {
-				return "", time.Time{}, "insufficient_scope", "[" + strings.Join(o.opts.requiredScope, ", ") + "]"
+				return "", time.Time{}, "insufficient_scope", "[" + strings.Join(opts.requiredScope, ", ") + "]"
 			}
 		}
 	}

@@ -190,7 +190,7 @@ func (s *saslSession) authenticate(req *kmsg.SASLAuthenticateRequest) (kmsg.Resp
 		time.Sleep(failedAuthDelay)
 		resp.ErrorCode = kerr.SaslAuthenticationFailed.Code
 		resp.ErrorMessage = kmsg.StringPtr(err.Error())
-		return resp, true, fmt.Errorf("SASL %s failed: %s", s.what(), err)
+		return resp, true, fmt.Errorf("SASL %s failed: %s", s.what(), logText(err))
 	}
 	resp.SASLAuthBytes = reply
 	if done {
@@ -204,7 +204,7 @@ func (s *saslSession) Token(frame []byte) ([]byte, error) {
 	reply, _, err := s.step(frame)
 	if err != nil {
 		time.Sleep(failedAuthDelay)
-		return nil, fmt.Errorf("SASL %s failed: %s", s.what(), err)
+		return nil, fmt.Errorf("SASL %s failed: %s", s.what(), logText(err))
 	}
 	return reply, nil
 }
@@ -228,7 +228,7 @@ func (s *saslSession) step(token []byte) ([]byte, bool, error) {
 	}
 	principal := "User:" + s.server.User()
 	if s.reauth && principal != s.principal {
-		return nil, false, &authError{fmt.Sprintf("Cannot change principals during re-authentication from %s: %s",
+		return nil, false, &authError{clientMsg: fmt.Sprintf("Cannot change principals during re-authentication from %s: %s",
 			userDot(s.principal), userDot(principal))}
 	}
 	s.principal = principal
