@@ -23,7 +23,7 @@ type report struct {
 	samples  []sample
 	started  time.Time
 	finished time.Time
-	loopback float64 // MB/s, 0 when not measured
+	loopback float64  // MB/s, 0 when not measured
 	failures []string // scale workloads a system did not finish, with why
 }
 
