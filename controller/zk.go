@@ -19,6 +19,7 @@ import (
 
 	"samsa/internal/zkdata"
 	"samsa/metadatacache"
+	"samsa/quota"
 )
 
 // ZKConfig configures the ZooKeeper-backed controller (Kafka's
@@ -82,6 +83,10 @@ type ZK struct {
 	configMu   sync.RWMutex
 	configs    map[string]map[string]string // topic -> overrides
 	lastChange string                       // newest processed config_change_ znode
+
+	// sec is the copy of the SCRAM credentials, client quotas and ACLs
+	// (zksec.go); it has its own lock.
+	sec zkSec
 
 	// pidMu guards the producer id block handed out locally.
 	pidMu             sync.Mutex
@@ -172,7 +177,9 @@ func OpenZK(ctx context.Context, cfg ZKConfig) (*ZK, error) {
 		return nil, fmt.Errorf("controller: zookeeper %s: %w", cfg.Connect, err)
 	}
 	z := &ZK{cfg: cfg, log: log, conn: conn, chroot: chroot, cache: cfg.Cache,
-		configs: map[string]map[string]string{}, closed: make(chan struct{}), done: make(chan struct{})}
+		configs: map[string]map[string]string{}, closed: make(chan struct{}), done: make(chan struct{}),
+		sec: zkSec{scram: map[scramKey]ScramCredential{}, quotas: map[quota.Entity]map[string]float64{},
+			acls: map[zkdata.ACLResource][]ACL{}, lastACLChange: map[string]string{}}}
 	fail := func(err error) (*ZK, error) {
 		conn.Close()
 		return nil, err
@@ -201,7 +208,10 @@ wait:
 			return fail(fmt.Errorf("controller: create chroot %s: %w", chroot, err))
 		}
 	}
-	for _, p := range zkdata.PersistentPaths {
+	// The ACL paths are what AclAuthorizer creates when it starts
+	// (KafkaZkClient.createAclPaths); every broker watches the change
+	// paths, authorizer or not.
+	for _, p := range append(slices.Clone(zkdata.PersistentPaths), zkdata.ACLPaths()...) {
 		if err := z.ensurePath(p, false); err != nil {
 			return fail(fmt.Errorf("controller: create %s: %w", p, err))
 		}
@@ -295,6 +305,8 @@ func (z *ZK) OnExpire(fn func()) {
 func (z *ZK) eventLoop(events <-chan zk.Event, kick <-chan struct{}, expired *atomic.Bool, session int64) {
 	defer close(z.done)
 	changes := z.watchConfigChanges()
+	literalACLs := z.watchACLChanges(zkdata.LiteralACLChangesPath)
+	extendedACLs := z.watchACLChanges(zkdata.ExtendedACLChangesPath)
 	for {
 		select {
 		case <-z.closed:
@@ -309,6 +321,10 @@ func (z *ZK) eventLoop(events <-chan zk.Event, kick <-chan struct{}, expired *at
 		case <-kick:
 		case <-changes:
 			changes = z.watchConfigChanges()
+		case <-literalACLs:
+			literalACLs = z.watchACLChanges(zkdata.LiteralACLChangesPath)
+		case <-extendedACLs:
+			extendedACLs = z.watchACLChanges(zkdata.ExtendedACLChangesPath)
 		}
 		if expired.Swap(false) {
 			// The session is gone: whatever depended on it (the
@@ -334,7 +350,11 @@ func (z *ZK) eventLoop(events <-chan zk.Event, kick <-chan struct{}, expired *at
 			if err := z.loadConfigs(); err != nil {
 				z.log.Error("controller: reloading topic configs failed", "err", err)
 			}
+			z.fire(false)
+			z.fire(true)
 			changes = z.watchConfigChanges()
+			literalACLs = z.watchACLChanges(zkdata.LiteralACLChangesPath)
+			extendedACLs = z.watchACLChanges(zkdata.ExtendedACLChangesPath)
 			z.sessionMu.Lock()
 			hooks := slices.Clone(z.onSession)
 			z.sessionMu.Unlock()
@@ -424,8 +444,9 @@ func (z *ZK) register(ctx context.Context) error {
 	}
 }
 
-// loadConfigs reads every /config/topics/<name> into memory and marks all
-// existing change notifications processed.
+// loadConfigs reads every /config/topics/<name>, the user, client and IP
+// config entities (SCRAM credentials and quotas) and the ACLs into
+// memory and marks all existing change notifications processed.
 func (z *ZK) loadConfigs() error {
 	names, _, err := z.conn.Children(z.p(zkdata.ConfigTopicsPath))
 	if err != nil {
@@ -434,6 +455,12 @@ func (z *ZK) loadConfigs() error {
 	changes, _, err := z.conn.Children(z.p(zkdata.ConfigChangesPath))
 	if err != nil {
 		return fmt.Errorf("controller: list config changes: %w", err)
+	}
+	if err := z.loadEntities(); err != nil {
+		return err
+	}
+	if err := z.loadACLs(); err != nil {
+		return err
 	}
 	configs := make(map[string]map[string]string, len(names))
 	for _, name := range names {
@@ -558,7 +585,14 @@ func (z *ZK) applyConfigChange(c string) error {
 		z.log.Warn("controller: ignoring bad config change notification", "znode", c, "err", err)
 		return nil
 	}
-	if typ != "topics" {
+	switch typ {
+	case "users", "clients", "ips":
+		if err := z.reloadEntity(typ, name); err != nil {
+			return fmt.Errorf("read config entity %s/%s: %w", typ, name, err)
+		}
+		return nil
+	case "topics":
+	default:
 		return nil
 	}
 	cfg, err := z.readTopicConfig(name)
