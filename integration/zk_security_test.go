@@ -493,3 +493,61 @@ func TestZKClusterSecurity(t *testing.T) {
 		}
 	})
 }
+
+// TestZKClusterSecurityKafkaTools drives the ZooKeeper cluster's security
+// state with the stock Kafka CLI tools (kafka-configs for a SCRAM user
+// and a client quota, kafka-acls for an ACL), each through a different
+// broker, and checks the znodes Kafka's formats and the effect on a
+// third broker.
+func TestZKClusterSecurityKafkaTools(t *testing.T) {
+	configs := kafkaTool(t, "kafka-configs.sh")
+	acls := kafkaTool(t, "kafka-acls.sh")
+	c := startZKSecCluster(t)
+	if _, err := kadm.NewClient(newClient(t, c.brokers[1].Addr())).CreateTopic(ctxT(t), 1, 3, nil, "cli-topic"); err != nil {
+		t.Fatal(err)
+	}
+
+	runTool(t, "", configs, "--bootstrap-server", c.brokers[1].Addr(), "--alter", "--entity-type", "users", "--entity-name", "cli-user",
+		"--add-config", "SCRAM-SHA-512=[iterations=4096,password=cli-pw]")
+	data, _ := c.get("/config/users/cli-user")
+	if !regexp.MustCompile(`^\{"version":1,"config":\{"SCRAM-SHA-512":"salt=[A-Za-z0-9+/]+=*,stored_key=[A-Za-z0-9+/]+=*,server_key=[A-Za-z0-9+/]+=*,iterations=4096"\}\}$`).Match(data) {
+		t.Fatalf("/config/users/cli-user = %s", data)
+	}
+	scramMech := scram.Auth{User: "cli-user", Pass: "cli-pw"}.AsSha512Mechanism()
+	waitWithin(t, "cli-user logs in at broker 3", 2*time.Second, func() bool { return scramLogin(c.sasl[3], "cli-user", "cli-pw") == nil })
+	out := runTool(t, "", configs, "--bootstrap-server", c.brokers[3].Addr(), "--describe", "--entity-type", "users", "--entity-name", "cli-user")
+	if !strings.Contains(out, "SCRAM-SHA-512=iterations=4096") {
+		t.Fatalf("kafka-configs --describe at broker 3:\n%s", out)
+	}
+
+	metaAs := func() int16 {
+		req := kmsg.NewPtrMetadataRequest()
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr("cli-topic")
+		req.Topics = append(req.Topics, rt)
+		return saslRequest[*kmsg.MetadataResponse](t, c.sasl[3], scramMech, req).Topics[0].ErrorCode
+	}
+	if code := metaAs(); code != kerr.TopicAuthorizationFailed.Code {
+		t.Fatalf("cli-user before the ACL: error %d", code)
+	}
+	runTool(t, "", acls, "--bootstrap-server", c.brokers[2].Addr(), "--add", "--allow-principal", "User:cli-user", "--operation", "Read", "--topic", "cli-topic")
+	data, _ = c.get("/kafka-acl/Topic/cli-topic")
+	if want := `{"version":1,"acls":[{"principal":"User:cli-user","permissionType":"Allow","operation":"Read","host":"*"}]}`; string(data) != want {
+		t.Fatalf("/kafka-acl/Topic/cli-topic = %s", data)
+	}
+	waitWithin(t, "ACL from kafka-acls enforced on broker 3", time.Second, func() bool { return metaAs() == 0 })
+	out = runTool(t, "", acls, "--bootstrap-server", c.brokers[3].Addr(), "--list", "--topic", "cli-topic")
+	if !strings.Contains(out, "principal=User:cli-user, host=*, operation=READ, permissionType=ALLOW") {
+		t.Fatalf("kafka-acls --list at broker 3:\n%s", out)
+	}
+
+	runTool(t, "", configs, "--bootstrap-server", c.brokers[3].Addr(), "--alter", "--entity-type", "clients", "--entity-name", "cli-client",
+		"--add-config", "producer_byte_rate=2048")
+	data, _ = c.get("/config/clients/cli-client")
+	if want := `{"version":1,"config":{"producer_byte_rate":"2048"}}`; string(data) != want {
+		t.Fatalf("/config/clients/cli-client = %s", data)
+	}
+	waitWithin(t, "quota from kafka-configs throttles on broker 1", 2*time.Second, func() bool {
+		return overQuotaProduce(t, newClient(t, c.brokers[1].Addr(), kgo.ClientID("cli-client"))) > 0
+	})
+}
