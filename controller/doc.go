@@ -241,9 +241,11 @@
 // ACLs by any broker; DescribeUserScramCredentials, DescribeClientQuotas
 // and DescribeAcls are answered by any broker from its copy. Unlike
 // Kafka, the ACL paths are created by every broker at start, not only by
-// those running the authorizer, since every broker watches them; old
-// change notifications are not purged yet (Kafka deletes them after 15
-// minutes).
+// those running the authorizer, since every broker watches them. As
+// Kafka's ZkNodeChangeNotificationListener, every broker deletes the
+// change notifications it has processed once they are 15 minutes old
+// (config and ACL changes alike); a broker that was away longer reloads
+// everything with its new session.
 //
 // Who writes what, as in Kafka 3.9: the broker registers itself and keeps
 // its registration across sessions (a new session re-registers; the

@@ -87,6 +87,10 @@ type ZK struct {
 	// sec is the copy of the SCRAM credentials, client quotas and ACLs
 	// (zksec.go); it has its own lock.
 	sec zkSec
+	// changeExpirationMs is how old (by its ctime) a processed change
+	// notification gets before this broker deletes it
+	// (ZkNodeChangeNotificationListener's changeExpirationMs, 15 minutes).
+	changeExpirationMs atomic.Int64
 
 	// pidMu guards the producer id block handed out locally.
 	pidMu             sync.Mutex
@@ -180,6 +184,7 @@ func OpenZK(ctx context.Context, cfg ZKConfig) (*ZK, error) {
 		configs: map[string]map[string]string{}, closed: make(chan struct{}), done: make(chan struct{}),
 		sec: zkSec{scram: map[scramKey]ScramCredential{}, quotas: map[quota.Entity]map[string]float64{},
 			acls: map[zkdata.ACLResource][]ACL{}, lastACLChange: map[string]string{}}}
+	z.changeExpirationMs.Store(defaultChangeExpiration.Milliseconds())
 	fail := func(err error) (*ZK, error) {
 		conn.Close()
 		return nil, err
@@ -547,7 +552,47 @@ func (z *ZK) watchConfigChanges() <-chan zk.Event {
 		z.lastChange = c
 		z.configMu.Unlock()
 	}
+	z.configMu.RLock()
+	last = z.lastChange
+	z.configMu.RUnlock()
+	z.purgeChanges(zkdata.ConfigChangesPath, zkdata.ConfigChangePrefix, children, last)
 	return ch
+}
+
+// defaultChangeExpiration is ZkNodeChangeNotificationListener's
+// changeExpirationMs default.
+const defaultChangeExpiration = 15 * time.Minute
+
+// purgeChanges deletes the processed notifications (children up to
+// last) of a change path that are older than changeExpirationMs, as
+// Kafka's ZkNodeChangeNotificationListener.purgeObsoleteNotifications
+// does after processing, so that the path does not grow for ever.
+// Children are in sequence (and so creation) order: it stops at the
+// first one that is still young. Errors are left for the next round.
+func (z *ZK) purgeChanges(changesPath, prefix string, sorted []string, last string) {
+	cutoff := time.Now().UnixMilli() - z.changeExpirationMs.Load()
+	for _, c := range sorted {
+		if !strings.HasPrefix(c, prefix) {
+			continue
+		}
+		if c > last {
+			return
+		}
+		p := z.p(changesPath + "/" + c)
+		ok, st, err := z.conn.Exists(p)
+		if err != nil {
+			return
+		}
+		if !ok {
+			continue
+		}
+		if st.Ctime >= cutoff {
+			return
+		}
+		if err := z.conn.Delete(p, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+			return
+		}
+	}
 }
 
 // configRetryBackoff is the wait before reading config changes again

@@ -215,7 +215,11 @@ func (z *ZK) readEntity(typ, name string) (map[string]string, int32, error) {
 	}
 	props, err := zkdata.DecodeConfig(data)
 	if err != nil {
-		return nil, 0, fmt.Errorf("controller: config %s/%s: %w", typ, name, err)
+		// Kafka's ConfigEntityZNode.decode reads a znode that is not
+		// JSON as no configs (Json.parseBytes gives None); failing here
+		// would hold up every later notification.
+		z.log.Warn("controller: config entity znode is not Kafka's JSON; taken as empty", "entity", typ+"/"+name, "err", err)
+		props = map[string]string{}
 	}
 	return props, st.Version, nil
 }
@@ -797,6 +801,10 @@ func (z *ZK) watchACLChanges(changesPath string) <-chan zk.Event {
 		z.sec.lastACLChange[changesPath] = c
 		z.sec.mu.Unlock()
 	}
+	z.sec.mu.RLock()
+	last = z.sec.lastACLChange[changesPath]
+	z.sec.mu.RUnlock()
+	z.purgeChanges(changesPath, zkdata.ACLChangePrefix, children, last)
 	return ch
 }
 
