@@ -490,16 +490,27 @@ func (z *ZK) ClientQuotas() []quota.Entry {
 // (values as ZkAdminManager.alterClientQuotas formats them; other keys
 // such as SCRAM credentials stay) and notifies every broker, one entity
 // after the other as Kafka 3.9 does; an entity left with no keys is
-// deleted. Any broker serves it.
+// deleted. Any broker serves it. Like Kafka's, which applies the
+// request's ops to the znode it just read, only the keys whose value
+// differs from this broker's copy are written or removed: a key another
+// broker changed meanwhile, whose notification has not arrived yet, is
+// not undone.
 func (z *ZK) SetClientQuotas(ctx context.Context, entries []quota.Entry) error {
 	for _, e := range entries {
 		typ, name, userClient := entityPath(e.Entity)
+		z.sec.mu.RLock()
+		old := z.sec.quotas[e.Entity]
+		z.sec.mu.RUnlock()
 		err := z.updateEntity(ctx, typ, name, userClient, func(props map[string]string) {
-			for _, k := range quotaKeys {
-				delete(props, k)
+			for k := range old {
+				if _, keep := e.Values[k]; !keep {
+					delete(props, k)
+				}
 			}
 			for k, v := range e.Values {
-				props[k] = zkdata.FormatQuotaValue(k, v)
+				if ov, ok := old[k]; !ok || ov != v {
+					props[k] = zkdata.FormatQuotaValue(k, v)
+				}
 			}
 		})
 		if err != nil {

@@ -207,6 +207,34 @@ func TestZKScramAndQuotas(t *testing.T) {
 	}
 	eventually(t, "credential gone on broker 1", func() bool { _, ok := z1.ScramCredential("a b", ScramSHA256); return !ok })
 
+	// A key another broker wrote whose notification has not arrived
+	// (written here without one) survives a change of another key.
+	cl := quota.Entity{ClientID: quota.Named("c")}
+	if _, err := conn.Create("/k/config/clients/c", zkdata.EncodeConfig(map[string]string{"consumer_byte_rate": "777"}), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if err := z1.SetClientQuotas(ctx, []quota.Entry{{Entity: cl, Values: map[string]float64{"producer_byte_rate": 5}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := getZ(t, conn, "/k/config/clients/c"); got != `{"version":1,"config":{"consumer_byte_rate":"777","producer_byte_rate":"5"}}` {
+		t.Fatalf("concurrent keys of /config/clients/c: %s", got)
+	}
+	eventually(t, "both keys on broker 2", func() bool {
+		for _, q := range z2.ClientQuotas() {
+			if q.Entity == cl {
+				return len(q.Values) == 2
+			}
+		}
+		return false
+	})
+	if err := z2.SetClientQuotas(ctx, []quota.Entry{{Entity: cl}}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, _ := conn.Exists("/k/config/clients/c"); ok {
+		t.Fatal("/config/clients/c left after removing its quotas")
+	}
+	eventually(t, "client quotas gone on broker 1", func() bool { return len(z1.ClientQuotas()) == 0 })
+
 	// User u with the default client id, and removal of the whole chain.
 	uc := quota.Entity{User: quota.Named("u"), ClientID: quota.DefaultPart()}
 	if err := z1.SetClientQuotas(ctx, []quota.Entry{{Entity: uc, Values: map[string]float64{"request_percentage": 50}}}); err != nil {
