@@ -234,6 +234,7 @@ func TestZKClusterSecurity(t *testing.T) {
 		}
 
 		// Through broker 1 (kadm forwards to the controller).
+		t0 := time.Now()
 		res, err := admin.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: "zk user@x", Mechanism: kadm.ScramSha512,
 			Iterations: 4096, Salt: salt, SaltedPassword: salted("pw-1")}})
 		if err != nil || res.Error() != nil {
@@ -266,7 +267,7 @@ func TestZKClusterSecurity(t *testing.T) {
 		}
 		for id := int32(1); id <= 3; id++ {
 			took := waitWithin(t, fmt.Sprintf("login at broker %d", id), 2*time.Second, func() bool { return scramLogin(c.sasl[id], "zk user@x", "pw-1") == nil })
-			t.Logf("SCRAM user usable at broker %d after %v", id, took)
+			t.Logf("SCRAM user usable at broker %d %v after the znode checks, %v after the AlterUserScramCredentials request", id, took, time.Since(t0))
 		}
 		if err := scramLogin(c.sasl[3], "zk user@x", "wrong"); err == nil {
 			t.Fatal("wrong password accepted")
@@ -313,6 +314,7 @@ func TestZKClusterSecurity(t *testing.T) {
 				t.Fatalf("CreateAcls at %s: %+v", addr, resp.Results)
 			}
 		}
+		t0 := time.Now()
 		create(c.brokers[1].Addr(), kmsg.ACLResourceTypeTopic, "zksec-orders", kmsg.ACLResourcePatternTypeLiteral, "User:alice")
 		data, _ := c.get("/kafka-acl/Topic/zksec-orders")
 		if want := `{"version":1,"acls":[{"principal":"User:alice","permissionType":"Allow","operation":"Read","host":"*"}]}`; string(data) != want {
@@ -322,7 +324,7 @@ func TestZKClusterSecurity(t *testing.T) {
 			t.Fatalf("/kafka-acl-changes: %v", n)
 		}
 		took := waitWithin(t, "ACL enforced on broker 3", time.Second, func() bool { return topicErrorAt(t, c.sasl[3], "alice", "zksec-orders") == 0 })
-		t.Logf("ACL added through broker 1 allowed alice on broker 3 after %v", took)
+		t.Logf("ACL added through broker 1 allowed alice on broker 3 %v after the znode checks, %v after the CreateAcls request", took, time.Since(t0))
 		if code := topicErrorAt(t, c.sasl[3], "bob", "zksec-orders"); code != kerr.TopicAuthorizationFailed.Code {
 			t.Fatalf("bob without an ACL: error %d", code)
 		}
@@ -362,6 +364,7 @@ func TestZKClusterSecurity(t *testing.T) {
 		f.ResourceType, f.ResourceName, f.ResourcePatternType = kmsg.ACLResourceTypeTopic, kmsg.StringPtr("zksec-orders"), kmsg.ACLResourcePatternTypeLiteral
 		f.Principal, f.Operation, f.PermissionType = kmsg.StringPtr("User:alice"), kmsg.ACLOperationAny, kmsg.ACLPermissionTypeAny
 		del.Filters = append(del.Filters, f)
+		t0 = time.Now()
 		dresp := request[*kmsg.DeleteACLsResponse](t, c.brokers[2].Addr(), del)
 		if len(dresp.Results) != 1 || dresp.Results[0].ErrorCode != 0 || len(dresp.Results[0].MatchingACLs) != 1 {
 			t.Fatalf("DeleteAcls: %+v", dresp.Results)
@@ -369,7 +372,7 @@ func TestZKClusterSecurity(t *testing.T) {
 		took = waitWithin(t, "ACL removal enforced on broker 3", time.Second, func() bool {
 			return topicErrorAt(t, c.sasl[3], "alice", "zksec-orders") == kerr.TopicAuthorizationFailed.Code
 		})
-		t.Logf("ACL removed through broker 2 denied alice on broker 3 after %v", took)
+		t.Logf("ACL removed through broker 2 denied alice on broker 3 %v after the DeleteAcls request", time.Since(t0))
 		data, _ = c.get("/kafka-acl/Topic/zksec-orders")
 		if want := `{"version":1,"acls":[{"principal":"User:bob","permissionType":"Allow","operation":"Read","host":"*"}]}`; string(data) != want {
 			t.Fatalf("after removing alice's ACL: %s", data)
@@ -399,6 +402,7 @@ func TestZKClusterSecurity(t *testing.T) {
 		if before != 0 {
 			t.Fatalf("throttled before any quota: %d ms", before)
 		}
+		t0 := time.Now()
 		alter(c.brokers[2].Addr(), []kmsg.AlterClientQuotasRequestEntryEntity{ent("client-id", kmsg.StringPtr("zksec-throttled"))}, "producer_byte_rate", 1024)
 		data, _ := c.get("/config/clients/zksec-throttled")
 		if want := `{"version":1,"config":{"producer_byte_rate":"1024"}}`; string(data) != want {
@@ -412,7 +416,7 @@ func TestZKClusterSecurity(t *testing.T) {
 			ms = overQuotaProduce(t, newClient(t, c.brokers[3].Addr(), kgo.ClientID("zksec-throttled")))
 			return ms > 0
 		})
-		t.Logf("producer_byte_rate set through broker 2 throttled a producer on broker 3 by %d ms after %v", ms, took)
+		t.Logf("producer_byte_rate set through broker 2 throttled a producer on broker 3 by %d ms, %v after the znode checks, %v after the AlterClientQuotas request", ms, took, time.Since(t0))
 
 		// A user's quota shares the user's znode with its SCRAM
 		// credential; a user and client id entity nests under it.
