@@ -58,7 +58,7 @@ const ClusterName = "kafka-cluster"
 // Wildcard is the resource name, principal name and host matching any.
 const Wildcard = "*"
 
-// Store keeps ACLs; controller.Single implements it.
+// Store keeps ACLs; controller.Single and controller.ZK implement it.
 type Store interface {
 	ACLs() []controller.ACL
 	AlterACLs(ctx context.Context, create []controller.ACL, remove []string) ([]controller.ACL, error)
@@ -370,6 +370,11 @@ func (a *Authorizer) Delete(ctx context.Context, filters []Filter) ([][]controll
 	a.reload()
 	return out, nil
 }
+
+// Reload re-reads every ACL from the store: a ZooKeeper cluster's
+// controller calls it when another broker changed ACLs (Kafka's
+// AclAuthorizer.processAclChangeNotification).
+func (a *Authorizer) Reload() { a.reload() }
 
 func (a *Authorizer) reload() {
 	acls := a.store.ACLs()

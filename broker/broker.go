@@ -237,6 +237,11 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		}
 		authz.Logger = log
 		st.h.Authorizer = acl.New(store, *authz)
+		if n, ok := st.ctrl.(interface{ OnACLsChanged(func()) }); ok {
+			// ACLs changed through another broker of a ZooKeeper
+			// cluster (AclAuthorizer's change notifications).
+			n.OnACLsChanged(st.h.Authorizer.Reload)
+		}
 		log.Info("authorizer on", "acls", len(store.ACLs()), "super.users", cfg.Values["super.users"])
 	}
 	b.stores.Store(st)

@@ -194,7 +194,58 @@
 //	                            conditionally on its version for each
 //	                            AllocateProducerIds.
 //	/config/changes/config_change_<seq>
-//	                            sequential, {"version":2,"entity_path":"topics/t"}.
+//	                            sequential, {"version":2,"entity_path":"topics/t"};
+//	                            also "users/<u>", "users/<u>/clients/<c>",
+//	                            "clients/<c>" and "ips/<ip>" for the entities below.
+//	/config/users/<u>           JSON {"version":1,"config":{...}}, a user's SCRAM
+//	                            credentials and quotas in one znode (zksec.go):
+//	                            "SCRAM-SHA-256"/"SCRAM-SHA-512":
+//	                            "salt=<b64>,stored_key=<b64>,server_key=<b64>,iterations=4096"
+//	                            (ScramCredentialUtils.credentialToString, standard
+//	                            base64 with padding), "producer_byte_rate":"1048576",
+//	                            "request_percentage":"50.0" (LONG/INT quotas as
+//	                            integers, DOUBLE ones as Java's Double.toString).
+//	                            <u> is Kafka's Sanitizer.sanitize of the name (URL
+//	                            encoding, space and '*' as %20 and %2A), or
+//	                            <default> for the default entity.
+//	/config/users/<u>/clients/<c>
+//	                            the quotas of user <u> with client id <c> (either may
+//	                            be <default>).
+//	/config/clients/<c>         the quotas of client id <c>.
+//	/config/ips/<ip>            connection_creation_rate of an IP (or <default>).
+//	                            An entity whose last key goes is deleted when it has
+//	                            no children (AdminZkClient.tryCleanQuotaNodes).
+//	/kafka-acl/<Type>/<name>    literal ACLs of one resource, <Type> "Topic", "Group",
+//	                            "Cluster", "TransactionalId", "DelegationToken" or
+//	                            "User", <name> unescaped:
+//	                            {"version":1,"acls":[{"principal":"User:alice",
+//	                             "permissionType":"Allow","operation":"Read","host":"*"}]}
+//	                            (AclEntry); rewritten conditionally on the znode
+//	                            version, deleted with its last ACL.
+//	/kafka-acl-extended/prefixed/<Type>/<name>
+//	                            prefixed ACLs, same JSON.
+//	/kafka-acl-changes/acl_changes_<seq>
+//	                            sequential, text "TOPIC:<name>" (the Java enum
+//	                            name): the literal resource to reload.
+//	/kafka-acl-extended-changes/acl_changes_<seq>
+//	                            sequential, {"version":1,"resourceType":"GROUP",
+//	                            "name":"g-","patternType":"PREFIXED"}.
+//
+// ACLs have no ids in ZooKeeper; package acl deletes by id, so an ACL's
+// id is derived from its binding (aclID), the same on every broker.
+// Every broker reads all of the security znodes at start (and after a
+// new session) and then follows the change notifications, so a change
+// made through one broker applies on the others within a round trip to
+// ZooKeeper. SCRAM credentials are altered only by the active
+// controller (Kafka 3.9 answers NOT_CONTROLLER elsewhere); quotas and
+// ACLs by any broker; DescribeUserScramCredentials, DescribeClientQuotas
+// and DescribeAcls are answered by any broker from its copy. Unlike
+// Kafka, the ACL paths are created by every broker at start, not only by
+// those running the authorizer, since every broker watches them. As
+// Kafka's ZkNodeChangeNotificationListener, every broker deletes the
+// change notifications it has processed once they are 15 minutes old
+// (config and ACL changes alike); a broker that was away longer reloads
+// everything with its new session.
 //
 // Who writes what, as in Kafka 3.9: the broker registers itself and keeps
 // its registration across sessions (a new session re-registers; the

@@ -19,6 +19,7 @@ import (
 
 	"samsa/internal/zkdata"
 	"samsa/metadatacache"
+	"samsa/quota"
 )
 
 // ZKConfig configures the ZooKeeper-backed controller (Kafka's
@@ -82,6 +83,14 @@ type ZK struct {
 	configMu   sync.RWMutex
 	configs    map[string]map[string]string // topic -> overrides
 	lastChange string                       // newest processed config_change_ znode
+
+	// sec is the copy of the SCRAM credentials, client quotas and ACLs
+	// (zksec.go); it has its own lock.
+	sec zkSec
+	// changeExpirationMs is how old (by its ctime) a processed change
+	// notification gets before this broker deletes it
+	// (ZkNodeChangeNotificationListener's changeExpirationMs, 15 minutes).
+	changeExpirationMs atomic.Int64
 
 	// pidMu guards the producer id block handed out locally.
 	pidMu             sync.Mutex
@@ -172,7 +181,10 @@ func OpenZK(ctx context.Context, cfg ZKConfig) (*ZK, error) {
 		return nil, fmt.Errorf("controller: zookeeper %s: %w", cfg.Connect, err)
 	}
 	z := &ZK{cfg: cfg, log: log, conn: conn, chroot: chroot, cache: cfg.Cache,
-		configs: map[string]map[string]string{}, closed: make(chan struct{}), done: make(chan struct{})}
+		configs: map[string]map[string]string{}, closed: make(chan struct{}), done: make(chan struct{}),
+		sec: zkSec{scram: map[scramKey]ScramCredential{}, quotas: map[quota.Entity]map[string]float64{},
+			acls: map[zkdata.ACLResource][]ACL{}, lastACLChange: map[string]string{}}}
+	z.changeExpirationMs.Store(defaultChangeExpiration.Milliseconds())
 	fail := func(err error) (*ZK, error) {
 		conn.Close()
 		return nil, err
@@ -201,7 +213,10 @@ wait:
 			return fail(fmt.Errorf("controller: create chroot %s: %w", chroot, err))
 		}
 	}
-	for _, p := range zkdata.PersistentPaths {
+	// The ACL paths are what AclAuthorizer creates when it starts
+	// (KafkaZkClient.createAclPaths); every broker watches the change
+	// paths, authorizer or not.
+	for _, p := range append(slices.Clone(zkdata.PersistentPaths), zkdata.ACLPaths()...) {
 		if err := z.ensurePath(p, false); err != nil {
 			return fail(fmt.Errorf("controller: create %s: %w", p, err))
 		}
@@ -295,6 +310,8 @@ func (z *ZK) OnExpire(fn func()) {
 func (z *ZK) eventLoop(events <-chan zk.Event, kick <-chan struct{}, expired *atomic.Bool, session int64) {
 	defer close(z.done)
 	changes := z.watchConfigChanges()
+	literalACLs := z.watchACLChanges(zkdata.LiteralACLChangesPath)
+	extendedACLs := z.watchACLChanges(zkdata.ExtendedACLChangesPath)
 	for {
 		select {
 		case <-z.closed:
@@ -309,6 +326,10 @@ func (z *ZK) eventLoop(events <-chan zk.Event, kick <-chan struct{}, expired *at
 		case <-kick:
 		case <-changes:
 			changes = z.watchConfigChanges()
+		case <-literalACLs:
+			literalACLs = z.watchACLChanges(zkdata.LiteralACLChangesPath)
+		case <-extendedACLs:
+			extendedACLs = z.watchACLChanges(zkdata.ExtendedACLChangesPath)
 		}
 		if expired.Swap(false) {
 			// The session is gone: whatever depended on it (the
@@ -334,7 +355,11 @@ func (z *ZK) eventLoop(events <-chan zk.Event, kick <-chan struct{}, expired *at
 			if err := z.loadConfigs(); err != nil {
 				z.log.Error("controller: reloading topic configs failed", "err", err)
 			}
+			z.fire(false)
+			z.fire(true)
 			changes = z.watchConfigChanges()
+			literalACLs = z.watchACLChanges(zkdata.LiteralACLChangesPath)
+			extendedACLs = z.watchACLChanges(zkdata.ExtendedACLChangesPath)
 			z.sessionMu.Lock()
 			hooks := slices.Clone(z.onSession)
 			z.sessionMu.Unlock()
@@ -424,8 +449,9 @@ func (z *ZK) register(ctx context.Context) error {
 	}
 }
 
-// loadConfigs reads every /config/topics/<name> into memory and marks all
-// existing change notifications processed.
+// loadConfigs reads every /config/topics/<name>, the user, client and IP
+// config entities (SCRAM credentials and quotas) and the ACLs into
+// memory and marks all existing change notifications processed.
 func (z *ZK) loadConfigs() error {
 	names, _, err := z.conn.Children(z.p(zkdata.ConfigTopicsPath))
 	if err != nil {
@@ -434,6 +460,12 @@ func (z *ZK) loadConfigs() error {
 	changes, _, err := z.conn.Children(z.p(zkdata.ConfigChangesPath))
 	if err != nil {
 		return fmt.Errorf("controller: list config changes: %w", err)
+	}
+	if err := z.loadEntities(); err != nil {
+		return err
+	}
+	if err := z.loadACLs(); err != nil {
+		return err
 	}
 	configs := make(map[string]map[string]string, len(names))
 	for _, name := range names {
@@ -520,7 +552,47 @@ func (z *ZK) watchConfigChanges() <-chan zk.Event {
 		z.lastChange = c
 		z.configMu.Unlock()
 	}
+	z.configMu.RLock()
+	last = z.lastChange
+	z.configMu.RUnlock()
+	z.purgeChanges(zkdata.ConfigChangesPath, zkdata.ConfigChangePrefix, children, last)
 	return ch
+}
+
+// defaultChangeExpiration is ZkNodeChangeNotificationListener's
+// changeExpirationMs default.
+const defaultChangeExpiration = 15 * time.Minute
+
+// purgeChanges deletes the processed notifications (children up to
+// last) of a change path that are older than changeExpirationMs, as
+// Kafka's ZkNodeChangeNotificationListener.purgeObsoleteNotifications
+// does after processing, so that the path does not grow for ever.
+// Children are in sequence (and so creation) order: it stops at the
+// first one that is still young. Errors are left for the next round.
+func (z *ZK) purgeChanges(changesPath, prefix string, sorted []string, last string) {
+	cutoff := time.Now().UnixMilli() - z.changeExpirationMs.Load()
+	for _, c := range sorted {
+		if !strings.HasPrefix(c, prefix) {
+			continue
+		}
+		if c > last {
+			return
+		}
+		p := z.p(changesPath + "/" + c)
+		ok, st, err := z.conn.Exists(p)
+		if err != nil {
+			return
+		}
+		if !ok {
+			continue
+		}
+		if st.Ctime >= cutoff {
+			return
+		}
+		if err := z.conn.Delete(p, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+			return
+		}
+	}
 }
 
 // configRetryBackoff is the wait before reading config changes again
@@ -558,7 +630,14 @@ func (z *ZK) applyConfigChange(c string) error {
 		z.log.Warn("controller: ignoring bad config change notification", "znode", c, "err", err)
 		return nil
 	}
-	if typ != "topics" {
+	switch typ {
+	case "users", "clients", "ips":
+		if err := z.reloadEntity(typ, name); err != nil {
+			return fmt.Errorf("read config entity %s/%s: %w", typ, name, err)
+		}
+		return nil
+	case "topics":
+	default:
 		return nil
 	}
 	cfg, err := z.readTopicConfig(name)

@@ -23,7 +23,7 @@ func init() {
 }
 
 // scramStore is the part of the controller that keeps SCRAM credentials;
-// controller.Single implements it.
+// controller.Single and controller.ZK implement it.
 type scramStore interface {
 	ScramUsers() map[string]map[controller.ScramMechanism]int32
 	AlterScramCredentials(ctx context.Context, upserts []controller.ScramUpsert, deletes []controller.ScramDelete) error
@@ -84,6 +84,30 @@ func (h *Handlers) describeUserScramCredentials(_ context.Context, _ *protocol.R
 
 func (h *Handlers) alterUserScramCredentials(ctx context.Context, r *protocol.Request, req *kmsg.AlterUserSCRAMCredentialsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.AlterUserSCRAMCredentialsResponse)
+	if h.notController() {
+		// Kafka 3.9's KafkaApis in ZooKeeper mode: only the active
+		// controller alters credentials; the request's error response
+		// names every user once, sorted.
+		users := map[string]bool{}
+		for _, d := range req.Deletions {
+			users[d.Name] = true
+		}
+		for _, u := range req.Upsertions {
+			users[u.Name] = true
+		}
+		names := make([]string, 0, len(users))
+		for u := range users {
+			names = append(names, u)
+		}
+		sort.Strings(names)
+		for _, u := range names {
+			res := kmsg.NewAlterUserSCRAMCredentialsResponseResult()
+			res.User, res.ErrorCode = u, kerr.NotController.Code
+			res.ErrorMessage = kmsg.StringPtr("This is not the correct controller for this cluster.")
+			resp.Results = append(resp.Results, res)
+		}
+		return resp, nil
+	}
 	store, ok := h.Controller.(scramStore)
 	type failure struct {
 		code int16

@@ -85,6 +85,16 @@ func New(deps Deps) *Handlers {
 	}
 	if deps.Quotas == nil {
 		deps.Quotas = newQuotaManager(deps)
+		// In a ZooKeeper cluster quotas also change through other
+		// brokers (a /config/changes notification): the manager takes
+		// them over at once, as Kafka's ClientQuotaManager does through
+		// its DynamicConfigManager.
+		qs, ok := deps.Controller.(quotaStore)
+		n, watches := deps.Controller.(interface{ OnQuotasChanged(func()) })
+		if ok && watches {
+			m := deps.Quotas
+			n.OnQuotasChanged(func() { m.Set(qs.ClientQuotas()) })
+		}
 	}
 	slots := 1000
 	if deps.Config != nil {

@@ -12,7 +12,8 @@ import (
 )
 
 // quotaStore persists client quotas. The single-node controller
-// (controller.Single) implements it; a controller that does not makes
+// (controller.Single) and the ZooKeeper one (controller.ZK, in Kafka's
+// config entities) implement it; a controller that does not makes
 // AlterClientQuotas fail.
 type quotaStore interface {
 	// ClientQuotas returns every stored entity with its values.

@@ -447,11 +447,10 @@ func EncodeConfig(configs map[string]string) []byte {
 	if configs == nil {
 		configs = map[string]string{}
 	}
-	out, _ := json.Marshal(struct {
+	return marshal(struct {
 		Version int               `json:"version"`
 		Config  map[string]string `json:"config"`
 	}{1, configs})
-	return out
 }
 
 // DecodeConfig is ConfigEntityZNode.decode; an empty znode is no
@@ -488,11 +487,10 @@ func DecodeConfig(data []byte) (map[string]string, error) {
 // (ConfigEntityChangeNotificationSequenceZNode):
 // {"version":2,"entity_path":"topics/<name>"}.
 func EncodeConfigChange(entityPath string) []byte {
-	out, _ := json.Marshal(struct {
+	return marshal(struct {
 		Version    int    `json:"version"`
 		EntityPath string `json:"entity_path"`
 	}{2, entityPath})
-	return out
 }
 
 // DecodeConfigChange returns the entity type and name of a change
