@@ -193,6 +193,7 @@ func (b *builder) simpleFields() error {
 	c.ReplicaFetchBackoffMs = int32(b.int64Of("replica.fetch.backoff.ms"))
 	c.ReplicaHighWatermarkCheckpointIntervalMs = b.int64Of("replica.high.watermark.checkpoint.interval.ms")
 	c.ReplicaLagTimeMaxMs = b.int64Of("replica.lag.time.max.ms")
+	c.ReplicaSelectorClass = b.value("replica.selector.class")
 	return nil
 }
 
