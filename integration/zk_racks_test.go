@@ -1,12 +1,17 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -248,4 +253,184 @@ func TestZKFetchFromClosestReplica(t *testing.T) {
 			t.Errorf("rack-c follower sent %v bytes of near to the Java consumer, want the whole log (%d bytes)", after-before, size)
 		}
 	})
+}
+
+// alterLogDir sends AlterReplicaLogDirs v2 for one partition to broker id
+// and returns the partition's error code.
+func (rc *rackCluster) alterLogDir(id int32, dir, topic string, partition int32) int16 {
+	rc.t.Helper()
+	req := kmsg.NewPtrAlterReplicaLogDirsRequest()
+	req.Version = 2
+	d := kmsg.NewAlterReplicaLogDirsRequestDir()
+	d.Dir = dir
+	dt := kmsg.NewAlterReplicaLogDirsRequestDirTopic()
+	dt.Topic, dt.Partitions = topic, []int32{partition}
+	d.Topics = append(d.Topics, dt)
+	req.Dirs = append(req.Dirs, d)
+	conn := dialRawConn(rc.t, rc.brokers[id].Addr())
+	if err := conn.send(req); err != nil {
+		rc.t.Fatal(err)
+	}
+	r, err := conn.recv(req, 10*time.Second)
+	if err != nil {
+		rc.t.Fatalf("AlterReplicaLogDirs to broker %d: %v", id, err)
+	}
+	resp := r.(*kmsg.AlterReplicaLogDirsResponse)
+	if len(resp.Topics) != 1 || resp.Topics[0].Topic != topic || len(resp.Topics[0].Partitions) != 1 || resp.Topics[0].Partitions[0].Partition != partition {
+		rc.t.Fatalf("AlterReplicaLogDirs answer %+v", resp)
+	}
+	return resp.Topics[0].Partitions[0].ErrorCode
+}
+
+// logDirsJSON is kafka-log-dirs.sh --describe's JSON (Kafka's
+// LogDirsCommand).
+type logDirsJSON struct {
+	Brokers []struct {
+		Broker  int32 `json:"broker"`
+		LogDirs []struct {
+			LogDir     string  `json:"logDir"`
+			Error      *string `json:"error"`
+			Partitions []struct {
+				Partition string `json:"partition"`
+				Size      int64  `json:"size"`
+				OffsetLag int64  `json:"offsetLag"`
+				IsFuture  bool   `json:"isFuture"`
+			} `json:"partitions"`
+		} `json:"logDirs"`
+	} `json:"brokers"`
+}
+
+// TestZKLogDirsEveryBroker: every broker of a three-broker cluster
+// answers DescribeLogDirs for its own replicas (topic "all" on 1, 2, 3;
+// "pair" on 2 and 3 only), with sizes that agree once the followers
+// caught up and offset lag 0; kafka-log-dirs.sh --broker-list 1,2,3
+// prints the same. Broker 1 has two log.dirs: Samsa's log store uses
+// the first, which is the one listed, and AlterReplicaLogDirs answers as
+// Kafka does: NONE for the dir the replica is in, LOG_DIR_NOT_FOUND for
+// another one (also the unused second dir of log.dirs) and for an
+// unknown path, REPLICA_NOT_AVAILABLE for a partition the broker holds
+// no replica of, INVALID_TOPIC_EXCEPTION for a topic name too long for a
+// future log's directory.
+func TestZKLogDirsEveryBroker(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	rc := startRackCluster(t, func(id int32) []string {
+		if id == 1 {
+			return []string{"log.dirs=" + dirA + "," + dirB}
+		}
+		return nil
+	})
+	if out := rc.brokers[1].Output(); !strings.Contains(out, "Samsa keeps every partition in the first directory") {
+		t.Errorf("broker 1 did not warn that it uses only the first of log.dirs:\n%s", out)
+	}
+	rc.createAssigned("all", 1, 2, 3)
+	rc.createAssigned("pair", 2, 3)
+	rc.produceN("all", 200)
+	rc.produceN("pair", 100)
+
+	adm := newAdmin(t, rc.seeds()[0])
+	want := map[int32][]string{1: {"all"}, 2: {"all", "pair"}, 3: {"all", "pair"}}
+	var described map[int32]map[string]int64 // broker -> topic -> size of partition 0
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		all, err := adm.DescribeAllLogDirs(ctxT(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		described = map[int32]map[string]int64{}
+		agree := len(all) == 3
+		for id, dirs := range all {
+			if len(dirs) != 1 {
+				t.Fatalf("broker %d lists %d log dirs, want 1: %+v", id, len(dirs), dirs)
+			}
+			described[id] = map[string]int64{}
+			for _, d := range dirs {
+				if d.Err != nil || d.TotalBytes <= 0 {
+					t.Fatalf("broker %d dir %+v", id, d)
+				}
+				if id == 1 && d.Dir != dirA {
+					t.Errorf("broker 1 lists %s, want %s (the first of log.dirs)", d.Dir, dirA)
+				}
+				d.Topics.Each(func(p kadm.DescribedLogDirPartition) {
+					if p.Topic == "all" || p.Topic == "pair" {
+						described[id][p.Topic] = p.Size
+						if p.OffsetLag != 0 || p.IsFuture {
+							t.Errorf("broker %d %s-%d: offset lag %d future %v", id, p.Topic, p.Partition, p.OffsetLag, p.IsFuture)
+						}
+					}
+				})
+			}
+			if len(described[id]) != len(want[id]) {
+				agree = false
+			}
+		}
+		if agree {
+			for _, topic := range []string{"all", "pair"} {
+				size := described[2][topic]
+				for id, topics := range want {
+					if slices.Contains(topics, topic) && described[id][topic] != size || size == 0 {
+						agree = false
+					}
+				}
+			}
+		}
+		if agree {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log dirs never agreed on the replicas' sizes: %v", described)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("DescribeLogDirs: %v", described)
+
+	t.Run("kafka-log-dirs", func(t *testing.T) {
+		tool := kafkaTool(t, "kafka-log-dirs.sh")
+		out := runTool(t, "", tool, "--describe", "--bootstrap-server", strings.Join(rc.seeds(), ","), "--broker-list", "1,2,3", "--topic-list", "all,pair")
+		i := strings.Index(out, "{")
+		if i < 0 || !strings.Contains(out, "Received log directory information from brokers 1,2,3") {
+			t.Fatalf("kafka-log-dirs printed:\n%s", out)
+		}
+		var got logDirsJSON
+		if err := json.Unmarshal([]byte(strings.TrimSpace(out[i:])), &got); err != nil {
+			t.Fatalf("kafka-log-dirs JSON: %v\n%s", err, out)
+		}
+		if len(got.Brokers) != 3 {
+			t.Fatalf("kafka-log-dirs lists %d brokers:\n%s", len(got.Brokers), out)
+		}
+		for _, b := range got.Brokers {
+			if len(b.LogDirs) != 1 || b.LogDirs[0].Error != nil {
+				t.Fatalf("broker %d log dirs: %+v", b.Broker, b.LogDirs)
+			}
+			if b.Broker == 1 && b.LogDirs[0].LogDir != dirA {
+				t.Errorf("broker 1 log dir %s, want %s", b.LogDirs[0].LogDir, dirA)
+			}
+			seen := map[string]int64{}
+			for _, p := range b.LogDirs[0].Partitions {
+				if p.OffsetLag != 0 || p.IsFuture {
+					t.Errorf("broker %d %s: offsetLag %d isFuture %v", b.Broker, p.Partition, p.OffsetLag, p.IsFuture)
+				}
+				seen[strings.TrimSuffix(p.Partition, "-0")] = p.Size
+			}
+			if !maps.Equal(seen, described[b.Broker]) {
+				t.Errorf("broker %d: kafka-log-dirs printed %v, DescribeLogDirs answered %v", b.Broker, seen, described[b.Broker])
+			}
+		}
+	})
+
+	for _, c := range []struct {
+		what  string
+		dir   string
+		topic string
+		want  int16
+	}{
+		{"the replica's own dir", dirA, "all", 0},
+		{"the unused second dir of log.dirs", dirB, "all", kerr.LogDirNotFound.Code},
+		{"a path that is no log dir", filepath.Join(dirA, "elsewhere"), "all", kerr.LogDirNotFound.Code},
+		{"a partition with no replica here", dirA, "pair", kerr.ReplicaNotAvailable.Code},
+		{"a topic name too long for a future log dir", dirA, strings.Repeat("x", 249), kerr.InvalidTopicException.Code},
+	} {
+		if got := rc.alterLogDir(1, c.dir, c.topic, 0); got != c.want {
+			t.Errorf("AlterReplicaLogDirs, %s: error %v, want %v", c.what, kerr.ErrorForCode(got), kerr.ErrorForCode(c.want))
+		}
+	}
 }
