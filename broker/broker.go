@@ -536,6 +536,7 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 		NumFetchers:            int(cfg.NumReplicaFetchers),
 		HWCheckpointIntervalMs: cfg.ReplicaHighWatermarkCheckpointIntervalMs,
 		ClusterMode:            cfg.ZookeeperConnect != "",
+		ReplicaSelector:        replicaSelector(cfg.ReplicaSelectorClass),
 	}, replica.Deps{Logs: logs, OpenLog: h.OpenLog, Logger: log})
 	if z, ok := ctrl.(*controller.ZK); ok {
 		// The cluster view (brokers' inter-broker addresses, the
@@ -982,4 +983,14 @@ func protectedListener(cfg *config.Config) string {
 		return cfg.InterBrokerListenerName
 	}
 	return ""
+}
+
+// replicaSelector maps replica.selector.class, already checked by the
+// config package, to the replica manager's selector.
+func replicaSelector(class string) replica.ReplicaSelector {
+	sel, err := replica.ParseReplicaSelector(class)
+	if err != nil {
+		return replica.SelectorNone
+	}
+	return sel
 }

@@ -59,6 +59,13 @@ func throttledReplicas() validator {
 		valid: "[partitionId]:[brokerId],[partitionId]:[brokerId],..."}
 }
 
+// replicaSelector accepts the replica.selector.class values Samsa
+// implements (Kafka's CLASS type; an unknown class fails Kafka's start).
+func replicaSelector() validator {
+	return validator{typ: TypeClass, oneOf: []string{"", "org.apache.kafka.common.replica.LeaderSelector", "org.apache.kafka.common.replica.RackAwareReplicaSelector"},
+		valid: "[org.apache.kafka.common.replica.RackAwareReplicaSelector, org.apache.kafka.common.replica.LeaderSelector]"}
+}
+
 func i64(n int64) string { return strconv.FormatInt(n, 10) }
 
 // samsaBrokerKeys are the broker keys Samsa implements, with Kafka 4.1's
@@ -117,6 +124,7 @@ var samsaBrokerKeys = []brokerKey{
 	{name: "replica.fetch.wait.max.ms", v: intAtLeast(0), def: "500", doc: "Longest time the leader holds a follower's fetch waiting for data."},
 	{name: "replica.fetch.backoff.ms", v: intAtLeast(0), def: "1000", doc: "Pause of a follower's fetcher after a failed fetch."},
 	{name: "replica.high.watermark.checkpoint.interval.ms", v: longAtLeast(1), def: "5000", doc: "How often high watermarks are written to replication-offset-checkpoint."},
+	{name: "replica.selector.class", v: replicaSelector(), null: true, doc: "KIP-392: org.apache.kafka.common.replica.RackAwareReplicaSelector lets the leader send a consumer with client.rack to an in-sync replica in its rack (Fetch v11+); unset or org.apache.kafka.common.replica.LeaderSelector: leaders only."},
 	{name: "replica.lag.time.max.ms", v: longAtLeast(1), def: "30000", doc: "A follower that has not caught up with the leader's log end for this long leaves the ISR."},
 	{name: "node.id", v: intAtLeast(0), def: "0", doc: "This node's id; a synonym of broker.id."},
 	{name: "num.partitions", v: intAtLeast(1), def: "1", doc: "Partition count of topics created without one."},

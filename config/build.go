@@ -193,6 +193,7 @@ func (b *builder) simpleFields() error {
 	c.ReplicaFetchBackoffMs = int32(b.int64Of("replica.fetch.backoff.ms"))
 	c.ReplicaHighWatermarkCheckpointIntervalMs = b.int64Of("replica.high.watermark.checkpoint.interval.ms")
 	c.ReplicaLagTimeMaxMs = b.int64Of("replica.lag.time.max.ms")
+	c.ReplicaSelectorClass = b.value("replica.selector.class")
 	return nil
 }
 
@@ -236,6 +237,9 @@ func (b *builder) logDirs() error {
 		return b.bad(key, "at least one log directory is needed")
 	}
 	b.c.LogDirs = dirs
+	if len(dirs) > 1 {
+		b.warn(key + ": Samsa keeps every partition in the first directory, " + dirs[0] + "; the others are not used (DescribeLogDirs lists only it, AlterReplicaLogDirs to another answers LOG_DIR_NOT_FOUND)")
+	}
 	return nil
 }
 

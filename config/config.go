@@ -163,6 +163,9 @@ type Config struct {
 	ReplicaFetchBackoffMs                    int32 // replica.fetch.backoff.ms, default 1000
 	ReplicaHighWatermarkCheckpointIntervalMs int64 // replica.high.watermark.checkpoint.interval.ms, default 5000
 	ReplicaLagTimeMaxMs                      int64 // replica.lag.time.max.ms, default 30000
+	// ReplicaSelectorClass is replica.selector.class (KIP-392), empty
+	// when unset (Kafka's default: consumers read from leaders only).
+	ReplicaSelectorClass string
 
 	TransactionStateLogNumPartitions                     int32 // transaction.state.log.num.partitions, default 50
 	TransactionStateLogSegmentBytes                      int32 // transaction.state.log.segment.bytes, default 104857600

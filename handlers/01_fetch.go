@@ -132,7 +132,8 @@ func fetchOverhead(req *kmsg.FetchRequest) int {
 // fetchOnce reads every requested partition once. waits holds each
 // partition's append notification, taken before reading so an append
 // between the read and the wait is not missed. failed reports a partition
-// error, which makes Kafka answer at once.
+// error or a preferred read replica (KIP-392), which make Kafka answer at
+// once.
 func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, bytes int, waits []<-chan struct{}, releases []func(), failed bool) {
 	resp = req.ResponseKind().(*kmsg.FetchResponse)
 	replicaID := fetchReplicaID(req)
@@ -140,6 +141,7 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 	if req.MaxBytes <= 0 {
 		remaining = 1<<31 - 1
 	}
+	var racks *brokerRacks // looked up once per fetch, when needed
 	for _, rt := range req.Topics {
 		st := kmsg.NewFetchResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
@@ -155,7 +157,22 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 			var p *logstore.Partition
 			var rpart *replica.Partition
 			if err == nil {
-				p, rpart, err = h.fetchPartition(t, rp, replicaID)
+				p, rpart, err = h.fetchPartition(t, rp, replicaID, req.Version)
+			}
+			if err == nil && rpart != nil && replicaID < 0 && req.Version >= 11 && req.Rack != "" && h.Replicas.SelectsFollowers() {
+				if racks == nil {
+					racks = h.brokerRacks()
+				}
+				if pref := rpart.PreferredReadReplica(req.Rack, rp.FetchOffset, racks.of); pref >= 0 {
+					// KIP-392: the consumer is sent to a replica in its
+					// rack; no read, no wait, the leader's offsets
+					// (ReplicaManager.readFromLog's preferred path).
+					sp.PreferredReadReplica = pref
+					sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = p.HighWatermark(), p.LastStableOffset(), p.LogStartOffset()
+					st.Partitions = append(st.Partitions, sp)
+					failed = true // Kafka answers at once (hasPreferredReadReplica)
+					continue
+				}
 			}
 			if err != nil && (errorsIs(err, kerr.UnknownTopicOrPartition) || errorsIs(err, kerr.UnknownTopicID)) {
 				// Kafka answers partitions it cannot find with an empty
@@ -245,10 +262,13 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 }
 
 // fetchPartition finds a fetched partition's log. A partition the replica
-// manager holds is served by its leader only (consumers are checked
-// here, followers by replica.Partition.FollowerFetch): Kafka's
-// ReplicaManager.readFromLocalLog with fetchOnlyFromLeader.
-func (h *Handlers) fetchPartition(t controller.Topic, rp kmsg.FetchRequestTopicPartition, replicaID int32) (*logstore.Partition, *replica.Partition, error) {
+// manager holds is served to followers by its leader only (checked by
+// replica.Partition.FollowerFetch), and to consumers by its leader for
+// Fetch v4-v10 and by any replica, leader or follower, for v11+ (KIP-392:
+// Kafka's FetchParams.fetchOnlyLeader is false once the request carries
+// client metadata, v11+); a follower serves them up to its high
+// watermark, and OFFSET_OUT_OF_RANGE past its log end offset.
+func (h *Handlers) fetchPartition(t controller.Topic, rp kmsg.FetchRequestTopicPartition, replicaID int32, version int16) (*logstore.Partition, *replica.Partition, error) {
 	if rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions) {
 		return nil, nil, kerr.UnknownTopicOrPartition
 	}
@@ -258,7 +278,11 @@ func (h *Handlers) fetchPartition(t controller.Topic, rp kmsg.FetchRequestTopicP
 	}
 	if rpart != nil {
 		if replicaID < 0 {
-			if err := rpart.CheckLeader(rp.CurrentLeaderEpoch); err != nil {
+			check := rpart.CheckLeader
+			if version >= 11 {
+				check = rpart.CheckReplica
+			}
+			if err := check(rp.CurrentLeaderEpoch); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -332,4 +356,29 @@ func waitAny(ctx context.Context, chans []<-chan struct{}, timeout time.Duration
 	}
 	i, _, _ := reflect.Select(cases)
 	return i >= 2
+}
+
+// brokerRacks is broker.rack by broker id for the live brokers of the
+// metadata cache (KIP-392's replica selection).
+type brokerRacks struct {
+	racks map[int32]string
+}
+
+func (h *Handlers) brokerRacks() *brokerRacks {
+	bs := h.Controller.Brokers()
+	r := &brokerRacks{racks: make(map[int32]string, len(bs))}
+	for _, b := range bs {
+		rack := ""
+		if b.Rack != nil {
+			rack = *b.Rack
+		}
+		r.racks[b.ID] = rack
+	}
+	return r
+}
+
+// of is a broker's rack and whether the broker is live.
+func (r *brokerRacks) of(id int32) (string, bool) {
+	rack, ok := r.racks[id]
+	return rack, ok
 }

@@ -11,9 +11,17 @@ import (
 	"samsa/protocol"
 )
 
-// DescribeLogDirs v1-v5 (kafka-log-dirs.sh): the one log dir with the
-// size of every partition in it. Partitions with no data yet have no log
-// and are not listed, as in Kafka, where a log exists once created.
+// DescribeLogDirs v1-v5 (kafka-log-dirs.sh): this broker's log dir with
+// the size and offset lag of every partition log in it (Kafka's
+// ReplicaManager.describeLogDirs). Every broker answers for its own logs
+// only (in a cluster, the replicas LeaderAndIsr gave it), so the tool
+// asks each broker of --broker-list. The offset lag is Kafka's
+// getLogEndOffsetLag for a log that is not a future log: max(0, high
+// watermark - log end offset), so 0 for leaders and followers alike.
+// Samsa's log store keeps every partition in one directory, the first of
+// log.dirs, which is the one listed (see AlterReplicaLogDirs).
+// Partitions with no data yet have no log and are not listed, as in
+// Kafka, where a log exists once created.
 func init() { register(1, 5, (*Handlers).describeLogDirs) } // Kafka 4.x removed v0 (KIP-896); v5 adds is_cordoned, always false here
 
 func (h *Handlers) describeLogDirs(_ context.Context, _ *protocol.Request, req *kmsg.DescribeLogDirsRequest) (kmsg.Response, error) {
@@ -37,6 +45,7 @@ func (h *Handlers) describeLogDirs(_ context.Context, _ *protocol.Request, req *
 		}
 		rp := kmsg.NewDescribeLogDirsResponseDirTopicPartition()
 		rp.Partition, rp.Size = p.ID(), p.Size()
+		rp.OffsetLag = max(0, p.HighWatermark()-p.LogEndOffset())
 		byTopic[p.Topic()] = append(byTopic[p.Topic()], rp)
 	}
 	dir := kmsg.NewDescribeLogDirsResponseDir()

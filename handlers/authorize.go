@@ -310,6 +310,26 @@ func (h *Handlers) authorized(ctx context.Context, r *protocol.Request, a api) (
 			return resp, nil
 		}
 		return serve()
+	case *kmsg.AlterReplicaLogDirsRequest:
+		// handleAlterReplicaLogDirsRequest: ALTER on the cluster, else
+		// CLUSTER_AUTHORIZATION_FAILED for every partition.
+		if !z.cluster(acl.OpAlter) {
+			resp := req.ResponseKind().(*kmsg.AlterReplicaLogDirsResponse)
+			for _, d := range req.Dirs {
+				for _, t := range d.Topics {
+					rt := kmsg.NewAlterReplicaLogDirsResponseTopic()
+					rt.Topic = t.Topic
+					for _, p := range t.Partitions {
+						rp := kmsg.NewAlterReplicaLogDirsResponseTopicPartition()
+						rp.Partition, rp.ErrorCode = p, kerr.ClusterAuthorizationFailed.Code
+						rt.Partitions = append(rt.Partitions, rp)
+					}
+					resp.Topics = append(resp.Topics, rt)
+				}
+			}
+			return resp, nil
+		}
+		return serve()
 	case *kmsg.ElectLeadersRequest:
 		// handleElectLeaders: ALTER on the cluster, else
 		// CLUSTER_AUTHORIZATION_FAILED at the top and for each partition

@@ -375,10 +375,24 @@ func TestReplicationAcksAllHighWatermarkAndLeaderChange(t *testing.T) {
 	if sp.ErrorCode != kerr.NotLeaderForPartition.Code || sp.CurrentLeader.LeaderID != 2 || sp.CurrentLeader.LeaderEpoch != 2 {
 		t.Fatalf("produce at the deposed leader: %+v", sp)
 	}
-	// A consumer's fetch at the deposed leader names the new one (Fetch
-	// v12+, KIP-951).
-	if fr := c.consumerFetch(1, topic, 0); fr.ErrorCode != kerr.NotLeaderForPartition.Code || fr.CurrentLeader.LeaderID != 2 || fr.CurrentLeader.LeaderEpoch != 2 {
-		t.Fatalf("fetch at the deposed leader: error %d, current leader %+v", fr.ErrorCode, fr.CurrentLeader)
+	// The deposed leader, now a follower, serves consumers' Fetch v11+
+	// (KIP-392: Kafka's fetchOnlyLeader is false once a fetch carries
+	// client metadata) and refuses older versions.
+	if fr := c.consumerFetch(1, topic, 0); fr.ErrorCode != 0 {
+		t.Fatalf("fetch v12 at the deposed leader: error %d", fr.ErrorCode)
+	}
+	{
+		req := kmsg.NewPtrFetchRequest()
+		req.Version, req.ReplicaID, req.MaxBytes = 10, -1, 1<<20
+		ft := kmsg.NewFetchRequestTopic()
+		ft.Topic = topic
+		fp := kmsg.NewFetchRequestTopicPartition()
+		fp.PartitionMaxBytes, fp.CurrentLeaderEpoch = 1<<20, -1
+		ft.Partitions = []kmsg.FetchRequestTopicPartition{fp}
+		req.Topics = []kmsg.FetchRequestTopic{ft}
+		if code := replRequest(t, c.brokers[1].Addr(), req).(*kmsg.FetchResponse).Topics[0].Partitions[0].ErrorCode; code != kerr.NotLeaderForPartition.Code {
+			t.Fatalf("fetch v10 at the deposed leader answered %d, want NOT_LEADER_OR_FOLLOWER", code)
+		}
 	}
 	// Epochs newer than the leader's are unknown to it (ListOffsets and
 	// OffsetForLeaderEpoch check CurrentLeaderEpoch too).

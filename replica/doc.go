@@ -78,6 +78,56 @@
 // log start. Epoch and leadership errors pause the partition for
 // replica.fetch.backoff.ms until the controller's next LeaderAndIsr.
 //
+// # Fetch from the closest replica (KIP-392)
+//
+// replica.selector.class picks the replica a consumer reads from (Kafka's
+// ReplicaSelector, selector.go): unset (Kafka's default) or
+// org.apache.kafka.common.replica.LeaderSelector keep consumers on the
+// leader; org.apache.kafka.common.replica.RackAwareReplicaSelector lets
+// the leader answer a consumer's Fetch v11+ that carries rack_id
+// (client.rack, franz-go's kgo.Rack) with preferred_read_replica = a
+// follower in that rack, as Kafka's ReplicaManager.findPreferredReadReplica
+// does: only the leader names one, only for consumers, never when the
+// client's rack is empty or the leader is in it; candidates are the
+// followers in the ISR whose log end offset (from their last fetch) is at
+// or past the fetch offset and whose broker is live in the metadata
+// cache with that broker.rack; the most caught-up wins (largest log end
+// offset, then most recently caught up, then highest id:
+// ReplicaView.comparator). Such an answer carries no records and the
+// leader's high watermark, last stable offset and log start offset, and
+// goes out at once (no min_bytes wait). Kafka also requires the
+// follower's log start offset at or below the fetch offset; Samsa's
+// leader does not track followers' log start offsets, so that check is
+// missing.
+//
+// Any replica serves consumer fetches v11+ (Kafka's
+// FetchParams.fetchOnlyLeader is false once a fetch carries client
+// metadata; handlers.fetchPartition with Partition.CheckReplica), whatever
+// replica.selector.class says: a follower reads its log up to its own
+// high watermark (min of the leader's, as of its last fetch, and its log
+// end), answers nothing between that and its log end offset and
+// OFFSET_OUT_OF_RANGE past its log end offset, which makes the Java
+// client and franz-go go back to the leader. Consumer fetches v4-v10 to a
+// follower are NOT_LEADER_OR_FOLLOWER, as in Kafka. A follower learns
+// the leader's high watermark one fetch later, so records reach
+// consumers of a follower up to replica.fetch.wait.max.ms after
+// consumers of the leader.
+//
+// # Log dirs
+//
+// Samsa's log store keeps every partition in one directory, the first of
+// log.dirs (the others are unused, with a warning at start).
+// DescribeLogDirs lists that directory on every broker, with each of the
+// broker's own partition logs, its size and Kafka's offset lag (high
+// watermark - log end offset, at least 0: always 0 outside future logs).
+// AlterReplicaLogDirs gives Kafka's per-partition errors: NONE when the
+// destination is that directory and the broker holds a replica there,
+// LOG_DIR_NOT_FOUND for any other path (including the other dirs of
+// log.dirs: there are no future logs and no ReplicaAlterLogDirsThread),
+// REPLICA_NOT_AVAILABLE when the broker holds no replica,
+// INVALID_TOPIC_EXCEPTION when the future log's directory name would
+// pass 255 bytes.
+//
 // # Locks
 //
 //   - Manager.mu guards the partition map, topic ids, fetchers and the

@@ -56,6 +56,8 @@ type Config struct {
 	// single node's, as a Kafka broker serves only what the controller
 	// assigned it.
 	ClusterMode bool
+	// ReplicaSelector is replica.selector.class (KIP-392, selector.go).
+	ReplicaSelector ReplicaSelector
 }
 
 // Deps are the manager's collaborators.
