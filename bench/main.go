@@ -66,7 +66,7 @@ func main() {
 
 	cfg := config{
 		rounds: *rounds, bytes: int64(*gb * 1e9), latencyRate: 2000, latencyDur: 20 * time.Second,
-		perfRecords: 500_000, scale: *scale, scaleTopics: 100, scaleParts: 100, scaleBytes: 500_000_000,
+		perfRecords: 500_000, scale: *scale, scaleTopics: 100, scaleParts: 100, scaleBytes: 100_000_000,
 		idleConns: 5000, joinGroups: 100, joinConsumers: 1000, only: *only, out: *out, chart: *chart,
 		restartRepeats: 2,
 		producePlan: []produceSpec{

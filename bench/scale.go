@@ -26,7 +26,7 @@ func produceMany(ctx context.Context, addr string, topics []string, total int64)
 		// moment before its replica manager has created the log; produce
 		// answers UNKNOWN_TOPIC_OR_PARTITION meanwhile, which franz-go
 		// gives up on after 4 tries by default. Retry until delivered.
-		kgo.UnknownTopicRetries(-1), kgo.RecordDeliveryTimeout(2*time.Minute))
+		kgo.UnknownTopicRetries(-1), kgo.RecordDeliveryTimeout(5*time.Minute))
 	if err != nil {
 		return 0, 0, nil, err
 	}
