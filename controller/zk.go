@@ -933,6 +933,13 @@ func (z *ZK) CreatePartitions(ctx context.Context, name string, total int32, ass
 	if del, _, _ := z.conn.Exists(z.p(zkdata.DeleteTopicPath(name))); del {
 		return Topic{}, fmt.Errorf("The topic %s is queued for deletion.: %w", name, kerr.InvalidTopicException)
 	}
+	for p := range cur.Replicas {
+		if len(cur.Adding[p]) > 0 || len(cur.Removing[p]) > 0 {
+			// ZkAdminManager.createPartitions: RS = ORS + TRS would give
+			// the new partitions the wrong replication factor.
+			return Topic{}, fmt.Errorf("A partition reassignment is in progress for the topic '%s'.: %w", name, kerr.ReassignmentInProgress)
+		}
+	}
 	have := len(cur.Replicas)
 	switch {
 	case int(total) == have:
