@@ -22,22 +22,22 @@ import (
 
 // Paths of Kafka's znodes (relative to the chroot).
 const (
-	ClusterIDPath        = "/cluster/id"
-	BrokerIDsPath        = "/brokers/ids"
-	TopicsPath           = "/brokers/topics"
-	ControllerPath       = "/controller"
-	ControllerEpochPath  = "/controller_epoch"
-	ConfigTopicsPath     = "/config/topics"
-	ConfigChangesPath    = "/config/changes"
-	ConfigChangePrefix   = "config_change_"
-	DeleteTopicsPath     = "/admin/delete_topics"
+	ClusterIDPath       = "/cluster/id"
+	BrokerIDsPath       = "/brokers/ids"
+	TopicsPath          = "/brokers/topics"
+	ControllerPath      = "/controller"
+	ControllerEpochPath = "/controller_epoch"
+	ConfigTopicsPath    = "/config/topics"
+	ConfigChangesPath   = "/config/changes"
+	ConfigChangePrefix  = "config_change_"
+	DeleteTopicsPath    = "/admin/delete_topics"
 	// ReassignPartitionsPath is ReassignPartitionsZNode: the legacy
 	// (pre-KIP-455) way to ask the controller for reassignments, still
 	// watched by Kafka 3.9's ZooKeeper-mode controller.
 	ReassignPartitionsPath = "/admin/reassign_partitions"
 	// ConfigBrokersPath holds dynamic broker configs, one znode per broker
 	// id and "<default>" for the cluster-wide defaults.
-	ConfigBrokersPath = "/config/brokers"
+	ConfigBrokersPath    = "/config/brokers"
 	ProducerIDBlockPath  = "/latest_producer_id_block"
 	IsrChangeNotifyPath  = "/isr_change_notification"
 	LogDirEventNotifPath = "/log_dir_event_notification"
