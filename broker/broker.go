@@ -517,6 +517,8 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 		NumFetchers:            int(cfg.NumReplicaFetchers),
 		HWCheckpointIntervalMs: cfg.ReplicaHighWatermarkCheckpointIntervalMs,
 		ClusterMode:            cfg.ZookeeperConnect != "",
+		QuotaWindowNum:         cfg.ReplicationQuotaWindowNum,
+		QuotaWindowSize:        time.Duration(cfg.ReplicationQuotaWindowSizeSeconds) * time.Second,
 	}, replica.Deps{Logs: logs, OpenLog: h.OpenLog, Logger: log})
 	if z, ok := ctrl.(*controller.ZK); ok {
 		// The cluster view (brokers' inter-broker addresses, the
@@ -524,6 +526,11 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 		// metadata cache and registration.
 		st.replicas.SetCluster(z.Cache())
 		st.replicas.SetBrokerEpochSource(z.BrokerEpoch)
+		// Replication throttles follow the dynamic broker and topic
+		// configs (Kafka's BrokerConfigHandler / TopicConfigHandler).
+		rm := st.replicas
+		z.OnConfigChange(func() { applyReplicationThrottles(z, rm, cfg.BrokerID, log) })
+		applyReplicationThrottles(z, rm, cfg.BrokerID, log)
 	}
 	st.replicas.Start()
 	h.Replicas = st.replicas
@@ -962,4 +969,42 @@ func protectedListener(cfg *config.Config) string {
 		return cfg.InterBrokerListenerName
 	}
 	return ""
+}
+
+// applyReplicationThrottles sets the replica manager's replication quotas
+// (KIP-73) from ZooKeeper's dynamic configs: the rates from
+// /config/brokers/<id>, else /config/brokers/<default> (unlimited when
+// neither sets them), the throttled partitions from every topic's
+// leader/follower.replication.throttled.replicas.
+func applyReplicationThrottles(z *controller.ZK, m *replica.Manager, id int32, log *slog.Logger) {
+	own, def := z.BrokerConfigs(strconv.Itoa(int(id))), z.BrokerConfigs(controller.BrokerDefaultEntity)
+	rate := func(k string) int64 {
+		v, ok := own[k]
+		if !ok {
+			v, ok = def[k]
+		}
+		if !ok {
+			return -1
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			log.Warn("ignoring bad replication throttle", "config", k, "value", v)
+			return -1
+		}
+		return n
+	}
+	m.LeaderQuota().SetLimit(rate("leader.replication.throttled.rate"))
+	m.FollowerQuota().SetLimit(rate("follower.replication.throttled.rate"))
+	topics := z.TopicConfigsAll()
+	for t, c := range topics {
+		if err := m.LeaderQuota().SetThrottled(t, c["leader.replication.throttled.replicas"]); err != nil {
+			log.Warn("ignoring bad throttled replica list", "topic", t, "err", err)
+		}
+		if err := m.FollowerQuota().SetThrottled(t, c["follower.replication.throttled.replicas"]); err != nil {
+			log.Warn("ignoring bad throttled replica list", "topic", t, "err", err)
+		}
+	}
+	keep := func(t string) bool { _, ok := topics[t]; return ok }
+	m.LeaderQuota().RetainTopics(keep)
+	m.FollowerQuota().RetainTopics(keep)
 }

@@ -78,10 +78,15 @@ type ZK struct {
 	onSession []func()
 	onExpire  []func()
 
-	// configMu guards configs and lastChange.
-	configMu   sync.RWMutex
-	configs    map[string]map[string]string // topic -> overrides
-	lastChange string                       // newest processed config_change_ znode
+	// configMu guards configs, brokerConfigs, lastChange and
+	// onConfigChange.
+	configMu      sync.RWMutex
+	configs       map[string]map[string]string // topic -> overrides
+	brokerConfigs map[string]map[string]string // broker id or "<default>" -> dynamic configs
+	lastChange    string                       // newest processed config_change_ znode
+	// onConfigChange are told of every topic or broker config change
+	// read from ZooKeeper (and of every reload), outside configMu.
+	onConfigChange []func()
 
 	// pidMu guards the producer id block handed out locally.
 	pidMu             sync.Mutex
@@ -446,14 +451,116 @@ func (z *ZK) loadConfigs() error {
 			configs[name] = c
 		}
 	}
+	entities, _, err := z.conn.Children(z.p(zkdata.ConfigBrokersPath))
+	if err != nil && !errors.Is(err, zk.ErrNoNode) {
+		return fmt.Errorf("controller: list broker configs: %w", err)
+	}
+	brokers := make(map[string]map[string]string, len(entities))
+	for _, e := range entities {
+		c, err := z.readConfig(zkdata.ConfigBrokerPath(e))
+		if err != nil {
+			z.log.Error("controller: bad broker config znode", "entity", e, "err", err)
+			continue
+		}
+		if c != nil {
+			brokers[e] = c
+		}
+	}
 	sort.Strings(changes)
 	z.configMu.Lock()
-	defer z.configMu.Unlock()
 	z.configs = configs
+	z.brokerConfigs = brokers
 	if len(changes) > 0 {
 		z.lastChange = changes[len(changes)-1]
 	}
+	z.configMu.Unlock()
+	z.configChanged()
 	return nil
+}
+
+// OnConfigChange registers fn to run after every topic or dynamic broker
+// config change this broker reads from ZooKeeper (DynamicConfigManager's
+// handlers), and after every full reload.
+func (z *ZK) OnConfigChange(fn func()) {
+	z.configMu.Lock()
+	z.onConfigChange = append(z.onConfigChange, fn)
+	z.configMu.Unlock()
+}
+
+func (z *ZK) configChanged() {
+	z.configMu.RLock()
+	hooks := slices.Clone(z.onConfigChange)
+	z.configMu.RUnlock()
+	for _, fn := range hooks {
+		fn()
+	}
+}
+
+// BrokerDefaultEntity is the /config/brokers entity of the cluster-wide
+// dynamic broker defaults (ZooKeeper's "<default>").
+const BrokerDefaultEntity = "<default>"
+
+// BrokerConfigs returns a copy of the dynamic configs of a broker entity
+// (a broker id, or BrokerDefaultEntity) as last read from
+// /config/brokers.
+func (z *ZK) BrokerConfigs(entity string) map[string]string {
+	z.configMu.RLock()
+	defer z.configMu.RUnlock()
+	return cloneConfigs(z.brokerConfigs[entity])
+}
+
+// TopicConfigsAll returns a copy of every topic's overrides.
+func (z *ZK) TopicConfigsAll() map[string]map[string]string {
+	z.configMu.RLock()
+	defer z.configMu.RUnlock()
+	out := make(map[string]map[string]string, len(z.configs))
+	for t, c := range z.configs {
+		out[t] = cloneConfigs(c)
+	}
+	return out
+}
+
+// SetBrokerConfigs replaces a broker entity's dynamic configs in
+// /config/brokers/<entity> (deleting the znode when none is left, as
+// AdminZkClient.changeBrokerConfig writes an empty map) and notifies
+// every broker with a "brokers/<entity>" change.
+func (z *ZK) SetBrokerConfigs(ctx context.Context, entity string, configs map[string]string) error {
+	p := z.p(zkdata.ConfigBrokerPath(entity))
+	data := zkdata.EncodeConfig(configs)
+	if _, err := z.conn.Set(p, data, -1); errors.Is(err, zk.ErrNoNode) {
+		if err := z.ensurePath(zkdata.ConfigBrokersPath, false); err != nil {
+			return fmt.Errorf("controller: create %s: %w", zkdata.ConfigBrokersPath, err)
+		}
+		if _, err := z.conn.Create(p, data, 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			return fmt.Errorf("controller: write config of broker %s: %w", entity, err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("controller: write config of broker %s: %w", entity, err)
+	}
+	if _, err := z.conn.Create(z.p(zkdata.ConfigChangesPath+"/"+zkdata.ConfigChangePrefix),
+		zkdata.EncodeConfigChange("brokers/"+entity), zk.FlagSequence, zk.WorldACL(zk.PermAll)); err != nil {
+		return fmt.Errorf("controller: notify config change of broker %s: %w", entity, err)
+	}
+	z.configMu.Lock()
+	if z.brokerConfigs == nil {
+		z.brokerConfigs = map[string]map[string]string{}
+	}
+	z.brokerConfigs[entity] = cloneConfigs(configs)
+	z.configMu.Unlock()
+	z.configChanged()
+	return nil
+}
+
+// readConfig reads a config znode at kafkaPath, nil when missing.
+func (z *ZK) readConfig(kafkaPath string) (map[string]string, error) {
+	data, _, err := z.conn.Get(z.p(kafkaPath))
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return zkdata.DecodeConfig(data)
 }
 
 // TopicConfigFromZooKeeper reads a topic's overrides from
@@ -558,6 +665,24 @@ func (z *ZK) applyConfigChange(c string) error {
 		z.log.Warn("controller: ignoring bad config change notification", "znode", c, "err", err)
 		return nil
 	}
+	if typ == "brokers" {
+		cfg, err := z.readConfig(zkdata.ConfigBrokerPath(name))
+		if err != nil {
+			return fmt.Errorf("read config of broker %s: %w", name, err)
+		}
+		z.configMu.Lock()
+		if z.brokerConfigs == nil {
+			z.brokerConfigs = map[string]map[string]string{}
+		}
+		if cfg == nil {
+			delete(z.brokerConfigs, name)
+		} else {
+			z.brokerConfigs[name] = cfg
+		}
+		z.configMu.Unlock()
+		z.configChanged()
+		return nil
+	}
 	if typ != "topics" {
 		return nil
 	}
@@ -572,6 +697,7 @@ func (z *ZK) applyConfigChange(c string) error {
 		z.configs[name] = cfg
 	}
 	z.configMu.Unlock()
+	z.configChanged()
 	return nil
 }
 
@@ -865,6 +991,7 @@ func (z *ZK) writeTopicConfig(name string, configs map[string]string) error {
 	z.configMu.Lock()
 	z.configs[name] = cloneConfigs(configs)
 	z.configMu.Unlock()
+	z.configChanged()
 	return nil
 }
 

@@ -56,6 +56,11 @@ type Config struct {
 	// single node's, as a Kafka broker serves only what the controller
 	// assigned it.
 	ClusterMode bool
+	// QuotaWindowNum and QuotaWindowSize are
+	// replication.quota.window.num and replication.quota.window.size
+	// .seconds: the samples of the replication quotas' rates.
+	QuotaWindowNum  int
+	QuotaWindowSize time.Duration
 }
 
 // Deps are the manager's collaborators.
@@ -100,6 +105,10 @@ type Manager struct {
 	fetchers        map[fetcherKey]*fetcher
 	checkpointed    map[TP]int64 // high watermarks read from the checkpoint at start
 
+	// leaderQuota and followerQuota are the replication throttles
+	// (KIP-73), set from dynamic broker and topic configs.
+	leaderQuota, followerQuota *ReplicationQuota
+
 	alterCh chan alterItem
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -139,6 +148,8 @@ func New(cfg Config, deps Deps) *Manager {
 		alterCh:         make(chan alterItem, 1024),
 		ctx:             ctx, cancel: cancel,
 	}
+	m.leaderQuota = NewReplicationQuota(cfg.BrokerID, cfg.QuotaWindowNum, cfg.QuotaWindowSize, deps.Now)
+	m.followerQuota = NewReplicationQuota(cfg.BrokerID, cfg.QuotaWindowNum, cfg.QuotaWindowSize, deps.Now)
 	m.cluster.Store(&clusterBox{m.learned})
 	m.epoch.Store(-1)
 	m.active.Store(cfg.ClusterMode)
@@ -151,6 +162,16 @@ func New(cfg Config, deps Deps) *Manager {
 	}
 	return m
 }
+
+// LeaderQuota is the leader-side replication throttle
+// (leader.replication.throttled.rate and .replicas): followers' fetches
+// of throttled partitions get no records while it is exceeded.
+func (m *Manager) LeaderQuota() *ReplicationQuota { return m.leaderQuota }
+
+// FollowerQuota is the follower-side replication throttle
+// (follower.replication.throttled.rate and .replicas): this broker's
+// fetchers leave throttled partitions out while it is exceeded.
+func (m *Manager) FollowerQuota() *ReplicationQuota { return m.followerQuota }
 
 // Start runs the ISR expiration check, the high watermark checkpoint and
 // the AlterPartition sender until Close.
