@@ -193,8 +193,8 @@ const brokerDefaultEntity = "<default>"
 // sets and clears it) but Samsa has no intra-broker log dir moves to
 // throttle.
 var dynamicBrokerKeys = map[string]string{
-	"leader.replication.throttled.rate":               "A long representing the upper bound (bytes/sec) on replication traffic for leaders enumerated in the property leader.replication.throttled.replicas (for each topic).",
-	"follower.replication.throttled.rate":             "A long representing the upper bound (bytes/sec) on replication traffic for followers enumerated in the property follower.replication.throttled.replicas (for each topic).",
+	"leader.replication.throttled.rate":              "A long representing the upper bound (bytes/sec) on replication traffic for leaders enumerated in the property leader.replication.throttled.replicas (for each topic).",
+	"follower.replication.throttled.rate":            "A long representing the upper bound (bytes/sec) on replication traffic for followers enumerated in the property follower.replication.throttled.replicas (for each topic).",
 	"replica.alter.log.dirs.io.max.bytes.per.second": "A long representing the upper bound (bytes/sec) on disk IO used for moving replica between log directories on the same broker.",
 }
 
