@@ -543,6 +543,7 @@ func (m *Manager) stop(tp TP, epoch int32, del bool) int16 {
 		p.mu.RUnlock()
 		if epoch >= 0 && epoch < cur {
 			m.mu.Unlock()
+			m.log.Info("replica: StopReplica with an older leader epoch ignored", "partition", tp.String(), "leader_epoch", epoch, "current", cur)
 			return kerr.FencedLeaderEpoch.Code
 		}
 		if del {
@@ -560,6 +561,7 @@ func (m *Manager) stop(tp TP, epoch int32, del bool) int16 {
 		p.log.Notify() // delayed produces re-check (Kafka completes them)
 		m.tellListener(tp, false, epoch)
 	}
+	m.log.Info("replica: stopped replica", "partition", tp.String(), "delete", del, "leader_epoch", epoch)
 	if del && m.deps.Logs != nil {
 		if err := m.deps.Logs.DeletePartition(tp.Topic, tp.Partition); err != nil {
 			m.log.Error("replica: deleting partition for StopReplica", "partition", tp.String(), "err", err)
