@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -55,16 +56,17 @@ func (c *zkCluster) createAssigned(t *testing.T, topic string, replicas ...int32
 	})
 }
 
-// fill writes n records of size bytes to topic (acks=all).
+// fill writes n records of size random bytes to topic (acks=all).
 func (c *zkCluster) fill(t *testing.T, topic string, n, size int) {
 	t.Helper()
 	cl := c.adminClient(t, kgo.ProducerBatchMaxBytes(1<<20), kgo.ProducerLinger(5*time.Millisecond))
-	val := []byte(strings.Repeat("x", size))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var ferr error
 	for i := 0; i < n; i++ {
 		wg.Add(1)
+		val := make([]byte, size) // random: the producer compresses
+		_, _ = rand.Read(val)
 		cl.Produce(ctxT(t), &kgo.Record{Topic: topic, Value: val}, func(_ *kgo.Record, err error) {
 			defer wg.Done()
 			if err != nil {
@@ -256,7 +258,8 @@ func TestZKReassignExecuteVerify(t *testing.T) {
 func TestZKReassignCancelAndList(t *testing.T) {
 	tool := kafkaTool(t, "kafka-reassign-partitions.sh")
 	configs := kafkaTool(t, "kafka-configs.sh")
-	c := startZKCluster(t, 4)
+	// Small fetches: the 20 kB/s throttle then holds from the first one.
+	c := startZKClusterWith(t, 4, "replica.fetch.max.bytes=65536")
 	bootstrap := strings.Join(c.seeds(), ",")
 	const topic = "cancelled"
 	c.createAssigned(t, topic, 1, 2, 3)
@@ -337,13 +340,21 @@ func TestZKReassignCancelAndList(t *testing.T) {
 	}
 
 	out = runTool(t, "", tool, "--bootstrap-server", bootstrap, "--cancel", "--reassignment-json-file", file)
-	if !strings.Contains(out, "Successfully cancelled partition reassignment for cancelled-0") {
+	if !strings.Contains(out, "Successfully cancelled partition reassignment for: cancelled-0") {
 		t.Fatalf("--cancel printed:\n%s", out)
 	}
+	// Back on ORS = RS - AR = [2,3,1]: as Kafka says
+	// (updateCurrentReassignment), the original order cannot be restored
+	// once the target's replicas were put first.
 	c.waitAgree("back on 1,2,3", 10*time.Second, func(m *kmsg.MetadataResponse) bool {
 		mp := partitionOf(m, topic, 0)
-		return slices.Equal(mp.Replicas, []int32{1, 2, 3}) && len(mp.ISR) == 3
+		return slices.Equal(mp.Replicas, []int32{2, 3, 1}) && len(mp.ISR) == 3
 	})
+	data, _ = c.get("/brokers/topics/" + topic)
+	if !strings.Contains(string(data), `"partitions":{"0":[2,3,1]}`) || !strings.Contains(string(data), `"adding_replicas":{}`) ||
+		!strings.Contains(string(data), `"removing_replicas":{}`) {
+		t.Errorf("topic znode after --cancel: %s", data)
+	}
 	if r := c.listReassignments(t, topic); len(r.Topics) != 0 {
 		t.Errorf("still listed after --cancel: %+v", r.Topics)
 	}
@@ -406,7 +417,7 @@ func TestZKReassignThrottle(t *testing.T) {
 // a (throttled) reassignment: the next controller finishes it from the
 // topic znode's adding/removing replicas.
 func TestZKReassignControllerFailover(t *testing.T) {
-	c := startZKClusterWith(t, 4, "replica.fetch.max.bytes=65536")
+	c := startZKClusterWith(t, 4, "replica.fetch.max.bytes=65536", "replication.quota.window.num=2")
 	ctl := metadataFrom(t, c.anyLive().Addr()).ControllerID
 	var others []int32
 	for id := int32(1); id <= 4; id++ {
@@ -419,7 +430,7 @@ func TestZKReassignControllerFailover(t *testing.T) {
 	c.createAssigned(t, topic, a, b)
 	c.fill(t, topic, 150, 10000) // 1.5 MB
 
-	// A throttle of 300 kB/s on every broker keeps the move going for
+	// A throttle of 200 kB/s on every broker keeps the move going for
 	// seconds (set through IncrementalAlterConfigs, as the tool does).
 	for id := int32(1); id <= 4; id++ {
 		req := kmsg.NewPtrIncrementalAlterConfigsRequest()
@@ -427,7 +438,7 @@ func TestZKReassignControllerFailover(t *testing.T) {
 		res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeBroker, strconv.Itoa(int(id))
 		for _, k := range []string{"leader.replication.throttled.rate", "follower.replication.throttled.rate"} {
 			cfg := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
-			cfg.Name, cfg.Value = k, kmsg.StringPtr("300000")
+			cfg.Name, cfg.Value = k, kmsg.StringPtr("200000")
 			res.Configs = append(res.Configs, cfg)
 		}
 		req.Resources = append(req.Resources, res)
@@ -476,4 +487,13 @@ func TestZKReassignControllerFailover(t *testing.T) {
 		t.Errorf("still listed: %+v", r.Topics)
 	}
 	waitNoLogDir(t, c, a, topic)
+	finished := false
+	for id, br := range c.brokers {
+		if id != ctl && strings.Contains(br.Output(), `msg="controller: reassignment completed" topic=failover`) {
+			finished = true
+		}
+	}
+	if !finished {
+		t.Error("no surviving broker completed the reassignment as controller")
+	}
 }
