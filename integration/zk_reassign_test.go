@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -329,7 +330,7 @@ func TestZKReassignCancelAndList(t *testing.T) {
 		}
 	}
 	// Another broker than the controller answers NOT_CONTROLLER.
-	ctl := metadataFrom(t, c.anyLive().Addr()).ControllerID
+	ctl := c.waitAgree("controller elected", 10*time.Second, func(m *kmsg.MetadataResponse) bool { return m.ControllerID > 0 }).ControllerID
 	other := c.brokers[1]
 	if ctl == 1 {
 		other = c.brokers[2]
@@ -418,7 +419,9 @@ func TestZKReassignThrottle(t *testing.T) {
 // topic znode's adding/removing replicas.
 func TestZKReassignControllerFailover(t *testing.T) {
 	c := startZKClusterWith(t, 4, "replica.fetch.max.bytes=65536", "replication.quota.window.num=2")
-	ctl := metadataFrom(t, c.anyLive().Addr()).ControllerID
+	ctl := c.waitAgree("controller elected", 10*time.Second, func(m *kmsg.MetadataResponse) bool {
+		return m.ControllerID > 0 && len(m.Brokers) == 4
+	}).ControllerID
 	var others []int32
 	for id := int32(1); id <= 4; id++ {
 		if id != ctl {
@@ -495,5 +498,26 @@ func TestZKReassignControllerFailover(t *testing.T) {
 	}
 	if !finished {
 		t.Error("no surviving broker completed the reassignment as controller")
+	}
+
+	// The legacy /admin/reassign_partitions znode (old tools, mixed
+	// clusters): the controller applies it and deletes it when done.
+	legacy := fmt.Sprintf(`{"version":1,"partitions":[{"topic":%q,"partition":0,"replicas":[%d,%d]}]}`, topic, d, b)
+	if _, err := c.conn.Create("/kafka/admin/reassign_partitions", []byte(legacy), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("create /admin/reassign_partitions: %v", err)
+	}
+	c.waitAgree("reordered through zookeeper", 10*time.Second, func(m *kmsg.MetadataResponse) bool {
+		return slices.Equal(partitionOf(m, topic, 0).Replicas, []int32{d, b})
+	}, ctl)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ok, _, err := c.conn.Exists("/kafka/admin/reassign_partitions")
+		if err == nil && !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/admin/reassign_partitions not deleted (%v)", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

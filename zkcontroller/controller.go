@@ -305,7 +305,11 @@ func (c *Controller) handle(ev any) {
 		e.reply <- c.listReassignments(e.parts)
 	case evZkReassignment:
 		if c.active && e.gen == c.gen {
-			c.guard(func() error { _, err := c.processZkReassignment(); return err })
+			if e.created {
+				c.guard(func() error { _, err := c.processZkReassignment(); return err })
+			} else {
+				c.guard(func() error { _, err := c.watchZkReassignment(); return err })
+			}
 		}
 	case evEpoch:
 		if c.active {

@@ -103,8 +103,34 @@ type (
 		parts []tp // nil: every partition being reassigned
 		reply chan listResult
 	}
-	evZkReassignment struct{ gen int }
+	// evZkReassignment: the /admin/reassign_partitions watch fired;
+	// created tells a creation (acted on, as Kafka's
+	// PartitionReassignmentHandler.handleCreation) from other changes
+	// (the controller's own rewrites and deletes: the watch is only set
+	// again).
+	evZkReassignment struct {
+		gen     int
+		created bool
+	}
 )
+
+// watchZkReassignment sets the exists watch on /admin/reassign_partitions
+// and reports whether the znode exists.
+func (c *Controller) watchZkReassignment() (bool, error) {
+	ok, _, ch, err := c.conn.ExistsW(c.p(zkdata.ReassignPartitionsPath))
+	if err != nil {
+		return false, fmt.Errorf("watch %s: %w", zkdata.ReassignPartitionsPath, err)
+	}
+	gen := c.gen
+	go func() {
+		select {
+		case ev := <-ch:
+			c.post(evZkReassignment{gen: gen, created: ev.Type == zk.EventNodeCreated})
+		case <-c.stop:
+		}
+	}()
+	return ok, nil
+}
 
 type reassignResult struct {
 	code int16
@@ -549,11 +575,10 @@ func (c *Controller) initReassignments() error {
 // /admin/reassign_partitions and start what it asks for; partitions that
 // fail are taken out of it. It returns the partitions started.
 func (c *Controller) processZkReassignment() (map[tp]bool, error) {
-	ok, _, ch, err := c.conn.ExistsW(c.p(zkdata.ReassignPartitionsPath))
+	ok, err := c.watchZkReassignment()
 	if err != nil {
-		return nil, fmt.Errorf("watch %s: %w", zkdata.ReassignPartitionsPath, err)
+		return nil, err
 	}
-	c.watch(ch, evZkReassignment{c.gen})
 	if !ok {
 		return nil, nil
 	}
@@ -638,9 +663,6 @@ func (c *Controller) removeFromZkReassignment(match func(x tp, replicas []int32)
 		c.log.Info("controller: no more partitions to reassign through zookeeper; deleting " + zkdata.ReassignPartitionsPath)
 		if err := c.deleteConditional(c.p(zkdata.ReassignPartitionsPath)); err != nil {
 			return err
-		}
-		if _, _, ch, err := c.conn.ExistsW(c.p(zkdata.ReassignPartitionsPath)); err == nil {
-			c.watch(ch, evZkReassignment{c.gen})
 		}
 		return nil
 	}
