@@ -60,7 +60,7 @@ func (c *zkCluster) createAssigned(t *testing.T, topic string, replicas ...int32
 // fill writes n records of size random bytes to topic (acks=all).
 func (c *zkCluster) fill(t *testing.T, topic string, n, size int) {
 	t.Helper()
-	cl := c.adminClient(t, kgo.ProducerBatchMaxBytes(1<<20), kgo.ProducerLinger(5*time.Millisecond))
+	cl := c.adminClient(t, kgo.ProducerBatchMaxBytes(64<<10), kgo.ProducerLinger(5*time.Millisecond)) // batches smaller than replica.fetch.max.bytes
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var ferr error
@@ -129,6 +129,18 @@ func waitVerified(t *testing.T, tool, bootstrap, file, topic string, timeout tim
 func hasLogDir(c *zkCluster, id int32, topic string) bool {
 	_, err := os.Stat(filepath.Join(c.brokers[id].DataDir(), topic+"-0"))
 	return err == nil
+}
+
+// logBytes is the size of broker id's log segments of topic's partition 0.
+func logBytes(c *zkCluster, id int32, topic string) int64 {
+	files, _ := filepath.Glob(filepath.Join(c.brokers[id].DataDir(), topic+"-0", "*.log"))
+	var n int64
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
 }
 
 func waitNoLogDir(t *testing.T, c *zkCluster, id int32, topic string) {
@@ -374,8 +386,10 @@ func TestZKReassignThrottle(t *testing.T) {
 	tool := kafkaTool(t, "kafka-reassign-partitions.sh")
 	configs := kafkaTool(t, "kafka-configs.sh")
 	// Two samples of 1 s: the quota admits a burst of about one second's
-	// worth, so the rate shows within seconds; small fetches make it even.
-	c := startZKClusterWith(t, 4, "replication.quota.window.num=2", "replica.fetch.max.bytes=65536")
+	// worth, so the rate shows within seconds; small fetches, and a
+	// follower that looks again every 100 ms when its quota held it back
+	// (replica.fetch.backoff.ms), make it even.
+	c := startZKClusterWith(t, 4, "replication.quota.window.num=2", "replica.fetch.max.bytes=65536", "replica.fetch.backoff.ms=100")
 	bootstrap := strings.Join(c.seeds(), ",")
 	const topic = "throttled"
 	c.createAssigned(t, topic, 1, 2, 3)
@@ -388,15 +402,45 @@ func TestZKReassignThrottle(t *testing.T) {
 	if !strings.Contains(out, "Successfully started partition reassignment for throttled-0") {
 		t.Fatalf("--execute printed:\n%s", out)
 	}
-	c.waitAgree("4 in sync", 25*time.Second, func(m *kmsg.MetadataResponse) bool {
-		mp := partitionOf(m, topic, 0)
-		return slices.Contains(mp.ISR, 4)
-	})
+	// Broker 4's log size, sampled until it is in sync: the rate after
+	// the first MB (the quota's burst) is the throttle's.
+	type point struct {
+		at    time.Time
+		bytes int64
+	}
+	var points []point
+	deadline := time.Now().Add(25 * time.Second)
+	for {
+		points = append(points, point{time.Now(), logBytes(c, 4, topic)})
+		mp := partitionOf(metadataFrom(t, c.brokers[2].Addr()), topic, 0)
+		if slices.Contains(mp.ISR, 4) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("broker 4 not in sync within 25s; its log has %d bytes", points[len(points)-1].bytes)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	took := time.Since(start)
-	t.Logf("3 MB moved under a %d B/s throttle in %v (%.0f B/s)", rate, took, 3e6/took.Seconds())
-	// 3 MB at 1 MB/s with a one-second burst: at least about 2 s.
-	if took < 1500*time.Millisecond {
-		t.Errorf("3 MB moved in %v: the %d B/s throttle did not hold", took, rate)
+	last := points[len(points)-1]
+	var from *point
+	for i := range points {
+		if points[i].bytes >= 1<<20 {
+			from = &points[i]
+			break
+		}
+	}
+	if from == nil || last.bytes-from.bytes < 1<<20 {
+		var b strings.Builder
+		for _, p := range points {
+			fmt.Fprintf(&b, " %dms:%d", p.at.Sub(start).Milliseconds(), p.bytes)
+		}
+		t.Fatalf("too few samples to measure the rate:%s", b.String())
+	}
+	steady := float64(last.bytes-from.bytes) / last.at.Sub(from.at).Seconds()
+	t.Logf("%d bytes moved under a %d B/s throttle in %v; %.0f B/s after the first MB", last.bytes, rate, took, steady)
+	if steady > 1.5*rate || steady < 0.3*rate {
+		t.Errorf("replication ran at %.0f B/s under a %d B/s throttle", steady, rate)
 	}
 	out = waitVerified(t, tool, bootstrap, file, topic, 10*time.Second)
 	if !strings.Contains(out, "Clearing broker-level throttles") || !strings.Contains(out, "Clearing topic-level throttles on topic throttled") {
