@@ -114,8 +114,10 @@
 // reassignments found in topic znodes resume); its entries that fail are
 // removed from it. Cancelling cannot restore ORS's order when TRS
 // overlapped it (Kafka's caveat): [1,2,3] -> [2,3,4] cancelled is
-// [2,3,1]. Not done: topic deletion is not held back while a partition
-// of the topic is being reassigned (Kafka marks it ineligible).
+// [2,3,1]. A topic deletion asked for while a partition of the topic is
+// being reassigned waits until the reassignment completes (Kafka's
+// markTopicIneligibleForDeletion); one found at failover goes ahead and
+// abandons the reassignment.
 //
 // Every change is written to ZooKeeper first; then LeaderAndIsr goes to
 // the live replicas of the changed partitions and UpdateMetadata to every

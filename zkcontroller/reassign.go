@@ -351,7 +351,24 @@ func (c *Controller) onPartitionReassignment(tc *topicCtx, p int32, ra assignmen
 	c.sendUpdateMetadata(c.liveIDs())
 	c.log.Info("controller: reassignment completed", "topic", tc.name, "partition", p, "replicas", done.replicas,
 		"leader", tc.parts[p].st.Leader, "isr", tc.parts[p].st.ISR)
+	// A deletion of the topic that waited for the reassignment resumes
+	// (resumeDeletionForTopics).
+	if !c.topicReassigning(tc) {
+		if ok, _, err := c.conn.Exists(c.p(zkdata.DeleteTopicPath(tc.name))); err == nil && ok {
+			return c.onDeleteTopics()
+		}
+	}
 	return nil
+}
+
+// topicReassigning reports whether a partition of tc is being reassigned.
+func (c *Controller) topicReassigning(tc *topicCtx) bool {
+	for p := range tc.replicas {
+		if c.assignmentOf(tc, p).reassigning() {
+			return true
+		}
+	}
+	return false
 }
 
 // reassignmentComplete is isReassignmentComplete: not reassigning, or
