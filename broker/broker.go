@@ -529,7 +529,12 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 		// Replication throttles follow the dynamic broker and topic
 		// configs (Kafka's BrokerConfigHandler / TopicConfigHandler).
 		rm := st.replicas
-		z.OnConfigChange(func() { applyReplicationThrottles(z, rm, cfg.BrokerID, log) })
+		var throttleMu sync.Mutex // one application at a time, each from the newest configs
+		z.OnConfigChange(func() {
+			throttleMu.Lock()
+			defer throttleMu.Unlock()
+			applyReplicationThrottles(z, rm, cfg.BrokerID, log)
+		})
 		applyReplicationThrottles(z, rm, cfg.BrokerID, log)
 	}
 	st.replicas.Start()
