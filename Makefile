@@ -91,6 +91,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzAppendReplica $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./replica FuzzParseHWCheckpoint $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./replica FuzzDecodeResponse $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./replica FuzzParseThrottledReplicas $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzParseJAAS $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzParsePlain $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzPrincipalMappingRules $(FUZZTIME)

@@ -537,6 +537,8 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 		HWCheckpointIntervalMs: cfg.ReplicaHighWatermarkCheckpointIntervalMs,
 		ClusterMode:            cfg.ZookeeperConnect != "",
 		ReplicaSelector:        replicaSelector(cfg.ReplicaSelectorClass),
+		QuotaWindowNum:         cfg.ReplicationQuotaWindowNum,
+		QuotaWindowSize:        time.Duration(cfg.ReplicationQuotaWindowSizeSeconds) * time.Second,
 	}, replica.Deps{Logs: logs, OpenLog: h.OpenLog, Logger: log})
 	if z, ok := ctrl.(*controller.ZK); ok {
 		// The cluster view (brokers' inter-broker addresses, the
@@ -544,6 +546,16 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 		// metadata cache and registration.
 		st.replicas.SetCluster(z.Cache())
 		st.replicas.SetBrokerEpochSource(z.BrokerEpoch)
+		// Replication throttles follow the dynamic broker and topic
+		// configs (Kafka's BrokerConfigHandler / TopicConfigHandler).
+		rm := st.replicas
+		var throttleMu sync.Mutex // one application at a time, each from the newest configs
+		z.OnConfigChange(func() {
+			throttleMu.Lock()
+			defer throttleMu.Unlock()
+			applyReplicationThrottles(z, rm, cfg.BrokerID, log)
+		})
+		applyReplicationThrottles(z, rm, cfg.BrokerID, log)
 	}
 	st.replicas.Start()
 	h.Replicas = st.replicas
@@ -993,4 +1005,42 @@ func replicaSelector(class string) replica.ReplicaSelector {
 		return replica.SelectorNone
 	}
 	return sel
+}
+
+// applyReplicationThrottles sets the replica manager's replication quotas
+// (KIP-73) from ZooKeeper's dynamic configs: the rates from
+// /config/brokers/<id>, else /config/brokers/<default> (unlimited when
+// neither sets them), the throttled partitions from every topic's
+// leader/follower.replication.throttled.replicas.
+func applyReplicationThrottles(z *controller.ZK, m *replica.Manager, id int32, log *slog.Logger) {
+	own, def := z.BrokerConfigs(strconv.Itoa(int(id))), z.BrokerConfigs(controller.BrokerDefaultEntity)
+	rate := func(k string) int64 {
+		v, ok := own[k]
+		if !ok {
+			v, ok = def[k]
+		}
+		if !ok {
+			return -1
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			log.Warn("ignoring bad replication throttle", "config", k, "value", v)
+			return -1
+		}
+		return n
+	}
+	m.LeaderQuota().SetLimit(rate("leader.replication.throttled.rate"))
+	m.FollowerQuota().SetLimit(rate("follower.replication.throttled.rate"))
+	topics := z.TopicConfigsAll()
+	for t, c := range topics {
+		if err := m.LeaderQuota().SetThrottled(t, c["leader.replication.throttled.replicas"]); err != nil {
+			log.Warn("ignoring bad throttled replica list", "topic", t, "err", err)
+		}
+		if err := m.FollowerQuota().SetThrottled(t, c["follower.replication.throttled.replicas"]); err != nil {
+			log.Warn("ignoring bad throttled replica list", "topic", t, "err", err)
+		}
+	}
+	keep := func(t string) bool { _, ok := topics[t]; return ok }
+	m.LeaderQuota().RetainTopics(keep)
+	m.FollowerQuota().RetainTopics(keep)
 }

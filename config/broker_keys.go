@@ -118,6 +118,8 @@ var samsaBrokerKeys = []brokerKey{
 	{name: "message.max.bytes", v: intAtLeast(0), def: "1048588", doc: "Largest record batch a topic accepts, unless the topic sets max.message.bytes."},
 	{name: "min.insync.replicas", v: intAtLeast(1), def: "1", doc: "Replicas that must have a write before an acks=all produce succeeds."},
 	{name: "num.replica.fetchers", v: intAtLeast(1), def: "1", doc: "Fetcher goroutines per source broker that replicate its partitions to this one."},
+	{name: "replication.quota.window.num", v: intAtLeast(1), def: "11", doc: "Number of samples the replication throttles' byte rates are measured over (KIP-73)."},
+	{name: "replication.quota.window.size.seconds", v: intAtLeast(1), def: "1", doc: "Length of each replication throttle rate sample, in seconds."},
 	{name: "replica.fetch.max.bytes", v: intAtLeast(0), def: "1048576", doc: "Bytes a follower asks for per partition in one fetch (at least one batch is returned)."},
 	{name: "replica.fetch.min.bytes", v: intAtLeast(1), def: "1", doc: "Bytes a follower's fetch waits for before the leader answers."},
 	{name: "replica.fetch.response.max.bytes", v: intAtLeast(0), def: "10485760", doc: "Bytes a follower asks for in one whole fetch response."},

@@ -187,6 +187,8 @@ func (b *builder) simpleFields() error {
 	c.ControllerRequests = b.value(ControllerRequestsKey) == "true"
 	c.NumReplicaFetchers = int32(b.int64Of("num.replica.fetchers"))
 	c.ReplicaFetchMaxBytes = int32(b.int64Of("replica.fetch.max.bytes"))
+	c.ReplicationQuotaWindowNum = int(b.int64Of("replication.quota.window.num"))
+	c.ReplicationQuotaWindowSizeSeconds = int(b.int64Of("replication.quota.window.size.seconds"))
 	c.ReplicaFetchMinBytes = int32(b.int64Of("replica.fetch.min.bytes"))
 	c.ReplicaFetchResponseMaxBytes = int32(b.int64Of("replica.fetch.response.max.bytes"))
 	c.ReplicaFetchWaitMaxMs = int32(b.int64Of("replica.fetch.wait.max.ms"))

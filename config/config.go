@@ -155,8 +155,13 @@ type Config struct {
 	ControllerRequests bool
 
 	// Replication (package replica), Kafka's names and defaults.
-	NumReplicaFetchers                       int32 // num.replica.fetchers, default 1
-	ReplicaFetchMaxBytes                     int32 // replica.fetch.max.bytes, default 1048576
+	NumReplicaFetchers   int32 // num.replica.fetchers, default 1
+	ReplicaFetchMaxBytes int32 // replica.fetch.max.bytes, default 1048576
+	// ReplicationQuotaWindowNum (replication.quota.window.num, 11) and
+	// ReplicationQuotaWindowSizeSeconds (replication.quota.window.size
+	// .seconds, 1) are the samples of the replication throttles' rates.
+	ReplicationQuotaWindowNum                int
+	ReplicationQuotaWindowSizeSeconds        int
 	ReplicaFetchMinBytes                     int32 // replica.fetch.min.bytes, default 1
 	ReplicaFetchResponseMaxBytes             int32 // replica.fetch.response.max.bytes, default 10485760
 	ReplicaFetchWaitMaxMs                    int32 // replica.fetch.wait.max.ms, default 500
@@ -276,6 +281,8 @@ func (c *Config) setLeadershipDefaults() {
 func (c *Config) setReplicationDefaults() {
 	c.NumReplicaFetchers = 1
 	c.ReplicaFetchMaxBytes = 1048576
+	c.ReplicationQuotaWindowNum = 11
+	c.ReplicationQuotaWindowSizeSeconds = 1
 	c.ReplicaFetchMinBytes = 1
 	c.ReplicaFetchResponseMaxBytes = 10485760
 	c.ReplicaFetchWaitMaxMs = 500

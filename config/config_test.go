@@ -72,7 +72,7 @@ func TestDefault(t *testing.T) {
 		ZookeeperConnectionTimeoutMs:  18000,
 		InterBrokerListenerName:       "PLAINTEXT",
 		OffsetsTopicReplicationFactor: 3, TransactionStateLogReplicationFactor: 3, TransactionStateLogMinISR: 2, OffsetsCommitTimeoutMs: 5000,
-		NumReplicaFetchers: 1, ReplicaFetchMaxBytes: 1048576, ReplicaFetchMinBytes: 1,
+		NumReplicaFetchers: 1, ReplicaFetchMaxBytes: 1048576, ReplicationQuotaWindowNum: 11, ReplicationQuotaWindowSizeSeconds: 1, ReplicaFetchMinBytes: 1,
 		ReplicaFetchResponseMaxBytes: 10485760, ReplicaFetchWaitMaxMs: 500, ReplicaFetchBackoffMs: 1000,
 		ReplicaHighWatermarkCheckpointIntervalMs: 5000, ReplicaLagTimeMaxMs: 30000,
 		ControlledShutdownEnable: true, ControlledShutdownMaxRetries: 3, ControlledShutdownRetryBackoffMs: 5000,

@@ -185,6 +185,20 @@
 //	                            create a sequential /config/changes/config_change_N
 //	                            with {"version":2,"entity_path":"topics/<name>"}
 //	                            so that every broker reloads that entity.
+//	                            adding_replicas / removing_replicas are non-empty
+//	                            for a partition being reassigned (its replicas are
+//	                            then target + original, zkcontroller/doc.go).
+//	/admin/reassign_partitions  legacy reassignment request (pre-KIP-455 tools):
+//	                            {"version":1,"partitions":[{"topic":"t",
+//	                             "partition":0,"replicas":[2,3,4]}]}; the
+//	                            controller acts on its creation, removes each
+//	                            partition once reassigned and the znode when empty.
+//	/config/brokers/<id>        dynamic broker configs, same JSON as topic configs;
+//	/config/brokers/<default>   "<default>" for the cluster-wide ones. Samsa
+//	                            allows only the replication throttles
+//	                            (leader/follower.replication.throttled.rate,
+//	                            replica.alter.log.dirs.io.max.bytes.per.second);
+//	                            writers add a "brokers/<id>" change notification.
 //	/admin/delete_topics/<name> a marker asking the controller to delete the
 //	                            topic; the controller removes the topic's znodes
 //	                            and then the marker.

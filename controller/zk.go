@@ -79,10 +79,15 @@ type ZK struct {
 	onSession []func()
 	onExpire  []func()
 
-	// configMu guards configs and lastChange.
-	configMu   sync.RWMutex
-	configs    map[string]map[string]string // topic -> overrides
-	lastChange string                       // newest processed config_change_ znode
+	// configMu guards configs, brokerConfigs, lastChange and
+	// onConfigChange.
+	configMu      sync.RWMutex
+	configs       map[string]map[string]string // topic -> overrides
+	brokerConfigs map[string]map[string]string // broker id or "<default>" -> dynamic configs
+	lastChange    string                       // newest processed config_change_ znode
+	// onConfigChange are told of every topic or broker config change
+	// read from ZooKeeper (and of every reload), outside configMu.
+	onConfigChange []func()
 
 	// sec is the copy of the SCRAM credentials, client quotas and ACLs
 	// (zksec.go); it has its own lock.
@@ -478,14 +483,116 @@ func (z *ZK) loadConfigs() error {
 			configs[name] = c
 		}
 	}
+	entities, _, err := z.conn.Children(z.p(zkdata.ConfigBrokersPath))
+	if err != nil && !errors.Is(err, zk.ErrNoNode) {
+		return fmt.Errorf("controller: list broker configs: %w", err)
+	}
+	brokers := make(map[string]map[string]string, len(entities))
+	for _, e := range entities {
+		c, err := z.readConfig(zkdata.ConfigBrokerPath(e))
+		if err != nil {
+			z.log.Error("controller: bad broker config znode", "entity", e, "err", err)
+			continue
+		}
+		if c != nil {
+			brokers[e] = c
+		}
+	}
 	sort.Strings(changes)
 	z.configMu.Lock()
-	defer z.configMu.Unlock()
 	z.configs = configs
+	z.brokerConfigs = brokers
 	if len(changes) > 0 {
 		z.lastChange = changes[len(changes)-1]
 	}
+	z.configMu.Unlock()
+	z.configChanged()
 	return nil
+}
+
+// OnConfigChange registers fn to run after every topic or dynamic broker
+// config change this broker reads from ZooKeeper (DynamicConfigManager's
+// handlers), and after every full reload.
+func (z *ZK) OnConfigChange(fn func()) {
+	z.configMu.Lock()
+	z.onConfigChange = append(z.onConfigChange, fn)
+	z.configMu.Unlock()
+}
+
+func (z *ZK) configChanged() {
+	z.configMu.RLock()
+	hooks := slices.Clone(z.onConfigChange)
+	z.configMu.RUnlock()
+	for _, fn := range hooks {
+		fn()
+	}
+}
+
+// BrokerDefaultEntity is the /config/brokers entity of the cluster-wide
+// dynamic broker defaults (ZooKeeper's "<default>").
+const BrokerDefaultEntity = "<default>"
+
+// BrokerConfigs returns a copy of the dynamic configs of a broker entity
+// (a broker id, or BrokerDefaultEntity) as last read from
+// /config/brokers.
+func (z *ZK) BrokerConfigs(entity string) map[string]string {
+	z.configMu.RLock()
+	defer z.configMu.RUnlock()
+	return cloneConfigs(z.brokerConfigs[entity])
+}
+
+// TopicConfigsAll returns a copy of every topic's overrides.
+func (z *ZK) TopicConfigsAll() map[string]map[string]string {
+	z.configMu.RLock()
+	defer z.configMu.RUnlock()
+	out := make(map[string]map[string]string, len(z.configs))
+	for t, c := range z.configs {
+		out[t] = cloneConfigs(c)
+	}
+	return out
+}
+
+// SetBrokerConfigs replaces a broker entity's dynamic configs in
+// /config/brokers/<entity> (deleting the znode when none is left, as
+// AdminZkClient.changeBrokerConfig writes an empty map) and notifies
+// every broker with a "brokers/<entity>" change.
+func (z *ZK) SetBrokerConfigs(ctx context.Context, entity string, configs map[string]string) error {
+	p := z.p(zkdata.ConfigBrokerPath(entity))
+	data := zkdata.EncodeConfig(configs)
+	if _, err := z.conn.Set(p, data, -1); errors.Is(err, zk.ErrNoNode) {
+		if err := z.ensurePath(zkdata.ConfigBrokersPath, false); err != nil {
+			return fmt.Errorf("controller: create %s: %w", zkdata.ConfigBrokersPath, err)
+		}
+		if _, err := z.conn.Create(p, data, 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			return fmt.Errorf("controller: write config of broker %s: %w", entity, err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("controller: write config of broker %s: %w", entity, err)
+	}
+	if _, err := z.conn.Create(z.p(zkdata.ConfigChangesPath+"/"+zkdata.ConfigChangePrefix),
+		zkdata.EncodeConfigChange("brokers/"+entity), zk.FlagSequence, zk.WorldACL(zk.PermAll)); err != nil {
+		return fmt.Errorf("controller: notify config change of broker %s: %w", entity, err)
+	}
+	z.configMu.Lock()
+	if z.brokerConfigs == nil {
+		z.brokerConfigs = map[string]map[string]string{}
+	}
+	z.brokerConfigs[entity] = cloneConfigs(configs)
+	z.configMu.Unlock()
+	z.configChanged()
+	return nil
+}
+
+// readConfig reads a config znode at kafkaPath, nil when missing.
+func (z *ZK) readConfig(kafkaPath string) (map[string]string, error) {
+	data, _, err := z.conn.Get(z.p(kafkaPath))
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return zkdata.DecodeConfig(data)
 }
 
 // TopicConfigFromZooKeeper reads a topic's overrides from
@@ -636,6 +743,23 @@ func (z *ZK) applyConfigChange(c string) error {
 			return fmt.Errorf("read config entity %s/%s: %w", typ, name, err)
 		}
 		return nil
+	case "brokers":
+		cfg, err := z.readConfig(zkdata.ConfigBrokerPath(name))
+		if err != nil {
+			return fmt.Errorf("read config of broker %s: %w", name, err)
+		}
+		z.configMu.Lock()
+		if z.brokerConfigs == nil {
+			z.brokerConfigs = map[string]map[string]string{}
+		}
+		if cfg == nil {
+			delete(z.brokerConfigs, name)
+		} else {
+			z.brokerConfigs[name] = cfg
+		}
+		z.configMu.Unlock()
+		z.configChanged()
+		return nil
 	case "topics":
 	default:
 		return nil
@@ -651,6 +775,7 @@ func (z *ZK) applyConfigChange(c string) error {
 		z.configs[name] = cfg
 	}
 	z.configMu.Unlock()
+	z.configChanged()
 	return nil
 }
 
@@ -944,6 +1069,7 @@ func (z *ZK) writeTopicConfig(name string, configs map[string]string) error {
 	z.configMu.Lock()
 	z.configs[name] = cloneConfigs(configs)
 	z.configMu.Unlock()
+	z.configChanged()
 	return nil
 }
 
@@ -1011,6 +1137,13 @@ func (z *ZK) CreatePartitions(ctx context.Context, name string, total int32, ass
 	}
 	if del, _, _ := z.conn.Exists(z.p(zkdata.DeleteTopicPath(name))); del {
 		return Topic{}, fmt.Errorf("The topic %s is queued for deletion.: %w", name, kerr.InvalidTopicException)
+	}
+	for p := range cur.Replicas {
+		if len(cur.Adding[p]) > 0 || len(cur.Removing[p]) > 0 {
+			// ZkAdminManager.createPartitions: RS = ORS + TRS would give
+			// the new partitions the wrong replication factor.
+			return Topic{}, fmt.Errorf("A partition reassignment is in progress for the topic '%s'.: %w", name, kerr.ReassignmentInProgress)
+		}
 	}
 	have := len(cur.Replicas)
 	switch {

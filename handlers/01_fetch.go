@@ -210,10 +210,12 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 					// A follower's fetch: the log up to its end, and the
 					// follower's position recorded (replica.Partition).
 					var div *replica.Diverging
-					div, rerr = rpart.FollowerFetch(replicaID, req.ReplicaState.Epoch, rp.CurrentLeaderEpoch, rp.FetchOffset, rp.LastFetchedEpoch, func() error {
+					// No records when the leader quota throttles this follower.
+					res = logstore.ReadResult{HighWatermark: p.HighWatermark(), LastStableOffset: p.LastStableOffset(), LogStartOffset: p.LogStartOffset()}
+					div, rerr = rpart.FollowerFetch(replicaID, req.ReplicaState.Epoch, rp.CurrentLeaderEpoch, rp.FetchOffset, rp.LastFetchedEpoch, func() (int, error) {
 						var e error
 						res, e = p.ReadReplica(rp.FetchOffset, int32(n))
-						return e
+						return len(res.Batches), e
 					})
 					if div != nil {
 						sp.DivergingEpoch.Epoch, sp.DivergingEpoch.EndOffset = div.Epoch, div.EndOffset

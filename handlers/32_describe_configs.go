@@ -73,13 +73,13 @@ func (h *Handlers) describeResource(rr kmsg.DescribeConfigsRequestResource) ([]d
 		return h.topicConfigs(t.Configs), nil
 	case kmsg.ConfigResourceTypeBroker:
 		if rr.ResourceName == "" {
-			// Cluster-wide dynamic broker defaults: Samsa has none.
-			return nil, nil
+			// Cluster-wide dynamic broker defaults.
+			return h.dynamicBrokerConfigs(""), nil
 		}
 		if err := h.checkBrokerResource(rr.ResourceName); err != nil {
 			return nil, err
 		}
-		return h.brokerConfigs(), nil
+		return append(h.brokerConfigs(), h.dynamicBrokerConfigs(rr.ResourceName)...), nil
 	case kmsg.ConfigResourceTypeBrokerLogger:
 		if err := h.checkBrokerResource(rr.ResourceName); err != nil {
 			return nil, err

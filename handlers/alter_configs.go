@@ -3,6 +3,8 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -163,8 +165,131 @@ func (h *Handlers) alterResource(ctx context.Context, typ kmsg.ConfigResourceTyp
 				return err
 			}
 		}
+		if dyn, ok := h.Controller.(DynamicBrokerConfigs); ok && typ == kmsg.ConfigResourceTypeBroker {
+			return h.alterBrokerConfigs(ctx, dyn, name, changes, replace, validateOnly)
+		}
 		return fmt.Errorf("samsa does not support dynamic broker configs; set them in server.properties: %w", kerr.InvalidConfig)
 	default:
 		return fmt.Errorf("unsupported resource type %d: %w", typ, kerr.InvalidRequest)
 	}
+}
+
+// DynamicBrokerConfigs is what a controller offers when brokers have
+// dynamic configs: ZooKeeper mode's /config/brokers/<id> and
+// /config/brokers/<default> (controller.ZK).
+type DynamicBrokerConfigs interface {
+	BrokerConfigs(entity string) map[string]string
+	SetBrokerConfigs(ctx context.Context, entity string, configs map[string]string) error
+}
+
+// brokerDefaultEntity is the entity of an empty broker resource name:
+// the cluster-wide dynamic defaults.
+const brokerDefaultEntity = "<default>"
+
+// dynamicBrokerKeys are the broker configs Samsa lets change at run time:
+// the replication throttles of KIP-73 (Kafka's DynamicConfig.Broker:
+// LONG, at least 0, default Long.MAX_VALUE). replica.alter.log.dirs.io
+// .max.bytes.per.second is stored and described (kafka-reassign-partitions
+// sets and clears it) but Samsa has no intra-broker log dir moves to
+// throttle.
+var dynamicBrokerKeys = map[string]string{
+	"leader.replication.throttled.rate":              "A long representing the upper bound (bytes/sec) on replication traffic for leaders enumerated in the property leader.replication.throttled.replicas (for each topic).",
+	"follower.replication.throttled.rate":            "A long representing the upper bound (bytes/sec) on replication traffic for followers enumerated in the property follower.replication.throttled.replicas (for each topic).",
+	"replica.alter.log.dirs.io.max.bytes.per.second": "A long representing the upper bound (bytes/sec) on disk IO used for moving replica between log directories on the same broker.",
+}
+
+// alterBrokerConfigs changes a broker entity's dynamic configs
+// (ZkAdminManager.alterBrokerConfigs): only dynamicBrokerKeys, each a
+// long >= 0 (INVALID_CONFIG otherwise); replace (legacy AlterConfigs)
+// drops the ones not named.
+func (h *Handlers) alterBrokerConfigs(ctx context.Context, dyn DynamicBrokerConfigs, name string, changes []configChange, replace, validateOnly bool) error {
+	h.alterMu.Lock()
+	defer h.alterMu.Unlock()
+	entity := name
+	if entity == "" {
+		entity = brokerDefaultEntity
+	}
+	next := map[string]string{}
+	if !replace {
+		next = dyn.BrokerConfigs(entity)
+		if next == nil {
+			next = map[string]string{}
+		}
+	}
+	seen := map[string]bool{}
+	for _, c := range changes {
+		if seen[c.name] {
+			return fmt.Errorf("config %s given twice: %w", c.name, kerr.InvalidRequest)
+		}
+		seen[c.name] = true
+		if _, ok := dynamicBrokerKeys[c.name]; !ok {
+			return fmt.Errorf("samsa does not support changing broker config %s dynamically; set it in server.properties: %w", c.name, kerr.InvalidConfig)
+		}
+		switch c.op {
+		case kmsg.IncrementalAlterConfigOpSet:
+			if c.value == nil {
+				return fmt.Errorf("null value not supported for %s: %w", c.name, kerr.InvalidRequest)
+			}
+			v, err := strconv.ParseInt(strings.TrimSpace(*c.value), 10, 64)
+			if err != nil {
+				return fmt.Errorf("Invalid value %s for configuration %s: Not a number of type LONG: %w", *c.value, c.name, kerr.InvalidConfig)
+			}
+			if v < 0 {
+				return fmt.Errorf("Invalid value %d for configuration %s: Value must be at least 0: %w", v, c.name, kerr.InvalidConfig)
+			}
+			next[c.name] = strconv.FormatInt(v, 10)
+		case kmsg.IncrementalAlterConfigOpDelete:
+			delete(next, c.name)
+		case kmsg.IncrementalAlterConfigOpAppend, kmsg.IncrementalAlterConfigOpSubtract:
+			return fmt.Errorf("config %s is not a list; append and subtract apply to lists only: %w", c.name, kerr.InvalidConfig)
+		default:
+			return fmt.Errorf("unknown config operation %d: %w", c.op, kerr.InvalidRequest)
+		}
+	}
+	if validateOnly {
+		return nil
+	}
+	return dyn.SetBrokerConfigs(ctx, entity, next)
+}
+
+// dynamicBrokerConfigs describes the dynamic configs set for broker
+// resource name ("" for the cluster default): per broker, the broker's
+// own (DYNAMIC_BROKER_CONFIG) or else the default's
+// (DYNAMIC_DEFAULT_BROKER_CONFIG), with both as synonyms.
+func (h *Handlers) dynamicBrokerConfigs(name string) []describedConfig {
+	dyn, ok := h.Controller.(DynamicBrokerConfigs)
+	if !ok {
+		return nil
+	}
+	def := dyn.BrokerConfigs(brokerDefaultEntity)
+	var own map[string]string
+	if name != "" {
+		own = dyn.BrokerConfigs(name)
+	}
+	var out []describedConfig
+	for _, k := range sortedConfigKeys(dynamicBrokerKeys) {
+		dc := describedConfig{name: k, typ: int8(config.TypeLong), doc: dynamicBrokerKeys[k]}
+		if v, ok := own[k]; ok {
+			dc.synonyms = append(dc.synonyms, config.Synonym{Name: k, Value: v, Source: config.SourceDynamicBroker})
+		}
+		if v, ok := def[k]; ok {
+			dc.synonyms = append(dc.synonyms, config.Synonym{Name: k, Value: v, Source: config.SourceDynamicDefaultBroker})
+		}
+		if len(dc.synonyms) == 0 {
+			continue
+		}
+		v := dc.synonyms[0].Value
+		dc.value, dc.source = &v, int8(dc.synonyms[0].Source)
+		out = append(out, dc)
+	}
+	return out
+}
+
+func sortedConfigKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -350,6 +350,23 @@ func (h *Handlers) authorized(ctx context.Context, r *protocol.Request, a api) (
 			return resp, nil
 		}
 		return serve()
+	case *kmsg.AlterPartitionAssignmentsRequest:
+		// handleAlterPartitionReassignmentsRequest: ALTER on the cluster,
+		// else the error response (CLUSTER_AUTHORIZATION_FAILED at the top).
+		if !z.cluster(acl.OpAlter) {
+			resp := req.ResponseKind().(*kmsg.AlterPartitionAssignmentsResponse)
+			resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+			return resp, nil
+		}
+		return serve()
+	case *kmsg.ListPartitionReassignmentsRequest:
+		// handleListPartitionReassignmentsRequest: DESCRIBE on the cluster.
+		if !z.cluster(acl.OpDescribe) {
+			resp := req.ResponseKind().(*kmsg.ListPartitionReassignmentsResponse)
+			resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+			return resp, nil
+		}
+		return serve()
 	case *kmsg.ControlledShutdownRequest:
 		// handleControlledShutdownRequest: CLUSTER_ACTION, else the error
 		// response (CLUSTER_AUTHORIZATION_FAILED) rather than a close.

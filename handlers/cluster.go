@@ -35,6 +35,11 @@ type Cluster interface {
 	// electLeaders): NOT_CONTROLLER elsewhere.
 	ControlledShutdown(ctx context.Context, req *kmsg.ControlledShutdownRequest) *kmsg.ControlledShutdownResponse
 	ElectLeaders(ctx context.Context, req *kmsg.ElectLeadersRequest) *kmsg.ElectLeadersResponse
+	// AlterPartitionReassignments and ListPartitionReassignments
+	// (KIP-455) are served by the controller role as Kafka 3.9's
+	// ZooKeeper mode does: NOT_CONTROLLER at the top elsewhere.
+	AlterPartitionReassignments(ctx context.Context, req *kmsg.AlterPartitionAssignmentsRequest) *kmsg.AlterPartitionAssignmentsResponse
+	ListPartitionReassignments(ctx context.Context, req *kmsg.ListPartitionReassignmentsRequest) *kmsg.ListPartitionReassignmentsResponse
 }
 
 // The inter-broker APIs this package serves in ZooKeeper mode, at the
@@ -48,6 +53,24 @@ func init() {
 	// ElectLeaders is an admin API, but only a ZooKeeper-mode cluster has
 	// leaders to elect.
 	registerCluster(0, 2, (*Handlers).electLeaders)
+	// Partition reassignments likewise (Kafka 3.9 serves v0; v1 is
+	// KIP-860's allowReplicationFactorChange).
+	registerCluster(0, 1, (*Handlers).alterPartitionReassignments)
+	registerCluster(0, 0, (*Handlers).listPartitionReassignments)
+}
+
+func (h *Handlers) alterPartitionReassignments(ctx context.Context, r *protocol.Request, req *kmsg.AlterPartitionAssignmentsRequest) (kmsg.Response, error) {
+	resp := h.Cluster.AlterPartitionReassignments(ctx, req)
+	n := 0
+	for _, t := range req.Topics {
+		n += len(t.Partitions)
+	}
+	r.Logger.Info("AlterPartitionReassignments served", "partitions", n, "error", errName(resp.ErrorCode))
+	return resp, nil
+}
+
+func (h *Handlers) listPartitionReassignments(ctx context.Context, _ *protocol.Request, req *kmsg.ListPartitionReassignmentsRequest) (kmsg.Response, error) {
+	return h.Cluster.ListPartitionReassignments(ctx, req), nil
 }
 
 // updateMetadata is KafkaApis.handleUpdateMetadataRequest: a request for

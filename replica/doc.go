@@ -128,6 +128,25 @@
 // INVALID_TOPIC_EXCEPTION when the future log's directory name would
 // pass 255 bytes.
 //
+// # Replication throttles
+//
+// Kafka's ReplicationQuotaManager (KIP-73), one per side (quota.go): a
+// byte rate, leader/follower.replication.throttled.rate from the dynamic
+// broker configs (/config/brokers/<id>, else <default>; unlimited when
+// unset), and the throttled partitions, from each topic's
+// leader/follower.replication.throttled.replicas ("*" or partition:broker
+// pairs; this broker's pairs count). The broker sets both from
+// ZooKeeper's config change notifications. Follower side: a fetcher
+// leaves out a throttled partition that is not in sync (lag to the
+// leader's high watermark above 0) while the follower quota is exceeded,
+// and records the bytes it fetches for throttled partitions. Leader side:
+// a follower outside the ISR fetching a throttled partition gets no
+// records while the leader quota is exceeded; the bytes read for
+// throttled partitions are recorded. The rate is measured over
+// replication.quota.window.num samples of
+// replication.quota.window.size.seconds, as Kafka's Rate: a quiet quota
+// admits about (num - 1) x size x rate bytes at once.
+//
 // # Locks
 //
 //   - Manager.mu guards the partition map, topic ids, fetchers and the

@@ -35,6 +35,10 @@ type fetchState struct {
 	leaderEpoch int32
 	truncating  bool
 	delayUntil  time.Time
+	// lag is the leader's high watermark minus this replica's log end
+	// after the last fetch, -1 before the first (PartitionFetchState.lag):
+	// a replica with lag 0 is in sync and never throttled.
+	lag int64
 	// orig is, in a snapshot's copy, the state in fetcher.parts it was
 	// copied from: work on a partition is applied only while that state
 	// is still the partition's (see withOwned).
@@ -85,7 +89,7 @@ func (m *Manager) addToFetcher(p *Partition, leader, leaderEpoch int32) {
 	}
 	m.mu.Unlock()
 	f.mu.Lock()
-	f.parts[p.TP] = &fetchState{p: p, leaderEpoch: leaderEpoch, truncating: true}
+	f.parts[p.TP] = &fetchState{p: p, leaderEpoch: leaderEpoch, truncating: true, lag: -1}
 	f.mu.Unlock()
 	select {
 	case f.wake <- struct{}{}:
@@ -194,6 +198,10 @@ func (f *fetcher) run() {
 		var err error
 		if len(trunc) > 0 {
 			err = f.truncate(trunc)
+		} else if fetch = f.unthrottled(fetch); len(fetch) == 0 {
+			// Every partition waits for the follower quota
+			// (ReplicaFetcherThread backs off on an empty fetch).
+			f.sleep(f.backoff())
 		} else {
 			err = f.fetch(fetch)
 		}
@@ -318,6 +326,27 @@ func (f *fetcher) partitionError(st *fetchState, code int16) {
 
 // fetch sends one Fetch for the partitions and appends what comes back
 // (Kafka's ReplicaFetcherThread.processPartitionData).
+// unthrottled leaves out the partitions the follower quota holds back
+// (ReplicaFetcherThread.shouldFollowerThrottle): throttled on this
+// broker, not in sync, and the quota exceeded.
+func (f *fetcher) unthrottled(states []*fetchState) []*fetchState {
+	q := f.m.followerQuota
+	out := states[:0]
+	var exceeded, checked bool
+	for _, st := range states {
+		if st.lag != 0 && q.IsThrottled(st.p.Topic, st.p.Partition) {
+			if !checked {
+				exceeded, checked = q.Exceeded(), true
+			}
+			if exceeded {
+				continue
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
 func (f *fetcher) fetch(states []*fetchState) error {
 	cfg := f.m.cfg
 	req := kmsg.NewPtrFetchRequest()
@@ -416,6 +445,9 @@ func (f *fetcher) processPartition(st *fetchState, rp *kmsg.FetchResponseTopicPa
 			return // leadership changed while the fetch was out
 		}
 		if len(rp.RecordBatches) > 0 {
+			if f.m.followerQuota.IsThrottled(p.Topic, p.Partition) {
+				f.m.followerQuota.Record(len(rp.RecordBatches))
+			}
 			if _, err := p.log.AppendReplica(rp.RecordBatches); err != nil {
 				f.m.log.Error("replica: appending fetched batches", "partition", p.TP.String(), "err", err)
 				live.truncating, live.delayUntil = true, time.Now().Add(f.backoff())
@@ -424,6 +456,7 @@ func (f *fetcher) processPartition(st *fetchState, rp *kmsg.FetchResponseTopicPa
 		}
 		if rp.HighWatermark >= 0 {
 			p.log.SetHighWatermark(min(rp.HighWatermark, p.log.LogEndOffset()))
+			live.lag = max(0, rp.HighWatermark-p.log.LogEndOffset())
 		}
 		// The leader's log start (retention, DeleteRecords) moves the
 		// follower's (Kafka's maybeIncrementLogStartOffset on a follower).

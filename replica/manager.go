@@ -58,6 +58,11 @@ type Config struct {
 	ClusterMode bool
 	// ReplicaSelector is replica.selector.class (KIP-392, selector.go).
 	ReplicaSelector ReplicaSelector
+	// QuotaWindowNum and QuotaWindowSize are
+	// replication.quota.window.num and replication.quota.window.size
+	// .seconds: the samples of the replication quotas' rates.
+	QuotaWindowNum  int
+	QuotaWindowSize time.Duration
 }
 
 // Deps are the manager's collaborators.
@@ -102,6 +107,10 @@ type Manager struct {
 	fetchers        map[fetcherKey]*fetcher
 	checkpointed    map[TP]int64 // high watermarks read from the checkpoint at start
 
+	// leaderQuota and followerQuota are the replication throttles
+	// (KIP-73), set from dynamic broker and topic configs.
+	leaderQuota, followerQuota *ReplicationQuota
+
 	alterCh chan alterItem
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -141,6 +150,8 @@ func New(cfg Config, deps Deps) *Manager {
 		alterCh:         make(chan alterItem, 1024),
 		ctx:             ctx, cancel: cancel,
 	}
+	m.leaderQuota = NewReplicationQuota(cfg.BrokerID, cfg.QuotaWindowNum, cfg.QuotaWindowSize, deps.Now)
+	m.followerQuota = NewReplicationQuota(cfg.BrokerID, cfg.QuotaWindowNum, cfg.QuotaWindowSize, deps.Now)
 	m.cluster.Store(&clusterBox{m.learned})
 	m.epoch.Store(-1)
 	m.active.Store(cfg.ClusterMode)
@@ -153,6 +164,16 @@ func New(cfg Config, deps Deps) *Manager {
 	}
 	return m
 }
+
+// LeaderQuota is the leader-side replication throttle
+// (leader.replication.throttled.rate and .replicas): followers' fetches
+// of throttled partitions get no records while it is exceeded.
+func (m *Manager) LeaderQuota() *ReplicationQuota { return m.leaderQuota }
+
+// FollowerQuota is the follower-side replication throttle
+// (follower.replication.throttled.rate and .replicas): this broker's
+// fetchers leave throttled partitions out while it is exceeded.
+func (m *Manager) FollowerQuota() *ReplicationQuota { return m.followerQuota }
 
 // Start runs the ISR expiration check, the high watermark checkpoint and
 // the AlterPartition sender until Close.
@@ -524,6 +545,7 @@ func (m *Manager) stop(tp TP, epoch int32, del bool) int16 {
 		p.mu.RUnlock()
 		if epoch >= 0 && epoch < cur {
 			m.mu.Unlock()
+			m.log.Info("replica: StopReplica with an older leader epoch ignored", "partition", tp.String(), "leader_epoch", epoch, "current", cur)
 			return kerr.FencedLeaderEpoch.Code
 		}
 		if del {
@@ -541,6 +563,7 @@ func (m *Manager) stop(tp TP, epoch int32, del bool) int16 {
 		p.log.Notify() // delayed produces re-check (Kafka completes them)
 		m.tellListener(tp, false, epoch)
 	}
+	m.log.Info("replica: stopped replica", "partition", tp.String(), "delete", del, "leader_epoch", epoch)
 	if del && m.deps.Logs != nil {
 		if err := m.deps.Logs.DeletePartition(tp.Topic, tp.Partition); err != nil {
 			m.log.Error("replica: deleting partition for StopReplica", "partition", tp.String(), "err", err)

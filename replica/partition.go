@@ -270,11 +270,12 @@ func (p *Partition) LeaderEpoch() int32 {
 // Partition.fetchRecords for a replica, then updateFollowerFetchState):
 // the leader serves the log up to its end, the follower's log end offset
 // is the fetch offset, and after the read the ISR may grow and the high
-// watermark move. read does the log read and returns the leader's log end
-// offset seen with it. Errors: NOT_LEADER_OR_FOLLOWER,
+// watermark move. read does the log read and returns the bytes it read;
+// it is not called when the leader quota throttles the follower (the
+// caller then answers no records). Errors: NOT_LEADER_OR_FOLLOWER,
 // FENCED/UNKNOWN_LEADER_EPOCH, REPLICA_NOT_AVAILABLE for a broker that is
 // not a replica.
-func (p *Partition) FollowerFetch(replicaID int32, brokerEpoch int64, currentLeaderEpoch int32, fetchOffset int64, lastFetchedEpoch int32, read func() error) (*Diverging, error) {
+func (p *Partition) FollowerFetch(replicaID int32, brokerEpoch int64, currentLeaderEpoch int32, fetchOffset int64, lastFetchedEpoch int32, read func() (int, error)) (*Diverging, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if err := p.checkEpochLocked(currentLeaderEpoch); err != nil {
@@ -299,8 +300,19 @@ func (p *Partition) FollowerFetch(replicaID int32, brokerEpoch int64, currentLea
 		}
 	}
 	leaderLEO := p.log.LogEndOffset()
-	if err := read(); err != nil {
-		return nil, err
+	// ReplicaManager.shouldLeaderThrottle: a follower outside the ISR
+	// fetching a throttled partition gets no records while the leader
+	// quota is exceeded; what throttled partitions send is recorded.
+	q := p.m.leaderQuota
+	throttled := q.IsThrottled(p.Topic, p.Partition) && !slices.Contains(p.isr, replicaID)
+	if !throttled || !q.Exceeded() {
+		n, err := read()
+		if err != nil {
+			return nil, err
+		}
+		if q.IsThrottled(p.Topic, p.Partition) {
+			q.Record(n)
+		}
 	}
 	now := p.m.nowMs()
 	p.stateMu.Lock()

@@ -81,7 +81,7 @@ func TestISRShrinkAndExpandDecisions(t *testing.T) {
 	}
 	p := m.Get("t", 0)
 	appendN(t, p, 10) // leader LEO 10
-	read := func() error { return nil }
+	read := func() (int, error) { return 0, nil }
 	fetch := func(id int32, off int64) {
 		t.Helper()
 		if _, err := p.FollowerFetch(id, 11, 5, off, -1, read); err != nil {
@@ -193,7 +193,7 @@ func TestEpochBumpOfStayingLeader(t *testing.T) {
 	p := m.Get("t", 0)
 	fetch := func(id int32, epoch int32, off int64) {
 		t.Helper()
-		if _, err := p.FollowerFetch(id, 11, epoch, off, -1, func() error { return nil }); err != nil {
+		if _, err := p.FollowerFetch(id, 11, epoch, off, -1, func() (int, error) { return 0, nil }); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -36,7 +36,7 @@ func TestPreferredReadReplica(t *testing.T) {
 	rackOf := func(id int32) (string, bool) { r, ok := racks[id]; return r, ok }
 	fetch := func(id int32, off int64) {
 		t.Helper()
-		if _, err := p.FollowerFetch(id, 11, 5, off, -1, func() error { return nil }); err != nil {
+		if _, err := p.FollowerFetch(id, 11, 5, off, -1, func() (int, error) { return 0, nil }); err != nil {
 			t.Fatal(err)
 		}
 	}

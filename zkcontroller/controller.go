@@ -90,6 +90,12 @@ type topicCtx struct {
 	name     string
 	id       [16]byte
 	replicas map[int32][]int32
+	// adding and removing are the topic znode's adding_replicas and
+	// removing_replicas: a partition with either non-empty is being
+	// reassigned (ReplicaAssignment.isBeingReassigned), and its replicas
+	// are then RS = ORS + TRS (reassign.go).
+	adding   map[int32][]int32
+	removing map[int32][]int32
 	parts    map[int32]*partCtx // only partitions with a state znode
 }
 
@@ -292,6 +298,18 @@ func (c *Controller) handle(ev any) {
 	case evResendStopReplica:
 		if c.active && e.gen == c.gen {
 			c.resendStopReplica(e.topic, e.broker)
+		}
+	case evAlterReassignments:
+		e.reply <- c.alterReassignments(e)
+	case evListReassignments:
+		e.reply <- c.listReassignments(e.parts)
+	case evZkReassignment:
+		if c.active && e.gen == c.gen {
+			if e.created {
+				c.guard(func() error { _, err := c.processZkReassignment(); return err })
+			} else {
+				c.guard(func() error { _, err := c.watchZkReassignment(); return err })
+			}
 		}
 	case evEpoch:
 		if c.active {
@@ -525,6 +543,9 @@ func (c *Controller) onFailover() error {
 		c.sendLeaderAndIsr(id, c.partitionsOn(id), nil)
 	}
 	c.log.Info("controller: failover done", "controller_epoch", c.epoch, "live_brokers", c.liveIDs(), "topics", len(c.topics))
+	if err := c.initReassignments(); err != nil {
+		return err
+	}
 	return c.onDeleteTopics()
 }
 
@@ -579,7 +600,13 @@ func (c *Controller) loadTopic(name string) error {
 		tc = &topicCtx{name: name, parts: map[int32]*partCtx{}}
 		c.topics[name] = tc
 	}
-	tc.id, tc.replicas = t.ID, t.Replicas
+	tc.id, tc.replicas, tc.adding, tc.removing = t.ID, t.Replicas, t.Adding, t.Removing
+	if tc.adding == nil {
+		tc.adding = map[int32][]int32{}
+	}
+	if tc.removing == nil {
+		tc.removing = map[int32][]int32{}
+	}
 	for p := range t.Replicas {
 		if _, ok := tc.parts[p]; ok {
 			continue
@@ -975,6 +1002,17 @@ func (c *Controller) onBrokerStartup(added []int32) error {
 	for _, id := range added {
 		c.sendLeaderAndIsr(id, c.partitionsOn(id), nil)
 	}
+	// Reassignments with a target replica on a returning broker resume.
+	if err := c.resumeReassignments(func(_ tp, a assignment) bool {
+		for _, r := range a.target() {
+			if slices.Contains(added, r) {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		return err
+	}
 	c.resumeDeletions(added)
 	return nil
 }
@@ -1107,7 +1145,7 @@ func (c *Controller) sendLeaderAndIsr(id int32, parts []tp, isNew map[tp]bool) {
 		ps.Topic, ps.Partition = x.topic, x.part
 		ps.ControllerEpoch, ps.Leader, ps.LeaderEpoch = pc.st.ControllerEpoch, pc.st.Leader, pc.st.LeaderEpoch
 		ps.ISR, ps.ZKVersion, ps.Replicas = slices.Clone(pc.st.ISR), pc.version, slices.Clone(tc.replicas[x.part])
-		ps.AddingReplicas, ps.RemovingReplicas = []int32{}, []int32{}
+		ps.AddingReplicas, ps.RemovingReplicas = append([]int32{}, tc.adding[x.part]...), append([]int32{}, tc.removing[x.part]...)
 		ps.IsNew, ps.LeaderRecoveryState = isNew[x], pc.st.LeaderRecoveryState
 		ts.PartitionStates = append(ts.PartitionStates, ps)
 		if pc.st.Leader >= 0 {
@@ -1319,6 +1357,16 @@ func (c *Controller) alterPartition(req *kmsg.AlterPartitionRequest) *kmsg.Alter
 	}
 	if len(changed) > 0 {
 		c.sendUpdateMetadata(c.liveIDs())
+		// Kafka checks, after answering, whether an ISR expansion
+		// completes a reassignment (maybeCompleteReassignment); here it
+		// runs once this request is answered, on the event goroutine.
+		defer func() {
+			for _, x := range changed {
+				if tc := c.topics[x.topic]; tc != nil && c.assignmentOf(tc, x.part).reassigning() {
+					c.guard(func() error { return c.maybeCompleteReassignment(x) })
+				}
+			}
+		}()
 	}
 	return resp
 }

@@ -87,6 +87,12 @@ func (c *Controller) onDeleteTopics() error {
 			continue
 		}
 		if tc, ok := c.topics[name]; ok {
+			if c.topicReassigning(tc) {
+				// TopicDeletionManager: ineligible while a partition
+				// is reassigned; resumed when the reassignment ends.
+				c.log.Info("controller: topic deletion waits for its reassignment", "topic", name)
+				continue
+			}
 			c.deleteTopic(tc)
 			if err := c.maybeCompleteDeletion(name); err != nil {
 				return err

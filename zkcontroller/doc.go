@@ -62,6 +62,63 @@
 // share of preferred partitions led elsewhere exceeds
 // leader.imbalance.per.broker.percentage (checkAndTriggerAutoLeaderRebalance).
 //
+// # Partition reassignment
+//
+// KafkaController.onPartitionReassignment, with Kafka's names: RS the
+// assigned replicas, ORS the original ones, TRS the target, AR = TRS -
+// ORS being added, RR = ORS - TRS being removed. While a partition is
+// reassigned the topic znode holds RS = distinct(TRS ++ ORS) (target
+// first, so TRS's first replica is the preferred leader) with AR and RR
+// in adding_replicas / removing_replicas; that znode is the only record
+// of ORS, so it is rewritten with RS = TRS last.
+//
+//	start (AlterPartitionReassignments, /admin/reassign_partitions,
+//	  a controller failover, a returning TRS broker):
+//	  U1/U2 write RS, AR, RR to the topic znode (conditional on the
+//	        controller epoch), then memory;
+//	  U3    replicas of an earlier reassignment that the new one drops
+//	        (a cancellation drops AR) go offline and are deleted as in
+//	        B4/B5.
+//	not complete (TRS not all in the ISR):
+//	  A1/A2 leader epoch + 1 (same leader and ISR), LeaderAndIsr with RS,
+//	        AR and RR to ORS (isNew false) and AR (isNew true): the new
+//	        replicas create their logs and follow the leader, whose ISR
+//	        grows through AlterPartition.
+//	complete (checked again after every accepted AlterPartition of the
+//	  partition: isReassignmentComplete, TRS a subset of the ISR):
+//	  B2    RS = TRS in memory;
+//	  B3    a leader outside TRS (or dead) is replaced by the first TRS
+//	        replica that is live and in the ISR
+//	        (ReassignPartitionLeaderElectionStrategy), else the epoch is
+//	        bumped; LeaderAndIsr to TRS;
+//	  B4    RR get StopReplica (no delete) and leave the ISR (epoch + 1,
+//	        LeaderAndIsr to the rest);
+//	  B5    RR get StopReplica with delete: their logs go (a broker that
+//	        is down keeps its copy, as in Kafka);
+//	  B6    the topic znode gets RS = TRS without adding/removing;
+//	  B7    the partition leaves /admin/reassign_partitions (deleted
+//	        when empty);
+//	  B8    UpdateMetadata to every broker.
+//
+// AlterPartitionReassignments (v0, and v1's allowReplicationFactorChange
+// of KIP-860) and ListPartitionReassignments are served here, on the
+// event goroutine; other brokers answer NOT_CONTROLLER, as Kafka 3.9 in
+// ZooKeeper mode. A target is checked as validateReplicas does
+// (INVALID_REPLICA_ASSIGNMENT for an empty list, duplicates, negative
+// ids or added brokers that are not live); an unknown partition or one
+// of a topic being deleted is UNKNOWN_TOPIC_OR_PARTITION; a null list
+// cancels (target = ORS), NO_REASSIGNMENT_IN_PROGRESS when there is
+// nothing to cancel. A request's reassignment replaces a
+// /admin/reassign_partitions one of the same partition. The legacy znode
+// is acted on when created (and at failover, before the API
+// reassignments found in topic znodes resume); its entries that fail are
+// removed from it. Cancelling cannot restore ORS's order when TRS
+// overlapped it (Kafka's caveat): [1,2,3] -> [2,3,4] cancelled is
+// [2,3,1]. A topic deletion asked for while a partition of the topic is
+// being reassigned waits until the reassignment completes (Kafka's
+// markTopicIneligibleForDeletion); one found at failover goes ahead and
+// abandons the reassignment.
+//
 // Every change is written to ZooKeeper first; then LeaderAndIsr goes to
 // the live replicas of the changed partitions and UpdateMetadata to every
 // live broker, in that order (ControllerBrokerRequestBatch). A broker that
@@ -111,7 +168,8 @@
 // # What is persisted where
 //
 // Everything lives in ZooKeeper, in Kafka's znodes (controller/doc.go):
-// the controller and its epoch, assignments, partition state, deletion
-// markers and /latest_producer_id_block. The in-memory context is rebuilt
+// the controller and its epoch, assignments (with reassignments' adding
+// and removing replicas), partition state, deletion markers,
+// /admin/reassign_partitions and /latest_producer_id_block. The in-memory context is rebuilt
 // from ZooKeeper on every election.
 package zkcontroller

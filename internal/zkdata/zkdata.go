@@ -22,15 +22,22 @@ import (
 
 // Paths of Kafka's znodes (relative to the chroot).
 const (
-	ClusterIDPath        = "/cluster/id"
-	BrokerIDsPath        = "/brokers/ids"
-	TopicsPath           = "/brokers/topics"
-	ControllerPath       = "/controller"
-	ControllerEpochPath  = "/controller_epoch"
-	ConfigTopicsPath     = "/config/topics"
-	ConfigChangesPath    = "/config/changes"
-	ConfigChangePrefix   = "config_change_"
-	DeleteTopicsPath     = "/admin/delete_topics"
+	ClusterIDPath       = "/cluster/id"
+	BrokerIDsPath       = "/brokers/ids"
+	TopicsPath          = "/brokers/topics"
+	ControllerPath      = "/controller"
+	ControllerEpochPath = "/controller_epoch"
+	ConfigTopicsPath    = "/config/topics"
+	ConfigChangesPath   = "/config/changes"
+	ConfigChangePrefix  = "config_change_"
+	DeleteTopicsPath    = "/admin/delete_topics"
+	// ReassignPartitionsPath is ReassignPartitionsZNode: the legacy
+	// (pre-KIP-455) way to ask the controller for reassignments, still
+	// watched by Kafka 3.9's ZooKeeper-mode controller.
+	ReassignPartitionsPath = "/admin/reassign_partitions"
+	// ConfigBrokersPath holds dynamic broker configs, one znode per broker
+	// id and "<default>" for the cluster-wide defaults.
+	ConfigBrokersPath    = "/config/brokers"
 	ProducerIDBlockPath  = "/latest_producer_id_block"
 	IsrChangeNotifyPath  = "/isr_change_notification"
 	LogDirEventNotifPath = "/log_dir_event_notification"
@@ -60,6 +67,9 @@ func PartitionPath(name string, p int32) string {
 
 // StatePath is /brokers/topics/<name>/partitions/<p>/state.
 func StatePath(name string, p int32) string { return PartitionPath(name, p) + "/state" }
+
+// ConfigBrokerPath is /config/brokers/<entity>: a broker id or "<default>".
+func ConfigBrokerPath(entity string) string { return ConfigBrokersPath + "/" + entity }
 
 // ConfigTopicPath is /config/topics/<name>.
 func ConfigTopicPath(name string) string { return ConfigTopicsPath + "/" + name }
@@ -365,6 +375,66 @@ func DecodeTopic(data []byte) (Topic, error) {
 		}
 	}
 	return t, nil
+}
+
+// ---------------------------------------------------------------- reassignments
+
+// Reassignment is one partition of /admin/reassign_partitions
+// (ReassignPartitionsZNode.ReplicaAssignment): the target replicas.
+type Reassignment struct {
+	Topic     string  `json:"topic"`
+	Partition int32   `json:"partition"`
+	Replicas  []int32 `json:"replicas"`
+}
+
+// EncodeReassignments is ReassignPartitionsZNode.encode:
+// {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2]}]}.
+func EncodeReassignments(rs []Reassignment) []byte {
+	if rs == nil {
+		rs = []Reassignment{}
+	}
+	out, _ := json.Marshal(struct {
+		Version    int            `json:"version"`
+		Partitions []Reassignment `json:"partitions"`
+	}{1, rs})
+	return out
+}
+
+// DecodeReassignments is ReassignPartitionsZNode.decode: version 1, every
+// entry with a topic, a partition >= 0 and a replica list (Kafka refuses
+// the whole znode otherwise, and so does this). A partition named twice
+// is an error, as Kafka's decode into a map would silently keep the last.
+func DecodeReassignments(data []byte) ([]Reassignment, error) {
+	var j struct {
+		Version    *int `json:"version"`
+		Partitions []struct {
+			Topic     *string `json:"topic"`
+			Partition *int32  `json:"partition"`
+			Replicas  []int32 `json:"replicas"`
+		} `json:"partitions"`
+	}
+	if err := json.Unmarshal(data, &j); err != nil {
+		return nil, fmt.Errorf("reassign_partitions znode: %w", err)
+	}
+	if j.Version == nil || *j.Version != 1 {
+		return nil, errors.New("reassign_partitions znode: version must be 1")
+	}
+	out := make([]Reassignment, 0, len(j.Partitions))
+	seen := map[string]map[int32]bool{}
+	for _, p := range j.Partitions {
+		if p.Topic == nil || *p.Topic == "" || p.Partition == nil || *p.Partition < 0 || p.Replicas == nil {
+			return nil, errors.New("reassign_partitions znode: an entry lacks topic, partition or replicas")
+		}
+		if seen[*p.Topic] == nil {
+			seen[*p.Topic] = map[int32]bool{}
+		}
+		if seen[*p.Topic][*p.Partition] {
+			return nil, fmt.Errorf("reassign_partitions znode: %s-%d given twice", *p.Topic, *p.Partition)
+		}
+		seen[*p.Topic][*p.Partition] = true
+		out = append(out, Reassignment{Topic: *p.Topic, Partition: *p.Partition, Replicas: p.Replicas})
+	}
+	return out, nil
 }
 
 // ---------------------------------------------------------------- partition state

@@ -67,7 +67,13 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"version":1,"config":{"a":"b","n":1}}`))
 	f.Add([]byte(`{"version":2,"brokerid":1,"timestamp":"1","kraftControllerEpoch":-1}`))
 	f.Add([]byte(`12`))
+	f.Add([]byte(`{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[2,3,4]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if rs, err := DecodeReassignments(data); err == nil {
+			if again, err := DecodeReassignments(EncodeReassignments(rs)); err != nil || !reflect.DeepEqual(again, rs) {
+				t.Fatalf("reassignments round trip: %+v -> %+v, %v", rs, again, err)
+			}
+		}
 		if tp, err := DecodeTopic(data); err == nil {
 			if again, err := DecodeTopic(EncodeTopic(tp)); err != nil || !reflect.DeepEqual(normTopic(again), normTopic(tp)) {
 				t.Fatalf("topic round trip: %+v -> %+v, %v", tp, again, err)
@@ -104,4 +110,20 @@ func normTopic(t Topic) Topic {
 		}
 	}
 	return t
+}
+
+func TestReassignments(t *testing.T) {
+	rs, err := DecodeReassignments([]byte(`{"version":1,"partitions":[{"topic":"t","partition":1,"replicas":[2,3,4]}]}`))
+	if err != nil || len(rs) != 1 || rs[0].Topic != "t" || rs[0].Partition != 1 || !reflect.DeepEqual(rs[0].Replicas, []int32{2, 3, 4}) {
+		t.Fatalf("decode: %+v %v", rs, err)
+	}
+	if got := string(EncodeReassignments(rs)); got != `{"version":1,"partitions":[{"topic":"t","partition":1,"replicas":[2,3,4]}]}` {
+		t.Errorf("encode: %s", got)
+	}
+	for _, bad := range []string{`{"partitions":[]}`, `{"version":2,"partitions":[]}`, `{"version":1,"partitions":[{"topic":"t","replicas":[1]}]}`,
+		`{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1]},{"topic":"t","partition":0,"replicas":[2]}]}`, `[`} {
+		if _, err := DecodeReassignments([]byte(bad)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
 }
