@@ -362,14 +362,23 @@ func scaleRound(ctx context.Context, e *env, cfg config, sys string, failures *[
 	} else {
 		out = append(out, s)
 		records := cfg.scaleBytes / 1024
-		s, err = measure(b, label+": consume, group of 1", 0, func() (time.Duration, int64, map[string]float64, error) {
-			d, n, err := consume(ctx, b.addr, topics, records, 1)
-			return d, n, nil, err
-		})
-		if err != nil {
-			return out, err
+		// One consumer of every partition, with and then without
+		// incremental fetch sessions (KIP-227), each reading everything
+		// and then idling 5 s: the figures include the Fetch bytes on
+		// the wire, and the broker CPU covers the idle part too.
+		for _, sessions := range []bool{true, false} {
+			name := label + ": consume, fetch sessions"
+			if !sessions {
+				name = label + ": consume, no fetch sessions"
+			}
+			s, err = measure(b, name, 0, func() (time.Duration, int64, map[string]float64, error) {
+				return consumeSessions(ctx, b.addr, topics, records, sessions, 5*time.Second)
+			})
+			if err != nil {
+				return out, err
+			}
+			out = append(out, s)
 		}
-		out = append(out, s)
 	}
 	s, err = measure(b, label+": Metadata (all topics)", 0, func() (time.Duration, int64, map[string]float64, error) {
 		d, err := metadataLatency(ctx, b.addr, 20)

@@ -125,3 +125,78 @@ func loopbackLimit() float64 {
 	}
 	return r.End.SumReceived.BitsPerSecond / 8 / 1e6
 }
+
+// fetchBytes counts a client's Fetch requests and the bytes of their
+// requests and responses on the wire (franz-go's broker write/read hooks,
+// size prefix included).
+type fetchBytes struct {
+	requests, requestBytes, responseBytes atomic.Int64
+}
+
+func (f *fetchBytes) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, n int, _, _ time.Duration, _ error) {
+	if key == 1 {
+		f.requests.Add(1)
+		f.requestBytes.Add(int64(n))
+	}
+}
+
+func (f *fetchBytes) OnBrokerRead(_ kgo.BrokerMetadata, key int16, n int, _, _ time.Duration, _ error) {
+	if key == 1 {
+		f.responseBytes.Add(int64(n))
+	}
+}
+
+// consumeSessions reads n records from every partition of topics with one
+// consumer, with or without incremental fetch sessions (KIP-227), then
+// keeps fetching for idle with nothing new to read, as a consumer of many
+// quiet partitions does most of the time. It returns the time to read the
+// n records, their bytes, and the Fetch traffic of the whole run: requests
+// per second while idle and the request and response MB (10^6 bytes) of
+// the read and of the idle part.
+func consumeSessions(ctx context.Context, addr string, topics []string, n int64, sessions bool, idle time.Duration) (time.Duration, int64, map[string]float64, error) {
+	fb := new(fetchBytes)
+	opts := []kgo.Opt{kgo.SeedBrokers(addr), kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxBytes(64 << 20), kgo.FetchMaxPartitionBytes(8 << 20), kgo.WithHooks(fb),
+		kgo.FetchMaxWait(500 * time.Millisecond)} // the Java client's fetch.max.wait.ms
+	if !sessions {
+		opts = append(opts, kgo.DisableFetchSessions())
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	var got, bytes int64
+	start := time.Now()
+	for got < n {
+		fs := cl.PollFetches(ctx)
+		if err := fs.Err(); err != nil {
+			return 0, 0, nil, err
+		}
+		fs.EachRecord(func(r *kgo.Record) { bytes += int64(len(r.Value)) })
+		got += int64(fs.NumRecords())
+	}
+	d := time.Since(start)
+	readReqs, readReq, readResp := fb.requests.Load(), fb.requestBytes.Load(), fb.responseBytes.Load()
+	idleCtx, idleCancel := context.WithTimeout(ctx, idle)
+	for idleCtx.Err() == nil {
+		fs := cl.PollFetches(idleCtx)
+		got += int64(fs.NumRecords())
+	}
+	idleCancel()
+	if got != n {
+		return 0, 0, nil, fmt.Errorf("read %d records, want %d", got, n)
+	}
+	idleReqs := fb.requests.Load() - readReqs
+	return d, bytes, map[string]float64{
+		"read_fetch_requests":     float64(readReqs),
+		"read_request_MB":         float64(readReq) / 1e6,
+		"read_response_MB":        float64(readResp) / 1e6,
+		"idle_fetches_per_s":      float64(idleReqs) / idle.Seconds(),
+		"idle_request_MB":         float64(fb.requestBytes.Load()-readReq) / 1e6,
+		"idle_response_MB":        float64(fb.responseBytes.Load()-readResp) / 1e6,
+		"idle_request_KB_per_req": float64(fb.requestBytes.Load()-readReq) / 1e3 / max(float64(idleReqs), 1),
+	}, nil
+}
