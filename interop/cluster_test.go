@@ -475,12 +475,21 @@ func kafkaProblems(out string) []string {
 		if m := failedPartition.FindStringSubmatch(line); m != nil && strings.Contains(out, "Partition "+m[1]+" has an older epoch") {
 			continue
 		}
+		// A Kafka controller shutting down loses the connection to its
+		// own broker. (To any other broker this is what a broker that
+		// closes the connection on a request it cannot parse causes.)
+		if m := failedSend.FindStringSubmatch(line); m != nil && m[1] == m[2] {
+			continue
+		}
 		bad = append(bad, line)
 	}
 	return bad
 }
 
-var failedPartition = regexp.MustCompile(`Partition (\S+) marked as failed`)
+var (
+	failedPartition = regexp.MustCompile(`Partition (\S+) marked as failed`)
+	failedSend      = regexp.MustCompile(`Controller (\d+) epoch \d+ fails to send request .* to broker \S+ \(id: (\d+) `)
+)
 
 // benignKafkaWarning matches what Kafka 3.9 brokers log among themselves
 // too: a peer that is not (or no longer) listening, a fetch session or
@@ -507,6 +516,13 @@ var benignKafkaWarning = regexp.MustCompile(strings.Join([]string{
 	`Failed to send request to controller`,
 	`Error while fetching metadata`,
 	`LEADER_NOT_AVAILABLE`,
+	// A new leader whose high watermark lags a follower's (each learnt
+	// it from the old leader's fetch responses, one a round later)
+	// answers the follower's first fetch with its own: Kafka's
+	// UnifiedLog.maybeUpdateHighWatermark takes it even when lower.
+	// Kafka leaders do the same (Partition.fetchRecords reads the
+	// watermark before the fetch moves it).
+	`Non-monotonic update of high watermark`,
 }, "|"))
 
 // dumpLogs logs the tail of every broker's output, for a failed test,
