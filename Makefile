@@ -99,6 +99,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./txn FuzzReplay $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./console FuzzParseBrowse $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./internal/zkdata FuzzDecode $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./internal/kmsgfix FuzzRoundTrip $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzParseLeaderEpochCheckpoint $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzAppendReplica $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./replica FuzzParseHWCheckpoint $(FUZZTIME)

@@ -118,9 +118,10 @@ func newCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(conn.Close)
+	testbroker.BinaryPath(t) // built now, not inside a timed step
 	c := &cluster{t: t, zk: zs, conn: conn, nodes: map[int32]*node{}}
 	t.Cleanup(func() {
-		if t.Failed() {
+		if t.Failed() || os.Getenv("SAMSA_INTEROP_LOGS") == "1" {
 			c.dumpLogs()
 		}
 	})
@@ -141,6 +142,7 @@ log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.state.change.logger=INFO
 log4j.logger.kafka.controller.KafkaController=INFO
 log4j.logger.kafka.server.ReplicaFetcherThread=INFO
+log4j.logger.kafka.server.KafkaServer=INFO
 `
 
 // startKafka starts an Apache Kafka 3.9 broker (kafka.Kafka

@@ -46,6 +46,9 @@ func all(conds ...func(m *kmsg.MetadataResponse) bool) func(m *kmsg.MetadataResp
 func (c *cluster) checkKafkaLogs(nodes ...*node) {
 	c.t.Helper()
 	for _, n := range nodes {
+		if !n.kafka {
+			continue
+		}
 		if bad := kafkaProblems(n.output()); len(bad) > 0 {
 			c.t.Errorf("%s logged %d problems, first: %s", n, len(bad), strings.Join(bad[:min(5, len(bad))], "\n"))
 		}
@@ -83,6 +86,13 @@ func TestKafkaControllerSamsaReplicas(t *testing.T) {
 	consumeAll(t, []string{s3.Addr()}, topic, acked)
 	consumeAll(t, []string{k1.Addr()}, topic, acked)
 
+	// Deletion by Kafka's controller: Samsa answers StopReplica(delete)
+	// and removes its replicas, so that the controller can finish.
+	c.createTopic("doomed", [][]int32{{3, 1, 2}, {1, 2, 3}}, nil)
+	c.waitAgree("doomed replicated", 30*time.Second, fullISR("doomed", 2, 1, 2, 3), "doomed")
+	c.deleteTopic("doomed")
+	c.waitDeleted("doomed", k1, k2, s3)
+
 	// kill -9 of p0's Kafka leader: Kafka's controller elects Samsa, which
 	// has what it fetched from Kafka.
 	c.kill(2)
@@ -95,10 +105,10 @@ func TestKafkaControllerSamsaReplicas(t *testing.T) {
 	c.waitAgree("kafka-1 leads all after samsa's controlled shutdown", 30*time.Second,
 		all(leaderIs(topic, 0, 1), leaderIs(topic, 1, 1), leaderIs(topic, 2, 1)), topic)
 	consumeAll(t, []string{k1.Addr()}, topic, acked)
-	c.checkKafkaLogs(k1)
-	if out := k1.output(); !strings.Contains(out, "Shutting down broker 3") && !strings.Contains(out, "controlled shutdown") {
-		t.Logf("kafka-1 did not log samsa-3's controlled shutdown at INFO")
+	if out := s3.output(); !strings.Contains(out, "controlled shutdown succeeded") {
+		t.Errorf("samsa-3's controlled shutdown through Kafka's controller did not succeed:\n%s", tail(out, 3000))
 	}
+	c.checkKafkaLogs(k1)
 }
 
 // TestSamsaControllerKafkaReplicas: Samsa is the controller of a cluster
@@ -125,6 +135,15 @@ func TestSamsaControllerKafkaReplicas(t *testing.T) {
 	acked := newAckedLog()
 	acked.produceSync(t, producer(t, c.seeds()), topic, []int32{0, 1, 2}, 60)
 
+	// Deleting a topic sends StopReplica to the Kafka brokers; they must
+	// read the controller epoch in it right (or they refuse every later
+	// LeaderAndIsr of the real epoch as stale, which the failover below
+	// needs).
+	c.createTopic("doomed", [][]int32{{1, 2, 3}, {2, 3, 1}}, nil)
+	c.waitAgree("doomed replicated", 30*time.Second, fullISR("doomed", 2, 1, 2, 3), "doomed")
+	c.deleteTopic("doomed")
+	c.waitDeleted("doomed", c.node(1), k2, s3)
+
 	// kill -9 of Kafka 1: Samsa's controller elects Kafka 2 for p0 and
 	// takes 1 out of every ISR.
 	c.kill(1)
@@ -149,40 +168,75 @@ func TestSamsaControllerKafkaReplicas(t *testing.T) {
 	c.waitAgree("kafka-1 back in every ISR", 45*time.Second, fullISR(topic, 3, 1, 2, 3), topic)
 	consumeAll(t, []string{k1.Addr()}, topic, acked)
 
+	// Controlled shutdown of a Kafka broker through Samsa's controller
+	// (ControlledShutdown v3 from Kafka 3.9): Kafka 2 hands its
+	// leaderships over and says it succeeded.
+	c.stop(2)
+	if out := k2.output(); !strings.Contains(out, "Controlled shutdown request returned successfully") {
+		t.Errorf("kafka-2's controlled shutdown through Samsa's controller did not succeed:\n%s", tail(out, 3000))
+	}
+	c.waitAgree("no partition led by kafka-2", 30*time.Second, all(leaderIs(topic, 0, 1), leaderIs(topic, 1, 3)), topic)
+	acked.produceSync(t, producer(t, c.seeds()), topic, []int32{0, 1, 2}, 20)
+	k2 = c.startKafka(2)
+	c.waitAgree("kafka-2 back in every ISR", 45*time.Second, fullISR(topic, 3, 1, 2, 3), topic)
+	consumeAll(t, []string{k2.Addr()}, topic, acked)
+
 	// Deletion: StopReplica(delete) to every replica.
-	cl := newClient(t, []string{s3.Addr()})
+	c.deleteTopic(topic)
+	c.waitDeleted(topic, k1, k2, s3)
+	c.checkKafkaLogs(c.history...)
+}
+
+// deleteTopic asks the controller to delete topic.
+func (c *cluster) deleteTopic(topic string) {
+	c.t.Helper()
+	cl := newClient(c.t, c.seeds())
 	req := kmsg.NewPtrDeleteTopicsRequest()
-	req.Version = 4
 	req.TimeoutMillis = 15000
 	req.TopicNames = []string{topic}
 	rt := kmsg.NewDeleteTopicsRequestTopic()
 	rt.Topic = kmsg.StringPtr(topic)
 	req.Topics = append(req.Topics, rt) // kgo sends the newest version both know (v6+ names topics here)
-	dresp, err := req.RequestWith(ctxT(t, 20*time.Second), cl)
+	resp, err := req.RequestWith(ctxT(c.t, 20*time.Second), cl)
 	if err != nil {
-		t.Fatal(err)
+		c.t.Fatal(err)
 	}
-	if err := kerr.ErrorForCode(dresp.Topics[0].ErrorCode); err != nil {
-		t.Fatalf("DeleteTopics: %v", err)
+	if err := kerr.ErrorForCode(resp.Topics[0].ErrorCode); err != nil {
+		c.t.Fatalf("DeleteTopics %s: %v", topic, err)
 	}
+}
+
+// waitDeleted waits until the controller has finished deleting topic
+// (its znode and deletion marker are gone, which needs every replica's
+// StopReplica answer) and none of nodes keeps a partition dir of it.
+func (c *cluster) waitDeleted(topic string, nodes ...*node) {
+	c.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		_, _, err := c.conn.Get("/kafka/brokers/topics/" + topic)
-		left := kafkaPartitionDirs(t, k1, topic) + kafkaPartitionDirs(t, k2, topic)
-		if err != nil && left == "" {
-			break
+		ok1, _, err1 := c.conn.Exists("/kafka/brokers/topics/" + topic)
+		ok2, _, err2 := c.conn.Exists("/kafka/admin/delete_topics/" + topic)
+		var left string
+		for _, n := range nodes {
+			left += partitionDirs(n, topic)
+		}
+		if err1 == nil && err2 == nil && !ok1 && !ok2 && left == "" {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("topic not deleted within 30s: znode err %v, Kafka partition dirs left: %s", err, left)
+			c.t.Fatalf("topic %s not deleted within 30s: znode %v, marker %v, partition dirs left: %s", topic, ok1, ok2, left)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	c.checkKafkaLogs(k1, k2)
 }
 
-// kafkaPartitionDirs lists n's live (not -delete) partition dirs of topic.
-func kafkaPartitionDirs(t *testing.T, n *node, topic string) string {
-	ents, err := os.ReadDir(filepath.Join(n.dir, "logs"))
+// partitionDirs lists n's live partition dirs of topic (Kafka renames a
+// deleted one to <topic>-<p>.<id>-delete first).
+func partitionDirs(n *node, topic string) string {
+	dir := filepath.Join(n.dir, "logs")
+	if !n.kafka {
+		dir = n.samsa.DataDir()
+	}
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Sprintf("(%v)", err)
 	}

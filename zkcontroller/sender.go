@@ -14,6 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
+
+	"samsa/internal/kmsgfix"
 )
 
 // sendBackoff is the wait between tries of a request that failed (Kafka's
@@ -232,7 +234,7 @@ func (s *sender) send(ctx context.Context, req kmsg.Request) (kmsg.Response, err
 	name := kmsg.NameForKey(req.Key())
 	for try := 0; ; try++ {
 		rctx, cancel := context.WithTimeout(ctx, sendTimeout)
-		resp, err := s.cl.SeedBrokers()[0].Request(rctx, req)
+		resp, err := s.cl.SeedBrokers()[0].Request(rctx, kmsgfix.Request(req))
 		cancel()
 		if err == nil {
 			if code := responseError(resp); code != 0 {
