@@ -172,6 +172,7 @@ func (c *cluster) launchKafka(id int32, props ...string) *node {
 		"offsets.topic.replication.factor=3",
 		"transaction.state.log.replication.factor=3",
 		"transaction.state.log.min.isr=2",
+		"transaction.state.log.num.partitions=3",
 		"group.initial.rebalance.delay.ms=0",
 		"num.network.threads=2",
 		"num.io.threads=2",
@@ -218,6 +219,8 @@ func (c *cluster) startSamsa(id int32, props ...string) *node {
 		"group.initial.rebalance.delay.ms=0",
 		"offsets.topic.num.partitions=3",
 		"offsets.topic.replication.factor=3",
+		"transaction.state.log.num.partitions=3",
+		"transaction.state.log.replication.factor=3",
 		"controlled.shutdown.retry.backoff.ms=500",
 	}, props...)...)
 	n := &node{id: id, samsa: b}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -79,12 +80,24 @@ func TestKafkaControllerSamsaReplicas(t *testing.T) {
 		t.Fatalf("metadata: %s", summary(m))
 	}
 
+	// Both kinds advertise the same finalized features (none, in
+	// ZooKeeper mode): clients pick the transaction protocol from them.
+	if kf, sf := finalizedFeatures(t, k1), finalizedFeatures(t, s3); kf != sf {
+		t.Fatalf("finalized features: kafka-1 %s, samsa-3 %s", kf, sf)
+	}
+
 	// acks=all through both kinds of leader, with seeds of either kind.
 	acked := newAckedLog()
 	acked.produceSync(t, producer(t, []string{s3.Addr()}), topic, []int32{0, 1, 2}, 50)
 	acked.produceSync(t, producer(t, []string{k2.Addr()}), topic, []int32{0, 1, 2}, 50)
 	consumeAll(t, []string{s3.Addr()}, topic, acked)
 	consumeAll(t, []string{k1.Addr()}, topic, acked)
+
+	// Transactions whose coordinators are on either kind of broker
+	// (__transaction_state spread over all three), writing to leaders of
+	// either kind: WriteTxnMarkers and AddPartitionsToTxn verification
+	// go both ways.
+	c.transactions(topic)
 
 	// Deletion by Kafka's controller: Samsa answers StopReplica(delete)
 	// and removes its replicas, so that the controller can finish.
@@ -245,6 +258,106 @@ func partitionDirs(n *node, topic string) string {
 		if strings.HasPrefix(e.Name(), topic+"-") && !strings.HasSuffix(e.Name(), "-delete") {
 			s += n.String() + ":" + e.Name() + " "
 		}
+	}
+	return s
+}
+
+// transactions commits one and aborts one transaction for each of six
+// transactional ids (their coordinators spread over the brokers: the
+// first FindCoordinator creates __transaction_state with 3 partitions
+// and replication factor 3), each writing to every partition of topic,
+// and checks a read_committed consumer sees exactly the committed
+// records, in order.
+func (c *cluster) transactions(topic string) {
+	t := c.t
+	t.Helper()
+	ctx := ctxT(t, 60*time.Second)
+	coordinators := map[int32]int{}
+	var committed []string
+	for i := 0; i < 6; i++ {
+		id := fmt.Sprintf("txn-%d", i)
+		cl := newClient(t, c.seeds(), kgo.TransactionalID(id), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+			kgo.TransactionTimeout(20*time.Second))
+		for _, commit := range []bool{true, false} {
+			if err := cl.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			for p := int32(0); p < 3; p++ {
+				v := fmt.Sprintf("%s-%v-%d", id, commit, p)
+				if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Partition: p, Key: []byte("txn"), Value: []byte(v)}).FirstErr(); err != nil {
+					t.Fatalf("transactional produce %s: %v", v, err)
+				}
+				if commit {
+					committed = append(committed, v)
+				}
+			}
+			if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+				t.Fatalf("end transaction %s (commit %v): %v", id, commit, err)
+			}
+		}
+		req := kmsg.NewPtrFindCoordinatorRequest()
+		req.CoordinatorType = 1
+		req.CoordinatorKey = id
+		req.CoordinatorKeys = []string{id}
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Coordinators) == 1 {
+			coordinators[resp.Coordinators[0].NodeID]++
+		} else {
+			coordinators[resp.NodeID]++
+		}
+	}
+	t.Logf("transaction coordinators (broker: ids): %v", coordinators)
+	kinds := map[bool]bool{}
+	for id := range coordinators {
+		kinds[c.node(id).kafka] = true
+	}
+	if len(kinds) != 2 {
+		t.Errorf("transaction coordinators %v are not of both kinds; the test did not cover both", coordinators)
+	}
+	// read_committed: only the committed transactional records.
+	cons := newClient(t, c.seeds(), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	var got []string
+	want := map[string]bool{}
+	for _, v := range committed {
+		want[v] = true
+	}
+	for len(got) < len(committed) && ctx.Err() == nil {
+		fs := cons.PollFetches(ctx)
+		fs.EachRecord(func(r *kgo.Record) {
+			if string(r.Key) == "txn" {
+				got = append(got, string(r.Value))
+			}
+		})
+	}
+	for _, v := range got {
+		if !want[v] {
+			t.Fatalf("read_committed consumer saw %s (aborted or unknown); all: %v", v, got)
+		}
+	}
+	if len(got) != len(committed) {
+		t.Fatalf("read_committed consumer saw %d of %d committed records: %v", len(got), len(committed), got)
+	}
+}
+
+// finalizedFeatures is n's ApiVersions v4 finalized features and epoch.
+func finalizedFeatures(t *testing.T, n *node) string {
+	t.Helper()
+	cl := newClient(t, []string{n.Addr()})
+	req := kmsg.NewPtrApiVersionsRequest()
+	req.Version = 4
+	req.ClientSoftwareName, req.ClientSoftwareVersion = "interop", "1"
+	resp, err := cl.SeedBrokers()[0].Request(ctxT(t, 10*time.Second), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := resp.(*kmsg.ApiVersionsResponse)
+	s := fmt.Sprintf("epoch %d:", r.FinalizedFeaturesEpoch)
+	for _, f := range r.FinalizedFeatures {
+		s += fmt.Sprintf(" %s=%d-%d", f.Name, f.MinVersionLevel, f.MaxVersionLevel)
 	}
 	return s
 }
