@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -93,6 +94,11 @@ func TestKafkaControllerSamsaReplicas(t *testing.T) {
 	consumeAll(t, []string{s3.Addr()}, topic, acked)
 	consumeAll(t, []string{k1.Addr()}, topic, acked)
 
+	// Consumer groups coordinated by each broker commit offsets; after
+	// the brokers below die or stop, Kafka 1 coordinates them all and
+	// must have loaded what Samsa wrote to __consumer_offsets.
+	commits := c.commitGroups(topic)
+
 	// Transactions whose coordinators are on either kind of broker
 	// (__transaction_state spread over all three), writing to leaders of
 	// either kind: WriteTxnMarkers and AddPartitionsToTxn verification
@@ -118,6 +124,7 @@ func TestKafkaControllerSamsaReplicas(t *testing.T) {
 	c.waitAgree("kafka-1 leads all after samsa's controlled shutdown", 30*time.Second,
 		all(leaderIs(topic, 0, 1), leaderIs(topic, 1, 1), leaderIs(topic, 2, 1)), topic)
 	consumeAll(t, []string{k1.Addr()}, topic, acked)
+	c.checkGroups(k1, topic, commits)
 	if out := s3.output(); !strings.Contains(out, "controlled shutdown succeeded") {
 		t.Errorf("samsa-3's controlled shutdown through Kafka's controller did not succeed:\n%s", tail(out, 3000))
 	}
@@ -194,10 +201,60 @@ func TestSamsaControllerKafkaReplicas(t *testing.T) {
 	c.waitAgree("kafka-2 back in every ISR", 45*time.Second, fullISR(topic, 3, 1, 2, 3), topic)
 	consumeAll(t, []string{k2.Addr()}, topic, acked)
 
-	// Deletion: StopReplica(delete) to every replica.
+	// A consumer group whose coordinator may be any broker reads
+	// everything and commits; then Samsa stops (its controller resigns,
+	// a Kafka broker takes over the controller and the coordinators Samsa
+	// had), and the group's offsets read back through Kafka are the
+	// partitions' ends: Kafka loaded the group records Samsa wrote.
+	ends := c.groupReadAll(topic, "readers", acked)
+	c.stop(3)
+	c.waitAgree("a Kafka controller after samsa-3 stopped", 30*time.Second, func(m *kmsg.MetadataResponse) bool {
+		return m.ControllerID == 1 || m.ControllerID == 2
+	}, topic)
+	c.checkGroups(k1, topic, map[string]map[int32]int64{"readers": ends})
+
+	// Deletion by the Kafka controller: StopReplica(delete) to every
+	// replica (samsa-3's when it is back).
+	s3 = c.startSamsa(3)
 	c.deleteTopic(topic)
 	c.waitDeleted(topic, k1, k2, s3)
 	c.checkKafkaLogs(c.history...)
+}
+
+// groupReadAll reads every acknowledged record of topic as a member of
+// group, commits, leaves the group, and returns the committed offsets.
+func (c *cluster) groupReadAll(topic, group string, a *ackedLog) map[int32]int64 {
+	t := c.t
+	t.Helper()
+	ctx := ctxT(t, 30*time.Second)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.seeds()...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(), kgo.FetchMaxWait(500*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	want := 0
+	for _, v := range a.acked {
+		want += len(v)
+	}
+	a.mu.Unlock()
+	ends := map[int32]int64{}
+	got := 0
+	for got < want && ctx.Err() == nil {
+		fs := cl.PollFetches(ctx)
+		fs.EachRecord(func(r *kgo.Record) {
+			got++
+			ends[r.Partition] = r.Offset + 1
+		})
+	}
+	if got < want {
+		t.Fatalf("group %s read %d of %d records", group, got, want)
+	}
+	if err := cl.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatalf("group %s commit: %v", group, err)
+	}
+	cl.Close() // leaves the group: an Empty group with offsets
+	return ends
 }
 
 // deleteTopic asks the controller to delete topic.
@@ -360,4 +417,58 @@ func finalizedFeatures(t *testing.T, n *node) string {
 		s += fmt.Sprintf(" %s=%d-%d", f.Name, f.MinVersionLevel, f.MaxVersionLevel)
 	}
 	return s
+}
+
+// commitGroups commits, for six consumer groups (their coordinators
+// spread over the brokers), offsets 1..3 of topic's partitions with
+// metadata, and returns group -> partition -> offset.
+func (c *cluster) commitGroups(topic string) map[string]map[int32]int64 {
+	t := c.t
+	t.Helper()
+	ctx := ctxT(t, 30*time.Second)
+	adm := kadm.NewClient(newClient(t, c.seeds()))
+	out := map[string]map[int32]int64{}
+	coordinators := map[int32]int{}
+	for i := 0; i < 6; i++ {
+		g := fmt.Sprintf("group-%d", i)
+		offs := kadm.Offsets{}
+		out[g] = map[int32]int64{}
+		for p := int32(0); p < 3; p++ {
+			o := int64(i + int(p) + 1)
+			offs.Add(kadm.Offset{Topic: topic, Partition: p, At: o, LeaderEpoch: -1, Metadata: "m-" + g})
+			out[g][p] = o
+		}
+		resp, err := adm.CommitOffsets(ctx, g, offs)
+		if err != nil || resp.Error() != nil {
+			t.Fatalf("commit %s: %v %v", g, err, resp.Error())
+		}
+		ds, err := adm.DescribeGroups(ctx, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		coordinators[ds[g].Coordinator.NodeID]++
+	}
+	t.Logf("group coordinators (broker: groups): %v", coordinators)
+	return out
+}
+
+// checkGroups reads every group's committed offsets back through n (and
+// the metadata commitGroups gave them).
+func (c *cluster) checkGroups(n *node, topic string, want map[string]map[int32]int64) {
+	t := c.t
+	t.Helper()
+	ctx := ctxT(t, 30*time.Second)
+	adm := kadm.NewClient(newClient(t, []string{n.Addr()}))
+	for g, parts := range want {
+		got, err := adm.FetchOffsets(ctx, g)
+		if err != nil {
+			t.Fatalf("fetch offsets of %s through %s: %v", g, n, err)
+		}
+		for p, o := range parts {
+			r, ok := got.Lookup(topic, p)
+			if !ok || r.Err != nil || r.At != o || strings.HasPrefix(g, "group-") && r.Metadata != "m-"+g {
+				t.Errorf("%s %s-%d through %s: %+v (ok %v), want offset %d", g, topic, p, n, r, ok, o)
+			}
+		}
+	}
 }
