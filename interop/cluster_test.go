@@ -463,7 +463,7 @@ func fullISR(topic string, nparts int, ids ...int32) func(m *kmsg.MetadataRespon
 // kafkaProblems returns the lines of n's output (a Kafka broker) that are
 // errors, or warnings other than the ones Kafka itself logs in a healthy
 // cluster whose brokers come and go.
-func kafkaProblems(out string) []string {
+func kafkaProblems(out string, kafkaAddr func(addr string) bool) []string {
 	var bad []string
 	for _, line := range strings.Split(out, "\n") {
 		if !strings.Contains(line, "] ERROR ") && !strings.Contains(line, "] WARN ") {
@@ -480,10 +480,11 @@ func kafkaProblems(out string) []string {
 		if m := failedPartition.FindStringSubmatch(line); m != nil && strings.Contains(out, "Partition "+m[1]+" has an older epoch") {
 			continue
 		}
-		// A Kafka controller shutting down loses the connection to its
-		// own broker. (To any other broker this is what a broker that
-		// closes the connection on a request it cannot parse causes.)
-		if m := failedSend.FindStringSubmatch(line); m != nil && m[1] == m[2] {
+		// A Kafka controller loses the connection to a Kafka broker that
+		// is shutting down (or to itself, shutting down). To a Samsa
+		// broker this is what closing the connection on a request it
+		// cannot parse causes: not excused.
+		if m := failedSend.FindStringSubmatch(line); m != nil && kafkaAddr(m[1]) {
 			continue
 		}
 		bad = append(bad, line)
@@ -493,7 +494,7 @@ func kafkaProblems(out string) []string {
 
 var (
 	failedPartition = regexp.MustCompile(`Partition (\S+) marked as failed`)
-	failedSend      = regexp.MustCompile(`Controller (\d+) epoch \d+ fails to send request .* to broker \S+ \(id: (\d+) `)
+	failedSend      = regexp.MustCompile(`Controller \d+ epoch \d+ fails to send request .* to broker (\S+) \(id: \d+ `)
 )
 
 // benignKafkaWarning matches what Kafka 3.9 brokers log among themselves
@@ -529,6 +530,18 @@ var benignKafkaWarning = regexp.MustCompile(strings.Join([]string{
 	// watermark before the fetch moves it).
 	`Non-monotonic update of high watermark`,
 }, "|"))
+
+// isKafkaAddr reports whether addr (host:port) is a Kafka broker's.
+func (c *cluster) isKafkaAddr(addr string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range c.history {
+		if n.kafka && n.Addr() == addr {
+			return true
+		}
+	}
+	return false
+}
 
 // dumpLogs logs the tail of every broker's output, for a failed test,
 // and writes all of it to interop/target/logs/<test>/<broker>.log.

@@ -126,6 +126,14 @@ func TestReplaceKafkaBrokersOneByOne(t *testing.T) {
 	if bad := seen.orderProblems(); bad != "" {
 		t.Fatal(bad)
 	}
+	// A coordinator that lost the group's committed offsets would make
+	// the group start again from the beginning: a rewind is at most what
+	// was read since the last autocommit (500 ms) plus a rebalance.
+	if back := seen.maxRewind(); back > 100 {
+		t.Fatalf("the group re-read %d records of a partition: its committed offsets were lost on the way", back)
+	} else {
+		t.Logf("largest redelivery: %d records", back)
+	}
 	// The log (now on Samsa brokers only) is exactly what was acknowledged.
 	consumeAll(t, c.seeds(), topic, acked)
 	var total int
@@ -231,6 +239,21 @@ func (s *seenLog) orderProblems() string {
 		}
 	}
 	return ""
+}
+
+// maxRewind is the most records a partition was read again.
+func (s *seenLog) maxRewind() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	back := 0
+	for _, ns := range s.got {
+		for i := 1; i < len(ns); i++ {
+			if ns[i] <= ns[i-1] {
+				back = max(back, ns[i-1]-ns[i]+1)
+			}
+		}
+	}
+	return back
 }
 
 func (s *seenLog) report(a *ackedLog) string {
