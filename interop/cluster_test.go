@@ -529,6 +529,11 @@ var benignKafkaWarning = regexp.MustCompile(strings.Join([]string{
 	// Kafka leaders do the same (Partition.fetchRecords reads the
 	// watermark before the fetch moves it).
 	`Non-monotonic update of high watermark`,
+	// ZooKeeper stalled for seconds on this shared machine (every
+	// broker's session at once); the session survives or the broker
+	// registers again, as in a Kafka-only cluster.
+	`Client session timed out, have not heard from server`,
+	`Closing socket connection. Attempting reconnect`,
 }, "|"))
 
 // isKafkaAddr reports whether addr (host:port) is a Kafka broker's.
