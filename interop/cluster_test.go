@@ -494,7 +494,7 @@ func kafkaProblems(out string, kafkaAddr func(addr string) bool) []string {
 
 var (
 	failedPartition = regexp.MustCompile(`Partition (\S+) marked as failed`)
-	failedSend      = regexp.MustCompile(`Controller \d+ epoch \d+ fails to send request .* to broker (\S+) \(id: \d+ `)
+	failedSend      = regexp.MustCompile(`Controller \d+ (?:epoch \d+ )?fails to send (?:a )?request .*?to broker (\S+) \(id: \d+ `)
 )
 
 // benignKafkaWarning matches what Kafka 3.9 brokers log among themselves
