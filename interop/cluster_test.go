@@ -465,7 +465,8 @@ func fullISR(topic string, nparts int, ids ...int32) func(m *kmsg.MetadataRespon
 // cluster whose brokers come and go.
 func kafkaProblems(out string, kafkaAddr func(addr string) bool) []string {
 	var bad []string
-	for _, line := range strings.Split(out, "\n") {
+	lines := strings.Split(out, "\n")
+	for i, line := range lines {
 		if !strings.Contains(line, "] ERROR ") && !strings.Contains(line, "] WARN ") {
 			continue
 		}
@@ -481,10 +482,13 @@ func kafkaProblems(out string, kafkaAddr func(addr string) bool) []string {
 			continue
 		}
 		// A Kafka controller loses the connection to a Kafka broker that
-		// is shutting down (or to itself, shutting down). To a Samsa
-		// broker this is what closing the connection on a request it
-		// cannot parse causes: not excused.
-		if m := failedSend.FindStringSubmatch(line); m != nil && kafkaAddr(m[1]) {
+		// is shutting down (or to itself, shutting down), or stops the
+		// send thread of any broker that went away (the exception is
+		// then InterruptedException). A Samsa broker that closed the
+		// connection (on a request it could not parse, say) is not
+		// excused.
+		if m := failedSend.FindStringSubmatch(line); m != nil &&
+			(kafkaAddr(m[1]) || i+1 < len(lines) && strings.HasPrefix(lines[i+1], "java.lang.InterruptedException")) {
 			continue
 		}
 		bad = append(bad, line)
