@@ -111,7 +111,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzOAuthBearer $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzScramClientFinal $(FUZZTIME)
 
-test: deps fmt-check vet unit volume fuzz conformance compat
+test: deps fmt-check vet unit interop volume fuzz conformance compat
 
 # Figures of a three-broker cluster on real ZooKeeper (ZooKeeper and three
 # binaries on this machine): produce MiB/s with acks=all at replication
