@@ -92,6 +92,25 @@
 //     to load the whole partition (NullPointerException in
 //     readTxnRecordValue). Fix (txn/records.go): an empty list.
 //
+// # Differences left as they are
+//
+// Client-facing API ranges follow Kafka 4, not 3.9 (measured with
+// ApiVersions v3 against both in one cluster): Samsa has no versions
+// Kafka 4 removed (Fetch 0-3, ListOffsets 0, OffsetCommit 0-1,
+// OffsetFetch 0, CreateTopics 0-1, DeleteTopics 0, OffsetForLeaderEpoch
+// 0-1, the ACL requests 0, DescribeConfigs 0, DescribeLogDirs 0), some
+// newer ones (Produce 12-13, Fetch 18, Metadata 13, EndTxn 5,
+// TxnOffsetCommit 5, ...), and none of AlterReplicaLogDirs, the
+// delegation token requests, AlterPartitionReassignments,
+// ListPartitionReassignments, UpdateFeatures, Envelope or the KIP-848
+// consumer group requests that a Kafka 3.9 ZooKeeper broker advertises.
+// A client old enough to need a removed version, or using one of those
+// requests, works with the Kafka brokers of a mixed cluster and not with
+// Samsa's. The inter-broker requests (LeaderAndIsr 0-7, StopReplica 0-4,
+// UpdateMetadata 0-8, ControlledShutdown 0-3, AlterPartition 0-3,
+// AllocateProducerIds 0, WriteTxnMarkers 1 of Kafka's 0-1) have the
+// ranges Kafka 3.9 uses.
+//
 // # Kafka's own warnings the checks excuse
 //
 // Found in the mixed cluster, and what Kafka's own brokers do too: a
