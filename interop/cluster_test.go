@@ -173,6 +173,8 @@ func (c *cluster) launchKafka(id int32, props ...string) *node {
 		"transaction.state.log.replication.factor=3",
 		"transaction.state.log.min.isr=2",
 		"transaction.state.log.num.partitions=3",
+		"default.replication.factor=3",
+		"num.partitions=2",
 		"group.initial.rebalance.delay.ms=0",
 		"num.network.threads=2",
 		"num.io.threads=2",
@@ -221,6 +223,8 @@ func (c *cluster) startSamsa(id int32, props ...string) *node {
 		"offsets.topic.replication.factor=3",
 		"transaction.state.log.num.partitions=3",
 		"transaction.state.log.replication.factor=3",
+		"default.replication.factor=3",
+		"num.partitions=2",
 		"controlled.shutdown.retry.backoff.ms=500",
 	}, props...)...)
 	n := &node{id: id, samsa: b}

@@ -30,14 +30,16 @@
 //
 //   - TestKafkaControllerSamsaReplicas: Kafka is the controller of two
 //     Kafka brokers and one Samsa broker. A topic with RF 3 has a
-//     partition led by each kind; acks=all produce through either kind,
-//     both kinds list all brokers, consumer groups and transactions are
-//     coordinated by all three brokers (WriteTxnMarkers and KIP-890
-//     AddPartitionsToTxn verification both ways), Kafka's controller
-//     deletes a topic with a Samsa replica, Samsa takes over from a Kafka
-//     leader after kill -9 and hands everything to Kafka in its controlled
-//     shutdown, and the last Kafka broker has every acknowledged record,
-//     in order, and every committed offset.
+//     partition led by each kind; acks=all produce through either kind;
+//     both kinds list all brokers and finalize the same features; topics
+//     auto-created through either kind get their leaders from Kafka's
+//     controller; consumer groups and transactions are coordinated by all
+//     three brokers (WriteTxnMarkers and KIP-890 AddPartitionsToTxn
+//     verification both ways); Kafka's controller deletes a topic with a
+//     Samsa replica; Samsa takes over from a Kafka leader after kill -9
+//     and hands everything to Kafka in its controlled shutdown; and the
+//     last Kafka broker has every acknowledged record, in order, and every
+//     committed offset.
 //   - TestSamsaControllerKafkaReplicas: Samsa is the controller of two
 //     Kafka brokers. Kafka accepts its LeaderAndIsr, UpdateMetadata and
 //     StopReplica (a topic deleted while the cluster goes on), its leaders

@@ -94,6 +94,11 @@ func TestKafkaControllerSamsaReplicas(t *testing.T) {
 	consumeAll(t, []string{s3.Addr()}, topic, acked)
 	consumeAll(t, []string{k1.Addr()}, topic, acked)
 
+	// Auto-creation at either kind of broker: the broker writes the
+	// topic's znodes, Kafka's controller elects the leaders.
+	c.autoCreate("auto-at-samsa", s3)
+	c.autoCreate("auto-at-kafka", k2)
+
 	// Consumer groups coordinated by each broker commit offsets; after
 	// the brokers below die or stop, Kafka 1 coordinates them all and
 	// must have loaded what Samsa wrote to __consumer_offsets.
@@ -152,6 +157,7 @@ func TestSamsaControllerKafkaReplicas(t *testing.T) {
 	if m.ControllerID != 3 {
 		t.Fatalf("metadata: %s", summary(m))
 	}
+	c.autoCreate("auto-at-kafka", k2)
 	acked := newAckedLog()
 	acked.produceSync(t, producer(t, c.seeds()), topic, []int32{0, 1, 2}, 60)
 
@@ -471,4 +477,17 @@ func (c *cluster) checkGroups(n *node, topic string, want map[string]map[int32]i
 			}
 		}
 	}
+}
+
+// autoCreate produces to a topic that does not exist through n alone
+// (auto.create.topics.enable, num.partitions=2, default.replication.factor=3)
+// and waits until every broker agrees on its fully replicated partitions.
+func (c *cluster) autoCreate(topic string, n *node) {
+	t := c.t
+	t.Helper()
+	cl := newClient(t, []string{n.Addr()}, kgo.AllowAutoTopicCreation(), kgo.RequiredAcks(kgo.AllISRAcks()))
+	if err := cl.ProduceSync(ctxT(t, 30*time.Second), &kgo.Record{Topic: topic, Value: []byte("first")}).FirstErr(); err != nil {
+		t.Fatalf("produce to auto-created %s through %s: %v", topic, n, err)
+	}
+	c.waitAgree(topic+" auto-created through "+n.String(), 30*time.Second, fullISR(topic, 2), topic)
 }
