@@ -7,7 +7,7 @@ PKGS    := ./...
 # Short fuzz runs as part of test; run `make fuzz FUZZTIME=5m` for longer.
 FUZZTIME ?= 10s
 
-.PHONY: all build run test unit volume compat conformance vet fmt-check fuzz bench deps clean cluster-figures
+.PHONY: all build run test unit volume compat conformance vet fmt-check fuzz bench deps clean cluster-figures interop
 
 all: build
 
@@ -44,8 +44,21 @@ fmt-check:
 vet:
 	$(GO) vet $(PKGS)
 
+# Every package but interop, which `make interop` runs (it needs Kafka
+# 3.9's jars and JVMs of its own).
+UNIT_PKGS = $(shell $(GO) list $(PKGS) | grep -v '/interop$$')
 unit:
-	SAMSA_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 15m $(PKGS)
+	SAMSA_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 15m $(UNIT_PKGS)
+
+# Apache Kafka 3.9 brokers (Maven Central's jars, interop/pom.xml) and
+# Samsa binaries in one ZooKeeper cluster: Kafka or Samsa as controller,
+# replication both ways, replacing Kafka brokers one by one (package
+# interop).
+interop:
+	./scripts/install-test-deps.sh java
+	./scripts/install-zookeeper.sh
+	./scripts/install-kafka39.sh
+	SAMSA_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 10m ./interop
 
 # 1,000,000 x 1 KiB records, acks=all, 8 partitions, without the race
 # detector (it runs at a small scale under it in `unit`).
@@ -87,6 +100,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./console FuzzParseBrowse $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./internal/zkdata FuzzDecode $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./internal/zkdata FuzzDecodeSecurity $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./internal/kmsgfix FuzzRoundTrip $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzParseLeaderEpochCheckpoint $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./logstore FuzzAppendReplica $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./replica FuzzParseHWCheckpoint $(FUZZTIME)
@@ -101,7 +115,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzParseJWKS $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./security FuzzJWKSToken $(FUZZTIME)
 
-test: deps fmt-check vet unit volume fuzz conformance compat
+test: deps fmt-check vet unit interop volume fuzz conformance compat
 
 # Figures of a three-broker cluster on real ZooKeeper (ZooKeeper and three
 # binaries on this machine): produce MiB/s with acks=all at replication

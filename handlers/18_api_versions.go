@@ -31,7 +31,18 @@ func (h *Handlers) apiVersions(_ context.Context, r *protocol.Request, req *kmsg
 		k.ApiKey, k.MinVersion, k.MaxVersion = a.key, a.min, a.max
 		resp.ApiKeys = append(resp.ApiKeys, k)
 	}
-	if req.Version >= 3 {
+	if req.Version >= 3 && h.Config.ZookeeperConnect != "" {
+		// A ZooKeeper-mode Kafka 3.9 broker supports and finalizes no
+		// feature (measured: both lists empty, epoch 0; its controller
+		// writes /feature as {"features":{},...}), so a cluster of
+		// them, or one being replaced by Samsa broker by broker (package
+		// interop), runs transactions at transaction.version 0/1.
+		// Advertising 2 here made clients (franz-go takes the highest
+		// level any broker finalizes) skip AddPartitionsToTxn, and
+		// Kafka 3.9 partition leaders then failed their transactional
+		// produces (INVALID_TXN_STATE, TRANSACTION_ABORTABLE).
+		resp.FinalizedFeaturesEpoch = 0
+	} else if req.Version >= 3 {
 		// Feature flags (KIP-584): transaction.version as Kafka 4.3.1
 		// advertises it (measured): supported 0-2, finalized at 2, so
 		// clients run KIP-890 part 2 (epoch bump per transaction,

@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"samsa/internal/kmsgfix"
 	"samsa/internal/testbroker"
 )
 
@@ -42,7 +43,9 @@ func replRequest(t *testing.T, addr string, req kmsg.Request) kmsg.Response {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(15 * time.Second))
 	f := kmsg.NewRequestFormatter(kmsg.FormatterClientID("replication-test"))
-	if _, err := c.Write(f.AppendRequest(nil, req, 1)); err != nil {
+	// StopReplica v4 in Kafka 3.9's field order, as a Kafka controller
+	// sends it.
+	if _, err := c.Write(f.AppendRequest(nil, kmsgfix.Request(req), 1)); err != nil {
 		t.Fatal(err)
 	}
 	var sz [4]byte

@@ -265,6 +265,17 @@ func TestZKCluster(t *testing.T) {
 		t.Fatalf("/brokers/ids/2 = %s", data)
 	}
 
+	// No feature supported or finalized, as a ZooKeeper-mode Kafka 3.9
+	// broker (package interop measured it): clients then keep to
+	// transaction.version 0/1, which Kafka 3.9 brokers in the same
+	// cluster understand.
+	avReq := kmsg.NewPtrApiVersionsRequest()
+	avReq.Version = 4
+	avReq.ClientSoftwareName, avReq.ClientSoftwareVersion = "test", "1"
+	if av := request[*kmsg.ApiVersionsResponse](t, c.brokers[1].Addr(), avReq); len(av.SupportedFeatures) != 0 || len(av.FinalizedFeatures) != 0 || av.FinalizedFeaturesEpoch != 0 {
+		t.Fatalf("ApiVersions features in ZooKeeper mode: supported %+v finalized %+v epoch %d", av.SupportedFeatures, av.FinalizedFeatures, av.FinalizedFeaturesEpoch)
+	}
+
 	// Topic admin at a non-controller: NOT_CONTROLLER, as Kafka 3.9.
 	other := c.anyLive(ctrlID)
 	ct := kmsg.NewPtrCreateTopicsRequest()

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/internal/kmsgfix"
 )
 
 // outQueue bounds how many encoded responses may wait for the write loop
@@ -267,6 +269,7 @@ func (c *conn) serve(frame []byte) (keep bool) {
 			"api", kmsg.NameForKey(hdr.Key), "api_key", hdr.Key, "api_version", hdr.Version)
 		return false
 	}
+	kmsgfix.ToKmsg(hdr.Key, hdr.Version, body) // Kafka's StopReplica v4 field order
 	if err := req.ReadFrom(body); err != nil {
 		log.Warn("closing connection: request body does not decode",
 			"api", kmsg.NameForKey(hdr.Key), "api_version", hdr.Version, "err", err)

@@ -39,6 +39,14 @@ func txnValue(n *txnState) []byte {
 		}
 		v.Topics[i].Partitions = append(v.Topics[i].Partitions, tp.Partition)
 	}
+	if v.Topics == nil && n.state != kmsg.TransactionStateEmpty {
+		// Kafka's TransactionLog.valueToBytes writes null partitions for
+		// Empty only, and its readTxnRecordValue reads them for every
+		// other state: a null there (a CompleteCommit, say) fails Kafka
+		// 3.9's loading of the whole partition (NullPointerException)
+		// once a Kafka broker takes over as coordinator.
+		v.Topics = []kmsg.TxnMetadataValueTopic{}
+	}
 	return v.AppendTo(nil)
 }
 

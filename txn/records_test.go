@@ -32,6 +32,22 @@ func TestRecordsRoundTrip(t *testing.T) {
 	}
 }
 
+// TestPartitionsNullOnlyWhenEmpty: as Kafka's TransactionLog writes it,
+// the partitions of a TxnMetadataValue are null for Empty and an array,
+// empty if need be, for every other state (Kafka 3.9 reads them for
+// every state but Empty and fails on null).
+func TestPartitionsNullOnlyWhenEmpty(t *testing.T) {
+	for st := range stateNames {
+		var v kmsg.TxnMetadataValue
+		if err := v.ReadFrom(txnValue(&txnState{pid: 1, state: st, partitions: map[TP]struct{}{}})); err != nil {
+			t.Fatal(err)
+		}
+		if null := v.Topics == nil; null != (st == kmsg.TransactionStateEmpty) {
+			t.Errorf("state %s: partitions null = %v", stateNames[st], null)
+		}
+	}
+}
+
 // FuzzReplay feeds arbitrary keys and values to the __transaction_state
 // replay: it must return an error or apply a record, never panic, and a
 // record it applies must encode back to a value that replays the same.

@@ -150,9 +150,11 @@
 // A request that fails is tried again every 100 ms until the broker
 // answers or leaves the live set (or this controller resigns), as Kafka's
 // RequestSendThread; the queue is unbounded, and a queued request that a
-// newer one makes pointless (an older full UpdateMetadata, older
-// LeaderAndIsr state of the same partition) is dropped, never reordering
-// the rest. A broker registers in /brokers/ids only once its logs are
+// newer one makes pointless (an older full UpdateMetadata that no
+// LeaderAndIsr or StopReplica follows, older LeaderAndIsr state of the
+// same partition) is dropped, never reordering the rest: a broker learns
+// a leader from UpdateMetadata before a LeaderAndIsr makes it follow
+// that leader, as Kafka 3.9 brokers require. A broker registers in /brokers/ids only once its logs are
 // recovered and its listeners serve (controller.ZK.Register).
 //
 // # Failures

@@ -14,6 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
+
+	"samsa/internal/kmsgfix"
 )
 
 // sendBackoff is the wait between tries of a request that failed (Kafka's
@@ -78,7 +80,8 @@ func startSender(from, broker int32, addr string, log *slog.Logger) (*sender, er
 
 // enqueue queues req behind everything queued before. snapshot says req
 // is a full UpdateMetadata (every live broker and partition): it then
-// replaces the queued older snapshots. A LeaderAndIsr removes its
+// replaces the queued older snapshots behind the newest queued
+// LeaderAndIsr or StopReplica (supersedeSnapshots). A LeaderAndIsr removes its
 // partitions from queued older LeaderAndIsr requests (dropping those left
 // empty) back to the newest queued StopReplica, since a broker acts only
 // on the newest leader epoch of a partition anyway. Nothing is reordered.
@@ -87,7 +90,7 @@ func (s *sender) enqueue(req kmsg.Request, snapshot bool) {
 	switch r := req.(type) {
 	case *kmsg.UpdateMetadataRequest:
 		if snapshot {
-			s.queue = slicesDeleteFunc(s.queue, func(q queued) bool { return q.snapshot })
+			s.supersedeSnapshots()
 		}
 	case *kmsg.LeaderAndISRRequest:
 		s.supersedeLeaderAndIsr(r)
@@ -122,6 +125,27 @@ func slicesDeleteFunc(q []queued, del func(queued) bool) []queued {
 	}
 	clear(q[len(out):])
 	return out
+}
+
+// supersedeSnapshots drops the queued snapshots that come after the
+// newest queued LeaderAndIsr or StopReplica. Older ones stay: a broker
+// must have learnt a partition's leader from an UpdateMetadata before
+// the LeaderAndIsr that makes it a follower arrives (Kafka 3.9's
+// ReplicaManager.makeFollowers refuses a leader missing from its
+// metadata cache, "cannot become follower since the new leader is
+// unavailable", and never fetches that partition until the next
+// LeaderAndIsr). Kafka's controller never drops a queued request; its
+// onBrokerStartup sends the UpdateMetadata naming a new broker before
+// any LeaderAndIsr naming it as leader. mu is held.
+func (s *sender) supersedeSnapshots() {
+	from := 0
+	for i, q := range s.queue {
+		switch q.req.(type) {
+		case *kmsg.LeaderAndISRRequest, *kmsg.StopReplicaRequest:
+			from = i + 1
+		}
+	}
+	s.queue = append(s.queue[:from], slicesDeleteFunc(s.queue[from:], func(q queued) bool { return q.snapshot })...)
 }
 
 // supersedeLeaderAndIsr strips the partitions of r from older queued
@@ -210,7 +234,7 @@ func (s *sender) send(ctx context.Context, req kmsg.Request) (kmsg.Response, err
 	name := kmsg.NameForKey(req.Key())
 	for try := 0; ; try++ {
 		rctx, cancel := context.WithTimeout(ctx, sendTimeout)
-		resp, err := s.cl.SeedBrokers()[0].Request(rctx, req)
+		resp, err := s.cl.SeedBrokers()[0].Request(rctx, kmsgfix.Request(req))
 		cancel()
 		if err == nil {
 			if code := responseError(resp); code != 0 {
