@@ -102,10 +102,11 @@
 // OffsetFetch 0, CreateTopics 0-1, DeleteTopics 0, OffsetForLeaderEpoch
 // 0-1, the ACL requests 0, DescribeConfigs 0, DescribeLogDirs 0), some
 // newer ones (Produce 12-13, Fetch 18, Metadata 13, EndTxn 5,
-// TxnOffsetCommit 5, ...), and none of AlterReplicaLogDirs, the
-// delegation token requests, AlterPartitionReassignments,
-// ListPartitionReassignments, UpdateFeatures, Envelope or the KIP-848
-// consumer group requests that a Kafka 3.9 ZooKeeper broker advertises.
+// TxnOffsetCommit 5, ...), and none of the delegation token requests,
+// UpdateFeatures, Envelope or the KIP-848 consumer group requests that a
+// Kafka 3.9 ZooKeeper broker advertises (AlterReplicaLogDirs,
+// AlterPartitionReassignments and ListPartitionReassignments were added
+// after this was measured).
 // A client old enough to need a removed version, or using one of those
 // requests, works with the Kafka brokers of a mixed cluster and not with
 // Samsa's. The inter-broker requests (LeaderAndIsr 0-7, StopReplica 0-4,
