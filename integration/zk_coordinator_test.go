@@ -23,20 +23,21 @@ import (
 )
 
 // startCoordCluster is startZKCluster with three partitions for both
-// internal topics (fewer elections to wait for).
-func startCoordCluster(t *testing.T) *zkCluster {
+// internal topics (fewer elections to wait for) and extra broker
+// properties.
+func startCoordCluster(t *testing.T, extra ...string) *zkCluster {
 	t.Helper()
 	zs := zktest.Start(t)
 	c := &zkCluster{t: t, zk: zs, brokers: map[int32]*testbroker.Broker{}}
 	for id := int32(1); id <= 3; id++ {
-		c.brokers[id] = testbroker.Start(t, testbroker.Binary,
-			"zookeeper.connect="+zs.Addr+"/kafka",
-			"broker.id="+strconv.Itoa(int(id)),
-			"zookeeper.session.timeout.ms="+strconv.Itoa(zkSessionMs),
+		c.brokers[id] = testbroker.Start(t, testbroker.Binary, append([]string{
+			"zookeeper.connect=" + zs.Addr + "/kafka",
+			"broker.id=" + strconv.Itoa(int(id)),
+			"zookeeper.session.timeout.ms=" + strconv.Itoa(zkSessionMs),
 			"group.initial.rebalance.delay.ms=0",
 			"offsets.topic.num.partitions=3",
 			"transaction.state.log.num.partitions=3",
-			"transaction.abort.timed.out.transaction.cleanup.interval.ms=1000")
+			"transaction.abort.timed.out.transaction.cleanup.interval.ms=1000"}, extra...)...)
 	}
 	conn, _, err := zk.Connect([]string{zs.Addr}, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(quietZK{}))
 	if err != nil {
@@ -427,7 +428,7 @@ func listOffsetsReadCommitted(t *testing.T, c *zkCluster, topic string) map[int3
 func (c *zkCluster) dumpErrors(topic string) {
 	for id, b := range c.brokers {
 		for _, l := range strings.Split(b.Output(), "\n") {
-			if strings.Contains(l, topic) || strings.Contains(l, "ERROR") || strings.Contains(l, "WARN") {
+			if strings.Contains(l, topic) || strings.Contains(l, "ERROR") || strings.Contains(l, "WARN") || strings.Contains(l, "msg=\"controller:") {
 				c.t.Logf("broker %d: %s", id, l)
 			}
 		}
@@ -435,16 +436,36 @@ func (c *zkCluster) dumpErrors(topic string) {
 }
 
 // TestZKDeposedCoordinatorUnloads: a group coordinator paused past its
-// ZooKeeper session loses the partition's leadership; after SIGCONT the
-// controller's LeaderAndIsr makes it a follower, it unloads the group
-// (NOT_COORDINATOR) and its successor has every commit.
+// ZooKeeper session loses the partition's leadership; after SIGCONT it
+// registers again with a new broker epoch, which the controller treats as
+// a bounced broker (KafkaController.processBrokerChange: onBrokerFailure,
+// then onBrokerStartup), so its LeaderAndIsr makes the broker a follower:
+// it unloads the group (NOT_COORDINATOR) and its successor has every
+// commit. Until then the deposed coordinator still believes it leads, but
+// no offset commit it takes may be acknowledged (its followers fetch from
+// the new leader, and the controller refuses its stale-epoch ISR
+// shrinks). Run once with an ordinary broker paused and once with the
+// controller itself paused (a failover, the old controller resuming as a
+// bounced broker).
 func TestZKDeposedCoordinatorUnloads(t *testing.T) {
-	t.Skip("zkcontroller does not reliably send LeaderAndIsr to a broker that registers again after its session expired " +
-		"(Kafka's bounced-broker handling), so the deposed broker may never learn it is a follower (seen 3 times in 8 runs); enable once it does")
-	c := startCoordCluster(t)
+	for _, tc := range []struct {
+		name       string
+		controller bool
+	}{{"broker", false}, {"controller", true}} {
+		t.Run(tc.name, func(t *testing.T) { testDeposedCoordinator(t, tc.controller) })
+	}
+}
+
+func testDeposedCoordinator(t *testing.T, pauseController bool) {
+	// Without this the controller's first automatic preferred leader
+	// election (5 s after it was elected, as Kafka's
+	// scheduleAutoLeaderRebalanceTask) can hand the partition back to the
+	// resumed broker once it rejoined the ISR: it is then rightly the
+	// coordinator again, and the test would see that instead of the
+	// deposition.
+	c := startCoordCluster(t, "auto.leader.rebalance.enable=false")
 	seeds := c.seeds()
 	adm := kadm.NewClient(newClient(t, seeds[0], kgo.SeedBrokers(seeds...)))
-	const group = "deposed-group"
 	offs := make(kadm.Offsets)
 	for p := int32(0); p < 3; p++ {
 		offs.Add(kadm.Offset{Topic: "events", Partition: p, At: 120, LeaderEpoch: -1})
@@ -453,16 +474,43 @@ func TestZKDeposedCoordinatorUnloads(t *testing.T) {
 		t.Fatalf("create topic: %v %v", err, res.Err)
 	}
 	c.waitTopic("events", 3, 3)
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		r, err := adm.CommitOffsets(ctxT(t), group, offs)
-		if err == nil && r.Error() == nil {
-			break
+	commit := func(group string) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); ; {
+			r, err := adm.CommitOffsets(ctxT(t), group, offs)
+			if err == nil && r.Error() == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("commit: %v %v", err, r.Error())
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("commit: %v %v", err, r.Error())
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
+	// The first commit creates __consumer_offsets; then a group is picked
+	// whose coordinator is (or is not) the controller.
+	commit("deposed-probe")
+	c.waitInternalISR("__consumer_offsets", "deposed-probe", 3)
+	m := c.waitAgree("__consumer_offsets led", 20*time.Second, func(m *kmsg.MetadataResponse) bool {
+		for p := int32(0); p < 3; p++ {
+			if mp := partitionOf(m, "__consumer_offsets", p); mp.Leader < 0 || len(mp.ISR) != 3 {
+				return false
+			}
+		}
+		return true
+	})
+	group := ""
+	for i := 0; i < 100 && group == ""; i++ {
+		g := "deposed-group-" + strconv.Itoa(i)
+		leader := partitionOf(m, "__consumer_offsets", groups.PartitionFor(g, 3)).Leader
+		if (leader == m.ControllerID) == pauseController {
+			group = g
+		}
+	}
+	if group == "" {
+		t.Fatalf("no group led as wanted (controller %d): %s", m.ControllerID, summary(m))
+	}
+	commit(group)
 	c.waitInternalISR("__consumer_offsets", group, 3)
 	of := kmsg.NewPtrOffsetFetchRequest()
 	of.Version = 8
@@ -470,6 +518,10 @@ func TestZKDeposedCoordinatorUnloads(t *testing.T) {
 	rg.Group = group
 	of.Groups = append(of.Groups, rg)
 	paused := c.findCoordinator(group, 0)
+	if (paused == m.ControllerID) != pauseController {
+		t.Fatalf("coordinator of %s is %d, controller %d", group, paused, m.ControllerID)
+	}
+	start := time.Now()
 	if err := c.brokers[paused].Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -487,8 +539,47 @@ func TestZKDeposedCoordinatorUnloads(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	t.Logf("coordinator of %s moved from broker %d (controller: %v) to %d %v after SIGSTOP",
+		group, paused, pauseController, moved, time.Since(start).Round(time.Millisecond))
 	if err := c.brokers[paused].Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
+	}
+	resumed := time.Now()
+	// Commits sent to the deposed coordinator right after it resumes
+	// (offset 500) must never be acknowledged: it is no longer the
+	// partition's leader, whatever it believes until LeaderAndIsr comes.
+	oc := kmsg.NewPtrOffsetCommitRequest()
+	oc.Version, oc.Group, oc.Generation = 8, group, -1
+	oct := kmsg.NewOffsetCommitRequestTopic()
+	oct.Topic = "events" // by name up to v9, by id from v10 (franz-go sends the newest version both sides know)
+	for _, mt := range m.Topics {
+		if *mt.Topic == "events" {
+			oct.TopicID = mt.TopicID
+		}
+	}
+	for p := int32(0); p < 3; p++ {
+		ocp := kmsg.NewOffsetCommitRequestTopicPartition()
+		ocp.Partition, ocp.Offset, ocp.LeaderEpoch = p, 500, -1
+		oct.Partitions = append(oct.Partitions, ocp)
+	}
+	oc.Topics = append(oc.Topics, oct)
+	var stale []string
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		r := request[*kmsg.OffsetCommitResponse](t, c.brokers[paused].Addr(), oc)
+		code := r.Topics[0].Partitions[0].ErrorCode
+		if code == 0 {
+			c.dumpErrors("__consumer_offsets-" + strconv.Itoa(int(groups.PartitionFor(group, 3))))
+			t.Fatalf("the deposed coordinator %d acknowledged an offset commit %v after SIGCONT", paused, time.Since(resumed).Round(time.Millisecond))
+		}
+		if code == kerr.NotCoordinator.Code {
+			break
+		}
+		stale = append(stale, kerr.ErrorForCode(code).Error())
+		if time.Now().After(deadline) {
+			c.dumpErrors("__consumer_offsets-" + strconv.Itoa(int(groups.PartitionFor(group, 3))))
+			t.Fatalf("the deposed coordinator %d still takes commits for the group: %v", paused, stale)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		r := request[*kmsg.OffsetFetchResponse](t, c.brokers[paused].Addr(), of)
@@ -501,6 +592,7 @@ func TestZKDeposedCoordinatorUnloads(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	t.Logf("broker %d answered NOT_COORDINATOR %v after SIGCONT (commits refused before: %v)", paused, time.Since(resumed).Round(time.Millisecond), stale)
 	r := request[*kmsg.OffsetFetchResponse](t, c.brokers[moved].Addr(), of)
 	var sum int64
 	for _, rt := range r.Groups[0].Topics {

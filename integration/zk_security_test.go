@@ -39,17 +39,18 @@ type zkSecCluster struct {
 	sasl map[int32]string
 }
 
-func startZKSecCluster(t *testing.T) *zkSecCluster {
+// startZKSecCluster starts the cluster, with extra broker properties.
+func startZKSecCluster(t *testing.T, extra ...string) *zkSecCluster {
 	t.Helper()
 	zs := zktest.Start(t)
 	c := &zkSecCluster{zkCluster: &zkCluster{t: t, zk: zs, brokers: map[int32]*testbroker.Broker{}}, sasl: map[int32]string{}}
 	for id := int32(1); id <= 3; id++ {
 		port, saslPort := testbroker.FreePort(t), testbroker.FreePort(t)
 		c.sasl[id] = fmt.Sprintf("127.0.0.1:%d", saslPort)
-		c.brokers[id] = testbroker.StartOnPort(t, testbroker.Binary, port,
-			"zookeeper.connect="+zs.Addr+"/kafka",
-			"broker.id="+strconv.Itoa(int(id)),
-			"zookeeper.session.timeout.ms="+strconv.Itoa(zkSessionMs),
+		c.brokers[id] = testbroker.StartOnPort(t, testbroker.Binary, port, append([]string{
+			"zookeeper.connect=" + zs.Addr + "/kafka",
+			"broker.id=" + strconv.Itoa(int(id)),
+			"zookeeper.session.timeout.ms=" + strconv.Itoa(zkSessionMs),
 			"controlled.shutdown.retry.backoff.ms=500",
 			"offsets.topic.num.partitions=3",
 			fmt.Sprintf("listeners=PLAINTEXT://127.0.0.1:%d,SASL_PLAINTEXT://127.0.0.1:%d", port, saslPort),
@@ -57,7 +58,7 @@ func startZKSecCluster(t *testing.T) *zkSecCluster {
 			"sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
 			`listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-pw" user_alice="alice-pw" user_bob="bob-pw";`,
 			"authorizer.class.name=kafka.security.authorizer.AclAuthorizer",
-			"super.users=User:ANONYMOUS;User:admin")
+			"super.users=User:ANONYMOUS;User:admin"}, extra...)...)
 	}
 	conn, _, err := zk.Connect([]string{zs.Addr}, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(quietZK{}))
 	if err != nil {

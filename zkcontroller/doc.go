@@ -123,7 +123,14 @@
 // the live replicas of the changed partitions and UpdateMetadata to every
 // live broker, in that order (ControllerBrokerRequestBatch). A broker that
 // (re)registers gets UpdateMetadata with everything and LeaderAndIsr for
-// every partition it hosts. Topic deletion (a marker in
+// every partition it hosts. A broker whose registration has a new czxid
+// (its session expired and it registered again, even when both happened
+// between two reads of /brokers/ids) is bounced, as in Kafka's
+// processBrokerChange: a new sender, then onBrokerFailure (its
+// leaderships move, it leaves ISRs) and onBrokerStartup, so it always
+// learns that it no longer leads. Until then it may still think it does,
+// but cannot acknowledge a write: its followers fetch from the new leader
+// and its ISR changes carry a fenced leader epoch. Topic deletion (a marker in
 // /admin/delete_topics) follows Kafka's TopicDeletionManager: the topic
 // leaves elections, every live broker gets UpdateMetadata with leader -2
 // and every replica StopReplica(delete); the topic's znodes, config and

@@ -300,3 +300,50 @@ func TestUndecodableStateDoesNotWedgeFailover(t *testing.T) {
 		t.Fatalf("a-0 state overwritten: %s", data)
 	}
 }
+
+// TestBrokerBouncedBetweenReads: broker 2's session ends and it registers
+// again while the controller is busy, so the controller's next read of
+// /brokers/ids finds the same id with a new epoch (czxid) and nothing
+// else changed. As Kafka's processBrokerChange (bouncedBrokerIds), that
+// is a failure followed by a startup: t-0, led by broker 2, moves to
+// broker 3 (leader epoch 1, ISR [3]); u-0, whose only replica is broker
+// 2, goes leaderless and is elected again on broker 2's startup (leader
+// epoch 2). A controller comparing only the ids would change neither.
+func TestBrokerBouncedBetweenReads(t *testing.T) {
+	s := zktest.Start(t)
+	z1 := openZKAt(t, s.Addr, 1, 1)
+	c1 := startController(t, z1)
+	waitUntil(t, "broker 1 elected", 10*time.Second, func() bool { return c1.Epoch() == 1 })
+	z2 := openZKAt(t, s.Addr, 2, 1)
+	openZKAt(t, s.Addr, 3, 1)
+	createTopic(t, z1, "t", []int32{2, 3})
+	createTopic(t, z1, "u", []int32{2})
+	_, before, err := z1.Conn().Get(zkdata.BrokerPath(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	release := c1.Block()
+	z2.Close() // the ephemeral registration goes with the session
+	z2 = openZKAt(t, s.Addr, 2, 1)
+	_, after, err := z1.Conn().Get(zkdata.BrokerPath(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Czxid == before.Czxid {
+		t.Fatalf("broker 2 registered again with the same czxid %d", after.Czxid)
+	}
+	time.Sleep(300 * time.Millisecond) // the watch events reach broker 1's client
+	release()
+
+	waitUntil(t, "t-0 moved to broker 3 and u-0 elected again on broker 2", 10*time.Second, func() bool {
+		st, ok := stateOf(t, z1.Conn(), "t", 0)
+		su, ok2 := stateOf(t, z1.Conn(), "u", 0)
+		return ok && ok2 && st.Leader == 3 && st.LeaderEpoch == 1 && su.Leader == 2 && su.LeaderEpoch == 2
+	})
+	st, _ := stateOf(t, z1.Conn(), "t", 0)
+	if len(st.ISR) != 1 || st.ISR[0] != 3 {
+		t.Errorf("t-0 ISR %v after broker 2 bounced, want [3]", st.ISR)
+	}
+	_ = z2
+}
