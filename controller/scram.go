@@ -136,8 +136,15 @@ func (s *Single) ScramCredential(user string, mechanism ScramMechanism) (ScramCr
 func (s *Single) ScramUsers() map[string]map[ScramMechanism]int32 {
 	s.scram.mu.RLock()
 	defer s.scram.mu.RUnlock()
+	return scramUsers(s.scram.creds)
+}
+
+// scramUsers is ScramUsers of both controllers: each user of creds with
+// the iterations of each of its mechanisms. The caller holds the lock
+// that guards creds.
+func scramUsers(creds map[scramKey]ScramCredential) map[string]map[ScramMechanism]int32 {
 	out := map[string]map[ScramMechanism]int32{}
-	for k, c := range s.scram.creds {
+	for k, c := range creds {
 		if out[k.user] == nil {
 			out[k.user] = map[ScramMechanism]int32{}
 		}

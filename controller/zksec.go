@@ -413,14 +413,7 @@ func (z *ZK) ScramCredential(user string, mechanism ScramMechanism) (ScramCreden
 func (z *ZK) ScramUsers() map[string]map[ScramMechanism]int32 {
 	z.sec.mu.RLock()
 	defer z.sec.mu.RUnlock()
-	out := map[string]map[ScramMechanism]int32{}
-	for k, c := range z.sec.scram {
-		if out[k.user] == nil {
-			out[k.user] = map[ScramMechanism]int32{}
-		}
-		out[k.user][k.mech] = c.Iterations
-	}
-	return out
+	return scramUsers(z.sec.scram)
 }
 
 // AlterScramCredentials writes each user's credentials into the
