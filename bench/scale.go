@@ -186,8 +186,12 @@ func consumeSessions(ctx context.Context, addr string, topics []string, n int64,
 		got += int64(fs.NumRecords())
 	}
 	idleCancel()
-	if got != n {
-		return 0, 0, nil, fmt.Errorf("read %d records, want %d", got, n)
+	// More than n is possible: the many-partitions producer is acks=1
+	// without idempotence, so a retried batch can be stored twice (Kafka
+	// 4.3.1 stored 1.9 times the records when its produce requests timed
+	// out). The figures stay those of the first n records.
+	if got < n {
+		return 0, 0, nil, fmt.Errorf("read %d records, want at least %d", got, n)
 	}
 	idleReqs := fb.requests.Load() - readReqs
 	return d, bytes, map[string]float64{
@@ -198,5 +202,6 @@ func consumeSessions(ctx context.Context, addr string, topics []string, n int64,
 		"idle_request_MB":         float64(fb.requestBytes.Load()-readReq) / 1e6,
 		"idle_response_MB":        float64(fb.responseBytes.Load()-readResp) / 1e6,
 		"idle_request_KB_per_req": float64(fb.requestBytes.Load()-readReq) / 1e3 / max(float64(idleReqs), 1),
+		"records_stored_per_sent": float64(got) / float64(n),
 	}, nil
 }
