@@ -112,14 +112,7 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 				continue
 			}
 		}
-		// In cluster mode a partition this broker does not replicate is
-		// refused before its log is opened: opening would create it again
-		// (a replica just deleted by StopReplica after a reassignment).
-		var p *logstore.Partition
-		_, err := h.Replicas.Lookup(a.t.Name, rp)
-		if err == nil {
-			p, err = h.partition(a.t, rp)
-		}
+		p, err := h.partition(a.t, rp)
 		var w *replicaWait
 		if err == nil {
 			w, err = h.appendPartition(a.t, p, rp, a.batch, req.Acks, nowMs, a.sp)

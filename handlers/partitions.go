@@ -149,9 +149,23 @@ func (h *Handlers) PartitionConfigFor(topic string, partition int32) (logstore.P
 	return h.partitionConfig(t), true
 }
 
-// partition returns the log of partition idx of t, opening it on first
-// use. Errors: kerr.UnknownTopicOrPartition for an index t lacks.
+// partition returns the log of partition idx of t for a client's request,
+// opening it on first use. In a ZooKeeper cluster a partition this broker
+// does not replicate is refused with NOT_LEADER_OR_FOLLOWER (the replica
+// manager's Lookup) before its log is opened: opening would create it
+// again, for example a replica that StopReplica has just deleted after a
+// reassignment. Errors: kerr.UnknownTopicOrPartition for an index t lacks.
 func (h *Handlers) partition(t controller.Topic, idx int32) (*logstore.Partition, error) {
+	if _, err := h.Replicas.Lookup(t.Name, idx); err != nil {
+		return nil, err
+	}
+	return h.openPartition(t, idx)
+}
+
+// openPartition is partition without the replica check, for the replica
+// manager itself (OpenLog), which opens a log before it holds the
+// partition.
+func (h *Handlers) openPartition(t controller.Topic, idx int32) (*logstore.Partition, error) {
 	if idx < 0 || int(idx) >= len(t.Partitions) {
 		return nil, fmt.Errorf("%s has no partition %d: %w", t.Name, idx, kerr.UnknownTopicOrPartition)
 	}
@@ -191,7 +205,7 @@ func (h *Handlers) OpenLog(topic string, topicID [16]byte, partition int32) (*lo
 			t.Partitions[i].Index = int32(i)
 		}
 	}
-	return h.partition(t, partition)
+	return h.openPartition(t, partition)
 }
 
 // applyTopicConfig pushes a topic's changed settings to its open
