@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 )
@@ -46,5 +47,20 @@ func TestReadProc(t *testing.T) {
 	after := readProc(os.Getpid())
 	if after.cpu <= before.cpu || after.rss < before.rss+32<<20 {
 		t.Errorf("after 300 ms of work and 64 MiB touched: cpu %v -> %v, rss %d -> %d", before.cpu, after.cpu, before.rss, after.rss)
+	}
+}
+
+// TestReadProcChildren: the CPU a waited-for child used shows in the
+// parent's children time, which is how Kafka's perf-test tools count as
+// load.
+func TestReadProcChildren(t *testing.T) {
+	before := readProc(os.Getpid())
+	cmd := exec.Command("sh", "-c", `end=$(($(date +%s)+1)); while [ "$(date +%s)" -le "$end" ]; do :; done`)
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	after := readProc(os.Getpid())
+	if after.children <= before.children {
+		t.Errorf("children CPU %v -> %v after a busy child", before.children, after.children)
 	}
 }

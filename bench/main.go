@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -89,10 +90,20 @@ type sample struct {
 	workload string
 	system   string
 	round    int
-	mbps     float64            // throughput, 10^6 bytes/s; 0 when not a throughput workload
-	cpuPerGB float64            // broker CPU seconds per 10^9 bytes moved
-	rss      int64              // peak broker RSS in bytes while the workload ran
-	extra    map[string]float64 // named figures: latency ms, seconds, ...
+	mbps     float64 // throughput, 10^6 bytes/s; 0 when not a throughput workload
+	cpuPerGB float64 // broker CPU seconds per 10^9 bytes moved
+	// loadCPUPerGB is the load generator's CPU seconds per 10^9 bytes
+	// moved: the bench process (franz-go) plus Kafka's perf-test tools.
+	// On a small machine the client and the broker share the cores, so
+	// a workload whose load costs more CPU than the broker is limited
+	// by the client, whichever broker it runs against.
+	loadCPUPerGB float64
+	// busy is the share of the machine's cores the broker and the load
+	// used together during the workload (0..1): near 1, the machine was
+	// the limit.
+	busy  float64
+	rss   int64              // peak broker RSS in bytes while the workload ran
+	extra map[string]float64 // named figures: latency ms, seconds, ...
 }
 
 func run(cfg config) error {
@@ -167,6 +178,8 @@ func (e *env) start(sys, dir string) (*broker, error) {
 // number of bytes f moved, for CPU per GB.
 func measure(b *broker, workload string, round int, f func() (d time.Duration, moved int64, extra map[string]float64, err error)) (sample, error) {
 	before := readProc(b.pid())
+	self := readProc(os.Getpid())
+	began := time.Now()
 	var peak int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -190,15 +203,21 @@ func measure(b *broker, workload string, round int, f func() (d time.Duration, m
 	close(stop)
 	wg.Wait()
 	after := readProc(b.pid())
+	wall := time.Since(began)
+	selfAfter := readProc(os.Getpid())
 	s := sample{workload: workload, system: b.system, round: round, rss: peak, extra: extra}
 	if err != nil {
 		return s, fmt.Errorf("%s on %s: %w", workload, b.system, err)
 	}
 	if moved > 0 && d > 0 {
 		s.mbps = float64(moved) / d.Seconds() / 1e6
-		s.cpuPerGB = (after.cpu - before.cpu).Seconds() / (float64(moved) / 1e9)
+		brokerCPU := after.cpu - before.cpu
+		loadCPU := (selfAfter.cpu + selfAfter.children) - (self.cpu + self.children)
+		s.cpuPerGB = brokerCPU.Seconds() / (float64(moved) / 1e9)
+		s.loadCPUPerGB = loadCPU.Seconds() / (float64(moved) / 1e9)
+		s.busy = (brokerCPU + loadCPU).Seconds() / (wall.Seconds() * float64(runtime.NumCPU()))
 	}
-	log.Printf("  %-34s %-5s %8.1f MB/s  cpu %6.2f s/GB  rss %5d MiB %v", workload, b.system, s.mbps, s.cpuPerGB, peak>>20, fmtExtra(extra))
+	log.Printf("  %-34s %-5s %8.1f MB/s  cpu %6.2f s/GB  load cpu %6.2f s/GB  busy %3.0f%%  rss %5d MiB %v", workload, b.system, s.mbps, s.cpuPerGB, s.loadCPUPerGB, 100*s.busy, peak>>20, fmtExtra(extra))
 	return s, nil
 }
 

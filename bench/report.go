@@ -30,6 +30,8 @@ type report struct {
 // figure is one workload's medians on one system.
 type figure struct {
 	mbps, cpuPerGB float64
+	loadCPUPerGB   float64 // the load generator's CPU s/GB (sample.loadCPUPerGB)
+	busy           float64 // share of the cores in use (sample.busy)
 	rss            int64
 	extra          map[string]float64
 	n              int
@@ -49,8 +51,8 @@ func median(xs []float64) float64 {
 // medians groups samples by workload and system, in first-seen order.
 func (r *report) medians() (order []string, by map[string]map[string]figure) {
 	type acc struct {
-		mbps, cpu, rss []float64
-		extra          map[string][]float64
+		mbps, cpu, rss, load, busy []float64
+		extra                      map[string][]float64
 	}
 	accs := map[string]map[string]*acc{}
 	for _, s := range r.samples {
@@ -65,6 +67,8 @@ func (r *report) medians() (order []string, by map[string]map[string]figure) {
 		}
 		a.mbps = append(a.mbps, s.mbps)
 		a.cpu = append(a.cpu, s.cpuPerGB)
+		a.load = append(a.load, s.loadCPUPerGB)
+		a.busy = append(a.busy, s.busy)
 		a.rss = append(a.rss, float64(s.rss))
 		for k, v := range s.extra {
 			a.extra[k] = append(a.extra[k], v)
@@ -74,7 +78,7 @@ func (r *report) medians() (order []string, by map[string]map[string]figure) {
 	for w, m := range accs {
 		by[w] = map[string]figure{}
 		for sys, a := range m {
-			f := figure{mbps: median(a.mbps), cpuPerGB: median(a.cpu), rss: int64(median(a.rss)), extra: map[string]float64{}, n: len(a.mbps)}
+			f := figure{mbps: median(a.mbps), cpuPerGB: median(a.cpu), loadCPUPerGB: median(a.load), busy: median(a.busy), rss: int64(median(a.rss)), extra: map[string]float64{}, n: len(a.mbps)}
 			for k, v := range a.extra {
 				f.extra[k] = median(v)
 			}
@@ -82,6 +86,14 @@ func (r *report) medians() (order []string, by map[string]map[string]figure) {
 		}
 	}
 	return order, by
+}
+
+// pct formats a share as a whole percentage, or "-" when not measured.
+func pct(x float64) string {
+	if x <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", 100*x)
 }
 
 // ratio formats a/b, or "-" when either is missing.
@@ -167,6 +179,15 @@ func (r *report) write() error {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w, num(k.mbps, "%.0f"), num(s.mbps, "%.0f"), ratio(s.mbps, k.mbps),
 			num(k.cpuPerGB, "%.2f"), num(s.cpuPerGB, "%.2f"), ratio(s.cpuPerGB, k.cpuPerGB), mib(k.rss), mib(s.rss))
+	}
+	fmt.Fprintf(&b, "\n## What limited each workload\n\nOn this machine the load generator and the broker share the cores. Load CPU is the bench process's (franz-go) and Kafka's perf-test tools' user + system time per 10^9 bytes; busy is the broker's and the load's CPU together as a share of all cores over the workload's wall time. A workload near 100%% busy whose load CPU exceeds the broker's is limited by the client, against either broker.\n\n| Workload | Kafka broker CPU s/GB | Kafka load CPU s/GB | Kafka busy | Samsa broker CPU s/GB | Samsa load CPU s/GB | Samsa busy |\n|---|---|---|---|---|---|---|\n")
+	for _, w := range order {
+		k, s := by[w]["kafka"], by[w]["samsa"]
+		if k.mbps == 0 && s.mbps == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", w, num(k.cpuPerGB, "%.2f"), num(k.loadCPUPerGB, "%.2f"), pct(k.busy),
+			num(s.cpuPerGB, "%.2f"), num(s.loadCPUPerGB, "%.2f"), pct(s.busy))
 	}
 	fmt.Fprintf(&b, "\n## Latency, times and memory\n\n| Workload | Figure | Kafka | Samsa | Samsa/Kafka | Kafka RSS MiB | Samsa RSS MiB |\n|---|---|---|---|---|---|---|\n")
 	for _, w := range order {

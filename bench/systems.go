@@ -198,17 +198,22 @@ func waitReady(addr string, timeout time.Duration, exited <-chan struct{}) error
 
 // procStat is a process's CPU time (user + system) and memory.
 type procStat struct {
-	cpu   time.Duration
-	rss   int64 // bytes, now
-	hwm   int64 // bytes, peak resident set
-	valid bool
+	cpu time.Duration
+	// children is the CPU time of the process's children it has waited
+	// for (cutime + cstime): for the bench process, Kafka's perf-test
+	// tools that finished during a workload.
+	children time.Duration
+	rss      int64 // bytes, now
+	hwm      int64 // bytes, peak resident set
+	valid    bool
 }
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat's utime and stime;
 // 100 on every Linux architecture Go supports.
 const clockTicks = 100
 
-// readProc reads /proc/<pid>/stat (utime, stime: fields 14 and 15) and
+// readProc reads /proc/<pid>/stat (utime, stime, cutime, cstime: fields
+// 14 to 17) and
 // /proc/<pid>/status (VmRSS, VmHWM).
 func readProc(pid int) procStat {
 	var ps procStat
@@ -230,6 +235,11 @@ func readProc(pid int) procStat {
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	ps.cpu = time.Duration(ut+st) * time.Second / clockTicks
+	if len(f) >= 15 {
+		cut, _ := strconv.ParseInt(f[13], 10, 64)
+		cst, _ := strconv.ParseInt(f[14], 10, 64)
+		ps.children = time.Duration(cut+cst) * time.Second / clockTicks
+	}
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return ps
