@@ -22,7 +22,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,6 +50,7 @@ type config struct {
 	joinGroups     int
 	joinConsumers  int
 	only           string // run only the systems named (kafka, samsa)
+	profile        string // bench -profile: where Samsa's profiles go
 	out            string
 	chart          string
 	keepData       bool
@@ -63,12 +66,13 @@ func main() {
 	only := flag.String("only", "", "run only this system (kafka or samsa); the report then has no ratios")
 	out := flag.String("out", "bench/RESULTS.md", "report path")
 	chart := flag.String("chart", "bench/ratios.png", "chart path")
+	profile := flag.String("profile", "", "save pprof CPU (first 10 s) and heap (at the end) profiles of every Samsa workload in this directory")
 	flag.Parse()
 
 	cfg := config{
 		rounds: *rounds, bytes: int64(*gb * 1e9), latencyRate: 2000, latencyDur: 20 * time.Second,
 		perfRecords: 500_000, scale: *scale, scaleTopics: 100, scaleParts: 100, scaleBytes: 100_000_000,
-		idleConns: 5000, joinGroups: 100, joinConsumers: 1000, only: *only, out: *out, chart: *chart,
+		idleConns: 5000, joinGroups: 100, joinConsumers: 1000, only: *only, out: *out, chart: *chart, profile: *profile,
 		restartRepeats: 2,
 		producePlan: []produceSpec{
 			{1024, "1", "none", 1}, {1024, "1", "none", 8}, {1024, "all", "none", 1}, {1024, "all", "none", 8},
@@ -117,6 +121,15 @@ func run(cfg config) error {
 	}
 	if err := os.MkdirAll(e.work, 0o755); err != nil {
 		return err
+	}
+	if cfg.profile != "" {
+		if e.profileDir, err = filepath.Abs(cfg.profile); err != nil {
+			return err
+		}
+		profileDir = e.profileDir
+		if err := os.MkdirAll(e.profileDir, 0o755); err != nil {
+			return err
+		}
 	}
 	raiseNoFile()
 	e.samsaBin = filepath.Join(e.work, "samsa")
@@ -199,12 +212,26 @@ func measure(b *broker, workload string, round int, f func() (d time.Duration, m
 			}
 		}
 	}()
+	var prof sync.WaitGroup
+	if b.pprof != "" {
+		prof.Add(1)
+		go func() {
+			defer prof.Done()
+			saveProfile(b.pprof+"profile?seconds=10", profilePath(workload, round, "cpu"))
+		}()
+	}
 	d, moved, extra, err := f()
 	close(stop)
 	wg.Wait()
 	after := readProc(b.pid())
 	wall := time.Since(began)
 	selfAfter := readProc(os.Getpid())
+	if b.pprof != "" {
+		// After the figures are taken: a workload shorter than the CPU
+		// profile waits for it, so the next one is not in it.
+		saveProfile(b.pprof+"heap", profilePath(workload, round, "heap"))
+		prof.Wait()
+	}
 	s := sample{workload: workload, system: b.system, round: round, rss: peak, extra: extra}
 	if err != nil {
 		return s, fmt.Errorf("%s on %s: %w", workload, b.system, err)
@@ -219,6 +246,35 @@ func measure(b *broker, workload string, round int, f func() (d time.Duration, m
 	}
 	log.Printf("  %-34s %-5s %8.1f MB/s  cpu %6.2f s/GB  load cpu %6.2f s/GB  busy %3.0f%%  rss %5d MiB %v", workload, b.system, s.mbps, s.cpuPerGB, s.loadCPUPerGB, 100*s.busy, peak>>20, fmtExtra(extra))
 	return s, nil
+}
+
+// profileDir is where saveProfile writes (bench -profile); set once in run.
+var profileDir string
+
+// profilePath names a workload's profile file: spaces and slashes become
+// dashes.
+func profilePath(workload string, round int, kind string) string {
+	name := strings.NewReplacer(" ", "-", "/", "-", ":", "", "=", "").Replace(workload)
+	return filepath.Join(profileDir, fmt.Sprintf("%s.r%d.%s.pprof", name, round, kind))
+}
+
+// saveProfile fetches a pprof profile from url into path; a failure is
+// logged, since profiles are an aid, not a figure.
+func saveProfile(url, path string) {
+	resp, err := http.Get(url)
+	if err == nil {
+		defer resp.Body.Close()
+		var f *os.File
+		if f, err = os.Create(path); err == nil {
+			_, err = io.Copy(f, resp.Body)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+	}
+	if err != nil {
+		log.Printf("profile %s: %v", path, err)
+	}
 }
 
 func fmtExtra(m map[string]float64) string {

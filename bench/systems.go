@@ -27,6 +27,9 @@ type broker struct {
 	exited chan struct{}
 	dir    string
 	start  func() (*broker, error) // starts it again on the same dir
+	// pprof is the base URL of Samsa's /debug/pprof/ when profiling
+	// (bench -profile), else empty.
+	pprof string
 }
 
 // pid is the broker's process: the JVM for Kafka (kafka-run-class.sh
@@ -56,6 +59,10 @@ type env struct {
 	samsaBin  string
 	kafkaJVM  string // KAFKA_JVM_PERFORMANCE_OPTS
 	kafkaHeap string // KAFKA_HEAP_OPTS
+	// profileDir, when set, turns on Samsa's pprof endpoint and makes
+	// measure save a CPU profile of each Samsa workload's first seconds
+	// and a heap profile at its end there (bench -profile).
+	profileDir string
 }
 
 // kafkaServerStartDefaults are the JVM settings kafka-server-start.sh
@@ -122,6 +129,15 @@ func (e *env) startSamsa(dir string) (*broker, error) {
 		"--override", "group.initial.rebalance.delay.ms=0",
 	}
 	b := &broker{system: "samsa", addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir}
+	if e.profileDir != "" {
+		hp, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--override", fmt.Sprintf("samsa.http.listeners=http://127.0.0.1:%d", hp),
+			"--override", "samsa.debug.pprof.enable=true")
+		b.pprof = fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/", hp)
+	}
 	b.start = func() (*broker, error) {
 		return launch(b, exec.Command(args[0], args[1:]...), filepath.Join(dir, "samsa.log"))
 	}
