@@ -153,6 +153,13 @@ func replaceOneByOne(t *testing.T, toKafka bool) {
 			t.Fatal(err)
 		default:
 		}
+		if id == 1 {
+			// The controller role moves to the new kind while brokers of
+			// both kinds are live, so that the other two brokers' controlled
+			// shutdowns go through it.
+			c.moveController(toKafka)
+			t.Logf("controller moved to %s", c.node(c.controllerID()))
+		}
 		waitProgress(t, acked, seen, 10)
 		c.checkTools(group, topics...)
 	}

@@ -2,6 +2,7 @@ package interop
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,10 +11,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // toolsLog4j is Kafka's config/tools-log4j.properties (bin/kafka-run-class.sh
@@ -210,4 +214,60 @@ func (l *txnLog) transact(round int) {
 	}
 	l.producerID, l.epoch = d.ProducerID, d.ProducerEpoch
 	t.Logf("transactional id %s: coordinator %s, producer id %d epoch %d, state %s", l.id, l.c.node(d.Coordinator), d.ProducerID, d.ProducerEpoch, d.State)
+}
+
+// moveController makes a broker of the given kind the controller while
+// brokers of both kinds are live. Deleting /controller makes every broker
+// try to create it again (Kafka's ControllerChangeHandler.handleDeletion,
+// Samsa's watch), and the first create wins; Samsa's comes first every
+// time (Kafka's Reelect reads /controller before creating it), so the
+// brokers of the other kind are paused (SIGSTOP, well within their
+// ZooKeeper session) until one of the wanted kind has won.
+func (c *cluster) moveController(kafka bool) {
+	c.t.Helper()
+	if id := c.controllerID(); id > 0 && c.node(id).kafka == kafka {
+		return
+	}
+	var paused []*node
+	defer func() {
+		for _, n := range paused {
+			_ = n.signal(syscall.SIGCONT)
+		}
+	}()
+	for _, n := range c.live() {
+		if n.kafka != kafka {
+			if err := n.signal(syscall.SIGSTOP); err != nil {
+				c.t.Fatalf("pause %s: %v", n, err)
+			}
+			paused = append(paused, n)
+		}
+	}
+	if err := c.conn.Delete("/kafka/controller", -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+		c.t.Fatalf("delete /controller: %v", err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if id := c.controllerID(); id > 0 && c.node(id).kafka == kafka {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("no broker of the wanted kind (kafka %v) became controller within 3s; /controller names %d", kafka, c.controllerID())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, n := range paused {
+		_ = n.signal(syscall.SIGCONT)
+	}
+	paused = nil
+	ctl := c.controllerID()
+	c.waitAgree(fmt.Sprintf("controller %d known to every broker", ctl), 30*time.Second,
+		func(m *kmsg.MetadataResponse) bool { return m.ControllerID == ctl })
+}
+
+// signal sends sig to n's process.
+func (n *node) signal(sig os.Signal) error {
+	if n.kafka {
+		return n.cmd.Process.Signal(sig)
+	}
+	return n.samsa.Signal(sig)
 }
