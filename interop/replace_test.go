@@ -129,6 +129,10 @@ func replaceOneByOne(t *testing.T, toKafka bool) {
 	// (3 partitions, RF 3) and leaves its state there for the brokers of
 	// the other kind to load.
 	txns := c.startTxnLog(txnTopic)
+	prodID, _, err := prod.ProducerID(ctxT(t, 30*time.Second))
+	if err != nil {
+		t.Fatalf("the producer's id: %v", err)
+	}
 
 	// The internal topics are created by the first FindCoordinator; wait
 	// until they are fully replicated, so their replicas move along too.
@@ -199,7 +203,7 @@ func replaceOneByOne(t *testing.T, toKafka bool) {
 	}
 	// The transactional id goes on with a coordinator of the new kind,
 	// which loaded the state the old one wrote.
-	txns.commitAgain()
+	txns.commitAgain(prodID)
 	t.Logf("%d records acknowledged and read back; controller %d", total, c.controllerID())
 	for _, n := range c.history {
 		if n.kafka {

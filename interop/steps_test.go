@@ -155,7 +155,12 @@ func (c *cluster) startTxnLog(topic string) *txnLog {
 // state the old one wrote, and bumped the epoch), commits and aborts
 // once more, and a read_committed consumer sees exactly the committed
 // records, in order.
-func (l *txnLog) commitAgain() {
+//
+// A new transactional id then gets a producer id above every one in
+// handedOut and the first id's: a coordinator of the new kind takes its
+// block after the last one /latest_producer_id_block records (Kafka's
+// ZkProducerIdManager), so no id is handed out twice.
+func (l *txnLog) commitAgain(handedOut ...int64) {
 	t := l.c.t
 	t.Helper()
 	pid, epoch := l.producerID, l.epoch
@@ -164,6 +169,17 @@ func (l *txnLog) commitAgain() {
 		t.Fatalf("transactional id %s: producer id %d epoch %d after the coordinator moved, was %d epoch %d: its state was not loaded",
 			l.id, l.producerID, l.epoch, pid, epoch)
 	}
+	fresh := newClient(t, l.c.seeds(), kgo.TransactionalID(l.id+"-fresh"))
+	newPID, _, err := fresh.ProducerID(ctxT(t, 30*time.Second))
+	if err != nil {
+		t.Fatalf("InitProducerId of a new transactional id: %v", err)
+	}
+	for _, old := range append(handedOut, pid) {
+		if newPID <= old {
+			t.Fatalf("a new transactional id got producer id %d, not above %d handed out before the move (ids %v)", newPID, old, append(handedOut, pid))
+		}
+	}
+	t.Logf("a new transactional id got producer id %d (before the move: %v)", newPID, append(handedOut, pid))
 	cons := newClient(t, l.c.seeds(), kgo.ConsumeTopics(l.topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.FetchMaxWait(500*time.Millisecond))
 	ctx := ctxT(t, 30*time.Second)
