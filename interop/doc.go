@@ -163,7 +163,11 @@
 // watermark lags a follower's answers with its own, and the follower
 // takes it ("Non-monotonic update of high watermark": Kafka's
 // Partition.fetchRecords also reads the watermark before the fetch moves
-// it); a Kafka controller loses its connection to a Kafka broker that is
-// shutting down. The same lost connection to a Samsa broker is not
-// excused.
+// it); a Kafka controller loses its connection to a broker that is
+// shutting down (its last StopReplica crosses the end of the broker's
+// controlled shutdown, after which a Kafka broker stops its socket
+// server, KafkaServer.shutdown, and a Samsa broker its listeners). The
+// same lost connection to a Samsa broker is excused only when that
+// broker was stopped with SIGTERM and closed no connection because of a
+// request.
 package interop

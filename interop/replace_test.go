@@ -139,9 +139,18 @@ func replaceOneByOne(t *testing.T, toKafka bool) {
 	replicated := all(fullISR(topic, nparts, 1, 2, 3), fullISR(txnTopic, 1, 1, 2, 3),
 		fullISR("__consumer_offsets", 3, 1, 2, 3), fullISR("__transaction_state", 3, 1, 2, 3))
 	topics := []string{topic, txnTopic, "__consumer_offsets", "__transaction_state"}
+	// The internal topics' configs are the ones Kafka gives them
+	// (GroupCoordinator.offsetsTopicConfigs,
+	// TransactionStateManager.transactionTopicConfigs): compacted, or a
+	// group's offsets would go with retention after the move.
+	configs := map[string][]string{
+		topic: {"min.insync.replicas=2"}, txnTopic: {"min.insync.replicas=2"},
+		"__consumer_offsets":  {"cleanup.policy=compact", "compression.type=producer", "segment.bytes=104857600"},
+		"__transaction_state": {"cleanup.policy=compact", "compression.type=uncompressed", "min.insync.replicas=2", "segment.bytes=104857600", "unclean.leader.election.enable=false"},
+	}
 	c.waitAgree("internal topics fully replicated", 30*time.Second, replicated, topics...)
 	waitProgress(t, acked, seen, 20)
-	c.checkTools(group, topics...)
+	c.checkTools(group, configs, topics...)
 
 	for _, id := range []int32{1, 2, 3} {
 		start := time.Now()
@@ -165,7 +174,7 @@ func replaceOneByOne(t *testing.T, toKafka bool) {
 			t.Logf("controller moved to %s", c.node(c.controllerID()))
 		}
 		waitProgress(t, acked, seen, 10)
-		c.checkTools(group, topics...)
+		c.checkTools(group, configs, topics...)
 	}
 
 	close(stopProd)

@@ -70,17 +70,21 @@ func (c *cluster) kafkaTool(class string, args ...string) string {
 
 var (
 	toolPartition = regexp.MustCompile(`(?m)^\s*Topic: (\S+)\s+Partition: (\d+)\s+Leader: (-?\d+)\s+Replicas: ([\d,]*)\s+Isr: ([\d,]*)`)
+	toolTopic     = regexp.MustCompile(`(?m)^Topic: (\S+)\s+TopicId: \S+\s+PartitionCount: \d+\s+ReplicationFactor: 3\s+Configs: ?(.*)$`)
 	toolGroupRow  = regexp.MustCompile(`(?m)^(\S+)\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(\S+)\s+(\S+)`)
 )
 
 // checkTools is what an operator checks between two steps of a rolling
 // migration, with Kafka 3.9's own tools: kafka-topics --describe of
-// topics (every partition has a live leader and its whole replica list
-// in the ISR, and --under-replicated-partitions lists none),
+// topics (replication factor 3, the topic configs in configs — whoever
+// created the topic wrote them to /config/topics, and whichever broker
+// answers DescribeConfigs reads them —, every partition has a live leader
+// and its whole replica list in the ISR, and
+// --under-replicated-partitions lists none),
 // kafka-consumer-groups --describe of group (a committed offset and an
 // active member for each partition of the first topic), and
 // kafka-reassign-partitions --list (no reassignment under way).
-func (c *cluster) checkTools(group string, topics ...string) {
+func (c *cluster) checkTools(group string, configs map[string][]string, topics ...string) {
 	c.t.Helper()
 	start := time.Now()
 	var live []string
@@ -88,6 +92,21 @@ func (c *cluster) checkTools(group string, topics ...string) {
 		live = append(live, itoa(n.id))
 	}
 	out := c.kafkaTool("TopicCommand", "--describe", "--topic", strings.Join(topics, "|"))
+	described := map[string]bool{}
+	for _, h := range toolTopic.FindAllStringSubmatch(out, -1) {
+		described[h[1]] = true
+		have := strings.Split(h[2], ",")
+		for _, want := range configs[h[1]] {
+			if !slices.Contains(have, want) {
+				c.t.Fatalf("kafka-topics --describe: %s has configs %q, not %s:\n%s", h[1], h[2], want, out)
+			}
+		}
+	}
+	for _, tp := range topics {
+		if !described[tp] {
+			c.t.Fatalf("kafka-topics --describe: no replication factor 3 topic %s:\n%s", tp, out)
+		}
+	}
 	rows := toolPartition.FindAllStringSubmatch(out, -1)
 	perTopic := map[string]int{}
 	for _, r := range rows {
