@@ -154,8 +154,12 @@ func replaceOneByOne(t *testing.T, toKafka bool) {
 
 	for _, id := range []int32{1, 2, 3} {
 		start := time.Now()
+		old := c.node(id)
 		c.stop(id) // controlled shutdown, Kafka's or Samsa's
 		stopped := time.Since(start)
+		if !old.controlledShutdownSucceeded() {
+			t.Errorf("%s's controlled shutdown did not succeed:\n%s", old, tail(old.output(), 3000))
+		}
 		replace(id)
 		c.waitAgree(fmt.Sprintf("%s in every ISR", c.node(id)), 45*time.Second,
 			replicated, topics...)

@@ -306,3 +306,13 @@ func (n *node) signal(sig os.Signal) error {
 	}
 	return n.samsa.Signal(sig)
 }
+
+// controlledShutdownSucceeded reports whether n, stopped, said its
+// controlled shutdown succeeded (Kafka's KafkaServer and Samsa each log
+// it once the controller answered with no partitions remaining).
+func (n *node) controlledShutdownSucceeded() bool {
+	if n.kafka {
+		return strings.Contains(n.output(), "Controlled shutdown request returned successfully")
+	}
+	return strings.Contains(n.output(), `msg="controlled shutdown succeeded"`)
+}
