@@ -5,8 +5,8 @@
 //
 // # How it runs
 //
-// `make interop` downloads Kafka 3.9's broker (org.apache.kafka:kafka_2.13
-// 3.9.1 and slf4j-reload4j, interop/pom.xml) and their runtime
+// `make interop` downloads Kafka 3.9's broker and tools (org.apache.kafka:kafka_2.13,
+// kafka-tools 3.9.1 and slf4j-reload4j, interop/pom.xml) and their runtime
 // dependencies from Maven Central into interop/target/lib
 // (scripts/install-kafka39.sh), ZooKeeper 3.8.4 (internal/zktest), then
 // runs this package's tests. Each test starts one real ZooKeeper, Kafka
@@ -25,6 +25,11 @@
 // kafkaProblems say which and why), in any Kafka broker's output. A
 // failed test (or any, with SAMSA_INTEROP_LOGS=1) writes every broker's
 // whole output to interop/target/logs/<test>/.
+//
+// The Kafka CLI tools the tests run are Kafka 3.9.1's
+// (org.apache.kafka:kafka-tools in interop/pom.xml, started as
+// bin/kafka-run-class.sh would, at most one at a time next to the
+// brokers); a tool that exits non-zero or logs a warning fails the test.
 //
 // The tests:
 //
@@ -150,11 +155,6 @@
 // UpdateMetadata 0-8, ControlledShutdown 0-3, AlterPartition 0-3,
 // AllocateProducerIds 0, WriteTxnMarkers 1 of Kafka's 0-1) have the
 // ranges Kafka 3.9 uses.
-//
-// The Kafka CLI tools the tests run are Kafka 3.9.1's
-// (org.apache.kafka:kafka-tools in interop/pom.xml, started as
-// bin/kafka-run-class.sh would, at most one at a time next to the
-// brokers); a tool that exits non-zero or logs a warning fails the test.
 //
 // Samsa's controller sends every UpdateMetadata with every partition (a
 // newer one replaces an older one still queued, see finding 1), where
