@@ -5,9 +5,10 @@
 //
 // # How it runs
 //
-// `make interop` downloads Kafka 3.9's broker and tools (org.apache.kafka:kafka_2.13,
-// kafka-tools 3.9.1 and slf4j-reload4j, interop/pom.xml) and their runtime
-// dependencies from Maven Central into interop/target/lib
+// `make interop` downloads Kafka 3.9's broker and tools
+// (org.apache.kafka:kafka_2.13, kafka-tools 3.9.1 and slf4j-reload4j,
+// interop/pom.xml) and their runtime dependencies from Maven Central
+// into interop/target/lib
 // (scripts/install-kafka39.sh), ZooKeeper 3.8.4 (internal/zktest), then
 // runs this package's tests. Each test starts one real ZooKeeper, Kafka
 // brokers as `java kafka.Kafka server.properties` with that classpath
