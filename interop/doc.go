@@ -131,7 +131,10 @@
 //     when nothing is cut. Seen in TestReplaceKafkaBrokersOneByOne: a
 //     __transaction_state partition's high watermark stayed put, the
 //     transaction coordinator's appends timed out for 30 s until the
-//     leader took the follower out of the ISR. Fix
+//     leader took the follower out of the ISR. A Samsa-only cluster had
+//     it too: a restart then a preferred election is enough
+//     (integration TestZKFollowerAfterEmptyEpoch: 45 s for five acks=all
+//     records and an ISR shrink before the fix, 1 s after). Fix
 //     (logstore/replication.go, TruncateTo): the same truncation of the
 //     epoch cache; and a new epoch replaces an older one starting at the
 //     same offset (Kafka's LeaderEpochFileCache.assign), where Samsa had
