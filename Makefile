@@ -52,7 +52,8 @@ unit:
 
 # Apache Kafka 3.9 brokers (Maven Central's jars, interop/pom.xml) and
 # Samsa binaries in one ZooKeeper cluster: Kafka or Samsa as controller,
-# replication both ways, replacing Kafka brokers one by one (package
+# replication both ways, replacing Kafka brokers one by one with Samsa
+# brokers and back, checked with Kafka 3.9's own CLI tools (package
 # interop).
 interop:
 	./scripts/install-test-deps.sh java

@@ -125,7 +125,11 @@ func (h *Handlers) ensureTxnTopic(r *protocol.Request) {
 // Kafka does on the first FindCoordinator for a transactional id:
 // compacted, transaction.state.log.num.partitions partitions,
 // transaction.state.log.segment.bytes segments, uncompressed
-// (compression.type=uncompressed, as Kafka creates it).
+// (compression.type=uncompressed) and never elected uncleanly
+// (unclean.leader.election.enable=false, whatever the broker default:
+// a lost transaction state would let an ongoing transaction's records
+// through, or a fenced producer write), as Kafka's
+// TransactionStateManager.transactionTopicConfigs creates it.
 func (h *Handlers) EnsureTxnTopic() (bool, error) {
 	if _, ok := h.Controller.Topic(txn.StateTopic); ok {
 		return false, nil
@@ -143,6 +147,9 @@ func (h *Handlers) EnsureTxnTopic() (bool, error) {
 			"compression.type":    "uncompressed",
 			"min.insync.replicas": minISR,
 			"segment.bytes":       strconv.Itoa(int(h.Config.TransactionStateLogSegmentBytes)),
+			// The topic override wins over the broker default in the
+			// controller's election (zkcontroller uncleanFor).
+			"unclean.leader.election.enable": "false",
 		},
 	})
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {

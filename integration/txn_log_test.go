@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -194,5 +195,37 @@ func TestTxnReadCommitted(t *testing.T) {
 	committed = consumeValues(t, b.Addr(), "txn", 5, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if want := []string{"p0", "c1", "c2", "o1", "p1"}; !reflect.DeepEqual(committed, want) {
 		t.Fatalf("read_committed consumer after restart got %q, want %q", committed, want)
+	}
+}
+
+// TestTxnStateTopicConfigs: __transaction_state is created with the
+// configs Kafka's TransactionStateManager.transactionTopicConfigs gives
+// it, as topic overrides (what a Kafka broker taking over reads from
+// /config/topics): compacted, uncompressed, and never elected uncleanly,
+// even on a broker whose default allows it.
+func TestTxnStateTopicConfigs(t *testing.T) {
+	b := testbroker.Start(t, testbroker.InProcess, "unclean.leader.election.enable=true")
+	cl := newClient(t, b.Addr(), kgo.TransactionalID("cfg-txn"))
+	if _, _, err := cl.ProducerID(ctxT(t)); err != nil {
+		t.Fatalf("InitProducerId: %v", err)
+	}
+	rcs, err := kadm.NewClient(cl).DescribeTopicConfigs(ctxT(t), "__transaction_state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := rcs.On("__transaction_state", nil)
+	if err != nil || rc.Err != nil {
+		t.Fatalf("describe configs: %v %v", err, rc.Err)
+	}
+	got := map[string]string{}
+	for _, c := range rc.Configs {
+		if c.Source == kmsg.ConfigSourceDynamicTopicConfig {
+			got[c.Key] = c.MaybeValue()
+		}
+	}
+	for k, v := range map[string]string{"cleanup.policy": "compact", "compression.type": "uncompressed", "unclean.leader.election.enable": "false"} {
+		if got[k] != v {
+			t.Errorf("__transaction_state %s = %q (topic overrides %v), want %q", k, got[k], got, v)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -592,4 +593,54 @@ func TestZKAutoLeaderRebalanceThreshold(t *testing.T) {
 			t.Errorf("th-%d moved back to broker %d although its imbalance (1.0) does not exceed 100%%", p, victim)
 		}
 	}
+}
+
+// TestZKFollowerAfterEmptyEpoch: a broker that led an epoch without
+// writing in it follows the next leader and stays in sync. Broker 2
+// leads epoch 1 (broker 1's controlled shutdown) without a write, then
+// follows broker 1 again (preferred election, epoch 2): its leader-epoch
+// cache ends with epoch 1 at the log end, which broker 1 never had.
+// Kafka's follower drops it when the leader's DivergingEpoch makes it
+// truncate to its log end (UnifiedLog.truncateTo); a follower that kept
+// it fetched with LastFetchedEpoch 1 forever, each answer the same
+// DivergingEpoch, and acks=all produces waited until the leader took it
+// out of the ISR (replica.lag.time.max.ms, 30 s).
+func TestZKFollowerAfterEmptyEpoch(t *testing.T) {
+	c := startZKClusterWith(t, 2, "auto.leader.rebalance.enable=false")
+	c.createAssigned(t, "ee", 1, 2)
+	produce := func(what string) {
+		t.Helper()
+		cl := c.adminClient(t, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordDeliveryTimeout(10*time.Second))
+		for i := 0; i < 5; i++ {
+			if err := cl.ProduceSync(ctxT(t), &kgo.Record{Topic: "ee", Value: []byte(what)}).FirstErr(); err != nil {
+				t.Fatalf("acks=all produce %s: %v", what, err)
+			}
+		}
+	}
+	produce("epoch 0")
+	c.brokers[1].Restart() // controlled shutdown: broker 2 leads epoch 1
+	c.waitAgree("broker 1 back in the ISR, broker 2 leading", 20*time.Second, func(m *kmsg.MetadataResponse) bool {
+		mp := partitionOf(m, "ee", 0)
+		return mp.Leader == 2 && len(mp.ISR) == 2
+	})
+	m := metadataFrom(t, c.anyLive().Addr())
+	r := request[*kmsg.ElectLeadersResponse](t, c.brokers[m.ControllerID].Addr(), electRequest(0, "ee", 0))
+	if got := electCodes(r)["ee-0"]; r.ErrorCode != 0 || got != 0 {
+		t.Fatalf("preferred election: top %d, partition %v", r.ErrorCode, kerr.ErrorForCode(got))
+	}
+	c.waitAgree("broker 1 leading epoch 2", 20*time.Second, func(m *kmsg.MetadataResponse) bool {
+		mp := partitionOf(m, "ee", 0)
+		return mp.Leader == 1 && mp.LeaderEpoch == 2 && len(mp.ISR) == 2
+	})
+	start := time.Now()
+	produce("epoch 2") // needs broker 2's fetches
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("5 acks=all records in epoch 2 took %v: broker 2 did not replicate them", took.Round(time.Millisecond))
+	} else {
+		t.Logf("5 acks=all records in epoch 2 took %v", took.Round(time.Millisecond))
+	}
+	m = c.waitAgree("broker 2 still in the ISR", 5*time.Second, func(m *kmsg.MetadataResponse) bool {
+		return len(partitionOf(m, "ee", 0).ISR) == 2
+	})
+	t.Log(summary(m))
 }

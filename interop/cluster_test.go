@@ -467,7 +467,7 @@ func fullISR(topic string, nparts int, ids ...int32) func(m *kmsg.MetadataRespon
 // kafkaProblems returns the lines of n's output (a Kafka broker) that are
 // errors, or warnings other than the ones Kafka itself logs in a healthy
 // cluster whose brokers come and go.
-func kafkaProblems(out string, kafkaAddr func(addr string) bool) []string {
+func kafkaProblems(out string, shuttingDown func(addr string) bool) []string {
 	var bad []string
 	lines := strings.Split(out, "\n")
 	for i, line := range lines {
@@ -485,14 +485,17 @@ func kafkaProblems(out string, kafkaAddr func(addr string) bool) []string {
 		if m := failedPartition.FindStringSubmatch(line); m != nil && strings.Contains(out, "Partition "+m[1]+" has an older epoch") {
 			continue
 		}
-		// A Kafka controller loses the connection to a Kafka broker that
-		// is shutting down (or to itself, shutting down), or stops the
-		// send thread of any broker that went away (the exception is
-		// then InterruptedException). A Samsa broker that closed the
-		// connection (on a request it could not parse, say) is not
-		// excused.
+		// A Kafka controller loses the connection to a broker that is
+		// shutting down (or to itself, shutting down), or stops the send
+		// thread of any broker that went away (the exception is then
+		// InterruptedException): the controller sends the last
+		// StopReplica as the broker's controlled shutdown succeeds, and
+		// a Kafka broker stops its socket server right after
+		// (KafkaServer.shutdown), as a Samsa broker stops its listeners.
+		// A Samsa broker that closed the connection on a request it
+		// refused (a "closing connection" warning) is not excused.
 		if m := failedSend.FindStringSubmatch(line); m != nil &&
-			(kafkaAddr(m[1]) || i+1 < len(lines) && strings.HasPrefix(lines[i+1], "java.lang.InterruptedException")) {
+			(shuttingDown(m[1]) || i+1 < len(lines) && strings.HasPrefix(lines[i+1], "java.lang.InterruptedException")) {
 			continue
 		}
 		bad = append(bad, line)
@@ -544,17 +547,30 @@ var benignKafkaWarning = regexp.MustCompile(strings.Join([]string{
 	`Closing socket connection. Attempting reconnect`,
 }, "|"))
 
-// isKafkaAddr reports whether addr (host:port) is a Kafka broker's.
-func (c *cluster) isKafkaAddr(addr string) bool {
+// shutDownAddr reports whether addr (host:port) is a Kafka broker's, or
+// a Samsa broker's that was stopped with SIGTERM and closed no
+// connection on a request it refused: a broker whose connections a
+// controller may lose as it shuts down.
+func (c *cluster) shutDownAddr(addr string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, n := range c.history {
-		if n.kafka && n.Addr() == addr {
+		if n.Addr() != addr {
+			continue
+		}
+		if n.kafka {
 			return true
 		}
+		out := n.samsa.Output()
+		return strings.Contains(out, `msg="shutting down" signal=terminated`) &&
+			!samsaRefused.MatchString(out)
 	}
 	return false
 }
+
+// samsaRefused matches a Samsa broker's log line for a connection it
+// closed because of the request (protocol/conn.go).
+var samsaRefused = regexp.MustCompile(`level=(?:WARN|ERROR) msg="closing connection`)
 
 // dumpLogs logs the tail of every broker's output, for a failed test,
 // and writes all of it to interop/target/logs/<test>/<broker>.log.

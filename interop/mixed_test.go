@@ -51,7 +51,7 @@ func (c *cluster) checkKafkaLogs(nodes ...*node) {
 		if !n.kafka {
 			continue
 		}
-		if bad := kafkaProblems(n.output(), c.isKafkaAddr); len(bad) > 0 {
+		if bad := kafkaProblems(n.output(), c.shutDownAddr); len(bad) > 0 {
 			c.t.Errorf("%s logged %d problems, first: %s", n, len(bad), strings.Join(bad[:min(5, len(bad))], "\n"))
 		}
 	}

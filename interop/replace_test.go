@@ -17,25 +17,64 @@ import (
 // consumer group; one at a time, a Kafka broker is stopped (SIGTERM:
 // controlled shutdown) and a Samsa broker with the same broker.id and an
 // empty log dir takes its place, and the next one goes only once Samsa
-// is back in every ISR (of the topic and of __consumer_offsets). The
-// controller role moves from Kafka to Samsa on the way. At the end
-// nothing acknowledged is lost, the log holds exactly the acknowledged
-// records in order, and the group's consumer saw every record in order
-// per partition (at least once: a rewind to its committed offset after a
-// coordinator move is allowed, a gap or reordering is not).
+// is back in every ISR (of the topic, __consumer_offsets and
+// __transaction_state). The controller role moves from Kafka to Samsa on
+// the way. At the end nothing acknowledged is lost, the log holds
+// exactly the acknowledged records in order, the group's consumer saw
+// every record in order per partition (at least once: a rewind to its
+// committed offset after a coordinator move is allowed, a gap or
+// reordering is not), and a transactional id whose transactions Kafka
+// coordinated goes on with Samsa as its coordinator.
 func TestReplaceKafkaBrokersOneByOne(t *testing.T) {
+	replaceOneByOne(t, false)
+}
+
+// TestReplaceSamsaBrokersOneByOne is the way back (issue 13, "a Kafka
+// 3.9 broker joins a Samsa cluster and takes over replicas"): the same
+// procedure from three Samsa brokers to three Apache Kafka 3.9 brokers.
+// Kafka brokers with empty log dirs replicate from Samsa leaders, Kafka
+// takes the controller role once the last Samsa broker is gone (or
+// earlier, when it wins the election), and Kafka's group and transaction
+// coordinators load the __consumer_offsets and __transaction_state
+// records Samsa wrote.
+func TestReplaceSamsaBrokersOneByOne(t *testing.T) {
+	replaceOneByOne(t, true)
+}
+
+// replaceOneByOne starts three brokers of one kind (Samsa when toKafka,
+// else Kafka), puts them under load, and replaces each in turn, in
+// broker.id order, with a broker of the other kind. At each step the
+// Kafka CLI tools run against the cluster (checkTools).
+func replaceOneByOne(t *testing.T, toKafka bool) {
 	c := newCluster(t)
-	c.startKafka(1)
-	c.waitController(1, 10*time.Second)
-	c.launchKafka(2)
-	c.launchKafka(3)
-	c.waitUp(c.node(2), 60*time.Second)
-	c.waitUp(c.node(3), 60*time.Second)
+	replace := func(id int32) {
+		if toKafka {
+			c.startKafka(id)
+		} else {
+			c.startSamsa(id)
+		}
+	}
+	if toKafka {
+		c.startSamsa(1)
+		c.waitController(1, 10*time.Second)
+		c.startSamsa(2)
+		c.startSamsa(3)
+	} else {
+		c.startKafka(1)
+		c.waitController(1, 10*time.Second)
+		c.launchKafka(2)
+		c.launchKafka(3)
+		c.waitUp(c.node(2), 60*time.Second)
+		c.waitUp(c.node(3), 60*time.Second)
+	}
 
 	const topic = "orders"
 	const nparts = 3
+	const group = "orders-readers"
+	const txnTopic = "payments"
 	c.createTopic(topic, [][]int32{{1, 2, 3}, {2, 3, 1}, {3, 1, 2}}, map[string]string{"min.insync.replicas": "2"})
-	c.waitAgree("topic on three Kafka brokers", 30*time.Second, fullISR(topic, nparts, 1, 2, 3), topic)
+	c.waitAgree("topic on three brokers", 30*time.Second, fullISR(topic, nparts, 1, 2, 3), topic)
+	c.createTopic(txnTopic, [][]int32{{1, 2, 3}}, map[string]string{"min.insync.replicas": "2"})
 
 	// The producer: acks=all, idempotent, one record per partition in
 	// flight at a time (ordered acks), until stopped.
@@ -72,7 +111,7 @@ func TestReplaceKafkaBrokersOneByOne(t *testing.T) {
 
 	// The consumer group: commits as it goes (franz-go's autocommit).
 	seen := &seenLog{got: map[int32][]int{}}
-	cons := newClient(t, c.seeds(), kgo.ConsumerGroup("orders-readers"), kgo.ConsumeTopics(topic),
+	cons := newClient(t, c.seeds(), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(500*time.Millisecond),
 		kgo.AutoCommitInterval(500*time.Millisecond), kgo.SessionTimeout(10*time.Second), kgo.HeartbeatInterval(time.Second))
 	consCtx, stopCons := context.WithCancel(context.Background())
@@ -86,26 +125,64 @@ func TestReplaceKafkaBrokersOneByOne(t *testing.T) {
 	}()
 	t.Cleanup(func() { stopCons(); <-consDone })
 
-	// The group's offsets topic is created by the first FindCoordinator;
-	// wait until it is fully replicated, so its replicas move along too.
-	c.waitAgree("__consumer_offsets fully replicated", 30*time.Second, fullISR("__consumer_offsets", 3, 1, 2, 3), "__consumer_offsets")
+	// A transactional id commits once, which creates __transaction_state
+	// (3 partitions, RF 3) and leaves its state there for the brokers of
+	// the other kind to load.
+	txns := c.startTxnLog(txnTopic)
+	prodID, _, err := prod.ProducerID(ctxT(t, 30*time.Second))
+	if err != nil {
+		t.Fatalf("the producer's id: %v", err)
+	}
+	// Six groups without members commit offsets (with metadata) once:
+	// only the coordinators of the new kind loading what the old ones
+	// wrote can answer them at the end.
+	committed := c.commitGroups(topic)
+
+	// The internal topics are created by the first FindCoordinator; wait
+	// until they are fully replicated, so their replicas move along too.
+	replicated := all(fullISR(topic, nparts, 1, 2, 3), fullISR(txnTopic, 1, 1, 2, 3),
+		fullISR("__consumer_offsets", 3, 1, 2, 3), fullISR("__transaction_state", 3, 1, 2, 3))
+	topics := []string{topic, txnTopic, "__consumer_offsets", "__transaction_state"}
+	// The internal topics' configs are the ones Kafka gives them
+	// (GroupCoordinator.offsetsTopicConfigs,
+	// TransactionStateManager.transactionTopicConfigs): compacted, or a
+	// group's offsets would go with retention after the move.
+	configs := map[string][]string{
+		topic: {"min.insync.replicas=2"}, txnTopic: {"min.insync.replicas=2"},
+		"__consumer_offsets":  {"cleanup.policy=compact", "compression.type=producer", "segment.bytes=104857600"},
+		"__transaction_state": {"cleanup.policy=compact", "compression.type=uncompressed", "min.insync.replicas=2", "segment.bytes=104857600", "unclean.leader.election.enable=false"},
+	}
+	c.waitAgree("internal topics fully replicated", 30*time.Second, replicated, topics...)
 	waitProgress(t, acked, seen, 20)
+	c.checkTools(group, configs, topics...)
 
 	for _, id := range []int32{1, 2, 3} {
 		start := time.Now()
-		c.stop(id) // Kafka's controlled shutdown
+		old := c.node(id)
+		c.stop(id) // controlled shutdown, Kafka's or Samsa's
 		stopped := time.Since(start)
-		c.startSamsa(id)
-		c.waitAgree(fmt.Sprintf("samsa-%d in every ISR", id), 45*time.Second,
-			all(fullISR(topic, nparts, 1, 2, 3), fullISR("__consumer_offsets", 3, 1, 2, 3)), topic, "__consumer_offsets")
-		t.Logf("broker %d: Kafka stopped in %v, Samsa in every ISR %v after; controller now %d", id, stopped.Round(time.Millisecond),
-			(time.Since(start) - stopped).Round(time.Millisecond), c.controllerID())
+		if !old.controlledShutdownSucceeded() {
+			t.Errorf("%s's controlled shutdown did not succeed:\n%s", old, tail(old.output(), 3000))
+		}
+		replace(id)
+		c.waitAgree(fmt.Sprintf("%s in every ISR", c.node(id)), 45*time.Second,
+			replicated, topics...)
+		t.Logf("broker %d: stopped in %v, %s in every ISR %v after; controller now %d", id, stopped.Round(time.Millisecond),
+			c.node(id), (time.Since(start) - stopped).Round(time.Millisecond), c.controllerID())
 		select {
 		case err := <-prodErrs:
 			t.Fatal(err)
 		default:
 		}
+		if id == 1 {
+			// The controller role moves to the new kind while brokers of
+			// both kinds are live, so that the other two brokers' controlled
+			// shutdowns go through it.
+			c.moveController(toKafka)
+			t.Logf("controller moved to %s", c.node(c.controllerID()))
+		}
 		waitProgress(t, acked, seen, 10)
+		c.checkTools(group, configs, topics...)
 	}
 
 	close(stopProd)
@@ -134,20 +211,29 @@ func TestReplaceKafkaBrokersOneByOne(t *testing.T) {
 	} else {
 		t.Logf("largest redelivery: %d records", back)
 	}
-	// The log (now on Samsa brokers only) is exactly what was acknowledged.
+	// The log (now on brokers of the new kind only) is exactly what was
+	// acknowledged.
 	consumeAll(t, c.seeds(), topic, acked)
 	var total int
 	for _, v := range acked.acked {
 		total += len(v)
 	}
+	// The transactional id goes on with a coordinator of the new kind,
+	// which loaded the state the old one wrote.
+	txns.commitAgain(prodID)
+	c.checkGroups(c.node(1), topic, committed)
 	t.Logf("%d records acknowledged and read back; controller %d", total, c.controllerID())
 	for _, n := range c.history {
 		if n.kafka {
 			c.checkKafkaLogs(n)
 		}
 	}
-	if c.controllerID() < 1 {
+	ctl := c.controllerID()
+	if ctl < 1 {
 		t.Fatalf("no controller at the end")
+	}
+	if n := c.node(ctl); n.kafka != toKafka {
+		t.Fatalf("the controller at the end is %s", n)
 	}
 }
 

@@ -224,6 +224,11 @@ func (p *Partition) noteEpochLocked(epoch int32, base int64) error {
 	if epoch < 0 || (len(p.epochs) > 0 && epoch <= p.epochs[len(p.epochs)-1].Epoch) {
 		return nil
 	}
+	// An older epoch starting at base had nothing written in it (a
+	// leader's AssignEpochStart): the new one replaces it, as Kafka's
+	// LeaderEpochFileCache.assign drops entries starting at or after the
+	// new one's start (maybeTruncateNonMonotonicEntries).
+	p.truncateEpochsFromEndLocked(base)
 	p.epochs = append(p.epochs, EpochEntry{Epoch: epoch, StartOffset: base})
 	p.publishLatestEpochLocked()
 	return p.writeEpochsLocked()
@@ -434,7 +439,14 @@ func (p *Partition) TruncateTo(offset int64) (int64, error) {
 	}
 	leo := p.leo.Load()
 	if offset >= leo {
-		return leo, nil
+		// Nothing to cut, but the leader-epoch cache still forgets
+		// epochs starting at the log end, as Kafka's
+		// UnifiedLog.truncateTo does: a replica that became leader
+		// (AssignEpochStart) and wrote nothing before following again
+		// has such an entry, which no leader has. Kept, it made every
+		// fetch the follower's diverging one (its LastFetchedEpoch is
+		// that epoch), answered with the same DivergingEpoch, forever.
+		return leo, p.truncateEpochsAtEndLocked(leo)
 	}
 	x := &p.store.idx
 	// The cut: the first batch whose last offset is >= offset.
@@ -622,10 +634,17 @@ func (p *Partition) afterTruncateLocked(end int64) error {
 			return err
 		}
 	}
+	return p.truncateEpochsAtEndLocked(end)
+}
+
+// truncateEpochsAtEndLocked makes the leader-epoch cache forget epochs
+// starting at or after end and checkpoints it when that changed it.
+// appendMu must be held.
+func (p *Partition) truncateEpochsAtEndLocked(end int64) error {
 	p.epochMu.Lock()
 	defer p.epochMu.Unlock()
 	if !p.epochsLoaded {
-		return p.loadEpochsLocked() // drops entries past end
+		return p.loadEpochsLocked() // drops entries past the log end
 	}
 	if p.truncateEpochsFromEndLocked(end) {
 		p.publishLatestEpochLocked()

@@ -242,3 +242,53 @@ func TestTruncateThenCrash(t *testing.T) {
 		t.Fatalf("%d batches after crash, want 2", n)
 	}
 }
+
+// TestTruncateAtEndForgetsEmptyEpoch: a replica that became leader in an
+// epoch (AssignEpochStart) and wrote nothing in it before following
+// again has that epoch (one entry: a later empty epoch replaces an
+// earlier one at the same offset) at its log end, which no leader has; truncating
+// to the log end (the leader's DivergingEpoch or OffsetForLeaderEpoch
+// answer) removes it, as Kafka's UnifiedLog.truncateTo does, so that
+// the next fetch's LastFetchedEpoch is one the leader knows.
+func TestTruncateAtEndForgetsEmptyEpoch(t *testing.T) {
+	e := newEnv(t)
+	e.open()
+	p := e.create("t", 0, PartitionConfig{})
+	appendEpoch(t, p, 3, 0) // 0-2
+	appendEpoch(t, p, 2, 1) // 3-4
+	if err := p.AssignEpochStart(2); err != nil {
+		t.Fatal(err)
+	}
+	want := []EpochEntry{{0, 0}, {1, 3}, {2, 5}}
+	if got, _ := p.LeaderEpochs(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("epochs after AssignEpochStart(2): %v, want %v", got, want)
+	}
+	// Leader again in epoch 3, still without writing: 3 replaces 2
+	// (Kafka's LeaderEpochFileCache.assign).
+	if err := p.AssignEpochStart(3); err != nil {
+		t.Fatal(err)
+	}
+	want = []EpochEntry{{0, 0}, {1, 3}, {3, 5}}
+	if got, _ := p.LeaderEpochs(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("epochs after AssignEpochStart(3): %v, want %v", got, want)
+	}
+	if end, err := p.TruncateTo(5); err != nil || end != 5 {
+		t.Fatalf("TruncateTo(5) = %d, %v", end, err)
+	}
+	want = want[:2]
+	if got, _ := p.LeaderEpochs(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("epochs after TruncateTo(log end): %v, want %v", got, want)
+	}
+	if ep, end, err := p.EndOffsetForEpoch(1); err != nil || ep != 1 || end != 5 {
+		t.Fatalf("EndOffsetForEpoch(1) = %d, %d, %v; want 1, 5", ep, end, err)
+	}
+	// Past the log end too, and the checkpoint says the same after a crash.
+	if end, err := p.TruncateTo(9); err != nil || end != 5 {
+		t.Fatalf("TruncateTo(9) = %d, %v", end, err)
+	}
+	e.crash()
+	e.open()
+	if got, _ := e.part("t", 0).LeaderEpochs(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("epochs after a crash: %v, want %v", got, want)
+	}
+}

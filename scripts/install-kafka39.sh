@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Downloads Apache Kafka 3.9's broker jars (interop/pom.xml: kafka_2.13 and
-# slf4j-reload4j) and their runtime dependencies from Maven Central into
-# interop/target/lib, for the mixed Kafka/Samsa cluster tests (package
-# interop). A no-op when that was done for this very pom.xml.
+# Downloads Apache Kafka 3.9's broker and command-line tools jars
+# (interop/pom.xml: kafka_2.13, kafka-tools and slf4j-reload4j) and their
+# runtime dependencies from Maven Central into interop/target/lib, for the
+# mixed Kafka/Samsa cluster tests (package interop). A no-op when that was
+# done for this very pom.xml.
 set -euo pipefail
 dir=$(cd "$(dirname "$0")/../interop" && pwd)
 stamp=$dir/target/lib/.pom.sha256
