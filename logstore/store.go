@@ -330,19 +330,23 @@ func (s *Store) recoverAll(keys []partKey, cfgs []PartitionConfig, clean bool) e
 }
 
 func (s *Store) openPartition(topic string, part int32, cfg PartitionConfig, clean bool) (*Partition, error) {
+	return s.openPartitionIn(topic, part, topic+"-"+strconv.Itoa(int(part)), cfg, clean)
+}
+
+// openPartitionIn opens the partition log in directory dirName of the
+// log dir (<topic>-<partition>, or a future log's directory).
+func (s *Store) openPartitionIn(topic string, part int32, dirName string, cfg PartitionConfig, clean bool) (*Partition, error) {
 	pid, err := s.partitionID(topic, part)
 	if err != nil {
 		return nil, err
 	}
 	p := &Partition{
-		store:     s,
 		topic:     topic,
 		partition: part,
-		pid:       pid,
-		dir:       filepath.Join(s.dir, topic+"-"+strconv.Itoa(int(part))),
 		log:       s.log,
 		idxBatch:  s.idx.db.NewBatch(),
 	}
+	p.loc.Store(&partLoc{store: s, pid: pid, dir: filepath.Join(s.dir, dirName)})
 	p.cfg.Store(&cfg)
 	p.latestEpoch.Store(epochNotLoaded)
 	if err := p.recover(clean); err != nil {
@@ -418,7 +422,7 @@ func (s *Store) CreatePartition(topic string, partition int32, cfg PartitionConf
 		}
 		return nil, fmt.Errorf("logstore: creating %s-%d: %w", topic, partition, err)
 	}
-	if err := ensurePartitionMetadata(s.fs, p.dir, cfg.TopicID); err != nil {
+	if err := ensurePartitionMetadata(s.fs, p.lc().dir, cfg.TopicID); err != nil {
 		_ = p.close(false)
 		return nil, fmt.Errorf("%w: logstore: creating %s-%d: %w", ErrStorage, topic, partition, err)
 	}
@@ -468,16 +472,16 @@ func (s *Store) deletePartitions(topic string, partition int32) error {
 	var errs []error
 	for _, p := range victims {
 		_ = p.close(false)
-		dir := p.dir
-		tomb := fmt.Sprintf("%s.%d-delete", p.dir, time.Now().UnixNano())
-		if err := s.fs.Rename(p.dir, tomb); err == nil {
+		dir := p.lc().dir
+		tomb := fmt.Sprintf("%s.%d-delete", p.lc().dir, time.Now().UnixNano())
+		if err := s.fs.Rename(p.lc().dir, tomb); err == nil {
 			dir = tomb
 			_ = syncDir(s.fs, s.dir)
 		}
 		if err := s.fs.RemoveAll(dir); err != nil {
 			errs = append(errs, fmt.Errorf("%w: removing %s: %w", ErrStorage, dir, err))
 		}
-		if err := s.dropPartitionIndex(partKey{p.topic, p.partition}, p.pid); err != nil {
+		if err := s.dropPartitionIndex(partKey{p.topic, p.partition}, p.lc().pid); err != nil {
 			errs = append(errs, err)
 		}
 	}
