@@ -221,6 +221,16 @@ func (s *Store) cleanerLoop() {
 // that needs it (by the same rules as the background threads), until none
 // does. For tests, benchmarks and tools.
 func (s *Store) CleanNow() (CleanStats, error) {
+	if s.kids != nil {
+		var total CleanStats
+		var errs []error
+		for _, k := range s.kids {
+			st, err := k.CleanNow()
+			total.add(st)
+			errs = append(errs, err)
+		}
+		return total, errors.Join(errs...)
+	}
 	t := newCleanerThread(s.cleaner.cfg)
 	var total CleanStats
 	for i := 0; i < 1000; i++ {
@@ -249,7 +259,7 @@ func (s *Store) cleanFilthiestStats(t *cleanerThread) (CleanStats, bool, error) 
 	s.cleaner.mu.Lock()
 	for _, p := range s.partitions() {
 		cfg := p.cfg.Load()
-		if !cfg.Compact || p.closed.Load() || s.cleaner.busy[p] {
+		if !cfg.Compact || p.closed.Load() || p.cleanPaused.Load() || s.cleaner.busy[p] {
 			continue
 		}
 		p.rollIdle(nowMs, cfg)

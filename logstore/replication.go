@@ -425,6 +425,7 @@ func (p *Partition) AppendReplica(batches []byte) (int64, error) {
 // the first segment's base empties the log and starts it at offset
 // (Kafka's truncateFullyAndStartAt).
 func (p *Partition) TruncateTo(offset int64) (int64, error) {
+	p.truncations.Add(1) // a log-dir move copying this log starts over (jbod.go)
 	p.retMu.Lock()
 	defer p.retMu.Unlock()
 	p.appendMu.Lock()
@@ -638,6 +639,7 @@ func (p *Partition) afterTruncateLocked(end int64) error {
 // UnifiedLog.truncateFullyAndStartAt): a follower whose log ends below the
 // leader's log start.
 func (p *Partition) TruncateFullyAndStartAt(offset int64) (int64, error) {
+	p.truncations.Add(1) // a log-dir move copying this log starts over (jbod.go)
 	p.retMu.Lock()
 	defer p.retMu.Unlock()
 	p.appendMu.Lock()

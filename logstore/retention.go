@@ -21,6 +21,12 @@ const logStartCheckpoint = "log-start-offset"
 // Appends and reads are blocked at most for a file creation (roll); files
 // are unlinked outside every lock.
 func (s *Store) RunRetention() {
+	if s.kids != nil {
+		for _, k := range s.kids {
+			k.RunRetention()
+		}
+		return
+	}
 	now := s.now()
 	for _, p := range s.partitions() {
 		p.runRetention(now)

@@ -65,6 +65,12 @@ type Options struct {
 	// also refuses to adopt a directory recording another topic id. The
 	// broker sets it; stores used without cluster metadata do not.
 	MoveStrays bool
+	// ExtraDirs are the further directories of log.dirs (JBOD, jbod.go):
+	// each is an independent log dir with its own partitions and index,
+	// Dir being the first. New partitions go to the dir with the fewest
+	// logs (Kafka's LogManager.nextLogDirs) and AlterLogDir moves a
+	// partition between them. Empty: one log dir, as before.
+	ExtraDirs []DirOptions
 	// Cleaner is the log cleaner's configuration (log.cleaner.*); nil
 	// or Enable false runs no cleaner threads (Store.CleanNow still
 	// works).
@@ -122,6 +128,15 @@ type Store struct {
 	// start another goroutine blocked in the same flush.
 	flushMu   sync.Mutex
 	flushCall *flushCall
+
+	// JBOD (jbod.go). On the Store Open returns for several log dirs,
+	// kids are the single-dir stores, one per log dir in log.dirs order,
+	// and jb the moves between them; parts then holds every current log
+	// of every kid (the same *Partition values). On a kid, futures
+	// (guarded by mu) holds the future logs of moves into this dir.
+	kids    []*Store
+	jb      *jbod
+	futures map[partKey]*Partition
 }
 
 // flushCall is one db.Flush run by flushIndex; err is set before done closes.
@@ -140,6 +155,9 @@ func Open(opts Options) (*Store, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("logstore: Options.Dir is required")
 	}
+	if len(opts.ExtraDirs) > 0 {
+		return openJBOD(opts)
+	}
 	if opts.IndexDir == "" {
 		opts.IndexDir = filepath.Join(opts.Dir, ".samsa-index")
 	}
@@ -154,6 +172,7 @@ func Open(opts Options) (*Store, error) {
 		moveStrays:         opts.MoveStrays,
 		strays:             make(map[partKey]string),
 		parts:              make(map[partKey]*Partition),
+		futures:            make(map[partKey]*Partition),
 		ids:                make(map[partKey]uint32),
 		nextID:             1,
 	}
@@ -214,6 +233,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	var keys []partKey
 	var cfgs []PartitionConfig
+	var futureDirs []string
 	for _, de := range dirents {
 		if !de.IsDir() {
 			continue
@@ -227,6 +247,10 @@ func Open(opts Options) (*Store, error) {
 			continue
 		}
 		if isStrayDir(name) {
+			continue
+		}
+		if isFutureDir(name) {
+			futureDirs = append(futureDirs, name)
 			continue
 		}
 		if topic, part, ok := parsePartitionDir(name); ok {
@@ -243,6 +267,11 @@ func Open(opts Options) (*Store, error) {
 		}
 	}
 	if err := s.recoverAll(keys, cfgs, clean); err != nil {
+		s.closeAll()
+		_ = db.Close()
+		return nil, err
+	}
+	if err := s.loadFutures(futureDirs, clean); err != nil {
 		s.closeAll()
 		_ = db.Close()
 		return nil, err
@@ -394,6 +423,9 @@ func (s *Store) CreatePartition(topic string, partition int32, cfg PartitionConf
 	if partition < 0 {
 		return nil, fmt.Errorf("%w: partition %d", kerr.InvalidPartitions, partition)
 	}
+	if s.kids != nil {
+		return s.createJBOD(partKey{topic, partition}, cfg)
+	}
 	k := partKey{topic, partition}
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
@@ -454,6 +486,9 @@ func (s *Store) DeletePartition(topic string, partition int32) error {
 
 // deletePartitions deletes the topic's partitions (all when partition < 0).
 func (s *Store) deletePartitions(topic string, partition int32) error {
+	if s.kids != nil {
+		return s.deleteJBOD(topic, partition)
+	}
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
 	s.mu.Lock()
@@ -491,6 +526,9 @@ func (s *Store) deletePartitions(topic string, partition int32) error {
 // Close fsyncs every active segment, closes all files, flushes and closes
 // the index, and marks the shutdown clean.
 func (s *Store) Close() error {
+	if s.kids != nil {
+		return s.closeJBOD()
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -531,6 +569,15 @@ func (s *Store) Close() error {
 
 func (s *Store) closeAll() error {
 	var errs []error
+	s.mu.Lock()
+	futs := s.futures
+	s.futures = make(map[partKey]*Partition)
+	s.mu.Unlock()
+	for _, f := range futs {
+		if err := f.close(true); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, p := range s.partitions() {
 		if err := p.close(true); err != nil {
 			errs = append(errs, err)
@@ -693,7 +740,9 @@ func (s *Store) dropOrphans() {
 	s.idMu.Lock()
 	var orphans []partKey
 	for k := range s.ids {
-		if _, ok := s.parts[k]; !ok {
+		_, cur := s.parts[k]
+		_, fut := s.futures[k]
+		if !cur && !fut {
 			orphans = append(orphans, k)
 		}
 	}
