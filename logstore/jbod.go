@@ -880,3 +880,30 @@ func (s *Store) Moving(topic string, partition int32) (dir string, ok bool) {
 	d, _ := filepath.Abs(m.dest.dir)
 	return d, true
 }
+
+// PreferLogDir remembers dir (an absolute path of Dirs) as the log dir to
+// create the partition's log in when it has none yet, as Kafka's
+// LogManager.maybeUpdatePreferredLogDir does for an AlterReplicaLogDirs
+// that names a replica the broker does not host (yet). A log that exists
+// is not moved. Errors: kerr.LogDirNotFound.
+func (s *Store) PreferLogDir(topic string, partition int32, dir string) error {
+	i := s.dirIndex(dir)
+	if i < 0 || !filepath.IsAbs(dir) {
+		return fmt.Errorf("%w: %s is not a log dir of this broker", kerr.LogDirNotFound, dir)
+	}
+	if s.jb == nil {
+		return nil
+	}
+	k := partKey{topic, partition}
+	s.createMu.Lock()
+	defer s.createMu.Unlock()
+	s.mu.RLock()
+	_, ok := s.parts[k]
+	s.mu.RUnlock()
+	if !ok {
+		s.jb.mu.Lock()
+		s.jb.preferred[k] = i
+		s.jb.mu.Unlock()
+	}
+	return nil
+}
