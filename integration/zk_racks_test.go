@@ -438,14 +438,21 @@ func TestZKLogDirsEveryBroker(t *testing.T) {
 		{"a path that is no log dir", filepath.Join(dirA, "elsewhere"), "all", kerr.LogDirNotFound.Code},
 		{"a partition with no replica here", dirB, "pair", kerr.ReplicaNotAvailable.Code},
 		{"a topic name too long for a future log dir", dirA, strings.Repeat("x", 249), kerr.InvalidTopicException.Code},
-		{"the second dir of log.dirs", dirB, "all", 0},
 	} {
 		if got := rc.alterLogDir(1, c.dir, c.topic, 0); got != c.want {
 			t.Errorf("AlterReplicaLogDirs, %s: error %v, want %v", c.what, kerr.ErrorForCode(got), kerr.ErrorForCode(c.want))
 		}
 	}
-	// The move: broker 1's replica of all-0 ends up in dirB, whole, while
-	// the cluster keeps taking writes.
+	// The move, with kafka-reassign-partitions.sh's log_dirs: broker 1's
+	// replica of all-0 ends up in dirB, whole, while the cluster keeps
+	// taking writes.
+	rc.produceN("all", 50)
+	tool := kafkaTool(t, "kafka-reassign-partitions.sh")
+	file := writeFile(t, "dirs.json", `{"version":1,"partitions":[{"topic":"all","partition":0,"replicas":[1,2,3],"log_dirs":["`+dirB+`","any","any"]}]}`)
+	out := runTool(t, "", tool, "--bootstrap-server", strings.Join(rc.seeds(), ","), "--execute", "--reassignment-json-file", file)
+	if !strings.Contains(out, "Successfully started moving log directory to "+dirB+" for replica all-0 with broker 1") {
+		t.Fatalf("--execute printed:\n%s", out)
+	}
 	rc.produceN("all", 50)
 	deadline = time.Now().Add(15 * time.Second)
 	for {
@@ -474,6 +481,10 @@ func TestZKLogDirsEveryBroker(t *testing.T) {
 			t.Fatalf("broker 1's replica of all-0 never settled in %s: %v (future %v)", dirB, sizes, future)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	out = runTool(t, "", tool, "--bootstrap-server", strings.Join(rc.seeds(), ","), "--verify", "--reassignment-json-file", file)
+	if !strings.Contains(out, "Reassignment of replica all-0-1 completed successfully") {
+		t.Errorf("--verify printed:\n%s", out)
 	}
 	if _, err := os.Stat(filepath.Join(dirA, "all-0")); !os.IsNotExist(err) {
 		t.Errorf("%s still holds all-0 after the move (stat: %v)", dirA, err)
