@@ -663,6 +663,24 @@ func (s *Store) swap(m *move) (bool, error) {
 	if fut.closed.Load() {
 		return false, ErrPartitionClosed
 	}
+	// The leader-epoch cache is the current log's: the copy rebuilt it
+	// from the batches, which lack an epoch started at the log end with
+	// nothing written in it yet (AssignEpochStart).
+	src.epochMu.Lock()
+	err := src.loadEpochsLocked()
+	eps := append([]EpochEntry(nil), src.epochs...)
+	src.epochMu.Unlock()
+	if err != nil {
+		return false, err
+	}
+	fut.epochMu.Lock()
+	fut.epochs, fut.epochsLoaded = eps, true
+	fut.publishLatestEpochLocked()
+	err = fut.writeEpochsLocked()
+	fut.epochMu.Unlock()
+	if err != nil {
+		return false, err
+	}
 	if err := fut.syncAll(); err != nil {
 		return false, err
 	}

@@ -336,3 +336,112 @@ func TestJBODMoveCancelAndDelete(t *testing.T) {
 		}
 	}
 }
+
+// renameFaultFS fails the renames whose target matches while fail is set.
+type renameFaultFS struct {
+	OSFS
+	fail  atomic.Bool
+	tries atomic.Int32
+}
+
+func (f *renameFaultFS) Rename(oldpath, newpath string) error {
+	if f.fail.Load() && strings.HasSuffix(newpath, "-delete") {
+		f.tries.Add(1)
+		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: errors.New("injected EIO")}
+	}
+	return f.OSFS.Rename(oldpath, newpath)
+}
+
+// TestJBODSwapFaultAndCancel: while the swap's rename fails, the move
+// keeps retrying, the partition keeps serving from its current log and
+// DescribeLogDirs-style listings show the future log; asking for the
+// current dir cancels the move and deletes the future log; once renames
+// work, a new move completes with the leader-epoch cache and producer
+// state intact.
+func TestJBODSwapFaultAndCancel(t *testing.T) {
+	e := newJBOD(t)
+	fs := &renameFaultFS{}
+	s, err := Open(Options{Dir: e.dirs[0], FS: fs, Logger: testLogger(), ExtraDirs: []DirOptions{{Dir: e.dirs[1]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.s = s
+	t.Cleanup(func() { _ = s.Close() })
+	p, err := s.CreatePartition("f", 0, PartitionConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AssignEpochStart(3); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		appendBatch(t, p, makeBatch(t, batchSpec{records: 2, pid: 9, pidSet: true, seq: int32(2 * i)}))
+	}
+	if err := p.AssignEpochStart(5); err != nil {
+		t.Fatal(err)
+	}
+	for i := 30; i < 40; i++ {
+		appendBatch(t, p, makeBatch(t, batchSpec{records: 2, pid: 9, pidSet: true, seq: int32(2 * i)}))
+	}
+	epochs, err := p.LeaderEpochs()
+	if err != nil || len(epochs) != 2 {
+		t.Fatalf("epochs %v %v", epochs, err)
+	}
+	from := p.LogDir()
+	to := s.Dirs()[1]
+	if from == to {
+		to = s.Dirs()[0]
+	}
+	fs.fail.Store(true)
+	if err := s.AlterLogDir("f", 0, to); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for fs.tries.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the swap was never tried")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if d, moving := s.Moving("f", 0); !moving || d != to {
+		t.Fatalf("Moving = %s %v during failing swaps, want %s true", d, moving, to)
+	}
+	if fu := s.Futures(); len(fu) != 1 || fu[0].LogDir() != to || fu[0].LogEndOffset() != p.LogEndOffset() {
+		t.Fatalf("future logs %v", fu)
+	}
+	appendBatch(t, p, makeBatch(t, batchSpec{records: 2, pid: 9, pidSet: true, seq: 80}))
+	if p.LogDir() != from || len(readAll(t, p)) != 41 {
+		t.Fatalf("current log in %s with %d batches during the failing move", p.LogDir(), len(readAll(t, p)))
+	}
+	if err := s.AlterLogDir("f", 0, from); err != nil {
+		t.Fatal(err)
+	}
+	if _, moving := s.Moving("f", 0); moving || len(s.Futures()) != 0 {
+		t.Fatal("the move was not cancelled")
+	}
+	ents, _ := os.ReadDir(to)
+	for _, de := range ents {
+		if strings.HasPrefix(de.Name(), "f-0") {
+			t.Fatalf("%s left in %s after the cancel", de.Name(), to)
+		}
+	}
+	fs.fail.Store(false)
+	if err := s.AlterLogDir("f", 0, to); err != nil {
+		t.Fatal(err)
+	}
+	e.waitMoved("f", 0)
+	if p.LogDir() != to || len(readAll(t, p)) != 41 {
+		t.Fatalf("after the move: %s, %d batches", p.LogDir(), len(readAll(t, p)))
+	}
+	got, err := p.LeaderEpochs()
+	if err != nil || len(got) != 2 || got[0] != epochs[0] || got[1] != epochs[1] {
+		t.Fatalf("epochs after the move %v (%v), want %v", got, err, epochs)
+	}
+	// The producer's sequence carried over: the next is accepted, a gap
+	// is refused.
+	appendBatch(t, p, makeBatch(t, batchSpec{records: 2, pid: 9, pidSet: true, seq: 82}))
+	b := makeBatch(t, batchSpec{records: 2, pid: 9, pidSet: true, seq: 90})
+	if _, err := p.Append(b, mustHeader(t, b)); !errors.Is(err, ErrOutOfOrderSequence) {
+		t.Fatalf("sequence gap after the move: %v, want ErrOutOfOrderSequence", err)
+	}
+}
