@@ -159,15 +159,32 @@ func openJBOD(opts Options) (*Store, error) {
 		}
 		return nil, err
 	}
-	for _, d := range dirs {
+	// The dirs recover in parallel, as Kafka's LogManager runs a recovery
+	// pool per log dir.
+	kids := make([]*Store, len(dirs))
+	errs := make([]error, len(dirs))
+	var wg sync.WaitGroup
+	for i, d := range dirs {
 		o := opts
 		o.ExtraDirs = nil
 		o.Dir, o.IndexDir, o.IndexFS, o.Guard = d.Dir, d.IndexDir, d.IndexFS, d.Guard
-		kid, err := Open(o)
-		if err != nil {
-			return fail(fmt.Errorf("logstore: log dir %s: %w", d.Dir, err))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			kids[i], errs[i] = Open(o)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("logstore: log dir %s: %w", d.Dir, errs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	for _, kid := range kids {
+		if kid != nil {
+			root.kids = append(root.kids, kid)
 		}
-		root.kids = append(root.kids, kid)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fail(err)
 	}
 	for _, kid := range root.kids {
 		for k, p := range kid.parts {
