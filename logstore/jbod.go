@@ -711,9 +711,17 @@ func (s *Store) swap(m *move) (bool, error) {
 	_ = syncDir(from.store.fs, from.store.dir)
 	if err := to.store.fs.Rename(to.dir, final); err != nil {
 		if berr := from.store.fs.Rename(tomb, from.dir); berr != nil {
-			// The future log is complete and fsynced: the next
-			// start keeps the data either way.
-			s.log.Error("logstore: renaming a deleted log back after a failed move", "dir", tomb, "err", berr)
+			// The current log's directory is gone for the next
+			// start, which will promote the future log: it is
+			// complete and fsynced, and nothing may be written
+			// to the current log any more, or it would be lost.
+			// The partition refuses writes and reads
+			// (ErrPartitionClosed: NOT_LEADER_OR_FOLLOWER) until
+			// the broker restarts, as a failed log dir would be.
+			src.closed.Store(true)
+			s.log.Error("logstore: a move between log dirs failed half-way; the partition is offline until the next start, which completes the move",
+				"topic", m.k.topic, "partition", m.k.partition, "deleted_dir", tomb, "future_dir", to.dir, "err", errors.Join(err, berr))
+			return false, fmt.Errorf("%w: renaming future log %s: %w", ErrStorage, to.dir, err)
 		}
 		return false, fmt.Errorf("%w: renaming future log %s: %w", ErrStorage, to.dir, err)
 	}

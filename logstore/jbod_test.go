@@ -445,3 +445,78 @@ func TestJBODSwapFaultAndCancel(t *testing.T) {
 		t.Fatalf("sequence gap after the move: %v, want ErrOutOfOrderSequence", err)
 	}
 }
+
+// halfSwapFS fails renaming a future log into place and renaming a
+// -delete directory back: the state a crash between the swap's two
+// renames leaves.
+type halfSwapFS struct {
+	OSFS
+	on    atomic.Bool
+	tries atomic.Int32
+}
+
+func (f *halfSwapFS) Rename(oldpath, newpath string) error {
+	if f.on.Load() && (strings.HasSuffix(oldpath, "-future") || strings.HasSuffix(oldpath, "-delete")) {
+		f.tries.Add(1)
+		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: errors.New("injected EIO")}
+	}
+	return f.OSFS.Rename(oldpath, newpath)
+}
+
+// TestJBODHalfSwap: the swap renamed the current log for deletion but
+// could not put the future log in place nor undo the first rename. The
+// partition then takes no more writes (what it took would be deleted at
+// the next start), and the next Open promotes the future log: every
+// record acknowledged before is there, in the destination dir.
+func TestJBODHalfSwap(t *testing.T) {
+	e := newJBOD(t)
+	fs := &halfSwapFS{}
+	s, err := Open(Options{Dir: e.dirs[0], FS: fs, Logger: testLogger(), ExtraDirs: []DirOptions{{Dir: e.dirs[1]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.CreatePartition("h", 0, PartitionConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 25 {
+		appendBatch(t, p, makeBatch(t, batchSpec{records: 4, valueSize: 100}))
+	}
+	end := p.LogEndOffset()
+	to := s.Dirs()[1]
+	if p.LogDir() == to {
+		to = s.Dirs()[0]
+	}
+	fs.on.Store(true)
+	if err := s.AlterLogDir("h", 0, to); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for fs.tries.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the swap was never tried")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	e.s = s
+	e.waitMoved("h", 0)
+	b := makeBatch(t, batchSpec{records: 1})
+	if _, err := p.Append(b, mustHeader(t, b)); !errors.Is(err, ErrPartitionClosed) {
+		t.Fatalf("append after a half-done swap: %v, want ErrPartitionClosed", err)
+	}
+	_ = s.Close()
+	fs.on.Store(false)
+	s = e.open()
+	q, ok := s.Partition("h", 0)
+	if !ok || q.LogDir() != to || q.LogEndOffset() != end || len(readAll(t, q)) != 25 {
+		t.Fatalf("after restart: ok=%v dir %s end %d, want %s %d", ok, q.LogDir(), q.LogEndOffset(), to, end)
+	}
+	for _, d := range s.Dirs() {
+		ents, _ := os.ReadDir(d)
+		for _, de := range ents {
+			if strings.HasPrefix(de.Name(), "h-0.") {
+				t.Fatalf("%s left in %s", de.Name(), d)
+			}
+		}
+	}
+}
