@@ -93,12 +93,16 @@ func uniqueDirName(k partKey, suffix string) string {
 func (s *Store) loadFutures(names []string, clean bool) error {
 	for _, name := range names {
 		topic, part, ok := parseFutureDir(name)
+		if !ok {
+			s.log.Warn("logstore: ignoring a directory named like a future log", "dir", filepath.Join(s.dir, name))
+			continue
+		}
 		k := partKey{topic, part}
 		_, dup := s.parts[k]
 		if _, twice := s.futures[k]; twice {
 			dup = true
 		}
-		if !ok || dup {
+		if dup {
 			s.log.Warn("logstore: removing a future log that no move can continue", "dir", filepath.Join(s.dir, name))
 			if err := s.fs.RemoveAll(filepath.Join(s.dir, name)); err != nil {
 				return fmt.Errorf("logstore: removing %s: %w", name, err)
@@ -166,7 +170,7 @@ func openJBOD(opts Options) (*Store, error) {
 	var wg sync.WaitGroup
 	for i, d := range dirs {
 		o := opts
-		o.ExtraDirs = nil
+		o.ExtraDirs, o.jbodDir = nil, true
 		o.Dir, o.IndexDir, o.IndexFS, o.Guard = d.Dir, d.IndexDir, d.IndexFS, d.Guard
 		wg.Add(1)
 		go func() {

@@ -71,6 +71,9 @@ type Options struct {
 	// logs (Kafka's LogManager.nextLogDirs) and AlterLogDir moves a
 	// partition between them. Empty: one log dir, as before.
 	ExtraDirs []DirOptions
+	// jbodDir marks a log dir opened by a multi-dir Store (it loads
+	// future logs); a lone log dir leaves -future directories alone.
+	jbodDir bool
 	// Cleaner is the log cleaner's configuration (log.cleaner.*); nil
 	// or Enable false runs no cleaner threads (Store.CleanNow still
 	// works).
@@ -270,6 +273,10 @@ func Open(opts Options) (*Store, error) {
 		s.closeAll()
 		_ = db.Close()
 		return nil, err
+	}
+	if !opts.jbodDir && len(futureDirs) > 0 {
+		s.log.Warn("logstore: future logs of a move between log dirs found, but log.dirs has one dir: left alone", "dir", s.dir, "future_logs", futureDirs)
+		futureDirs = nil
 	}
 	if err := s.loadFutures(futureDirs, clean); err != nil {
 		s.closeAll()
