@@ -356,6 +356,10 @@ func (s *Store) AlterLogDir(topic string, partition int32, dir string) error {
 		return ErrNotHosted
 	}
 	s.jb.mu.Unlock()
+	if p.closed.Load() {
+		// A swap failed half-way (Kafka: an offline partition).
+		return fmt.Errorf("%w: %s-%d is offline until the broker restarts", ErrStorage, topic, partition)
+	}
 	if m != nil {
 		if m.dest == dest {
 			return nil
