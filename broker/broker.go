@@ -388,14 +388,17 @@ func (b *Broker) HTTPAddrs() []net.Addr {
 type stores struct {
 	ctrl controller.Controller
 	// role is the controller role in ZooKeeper mode, nil on a single node.
-	role     *zkcontroller.Controller
-	z        *controller.ZK // ZooKeeper mode only
-	logs     *logstore.Store
-	replicas *replica.Manager
-	groups   *groups.Coordinator
-	txn      *txn.Coordinator
-	h        *handlers.Handlers
-	markers  *remoteMarkers // cluster mode: WriteTxnMarkers to other leaders
+	role *zkcontroller.Controller
+	z    *controller.ZK // ZooKeeper mode only
+	logs *logstore.Store
+	// moveQuota throttles moves between log dirs
+	// (replica.alter.log.dirs.io.max.bytes.per.second).
+	moveQuota *replica.ReplicationQuota
+	replicas  *replica.Manager
+	groups    *groups.Coordinator
+	txn       *txn.Coordinator
+	h         *handlers.Handlers
+	markers   *remoteMarkers // cluster mode: WriteTxnMarkers to other leaders
 }
 
 // StartupFullTimeout is how long Start waits for the stores to open while
@@ -523,8 +526,12 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, ex
 		extraDirs = append(extraDirs, logstore.DirOptions{Dir: d, IndexDir: filepath.Join(d, indexDirName),
 			IndexFS: extra[i].WrapPebble(nil), Guard: extra[i]})
 	}
+	// Kafka's alter-log-dirs quota: alter.log.dirs.replication.quota.window.num
+	// and .size.seconds keep their defaults (11 samples of 1 s).
+	st.moveQuota = replica.NewReplicationQuota(cfg.BrokerID, 11, time.Second, nil)
 	logs, err := logstore.Open(logstore.Options{
 		ExtraDirs: extraDirs,
+		MoveQuota: st.moveQuota,
 		Dir:       cfg.LogDirs[0],
 		IndexDir:  filepath.Join(cfg.LogDirs[0], indexDirName),
 		IndexFS:   guard.WrapPebble(nil),
@@ -580,14 +587,14 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, ex
 		st.replicas.SetBrokerEpochSource(z.BrokerEpoch)
 		// Replication throttles follow the dynamic broker and topic
 		// configs (Kafka's BrokerConfigHandler / TopicConfigHandler).
-		rm := st.replicas
+		rm, mq := st.replicas, st.moveQuota
 		var throttleMu sync.Mutex // one application at a time, each from the newest configs
 		z.OnConfigChange(func() {
 			throttleMu.Lock()
 			defer throttleMu.Unlock()
-			applyReplicationThrottles(z, rm, cfg.BrokerID, log)
+			applyReplicationThrottles(z, rm, mq, cfg.BrokerID, log)
 		})
-		applyReplicationThrottles(z, rm, cfg.BrokerID, log)
+		applyReplicationThrottles(z, rm, mq, cfg.BrokerID, log)
 	}
 	st.replicas.Start()
 	h.Replicas = st.replicas
@@ -1052,8 +1059,10 @@ func replicaSelector(class string) replica.ReplicaSelector {
 // (KIP-73) from ZooKeeper's dynamic configs: the rates from
 // /config/brokers/<id>, else /config/brokers/<default> (unlimited when
 // neither sets them), the throttled partitions from every topic's
-// leader/follower.replication.throttled.replicas.
-func applyReplicationThrottles(z *controller.ZK, m *replica.Manager, id int32, log *slog.Logger) {
+// leader/follower.replication.throttled.replicas; and the throttle of
+// moves between log dirs from replica.alter.log.dirs.io.max.bytes.per.second
+// (Kafka's ConfigHandler updating quotaManagers.alterLogDirs).
+func applyReplicationThrottles(z *controller.ZK, m *replica.Manager, moves *replica.ReplicationQuota, id int32, log *slog.Logger) {
 	own, def := z.BrokerConfigs(strconv.Itoa(int(id))), z.BrokerConfigs(controller.BrokerDefaultEntity)
 	rate := func(k string) int64 {
 		v, ok := own[k]
@@ -1072,6 +1081,7 @@ func applyReplicationThrottles(z *controller.ZK, m *replica.Manager, id int32, l
 	}
 	m.LeaderQuota().SetLimit(rate("leader.replication.throttled.rate"))
 	m.FollowerQuota().SetLimit(rate("follower.replication.throttled.rate"))
+	moves.SetLimit(rate("replica.alter.log.dirs.io.max.bytes.per.second"))
 	topics := z.TopicConfigsAll()
 	for t, c := range topics {
 		if err := m.LeaderQuota().SetThrottled(t, c["leader.replication.throttled.replicas"]); err != nil {

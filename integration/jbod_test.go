@@ -241,3 +241,139 @@ func toolsCached() bool {
 	_, err := os.Stat(filepath.Join("..", "compat-tests", "clients", "tools", "target", "lib", ".pom.sha256"))
 	return err == nil
 }
+
+// TestJBODKill9DuringMove kills the broker binary right after it started
+// moving a partition (tens of MB) to its other log dir, while an
+// idempotent acks=all producer writes: after the restart the move
+// resumes from the future log and completes, and every acknowledged
+// record is there once, in order.
+func TestJBODKill9DuringMove(t *testing.T) {
+	root := t.TempDir()
+	d0, d1 := filepath.Join(root, "d0"), filepath.Join(root, "d1")
+	b := testbroker.Start(t, testbroker.Binary, "log.dirs="+d0+","+d1)
+	adm := newAdmin(t, b.Addr())
+	const topic = "jbkill"
+	if _, err := adm.CreateTopic(ctxT(t), 1, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	prod, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RecordRetries(3), kgo.RetryTimeout(2*time.Second), kgo.ProduceRequestTimeout(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	acked := map[int]bool{}
+	pad := strings.Repeat("x", 4000)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ctx.Err() == nil; i++ {
+			prod.Produce(ctx, &kgo.Record{Value: []byte(strconv.Itoa(i) + " " + pad)}, func(r *kgo.Record, err error) {
+				if err == nil {
+					mu.Lock()
+					acked[i] = true
+					mu.Unlock()
+				}
+			})
+		}
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 10000 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	from, _ := logDirOf(t, adm, topic)
+	to := d1
+	if from == d1 {
+		to = d0
+	}
+	req := kadm.AlterReplicaLogDirsReq{}
+	req.Add(to, kadm.TopicsSet{topic: {0: {}}})
+	brokers, err := adm.BrokerMetadata(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resps, err := adm.AlterBrokerReplicaLogDirs(ctxT(t), brokers.Brokers[0].NodeID, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resps.Each(func(r kadm.AlterReplicaLogDirsResponse) {
+		if r.Err != nil {
+			t.Fatalf("AlterReplicaLogDirs %s-%d: %v", r.Topic, r.Partition, r.Err)
+		}
+	})
+	b.Kill()
+	cancel()
+	wg.Wait()
+	prod.Close()
+	ents, _ := os.ReadDir(to)
+	midMove := false
+	for _, de := range ents {
+		midMove = midMove || strings.HasSuffix(de.Name(), "-future")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("killed with %d records acknowledged; future log left in %s: %v", len(acked), to, midMove)
+	if len(acked) < 1000 {
+		t.Fatalf("only %d records acknowledged", len(acked))
+	}
+
+	b.Restart()
+	adm = newAdmin(t, b.Addr())
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		dir, future := logDirOf(t, adm, topic)
+		if dir == to && !future {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after restart %s-0 in %s (future %v), want %s", topic, dir, future, to)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	end, err := adm.ListEndOffsets(ctxT(t), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, _ := end.Lookup(topic, 0)
+	cons := newClient(t, b.Addr(), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	seen := map[int]bool{}
+	last := -1
+	var read int64
+	cctx := ctxT(t)
+	for read < lo.Offset {
+		fs := cons.PollFetches(cctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatalf("consume after %d records: %v", read, err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			read++
+			n, _ := strconv.Atoi(strings.Fields(string(r.Value))[0])
+			if seen[n] {
+				t.Fatalf("record %d read twice", n)
+			}
+			if n <= last {
+				t.Fatalf("record %d after %d", n, last)
+			}
+			seen[n], last = true, n
+		})
+	}
+	for i := range acked {
+		if !seen[i] {
+			t.Fatalf("acknowledged record %d lost (%d read)", i, read)
+		}
+	}
+	ents, _ = os.ReadDir(from)
+	for _, de := range ents {
+		if strings.HasPrefix(de.Name(), topic+"-0") {
+			t.Fatalf("%s left in %s", de.Name(), from)
+		}
+	}
+}

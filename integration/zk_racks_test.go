@@ -449,7 +449,8 @@ func TestZKLogDirsEveryBroker(t *testing.T) {
 	rc.produceN("all", 50)
 	tool := kafkaTool(t, "kafka-reassign-partitions.sh")
 	file := writeFile(t, "dirs.json", `{"version":1,"partitions":[{"topic":"all","partition":0,"replicas":[1,2,3],"log_dirs":["`+dirB+`","any","any"]}]}`)
-	out := runTool(t, "", tool, "--bootstrap-server", strings.Join(rc.seeds(), ","), "--execute", "--reassignment-json-file", file)
+	out := runTool(t, "", tool, "--bootstrap-server", strings.Join(rc.seeds(), ","), "--execute", "--reassignment-json-file", file,
+		"--replica-alter-log-dirs-throttle", "50000000")
 	if !strings.Contains(out, "Successfully started moving log directory to "+dirB+" for replica all-0 with broker 1") {
 		t.Fatalf("--execute printed:\n%s", out)
 	}

@@ -349,10 +349,25 @@
 // AlterLogDir and Close; jbod.mu guards the move and preferred-dir maps;
 // each dir Store's mu guards its parts and futures. A swap takes the
 // current log's cleanMu, retMu, appendMu, then the future log's retMu and
-// appendMu, then both epochMu and both mu. Not done: Kafka's
-// replica.alter.log.dirs.io.max.bytes.per.second throttle, offline
-// (failed) log dirs (a failing dir fails its own writes with
-// KAFKA_STORAGE_ERROR; Kafka would take the dir offline), and the
+// appendMu, then both epochMu and both mu.
+//
+// Throttle: Options.MoveQuota (the broker's alter-log-dirs quota, the
+// dynamic broker config replica.alter.log.dirs.io.max.bytes.per.second,
+// set by kafka-reassign-partitions --replica-alter-log-dirs-throttle)
+// counts the bytes copied; while it is exceeded the movers copy nothing,
+// as Kafka's ReplicaAlterLogDirsThread leaves throttled partitions out of
+// its fetch. The swap's final tail copy is not throttled.
+//
+// A swap that fails between its two renames and cannot rename the
+// current log back takes the partition offline (ErrPartitionClosed, then
+// KAFKA_STORAGE_ERROR for AlterReplicaLogDirs) until the next start,
+// which promotes the future log: writes taken after that point would
+// have gone to a directory the start deletes.
+//
+// Not done: offline (failed) log dirs (a failing dir fails its own
+// writes with KAFKA_STORAGE_ERROR; Kafka would take the dir offline and
+// keep the others), one mover goroutine per move rather than
+// num.replica.alter.log.dirs.threads, and the
 // replication-offset-checkpoint stays one file in the first dir rather
 // than one per dir.
 //

@@ -37,13 +37,29 @@ const futureDirSuffix = "-future"
 // REPLICA_NOT_AVAILABLE.
 var ErrNotHosted = errors.New("logstore: no log of the partition in any log dir")
 
+// MoveQuota throttles the copying of moves between log dirs: Kafka's
+// alter-log-dirs ReplicationQuotaManager, whose limit is the dynamic
+// broker config replica.alter.log.dirs.io.max.bytes.per.second. The
+// broker passes a replica.ReplicationQuota.
+type MoveQuota interface {
+	// Exceeded reports whether the measured rate is above the limit:
+	// the movers then copy nothing until it is not.
+	Exceeded() bool
+	// Record adds n bytes copied.
+	Record(n int)
+}
+
+// errThrottled is moveStep's answer while the MoveQuota is exceeded.
+var errThrottled = errors.New("logstore: move throttled")
+
 // moveFetchBytes is how much a move copies per step (Kafka's
 // replica.fetch.max.bytes default, 1 MiB).
 const moveFetchBytes = 1 << 20
 
 // jbod is the move state of a multi-dir Store (the root).
 type jbod struct {
-	dirs []string // absolute log dir paths, as kids
+	dirs  []string  // absolute log dir paths, as kids
+	quota MoveQuota // nil: unthrottled
 
 	// mu guards moves and preferred; it is taken with the root's
 	// createMu held (AlterLogDir, create, delete, close) or alone (a
@@ -140,7 +156,7 @@ func openJBOD(opts Options) (*Store, error) {
 		parts:   make(map[partKey]*Partition),
 		futures: make(map[partKey]*Partition),
 		strays:  make(map[partKey]string),
-		jb:      &jbod{moves: make(map[partKey]*move), preferred: make(map[partKey]int)},
+		jb:      &jbod{moves: make(map[partKey]*move), preferred: make(map[partKey]int), quota: opts.MoveQuota},
 	}
 	if root.log == nil {
 		root.log = slog.Default()
@@ -514,6 +530,16 @@ func (s *Store) runMove(m *move) {
 		if done {
 			return
 		}
+		if errors.Is(err, errThrottled) {
+			t := time.NewTimer(100 * time.Millisecond)
+			select {
+			case <-m.stop:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			continue
+		}
 		if err != nil {
 			if errors.Is(err, ErrPartitionClosed) && (m.src.closed.Load() || m.fut.closed.Load()) {
 				return
@@ -562,8 +588,16 @@ func (s *Store) moveStep(m *move) (done bool, wait <-chan struct{}, err error) {
 		}
 	}
 	if fl := fut.LogEndOffset(); fl < leo {
+		if q := s.jb.quota; q != nil && q.Exceeded() {
+			// Kafka's alter-log-dirs thread leaves a partition out
+			// of its fetch while the quota is exceeded.
+			return false, nil, errThrottled
+		}
 		wait := src.Wait()
 		n, err := copyChunk(src, fut)
+		if q := s.jb.quota; q != nil {
+			q.Record(n)
+		}
 		if err != nil || n >= moveFetchBytes/2 {
 			return false, nil, err // far behind: copy on
 		}

@@ -520,3 +520,49 @@ func TestJBODHalfSwap(t *testing.T) {
 		}
 	}
 }
+
+// flagQuota is a MoveQuota exceeded while on is set.
+type flagQuota struct {
+	on    atomic.Bool
+	bytes atomic.Int64
+}
+
+func (q *flagQuota) Exceeded() bool { return q.on.Load() }
+func (q *flagQuota) Record(n int)   { q.bytes.Add(int64(n)) }
+
+// TestJBODMoveThrottle: while the move quota is exceeded nothing is
+// copied; once it is not, the move completes and its bytes are recorded.
+func TestJBODMoveThrottle(t *testing.T) {
+	e := newJBOD(t)
+	q := &flagQuota{}
+	q.on.Store(true)
+	s, err := Open(Options{Dir: e.dirs[0], Logger: testLogger(), MoveQuota: q, ExtraDirs: []DirOptions{{Dir: e.dirs[1]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.s = s
+	t.Cleanup(func() { _ = s.Close() })
+	p, err := s.CreatePartition("q", 0, PartitionConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		appendBatch(t, p, makeBatch(t, batchSpec{records: 2, valueSize: 200}))
+	}
+	to := s.Dirs()[1]
+	if p.LogDir() == to {
+		to = s.Dirs()[0]
+	}
+	if err := s.AlterLogDir("q", 0, to); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if fu := s.Futures(); len(fu) != 1 || fu[0].LogEndOffset() != 0 || q.bytes.Load() != 0 {
+		t.Fatalf("throttled move copied: futures %v, %d bytes", fu, q.bytes.Load())
+	}
+	q.on.Store(false)
+	e.waitMoved("q", 0)
+	if p.LogDir() != to || q.bytes.Load() < p.Size() {
+		t.Fatalf("after the throttle: dir %s, %d bytes recorded for a %d-byte log", p.LogDir(), q.bytes.Load(), p.Size())
+	}
+}

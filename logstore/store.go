@@ -71,6 +71,9 @@ type Options struct {
 	// logs (Kafka's LogManager.nextLogDirs) and AlterLogDir moves a
 	// partition between them. Empty: one log dir, as before.
 	ExtraDirs []DirOptions
+	// MoveQuota, if set, throttles the copying of moves between log
+	// dirs (replica.alter.log.dirs.io.max.bytes.per.second).
+	MoveQuota MoveQuota
 	// jbodDir marks a log dir opened by a multi-dir Store (it loads
 	// future logs); a lone log dir leaves -future directories alone.
 	jbodDir bool
