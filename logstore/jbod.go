@@ -817,13 +817,15 @@ func (s *Store) swap(m *move) (bool, error) {
 	// The old index data goes now (in-memory Pebble writes), so that a
 	// later move back into that dir gets a fresh index id; a reader
 	// that looked there before the swap retries on swapSeq. The files
-	// go in the background (the dir's Close waits for it).
+	// go in the background (Close waits for it with the movers; the
+	// dir's own bg group holds only short fsyncs, which the swap waits
+	// for).
 	if err := from.store.dropPartitionIndex(m.k, from.pid); err != nil {
 		s.log.Warn("logstore: dropping the moved log's index", "dir", from.store.dir, "err", err)
 	}
-	from.store.bg.Add(1)
+	s.jb.wg.Add(1) // the mover itself is counted: Close has not waited yet
 	go func() {
-		defer from.store.bg.Done()
+		defer s.jb.wg.Done()
 		if err := from.store.fs.RemoveAll(tomb); err != nil {
 			s.log.Warn("logstore: removing the moved log", "dir", tomb, "err", err)
 		}
