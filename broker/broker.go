@@ -61,6 +61,8 @@ type Broker struct {
 	server   *protocol.Server
 	addrs    []net.Addr
 	guard    *diskguard.Guard
+	// extraGuards are the disk guards of log.dirs after the first.
+	extraGuards []*diskguard.Guard
 
 	// ready holds /readyz's checks; phase is the start-up (or shutdown)
 	// phase the "startup" check reports, "" once serving.
@@ -216,10 +218,29 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		return nil, fmt.Errorf("log dir %s: %w", cfg.LogDirs[0], err)
 	}
 	b.guard = guard
-	st, err := openStoresWatched(cfg, log, guard, b.metrics, b.setPhase)
+	// Every further log dir (JBOD) has its own disk guard, as it has its
+	// own index: a full disk there refuses writes to its partitions only.
+	for _, d := range cfg.LogDirs[1:] {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			closeAll()
+			guard.Close()
+			b.closeExtraGuards()
+			return nil, fmt.Errorf("log dir %s: %w", d, err)
+		}
+		g, err := diskguard.New(diskguard.Options{Dir: d, Logger: log})
+		if err != nil {
+			closeAll()
+			guard.Close()
+			b.closeExtraGuards()
+			return nil, fmt.Errorf("log dir %s: %w", d, err)
+		}
+		b.extraGuards = append(b.extraGuards, g)
+	}
+	st, err := openStoresWatched(cfg, log, guard, b.extraGuards, b.metrics, b.setPhase)
 	if err != nil {
 		closeAll()
 		guard.Close()
+		b.closeExtraGuards()
 		return nil, err
 	}
 	b.ctrl, b.logs, b.groups, b.txn = st.ctrl, st.logs, st.groups, st.txn
@@ -250,6 +271,9 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 		log.Error("log dir is out of disk space: starting with writes refused (KAFKA_STORAGE_ERROR) until space is freed; reads are served", "log_dir", cfg.LogDirs[0])
 	}
 	guard.Start()
+	for _, g := range b.extraGuards {
+		g.Start()
+	}
 	b.ready.Set("log dir", func() (bool, string) {
 		if guard.Full() {
 			// Reads are served and a consumer can drain the backlog,
@@ -364,14 +388,17 @@ func (b *Broker) HTTPAddrs() []net.Addr {
 type stores struct {
 	ctrl controller.Controller
 	// role is the controller role in ZooKeeper mode, nil on a single node.
-	role     *zkcontroller.Controller
-	z        *controller.ZK // ZooKeeper mode only
-	logs     *logstore.Store
-	replicas *replica.Manager
-	groups   *groups.Coordinator
-	txn      *txn.Coordinator
-	h        *handlers.Handlers
-	markers  *remoteMarkers // cluster mode: WriteTxnMarkers to other leaders
+	role *zkcontroller.Controller
+	z    *controller.ZK // ZooKeeper mode only
+	logs *logstore.Store
+	// moveQuota throttles moves between log dirs
+	// (replica.alter.log.dirs.io.max.bytes.per.second).
+	moveQuota *replica.ReplicationQuota
+	replicas  *replica.Manager
+	groups    *groups.Coordinator
+	txn       *txn.Coordinator
+	h         *handlers.Handlers
+	markers   *remoteMarkers // cluster mode: WriteTxnMarkers to other leaders
 }
 
 // StartupFullTimeout is how long Start waits for the stores to open while
@@ -383,7 +410,7 @@ var StartupFullTimeout = 3 * time.Second
 // openStoresWatched opens the stores, giving up if the disk is full and
 // they have not opened after StartupFullTimeout. Stores that open after
 // that are closed again.
-func openStoresWatched(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m *metrics.Broker, phase func(string)) (*stores, error) {
+func openStoresWatched(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, extra []*diskguard.Guard, m *metrics.Broker, phase func(string)) (*stores, error) {
 	type result struct {
 		st  *stores
 		err error
@@ -391,7 +418,7 @@ func openStoresWatched(cfg *config.Config, log *slog.Logger, guard *diskguard.Gu
 	done := make(chan result, 1)
 	var abandoned atomic.Bool
 	go func() {
-		st, err := openStores(cfg, log, guard, m, phase)
+		st, err := openStores(cfg, log, guard, extra, m, phase)
 		if err == nil && abandoned.Load() {
 			st.close()
 			return
@@ -458,7 +485,7 @@ func (st *stores) close() {
 	}
 }
 
-func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m *metrics.Broker, phase func(string)) (*stores, error) {
+func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, extra []*diskguard.Guard, m *metrics.Broker, phase func(string)) (*stores, error) {
 	st := &stores{}
 	phase("opening cluster metadata")
 	host, port := "", int32(0)
@@ -492,7 +519,19 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 	h := handlers.New(handlers.Deps{Config: cfg, Controller: ctrl, Logger: log, Metrics: m, Cluster: cluster})
 	st.h = h
 	phase("recovering partition logs")
+	// log.dirs beyond the first: independent log dirs, each with its
+	// own index (see "Several log dirs" in logstore/doc.go).
+	var extraDirs []logstore.DirOptions
+	for i, d := range cfg.LogDirs[1:] {
+		extraDirs = append(extraDirs, logstore.DirOptions{Dir: d, IndexDir: filepath.Join(d, indexDirName),
+			IndexFS: extra[i].WrapPebble(nil), Guard: extra[i]})
+	}
+	// Kafka's alter-log-dirs quota: alter.log.dirs.replication.quota.window.num
+	// and .size.seconds keep their defaults (11 samples of 1 s).
+	st.moveQuota = replica.NewReplicationQuota(cfg.BrokerID, 11, time.Second, nil)
 	logs, err := logstore.Open(logstore.Options{
+		ExtraDirs: extraDirs,
+		MoveQuota: st.moveQuota,
 		Dir:       cfg.LogDirs[0],
 		IndexDir:  filepath.Join(cfg.LogDirs[0], indexDirName),
 		IndexFS:   guard.WrapPebble(nil),
@@ -548,14 +587,14 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 		st.replicas.SetBrokerEpochSource(z.BrokerEpoch)
 		// Replication throttles follow the dynamic broker and topic
 		// configs (Kafka's BrokerConfigHandler / TopicConfigHandler).
-		rm := st.replicas
+		rm, mq := st.replicas, st.moveQuota
 		var throttleMu sync.Mutex // one application at a time, each from the newest configs
 		z.OnConfigChange(func() {
 			throttleMu.Lock()
 			defer throttleMu.Unlock()
-			applyReplicationThrottles(z, rm, cfg.BrokerID, log)
+			applyReplicationThrottles(z, rm, mq, cfg.BrokerID, log)
 		})
-		applyReplicationThrottles(z, rm, cfg.BrokerID, log)
+		applyReplicationThrottles(z, rm, mq, cfg.BrokerID, log)
 	}
 	st.replicas.Start()
 	h.Replicas = st.replicas
@@ -883,9 +922,18 @@ func (b *Broker) Close(ctx context.Context) error {
 			b.closeErr = fmt.Errorf("close controller: %w", err)
 		}
 		b.guard.Close()
+		b.closeExtraGuards()
 		b.log.Info("samsa stopped")
 	})
 	return b.closeErr
+}
+
+// closeExtraGuards closes the disk guards of the further log dirs.
+func (b *Broker) closeExtraGuards() {
+	for _, g := range b.extraGuards {
+		g.Close()
+	}
+	b.extraGuards = nil
 }
 
 // maxIdle turns connections.max.idle.ms into protocol.Config.MaxIdle:
@@ -1011,8 +1059,10 @@ func replicaSelector(class string) replica.ReplicaSelector {
 // (KIP-73) from ZooKeeper's dynamic configs: the rates from
 // /config/brokers/<id>, else /config/brokers/<default> (unlimited when
 // neither sets them), the throttled partitions from every topic's
-// leader/follower.replication.throttled.replicas.
-func applyReplicationThrottles(z *controller.ZK, m *replica.Manager, id int32, log *slog.Logger) {
+// leader/follower.replication.throttled.replicas; and the throttle of
+// moves between log dirs from replica.alter.log.dirs.io.max.bytes.per.second
+// (Kafka's ConfigHandler updating quotaManagers.alterLogDirs).
+func applyReplicationThrottles(z *controller.ZK, m *replica.Manager, moves *replica.ReplicationQuota, id int32, log *slog.Logger) {
 	own, def := z.BrokerConfigs(strconv.Itoa(int(id))), z.BrokerConfigs(controller.BrokerDefaultEntity)
 	rate := func(k string) int64 {
 		v, ok := own[k]
@@ -1031,6 +1081,7 @@ func applyReplicationThrottles(z *controller.ZK, m *replica.Manager, id int32, l
 	}
 	m.LeaderQuota().SetLimit(rate("leader.replication.throttled.rate"))
 	m.FollowerQuota().SetLimit(rate("follower.replication.throttled.rate"))
+	moves.SetLimit(rate("replica.alter.log.dirs.io.max.bytes.per.second"))
 	topics := z.TopicConfigsAll()
 	for t, c := range topics {
 		if err := m.LeaderQuota().SetThrottled(t, c["leader.replication.throttled.replicas"]); err != nil {

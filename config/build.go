@@ -239,9 +239,6 @@ func (b *builder) logDirs() error {
 		return b.bad(key, "at least one log directory is needed")
 	}
 	b.c.LogDirs = dirs
-	if len(dirs) > 1 {
-		b.warn(key + ": Samsa keeps every partition in the first directory, " + dirs[0] + "; the others are not used (DescribeLogDirs lists only it, AlterReplicaLogDirs to another answers LOG_DIR_NOT_FOUND)")
-	}
 	return nil
 }
 

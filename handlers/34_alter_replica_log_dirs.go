@@ -2,12 +2,14 @@ package handlers
 
 import (
 	"context"
-	"path/filepath"
+	"errors"
+	"slices"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"samsa/logstore"
 	"samsa/protocol"
 	"samsa/replica"
 )
@@ -19,16 +21,22 @@ import (
 //   - INVALID_TOPIC_EXCEPTION when the future log's directory name
 //     (topic-partition.<32 hex>-future) would be longer than 255 bytes
 //     (KAFKA-4893);
-//   - LOG_DIR_NOT_FOUND when the destination is not a log dir of this
-//     broker. Samsa's log store keeps every partition in one directory,
-//     the first of log.dirs (DescribeLogDirs lists only it), so that is
-//     the only destination there is: a move to another directory of
-//     log.dirs, which Kafka would make with its ReplicaAlterLogDirsThread,
-//     is answered LOG_DIR_NOT_FOUND as well;
+//   - LOG_DIR_NOT_FOUND when the destination is not an absolute path of
+//     log.dirs (Kafka's LogManager.isLogDirOnline);
 //   - REPLICA_NOT_AVAILABLE when this broker holds no replica of the
-//     partition (Kafka keeps NotLeaderOrFollower's old code here);
-//   - NONE when the replica is already in the destination, where Kafka
-//     creates no future log and moves nothing.
+//     partition (Kafka keeps NotLeaderOrFollower's old code here); the
+//     destination is remembered, and the log is created there when the
+//     replica arrives (LogManager.maybeUpdatePreferredLogDir). On a
+//     single node, where logs are created on first use, a partition of
+//     an existing topic without a log yet gets its log in the
+//     destination at once (NONE);
+//   - KAFKA_STORAGE_ERROR when the future log cannot be created;
+//   - NONE when the move started (logstore.Store.AlterLogDir: a future
+//     log in the destination copies the current one and replaces it
+//     once caught up, while the partition keeps serving), or when the
+//     replica is already in the destination (a move in progress is then
+//     cancelled, as Kafka's futureReplicaDirChanged does), or already
+//     moving there.
 //
 // Version 0 was removed in Kafka 4.0 (KIP-896). ALTER on the cluster is
 // checked in authorize.go.
@@ -40,10 +48,8 @@ const maxLogDirNameLen = 255
 
 func (h *Handlers) alterReplicaLogDirs(_ context.Context, r *protocol.Request, req *kmsg.AlterReplicaLogDirsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.AlterReplicaLogDirsResponse)
-	storeDir, _ := filepath.Abs(h.Logs.Dir())
 	byTopic := map[string]int{}
 	for _, d := range req.Dirs {
-		dest := filepath.Clean(d.Dir)
 		for _, t := range d.Topics {
 			i, ok := byTopic[t.Topic]
 			if !ok {
@@ -56,7 +62,7 @@ func (h *Handlers) alterReplicaLogDirs(_ context.Context, r *protocol.Request, r
 			for _, p := range t.Partitions {
 				rp := kmsg.NewAlterReplicaLogDirsResponseTopicPartition()
 				rp.Partition = p
-				rp.ErrorCode = h.alterReplicaLogDir(storeDir, dest, t.Topic, p)
+				rp.ErrorCode = h.alterReplicaLogDir(d.Dir, t.Topic, p)
 				if rp.ErrorCode != 0 {
 					r.Logger.Warn("AlterReplicaLogDirs: unable to alter log dir", "topic", t.Topic, "partition", p,
 						"dir", d.Dir, "error", kerr.ErrorForCode(rp.ErrorCode))
@@ -69,21 +75,38 @@ func (h *Handlers) alterReplicaLogDirs(_ context.Context, r *protocol.Request, r
 }
 
 // alterReplicaLogDir is one partition's answer (see alterReplicaLogDirs).
-func (h *Handlers) alterReplicaLogDir(storeDir, dest, topic string, partition int32) int16 {
+func (h *Handlers) alterReplicaLogDir(dest, topic string, partition int32) int16 {
 	// topic-partition.<uuid without dashes>-future
 	if len(topic)+1+len(strconv.Itoa(int(partition)))+1+32+len("-future") > maxLogDirNameLen {
 		return kerr.InvalidTopicException.Code
 	}
-	if !filepath.IsAbs(dest) || dest != storeDir {
+	if !slices.Contains(h.Logs.Dirs(), dest) {
 		return kerr.LogDirNotFound.Code
-	}
-	if _, ok := h.Logs.Partition(topic, partition); !ok {
-		return kerr.ReplicaNotAvailable.Code
 	}
 	if h.Replicas.ClusterMode() {
 		if rp := h.Replicas.Get(topic, partition); rp == nil || rp.State().Role == replica.RoleNone {
+			if err := h.Logs.PreferLogDir(topic, partition, dest); err != nil {
+				return logErrCode(err)
+			}
 			return kerr.ReplicaNotAvailable.Code
 		}
+	} else if _, ok := h.Logs.Partition(topic, partition); !ok {
+		t, ok := h.Controller.Topic(topic)
+		if !ok || partition < 0 || int(partition) >= len(t.Partitions) {
+			return kerr.ReplicaNotAvailable.Code
+		}
+		if err := h.Logs.PreferLogDir(topic, partition, dest); err != nil {
+			return logErrCode(err)
+		}
+		if _, err := h.openPartition(t, partition); err != nil {
+			return logErrCode(err)
+		}
 	}
-	return 0
+	err := h.Logs.AlterLogDir(topic, partition, dest)
+	switch {
+	case errors.Is(err, logstore.ErrNotHosted):
+		return kerr.ReplicaNotAvailable.Code
+	default:
+		return logErrCode(err)
+	}
 }

@@ -2,26 +2,27 @@ package handlers
 
 import (
 	"context"
-	"path/filepath"
+	"slices"
 	"sort"
 	"syscall"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"samsa/logstore"
 	"samsa/protocol"
 )
 
-// DescribeLogDirs v1-v5 (kafka-log-dirs.sh): this broker's log dir with
-// the size and offset lag of every partition log in it (Kafka's
-// ReplicaManager.describeLogDirs). Every broker answers for its own logs
-// only (in a cluster, the replicas LeaderAndIsr gave it), so the tool
-// asks each broker of --broker-list. The offset lag is Kafka's
-// getLogEndOffsetLag for a log that is not a future log: max(0, high
-// watermark - log end offset), so 0 for leaders and followers alike.
-// Samsa's log store keeps every partition in one directory, the first of
-// log.dirs, which is the one listed (see AlterReplicaLogDirs).
-// Partitions with no data yet have no log and are not listed, as in
-// Kafka, where a log exists once created.
+// DescribeLogDirs v1-v5 (kafka-log-dirs.sh): every log dir of this
+// broker (log.dirs, in order) with the size and offset lag of every
+// partition log in it (Kafka's ReplicaManager.describeLogDirs), and from
+// v4 the file system's total and usable bytes. Every broker answers for
+// its own logs only (in a cluster, the replicas LeaderAndIsr gave it),
+// so the tool asks each broker of --broker-list. The offset lag is
+// Kafka's getLogEndOffsetLag: for a current log max(0, high watermark -
+// log end offset), so 0 for leaders and followers alike; for the future
+// log of a move between log dirs (is_future true) the current log's end
+// minus the future log's. Partitions with no data yet have no log and
+// are not listed, as in Kafka, where a log exists once created.
 func init() { register(1, 5, (*Handlers).describeLogDirs) } // Kafka 4.x removed v0 (KIP-896); v5 adds is_cordoned, always false here
 
 func (h *Handlers) describeLogDirs(_ context.Context, _ *protocol.Request, req *kmsg.DescribeLogDirsRequest) (kmsg.Response, error) {
@@ -38,36 +39,58 @@ func (h *Handlers) describeLogDirs(_ context.Context, _ *protocol.Request, req *
 			want[t.Topic] = ps
 		}
 	}
-	byTopic := map[string][]kmsg.DescribeLogDirsResponseDirTopicPartition{}
-	for _, p := range h.Logs.Partitions() {
+	dirs := h.Logs.Dirs()
+	byDir := make([]map[string][]kmsg.DescribeLogDirsResponseDirTopicPartition, len(dirs))
+	add := func(p *logstore.Partition, future bool) {
 		if want != nil && !want[p.Topic()][p.ID()] {
-			continue
+			return
+		}
+		i := slices.Index(dirs, p.LogDir())
+		if i < 0 {
+			return
 		}
 		rp := kmsg.NewDescribeLogDirsResponseDirTopicPartition()
-		rp.Partition, rp.Size = p.ID(), p.Size()
-		rp.OffsetLag = max(0, p.HighWatermark()-p.LogEndOffset())
-		byTopic[p.Topic()] = append(byTopic[p.Topic()], rp)
+		rp.Partition, rp.Size, rp.IsFuture = p.ID(), p.Size(), future
+		if future {
+			if cur, ok := h.Logs.Partition(p.Topic(), p.ID()); ok {
+				rp.OffsetLag = max(0, cur.LogEndOffset()-p.LogEndOffset())
+			}
+		} else {
+			rp.OffsetLag = max(0, p.HighWatermark()-p.LogEndOffset())
+		}
+		if byDir[i] == nil {
+			byDir[i] = map[string][]kmsg.DescribeLogDirsResponseDirTopicPartition{}
+		}
+		byDir[i][p.Topic()] = append(byDir[i][p.Topic()], rp)
 	}
-	dir := kmsg.NewDescribeLogDirsResponseDir()
-	dir.Dir, _ = filepath.Abs(h.Logs.Dir())
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir.Dir, &st); err == nil {
-		dir.TotalBytes, dir.UsableBytes = int64(st.Blocks)*st.Bsize, int64(st.Bavail)*st.Bsize
-	} else {
-		dir.TotalBytes, dir.UsableBytes = -1, -1
+	for _, p := range h.Logs.Partitions() {
+		add(p, false)
 	}
-	names := make([]string, 0, len(byTopic))
-	for n := range byTopic {
-		names = append(names, n)
+	for _, p := range h.Logs.Futures() {
+		add(p, true)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		ps := byTopic[n]
-		sort.Slice(ps, func(i, j int) bool { return ps[i].Partition < ps[j].Partition })
-		rt := kmsg.NewDescribeLogDirsResponseDirTopic()
-		rt.Topic, rt.Partitions = n, ps
-		dir.Topics = append(dir.Topics, rt)
+	for i, d := range dirs {
+		dir := kmsg.NewDescribeLogDirsResponseDir()
+		dir.Dir = d
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(dir.Dir, &st); err == nil {
+			dir.TotalBytes, dir.UsableBytes = int64(st.Blocks)*st.Bsize, int64(st.Bavail)*st.Bsize
+		} else {
+			dir.TotalBytes, dir.UsableBytes = -1, -1
+		}
+		names := make([]string, 0, len(byDir[i]))
+		for n := range byDir[i] {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			ps := byDir[i][n]
+			sort.Slice(ps, func(a, b int) bool { return ps[a].Partition < ps[b].Partition })
+			rt := kmsg.NewDescribeLogDirsResponseDirTopic()
+			rt.Topic, rt.Partitions = n, ps
+			dir.Topics = append(dir.Topics, rt)
+		}
+		resp.Dirs = append(resp.Dirs, dir)
 	}
-	resp.Dirs = append(resp.Dirs, dir)
 	return resp, nil
 }

@@ -188,10 +188,10 @@ const brokerDefaultEntity = "<default>"
 
 // dynamicBrokerKeys are the broker configs Samsa lets change at run time:
 // the replication throttles of KIP-73 (Kafka's DynamicConfig.Broker:
-// LONG, at least 0, default Long.MAX_VALUE). replica.alter.log.dirs.io
-// .max.bytes.per.second is stored and described (kafka-reassign-partitions
-// sets and clears it) but Samsa has no intra-broker log dir moves to
-// throttle.
+// LONG, at least 0, default Long.MAX_VALUE), and replica.alter.log.dirs.io
+// .max.bytes.per.second, the throttle of moves between a broker's log
+// dirs (kafka-reassign-partitions --replica-alter-log-dirs-throttle sets
+// and clears it).
 var dynamicBrokerKeys = map[string]string{
 	"leader.replication.throttled.rate":              "A long representing the upper bound (bytes/sec) on replication traffic for leaders enumerated in the property leader.replication.throttled.replicas (for each topic).",
 	"follower.replication.throttled.rate":            "A long representing the upper bound (bytes/sec) on replication traffic for followers enumerated in the property follower.replication.throttled.replicas (for each topic).",

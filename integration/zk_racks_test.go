@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -304,13 +305,14 @@ type logDirsJSON struct {
 // answers DescribeLogDirs for its own replicas (topic "all" on 1, 2, 3;
 // "pair" on 2 and 3 only), with sizes that agree once the followers
 // caught up and offset lag 0; kafka-log-dirs.sh --broker-list 1,2,3
-// prints the same. Broker 1 has two log.dirs: Samsa's log store uses
-// the first, which is the one listed, and AlterReplicaLogDirs answers as
-// Kafka does: NONE for the dir the replica is in, LOG_DIR_NOT_FOUND for
-// another one (also the unused second dir of log.dirs) and for an
-// unknown path, REPLICA_NOT_AVAILABLE for a partition the broker holds
-// no replica of, INVALID_TOPIC_EXCEPTION for a topic name too long for a
-// future log's directory.
+// prints the same. Broker 1 has two log.dirs (JBOD), both listed, its
+// one replica in the first (fewest logs, ties to the first), and
+// AlterReplicaLogDirs answers as Kafka does: NONE for the dir the
+// replica is in, LOG_DIR_NOT_FOUND for an unknown path,
+// REPLICA_NOT_AVAILABLE for a partition the broker holds no replica of,
+// INVALID_TOPIC_EXCEPTION for a topic name too long for a future log's
+// directory; and NONE for the second dir, after which the replica moves
+// there while the leader keeps it in the ISR and the data stays whole.
 func TestZKLogDirsEveryBroker(t *testing.T) {
 	dirA, dirB := t.TempDir(), t.TempDir()
 	rc := startRackCluster(t, func(id int32) []string {
@@ -319,9 +321,6 @@ func TestZKLogDirsEveryBroker(t *testing.T) {
 		}
 		return nil
 	})
-	if out := rc.brokers[1].Output(); !strings.Contains(out, "Samsa keeps every partition in the first directory") {
-		t.Errorf("broker 1 did not warn that it uses only the first of log.dirs:\n%s", out)
-	}
 	rc.createAssigned("all", 1, 2, 3)
 	rc.createAssigned("pair", 2, 3)
 	rc.produceN("all", 200)
@@ -339,16 +338,19 @@ func TestZKLogDirsEveryBroker(t *testing.T) {
 		described = map[int32]map[string]int64{}
 		agree := len(all) == 3
 		for id, dirs := range all {
-			if len(dirs) != 1 {
-				t.Fatalf("broker %d lists %d log dirs, want 1: %+v", id, len(dirs), dirs)
+			if n := map[bool]int{true: 2, false: 1}[id == 1]; len(dirs) != n {
+				t.Fatalf("broker %d lists %d log dirs, want %d: %+v", id, len(dirs), n, dirs)
 			}
 			described[id] = map[string]int64{}
 			for _, d := range dirs {
 				if d.Err != nil || d.TotalBytes <= 0 {
 					t.Fatalf("broker %d dir %+v", id, d)
 				}
-				if id == 1 && d.Dir != dirA {
-					t.Errorf("broker 1 lists %s, want %s (the first of log.dirs)", d.Dir, dirA)
+				if id == 1 && d.Dir != dirA && d.Dir != dirB {
+					t.Errorf("broker 1 lists %s, want %s and %s (log.dirs)", d.Dir, dirA, dirB)
+				}
+				if id == 1 && d.Dir == dirB && len(d.Topics) != 0 {
+					t.Errorf("broker 1 holds %v in %s, want its one replica in the first dir (fewest logs, ties to the first)", d.Topics, dirB)
 				}
 				d.Topics.Each(func(p kadm.DescribedLogDirPartition) {
 					if p.Topic == "all" || p.Topic == "pair" {
@@ -398,6 +400,15 @@ func TestZKLogDirsEveryBroker(t *testing.T) {
 			t.Fatalf("kafka-log-dirs lists %d brokers:\n%s", len(got.Brokers), out)
 		}
 		for _, b := range got.Brokers {
+			if b.Broker == 1 && len(b.LogDirs) == 2 {
+				if b.LogDirs[1].LogDir == dirA {
+					b.LogDirs[0], b.LogDirs[1] = b.LogDirs[1], b.LogDirs[0]
+				}
+				if b.LogDirs[1].LogDir != dirB || len(b.LogDirs[1].Partitions) != 0 {
+					t.Errorf("broker 1 second log dir: %+v", b.LogDirs[1])
+				}
+				b.LogDirs = b.LogDirs[:1]
+			}
 			if len(b.LogDirs) != 1 || b.LogDirs[0].Error != nil {
 				t.Fatalf("broker %d log dirs: %+v", b.Broker, b.LogDirs)
 			}
@@ -424,13 +435,59 @@ func TestZKLogDirsEveryBroker(t *testing.T) {
 		want  int16
 	}{
 		{"the replica's own dir", dirA, "all", 0},
-		{"the unused second dir of log.dirs", dirB, "all", kerr.LogDirNotFound.Code},
 		{"a path that is no log dir", filepath.Join(dirA, "elsewhere"), "all", kerr.LogDirNotFound.Code},
-		{"a partition with no replica here", dirA, "pair", kerr.ReplicaNotAvailable.Code},
+		{"a partition with no replica here", dirB, "pair", kerr.ReplicaNotAvailable.Code},
 		{"a topic name too long for a future log dir", dirA, strings.Repeat("x", 249), kerr.InvalidTopicException.Code},
 	} {
 		if got := rc.alterLogDir(1, c.dir, c.topic, 0); got != c.want {
 			t.Errorf("AlterReplicaLogDirs, %s: error %v, want %v", c.what, kerr.ErrorForCode(got), kerr.ErrorForCode(c.want))
 		}
+	}
+	// The move, with kafka-reassign-partitions.sh's log_dirs: broker 1's
+	// replica of all-0 ends up in dirB, whole, while the cluster keeps
+	// taking writes.
+	rc.produceN("all", 50)
+	tool := kafkaTool(t, "kafka-reassign-partitions.sh")
+	file := writeFile(t, "dirs.json", `{"version":1,"partitions":[{"topic":"all","partition":0,"replicas":[1,2,3],"log_dirs":["`+dirB+`","any","any"]}]}`)
+	out := runTool(t, "", tool, "--bootstrap-server", strings.Join(rc.seeds(), ","), "--execute", "--reassignment-json-file", file,
+		"--replica-alter-log-dirs-throttle", "50000000")
+	if !strings.Contains(out, "Successfully started moving log directory to "+dirB+" for replica all-0 with broker 1") {
+		t.Fatalf("--execute printed:\n%s", out)
+	}
+	rc.produceN("all", 50)
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		all, err := adm.DescribeAllLogDirs(ctxT(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes := map[string]int64{}
+		future := false
+		for id, dirs := range all {
+			for _, d := range dirs {
+				d.Topics.Each(func(p kadm.DescribedLogDirPartition) {
+					if p.Topic == "all" {
+						future = future || p.IsFuture
+						sizes[fmt.Sprintf("%d:%s", id, d.Dir)] = p.Size
+					}
+				})
+			}
+		}
+		k1 := "1:" + dirB
+		if !future && sizes[k1] > 0 && sizes[k1] == sizes["2:"+all[2].Sorted()[0].Dir] && len(sizes) == 3 {
+			t.Logf("all-0 after the move: %v", sizes)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("broker 1's replica of all-0 never settled in %s: %v (future %v)", dirB, sizes, future)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	out = runTool(t, "", tool, "--bootstrap-server", strings.Join(rc.seeds(), ","), "--verify", "--reassignment-json-file", file)
+	if !strings.Contains(out, "Reassignment of replica all-0-1 completed successfully") {
+		t.Errorf("--verify printed:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dirA, "all-0")); !os.IsNotExist(err) {
+		t.Errorf("%s still holds all-0 after the move (stat: %v)", dirA, err)
 	}
 }

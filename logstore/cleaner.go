@@ -221,6 +221,16 @@ func (s *Store) cleanerLoop() {
 // that needs it (by the same rules as the background threads), until none
 // does. For tests, benchmarks and tools.
 func (s *Store) CleanNow() (CleanStats, error) {
+	if s.kids != nil {
+		var total CleanStats
+		var errs []error
+		for _, k := range s.kids {
+			st, err := k.CleanNow()
+			total.add(st)
+			errs = append(errs, err)
+		}
+		return total, errors.Join(errs...)
+	}
 	t := newCleanerThread(s.cleaner.cfg)
 	var total CleanStats
 	for i := 0; i < 1000; i++ {
@@ -249,7 +259,7 @@ func (s *Store) cleanFilthiestStats(t *cleanerThread) (CleanStats, bool, error) 
 	s.cleaner.mu.Lock()
 	for _, p := range s.partitions() {
 		cfg := p.cfg.Load()
-		if !cfg.Compact || p.closed.Load() || s.cleaner.busy[p] {
+		if !cfg.Compact || p.closed.Load() || p.cleanPaused.Load() || s.cleaner.busy[p] {
 			continue
 		}
 		p.rollIdle(nowMs, cfg)
@@ -400,13 +410,13 @@ func (p *Partition) cleanerCheckpoint() int64 {
 	if !p.ckptLoaded {
 		p.ckptLoaded = true
 		p.firstDirty = -1
-		b, err := readSmallFile(p.store.fs, filepath.Join(p.dir, cleanerCheckpoint))
+		b, err := readSmallFile(p.st().fs, filepath.Join(p.lc().dir, cleanerCheckpoint))
 		if err == nil {
 			if v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && v >= 0 {
 				p.firstDirty = v
 			}
 		} else if !errors.Is(err, os.ErrNotExist) {
-			p.log.Warn("logstore: ignoring cleaner checkpoint", "dir", p.dir, "err", err)
+			p.log.Warn("logstore: ignoring cleaner checkpoint", "dir", p.lc().dir, "err", err)
 		}
 	}
 	return p.firstDirty
@@ -417,7 +427,7 @@ func (p *Partition) setCleanerCheckpoint(off int64) error {
 	defer p.cleanMu.Unlock()
 	data := strconv.AppendInt(nil, off, 10)
 	data = append(data, '\n')
-	if err := writeFileAtomic(p.store.fs, filepath.Join(p.dir, cleanerCheckpoint), data); err != nil {
+	if err := writeFileAtomic(p.st().fs, filepath.Join(p.lc().dir, cleanerCheckpoint), data); err != nil {
 		return fmt.Errorf("%w: writing cleaner checkpoint: %w", ErrStorage, err)
 	}
 	p.firstDirty, p.ckptLoaded = off, true
@@ -497,7 +507,7 @@ func (p *Partition) clean(t *cleanerThread, nowMs int64, info cleanable) (CleanS
 	}
 	clear(t.committedSeen)
 	clear(t.abortedSeen)
-	ab, err := p.store.idx.abortedTxns(p.pid, 0, math.MaxInt64, nil)
+	ab, err := p.st().idx.abortedTxns(p.lc().pid, 0, math.MaxInt64, nil)
 	if err != nil {
 		return st, fmt.Errorf("%w: reading the aborted transaction index: %w", ErrStorage, err)
 	}
@@ -677,15 +687,15 @@ func (t *cleanerThread) markerDiscardable(h *BatchHeader, batch []byte) bool {
 // cleanGroup rewrites one group of consecutive closed segments into a new
 // segment file and swaps it in (see doc.go, "Log compaction").
 func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, endOffset, nowMs int64, cfg *PartitionConfig, lastOfProducer map[int64]int64) (st CleanStats, tombstoneDue int64, err error) {
-	fsys := p.store.fs
+	fsys := p.st().fs
 	base := g[0].base
 	last := g[len(g)-1]
 	groupLast := last.lastOffset
-	cleanedPath := filepath.Join(p.dir, cleanedName(base))
+	cleanedPath := filepath.Join(p.lc().dir, cleanedName(base))
 	_ = fsys.Remove(cleanedPath)
 	f, err := fsys.OpenFile(cleanedPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		p.store.guard.Note(err)
+		p.st().guard.Note(err)
 		return st, 0, fmt.Errorf("%w: creating %s: %w", ErrStorage, cleanedPath, err)
 	}
 	ok := false
@@ -695,7 +705,7 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 			_ = fsys.Remove(cleanedPath)
 		}
 	}()
-	ns := newSegment(p.dir, base, f)
+	ns := newSegment(p.lc().dir, base, f)
 	t.entries = t.entries[:0]
 	t.droppedMarkers = t.droppedMarkers[:0]
 	t.out.b = t.out.b[:0]
@@ -706,7 +716,7 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 			return nil
 		}
 		if _, err := f.WriteAt(t.out.b, flushed); err != nil {
-			p.store.guard.Note(err)
+			p.st().guard.Note(err)
 			return fmt.Errorf("%w: writing %s: %w", ErrStorage, cleanedPath, err)
 		}
 		flushed += int64(len(t.out.b))
@@ -810,7 +820,7 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 		return st, 0, err
 	}
 	if err := f.Sync(); err != nil {
-		p.store.guard.Note(err)
+		p.st().guard.Note(err)
 		return st, 0, fmt.Errorf("%w: fsync %s: %w", ErrStorage, cleanedPath, err)
 	}
 	if ct, ok := fsys.(Chtimeser); ok && mtime > 0 {
@@ -838,7 +848,7 @@ func (p *Partition) cleanGroup(t *cleanerThread, g []*segment, om *offsetMap, en
 // finishPendingSwap without holding retMu, so retention, DeleteTopic and
 // Close never wait for a disk with no space.
 func (p *Partition) swapIn(g []*segment, ns *segment, cleanedPath string, entries []indexEntry, droppedMarkers []int64) (installed bool, err error) {
-	fsys := p.store.fs
+	fsys := p.st().fs
 	base := g[0].base
 	p.retMu.Lock()
 	locked := true
@@ -875,11 +885,11 @@ func (p *Partition) swapIn(g []*segment, ns *segment, cleanedPath string, entrie
 	if !same {
 		return false, nil // the cleaned file is removed by the caller
 	}
-	swapPath := filepath.Join(p.dir, swapName(base, next))
+	swapPath := filepath.Join(p.lc().dir, swapName(base, next))
 	if err := fsys.Rename(cleanedPath, swapPath); err != nil {
 		return false, fmt.Errorf("%w: renaming %s: %w", ErrStorage, cleanedPath, err)
 	}
-	_ = syncDir(fsys, p.dir)
+	_ = syncDir(fsys, p.lc().dir)
 	// From here the swap is committed: recovery completes it.
 
 	if err = p.swapIndexAndSegments(g, ns, at, next, entries, droppedMarkers); err != nil {
@@ -930,7 +940,7 @@ func (p *Partition) finishPendingSwap() error {
 	// Make the index durable before the old files go: a crash after this
 	// finds either the .swap file (and rebuilds the index) or an index
 	// that matches the new file.
-	if err := p.store.flushIndex(); err != nil {
+	if err := p.st().flushIndex(); err != nil {
 		p.log.Warn("logstore: index flush after a cleaner swap failed; the swap completes at the next cleaning or start",
 			"topic", p.topic, "partition", p.partition, "swap", ps.swapPath, "err", err)
 		return fmt.Errorf("%w: index flush after swap %s: %w", ErrStorage, ps.swapPath, err)
@@ -943,7 +953,7 @@ func (p *Partition) finishPendingSwap() error {
 	if p.closed.Load() {
 		return ErrPartitionClosed // the next start completes it
 	}
-	fsys := p.store.fs
+	fsys := p.st().fs
 	var errs []error
 	for _, path := range ps.old {
 		if err := fsys.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -955,7 +965,7 @@ func (p *Partition) finishPendingSwap() error {
 			errs = append(errs, err)
 		}
 	}
-	_ = syncDir(fsys, p.dir)
+	_ = syncDir(fsys, p.lc().dir)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: finishing swap %s (completes at the next cleaning or start): %w", ErrStorage, ps.swapPath, errors.Join(errs...))
 	}
@@ -975,7 +985,7 @@ func (p *Partition) dropPendingSwapLocked(v *segment) error {
 	p.pendingSwap = nil
 	var errs []error
 	for _, path := range append([]string{ps.swapPath}, ps.old...) {
-		if err := p.store.fs.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := p.st().fs.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}
@@ -995,13 +1005,13 @@ func (p *Partition) dropPendingSwapLocked(v *segment) error {
 // records.
 func (p *Partition) swapIndexAndSegments(g []*segment, ns *segment, at int, next int64, entries []indexEntry, droppedMarkers []int64) error {
 	base := g[0].base
-	b := p.store.idx.db.NewBatch()
+	b := p.st().idx.db.NewBatch()
 	defer b.Close()
-	if err := p.store.idx.deleteRanges(b, p.pid, base, next, ksOffset, ksTime); err != nil {
+	if err := p.st().idx.deleteRanges(b, p.lc().pid, base, next, ksOffset, ksTime); err != nil {
 		return err
 	}
 	for _, off := range droppedMarkers {
-		if err := b.Delete(appendAbortedKey(nil, p.pid, off), nil); err != nil {
+		if err := b.Delete(appendAbortedKey(nil, p.lc().pid, off), nil); err != nil {
 			return err
 		}
 	}
@@ -1009,14 +1019,14 @@ func (p *Partition) swapIndexAndSegments(g []*segment, ns *segment, at int, next
 	var kb, vb []byte
 	for i := range entries {
 		e := &entries[i]
-		kb = appendOffsetKey(kb[:0], p.pid, e.baseOffset)
+		kb = appendOffsetKey(kb[:0], p.lc().pid, e.baseOffset)
 		vb = e.appendValue(vb[:0])
 		if err := b.Set(kb, vb, nil); err != nil {
 			return err
 		}
 		if e.maxTs > runMax {
 			runMax = e.maxTs
-			kb = appendTimeKey(kb[:0], p.pid, base, e.maxTs)
+			kb = appendTimeKey(kb[:0], p.lc().pid, base, e.maxTs)
 			vb = appendTimeValue(vb[:0], e.baseOffset, e.lastOffsetDelta)
 			if err := b.Set(kb, vb, nil); err != nil {
 				return err
@@ -1028,7 +1038,7 @@ func (p *Partition) swapIndexAndSegments(g []*segment, ns *segment, at int, next
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return err
 	}
-	p.store.idx.markDirty()
+	p.st().idx.markDirty()
 	segs := make([]*segment, 0, len(p.segs)-len(g)+1)
 	segs = append(segs, p.segs[:at]...)
 	segs = append(segs, ns)

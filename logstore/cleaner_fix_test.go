@@ -63,8 +63,8 @@ func TestCleanerSwapOnFullDisk(t *testing.T) {
 			t.Fatal("guard not full")
 		}
 		wantErr(t, cleanWithin(t, e), ErrStorage)
-		if len(swapFiles(t, p.dir)) != 1 {
-			t.Fatalf("swap files %v, want one pending", swapFiles(t, p.dir))
+		if len(swapFiles(t, p.lc().dir)) != 1 {
+			t.Fatalf("swap files %v, want one pending", swapFiles(t, p.lc().dir))
 		}
 		checkLatest(t, p, latest)
 		return e, p, latest
@@ -83,7 +83,7 @@ func TestCleanerSwapOnFullDisk(t *testing.T) {
 		if err := cleanWithin(t, e); err != nil {
 			t.Fatal(err)
 		}
-		if f := swapFiles(t, p.dir); len(f) != 0 {
+		if f := swapFiles(t, p.lc().dir); len(f) != 0 {
 			t.Fatalf("swap files left after the disk recovered: %v", f)
 		}
 		checkLatest(t, p, latest)
@@ -108,7 +108,7 @@ func TestCleanerSwapOnFullDisk(t *testing.T) {
 		e.open()
 		p := e.part("c", 0)
 		checkLatest(t, p, latest)
-		if f := swapFiles(t, p.dir); len(f) != 0 {
+		if f := swapFiles(t, p.lc().dir); len(f) != 0 {
 			t.Fatalf("swap files left after restart: %v", f)
 		}
 	})
@@ -120,10 +120,10 @@ func TestCleanerSwapOnFullDisk(t *testing.T) {
 		if _, err := p.DeleteRecordsBefore(cut); err != nil {
 			t.Fatal(err)
 		}
-		if f := swapFiles(t, p.dir); len(f) != 0 {
+		if f := swapFiles(t, p.lc().dir); len(f) != 0 {
 			t.Fatalf("swap files left after retention deleted the new segment: %v", f)
 		}
-		for _, f := range segmentFiles(t, p.dir) {
+		for _, f := range segmentFiles(t, p.lc().dir) {
 			var base int64
 			fmt.Sscanf(filepath.Base(f), "%d", &base)
 			if base < cut {

@@ -458,10 +458,10 @@ func TestCleanerCrashAtEveryStep(t *testing.T) {
 		e.open()
 		p = e.part("c", 0)
 		checkLatest(t, p, latest)
-		for _, n := range segmentFiles(t, p.dir) {
+		for _, n := range segmentFiles(t, p.lc().dir) {
 			_ = n
 		}
-		ents, _ := os.ReadDir(p.dir)
+		ents, _ := os.ReadDir(p.lc().dir)
 		for _, d := range ents {
 			if strings.HasSuffix(d.Name(), swapSuffix) || strings.HasSuffix(d.Name(), cleanedSuffix) {
 				t.Fatalf("step %d: %s left after recovery", step, d.Name())

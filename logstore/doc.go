@@ -126,8 +126,9 @@
 //	    <base>-<next>.swap        a committed cleaning (completed at Open)
 //	    partition.metadata        "version: 0\ntopic_id: <base64url id>" (Kafka's format)
 //	    leader-epoch-checkpoint   "0", count, "epoch startOffset" lines (Kafka's format; see Replication)
-//	  <topic>-<partition>.<ns>-delete/   a DeleteTopic in progress
+//	  <topic>-<partition>.<ns>-delete/   a DeleteTopic in progress (or <uuid>-delete: a moved log)
 //	  <topic>-<partition>.<uuid>-stray/  a log no topic claims, moved aside
+//	  <topic>-<partition>.<uuid>-future/ the future log of a move into this dir (see Several log dirs)
 //
 // A segment is a plain concatenation of Kafka record batches (magic v2), as
 // in Kafka's .log files, so Kafka's own tools can dump them. A batch is
@@ -275,6 +276,101 @@
 // cut at the first length that does not fit, so the next read starts at
 // the damaged batch and reports it.
 //
+// # Several log dirs (JBOD)
+//
+// With Options.ExtraDirs (log.dirs beyond the first), Open returns a
+// Store over one single-dir Store per log dir (jbod.go). Each dir is
+// self-contained: its own partition directories, Pebble index, lock,
+// clean-shutdown marker, disk guard and cleaner, laid out as above; a
+// partition's current log lives in exactly one dir. The root Store keeps
+// the union of the dirs' partitions for lookups, so Partition is the same
+// map read as with one dir, and a Store with one dir has no root at all
+// (the single-dir path is unchanged; bench figures in the JBOD change).
+//
+// Placement follows Kafka's LogManager.nextLogDirs: a new partition goes
+// to the dir with the fewest logs, current and future (ties to the
+// earlier dir of log.dirs), unless AlterLogDir or PreferLogDir named a
+// dir for it before it existed (Kafka's preferred log dir, remembered in
+// memory until the log is created).
+//
+// A move (AlterLogDir, Kafka's ReplicaManager.alterReplicaLogDirs and
+// ReplicaAlterLogDirsThread) is this state machine, per partition:
+//
+//  1. Start: an empty future log is created in the destination as
+//     <topic>-<partition>.<32 hex>-future (Kafka's logFutureDirName),
+//     with its own index id and partition.metadata; the cleaner leaves
+//     both logs alone until the end (Kafka's abortAndPauseCleaning). A
+//     move to the dir the log is in is a no-op, or cancels a move in
+//     progress; a move to another dir than the one in progress cancels
+//     it (the future log is deleted) and starts anew.
+//  2. Copy: a mover goroutine reads the current log from the future log's
+//     end (ReadReplica, up to the log end) 1 MiB at a time and appends
+//     it with AppendReplica, so offsets, leader epochs, producer state
+//     and transaction markers come along as a follower's would. The
+//     future log follows the current log's start (retention and
+//     DeleteRecords: it restarts at the new start when it fell below
+//     it, DeleteRecordsBefore otherwise); a truncation of the current log
+//     (a follower's TruncateTo) makes the copy start over.
+//  3. Swap, once a copy step finds less than half a chunk left: the
+//     future log is fsynced; then, holding the current log's cleanMu,
+//     retMu and appendMu (writers wait, as behind Kafka's
+//     leaderIsrUpdateLock; nothing fails), the last appended bytes are
+//     copied and, if both logs now have the same start and end, the
+//     current log's directory is renamed to <name>.<32 hex>-delete and
+//     the future log's to <name> (each rename followed by a directory
+//     fsync). The *Partition keeps its identity: under all its locks its
+//     location (dir Store, index id, directory), segments, index batch,
+//     producer state, epoch cache and transaction offsets become the
+//     future log's, and swapSeq is bumped, so a lock-free reader that
+//     looked in the old index retries; a reader holding an old segment
+//     finishes reading its file (reference counted). The old index data
+//     is deleted at once and the -delete directory in the background.
+//     Holders of the *Partition (the replica manager, coordinators,
+//     requests in flight) never see a change, and the high watermark
+//     stays.
+//
+// Crash recovery (Open): -delete directories are removed as before. A
+// future log whose partition has a current log in another dir is opened
+// and its move resumed: it is first cut back to the end of its latest
+// leader epoch in the current log (and to the current log's end), as
+// Kafka's alter-log-dirs thread truncates by epoch. A future log with no
+// current log anywhere is a crash between the two renames of step 3 (the
+// future log was complete and fsynced): it is renamed to <name> and
+// becomes the current log, as Kafka's recoverAbandonedFutureLogs does
+// (Kafka 3.9's ZooKeeper mode renames in the other order and would find
+// the partition in two dirs). The same current log in two dirs cannot
+// come from a swap and fails Open with Kafka's "Duplicate log
+// directories" advice; a future log beside a current log in the same dir
+// is deleted. DeleteTopic deletes future logs before current ones, so a
+// crash cannot promote a deleted partition's future log. Close stops the
+// movers and keeps the future logs: the moves resume at the next Open.
+//
+// Locking: the root's createMu serialises CreatePartition, DeleteTopic,
+// AlterLogDir and Close; jbod.mu guards the move and preferred-dir maps;
+// each dir Store's mu guards its parts and futures. A swap takes the
+// current log's cleanMu, retMu, appendMu, then the future log's retMu and
+// appendMu, then both epochMu and both mu.
+//
+// Throttle: Options.MoveQuota (the broker's alter-log-dirs quota, the
+// dynamic broker config replica.alter.log.dirs.io.max.bytes.per.second,
+// set by kafka-reassign-partitions --replica-alter-log-dirs-throttle)
+// counts the bytes copied; while it is exceeded the movers copy nothing,
+// as Kafka's ReplicaAlterLogDirsThread leaves throttled partitions out of
+// its fetch. The swap's final tail copy is not throttled.
+//
+// A swap that fails between its two renames and cannot rename the
+// current log back takes the partition offline (ErrPartitionClosed, then
+// KAFKA_STORAGE_ERROR for AlterReplicaLogDirs) until the next start,
+// which promotes the future log: writes taken after that point would
+// have gone to a directory the start deletes.
+//
+// Not done: offline (failed) log dirs (a failing dir fails its own
+// writes with KAFKA_STORAGE_ERROR; Kafka would take the dir offline and
+// keep the others), one mover goroutine per move rather than
+// num.replica.alter.log.dirs.threads, and the
+// replication-offset-checkpoint stays one file in the first dir rather
+// than one per dir.
+//
 // # Roll, retention, DeleteRecords
 //
 // A new segment starts when the active one would exceed segment.bytes (a
@@ -292,7 +388,10 @@
 // # Locking
 //
 // Store.mu guards the partition map; Store.createMu serialises
-// CreatePartition and DeleteTopic (which do I/O outside Store.mu). Each
+// CreatePartition and DeleteTopic (which do I/O outside Store.mu). A
+// Partition's location (Partition.loc: dir Store, index id, directory)
+// is an atomic pointer changed only by a move's swap (see Several log
+// dirs). Each
 // Partition has retMu (changes of the log start: retention, DeleteRecords,
 // close), appendMu (writers: append, roll, producer state, flush
 // bookkeeping) and mu (segment list, segment metadata, max timestamp,

@@ -33,12 +33,15 @@ import (
 //   - The end offset, start offset, config and closed flag are atomics,
 //     read without locks.
 type Partition struct {
-	store     *Store
 	topic     string
 	partition int32
-	pid       uint32 // index partition id
-	dir       string
 	log       *slog.Logger
+	// loc is where the log lives: its log dir's Store, index id and
+	// directory. It changes only when an AlterReplicaLogDirs move swaps
+	// in the future log (jbod.go), with every lock of the partition held
+	// and swapSeq bumped, so writers (holding appendMu or retMu) see a
+	// stable value and lock-free readers load it once per index lookup.
+	loc atomic.Pointer[partLoc]
 
 	// Lock-free state. leo is written by the appender (appendMu held)
 	// after the segment size, so a reader that sees an offset below leo
@@ -72,6 +75,13 @@ type Partition struct {
 	// empty; epochNotLoaded before the cache was read), so an append
 	// compares its batch's epoch without a lock.
 	latestEpoch atomic.Int32
+	// truncations counts TruncateTo and TruncateFullyAndStartAt calls, so
+	// that a log-dir move copying this log notices that what it copied
+	// may no longer be the log's (jbod.go).
+	truncations atomic.Uint64
+	// cleanPaused keeps the cleaner off the log while a move copies it
+	// (Kafka's abortAndPauseCleaning for a future replica).
+	cleanPaused atomic.Bool
 
 	// damaged holds the base offsets (int64 -> struct{}) of batches a read
 	// found not matching their index entry, so each is logged once.
@@ -115,6 +125,19 @@ type Partition struct {
 	maxTsOffset int64      // base offset of the batch holding maxTs
 	waitCh      chan struct{}
 }
+
+// partLoc is a partition log's location (see Partition.loc).
+type partLoc struct {
+	store *Store
+	pid   uint32 // index partition id in store's index
+	dir   string // the partition directory
+}
+
+// lc is the partition's current location.
+func (p *Partition) lc() *partLoc { return p.loc.Load() }
+
+// st is the Store of the log dir the partition lives in.
+func (p *Partition) st() *Store { return p.loc.Load().store }
 
 // Size is the bytes the partition's segments hold on disk
 // (DescribeLogDirs, kafka-log-dirs.sh).
@@ -246,7 +269,7 @@ func (p *Partition) AppendCoordinator(batch []byte, h BatchHeader) (AppendResult
 // producer state.
 func (p *Partition) appendLocked(batch []byte, h BatchHeader, mk *txnMarker, transactionVersion int16, coordinatorOrigin, replica bool) (AppendResult, error) {
 	cfg := p.cfg.Load()
-	if p.store.guard.Full() || p.store.idx.flushErr.Load() != nil {
+	if p.st().guard.Full() || p.st().idx.flushErr.Load() != nil {
 		if err := p.writeBlockedError(); err != nil {
 			return AppendResult{}, err
 		}
@@ -277,7 +300,7 @@ func (p *Partition) appendLocked(batch []byte, h BatchHeader, mk *txnMarker, tra
 		}
 	}
 
-	now := p.store.now()
+	now := p.st().now()
 	if cfg.LogAppendTime && mk == nil && !replica {
 		ms := now.UnixMilli()
 		stampLogAppendTime(batch, ms)
@@ -308,7 +331,7 @@ func (p *Partition) appendLocked(batch []byte, h BatchHeader, mk *txnMarker, tra
 	pos := seg.size.Load()
 	if _, err := seg.f.WriteAt(batch, pos); err != nil {
 		p.truncateLocked(seg, pos)
-		p.store.guard.Note(err)
+		p.st().guard.Note(err)
 		return res, fmt.Errorf("%w: writing %s at %d: %w", ErrStorage, seg.path, pos, err)
 	}
 	// The aborted-transaction index entry of an ABORT marker goes in the
@@ -329,7 +352,7 @@ func (p *Partition) appendLocked(batch []byte, h BatchHeader, mk *txnMarker, tra
 	p.appendedRecords += int64(h.NumRecords)
 	if fm := cfg.FlushMessages; fm > 0 && fm != math.MaxInt64 && p.appendedRecords-p.flushedRecords >= fm {
 		if err := seg.f.Sync(); err != nil {
-			p.store.guard.Note(err)
+			p.st().guard.Note(err)
 			p.appendedRecords -= int64(h.NumRecords)
 			p.unindexLocked(wroteTime, aborted != nil)
 			p.truncateLocked(seg, pos)
@@ -386,10 +409,10 @@ func (p *Partition) appendLocked(batch []byte, h BatchHeader, mk *txnMarker, tra
 // (see diskguard) or the index cannot flush. Both are KAFKA_STORAGE_ERROR
 // and clear by themselves.
 func (p *Partition) writeBlockedError() error {
-	if err := p.store.guard.Check(); err != nil {
+	if err := p.st().guard.Check(); err != nil {
 		return fmt.Errorf("%w: %s-%d: %w", ErrStorage, p.topic, p.partition, err)
 	}
-	if err := p.store.idx.writable(); err != nil {
+	if err := p.st().idx.writable(); err != nil {
 		return fmt.Errorf("%s-%d: %w", p.topic, p.partition, err)
 	}
 	return nil
@@ -415,13 +438,13 @@ func (p *Partition) shouldRollLocked(seg *segment, n int, maxTs int64, cfg *Part
 // the background, as Kafka does on roll, so that only the active segment
 // can lose data in a power failure.
 func (p *Partition) rollLocked(base int64) error {
-	path := filepath.Join(p.dir, segmentName(base))
-	f, err := openSegmentFile(p.store.fs, path, true)
+	path := filepath.Join(p.lc().dir, segmentName(base))
+	f, err := openSegmentFile(p.st().fs, path, true)
 	if err != nil {
-		p.store.guard.Note(err)
+		p.st().guard.Note(err)
 		return fmt.Errorf("%w: creating segment: %w", ErrStorage, err)
 	}
-	seg := newSegment(p.dir, base, f)
+	seg := newSegment(p.lc().dir, base, f)
 	old := p.active
 	p.mu.Lock()
 	p.segs = append(p.segs, seg)
@@ -429,7 +452,7 @@ func (p *Partition) rollLocked(base int64) error {
 	p.active = seg
 	p.dirtyTail = false
 	if old != nil {
-		p.store.syncInBackground(old, p.dir)
+		p.st().syncInBackground(old, p.lc().dir)
 	}
 	p.log.Debug("logstore: rolled segment", "topic", p.topic, "partition", p.partition, "base", base)
 	return nil
@@ -442,22 +465,22 @@ func (p *Partition) indexAppendLocked(seg *segment, pos int64, h *BatchHeader, m
 	if mk != nil {
 		e.marker = *mk
 	}
-	p.keyBuf = appendOffsetKey(p.keyBuf[:0], p.pid, h.BaseOffset)
+	p.keyBuf = appendOffsetKey(p.keyBuf[:0], p.lc().pid, h.BaseOffset)
 	p.valBuf = e.appendValue(p.valBuf[:0])
 	b := p.idxBatch
 	_ = b.Set(p.keyBuf, p.valBuf, nil)
 	if aborted != nil {
-		_ = setAborted(b, p.pid, aborted)
+		_ = setAborted(b, p.lc().pid, aborted)
 	}
 	if h.MaxTimestamp > seg.maxTs {
-		p.tkeyBuf = appendTimeKey(p.tkeyBuf[:0], p.pid, seg.base, h.MaxTimestamp)
+		p.tkeyBuf = appendTimeKey(p.tkeyBuf[:0], p.lc().pid, seg.base, h.MaxTimestamp)
 		p.tvalBuf = appendTimeValue(p.tvalBuf[:0], h.BaseOffset, h.LastOffsetDelta)
 		_ = b.Set(p.tkeyBuf, p.tvalBuf, nil)
 		wroteTime = true
 	}
 	err = b.Commit(pebble.NoSync)
 	b.Reset()
-	p.store.idx.markDirty()
+	p.st().idx.markDirty()
 	return wroteTime, err
 }
 
@@ -466,7 +489,7 @@ func (p *Partition) unindexLocked(wroteTime, wroteAborted bool) {
 	b := p.idxBatch
 	_ = b.Delete(p.keyBuf, nil)
 	if wroteAborted {
-		_ = b.Delete(appendAbortedKey(nil, p.pid, int64(binary.BigEndian.Uint64(p.keyBuf[5:]))), nil)
+		_ = b.Delete(appendAbortedKey(nil, p.lc().pid, int64(binary.BigEndian.Uint64(p.keyBuf[5:]))), nil)
 	}
 	if wroteTime {
 		_ = b.Delete(p.tkeyBuf, nil)
@@ -588,7 +611,8 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed, re
 		seq := p.swapSeq.Load()
 		var ok bool
 		var err error
-		e, ok, err = p.store.idx.lookup(p.pid, offset)
+		l := p.lc() // after seq: a move's swap changes both
+		e, ok, err = l.store.idx.lookup(l.pid, offset)
 		if err != nil {
 			return ReadResult{}, fmt.Errorf("%w: index lookup %s-%d offset %d: %w", ErrStorage, p.topic, p.partition, offset, err)
 		}
@@ -734,6 +758,7 @@ func (p *Partition) offsetForTimestamp(ts int64) (offset int64, batchMaxTs int64
 	var buf [8]cand
 	cands := buf[:0]
 	p.mu.RLock()
+	l := p.lc() // with segs: a move's swap changes both under mu
 	for i, s := range p.segs {
 		if s.empty() || s.maxTs < ts {
 			continue
@@ -754,7 +779,7 @@ func (p *Partition) offsetForTimestamp(ts int64) (offset int64, batchMaxTs int64
 		if c.next <= logStart {
 			continue
 		}
-		base, lod, maxTs, ok, err := p.store.idx.seekTime(p.pid, c.base, ts)
+		base, lod, maxTs, ok, err := l.store.idx.seekTime(l.pid, c.base, ts)
 		if err != nil {
 			p.log.Error("logstore: time index seek", "topic", p.topic, "partition", p.partition, "err", err)
 			return -1, -1, false
@@ -769,7 +794,7 @@ func (p *Partition) offsetForTimestamp(ts int64) (offset int64, batchMaxTs int64
 		// batch found: look for a later batch in the segment via the
 		// offset index (bounded by one segment).
 		var hit indexEntry
-		err = p.store.idx.scanEntries(p.pid, c.base, c.next, func(e *indexEntry) (bool, error) {
+		err = l.store.idx.scanEntries(l.pid, c.base, c.next, func(e *indexEntry) (bool, error) {
 			if e.lastOffset() >= logStart && e.maxTs >= ts {
 				hit = *e
 				return false, nil

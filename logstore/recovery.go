@@ -148,13 +148,13 @@ func readLogStartCheckpoint(fsys FS, dir string) (int64, error) {
 //     file at the first bad batch (a torn or corrupt write).
 //  4. Rebuild producer state from the index entries.
 func (p *Partition) recover(clean bool) error {
-	p.recoveredAt = p.store.now().UnixMilli()
-	fsys := p.store.fs
-	x := &p.store.idx
-	if err := fsys.MkdirAll(p.dir, 0o755); err != nil {
+	p.recoveredAt = p.st().now().UnixMilli()
+	fsys := p.st().fs
+	x := &p.st().idx
+	if err := fsys.MkdirAll(p.lc().dir, 0o755); err != nil {
 		return err
 	}
-	dirents, err := fsys.ReadDir(p.dir)
+	dirents, err := fsys.ReadDir(p.lc().dir)
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func (p *Partition) recover(clean bool) error {
 		return err
 	}
 	if swapped {
-		if dirents, err = fsys.ReadDir(p.dir); err != nil {
+		if dirents, err = fsys.ReadDir(p.lc().dir); err != nil {
 			return err
 		}
 	}
@@ -173,25 +173,25 @@ func (p *Partition) recover(clean bool) error {
 		if base, ok := parseSegmentName(name); ok && !de.IsDir() {
 			bases = append(bases, base)
 		} else if strings.HasSuffix(name, ".tmp") {
-			_ = fsys.Remove(filepath.Join(p.dir, name))
+			_ = fsys.Remove(filepath.Join(p.lc().dir, name))
 		}
 	}
 	sort.Slice(bases, func(i, j int) bool { return bases[i] < bases[j] })
 
-	ckpt, err := readLogStartCheckpoint(fsys, p.dir)
+	ckpt, err := readLogStartCheckpoint(fsys, p.lc().dir)
 	if err != nil {
-		p.log.Warn("logstore: ignoring log start checkpoint", "dir", p.dir, "err", err)
+		p.log.Warn("logstore: ignoring log start checkpoint", "dir", p.lc().dir, "err", err)
 		ckpt = -1
 	}
 	if len(bases) == 0 {
 		start := max(ckpt, 0)
-		f, err := openSegmentFile(fsys, filepath.Join(p.dir, segmentName(start)), true)
+		f, err := openSegmentFile(fsys, filepath.Join(p.lc().dir, segmentName(start)), true)
 		if err != nil {
 			return err
 		}
 		_ = f.Close()
 		bases = []int64{start}
-		_ = syncDir(fsys, p.dir)
+		_ = syncDir(fsys, p.lc().dir)
 	}
 
 	segs := make([]*segment, len(bases))
@@ -205,12 +205,12 @@ func (p *Partition) recover(clean bool) error {
 		return err
 	}
 	for i, base := range bases {
-		path := filepath.Join(p.dir, segmentName(base))
+		path := filepath.Join(p.lc().dir, segmentName(base))
 		f, err := openSegmentFile(fsys, path, false)
 		if err != nil {
 			return fail(err)
 		}
-		segs[i] = newSegment(p.dir, base, f)
+		segs[i] = newSegment(p.lc().dir, base, f)
 		st, err := f.Stat()
 		if err != nil {
 			return fail(err)
@@ -253,7 +253,7 @@ func (p *Partition) recover(clean bool) error {
 	}
 	var old *relog
 	if ok && !clean {
-		if old, err = newRelog(x, p.pid, segs[last].base); err != nil {
+		if old, err = newRelog(x, p.lc().pid, segs[last].base); err != nil {
 			return fail(err)
 		}
 		defer old.close()
@@ -262,11 +262,11 @@ func (p *Partition) recover(clean bool) error {
 		if !swapped {
 			p.log.Warn("logstore: index inconsistent with segments; rebuilding partition index", "topic", p.topic, "partition", p.partition)
 		}
-		if err := x.deleteSegmentRange(b, p.pid, 0, -1); err != nil {
+		if err := x.deleteSegmentRange(b, p.lc().pid, 0, -1); err != nil {
 			return fail(err)
 		}
 		for i, s := range segs {
-			segs[i] = newSegment(p.dir, s.base, s.f)
+			segs[i] = newSegment(p.lc().dir, s.base, s.f)
 			segs[i].lastWriteMs = s.lastWriteMs
 			indexedEnd[i] = 0
 		}
@@ -313,13 +313,13 @@ func (p *Partition) recover(clean bool) error {
 			var key, val []byte
 			valid, reason, err := scanBatchBytes(s.f, from, sizes[i], minOffset, &scanBuf, func(h *BatchHeader, pos int64, batch []byte) error {
 				e := entryFromBatch(h, s.base, pos, batch)
-				key = appendOffsetKey(key[:0], p.pid, h.BaseOffset)
+				key = appendOffsetKey(key[:0], p.lc().pid, h.BaseOffset)
 				val = e.appendValue(val[:0])
 				if err := old.set(b, false, key, val); err != nil {
 					return err
 				}
 				if h.MaxTimestamp > s.maxTs {
-					key = appendTimeKey(key[:0], p.pid, s.base, h.MaxTimestamp)
+					key = appendTimeKey(key[:0], p.lc().pid, s.base, h.MaxTimestamp)
 					val = appendTimeValue(val[:0], h.BaseOffset, h.LastOffsetDelta)
 					if err := old.set(b, true, key, val); err != nil {
 						return err
@@ -365,7 +365,7 @@ func (p *Partition) recover(clean bool) error {
 		if !segs[last].empty() {
 			next = segs[last].lastOffset + 1
 		}
-		if err := old.finish(b, x, p.pid, next); err != nil {
+		if err := old.finish(b, x, p.lc().pid, next); err != nil {
 			return fail(err)
 		}
 		if err := commit(); err != nil {
@@ -376,7 +376,7 @@ func (p *Partition) recover(clean bool) error {
 	// Step 4: only needed if batches were indexed out of offset order.
 	if !replayProducers {
 		p.producers = producerState{}
-		err := x.scanEntries(p.pid, 0, -1, func(e *indexEntry) (bool, error) {
+		err := x.scanEntries(p.lc().pid, 0, -1, func(e *indexEntry) (bool, error) {
 			h := e.header()
 			return true, p.replayBatch(b, &h, e.marker)
 		})
@@ -388,7 +388,7 @@ func (p *Partition) recover(clean bool) error {
 		}
 	}
 	p.firstUnstable.Store(p.producers.firstUnstable(-1))
-	lastAborted, err := x.lastAbortedOffset(p.pid)
+	lastAborted, err := x.lastAbortedOffset(p.lc().pid)
 	if err != nil {
 		return fail(err)
 	}
@@ -408,7 +408,7 @@ func (p *Partition) recover(clean bool) error {
 	if logStart > leo {
 		// The checkpoint is past what survived (a lost tail after
 		// DeleteRecords): start a fresh segment there, as Kafka does.
-		p.log.Warn("logstore: log start offset beyond recovered log end; starting a new segment", "dir", p.dir, "log_start", logStart, "log_end", leo)
+		p.log.Warn("logstore: log start offset beyond recovered log end; starting a new segment", "dir", p.lc().dir, "log_start", logStart, "log_end", leo)
 		if err := p.rollLocked(logStart); err != nil {
 			return fail(err)
 		}
@@ -431,7 +431,7 @@ func (p *Partition) replayBatch(b *pebble.Batch, h *BatchHeader, m txnMarker) er
 	}
 	t := AbortedTxn{ProducerID: done.producerID, FirstOffset: done.firstOffset, LastOffset: done.lastOffset,
 		LastStableOffset: min(p.producers.firstUnstable(-1), done.lastOffset+1)}
-	return setAborted(b, p.pid, &t)
+	return setAborted(b, p.lc().pid, &t)
 }
 
 // loadIndex is step 2 of recover: it replays the partition's index
@@ -441,7 +441,7 @@ func (p *Partition) replayBatch(b *pebble.Batch, h *BatchHeader, m txnMarker) er
 // partition index must be rebuilt. Stale entries (below the first
 // segment, or past a segment file's end) are deleted through b.
 func (p *Partition) loadIndex(segs []*segment, sizes, indexedEnd []int64, to int64, b *pebble.Batch) (bool, error) {
-	x := &p.store.idx
+	x := &p.st().idx
 	type cut struct {
 		seg      int
 		from     int64 // first offset to delete
@@ -454,7 +454,7 @@ func (p *Partition) loadIndex(segs []*segment, sizes, indexedEnd []int64, to int
 	stale := false
 	lastEntry := make([]indexEntry, len(segs))
 	consistent := true
-	err := x.scanEntries(p.pid, 0, to, func(e *indexEntry) (bool, error) {
+	err := x.scanEntries(p.lc().pid, 0, to, func(e *indexEntry) (bool, error) {
 		if e.segBase < segs[0].base {
 			stale = true // left behind by a retention pass interrupted by a crash
 			return true, nil
@@ -495,7 +495,7 @@ func (p *Partition) loadIndex(segs []*segment, sizes, indexedEnd []int64, to int
 	}
 	if stale {
 		p.log.Info("logstore: dropping index entries of already deleted segments", "topic", p.topic, "partition", p.partition, "below", segs[0].base)
-		if err := x.deleteSegmentRange(b, p.pid, 0, segs[0].base); err != nil {
+		if err := x.deleteSegmentRange(b, p.lc().pid, 0, segs[0].base); err != nil {
 			return false, err
 		}
 	}
@@ -506,7 +506,7 @@ func (p *Partition) loadIndex(segs []*segment, sizes, indexedEnd []int64, to int
 		}
 		p.log.Warn("logstore: index has entries past the end of a segment; dropping them",
 			"segment", segs[c.seg].path, "from_offset", c.from)
-		if err := x.deleteSegmentTail(b, p.pid, segs[c.seg].base, segEnd, c.from, c.prevMaxT); err != nil {
+		if err := x.deleteSegmentTail(b, p.lc().pid, segs[c.seg].base, segEnd, c.from, c.prevMaxT); err != nil {
 			return false, err
 		}
 	}
@@ -534,14 +534,14 @@ func (p *Partition) loadIndex(segs []*segment, sizes, indexedEnd []int64, to int
 // deleted and the .swap file renamed to <base>.log. It reports whether a
 // swap was completed, in which case the partition's index is rebuilt.
 func (p *Partition) completeSwaps(dirents []os.DirEntry) (bool, error) {
-	fsys := p.store.fs
+	fsys := p.st().fs
 	var swaps []string
 	for _, de := range dirents {
 		name := de.Name()
 		switch {
 		case strings.HasSuffix(name, cleanedSuffix):
-			p.log.Info("logstore: removing an unfinished cleaned segment", "file", filepath.Join(p.dir, name))
-			if err := fsys.Remove(filepath.Join(p.dir, name)); err != nil {
+			p.log.Info("logstore: removing an unfinished cleaned segment", "file", filepath.Join(p.lc().dir, name))
+			if err := fsys.Remove(filepath.Join(p.lc().dir, name)); err != nil {
 				return false, err
 			}
 		case strings.HasSuffix(name, swapSuffix):
@@ -551,23 +551,23 @@ func (p *Partition) completeSwaps(dirents []os.DirEntry) (bool, error) {
 	for _, name := range swaps {
 		base, next, ok := parseSwapName(name)
 		if !ok {
-			p.log.Warn("logstore: ignoring a malformed swap file", "file", filepath.Join(p.dir, name))
+			p.log.Warn("logstore: ignoring a malformed swap file", "file", filepath.Join(p.lc().dir, name))
 			continue
 		}
 		for _, de := range dirents {
 			if b, ok := parseSegmentName(de.Name()); ok && b > base && b < next {
-				if err := fsys.Remove(filepath.Join(p.dir, de.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+				if err := fsys.Remove(filepath.Join(p.lc().dir, de.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
 					return false, err
 				}
 			}
 		}
-		if err := fsys.Rename(filepath.Join(p.dir, name), filepath.Join(p.dir, segmentName(base))); err != nil {
+		if err := fsys.Rename(filepath.Join(p.lc().dir, name), filepath.Join(p.lc().dir, segmentName(base))); err != nil {
 			return false, err
 		}
-		p.log.Info("logstore: completed a cleaner swap interrupted by a crash", "dir", p.dir, "base", base, "next", next)
+		p.log.Info("logstore: completed a cleaner swap interrupted by a crash", "dir", p.lc().dir, "base", base, "next", next)
 	}
 	if len(swaps) > 0 {
-		_ = syncDir(fsys, p.dir)
+		_ = syncDir(fsys, p.lc().dir)
 	}
 	return len(swaps) > 0, nil
 }

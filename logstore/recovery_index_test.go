@@ -53,10 +53,10 @@ func wantPartitionIndex(t testing.TB, p *Partition) []indexKV {
 		runMax := int64(noMaxTimestamp)
 		_, reason, err := scanBatches(s.f, 0, s.size.Load(), s.base, &buf, func(h *BatchHeader, pos int64) error {
 			e := entryFromHeader(h, s.base, pos)
-			offs = append(offs, indexKV{appendOffsetKey(nil, p.pid, h.BaseOffset), e.appendValue(nil)})
+			offs = append(offs, indexKV{appendOffsetKey(nil, p.lc().pid, h.BaseOffset), e.appendValue(nil)})
 			if h.MaxTimestamp > runMax {
 				runMax = h.MaxTimestamp
-				times = append(times, indexKV{appendTimeKey(nil, p.pid, s.base, h.MaxTimestamp), appendTimeValue(nil, h.BaseOffset, h.LastOffsetDelta)})
+				times = append(times, indexKV{appendTimeKey(nil, p.lc().pid, s.base, h.MaxTimestamp), appendTimeValue(nil, h.BaseOffset, h.LastOffsetDelta)})
 			}
 			return nil
 		})
@@ -93,7 +93,7 @@ func TestRecoveryUncleanReconcilesLastSegment(t *testing.T) {
 	if len(segsOf(p)) < 3 {
 		t.Fatalf("want several segments, got %d", len(segsOf(p)))
 	}
-	pid := p.pid
+	pid := p.lc().pid
 	last := segsOf(p)[len(segsOf(p))-1]
 	lastBase, leo := last.base, p.LogEndOffset()
 	var inside *BatchHeader // a batch of the last segment with more than one record
@@ -205,7 +205,7 @@ func TestRecoveryUncleanRestartsLeaveNoTombstones(t *testing.T) {
 			if got := p.LogEndOffset(); got != int64(3*(round+1)) {
 				t.Fatalf("round %d: %s-%d LEO %d", round, p.topic, p.partition, got)
 			}
-			sameIndex(t, partitionIndex(t, e.s.idx.db, p.pid), wantPartitionIndex(t, p))
+			sameIndex(t, partitionIndex(t, e.s.idx.db, p.lc().pid), wantPartitionIndex(t, p))
 			parts = append(parts, p)
 		}
 	}

@@ -27,8 +27,8 @@ func fill(t testing.TB, p *Partition, n int) [][]byte {
 
 func lastSegment(t testing.TB, p *Partition) string {
 	t.Helper()
-	names := segmentFiles(t, p.dir)
-	return filepath.Join(p.dir, names[len(names)-1])
+	names := segmentFiles(t, p.lc().dir)
+	return filepath.Join(p.lc().dir, names[len(names)-1])
 }
 
 func appendToFile(t testing.TB, path string, b []byte) {
@@ -215,7 +215,7 @@ func TestRecoveryIndexLagging(t *testing.T) {
 	e.open()
 	p := e.create("t", 0, PartitionConfig{SegmentBytes: 1500})
 	want := fill(t, p, 40)
-	pid := p.pid
+	pid := p.lc().pid
 	cutAt := mustHeader(t, want[25]).BaseOffset
 	e.close()
 	db, err := pebble.Open(e.index, &pebble.Options{Logger: pebblelog.New(slog.New(slog.NewTextHandler(io.Discard, nil)))})

@@ -95,7 +95,7 @@ func (p *Partition) loadEpochsLocked() error {
 	if p.epochsLoaded {
 		return nil
 	}
-	path := filepath.Join(p.dir, leaderEpochCheckpoint)
+	path := filepath.Join(p.lc().dir, leaderEpochCheckpoint)
 	entries, err := p.readEpochFile(path)
 	leo := p.leo.Load()
 	if err != nil || (entries == nil && leo > p.logStart.Load()) {
@@ -120,7 +120,7 @@ func (p *Partition) loadEpochsLocked() error {
 
 // readEpochFile reads the checkpoint: (nil, nil) when it does not exist.
 func (p *Partition) readEpochFile(path string) ([]EpochEntry, error) {
-	f, err := p.store.fs.OpenFile(path, os.O_RDONLY, 0)
+	f, err := p.st().fs.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
@@ -183,7 +183,7 @@ func (p *Partition) scanEpochsLocked() ([]EpochEntry, error) {
 // writeEpochsLocked persists the cache (epochMu held).
 func (p *Partition) writeEpochsLocked() error {
 	data := AppendLeaderEpochCheckpoint(nil, p.epochs)
-	if err := writeFileAtomic(p.store.fs, filepath.Join(p.dir, leaderEpochCheckpoint), data); err != nil {
+	if err := writeFileAtomic(p.st().fs, filepath.Join(p.lc().dir, leaderEpochCheckpoint), data); err != nil {
 		return fmt.Errorf("%w: writing %s-%d leader-epoch checkpoint: %w", ErrStorage, p.topic, p.partition, err)
 	}
 	return nil
@@ -430,6 +430,7 @@ func (p *Partition) AppendReplica(batches []byte) (int64, error) {
 // the first segment's base empties the log and starts it at offset
 // (Kafka's truncateFullyAndStartAt).
 func (p *Partition) TruncateTo(offset int64) (int64, error) {
+	p.truncations.Add(1) // a log-dir move copying this log starts over (jbod.go)
 	p.retMu.Lock()
 	defer p.retMu.Unlock()
 	p.appendMu.Lock()
@@ -448,12 +449,12 @@ func (p *Partition) TruncateTo(offset int64) (int64, error) {
 		// that epoch), answered with the same DivergingEpoch, forever.
 		return leo, p.truncateEpochsAtEndLocked(leo)
 	}
-	x := &p.store.idx
+	x := &p.st().idx
 	// The cut: the first batch whose last offset is >= offset.
 	cut := offset
 	var cutEntry indexEntry
 	found := false
-	if e, ok, err := x.lookup(p.pid, offset); err != nil {
+	if e, ok, err := x.lookup(p.lc().pid, offset); err != nil {
 		return leo, fmt.Errorf("%w: index lookup %s-%d offset %d: %w", ErrStorage, p.topic, p.partition, offset, err)
 	} else if ok && e.lastOffset() >= offset {
 		cutEntry, found, cut = e, true, e.baseOffset
@@ -461,7 +462,7 @@ func (p *Partition) TruncateTo(offset int64) (int64, error) {
 	if !found {
 		// offset falls in a gap or before the first batch: cut at the
 		// first batch at or after it.
-		err := x.scanEntries(p.pid, offset, -1, func(e *indexEntry) (bool, error) {
+		err := x.scanEntries(p.lc().pid, offset, -1, func(e *indexEntry) (bool, error) {
 			cutEntry, found, cut = *e, true, e.baseOffset
 			return false, nil
 		})
@@ -495,19 +496,19 @@ func (p *Partition) TruncateTo(offset int64) (int64, error) {
 	b := x.db.NewBatch()
 	defer func() { _ = b.Close() }()
 	// Rebuild the cut segment's metadata from its remaining entries.
-	ns := newSegment(p.dir, last.base, last.f)
-	err := x.scanEntries(p.pid, last.base, cut, func(e *indexEntry) (bool, error) {
+	ns := newSegment(p.lc().dir, last.base, last.f)
+	err := x.scanEntries(p.lc().pid, last.base, cut, func(e *indexEntry) (bool, error) {
 		ns.noteBatch(e.baseOffset, e.lastOffset(), e.maxTs)
 		return true, nil
 	})
 	if err != nil {
 		return leo, fmt.Errorf("%w: index scan %s-%d: %w", ErrStorage, p.topic, p.partition, err)
 	}
-	if err := x.deleteSegmentTail(b, p.pid, last.base, -1, cut, ns.maxTs); err != nil {
+	if err := x.deleteSegmentTail(b, p.lc().pid, last.base, -1, cut, ns.maxTs); err != nil {
 		return leo, err
 	}
 	if len(victims) > 0 {
-		if err := x.deleteSegmentRange(b, p.pid, victims[0].base, -1); err != nil {
+		if err := x.deleteSegmentRange(b, p.lc().pid, victims[0].base, -1); err != nil {
 			return leo, err
 		}
 	}
@@ -515,15 +516,15 @@ func (p *Partition) TruncateTo(offset int64) (int64, error) {
 	// part way leaves a log that ends at or before the old end and whose
 	// index recovery repairs: the cut tail never comes back.
 	for _, v := range victims {
-		if err := p.store.fs.Remove(v.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := p.st().fs.Remove(v.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return leo, fmt.Errorf("%w: removing truncated segment %s: %w", ErrStorage, v.path, err)
 		}
 	}
 	if len(victims) > 0 {
-		_ = syncDir(p.store.fs, p.dir)
+		_ = syncDir(p.st().fs, p.lc().dir)
 	}
 	if err := last.f.Truncate(pos); err != nil {
-		p.store.guard.Note(err)
+		p.st().guard.Note(err)
 		return leo, fmt.Errorf("%w: truncating %s to %d: %w", ErrStorage, last.path, pos, err)
 	}
 	if err := b.Commit(pebble.NoSync); err != nil {
@@ -557,10 +558,10 @@ func (p *Partition) TruncateTo(offset int64) (int64, error) {
 
 // truncateFullyLocked empties the log and starts it at start.
 func (p *Partition) truncateFullyLocked(start int64, segs []*segment) (int64, error) {
-	x := &p.store.idx
+	x := &p.st().idx
 	b := x.db.NewBatch()
 	defer func() { _ = b.Close() }()
-	if err := x.deleteSegmentRange(b, p.pid, 0, -1); err != nil {
+	if err := x.deleteSegmentRange(b, p.lc().pid, 0, -1); err != nil {
 		return p.leo.Load(), err
 	}
 	if err := b.Commit(pebble.NoSync); err != nil {
@@ -572,7 +573,7 @@ func (p *Partition) truncateFullyLocked(start int64, segs []*segment) (int64, er
 	p.mu.Unlock()
 	for _, v := range segs {
 		_ = p.dropPendingSwapLocked(v)
-		if err := p.store.fs.Remove(v.path); err != nil {
+		if err := p.st().fs.Remove(v.path); err != nil {
 			p.log.Warn("logstore: removing truncated segment", "segment", v.path, "err", err)
 		}
 		v.release()
@@ -604,11 +605,11 @@ func (p *Partition) truncateFullyLocked(start int64, segs []*segment) (int64, er
 // a log that now ends at end: producer state and transaction offsets
 // from the index, the leader-epoch cache, the high watermark.
 func (p *Partition) afterTruncateLocked(end int64) error {
-	x := &p.store.idx
+	x := &p.st().idx
 	p.producers = producerState{}
 	b := x.db.NewBatch()
 	defer func() { _ = b.Close() }()
-	err := x.scanEntries(p.pid, 0, -1, func(e *indexEntry) (bool, error) {
+	err := x.scanEntries(p.lc().pid, 0, -1, func(e *indexEntry) (bool, error) {
 		h := e.header()
 		return true, p.replayBatch(b, &h, e.marker)
 	})
@@ -619,7 +620,7 @@ func (p *Partition) afterTruncateLocked(end int64) error {
 		return fmt.Errorf("%w: rebuilding producer state of %s-%d: %w", ErrStorage, p.topic, p.partition, err)
 	}
 	p.firstUnstable.Store(p.producers.firstUnstable(-1))
-	lastAborted, err := x.lastAbortedOffset(p.pid)
+	lastAborted, err := x.lastAbortedOffset(p.lc().pid)
 	if err != nil {
 		return fmt.Errorf("%w: %s-%d: %w", ErrStorage, p.topic, p.partition, err)
 	}
@@ -657,6 +658,7 @@ func (p *Partition) truncateEpochsAtEndLocked(end int64) error {
 // UnifiedLog.truncateFullyAndStartAt): a follower whose log ends below the
 // leader's log start.
 func (p *Partition) TruncateFullyAndStartAt(offset int64) (int64, error) {
+	p.truncations.Add(1) // a log-dir move copying this log starts over (jbod.go)
 	p.retMu.Lock()
 	defer p.retMu.Unlock()
 	p.appendMu.Lock()

@@ -21,6 +21,12 @@ const logStartCheckpoint = "log-start-offset"
 // Appends and reads are blocked at most for a file creation (roll); files
 // are unlinked outside every lock.
 func (s *Store) RunRetention() {
+	if s.kids != nil {
+		for _, k := range s.kids {
+			k.RunRetention()
+		}
+		return
+	}
 	now := s.now()
 	for _, p := range s.partitions() {
 		p.runRetention(now)
@@ -41,7 +47,7 @@ func (p *Partition) runRetention(now time.Time) {
 		// Kafka only rolls on append; rolling idle partitions here lets
 		// time retention reach data in a partition nobody writes to.
 		p.rollIfIdleLocked(nowMs, cfg)
-		if n := p.producers.expire(nowMs - p.store.producerExpiration.Milliseconds()); n > 0 {
+		if n := p.producers.expire(nowMs - p.st().producerExpiration.Milliseconds()); n > 0 {
 			p.log.Debug("logstore: expired producer ids", "topic", p.topic, "partition", p.partition, "count", n)
 		}
 	}
@@ -76,12 +82,12 @@ func (p *Partition) DeleteRecordsBefore(offset int64) (newLogStart int64, err er
 	}
 	data := strconv.AppendInt(nil, offset, 10)
 	data = append(data, '\n')
-	if err := writeFileAtomic(p.store.fs, filepath.Join(p.dir, logStartCheckpoint), data); err != nil {
+	if err := writeFileAtomic(p.st().fs, filepath.Join(p.lc().dir, logStartCheckpoint), data); err != nil {
 		return cur, fmt.Errorf("%w: writing log start checkpoint: %w", ErrStorage, err)
 	}
 	p.logStart.Store(offset)
 	// Only the log-start rule: a zero config disables size and time.
-	if _, err := p.deleteSegmentsLocked(p.store.now().UnixMilli(), &PartitionConfig{}, "delete-records"); err != nil {
+	if _, err := p.deleteSegmentsLocked(p.st().now().UnixMilli(), &PartitionConfig{}, "delete-records"); err != nil {
 		return offset, err
 	}
 	return offset, nil
@@ -174,8 +180,8 @@ func (p *Partition) deleteSegmentsLocked(nowMs int64, cfg *PartitionConfig, reas
 	// it (the file stays open until they release it); new readers get
 	// ErrOffsetOutOfRange.
 	var firstErr error
-	b := p.store.idx.db.NewBatch()
-	if err := p.store.idx.deleteSegmentRange(b, p.pid, victims[0].base, newStart); err == nil {
+	b := p.st().idx.db.NewBatch()
+	if err := p.st().idx.deleteSegmentRange(b, p.lc().pid, victims[0].base, newStart); err == nil {
 		err = b.Commit(noSync)
 		if err != nil {
 			firstErr = fmt.Errorf("%w: deleting index entries: %w", ErrStorage, err)
@@ -188,7 +194,7 @@ func (p *Partition) deleteSegmentsLocked(nowMs int64, cfg *PartitionConfig, reas
 		if err := p.dropPendingSwapLocked(v); err != nil && firstErr == nil {
 			firstErr = err
 		}
-		if err := p.store.fs.Remove(v.path); err != nil && firstErr == nil {
+		if err := p.st().fs.Remove(v.path); err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("%w: deleting %s: %w", ErrStorage, v.path, err)
 		}
 		v.release()

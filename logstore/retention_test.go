@@ -22,16 +22,16 @@ func TestRetentionByBytes(t *testing.T) {
 	for i := 0; i < 60; i++ {
 		appendBatch(t, p, makeBatch(t, batchSpec{records: 2, valueSize: 100, baseTs: e.clock.Now().UnixMilli()}))
 	}
-	segsBefore := len(segmentFiles(t, p.dir))
+	segsBefore := len(segmentFiles(t, p.lc().dir))
 	leo := p.LogEndOffset()
 	p.SetConfig(PartitionConfig{SegmentBytes: 1000, RetentionBytes: 3000})
 	e.s.RunRetention()
-	total := totalSegmentBytes(t, p.dir)
+	total := totalSegmentBytes(t, p.lc().dir)
 	if total < 3000 {
 		t.Fatalf("retention left %d bytes < retention.bytes", total)
 	}
-	names := segmentFiles(t, p.dir)
-	first := filepath.Join(p.dir, names[0])
+	names := segmentFiles(t, p.lc().dir)
+	first := filepath.Join(p.lc().dir, names[0])
 	if total-fileSize(t, first) >= 3000 {
 		t.Fatalf("retention stopped early: %d bytes, first segment %d", total, fileSize(t, first))
 	}
@@ -108,7 +108,7 @@ func TestRetentionByTime(t *testing.T) {
 	if p.LogStartOffset() != leo || p.LogEndOffset() != leo {
 		t.Fatalf("after full expiry [%d, %d), want [%d, %d)", p.LogStartOffset(), p.LogEndOffset(), leo, leo)
 	}
-	if names := segmentFiles(t, p.dir); len(names) != 1 || names[0] != segmentName(leo) {
+	if names := segmentFiles(t, p.lc().dir); len(names) != 1 || names[0] != segmentName(leo) {
 		t.Fatalf("segments %v", names)
 	}
 	res, err := p.Read(leo, 100)
@@ -135,7 +135,7 @@ func TestDeleteRecordsBefore(t *testing.T) {
 	p := e.create("t", 0, PartitionConfig{SegmentBytes: 700})
 	want := fill(t, p, 40)
 	leo := p.LogEndOffset()
-	nsegs := len(segmentFiles(t, p.dir))
+	nsegs := len(segmentFiles(t, p.lc().dir))
 
 	_, err := p.DeleteRecordsBefore(leo + 1)
 	wantErr(t, err, ErrOffsetOutOfRange)
@@ -149,10 +149,10 @@ func TestDeleteRecordsBefore(t *testing.T) {
 	if err != nil || got != target || p.LogStartOffset() != target {
 		t.Fatalf("DeleteRecordsBefore(%d) = %d, %v; start %d", target, got, err, p.LogStartOffset())
 	}
-	if n := len(segmentFiles(t, p.dir)); n >= nsegs {
+	if n := len(segmentFiles(t, p.lc().dir)); n >= nsegs {
 		t.Fatalf("%d segments, want fewer than %d", n, nsegs)
 	}
-	names := segmentFiles(t, p.dir)
+	names := segmentFiles(t, p.lc().dir)
 	firstBase, _ := parseSegmentName(names[0])
 	if firstBase > target {
 		t.Fatal("deleted the segment holding the new log start")
@@ -191,7 +191,7 @@ func TestDeleteRecordsBefore(t *testing.T) {
 	if err != nil || got != leo {
 		t.Fatalf("delete to HW: %d %v", got, err)
 	}
-	if names := segmentFiles(t, p.dir); len(names) != 1 {
+	if names := segmentFiles(t, p.lc().dir); len(names) != 1 {
 		t.Fatalf("segments %v", names)
 	}
 	if r := appendBatch(t, p, makeBatch(t, batchSpec{})); r.BaseOffset != leo || r.LogStartOffset != leo {

@@ -305,7 +305,7 @@ func TestRecoveryTruncateFault(t *testing.T) {
 		appendBatch(t, p, b)
 		want = append(want, b)
 	}
-	seg := filepath.Join(p.dir, segmentName(0))
+	seg := filepath.Join(p.lc().dir, segmentName(0))
 	e.crash()
 	f, err := os.OpenFile(seg, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
@@ -356,7 +356,7 @@ func TestPeriodicIndexFlush(t *testing.T) {
 	}
 	waitFor(t, "periodic flush", func() bool { return s.idx.db.Metrics().Flush.Count > 0 && !s.idx.dirty.Load() })
 	time.Sleep(50 * time.Millisecond) // let the flush finish
-	pid := p.pid
+	pid := p.lc().pid
 	e.crash()
 	db, err := pebble.Open(e.index, &pebble.Options{ReadOnly: true, Logger: pebblelog.New(testLogger())})
 	if err != nil {

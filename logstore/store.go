@@ -65,6 +65,18 @@ type Options struct {
 	// also refuses to adopt a directory recording another topic id. The
 	// broker sets it; stores used without cluster metadata do not.
 	MoveStrays bool
+	// ExtraDirs are the further directories of log.dirs (JBOD, jbod.go):
+	// each is an independent log dir with its own partitions and index,
+	// Dir being the first. New partitions go to the dir with the fewest
+	// logs (Kafka's LogManager.nextLogDirs) and AlterLogDir moves a
+	// partition between them. Empty: one log dir, as before.
+	ExtraDirs []DirOptions
+	// MoveQuota, if set, throttles the copying of moves between log
+	// dirs (replica.alter.log.dirs.io.max.bytes.per.second).
+	MoveQuota MoveQuota
+	// jbodDir marks a log dir opened by a multi-dir Store (it loads
+	// future logs); a lone log dir leaves -future directories alone.
+	jbodDir bool
 	// Cleaner is the log cleaner's configuration (log.cleaner.*); nil
 	// or Enable false runs no cleaner threads (Store.CleanNow still
 	// works).
@@ -122,6 +134,15 @@ type Store struct {
 	// start another goroutine blocked in the same flush.
 	flushMu   sync.Mutex
 	flushCall *flushCall
+
+	// JBOD (jbod.go). On the Store Open returns for several log dirs,
+	// kids are the single-dir stores, one per log dir in log.dirs order,
+	// and jb the moves between them; parts then holds every current log
+	// of every kid (the same *Partition values). On a kid, futures
+	// (guarded by mu) holds the future logs of moves into this dir.
+	kids    []*Store
+	jb      *jbod
+	futures map[partKey]*Partition
 }
 
 // flushCall is one db.Flush run by flushIndex; err is set before done closes.
@@ -140,6 +161,9 @@ func Open(opts Options) (*Store, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("logstore: Options.Dir is required")
 	}
+	if len(opts.ExtraDirs) > 0 {
+		return openJBOD(opts)
+	}
 	if opts.IndexDir == "" {
 		opts.IndexDir = filepath.Join(opts.Dir, ".samsa-index")
 	}
@@ -154,6 +178,7 @@ func Open(opts Options) (*Store, error) {
 		moveStrays:         opts.MoveStrays,
 		strays:             make(map[partKey]string),
 		parts:              make(map[partKey]*Partition),
+		futures:            make(map[partKey]*Partition),
 		ids:                make(map[partKey]uint32),
 		nextID:             1,
 	}
@@ -214,6 +239,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	var keys []partKey
 	var cfgs []PartitionConfig
+	var futureDirs []string
 	for _, de := range dirents {
 		if !de.IsDir() {
 			continue
@@ -227,6 +253,10 @@ func Open(opts Options) (*Store, error) {
 			continue
 		}
 		if isStrayDir(name) {
+			continue
+		}
+		if isFutureDir(name) {
+			futureDirs = append(futureDirs, name)
 			continue
 		}
 		if topic, part, ok := parsePartitionDir(name); ok {
@@ -243,6 +273,15 @@ func Open(opts Options) (*Store, error) {
 		}
 	}
 	if err := s.recoverAll(keys, cfgs, clean); err != nil {
+		s.closeAll()
+		_ = db.Close()
+		return nil, err
+	}
+	if !opts.jbodDir && len(futureDirs) > 0 {
+		s.log.Warn("logstore: future logs of a move between log dirs found, but log.dirs has one dir: left alone", "dir", s.dir, "future_logs", futureDirs)
+		futureDirs = nil
+	}
+	if err := s.loadFutures(futureDirs, clean); err != nil {
 		s.closeAll()
 		_ = db.Close()
 		return nil, err
@@ -330,19 +369,23 @@ func (s *Store) recoverAll(keys []partKey, cfgs []PartitionConfig, clean bool) e
 }
 
 func (s *Store) openPartition(topic string, part int32, cfg PartitionConfig, clean bool) (*Partition, error) {
+	return s.openPartitionIn(topic, part, topic+"-"+strconv.Itoa(int(part)), cfg, clean)
+}
+
+// openPartitionIn opens the partition log in directory dirName of the
+// log dir (<topic>-<partition>, or a future log's directory).
+func (s *Store) openPartitionIn(topic string, part int32, dirName string, cfg PartitionConfig, clean bool) (*Partition, error) {
 	pid, err := s.partitionID(topic, part)
 	if err != nil {
 		return nil, err
 	}
 	p := &Partition{
-		store:     s,
 		topic:     topic,
 		partition: part,
-		pid:       pid,
-		dir:       filepath.Join(s.dir, topic+"-"+strconv.Itoa(int(part))),
 		log:       s.log,
 		idxBatch:  s.idx.db.NewBatch(),
 	}
+	p.loc.Store(&partLoc{store: s, pid: pid, dir: filepath.Join(s.dir, dirName)})
 	p.cfg.Store(&cfg)
 	p.latestEpoch.Store(epochNotLoaded)
 	if err := p.recover(clean); err != nil {
@@ -390,6 +433,9 @@ func (s *Store) CreatePartition(topic string, partition int32, cfg PartitionConf
 	if partition < 0 {
 		return nil, fmt.Errorf("%w: partition %d", kerr.InvalidPartitions, partition)
 	}
+	if s.kids != nil {
+		return s.createJBOD(partKey{topic, partition}, cfg)
+	}
 	k := partKey{topic, partition}
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
@@ -418,7 +464,7 @@ func (s *Store) CreatePartition(topic string, partition int32, cfg PartitionConf
 		}
 		return nil, fmt.Errorf("logstore: creating %s-%d: %w", topic, partition, err)
 	}
-	if err := ensurePartitionMetadata(s.fs, p.dir, cfg.TopicID); err != nil {
+	if err := ensurePartitionMetadata(s.fs, p.lc().dir, cfg.TopicID); err != nil {
 		_ = p.close(false)
 		return nil, fmt.Errorf("%w: logstore: creating %s-%d: %w", ErrStorage, topic, partition, err)
 	}
@@ -450,6 +496,9 @@ func (s *Store) DeletePartition(topic string, partition int32) error {
 
 // deletePartitions deletes the topic's partitions (all when partition < 0).
 func (s *Store) deletePartitions(topic string, partition int32) error {
+	if s.kids != nil {
+		return s.deleteJBOD(topic, partition)
+	}
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
 	s.mu.Lock()
@@ -468,16 +517,16 @@ func (s *Store) deletePartitions(topic string, partition int32) error {
 	var errs []error
 	for _, p := range victims {
 		_ = p.close(false)
-		dir := p.dir
-		tomb := fmt.Sprintf("%s.%d-delete", p.dir, time.Now().UnixNano())
-		if err := s.fs.Rename(p.dir, tomb); err == nil {
+		dir := p.lc().dir
+		tomb := fmt.Sprintf("%s.%d-delete", p.lc().dir, time.Now().UnixNano())
+		if err := s.fs.Rename(p.lc().dir, tomb); err == nil {
 			dir = tomb
 			_ = syncDir(s.fs, s.dir)
 		}
 		if err := s.fs.RemoveAll(dir); err != nil {
 			errs = append(errs, fmt.Errorf("%w: removing %s: %w", ErrStorage, dir, err))
 		}
-		if err := s.dropPartitionIndex(partKey{p.topic, p.partition}, p.pid); err != nil {
+		if err := s.dropPartitionIndex(partKey{p.topic, p.partition}, p.lc().pid); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -487,6 +536,9 @@ func (s *Store) deletePartitions(topic string, partition int32) error {
 // Close fsyncs every active segment, closes all files, flushes and closes
 // the index, and marks the shutdown clean.
 func (s *Store) Close() error {
+	if s.kids != nil {
+		return s.closeJBOD()
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -527,6 +579,15 @@ func (s *Store) Close() error {
 
 func (s *Store) closeAll() error {
 	var errs []error
+	s.mu.Lock()
+	futs := s.futures
+	s.futures = make(map[partKey]*Partition)
+	s.mu.Unlock()
+	for _, f := range futs {
+		if err := f.close(true); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, p := range s.partitions() {
 		if err := p.close(true); err != nil {
 			errs = append(errs, err)
@@ -689,7 +750,9 @@ func (s *Store) dropOrphans() {
 	s.idMu.Lock()
 	var orphans []partKey
 	for k := range s.ids {
-		if _, ok := s.parts[k]; !ok {
+		_, cur := s.parts[k]
+		_, fut := s.futures[k]
+		if !cur && !fut {
 			orphans = append(orphans, k)
 		}
 	}

@@ -33,11 +33,11 @@ func TestAppendReadRoundTripManySegments(t *testing.T) {
 	if p.LogEndOffset() != next || p.HighWatermark() != next {
 		t.Fatalf("LEO %d HW %d, want %d", p.LogEndOffset(), p.HighWatermark(), next)
 	}
-	if n := len(segmentFiles(t, p.dir)); n < 10 {
+	if n := len(segmentFiles(t, p.lc().dir)); n < 10 {
 		t.Fatalf("only %d segments; expected rolling at 4 KiB", n)
 	}
-	for _, name := range segmentFiles(t, p.dir) {
-		fi, _ := os.Stat(filepath.Join(p.dir, name))
+	for _, name := range segmentFiles(t, p.lc().dir) {
+		fi, _ := os.Stat(filepath.Join(p.lc().dir, name))
 		if fi.Size() > 4096 {
 			t.Fatalf("segment %s is %d bytes > segment.bytes", name, fi.Size())
 		}
@@ -168,7 +168,7 @@ func TestOffsetForTimestampAndMaxTimestamp(t *testing.T) {
 		res := appendBatch(t, p, makeBatch(t, batchSpec{records: 2, valueSize: 50, baseTs: ts - 1, maxTs: ts}))
 		bases = append(bases, res.BaseOffset)
 	}
-	if len(segmentFiles(t, p.dir)) < 3 {
+	if len(segmentFiles(t, p.lc().dir)) < 3 {
 		t.Fatal("want several segments")
 	}
 	check := func(p *Partition) {
@@ -368,17 +368,17 @@ func TestSegmentRollByTime(t *testing.T) {
 	p := e.create("t", 0, PartitionConfig{SegmentMs: 1000})
 	appendBatch(t, p, makeBatch(t, batchSpec{baseTs: 10_000}))
 	appendBatch(t, p, makeBatch(t, batchSpec{baseTs: 10_500}))
-	if n := len(segmentFiles(t, p.dir)); n != 1 {
+	if n := len(segmentFiles(t, p.lc().dir)); n != 1 {
 		t.Fatalf("%d segments", n)
 	}
 	appendBatch(t, p, makeBatch(t, batchSpec{baseTs: 11_001})) // > segment.ms after the first batch
-	if n := len(segmentFiles(t, p.dir)); n != 2 {
+	if n := len(segmentFiles(t, p.lc().dir)); n != 2 {
 		t.Fatalf("%d segments after time roll", n)
 	}
 	// RunRetention rolls an idle partition whose active segment is old.
 	e.clock.ms.Store(11_001 + 1001)
 	e.s.RunRetention()
-	if n := len(segmentFiles(t, p.dir)); n != 3 {
+	if n := len(segmentFiles(t, p.lc().dir)); n != 3 {
 		t.Fatalf("%d segments after idle roll", n)
 	}
 	if p.LogEndOffset() != 3 || len(readAll(t, p)) != 3 {

@@ -174,8 +174,8 @@ func TestDamagedBatchReported(t *testing.T) {
 			pos += int64(len(b))
 		}
 	}
-	if len(segmentFiles(t, p.dir)) < 3 {
-		t.Fatalf("want several segments, have %v", segmentFiles(t, p.dir))
+	if len(segmentFiles(t, p.lc().dir)) < 3 {
+		t.Fatalf("want several segments, have %v", segmentFiles(t, p.lc().dir))
 	}
 	e.close()
 	seg := filepath.Join(e.dir, "t-0", segmentName(0))

@@ -212,7 +212,7 @@ func (p *Partition) AppendMarker(pid int64, epoch int16, commit bool, coordinato
 	if p.closed.Load() {
 		return AppendResult{}, ErrPartitionClosed
 	}
-	now := p.store.now().UnixMilli()
+	now := p.st().now().UnixMilli()
 	batch := appendMarkerBatch(make([]byte, 0, markerBatchSize), pid, epoch, commit, coordinatorEpoch, leaderEpoch, now)
 	h, err := ParseBatchHeader(batch)
 	if err != nil {
@@ -284,7 +284,8 @@ func (p *Partition) ReadCommitted(offset int64, maxBytes int32) (res ReadResult,
 		upper = h.LastOffset() + 1
 		b = b[h.TotalSize():]
 	}
-	aborted, err = p.store.idx.abortedTxns(p.pid, offset, upper, nil)
+	l := p.lc()
+	aborted, err = l.store.idx.abortedTxns(l.pid, offset, upper, nil)
 	if err != nil {
 		res.Release()
 		return ReadResult{}, nil, fmt.Errorf("%w: aborted transaction index %s-%d: %w", ErrStorage, p.topic, p.partition, err)
@@ -314,7 +315,8 @@ func cutAt(b []byte, limit int64) int {
 // marker is at or after from and whose first offset is below upper, in
 // marker order (DescribeProducers-style tooling and tests).
 func (p *Partition) AbortedTransactions(from, upper int64) ([]AbortedTxn, error) {
-	return p.store.idx.abortedTxns(p.pid, from, upper, nil)
+	l := p.lc()
+	return l.store.idx.abortedTxns(l.pid, from, upper, nil)
 }
 
 // OngoingTxn returns the first offset of producer pid's ongoing

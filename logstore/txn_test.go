@@ -265,7 +265,7 @@ func TestTxnStateSurvivesRestart(t *testing.T) {
 				// memtable would): recovery re-indexes them.
 				x := &e.s.idx
 				b := x.db.NewBatch()
-				if err := x.deleteSegmentRange(b, p.pid, p.segs[1].base, -1); err != nil {
+				if err := x.deleteSegmentRange(b, p.lc().pid, p.segs[1].base, -1); err != nil {
 					t.Fatal(err)
 				}
 				if err := b.Commit(pebble.NoSync); err != nil {
@@ -278,7 +278,7 @@ func TestTxnStateSurvivesRestart(t *testing.T) {
 				// state from the whole index afterwards.
 				x := &e.s.idx
 				b := x.db.NewBatch()
-				if err := x.deleteSegmentRange(b, p.pid, p.segs[1].base, p.segs[2].base); err != nil {
+				if err := x.deleteSegmentRange(b, p.lc().pid, p.segs[1].base, p.segs[2].base); err != nil {
 					t.Fatal(err)
 				}
 				if err := b.Commit(pebble.NoSync); err != nil {

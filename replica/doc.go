@@ -115,18 +115,24 @@
 //
 // # Log dirs
 //
-// Samsa's log store keeps every partition in one directory, the first of
-// log.dirs (the others are unused, with a warning at start).
-// DescribeLogDirs lists that directory on every broker, with each of the
-// broker's own partition logs, its size and Kafka's offset lag (high
-// watermark - log end offset, at least 0: always 0 outside future logs).
-// AlterReplicaLogDirs gives Kafka's per-partition errors: NONE when the
-// destination is that directory and the broker holds a replica there,
-// LOG_DIR_NOT_FOUND for any other path (including the other dirs of
-// log.dirs: there are no future logs and no ReplicaAlterLogDirsThread),
-// REPLICA_NOT_AVAILABLE when the broker holds no replica,
-// INVALID_TOPIC_EXCEPTION when the future log's directory name would
-// pass 255 bytes.
+// A broker's log.dirs are independent log dirs (JBOD; logstore/doc.go,
+// "Several log dirs"): a replica's log lives in one of them, chosen when
+// it is created (the fewest logs, or the dir an earlier
+// AlterReplicaLogDirs named). DescribeLogDirs lists every dir on every
+// broker, with each of the broker's own partition logs, its size and
+// Kafka's offset lag (high watermark - log end offset, at least 0: 0
+// outside future logs; for a future log, the current log's end minus
+// its own). AlterReplicaLogDirs moves a replica to another of its
+// broker's dirs while it keeps replicating (a leader keeps serving, a
+// follower keeps fetching into the same *logstore.Partition, which takes
+// the future log's place at the swap, so the replica manager sees no
+// change): NONE when the move started or the replica is already there,
+// LOG_DIR_NOT_FOUND for a path that is not one of log.dirs,
+// REPLICA_NOT_AVAILABLE when the broker holds no replica (the dir is
+// remembered for when LeaderAndIsr creates it), INVALID_TOPIC_EXCEPTION
+// when the future log's directory name would pass 255 bytes. The high
+// watermark checkpoint (replication-offset-checkpoint) is one file in
+// the first dir for every partition, where Kafka keeps one per dir.
 //
 // # Replication throttles
 //
