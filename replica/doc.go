@@ -63,6 +63,17 @@
 // while the controller is unreachable, and applied only from the
 // controller's answer (its ISR and partition epoch), never locally.
 //
+// Leader recovery state (KIP-704): a follower keeps the state
+// LeaderAndIsr (v6+) gives it; a leader is RECOVERED from the moment it
+// becomes leader, even when the controller elected it uncleanly and sent
+// RECOVERING (Kafka 3.9's Partition.makeLeader: there is no recovery to
+// do, the log is just truncated by the followers), and every
+// AlterPartition it sends carries its state, which is how the
+// controller's znode goes back to RECOVERED. Fetches and ISR changes are
+// not restricted while RECOVERING, as in Kafka 3.9. An AlterPartition
+// answer with a state other than 0 or 1 is treated as
+// UNKNOWN_SERVER_ERROR and sent again (AlterPartitionManager).
+//
 // Follower: a fetcher goroutine per (leader, hash(partition) modulo
 // num.replica.fetchers) first truncates every partition new to it: it
 // sends OffsetForLeaderEpoch with its latest epoch and cuts its log at

@@ -442,6 +442,10 @@ func (m *Manager) apply(p *Partition, topicID [16]byte, st kmsg.LeaderAndISRRequ
 			p.leaderTerm++
 		}
 		p.role = RoleLeader
+		if st.LeaderRecoveryState == 1 {
+			m.log.Info("replica: partition was marked RECOVERING (unclean election); marking it RECOVERED", "partition", p.TP.String(), "leader_epoch", st.LeaderEpoch)
+		}
+		p.leaderRecoveryState = 0 // RECOVERED: Partition.makeLeader
 		now := m.nowMs()
 		p.stateMu.Lock()
 		p.followers = map[int32]*followerState{}
@@ -462,6 +466,7 @@ func (m *Manager) apply(p *Partition, topicID [16]byte, st kmsg.LeaderAndISRRequ
 		m.log.Info("replica: became leader", "partition", p.TP.String(), "leader_epoch", st.LeaderEpoch, "isr", st.ISR, "log_end_offset", p.leaderEpochStartOffset, "high_watermark", p.log.HighWatermark())
 	} else {
 		p.role = RoleFollower
+		p.leaderRecoveryState = st.LeaderRecoveryState
 		p.stateMu.Lock()
 		p.followers = map[int32]*followerState{}
 		p.stateMu.Unlock()
@@ -634,7 +639,10 @@ type alterItem struct {
 	topicID        [16]byte
 	leaderEpoch    int32
 	partitionEpoch int32
-	isr            []isrMember
+	// leaderRecoveryState is the partition's (KIP-704), sent from
+	// AlterPartition v1 on.
+	leaderRecoveryState int8
+	isr                 []isrMember
 }
 
 type isrMember struct {
@@ -702,7 +710,7 @@ func (m *Manager) alterLoop() {
 				for _, rt := range resp.Topics {
 					for _, rp := range rt.Partitions {
 						if rp.Partition == it.p.Partition {
-							retry = it.p.applyAlterResult(it.leaderEpoch, rp.ErrorCode, rp.LeaderEpoch, rp.ISR, rp.PartitionEpoch)
+							retry = it.p.applyAlterResult(it.leaderEpoch, rp.ErrorCode, rp.LeaderEpoch, rp.ISR, rp.PartitionEpoch, rp.LeaderRecoveryState)
 						}
 					}
 				}
@@ -735,6 +743,7 @@ func (m *Manager) sendAlter(conn *brokerConn, it alterItem) (*kmsg.AlterPartitio
 	rp.Partition = it.p.Partition
 	rp.LeaderEpoch = it.leaderEpoch
 	rp.PartitionEpoch = it.partitionEpoch
+	rp.LeaderRecoveryState = it.leaderRecoveryState
 	for _, mbr := range it.isr {
 		rp.NewISR = append(rp.NewISR, mbr.id)
 		e := kmsg.NewAlterPartitionRequestTopicPartitionNewEpochISR()

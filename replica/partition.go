@@ -81,6 +81,14 @@ type Partition struct {
 	controllerEpoch int32
 	replicas        []int32
 	isr             []int32
+	// leaderRecoveryState is KIP-704's LeaderRecoveryState
+	// (zkdata.LeaderRecovered 0, LeaderRecovering 1): as a follower the
+	// one LeaderAndIsr carries; as leader always RECOVERED (Kafka 3.9's
+	// Partition.makeLeader marks a RECOVERING partition RECOVERED at
+	// once, there being no recovery to do), then what the controller's
+	// AlterPartition answers say. It goes out with every AlterPartition,
+	// which is how the controller learns RECOVERED.
+	leaderRecoveryState int8
 	// pendingISR is the ISR of an AlterPartition in flight (nil: none).
 	// While it is in flight the high watermark counts the larger of the
 	// two sets (Kafka's maximalIsr) and no other change is proposed.
@@ -111,6 +119,8 @@ type State struct {
 	PartitionEpoch int32
 	Replicas, ISR  []int32
 	TopicID        [16]byte
+	// LeaderRecoveryState is KIP-704's state (0 RECOVERED, 1 RECOVERING).
+	LeaderRecoveryState int8
 }
 
 // State returns a snapshot (copies of the lists).
@@ -118,7 +128,8 @@ func (p *Partition) State() State {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return State{Role: p.role, Leader: p.leader, LeaderEpoch: p.leaderEpoch, PartitionEpoch: p.partitionEpoch,
-		Replicas: slices.Clone(p.replicas), ISR: slices.Clone(p.isr), TopicID: p.topicID}
+		Replicas: slices.Clone(p.replicas), ISR: slices.Clone(p.isr), TopicID: p.topicID,
+		LeaderRecoveryState: p.leaderRecoveryState}
 }
 
 // checkEpochLocked applies Kafka's fencing of a request's current leader
@@ -487,7 +498,8 @@ func (p *Partition) proposeISRLocked(isr []int32) {
 		}
 	}
 	p.stateMu.Unlock()
-	p.m.enqueueAlter(alterItem{p: p, topicID: p.topicID, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, isr: members})
+	p.m.enqueueAlter(alterItem{p: p, topicID: p.topicID, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch,
+		leaderRecoveryState: p.leaderRecoveryState, isr: members})
 }
 
 // applyAlterResult applies the controller's answer to an AlterPartition
@@ -495,12 +507,17 @@ func (p *Partition) proposeISRLocked(isr []int32) {
 // the answer's ISR and partition epoch when it is for the current leader
 // epoch; errors drop the proposal (the controller will send LeaderAndIsr,
 // or the next check proposes again). retry reports a proposal to send
-// again.
-func (p *Partition) applyAlterResult(leaderEpoch int32, errCode int16, respLeaderEpoch int32, isr []int32, partitionEpoch int32) (retry bool) {
+// again. An answer with a leader recovery state other than 0 or 1 counts
+// as UNKNOWN_SERVER_ERROR (AlterPartitionManager), so it is sent again.
+func (p *Partition) applyAlterResult(leaderEpoch int32, errCode int16, respLeaderEpoch int32, isr []int32, partitionEpoch int32, recovery int8) (retry bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.role != RoleLeader || p.leaderEpoch != leaderEpoch || p.pendingISR == nil {
 		return false
+	}
+	if errCode == 0 && recovery != 0 && recovery != 1 {
+		p.m.log.Error("replica: controller answered an invalid leader recovery state", "partition", p.TP.String(), "leader_recovery_state", recovery)
+		errCode = kerr.UnknownServerError.Code
 	}
 	if errCode != 0 {
 		if errCode == kerr.OperationNotAttempted.Code || errCode == kerr.UnknownServerError.Code {
@@ -516,6 +533,7 @@ func (p *Partition) applyAlterResult(leaderEpoch int32, errCode int16, respLeade
 	}
 	p.isr = isr
 	p.partitionEpoch = partitionEpoch
+	p.leaderRecoveryState = recovery
 	p.pendingISR = nil
 	p.m.log.Info("replica: ISR updated", "partition", p.TP.String(), "isr", isr, "partition_epoch", partitionEpoch)
 	p.maybeIncrementHWLocked()

@@ -1389,6 +1389,9 @@ func (c *Controller) alterOne(tc *topicCtx, req *kmsg.AlterPartitionRequest, rp 
 		op.LeaderRecoveryState, op.PartitionEpoch = st.LeaderRecoveryState, version
 	}
 	switch {
+	case rp.LeaderRecoveryState != zkdata.LeaderRecovered && rp.LeaderRecoveryState != zkdata.LeaderRecovering:
+		// Kafka's LeaderRecoveryState.of refuses other values.
+		return kerr.InvalidRequest.Code, false
 	case rp.PartitionEpoch > pc.version || rp.LeaderEpoch > cur.LeaderEpoch:
 		return kerr.NotController.Code, false
 	case rp.LeaderEpoch < cur.LeaderEpoch:
