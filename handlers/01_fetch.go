@@ -212,7 +212,7 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 					var div *replica.Diverging
 					// No records when the leader quota throttles this follower.
 					res = logstore.ReadResult{HighWatermark: p.HighWatermark(), LastStableOffset: p.LastStableOffset(), LogStartOffset: p.LogStartOffset()}
-					div, rerr = rpart.FollowerFetch(replicaID, req.ReplicaState.Epoch, rp.CurrentLeaderEpoch, rp.FetchOffset, rp.LastFetchedEpoch, func() (int, error) {
+					div, rerr = rpart.FollowerFetch(replicaID, req.ReplicaState.Epoch, rp.CurrentLeaderEpoch, rp.FetchOffset, rp.LogStartOffset, rp.LastFetchedEpoch, func() (int, error) {
 						var e error
 						res, e = p.ReadReplica(rp.FetchOffset, int32(n))
 						return len(res.Batches), e

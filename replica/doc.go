@@ -101,15 +101,14 @@
 // does: only the leader names one, only for consumers, never when the
 // client's rack is empty or the leader is in it; candidates are the
 // followers in the ISR whose log end offset (from their last fetch) is at
-// or past the fetch offset and whose broker is live in the metadata
+// or past the fetch offset, whose log start offset (the LogStartOffset
+// their last Fetch carried; unknown passes) is at or below it, and whose
+// broker is live in the metadata
 // cache with that broker.rack; the most caught-up wins (largest log end
 // offset, then most recently caught up, then highest id:
 // ReplicaView.comparator). Such an answer carries no records and the
 // leader's high watermark, last stable offset and log start offset, and
-// goes out at once (no min_bytes wait). Kafka also requires the
-// follower's log start offset at or below the fetch offset; Samsa's
-// leader does not track followers' log start offsets, so that check is
-// missing.
+// goes out at once (no min_bytes wait).
 //
 // Any replica serves consumer fetches v11+ (Kafka's
 // FetchParams.fetchOnlyLeader is false once a fetch carries client

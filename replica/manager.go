@@ -453,7 +453,7 @@ func (m *Manager) apply(p *Partition, topicID [16]byte, st kmsg.LeaderAndISRRequ
 			if id == m.cfg.BrokerID {
 				continue
 			}
-			fs := &followerState{leo: -1, brokerEpoch: -1}
+			fs := &followerState{leo: -1, brokerEpoch: -1, logStart: -1}
 			if slices.Contains(p.isr, id) {
 				fs.lastCaughtUpMs = now
 			}

@@ -55,6 +55,11 @@ type followerState struct {
 	lastFetchLeaderLEO int64
 	lastFetchMs        int64
 	brokerEpoch        int64 // from the follower's Fetch ReplicaState (-1 unknown)
+	// logStart is the follower's log start offset from its last Fetch
+	// (the partition's LogStartOffset field; -1 unknown, Kafka's
+	// UnifiedLog.UnknownOffset), which RackAwareReplicaSelector needs at
+	// or below a consumer's fetch offset (KIP-392).
+	logStart int64
 }
 
 // Partition is this broker's replica of one partition (Kafka's
@@ -286,7 +291,7 @@ func (p *Partition) LeaderEpoch() int32 {
 // caller then answers no records). Errors: NOT_LEADER_OR_FOLLOWER,
 // FENCED/UNKNOWN_LEADER_EPOCH, REPLICA_NOT_AVAILABLE for a broker that is
 // not a replica.
-func (p *Partition) FollowerFetch(replicaID int32, brokerEpoch int64, currentLeaderEpoch int32, fetchOffset int64, lastFetchedEpoch int32, read func() (int, error)) (*Diverging, error) {
+func (p *Partition) FollowerFetch(replicaID int32, brokerEpoch int64, currentLeaderEpoch int32, fetchOffset, logStartOffset int64, lastFetchedEpoch int32, read func() (int, error)) (*Diverging, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if err := p.checkEpochLocked(currentLeaderEpoch); err != nil {
@@ -329,10 +334,10 @@ func (p *Partition) FollowerFetch(replicaID int32, brokerEpoch int64, currentLea
 	p.stateMu.Lock()
 	st := p.followers[replicaID]
 	if st == nil {
-		st = &followerState{leo: -1}
+		st = &followerState{leo: -1, logStart: -1}
 		p.followers[replicaID] = st
 	}
-	updateFollowerFetchState(st, fetchOffset, leaderLEO, now, brokerEpoch)
+	updateFollowerFetchState(st, fetchOffset, logStartOffset, leaderLEO, now, brokerEpoch)
 	expand := p.pendingISR == nil && !slices.Contains(p.isr, replicaID) && p.inSyncLocked(st)
 	p.stateMu.Unlock()
 	p.maybeIncrementHWLocked()
@@ -369,13 +374,14 @@ func (p *Partition) inSyncLocked(st *followerState) bool {
 // follower fetching at or past the leader's log end is caught up now; one
 // fetching at or past the leader's log end of its previous fetch was
 // caught up at that previous fetch.
-func updateFollowerFetchState(st *followerState, fetchOffset, leaderLEO, nowMs, brokerEpoch int64) {
+func updateFollowerFetchState(st *followerState, fetchOffset, logStartOffset, leaderLEO, nowMs, brokerEpoch int64) {
 	if fetchOffset >= leaderLEO {
 		st.lastCaughtUpMs = max(st.lastCaughtUpMs, nowMs)
 	} else if fetchOffset >= st.lastFetchLeaderLEO {
 		st.lastCaughtUpMs = max(st.lastCaughtUpMs, st.lastFetchMs)
 	}
 	st.leo = fetchOffset
+	st.logStart = logStartOffset
 	st.lastFetchLeaderLEO = leaderLEO
 	st.lastFetchMs = nowMs
 	st.brokerEpoch = brokerEpoch

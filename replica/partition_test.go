@@ -84,7 +84,7 @@ func TestISRShrinkAndExpandDecisions(t *testing.T) {
 	read := func() (int, error) { return 0, nil }
 	fetch := func(id int32, off int64) {
 		t.Helper()
-		if _, err := p.FollowerFetch(id, 11, 5, off, -1, read); err != nil {
+		if _, err := p.FollowerFetch(id, 11, 5, off, 0, -1, read); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -193,7 +193,7 @@ func TestEpochBumpOfStayingLeader(t *testing.T) {
 	p := m.Get("t", 0)
 	fetch := func(id int32, epoch int32, off int64) {
 		t.Helper()
-		if _, err := p.FollowerFetch(id, 11, epoch, off, -1, func() (int, error) { return 0, nil }); err != nil {
+		if _, err := p.FollowerFetch(id, 11, epoch, off, 0, -1, func() (int, error) { return 0, nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -348,7 +348,7 @@ func TestLeaderRecoveryState(t *testing.T) {
 	if st := p.State(); st.Role != RoleLeader || st.LeaderRecoveryState != 0 {
 		t.Fatalf("leader state %+v, want RECOVERED", st)
 	}
-	if _, err := p.FollowerFetch(2, 11, 4, 0, -1, func() (int, error) { return 0, nil }); err != nil {
+	if _, err := p.FollowerFetch(2, 11, 4, 0, 0, -1, func() (int, error) { return 0, nil }); err != nil {
 		t.Fatal(err)
 	}
 	var it alterItem
