@@ -271,6 +271,10 @@ func (c *Controller) handle(ev any) {
 		if c.active && e.gen == c.gen {
 			c.guard(c.onDeleteTopics)
 		}
+	case evIsrChange:
+		if c.active && e.gen == c.gen {
+			c.guard(func() error { return c.onIsrChangeNotification(true) })
+		}
 	case evAlter:
 		e.reply <- c.alterPartition(e.req)
 	case evAllocate:
@@ -503,6 +507,11 @@ func (c *Controller) onFailover() error {
 	c.live = live
 	for id := range live {
 		c.startSender(id)
+	}
+	// KafkaController.onControllerFailover deletes the ISR change
+	// notifications before reading the partition states.
+	if err := c.onIsrChangeNotification(false); err != nil {
+		return err
 	}
 	names, _, ch, err := c.conn.ChildrenW(c.p(zkdata.TopicsPath))
 	if err != nil {

@@ -48,6 +48,18 @@
 // RECOVERING with more than one ISR member, RECOVERED back to
 // RECOVERING and values other than 0 and 1 are INVALID_REQUEST.
 //
+// Brokers on an inter.broker.protocol.version below 2.7 (Kafka brokers
+// during an upgrade) do not send AlterPartition: they write the state
+// znode themselves and create a sequential
+// /isr_change_notification/isr_change_<seq> ({"version":1,"partitions":
+// [{"topic":..,"partition":..}]}). The controller watches that znode's
+// children (isrchange.go, processIsrChangeNotification): it re-reads the
+// named partitions' states, sends UpdateMetadata to every registered
+// broker, completes reassignments the new ISRs finish and deletes the
+// notifications (conditional on the controller epoch; unreadable ones
+// too). A new controller deletes the ones it finds before reading the
+// partition states.
+//
 // # Controlled shutdown and preferred leaders
 //
 // ControlledShutdown (doControlledShutdown) marks the broker shutting
