@@ -325,6 +325,9 @@ func (b *Broker) metricSources() metrics.Sources {
 	src := metrics.Sources{BrokerID: b.cfg.BrokerID, MinInsyncReplicas: b.cfg.MinInsyncReplicas}
 	if st := b.stores.Load(); st != nil {
 		src.Controller, src.Logs, src.Groups = st.ctrl, st.logs, st.groups
+		if st.replicas != nil {
+			src.Replicas = st.replicas
+		}
 	}
 	return src
 }
@@ -525,6 +528,10 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 	h.Logs = logs
 	// The replica manager serves LeaderAndIsr and StopReplica; until one
 	// names a partition it stays a single node's partition.
+	replicaDeps := replica.Deps{Logs: logs, OpenLog: h.OpenLog, Logger: log}
+	if m != nil {
+		replicaDeps.Meters = m
+	}
 	st.replicas = replica.New(replica.Config{
 		BrokerID:               cfg.BrokerID,
 		ReplicaLagTimeMaxMs:    cfg.ReplicaLagTimeMaxMs,
@@ -539,7 +546,7 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 		ReplicaSelector:        replicaSelector(cfg.ReplicaSelectorClass),
 		QuotaWindowNum:         cfg.ReplicationQuotaWindowNum,
 		QuotaWindowSize:        time.Duration(cfg.ReplicationQuotaWindowSizeSeconds) * time.Second,
-	}, replica.Deps{Logs: logs, OpenLog: h.OpenLog, Logger: log})
+	}, replicaDeps)
 	if z, ok := ctrl.(*controller.ZK); ok {
 		// The cluster view (brokers' inter-broker addresses, the
 		// controller) and the broker epoch come from ZooKeeper mode's

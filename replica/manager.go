@@ -76,6 +76,37 @@ type Deps struct {
 	Logger  *slog.Logger
 	// Now is the clock (tests inject one); nil: time.Now.
 	Now func() time.Time
+	// Meters counts the follower side's replication bytes; nil: not
+	// counted.
+	Meters ReplicationMeters
+}
+
+// ReplicationMeters are the all-topics BrokerTopicMetrics a follower
+// marks for the record bytes it fetches (metrics.Broker implements it).
+type ReplicationMeters interface {
+	// ReplicationBytesIn counts bytes appended from the leader
+	// (ReplicationBytesInPerSec) and, with reassignment, also
+	// ReassignmentBytesInPerSec: this broker is a replica the partition's
+	// reassignment adds (ReplicaFetcherThread.processPartitionData).
+	ReplicationBytesIn(bytes int, reassignment bool)
+}
+
+// ReassigningPartitions is ReplicaManager's ReassigningPartitions gauge:
+// the partitions this broker leads that are being reassigned (the last
+// LeaderAndIsr named adding or removing replicas).
+func (m *Manager) ReassigningPartitions() int {
+	if m == nil {
+		return 0
+	}
+	n := 0
+	for _, p := range m.Partitions() {
+		p.mu.RLock()
+		if p.role == RoleLeader && p.reassigningLocked() {
+			n++
+		}
+		p.mu.RUnlock()
+	}
+	return n
 }
 
 // Manager is the broker's replica manager (Kafka's ReplicaManager): the
@@ -427,6 +458,7 @@ func (m *Manager) apply(p *Partition, topicID [16]byte, st kmsg.LeaderAndISRRequ
 	p.controllerEpoch = controllerEpoch
 	p.leader, p.leaderEpoch, p.partitionEpoch = st.Leader, st.LeaderEpoch, st.ZKVersion
 	p.replicas, p.isr = slices.Clone(st.Replicas), slices.Clone(st.ISR)
+	p.adding, p.removing = slices.Clone(st.AddingReplicas), slices.Clone(st.RemovingReplicas)
 	p.pendingISR = nil
 	p.log.SetReplicated(true, hw)
 	var err error

@@ -86,6 +86,10 @@ type Partition struct {
 	controllerEpoch int32
 	replicas        []int32
 	isr             []int32
+	// adding and removing are LeaderAndIsr's AddingReplicas and
+	// RemovingReplicas: while either is non-empty the partition is being
+	// reassigned (Kafka's OngoingReassignmentState).
+	adding, removing []int32
 	// leaderRecoveryState is KIP-704's LeaderRecoveryState
 	// (zkdata.LeaderRecovered 0, LeaderRecovering 1): as a follower the
 	// one LeaderAndIsr carries; as leader always RECOVERED (Kafka 3.9's
@@ -115,6 +119,19 @@ type Partition struct {
 
 // Log is the partition's log.
 func (p *Partition) Log() *logstore.Partition { return p.log }
+
+// reassigningLocked is Kafka's Partition.isReassigning: the last
+// LeaderAndIsr named adding or removing replicas. mu is held.
+func (p *Partition) reassigningLocked() bool { return len(p.adding) > 0 || len(p.removing) > 0 }
+
+// IsAddingReplica is Kafka's Partition.isAddingReplica: id is one of the
+// replicas a reassignment in progress adds. Its fetches count as
+// ReassignmentBytesOutPerSec on the leader.
+func (p *Partition) IsAddingReplica(id int32) bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return slices.Contains(p.adding, id)
+}
 
 // State is a snapshot of a partition's replication state.
 type State struct {
