@@ -123,6 +123,19 @@
 // consumers of a follower up to replica.fetch.wait.max.ms after
 // consumers of the leader.
 //
+// # Reassignment and replication metrics
+//
+// LeaderAndIsr's AddingReplicas and RemovingReplicas are kept: while
+// either is non-empty the partition is being reassigned (Kafka's
+// OngoingReassignmentState), which Manager.ReassigningPartitions counts
+// over led partitions (ReplicaManager ReassigningPartitions). A
+// follower's fetcher counts the record bytes it appends as
+// ReplicationBytesInPerSec, and also ReassignmentBytesInPerSec when this
+// broker is one of the adding replicas (Deps.Meters); the leader's Fetch
+// handler counts what it sends followers as ReplicationBytesOutPerSec,
+// and ReassignmentBytesOutPerSec for adding replicas
+// (Partition.IsAddingReplica).
+//
 // # Log dirs
 //
 // Samsa's log store keeps every partition in one directory, the first of
