@@ -471,7 +471,7 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 	var ctrl controller.Controller
 	var cluster handlers.Cluster
 	if cfg.ZookeeperConnect != "" {
-		z, role, err := openZooKeeper(cfg, log)
+		z, role, err := openZooKeeper(cfg, log, m.Controller())
 		if err != nil {
 			return nil, err
 		}
@@ -916,7 +916,7 @@ func maxIdle(ms int64) time.Duration {
 // UpdateMetadata fills, and the controller role (started once the
 // listeners serve). The inter-broker listener must be advertised, since
 // the controller and the other brokers connect to it.
-func openZooKeeper(cfg *config.Config, log *slog.Logger) (*controller.ZK, *zkcontroller.Controller, error) {
+func openZooKeeper(cfg *config.Config, log *slog.Logger, stats *metrics.ControllerStats) (*controller.ZK, *zkcontroller.Controller, error) {
 	protocols := map[string]string{}
 	for _, pair := range strings.Split(cfg.Values["listener.security.protocol.map"], ",") {
 		if k, v, ok := strings.Cut(strings.TrimSpace(pair), ":"); ok {
@@ -957,7 +957,8 @@ func openZooKeeper(cfg *config.Config, log *slog.Logger) (*controller.ZK, *zkcon
 		AutoLeaderRebalance:                cfg.AutoLeaderRebalanceEnable,
 		LeaderImbalanceCheckInterval:       time.Duration(cfg.LeaderImbalanceCheckIntervalSeconds) * time.Second,
 		LeaderImbalancePerBrokerPercentage: int(cfg.LeaderImbalancePerBrokerPercentage),
-		Logger:                             log})
+		Logger:                             log,
+		Stats:                              stats})
 	z.BlockSource = role.ProducerIDBlock
 	return z, role, nil
 }

@@ -88,6 +88,12 @@ func TestZKReassignmentMetrics(t *testing.T) {
 	if !sawGauge || !sawOut || !sawIn {
 		t.Fatalf("broker 3 joined the ISR before the metrics moved: ReassigningPartitions=1 %v, ReassignmentBytesOut>0 %v, ReassignmentBytesIn>0 %v", sawGauge, sawOut, sawIn)
 	}
+	// The controller timed the AlterPartitionReassignments event
+	// (ControllerStats PartitionReassignmentRateAndTimeMs).
+	ctrlID := metadataFrom(t, rc.brokers[1].Addr()).ControllerID
+	if n := value(ctrlID, "kafka_controller_controllerstats_partitionreassignmentrateandtimems"); n < 1 {
+		t.Errorf("controller %d's PartitionReassignmentRateAndTimeMs count = %v, want at least 1", ctrlID, n)
+	}
 	if g := value(2, gaugeName); g != 0 {
 		t.Errorf("follower 2's ReassigningPartitions = %v, want 0 (only leaders count)", g)
 	}

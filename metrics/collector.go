@@ -157,12 +157,13 @@ var (
 	cpReplicasDesc = d("kafka_cluster_partition_replicascount", "Replicas of the partition (Partition ReplicasCount).", "topic", "partition")
 	cpISRDesc      = d("kafka_cluster_partition_insyncreplicascount", "In-sync replicas of the partition (Partition InSyncReplicasCount).", "topic", "partition")
 
-	ctrlActiveDesc     = d("kafka_controller_kafkacontroller_activecontrollercount", "1 on the broker that is the active controller (KafkaController ActiveControllerCount).")
-	ctrlOfflineDesc    = d("kafka_controller_kafkacontroller_offlinepartitionscount", "Partitions without a leader (KafkaController OfflinePartitionsCount).")
-	ctrlTopicsDesc     = d("kafka_controller_kafkacontroller_globaltopiccount", "Topics in the cluster (KafkaController GlobalTopicCount).")
-	ctrlPartitionsDesc = d("kafka_controller_kafkacontroller_globalpartitioncount", "Partitions in the cluster (KafkaController GlobalPartitionCount).")
-	ctrlBrokersDesc    = d("kafka_controller_kafkacontroller_activebrokercount", "Registered brokers that are not fenced (KafkaController ActiveBrokerCount).")
-	ctrlUncleanDesc    = d("kafka_controller_controllerstats_uncleanleaderelections_total", "Unclean leader elections (ControllerStats UncleanLeaderElectionsPerSec); never on a single node.")
+	ctrlActiveDesc       = d("kafka_controller_kafkacontroller_activecontrollercount", "1 on the broker that is the active controller (KafkaController ActiveControllerCount).")
+	ctrlOfflineDesc      = d("kafka_controller_kafkacontroller_offlinepartitionscount", "Partitions without a leader (KafkaController OfflinePartitionsCount).")
+	ctrlTopicsDesc       = d("kafka_controller_kafkacontroller_globaltopiccount", "Topics in the cluster (KafkaController GlobalTopicCount).")
+	ctrlPartitionsDesc   = d("kafka_controller_kafkacontroller_globalpartitioncount", "Partitions in the cluster (KafkaController GlobalPartitionCount).")
+	ctrlBrokersDesc      = d("kafka_controller_kafkacontroller_activebrokercount", "Registered brokers that are not fenced (KafkaController ActiveBrokerCount).")
+	ctrlUncleanDesc      = d("kafka_controller_controllerstats_uncleanleaderelections_total", "Leaders this broker elected from outside the ISR as controller (ControllerStats UncleanLeaderElectionsPerSec); never on a single node.")
+	ctrlReassignTimeDesc = d("kafka_controller_controllerstats_partitionreassignmentrateandtimems", "Time the controller spent on each partition reassignment event (an AlterPartitionReassignments request or a /admin/reassign_partitions change), in milliseconds (ControllerStats PartitionReassignmentRateAndTimeMs).")
 
 	logSizeDesc     = d("kafka_log_log_size", "Bytes of the partition's log on disk (Log Size).", "topic", "partition")
 	logStartDesc    = d("kafka_log_log_logstartoffset", "The partition's log start offset (Log LogStartOffset).", "topic", "partition")
@@ -339,7 +340,9 @@ func (c *Collector) collectCluster(ch chan<- prometheus.Metric, src Sources) {
 	}
 	gauge(ctrlActiveDesc, active)
 	gauge(ctrlBrokersDesc, float64(len(brokers)))
-	ch <- prometheus.MustNewConstMetric(ctrlUncleanDesc, prometheus.CounterValue, 0)
+	cs := &c.m.controllerStats
+	ch <- prometheus.MustNewConstMetric(ctrlUncleanDesc, prometheus.CounterValue, float64(cs.uncleanLeaderElections.Load()))
+	ch <- histogram(ctrlReassignTimeDesc, &cs.reassignBuckets, cs.reassignMicro.Load())
 
 	var partCount, leaders, urp, underMin, atMin, offlineReplicas, offlineParts, globalParts int
 	topics := src.Controller.Topics()

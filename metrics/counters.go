@@ -208,6 +208,8 @@ type Broker struct {
 	replicationBytesIn, replicationBytesOut   atomic.Uint64
 	reassignmentBytesIn, reassignmentBytesOut atomic.Uint64
 
+	controllerStats ControllerStats
+
 	topicsMu sync.Mutex // serializes writers of topics
 	topics   atomic.Pointer[topicIndex]
 

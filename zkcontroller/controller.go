@@ -17,6 +17,7 @@ import (
 
 	"samsa/controller"
 	"samsa/internal/zkdata"
+	"samsa/metrics"
 )
 
 // Config configures the controller role.
@@ -39,6 +40,10 @@ type Config struct {
 	LeaderImbalanceCheckInterval       time.Duration
 	LeaderImbalancePerBrokerPercentage int
 	Logger                             *slog.Logger
+	// Stats are the ControllerStats metrics this role marks
+	// (UncleanLeaderElectionsPerSec, PartitionReassignmentRateAndTimeMs);
+	// nil: none.
+	Stats *metrics.ControllerStats
 }
 
 // Controller runs the election and, while elected, the controller's work.
@@ -304,10 +309,14 @@ func (c *Controller) handle(ev any) {
 			c.resendStopReplica(e.topic, e.broker)
 		}
 	case evAlterReassignments:
-		e.reply <- c.alterReassignments(e)
+		start := time.Now()
+		res := c.alterReassignments(e)
+		c.cfg.Stats.PartitionReassignment(time.Since(start))
+		e.reply <- res
 	case evListReassignments:
 		e.reply <- c.listReassignments(e.parts)
 	case evZkReassignment:
+		defer func(start time.Time) { c.cfg.Stats.PartitionReassignment(time.Since(start)) }(time.Now())
 		if c.active && e.gen == c.gen {
 			if e.created {
 				c.guard(func() error { _, err := c.processZkReassignment(); return err })
@@ -844,6 +853,7 @@ func (c *Controller) electOffline(tc *topicCtx, p int32) (bool, error) {
 			if leader >= 0 {
 				st.ISR = []int32{leader}
 				c.log.Warn("controller: unclean leader election", "topic", tc.name, "partition", p, "leader", leader)
+				c.cfg.Stats.UncleanLeaderElection()
 			}
 		}
 		if leader < 0 {

@@ -160,6 +160,16 @@
 // deletions from the markers. A broker that does not serve StopReplica
 // (no replica manager) counts as having acknowledged.
 //
+// # Metrics
+//
+// Config.Stats gets Kafka's ControllerStats: UncleanLeaderElectionsPerSec
+// for every leader elected from outside the ISR (offline elections with
+// unclean.leader.election.enable and admin unclean elections), and
+// PartitionReassignmentRateAndTimeMs, the event goroutine's time on each
+// AlterPartitionReassignments request and /admin/reassign_partitions
+// change (Kafka times every event of the AlterPartitionReassignment
+// controller state).
+//
 // # Threads and locking
 //
 // As KafkaController's single event thread: ZooKeeper watches, broker

@@ -124,6 +124,7 @@ func (c *Controller) chooseUnclean(tc *topicCtx, p int32) func(zkdata.PartitionS
 		for _, r := range tc.replicas[p] {
 			if c.isLive(r) {
 				c.log.Warn("controller: unclean leader election", "topic", tc.name, "partition", p, "leader", r)
+				c.cfg.Stats.UncleanLeaderElection()
 				st.Leader, st.ISR = r, []int32{r}
 				st.LeaderRecoveryState = zkdata.LeaderRecovering
 				return st, true
