@@ -349,6 +349,9 @@ func (b *Broker) metricSources() metrics.Sources {
 	src := metrics.Sources{BrokerID: b.cfg.BrokerID, MinInsyncReplicas: b.cfg.MinInsyncReplicas}
 	if st := b.stores.Load(); st != nil {
 		src.Controller, src.Logs, src.Groups = st.ctrl, st.logs, st.groups
+		if st.replicas != nil {
+			src.Replicas = st.replicas
+		}
 	}
 	return src
 }
@@ -495,7 +498,7 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, ex
 	var ctrl controller.Controller
 	var cluster handlers.Cluster
 	if cfg.ZookeeperConnect != "" {
-		z, role, err := openZooKeeper(cfg, log)
+		z, role, err := openZooKeeper(cfg, log, m.Controller())
 		if err != nil {
 			return nil, err
 		}
@@ -564,6 +567,10 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, ex
 	h.Logs = logs
 	// The replica manager serves LeaderAndIsr and StopReplica; until one
 	// names a partition it stays a single node's partition.
+	replicaDeps := replica.Deps{Logs: logs, OpenLog: h.OpenLog, Logger: log}
+	if m != nil {
+		replicaDeps.Meters = m
+	}
 	st.replicas = replica.New(replica.Config{
 		BrokerID:               cfg.BrokerID,
 		ReplicaLagTimeMaxMs:    cfg.ReplicaLagTimeMaxMs,
@@ -578,7 +585,7 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, ex
 		ReplicaSelector:        replicaSelector(cfg.ReplicaSelectorClass),
 		QuotaWindowNum:         cfg.ReplicationQuotaWindowNum,
 		QuotaWindowSize:        time.Duration(cfg.ReplicationQuotaWindowSizeSeconds) * time.Second,
-	}, replica.Deps{Logs: logs, OpenLog: h.OpenLog, Logger: log})
+	}, replicaDeps)
 	if z, ok := ctrl.(*controller.ZK); ok {
 		// The cluster view (brokers' inter-broker addresses, the
 		// controller) and the broker epoch come from ZooKeeper mode's
@@ -957,7 +964,7 @@ func maxIdle(ms int64) time.Duration {
 // UpdateMetadata fills, and the controller role (started once the
 // listeners serve). The inter-broker listener must be advertised, since
 // the controller and the other brokers connect to it.
-func openZooKeeper(cfg *config.Config, log *slog.Logger) (*controller.ZK, *zkcontroller.Controller, error) {
+func openZooKeeper(cfg *config.Config, log *slog.Logger, stats *metrics.ControllerStats) (*controller.ZK, *zkcontroller.Controller, error) {
 	protocols := map[string]string{}
 	for _, pair := range strings.Split(cfg.Values["listener.security.protocol.map"], ",") {
 		if k, v, ok := strings.Cut(strings.TrimSpace(pair), ":"); ok {
@@ -998,7 +1005,8 @@ func openZooKeeper(cfg *config.Config, log *slog.Logger) (*controller.ZK, *zkcon
 		AutoLeaderRebalance:                cfg.AutoLeaderRebalanceEnable,
 		LeaderImbalanceCheckInterval:       time.Duration(cfg.LeaderImbalanceCheckIntervalSeconds) * time.Second,
 		LeaderImbalancePerBrokerPercentage: int(cfg.LeaderImbalancePerBrokerPercentage),
-		Logger:                             log})
+		Logger:                             log,
+		Stats:                              stats})
 	z.BlockSource = role.ProducerIDBlock
 	return z, role, nil
 }

@@ -207,6 +207,15 @@
 //	                            ids handed out; the controller rewrites it
 //	                            conditionally on its version for each
 //	                            AllocateProducerIds.
+//	/isr_change_notification/isr_change_<seq>
+//	                            sequential, {"version":1,"partitions":[{"topic":"t",
+//	                             "partition":0}]}: written by Kafka brokers on an
+//	                            inter.broker.protocol.version below 2.7 after they
+//	                            changed a state znode's ISR themselves; the
+//	                            controller re-reads those states, sends
+//	                            UpdateMetadata and deletes the notification
+//	                            (zkcontroller/isrchange.go). Samsa brokers use
+//	                            AlterPartition and never write one.
 //	/config/changes/config_change_<seq>
 //	                            sequential, {"version":2,"entity_path":"topics/t"};
 //	                            also "users/<u>", "users/<u>/clients/<c>",

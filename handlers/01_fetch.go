@@ -108,13 +108,28 @@ func (h *Handlers) finishFetch(r *protocol.Request, req *kmsg.FetchRequest, sess
 // the BrokerTopicMetrics (Kafka's ReplicaManager marks TotalFetchRequests
 // per partition read and FailedFetchRequests per failed one, and
 // KafkaApis BytesOut with each partition's record bytes).
+//
+// A follower's fetch counts its record bytes as ReplicationBytesOut (and
+// ReassignmentBytesOut when the follower is a replica the partition's
+// reassignment adds), not BytesOut (BrokerTopicStats.updateBytesOut).
 func (h *Handlers) countFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse) {
+	replicaID := fetchReplicaID(req)
 	for i := range resp.Topics {
 		st := &resp.Topics[i]
 		tc := h.topicCounters(req.Version >= 13, st.Topic, st.TopicID)
 		for j := range st.Partitions {
 			sp := &st.Partitions[j]
-			h.Metrics.Fetched(tc, len(sp.RecordBatches), sp.ErrorCode != 0)
+			if replicaID < 0 {
+				h.Metrics.Fetched(tc, len(sp.RecordBatches), sp.ErrorCode != 0)
+				continue
+			}
+			adding := false
+			if len(sp.RecordBatches) > 0 && tc != nil {
+				if p := h.Replicas.Get(tc.Name, sp.Partition); p != nil {
+					adding = p.IsAddingReplica(replicaID)
+				}
+			}
+			h.Metrics.FetchedByFollower(tc, len(sp.RecordBatches), sp.ErrorCode != 0, adding)
 		}
 	}
 }
@@ -212,7 +227,7 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 					var div *replica.Diverging
 					// No records when the leader quota throttles this follower.
 					res = logstore.ReadResult{HighWatermark: p.HighWatermark(), LastStableOffset: p.LastStableOffset(), LogStartOffset: p.LogStartOffset()}
-					div, rerr = rpart.FollowerFetch(replicaID, req.ReplicaState.Epoch, rp.CurrentLeaderEpoch, rp.FetchOffset, rp.LastFetchedEpoch, func() (int, error) {
+					div, rerr = rpart.FollowerFetch(replicaID, req.ReplicaState.Epoch, rp.CurrentLeaderEpoch, rp.FetchOffset, rp.LogStartOffset, rp.LastFetchedEpoch, func() (int, error) {
 						var e error
 						res, e = p.ReadReplica(rp.FetchOffset, int32(n))
 						return len(res.Batches), e

@@ -467,6 +467,45 @@ func TestZKElectLeaders(t *testing.T) {
 		p := leadersOf(m, "uc")[0]
 		return p.Leader == b && slices.Equal(p.ISR, []int32{b})
 	})
+	// KIP-704: the unclean election wrote RECOVERING; b, the new leader,
+	// marks it RECOVERED and says so in the AlterPartition that brings a
+	// back into the ISR, after which the znode has no
+	// leader_recovery_state (Kafka writes it only when not RECOVERED).
+	if rs := c.recoveryState("uc", 0); rs != 1 {
+		t.Fatalf("leader_recovery_state %d after the unclean election, want 1 (RECOVERING)", rs)
+	}
+	c.fill(t, "uc", 20, 100)
+	c.brokers[a].Restart()
+	c.waitAgree("a back in uc-0's ISR", 20*time.Second, func(m *kmsg.MetadataResponse) bool {
+		p := leadersOf(m, "uc")[0]
+		return p.Leader == b && len(p.ISR) == 2
+	})
+	if rs := c.recoveryState("uc", 0); rs != 0 {
+		t.Fatalf("leader_recovery_state %d after the ISR grew, want 0 (RECOVERED)", rs)
+	}
+	cl := c.adminClient(t, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"uc": {0: kgo.NewOffset().AtStart()}}))
+	got := 0
+	for got < 20 {
+		fs := cl.PollFetches(ctxT(t))
+		if err := fs.Err(); err != nil {
+			t.Fatalf("consuming uc after recovery: %v", err)
+		}
+		got += fs.NumRecords()
+	}
+}
+
+// recoveryState reads a partition state znode's leader_recovery_state
+// (0, RECOVERED, when absent, as Kafka's TopicPartitionStateZNode).
+func (c *zkCluster) recoveryState(topic string, p int32) int {
+	c.t.Helper()
+	data, _ := c.get("/brokers/topics/" + topic + "/partitions/" + strconv.Itoa(int(p)) + "/state")
+	var s struct {
+		Recovery int `json:"leader_recovery_state"`
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		c.t.Fatalf("state znode %s-%d: %v", topic, p, err)
+	}
+	return s.Recovery
 }
 
 // leaderElectionTool is compat-tests/bin/kafka-leader-election.sh, which

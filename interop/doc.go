@@ -43,9 +43,11 @@
 //     three brokers (WriteTxnMarkers and KIP-890 AddPartitionsToTxn
 //     verification both ways); Kafka's controller deletes a topic with a
 //     Samsa replica; Samsa takes over from a Kafka leader after kill -9
-//     and hands everything to Kafka in its controlled shutdown; and the
-//     last Kafka broker has every acknowledged record, in order, and every
-//     committed offset.
+//     and hands everything to Kafka in its controlled shutdown; an unclean
+//     election by Kafka's controller (KIP-704) sends the Samsa replica
+//     RECOVERING and Samsa's AlterPartition adding a Kafka follower makes
+//     the state znode RECOVERED; and the last Kafka broker has every
+//     acknowledged record, in order, and every committed offset.
 //   - TestSamsaControllerKafkaReplicas: Samsa is the controller of two
 //     Kafka brokers. Kafka accepts its LeaderAndIsr, UpdateMetadata and
 //     StopReplica (a topic deleted while the cluster goes on), its leaders
@@ -53,7 +55,11 @@
 //     Kafka leader fails over, a Kafka broker with an empty log dir comes
 //     back into every ISR, Kafka's controlled shutdown runs through
 //     Samsa's controller, and after Samsa stops, Kafka (now controller and
-//     coordinator) has the consumer group's offsets Samsa wrote.
+//     coordinator) has the consumer group's offsets Samsa wrote. An ISR
+//     change notification (what a Kafka broker on an IBP below 2.7
+//     writes) reaches every broker's metadata through Samsa's controller,
+//     and Samsa's unclean election of a Kafka leader (RECOVERING) ends
+//     RECOVERED through that leader's AlterPartition.
 //   - TestReplaceKafkaBrokersOneByOne: three Kafka brokers serve an
 //     acks=all producer and a consumer group, and a transactional id
 //     commits and aborts; each broker in turn is stopped (controlled

@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -117,10 +119,68 @@ func TestKafkaControllerSamsaReplicas(t *testing.T) {
 	c.deleteTopic("doomed")
 	c.waitDeleted("doomed", k1, k2, s3)
 
+	// KIP-704 with Kafka's controller: uc-0 on [2 3 1] allows unclean
+	// elections and its ISR is set to [2] by hand (as if 3 and 1 had
+	// fallen behind; Kafka's controller reads the state znode when it
+	// elects). Kafka 2 dies below: the controller elects Samsa uncleanly
+	// and sends it RECOVERING; Samsa leads, and its AlterPartition adding
+	// Kafka 1 says RECOVERED, which the controller writes.
+	c.createTopic("uc", [][]int32{{2, 3, 1}}, map[string]string{"unclean.leader.election.enable": "true"})
+	c.waitAgree("uc replicated", 30*time.Second, all(fullISR("uc", 1, 1, 2, 3), leaderIs("uc", 0, 2)), "uc")
+	ucState := func() (leader int32, isr []int32, recovery int) {
+		data, _, err := c.conn.Get("/kafka/brokers/topics/uc/partitions/0/state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st struct {
+			Leader   int32   `json:"leader"`
+			ISR      []int32 `json:"isr"`
+			Recovery int     `json:"leader_recovery_state"`
+		}
+		if err := json.Unmarshal(data, &st); err != nil {
+			t.Fatalf("uc-0 state %s: %v", data, err)
+		}
+		return st.Leader, st.ISR, st.Recovery
+	}
+	{
+		data, zst, err := c.conn.Get("/kafka/brokers/topics/uc/partitions/0/state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st map[string]any
+		if err := json.Unmarshal(data, &st); err != nil {
+			t.Fatal(err)
+		}
+		st["isr"] = []int32{2}
+		data, _ = json.Marshal(st)
+		if _, err := c.conn.Set("/kafka/brokers/topics/uc/partitions/0/state", data, zst.Version); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// kill -9 of p0's Kafka leader: Kafka's controller elects Samsa, which
 	// has what it fetched from Kafka.
 	c.kill(2)
 	c.waitAgree("samsa leads p0 after kafka-2 died", 30*time.Second, leaderIs(topic, 0, 3), topic)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		leader, isr, recovery := ucState()
+		if leader == 3 && recovery == 0 && slices.Contains(isr, 1) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("uc-0 after the unclean election: leader %d ISR %v leader_recovery_state %d, want leader 3, ISR with 1, RECOVERED", leader, isr, recovery)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !slices.ContainsFunc(strings.Split(s3.output(), "\n"), func(l string) bool {
+		return strings.Contains(l, "marked RECOVERING") && strings.Contains(l, "uc-0")
+	}) {
+		t.Error("samsa-3 did not get LeaderAndIsr with RECOVERING for uc-0 from Kafka's controller")
+	}
+	ucAcked := newAckedLog()
+	ucAcked.produceSync(t, producer(t, []string{k1.Addr()}), "uc", []int32{0}, 10)
+	consumeAll(t, []string{s3.Addr()}, "uc", ucAcked)
 	acked.produceSync(t, producer(t, []string{k1.Addr()}), topic, []int32{0, 1, 2}, 30)
 
 	// Samsa's controlled shutdown, run by Kafka's controller: Kafka 1
@@ -170,6 +230,59 @@ func TestSamsaControllerKafkaReplicas(t *testing.T) {
 	c.deleteTopic("doomed")
 	c.waitDeleted("doomed", c.node(1), k2, s3)
 
+	// KIP-704 and ISR change notifications with Samsa's controller:
+	// uc-0 on [1 2 3] allows unclean elections; its ISR is set to [1] by
+	// hand with an /isr_change_notification znode, as a Kafka broker on
+	// an IBP below 2.7 does, so Samsa's controller re-reads it. When
+	// Kafka 1 dies below, Samsa's controller elects Kafka 2 uncleanly
+	// (RECOVERING); Kafka 2's AlterPartition adding Samsa 3 says
+	// RECOVERED.
+	c.createTopic("uc", [][]int32{{1, 2, 3}}, map[string]string{"unclean.leader.election.enable": "true"})
+	c.waitAgree("uc replicated", 30*time.Second, all(fullISR("uc", 1, 1, 2, 3), leaderIs("uc", 0, 1)), "uc")
+	const ucPath = "/kafka/brokers/topics/uc/partitions/0/state"
+	ucState := func() (leader int32, isr []int32, recovery int) {
+		data, _, err := c.conn.Get(ucPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st struct {
+			Leader   int32   `json:"leader"`
+			ISR      []int32 `json:"isr"`
+			Recovery int     `json:"leader_recovery_state"`
+		}
+		if err := json.Unmarshal(data, &st); err != nil {
+			t.Fatalf("uc-0 state %s: %v", data, err)
+		}
+		return st.Leader, st.ISR, st.Recovery
+	}
+	{
+		data, zst, err := c.conn.Get(ucPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st map[string]any
+		if err := json.Unmarshal(data, &st); err != nil {
+			t.Fatal(err)
+		}
+		st["isr"] = []int32{1}
+		data, _ = json.Marshal(st)
+		if _, err := c.conn.Set(ucPath, data, zst.Version); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.conn.Create("/kafka/isr_change_notification/isr_change_", []byte(`{"version":1,"partitions":[{"topic":"uc","partition":0}]}`),
+			zk.FlagSequence, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.waitAgree("uc-0's ISR [1] from the notification", 15*time.Second, func(m *kmsg.MetadataResponse) bool {
+		for _, tp := range m.Topics {
+			if *tp.Topic == "uc" && len(tp.Partitions) == 1 {
+				return slices.Equal(tp.Partitions[0].ISR, []int32{1})
+			}
+		}
+		return false
+	}, "uc")
+
 	// kill -9 of Kafka 1: Samsa's controller elects Kafka 2 for p0 and
 	// takes 1 out of every ISR.
 	c.kill(1)
@@ -187,6 +300,23 @@ func TestSamsaControllerKafkaReplicas(t *testing.T) {
 		return true
 	}, topic)
 	acked.produceSync(t, producer(t, c.seeds()), topic, []int32{0, 1, 2}, 40)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		leader, isr, recovery := ucState()
+		if leader == 2 && recovery == 0 && slices.Contains(isr, 3) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("uc-0 after the unclean election: leader %d ISR %v leader_recovery_state %d, want leader 2, ISR with 3, RECOVERED", leader, isr, recovery)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(s3.output(), "unclean leader election") {
+		t.Error("samsa-3's controller logged no unclean leader election")
+	}
+	ucAcked := newAckedLog()
+	ucAcked.produceSync(t, producer(t, c.seeds()), "uc", []int32{0}, 10)
+	consumeAll(t, []string{s3.Addr()}, "uc", ucAcked)
 
 	// A Kafka broker 1 with an empty log dir: Kafka 2 (p0, p1) and Samsa
 	// (p2) leaders add it back to the ISR through Samsa's controller.

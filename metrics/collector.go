@@ -32,6 +32,17 @@ type Sources struct {
 	Controller        controller.Controller
 	Logs              *logstore.Store
 	Groups            *groups.Coordinator
+	// Replicas is the replica manager (cluster mode), for
+	// ReplicaManager's ReassigningPartitions; nil: 0.
+	Replicas ReplicaCounts
+}
+
+// ReplicaCounts is what the collector asks the replica manager
+// (replica.Manager implements it).
+type ReplicaCounts interface {
+	// ReassigningPartitions is the number of partitions this broker
+	// leads that are being reassigned.
+	ReassigningPartitions() int
 }
 
 // Collector is the prometheus.Collector of a broker: the counters of
@@ -117,6 +128,12 @@ var (
 		return out
 	}()
 
+	// The replication meters exist only for all topics.
+	replBytesInDesc      = d("kafka_server_brokertopicmetrics_replicationbytesin_total", "Record bytes followers on this broker appended from their leaders (BrokerTopicMetrics ReplicationBytesInPerSec).")
+	replBytesOutDesc     = d("kafka_server_brokertopicmetrics_replicationbytesout_total", "Record bytes this broker sent to followers (BrokerTopicMetrics ReplicationBytesOutPerSec).")
+	reassignBytesInDesc  = d("kafka_server_brokertopicmetrics_reassignmentbytesin_total", "Record bytes appended from leaders by replicas a reassignment adds (BrokerTopicMetrics ReassignmentBytesInPerSec).")
+	reassignBytesOutDesc = d("kafka_server_brokertopicmetrics_reassignmentbytesout_total", "Record bytes this broker sent to replicas a reassignment adds (BrokerTopicMetrics ReassignmentBytesOutPerSec).")
+
 	reqTotalDesc  = d("kafka_network_requestmetrics_requests_total", "Requests by API and version (RequestMetrics RequestsPerSec).", "request", "version")
 	reqErrorsDesc = d("kafka_network_requestmetrics_errors_total", "Error codes in responses, NONE included (RequestMetrics ErrorsPerSec).", "request", "error")
 	reqTimeDesc   = d("kafka_network_requestmetrics_totaltimems", "Time from a request's decoding to its response, in milliseconds (RequestMetrics TotalTimeMs).", "request")
@@ -132,7 +149,7 @@ var (
 	rmUnderMinDesc   = d("kafka_server_replicamanager_underminisrpartitioncount", "Led partitions with fewer in-sync replicas than min.insync.replicas (ReplicaManager UnderMinIsrPartitionCount).")
 	rmAtMinDesc      = d("kafka_server_replicamanager_atminisrpartitioncount", "Led partitions with exactly min.insync.replicas in-sync replicas (ReplicaManager AtMinIsrPartitionCount).")
 	rmOfflineDesc    = d("kafka_server_replicamanager_offlinereplicacount", "Replicas on this broker whose log is unavailable (ReplicaManager OfflineReplicaCount).")
-	rmReassignDesc   = d("kafka_server_replicamanager_reassigningpartitions", "Partitions being reassigned (ReplicaManager ReassigningPartitions).")
+	rmReassignDesc   = d("kafka_server_replicamanager_reassigningpartitions", "Partitions this broker leads that are being reassigned (ReplicaManager ReassigningPartitions).")
 
 	cpURDesc       = d("kafka_cluster_partition_underreplicated", "1 when the partition is under-replicated (Partition UnderReplicated).", "topic", "partition")
 	cpUnderMinDesc = d("kafka_cluster_partition_underminisr", "1 when the partition has fewer in-sync replicas than min.insync.replicas (Partition UnderMinIsr).", "topic", "partition")
@@ -140,12 +157,13 @@ var (
 	cpReplicasDesc = d("kafka_cluster_partition_replicascount", "Replicas of the partition (Partition ReplicasCount).", "topic", "partition")
 	cpISRDesc      = d("kafka_cluster_partition_insyncreplicascount", "In-sync replicas of the partition (Partition InSyncReplicasCount).", "topic", "partition")
 
-	ctrlActiveDesc     = d("kafka_controller_kafkacontroller_activecontrollercount", "1 on the broker that is the active controller (KafkaController ActiveControllerCount).")
-	ctrlOfflineDesc    = d("kafka_controller_kafkacontroller_offlinepartitionscount", "Partitions without a leader (KafkaController OfflinePartitionsCount).")
-	ctrlTopicsDesc     = d("kafka_controller_kafkacontroller_globaltopiccount", "Topics in the cluster (KafkaController GlobalTopicCount).")
-	ctrlPartitionsDesc = d("kafka_controller_kafkacontroller_globalpartitioncount", "Partitions in the cluster (KafkaController GlobalPartitionCount).")
-	ctrlBrokersDesc    = d("kafka_controller_kafkacontroller_activebrokercount", "Registered brokers that are not fenced (KafkaController ActiveBrokerCount).")
-	ctrlUncleanDesc    = d("kafka_controller_controllerstats_uncleanleaderelections_total", "Unclean leader elections (ControllerStats UncleanLeaderElectionsPerSec); never on a single node.")
+	ctrlActiveDesc       = d("kafka_controller_kafkacontroller_activecontrollercount", "1 on the broker that is the active controller (KafkaController ActiveControllerCount).")
+	ctrlOfflineDesc      = d("kafka_controller_kafkacontroller_offlinepartitionscount", "Partitions without a leader (KafkaController OfflinePartitionsCount).")
+	ctrlTopicsDesc       = d("kafka_controller_kafkacontroller_globaltopiccount", "Topics in the cluster (KafkaController GlobalTopicCount).")
+	ctrlPartitionsDesc   = d("kafka_controller_kafkacontroller_globalpartitioncount", "Partitions in the cluster (KafkaController GlobalPartitionCount).")
+	ctrlBrokersDesc      = d("kafka_controller_kafkacontroller_activebrokercount", "Registered brokers that are not fenced (KafkaController ActiveBrokerCount).")
+	ctrlUncleanDesc      = d("kafka_controller_controllerstats_uncleanleaderelections_total", "Leaders this broker elected from outside the ISR as controller (ControllerStats UncleanLeaderElectionsPerSec); never on a single node.")
+	ctrlReassignTimeDesc = d("kafka_controller_controllerstats_partitionreassignmentrateandtimems", "Time the controller spent on each partition reassignment event (an AlterPartitionReassignments request or a /admin/reassign_partitions change), in milliseconds (ControllerStats PartitionReassignmentRateAndTimeMs).")
 
 	logSizeDesc     = d("kafka_log_log_size", "Bytes of the partition's log on disk (Log Size).", "topic", "partition")
 	logStartDesc    = d("kafka_log_log_logstartoffset", "The partition's log start offset (Log LogStartOffset).", "topic", "partition")
@@ -211,6 +229,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descs[6], float64(tc.FailedFetchRequests.Load()), lv...)
 	}
 	btm(&m.all, btmAllDescs[:])
+	counter(replBytesInDesc, float64(m.replicationBytesIn.Load()))
+	counter(replBytesOutDesc, float64(m.replicationBytesOut.Load()))
+	counter(reassignBytesInDesc, float64(m.reassignmentBytesIn.Load()))
+	counter(reassignBytesOutDesc, float64(m.reassignmentBytesOut.Load()))
 	for _, tc := range m.topics.Load().byID {
 		btm(tc, btmDescs[:], tc.Name)
 	}
@@ -318,7 +340,9 @@ func (c *Collector) collectCluster(ch chan<- prometheus.Metric, src Sources) {
 	}
 	gauge(ctrlActiveDesc, active)
 	gauge(ctrlBrokersDesc, float64(len(brokers)))
-	ch <- prometheus.MustNewConstMetric(ctrlUncleanDesc, prometheus.CounterValue, 0)
+	cs := &c.m.controllerStats
+	ch <- prometheus.MustNewConstMetric(ctrlUncleanDesc, prometheus.CounterValue, float64(cs.uncleanLeaderElections.Load()))
+	ch <- histogram(ctrlReassignTimeDesc, &cs.reassignBuckets, cs.reassignMicro.Load())
 
 	var partCount, leaders, urp, underMin, atMin, offlineReplicas, offlineParts, globalParts int
 	topics := src.Controller.Topics()
@@ -395,7 +419,11 @@ func (c *Collector) collectCluster(ch chan<- prometheus.Metric, src Sources) {
 	gauge(rmUnderMinDesc, float64(underMin))
 	gauge(rmAtMinDesc, float64(atMin))
 	gauge(rmOfflineDesc, float64(offlineReplicas))
-	gauge(rmReassignDesc, 0)
+	reassigning := 0
+	if src.Replicas != nil {
+		reassigning = src.Replicas.ReassigningPartitions()
+	}
+	gauge(rmReassignDesc, float64(reassigning))
 	gauge(ctrlOfflineDesc, float64(offlineParts*int(active)))
 	gauge(ctrlTopicsDesc, float64(len(topics))*active)
 	gauge(ctrlPartitionsDesc, float64(globalParts)*active)

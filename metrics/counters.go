@@ -65,6 +65,41 @@ func (m *Broker) Fetched(tc *TopicCounters, bytes int, failed bool) {
 	}
 }
 
+// FetchedByFollower counts one partition of a follower's fetch that
+// sent bytes record bytes (Kafka's BrokerTopicStats.updateBytesOut with
+// isFollower): TotalFetchRequests (and FailedFetchRequests) as any fetch,
+// but the bytes go to ReplicationBytesOutPerSec, not BytesOutPerSec, and
+// also to ReassignmentBytesOutPerSec when the follower is a replica the
+// partition's reassignment adds.
+func (m *Broker) FetchedByFollower(tc *TopicCounters, bytes int, failed, reassignment bool) {
+	if tc != nil {
+		tc.TotalFetchRequests.Add(1)
+		if failed {
+			tc.FailedFetchRequests.Add(1)
+		}
+	}
+	m.all.TotalFetchRequests.Add(1)
+	if failed {
+		m.all.FailedFetchRequests.Add(1)
+	}
+	m.replicationBytesOut.Add(uint64(bytes))
+	if reassignment {
+		m.reassignmentBytesOut.Add(uint64(bytes))
+	}
+}
+
+// ReplicationBytesIn counts record bytes a follower appended from its
+// leader (ReplicationBytesInPerSec) and, with reassignment, the follower
+// being a replica the reassignment adds, ReassignmentBytesInPerSec
+// (ReplicaFetcherThread.processPartitionData). It implements
+// replica.ReplicationMeters.
+func (m *Broker) ReplicationBytesIn(bytes int, reassignment bool) {
+	m.replicationBytesIn.Add(uint64(bytes))
+	if reassignment {
+		m.reassignmentBytesIn.Add(uint64(bytes))
+	}
+}
+
 // topicIndex is an immutable snapshot of the per-topic counters, by id
 // and by name (Fetch and Produce before v13 name topics, v13+ give ids).
 type topicIndex struct {
@@ -166,6 +201,14 @@ type listenerCounters struct {
 // it is safe for concurrent use.
 type Broker struct {
 	all TopicCounters
+	// Replication meters, all topics only (Kafka registers them only on
+	// BrokerTopicStats.allTopicsStats): record bytes a follower appended
+	// from its leader / a leader sent to followers, and the part of each
+	// for replicas a reassignment adds.
+	replicationBytesIn, replicationBytesOut   atomic.Uint64
+	reassignmentBytesIn, reassignmentBytesOut atomic.Uint64
+
+	controllerStats ControllerStats
 
 	topicsMu sync.Mutex // serializes writers of topics
 	topics   atomic.Pointer[topicIndex]

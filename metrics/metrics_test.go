@@ -177,3 +177,50 @@ func TestCountAnyErrorsNested(t *testing.T) {
 		t.Errorf("NONE %d, INVALID_TXN_STATE %d; want 2 and 2 (top level + one partition, two partitions)", none, bad)
 	}
 }
+
+// TestReplicationMeters: a follower's fetch counts as a fetch request
+// but its bytes go to ReplicationBytesOut (and ReassignmentBytesOut for
+// an adding replica), not BytesOut; the follower side's bytes go to
+// ReplicationBytesIn / ReassignmentBytesIn; all four have no topic label
+// (Kafka registers them on allTopicsStats only).
+func TestReplicationMeters(t *testing.T) {
+	m := New()
+	a := m.Topic(controller.TopicID{1}, "a")
+	m.FetchedByFollower(a, 100, false, false)
+	m.FetchedByFollower(a, 30, false, true)
+	m.FetchedByFollower(a, 0, true, false)
+	m.ReplicationBytesIn(40, false)
+	m.ReplicationBytesIn(5, true)
+	c := NewCollector(m, func() Sources { return Sources{} })
+	want := `
+# HELP kafka_server_brokertopicmetrics_bytesout_total Record batch bytes sent by fetch requests (BrokerTopicMetrics BytesOutPerSec).
+# TYPE kafka_server_brokertopicmetrics_bytesout_total counter
+kafka_server_brokertopicmetrics_bytesout_total 0
+kafka_server_brokertopicmetrics_bytesout_total{topic="a"} 0
+# HELP kafka_server_brokertopicmetrics_totalfetchrequests_total Partitions of fetch requests (BrokerTopicMetrics TotalFetchRequestsPerSec).
+# TYPE kafka_server_brokertopicmetrics_totalfetchrequests_total counter
+kafka_server_brokertopicmetrics_totalfetchrequests_total 3
+kafka_server_brokertopicmetrics_totalfetchrequests_total{topic="a"} 3
+# HELP kafka_server_brokertopicmetrics_replicationbytesout_total Record bytes this broker sent to followers (BrokerTopicMetrics ReplicationBytesOutPerSec).
+# TYPE kafka_server_brokertopicmetrics_replicationbytesout_total counter
+kafka_server_brokertopicmetrics_replicationbytesout_total 130
+# HELP kafka_server_brokertopicmetrics_reassignmentbytesout_total Record bytes this broker sent to replicas a reassignment adds (BrokerTopicMetrics ReassignmentBytesOutPerSec).
+# TYPE kafka_server_brokertopicmetrics_reassignmentbytesout_total counter
+kafka_server_brokertopicmetrics_reassignmentbytesout_total 30
+# HELP kafka_server_brokertopicmetrics_replicationbytesin_total Record bytes followers on this broker appended from their leaders (BrokerTopicMetrics ReplicationBytesInPerSec).
+# TYPE kafka_server_brokertopicmetrics_replicationbytesin_total counter
+kafka_server_brokertopicmetrics_replicationbytesin_total 45
+# HELP kafka_server_brokertopicmetrics_reassignmentbytesin_total Record bytes appended from leaders by replicas a reassignment adds (BrokerTopicMetrics ReassignmentBytesInPerSec).
+# TYPE kafka_server_brokertopicmetrics_reassignmentbytesin_total counter
+kafka_server_brokertopicmetrics_reassignmentbytesin_total 5
+`
+	names := []string{"kafka_server_brokertopicmetrics_bytesout_total", "kafka_server_brokertopicmetrics_totalfetchrequests_total",
+		"kafka_server_brokertopicmetrics_replicationbytesout_total", "kafka_server_brokertopicmetrics_reassignmentbytesout_total",
+		"kafka_server_brokertopicmetrics_replicationbytesin_total", "kafka_server_brokertopicmetrics_reassignmentbytesin_total"}
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), names...); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(1000, func() { m.FetchedByFollower(a, 10, false, true); m.ReplicationBytesIn(10, true) }); n != 0 {
+		t.Fatalf("%v allocations per replication count, want 0", n)
+	}
+}

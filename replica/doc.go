@@ -63,6 +63,17 @@
 // while the controller is unreachable, and applied only from the
 // controller's answer (its ISR and partition epoch), never locally.
 //
+// Leader recovery state (KIP-704): a follower keeps the state
+// LeaderAndIsr (v6+) gives it; a leader is RECOVERED from the moment it
+// becomes leader, even when the controller elected it uncleanly and sent
+// RECOVERING (Kafka 3.9's Partition.makeLeader: there is no recovery to
+// do, the log is just truncated by the followers), and every
+// AlterPartition it sends carries its state, which is how the
+// controller's znode goes back to RECOVERED. Fetches and ISR changes are
+// not restricted while RECOVERING, as in Kafka 3.9. An AlterPartition
+// answer with a state other than 0 or 1 is treated as
+// UNKNOWN_SERVER_ERROR and sent again (AlterPartitionManager).
+//
 // Follower: a fetcher goroutine per (leader, hash(partition) modulo
 // num.replica.fetchers) first truncates every partition new to it: it
 // sends OffsetForLeaderEpoch with its latest epoch and cuts its log at
@@ -90,15 +101,14 @@
 // does: only the leader names one, only for consumers, never when the
 // client's rack is empty or the leader is in it; candidates are the
 // followers in the ISR whose log end offset (from their last fetch) is at
-// or past the fetch offset and whose broker is live in the metadata
+// or past the fetch offset, whose log start offset (the LogStartOffset
+// their last Fetch carried; unknown passes) is at or below it, and whose
+// broker is live in the metadata
 // cache with that broker.rack; the most caught-up wins (largest log end
 // offset, then most recently caught up, then highest id:
 // ReplicaView.comparator). Such an answer carries no records and the
 // leader's high watermark, last stable offset and log start offset, and
-// goes out at once (no min_bytes wait). Kafka also requires the
-// follower's log start offset at or below the fetch offset; Samsa's
-// leader does not track followers' log start offsets, so that check is
-// missing.
+// goes out at once (no min_bytes wait).
 //
 // Any replica serves consumer fetches v11+ (Kafka's
 // FetchParams.fetchOnlyLeader is false once a fetch carries client
@@ -112,6 +122,19 @@
 // the leader's high watermark one fetch later, so records reach
 // consumers of a follower up to replica.fetch.wait.max.ms after
 // consumers of the leader.
+//
+// # Reassignment and replication metrics
+//
+// LeaderAndIsr's AddingReplicas and RemovingReplicas are kept: while
+// either is non-empty the partition is being reassigned (Kafka's
+// OngoingReassignmentState), which Manager.ReassigningPartitions counts
+// over led partitions (ReplicaManager ReassigningPartitions). A
+// follower's fetcher counts the record bytes it appends as
+// ReplicationBytesInPerSec, and also ReassignmentBytesInPerSec when this
+// broker is one of the adding replicas (Deps.Meters); the leader's Fetch
+// handler counts what it sends followers as ReplicationBytesOutPerSec,
+// and ReassignmentBytesOutPerSec for adding replicas
+// (Partition.IsAddingReplica).
 //
 // # Log dirs
 //

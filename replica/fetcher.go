@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sync"
 	"time"
 
@@ -452,6 +453,9 @@ func (f *fetcher) processPartition(st *fetchState, rp *kmsg.FetchResponseTopicPa
 				f.m.log.Error("replica: appending fetched batches", "partition", p.TP.String(), "err", err)
 				live.truncating, live.delayUntil = true, time.Now().Add(f.backoff())
 				return
+			}
+			if mt := f.m.deps.Meters; mt != nil {
+				mt.ReplicationBytesIn(len(rp.RecordBatches), p.reassigningLocked() && slices.Contains(p.adding, f.m.cfg.BrokerID))
 			}
 		}
 		if rp.HighWatermark >= 0 {

@@ -76,6 +76,37 @@ type Deps struct {
 	Logger  *slog.Logger
 	// Now is the clock (tests inject one); nil: time.Now.
 	Now func() time.Time
+	// Meters counts the follower side's replication bytes; nil: not
+	// counted.
+	Meters ReplicationMeters
+}
+
+// ReplicationMeters are the all-topics BrokerTopicMetrics a follower
+// marks for the record bytes it fetches (metrics.Broker implements it).
+type ReplicationMeters interface {
+	// ReplicationBytesIn counts bytes appended from the leader
+	// (ReplicationBytesInPerSec) and, with reassignment, also
+	// ReassignmentBytesInPerSec: this broker is a replica the partition's
+	// reassignment adds (ReplicaFetcherThread.processPartitionData).
+	ReplicationBytesIn(bytes int, reassignment bool)
+}
+
+// ReassigningPartitions is ReplicaManager's ReassigningPartitions gauge:
+// the partitions this broker leads that are being reassigned (the last
+// LeaderAndIsr named adding or removing replicas).
+func (m *Manager) ReassigningPartitions() int {
+	if m == nil {
+		return 0
+	}
+	n := 0
+	for _, p := range m.Partitions() {
+		p.mu.RLock()
+		if p.role == RoleLeader && p.reassigningLocked() {
+			n++
+		}
+		p.mu.RUnlock()
+	}
+	return n
 }
 
 // Manager is the broker's replica manager (Kafka's ReplicaManager): the
@@ -427,6 +458,7 @@ func (m *Manager) apply(p *Partition, topicID [16]byte, st kmsg.LeaderAndISRRequ
 	p.controllerEpoch = controllerEpoch
 	p.leader, p.leaderEpoch, p.partitionEpoch = st.Leader, st.LeaderEpoch, st.ZKVersion
 	p.replicas, p.isr = slices.Clone(st.Replicas), slices.Clone(st.ISR)
+	p.adding, p.removing = slices.Clone(st.AddingReplicas), slices.Clone(st.RemovingReplicas)
 	p.pendingISR = nil
 	p.log.SetReplicated(true, hw)
 	var err error
@@ -442,6 +474,10 @@ func (m *Manager) apply(p *Partition, topicID [16]byte, st kmsg.LeaderAndISRRequ
 			p.leaderTerm++
 		}
 		p.role = RoleLeader
+		if st.LeaderRecoveryState == 1 {
+			m.log.Info("replica: partition was marked RECOVERING (unclean election); marking it RECOVERED", "partition", p.TP.String(), "leader_epoch", st.LeaderEpoch)
+		}
+		p.leaderRecoveryState = 0 // RECOVERED: Partition.makeLeader
 		now := m.nowMs()
 		p.stateMu.Lock()
 		p.followers = map[int32]*followerState{}
@@ -449,7 +485,7 @@ func (m *Manager) apply(p *Partition, topicID [16]byte, st kmsg.LeaderAndISRRequ
 			if id == m.cfg.BrokerID {
 				continue
 			}
-			fs := &followerState{leo: -1, brokerEpoch: -1}
+			fs := &followerState{leo: -1, brokerEpoch: -1, logStart: -1}
 			if slices.Contains(p.isr, id) {
 				fs.lastCaughtUpMs = now
 			}
@@ -462,6 +498,7 @@ func (m *Manager) apply(p *Partition, topicID [16]byte, st kmsg.LeaderAndISRRequ
 		m.log.Info("replica: became leader", "partition", p.TP.String(), "leader_epoch", st.LeaderEpoch, "isr", st.ISR, "log_end_offset", p.leaderEpochStartOffset, "high_watermark", p.log.HighWatermark())
 	} else {
 		p.role = RoleFollower
+		p.leaderRecoveryState = st.LeaderRecoveryState
 		p.stateMu.Lock()
 		p.followers = map[int32]*followerState{}
 		p.stateMu.Unlock()
@@ -634,7 +671,10 @@ type alterItem struct {
 	topicID        [16]byte
 	leaderEpoch    int32
 	partitionEpoch int32
-	isr            []isrMember
+	// leaderRecoveryState is the partition's (KIP-704), sent from
+	// AlterPartition v1 on.
+	leaderRecoveryState int8
+	isr                 []isrMember
 }
 
 type isrMember struct {
@@ -702,7 +742,7 @@ func (m *Manager) alterLoop() {
 				for _, rt := range resp.Topics {
 					for _, rp := range rt.Partitions {
 						if rp.Partition == it.p.Partition {
-							retry = it.p.applyAlterResult(it.leaderEpoch, rp.ErrorCode, rp.LeaderEpoch, rp.ISR, rp.PartitionEpoch)
+							retry = it.p.applyAlterResult(it.leaderEpoch, rp.ErrorCode, rp.LeaderEpoch, rp.ISR, rp.PartitionEpoch, rp.LeaderRecoveryState)
 						}
 					}
 				}
@@ -735,6 +775,7 @@ func (m *Manager) sendAlter(conn *brokerConn, it alterItem) (*kmsg.AlterPartitio
 	rp.Partition = it.p.Partition
 	rp.LeaderEpoch = it.leaderEpoch
 	rp.PartitionEpoch = it.partitionEpoch
+	rp.LeaderRecoveryState = it.leaderRecoveryState
 	for _, mbr := range it.isr {
 		rp.NewISR = append(rp.NewISR, mbr.id)
 		e := kmsg.NewAlterPartitionRequestTopicPartitionNewEpochISR()

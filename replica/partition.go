@@ -55,6 +55,11 @@ type followerState struct {
 	lastFetchLeaderLEO int64
 	lastFetchMs        int64
 	brokerEpoch        int64 // from the follower's Fetch ReplicaState (-1 unknown)
+	// logStart is the follower's log start offset from its last Fetch
+	// (the partition's LogStartOffset field; -1 unknown, Kafka's
+	// UnifiedLog.UnknownOffset), which RackAwareReplicaSelector needs at
+	// or below a consumer's fetch offset (KIP-392).
+	logStart int64
 }
 
 // Partition is this broker's replica of one partition (Kafka's
@@ -81,6 +86,18 @@ type Partition struct {
 	controllerEpoch int32
 	replicas        []int32
 	isr             []int32
+	// adding and removing are LeaderAndIsr's AddingReplicas and
+	// RemovingReplicas: while either is non-empty the partition is being
+	// reassigned (Kafka's OngoingReassignmentState).
+	adding, removing []int32
+	// leaderRecoveryState is KIP-704's LeaderRecoveryState
+	// (zkdata.LeaderRecovered 0, LeaderRecovering 1): as a follower the
+	// one LeaderAndIsr carries; as leader always RECOVERED (Kafka 3.9's
+	// Partition.makeLeader marks a RECOVERING partition RECOVERED at
+	// once, there being no recovery to do), then what the controller's
+	// AlterPartition answers say. It goes out with every AlterPartition,
+	// which is how the controller learns RECOVERED.
+	leaderRecoveryState int8
 	// pendingISR is the ISR of an AlterPartition in flight (nil: none).
 	// While it is in flight the high watermark counts the larger of the
 	// two sets (Kafka's maximalIsr) and no other change is proposed.
@@ -103,6 +120,19 @@ type Partition struct {
 // Log is the partition's log.
 func (p *Partition) Log() *logstore.Partition { return p.log }
 
+// reassigningLocked is Kafka's Partition.isReassigning: the last
+// LeaderAndIsr named adding or removing replicas. mu is held.
+func (p *Partition) reassigningLocked() bool { return len(p.adding) > 0 || len(p.removing) > 0 }
+
+// IsAddingReplica is Kafka's Partition.isAddingReplica: id is one of the
+// replicas a reassignment in progress adds. Its fetches count as
+// ReassignmentBytesOutPerSec on the leader.
+func (p *Partition) IsAddingReplica(id int32) bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return slices.Contains(p.adding, id)
+}
+
 // State is a snapshot of a partition's replication state.
 type State struct {
 	Role           Role
@@ -111,6 +141,8 @@ type State struct {
 	PartitionEpoch int32
 	Replicas, ISR  []int32
 	TopicID        [16]byte
+	// LeaderRecoveryState is KIP-704's state (0 RECOVERED, 1 RECOVERING).
+	LeaderRecoveryState int8
 }
 
 // State returns a snapshot (copies of the lists).
@@ -118,7 +150,8 @@ func (p *Partition) State() State {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return State{Role: p.role, Leader: p.leader, LeaderEpoch: p.leaderEpoch, PartitionEpoch: p.partitionEpoch,
-		Replicas: slices.Clone(p.replicas), ISR: slices.Clone(p.isr), TopicID: p.topicID}
+		Replicas: slices.Clone(p.replicas), ISR: slices.Clone(p.isr), TopicID: p.topicID,
+		LeaderRecoveryState: p.leaderRecoveryState}
 }
 
 // checkEpochLocked applies Kafka's fencing of a request's current leader
@@ -275,7 +308,7 @@ func (p *Partition) LeaderEpoch() int32 {
 // caller then answers no records). Errors: NOT_LEADER_OR_FOLLOWER,
 // FENCED/UNKNOWN_LEADER_EPOCH, REPLICA_NOT_AVAILABLE for a broker that is
 // not a replica.
-func (p *Partition) FollowerFetch(replicaID int32, brokerEpoch int64, currentLeaderEpoch int32, fetchOffset int64, lastFetchedEpoch int32, read func() (int, error)) (*Diverging, error) {
+func (p *Partition) FollowerFetch(replicaID int32, brokerEpoch int64, currentLeaderEpoch int32, fetchOffset, logStartOffset int64, lastFetchedEpoch int32, read func() (int, error)) (*Diverging, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if err := p.checkEpochLocked(currentLeaderEpoch); err != nil {
@@ -318,10 +351,10 @@ func (p *Partition) FollowerFetch(replicaID int32, brokerEpoch int64, currentLea
 	p.stateMu.Lock()
 	st := p.followers[replicaID]
 	if st == nil {
-		st = &followerState{leo: -1}
+		st = &followerState{leo: -1, logStart: -1}
 		p.followers[replicaID] = st
 	}
-	updateFollowerFetchState(st, fetchOffset, leaderLEO, now, brokerEpoch)
+	updateFollowerFetchState(st, fetchOffset, logStartOffset, leaderLEO, now, brokerEpoch)
 	expand := p.pendingISR == nil && !slices.Contains(p.isr, replicaID) && p.inSyncLocked(st)
 	p.stateMu.Unlock()
 	p.maybeIncrementHWLocked()
@@ -358,13 +391,14 @@ func (p *Partition) inSyncLocked(st *followerState) bool {
 // follower fetching at or past the leader's log end is caught up now; one
 // fetching at or past the leader's log end of its previous fetch was
 // caught up at that previous fetch.
-func updateFollowerFetchState(st *followerState, fetchOffset, leaderLEO, nowMs, brokerEpoch int64) {
+func updateFollowerFetchState(st *followerState, fetchOffset, logStartOffset, leaderLEO, nowMs, brokerEpoch int64) {
 	if fetchOffset >= leaderLEO {
 		st.lastCaughtUpMs = max(st.lastCaughtUpMs, nowMs)
 	} else if fetchOffset >= st.lastFetchLeaderLEO {
 		st.lastCaughtUpMs = max(st.lastCaughtUpMs, st.lastFetchMs)
 	}
 	st.leo = fetchOffset
+	st.logStart = logStartOffset
 	st.lastFetchLeaderLEO = leaderLEO
 	st.lastFetchMs = nowMs
 	st.brokerEpoch = brokerEpoch
@@ -487,7 +521,8 @@ func (p *Partition) proposeISRLocked(isr []int32) {
 		}
 	}
 	p.stateMu.Unlock()
-	p.m.enqueueAlter(alterItem{p: p, topicID: p.topicID, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, isr: members})
+	p.m.enqueueAlter(alterItem{p: p, topicID: p.topicID, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch,
+		leaderRecoveryState: p.leaderRecoveryState, isr: members})
 }
 
 // applyAlterResult applies the controller's answer to an AlterPartition
@@ -495,12 +530,17 @@ func (p *Partition) proposeISRLocked(isr []int32) {
 // the answer's ISR and partition epoch when it is for the current leader
 // epoch; errors drop the proposal (the controller will send LeaderAndIsr,
 // or the next check proposes again). retry reports a proposal to send
-// again.
-func (p *Partition) applyAlterResult(leaderEpoch int32, errCode int16, respLeaderEpoch int32, isr []int32, partitionEpoch int32) (retry bool) {
+// again. An answer with a leader recovery state other than 0 or 1 counts
+// as UNKNOWN_SERVER_ERROR (AlterPartitionManager), so it is sent again.
+func (p *Partition) applyAlterResult(leaderEpoch int32, errCode int16, respLeaderEpoch int32, isr []int32, partitionEpoch int32, recovery int8) (retry bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.role != RoleLeader || p.leaderEpoch != leaderEpoch || p.pendingISR == nil {
 		return false
+	}
+	if errCode == 0 && recovery != 0 && recovery != 1 {
+		p.m.log.Error("replica: controller answered an invalid leader recovery state", "partition", p.TP.String(), "leader_recovery_state", recovery)
+		errCode = kerr.UnknownServerError.Code
 	}
 	if errCode != 0 {
 		if errCode == kerr.OperationNotAttempted.Code || errCode == kerr.UnknownServerError.Code {
@@ -516,6 +556,7 @@ func (p *Partition) applyAlterResult(leaderEpoch int32, errCode int16, respLeade
 	}
 	p.isr = isr
 	p.partitionEpoch = partitionEpoch
+	p.leaderRecoveryState = recovery
 	p.pendingISR = nil
 	p.m.log.Info("replica: ISR updated", "partition", p.TP.String(), "isr", isr, "partition_epoch", partitionEpoch)
 	p.maybeIncrementHWLocked()

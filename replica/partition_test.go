@@ -84,7 +84,7 @@ func TestISRShrinkAndExpandDecisions(t *testing.T) {
 	read := func() (int, error) { return 0, nil }
 	fetch := func(id int32, off int64) {
 		t.Helper()
-		if _, err := p.FollowerFetch(id, 11, 5, off, -1, read); err != nil {
+		if _, err := p.FollowerFetch(id, 11, 5, off, 0, -1, read); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -116,7 +116,7 @@ func TestISRShrinkAndExpandDecisions(t *testing.T) {
 		t.Fatalf("hw %d during a pending shrink", hw)
 	}
 	// The controller's answer applies; the watermark moves to 10.
-	if retry := p.applyAlterResult(5, 0, 5, []int32{1, 2}, 8); retry {
+	if retry := p.applyAlterResult(5, 0, 5, []int32{1, 2}, 8, 0); retry {
 		t.Fatal("retry after success")
 	}
 	if st := p.State(); !reflect.DeepEqual(st.ISR, []int32{1, 2}) || st.PartitionEpoch != 8 {
@@ -136,7 +136,7 @@ func TestISRShrinkAndExpandDecisions(t *testing.T) {
 		t.Fatalf("proposed %v epoch %d", got, it.partitionEpoch)
 	}
 	// An answer for an older leader epoch is ignored.
-	p.applyAlterResult(4, 0, 4, []int32{1, 2, 3}, 9)
+	p.applyAlterResult(4, 0, 4, []int32{1, 2, 3}, 9, 0)
 	if st := p.State(); len(st.ISR) != 2 {
 		t.Fatalf("stale answer applied: %v", st.ISR)
 	}
@@ -193,7 +193,7 @@ func TestEpochBumpOfStayingLeader(t *testing.T) {
 	p := m.Get("t", 0)
 	fetch := func(id int32, epoch int32, off int64) {
 		t.Helper()
-		if _, err := p.FollowerFetch(id, 11, epoch, off, -1, func() (int, error) { return 0, nil }); err != nil {
+		if _, err := p.FollowerFetch(id, 11, epoch, off, 0, -1, func() (int, error) { return 0, nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -322,4 +322,55 @@ func TestTruncationNeedsTwoRounds(t *testing.T) {
 	if !done || off != 12 {
 		t.Fatalf("truncate to %d (done %v), want 12", off, done)
 	}
+}
+
+// TestLeaderRecoveryState: a follower keeps the LeaderRecoveryState
+// LeaderAndIsr gives it; a leader elected uncleanly (RECOVERING) marks the
+// partition RECOVERED at once and its next AlterPartition carries RECOVERED,
+// so that the controller records the end of recovery (Kafka 3.9's
+// Partition.makeLeader, KIP-704). An answer with an invalid state is sent
+// again.
+func TestLeaderRecoveryState(t *testing.T) {
+	m, _ := testManager(t, 10_000)
+	req := leaderAndIsr(1, "t", 2, 3, []int32{2}, []int32{1, 2}, 4)
+	req.TopicStates[0].PartitionStates[0].LeaderRecoveryState = 1
+	if c := m.LeaderAndIsr(req).Topics[0].Partitions[0].ErrorCode; c != 0 {
+		t.Fatalf("LeaderAndIsr error %d", c)
+	}
+	p := m.Get("t", 0)
+	if st := p.State(); st.Role != RoleFollower || st.LeaderRecoveryState != 1 {
+		t.Fatalf("follower state %+v, want RECOVERING", st)
+	}
+	m.removeFromFetchers(p.TP)
+	req = leaderAndIsr(1, "t", 1, 4, []int32{1}, []int32{1, 2}, 5)
+	req.TopicStates[0].PartitionStates[0].LeaderRecoveryState = 1
+	m.LeaderAndIsr(req)
+	if st := p.State(); st.Role != RoleLeader || st.LeaderRecoveryState != 0 {
+		t.Fatalf("leader state %+v, want RECOVERED", st)
+	}
+	if _, err := p.FollowerFetch(2, 11, 4, 0, 0, -1, func() (int, error) { return 0, nil }); err != nil {
+		t.Fatal(err)
+	}
+	var it alterItem
+	select {
+	case it = <-m.alterCh:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no ISR expansion proposed")
+	}
+	if got := memberIDs(it.isr); !reflect.DeepEqual(got, []int32{1, 2}) || it.leaderRecoveryState != 0 {
+		t.Fatalf("proposal ISR %v recovery %d, want [1 2] RECOVERED", got, it.leaderRecoveryState)
+	}
+	if retry := p.applyAlterResult(4, 0, 4, []int32{1, 2}, 6, 7); !retry {
+		t.Fatal("an invalid leader recovery state in the answer was accepted")
+	}
+	if st := p.State(); len(st.ISR) != 1 {
+		t.Fatalf("ISR %v applied from an invalid answer", st.ISR)
+	}
+	if retry := p.applyAlterResult(4, 0, 4, []int32{1, 2}, 6, 0); retry {
+		t.Fatal("retry after success")
+	}
+	if st := p.State(); !reflect.DeepEqual(st.ISR, []int32{1, 2}) || st.LeaderRecoveryState != 0 || st.PartitionEpoch != 6 {
+		t.Fatalf("state %+v", st)
+	}
+	m.Close()
 }

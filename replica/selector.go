@@ -59,15 +59,16 @@ func (m *Manager) SelectsFollowers() bool {
 //
 // Only a leader answers one. Candidates are the leader and the followers
 // that are in the ISR and whose log end offset (from their last fetch)
-// is at or past fetchOffset. rackOf gives a broker's rack and whether the
-// broker is known (alive with an endpoint; unknown brokers are skipped,
-// as Kafka's Node.noNode). The leader is kept when the client's rack is
+// is at or past fetchOffset and log start offset at or below it. rackOf
+// gives a broker's rack and whether the broker is known (alive with an
+// endpoint; unknown brokers are skipped, as Kafka's Node.noNode). The leader is kept when the client's rack is
 // empty, when no candidate is in that rack or when the leader itself is;
 // otherwise the most caught-up candidate of the rack wins (largest log
 // end offset, then most recently caught up, then highest broker id:
-// ReplicaView.comparator). Kafka also requires the follower's log start
-// offset at or below fetchOffset; Samsa does not track followers' log
-// start offsets yet, so that check is left out.
+// ReplicaView.comparator). A follower also needs its log start offset
+// (the LogStartOffset of its last Fetch; -1, unknown, passes as in
+// Kafka) at or below fetchOffset, so a consumer is never sent to a
+// replica that has deleted the records it wants.
 func (p *Partition) PreferredReadReplica(clientRack string, fetchOffset int64, rackOf func(id int32) (rack string, ok bool)) int32 {
 	if clientRack == "" || p.m.cfg.ReplicaSelector != SelectorRackAware {
 		return -1
@@ -91,7 +92,7 @@ func (p *Partition) PreferredReadReplica(clientRack string, fetchOffset int64, r
 			continue
 		}
 		st := p.followers[id]
-		if st == nil || st.leo < 0 || st.leo < fetchOffset {
+		if st == nil || st.leo < 0 || st.leo < fetchOffset || st.logStart > fetchOffset {
 			continue
 		}
 		if r, ok := rackOf(id); !ok || r != clientRack {

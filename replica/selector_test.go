@@ -36,7 +36,7 @@ func TestPreferredReadReplica(t *testing.T) {
 	rackOf := func(id int32) (string, bool) { r, ok := racks[id]; return r, ok }
 	fetch := func(id int32, off int64) {
 		t.Helper()
-		if _, err := p.FollowerFetch(id, 11, 5, off, -1, func() (int, error) { return 0, nil }); err != nil {
+		if _, err := p.FollowerFetch(id, 11, 5, off, 0, -1, func() (int, error) { return 0, nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -68,6 +68,30 @@ func TestPreferredReadReplica(t *testing.T) {
 	fetch(3, 10)
 	if got := pick("c", 0); got != 3 {
 		t.Errorf("rack c, a tie: %d, want 3", got)
+	}
+	// KIP-392's log start check: 3 deleted up to 8 (its log start offset
+	// from its fetch), so a consumer at 5 goes to 2, one at 8 to 3; an
+	// unknown log start offset (-1) does not exclude.
+	if _, err := p.FollowerFetch(3, 11, 5, 10, 8, -1, func() (int, error) { return 0, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := pick("c", 5); got != 2 {
+		t.Errorf("rack c at 5, 3 starting at 8: %d, want 2", got)
+	}
+	if got := pick("c", 8); got != 3 {
+		t.Errorf("rack c at 8, 3 starting at 8: %d, want 3", got)
+	}
+	if _, err := p.FollowerFetch(2, 11, 5, 10, 9, -1, func() (int, error) { return 0, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := pick("c", 5); got != -1 {
+		t.Errorf("rack c at 5, every follower starting later: %d, want the leader", got)
+	}
+	if _, err := p.FollowerFetch(3, 11, 5, 10, -1, -1, func() (int, error) { return 0, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := pick("c", 5); got != 3 {
+		t.Errorf("rack c at 5, 3's log start unknown: %d, want 3", got)
 	}
 	for _, rack := range []string{"", "a", "b"} {
 		if got := pick(rack, 0); got != -1 {

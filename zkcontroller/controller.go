@@ -17,6 +17,7 @@ import (
 
 	"samsa/controller"
 	"samsa/internal/zkdata"
+	"samsa/metrics"
 )
 
 // Config configures the controller role.
@@ -39,6 +40,10 @@ type Config struct {
 	LeaderImbalanceCheckInterval       time.Duration
 	LeaderImbalancePerBrokerPercentage int
 	Logger                             *slog.Logger
+	// Stats are the ControllerStats metrics this role marks
+	// (UncleanLeaderElectionsPerSec, PartitionReassignmentRateAndTimeMs);
+	// nil: none.
+	Stats *metrics.ControllerStats
 }
 
 // Controller runs the election and, while elected, the controller's work.
@@ -271,6 +276,10 @@ func (c *Controller) handle(ev any) {
 		if c.active && e.gen == c.gen {
 			c.guard(c.onDeleteTopics)
 		}
+	case evIsrChange:
+		if c.active && e.gen == c.gen {
+			c.guard(func() error { return c.onIsrChangeNotification(true) })
+		}
 	case evAlter:
 		e.reply <- c.alterPartition(e.req)
 	case evAllocate:
@@ -300,10 +309,14 @@ func (c *Controller) handle(ev any) {
 			c.resendStopReplica(e.topic, e.broker)
 		}
 	case evAlterReassignments:
-		e.reply <- c.alterReassignments(e)
+		start := time.Now()
+		res := c.alterReassignments(e)
+		c.cfg.Stats.PartitionReassignment(time.Since(start))
+		e.reply <- res
 	case evListReassignments:
 		e.reply <- c.listReassignments(e.parts)
 	case evZkReassignment:
+		defer func(start time.Time) { c.cfg.Stats.PartitionReassignment(time.Since(start)) }(time.Now())
 		if c.active && e.gen == c.gen {
 			if e.created {
 				c.guard(func() error { _, err := c.processZkReassignment(); return err })
@@ -503,6 +516,11 @@ func (c *Controller) onFailover() error {
 	c.live = live
 	for id := range live {
 		c.startSender(id)
+	}
+	// KafkaController.onControllerFailover deletes the ISR change
+	// notifications before reading the partition states.
+	if err := c.onIsrChangeNotification(false); err != nil {
+		return err
 	}
 	names, _, ch, err := c.conn.ChildrenW(c.p(zkdata.TopicsPath))
 	if err != nil {
@@ -835,6 +853,7 @@ func (c *Controller) electOffline(tc *topicCtx, p int32) (bool, error) {
 			if leader >= 0 {
 				st.ISR = []int32{leader}
 				c.log.Warn("controller: unclean leader election", "topic", tc.name, "partition", p, "leader", leader)
+				c.cfg.Stats.UncleanLeaderElection()
 			}
 		}
 		if leader < 0 {
@@ -1389,6 +1408,9 @@ func (c *Controller) alterOne(tc *topicCtx, req *kmsg.AlterPartitionRequest, rp 
 		op.LeaderRecoveryState, op.PartitionEpoch = st.LeaderRecoveryState, version
 	}
 	switch {
+	case rp.LeaderRecoveryState != zkdata.LeaderRecovered && rp.LeaderRecoveryState != zkdata.LeaderRecovering:
+		// Kafka's LeaderRecoveryState.of refuses other values.
+		return kerr.InvalidRequest.Code, false
 	case rp.PartitionEpoch > pc.version || rp.LeaderEpoch > cur.LeaderEpoch:
 		return kerr.NotController.Code, false
 	case rp.LeaderEpoch < cur.LeaderEpoch:

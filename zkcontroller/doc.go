@@ -39,7 +39,26 @@
 // the ISR's last member, as Kafka's removeReplicasFromIsr. ISR growth and
 // shrinking while brokers are alive is the leader's decision, reported
 // with AlterPartition and applied here conditionally on the partition
-// epoch (the state znode's version), answering Kafka's errors.
+// epoch (the state znode's version), answering Kafka's errors. KIP-704:
+// AlterPartition carries the leader's recovery state and the controller
+// writes what it says; a leader elected uncleanly considers itself
+// RECOVERED at once (Kafka 3.9's Partition.makeLeader), so the znode
+// stays RECOVERING until that leader's first AlterPartition (usually a
+// follower rejoining the ISR) and has no leader_recovery_state after.
+// RECOVERING with more than one ISR member, RECOVERED back to
+// RECOVERING and values other than 0 and 1 are INVALID_REQUEST.
+//
+// Brokers on an inter.broker.protocol.version below 2.7 (Kafka brokers
+// during an upgrade) do not send AlterPartition: they write the state
+// znode themselves and create a sequential
+// /isr_change_notification/isr_change_<seq> ({"version":1,"partitions":
+// [{"topic":..,"partition":..}]}). The controller watches that znode's
+// children (isrchange.go, processIsrChangeNotification): it re-reads the
+// named partitions' states, sends UpdateMetadata to every registered
+// broker, completes reassignments the new ISRs finish and deletes the
+// notifications (conditional on the controller epoch; unreadable ones
+// too). A new controller deletes the ones it finds before reading the
+// partition states.
 //
 // # Controlled shutdown and preferred leaders
 //
@@ -56,7 +75,8 @@
 // ElectLeaders (processReplicaLeaderElection) elects the first assigned
 // replica when live and in the ISR (preferred), or for a leaderless
 // partition the first live ISR member, else the first live replica
-// (unclean, admin-triggered only). With auto.leader.rebalance.enable the
+// (unclean, admin-triggered only; ISR = [it], leader_recovery_state
+// RECOVERING as in an offline election). With auto.leader.rebalance.enable the
 // controller runs the preferred election 5 s after its election and then
 // every leader.imbalance.check.interval.seconds for every broker whose
 // share of preferred partitions led elsewhere exceeds
@@ -139,6 +159,16 @@
 // that is down gets StopReplica when it returns; a new controller resumes
 // deletions from the markers. A broker that does not serve StopReplica
 // (no replica manager) counts as having acknowledged.
+//
+// # Metrics
+//
+// Config.Stats gets Kafka's ControllerStats: UncleanLeaderElectionsPerSec
+// for every leader elected from outside the ISR (offline elections with
+// unclean.leader.election.enable and admin unclean elections), and
+// PartitionReassignmentRateAndTimeMs, the event goroutine's time on each
+// AlterPartitionReassignments request and /admin/reassign_partitions
+// change (Kafka times every event of the AlterPartitionReassignment
+// controller state).
 //
 // # Threads and locking
 //

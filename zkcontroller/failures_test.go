@@ -11,6 +11,7 @@ import (
 	"samsa/controller"
 	"samsa/internal/zkdata"
 	"samsa/internal/zktest"
+	"samsa/metrics"
 	"samsa/zkcontroller"
 )
 
@@ -26,7 +27,12 @@ func stateOf(t *testing.T, conn *zk.Conn, topic string, p int32) (zkdata.Partiti
 
 func startController(t *testing.T, z *controller.ZK) *zkcontroller.Controller {
 	t.Helper()
-	c := zkcontroller.New(zkcontroller.Config{ZK: z, InterBrokerListener: "PLAINTEXT", Logger: slog.New(slog.DiscardHandler)})
+	return startControllerStats(t, z, nil)
+}
+
+func startControllerStats(t *testing.T, z *controller.ZK, stats *metrics.ControllerStats) *zkcontroller.Controller {
+	t.Helper()
+	c := zkcontroller.New(zkcontroller.Config{ZK: z, InterBrokerListener: "PLAINTEXT", Logger: slog.New(slog.DiscardHandler), Stats: stats})
 	c.Start()
 	t.Cleanup(c.Close)
 	return c
@@ -220,7 +226,8 @@ func TestSessionExpiryEndsTerm(t *testing.T) {
 func TestOfflineElectionRecoveryState(t *testing.T) {
 	s := zktest.Start(t)
 	z1 := openZKAt(t, s.Addr, 1, 1)
-	c1 := startController(t, z1)
+	m := metrics.New()
+	c1 := startControllerStats(t, z1, m.Controller())
 	waitUntil(t, "broker 1 elected", 10*time.Second, func() bool { return c1.Epoch() == 1 })
 	zs := map[int32]*controller.ZK{}
 	for id := int32(2); id <= 5; id++ {
@@ -261,6 +268,10 @@ func TestOfflineElectionRecoveryState(t *testing.T) {
 	})
 	if st, _ := stateOf(t, conn, "k", 0); st.LeaderRecoveryState != zkdata.LeaderRecovering {
 		t.Fatalf("k after a clean election: %+v, want the previous RECOVERING kept", st)
+	}
+	// One unclean election (u), one clean (k): UncleanLeaderElectionsPerSec.
+	if got := m.Controller().UncleanLeaderElections(); got != 1 {
+		t.Errorf("UncleanLeaderElections = %d, want 1", got)
 	}
 }
 

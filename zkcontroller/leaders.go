@@ -109,7 +109,9 @@ func (c *Controller) chooseControlledShutdown(tc *topicCtx, p int32) func(zkdata
 // chooseUnclean is OfflinePartitionLeaderElectionStrategy with
 // allowUnclean (an admin's unclean election): the first assigned replica
 // that is live and in the ISR, keeping the live ISR; else the first live
-// replica, alone in the ISR.
+// replica, alone in the ISR, with leader_recovery_state RECOVERING
+// (KIP-704, as Election.leaderForOffline: the new leader was not in the
+// ISR); the leader's first AlterPartition makes it RECOVERED again.
 func (c *Controller) chooseUnclean(tc *topicCtx, p int32) func(zkdata.PartitionState) (zkdata.PartitionState, bool) {
 	return func(cur zkdata.PartitionState) (zkdata.PartitionState, bool) {
 		st := cur
@@ -122,8 +124,9 @@ func (c *Controller) chooseUnclean(tc *topicCtx, p int32) func(zkdata.PartitionS
 		for _, r := range tc.replicas[p] {
 			if c.isLive(r) {
 				c.log.Warn("controller: unclean leader election", "topic", tc.name, "partition", p, "leader", r)
+				c.cfg.Stats.UncleanLeaderElection()
 				st.Leader, st.ISR = r, []int32{r}
-				st.LeaderRecoveryState = zkdata.LeaderRecovered
+				st.LeaderRecoveryState = zkdata.LeaderRecovering
 				return st, true
 			}
 		}

@@ -510,6 +510,68 @@ func DecodePartitionState(data []byte) (PartitionState, error) {
 	return s, nil
 }
 
+// ---------------------------------------------------------------- ISR change notifications
+
+// IsrChangePrefix is IsrChangeNotificationSequenceZNode.SequenceNumberPrefix:
+// brokers on an inter.broker.protocol.version below 2.7 (no
+// AlterPartition) create /isr_change_notification/isr_change_<seq>
+// (persistent sequential) after writing a partition state themselves.
+const IsrChangePrefix = "isr_change_"
+
+// IsrChangePartition names one partition in an ISR change notification.
+type IsrChangePartition struct {
+	Topic     string
+	Partition int32
+}
+
+type isrChangeJSON struct {
+	Version    int `json:"version"`
+	Partitions []struct {
+		Topic     *string `json:"topic"`
+		Partition *int32  `json:"partition"`
+	} `json:"partitions"`
+}
+
+// EncodeIsrChangeNotification is IsrChangeNotificationSequenceZNode.encode:
+// {"version":1,"partitions":[{"topic":..,"partition":..}]}
+// (IsrChangeNotificationHandler.Version 1).
+func EncodeIsrChangeNotification(parts []IsrChangePartition) []byte {
+	type part struct {
+		Topic     string `json:"topic"`
+		Partition int32  `json:"partition"`
+	}
+	ps := make([]part, len(parts))
+	for i, x := range parts {
+		ps[i] = part{x.Topic, x.Partition}
+	}
+	return marshal(struct {
+		Version    int    `json:"version"`
+		Partitions []part `json:"partitions"`
+	}{1, ps})
+}
+
+// DecodeIsrChangeNotification is IsrChangeNotificationSequenceZNode.decode:
+// the partitions, each with topic (a string) and partition (an int)
+// required; the version is not checked (Kafka does not either). Errors:
+// not JSON, no partitions array, a partition without both fields.
+func DecodeIsrChangeNotification(data []byte) ([]IsrChangePartition, error) {
+	var j isrChangeJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return nil, fmt.Errorf("isr change notification: %w", err)
+	}
+	if j.Partitions == nil {
+		return nil, errors.New("isr change notification: partitions is required")
+	}
+	out := make([]IsrChangePartition, 0, len(j.Partitions))
+	for _, p := range j.Partitions {
+		if p.Topic == nil || p.Partition == nil {
+			return nil, errors.New("isr change notification: a partition needs topic and partition")
+		}
+		out = append(out, IsrChangePartition{*p.Topic, *p.Partition})
+	}
+	return out, nil
+}
+
 // ---------------------------------------------------------------- configs
 
 // EncodeConfig is ConfigEntityZNode.encode: {"version":1,"config":{...}}.

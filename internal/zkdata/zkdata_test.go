@@ -68,7 +68,13 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"version":2,"brokerid":1,"timestamp":"1","kraftControllerEpoch":-1}`))
 	f.Add([]byte(`12`))
 	f.Add([]byte(`{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[2,3,4]}]}`))
+	f.Add([]byte(`{"version":1,"partitions":[{"topic":"t","partition":0},{"topic":"u","partition":3}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if ps, err := DecodeIsrChangeNotification(data); err == nil {
+			if again, err := DecodeIsrChangeNotification(EncodeIsrChangeNotification(ps)); err != nil || !reflect.DeepEqual(again, ps) {
+				t.Fatalf("isr change round trip: %+v -> %+v, %v", ps, again, err)
+			}
+		}
 		if rs, err := DecodeReassignments(data); err == nil {
 			if again, err := DecodeReassignments(EncodeReassignments(rs)); err != nil || !reflect.DeepEqual(again, rs) {
 				t.Fatalf("reassignments round trip: %+v -> %+v, %v", rs, again, err)
@@ -124,6 +130,26 @@ func TestReassignments(t *testing.T) {
 		`{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1]},{"topic":"t","partition":0,"replicas":[2]}]}`, `[`} {
 		if _, err := DecodeReassignments([]byte(bad)); err == nil {
 			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
+// TestIsrChangeNotification: the bytes Kafka 3.9's
+// IsrChangeNotificationSequenceZNode.encode writes, both ways; malformed
+// notifications are errors.
+func TestIsrChangeNotification(t *testing.T) {
+	kafka := `{"version":1,"partitions":[{"topic":"t","partition":0},{"topic":"u","partition":3}]}`
+	want := []IsrChangePartition{{"t", 0}, {"u", 3}}
+	got, err := DecodeIsrChangeNotification([]byte(kafka))
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("decode: %+v, %v", got, err)
+	}
+	if enc := string(EncodeIsrChangeNotification(want)); enc != kafka {
+		t.Fatalf("encode: %s, want %s", enc, kafka)
+	}
+	for _, bad := range []string{``, `{}`, `{"version":1,"partitions":[{"topic":"t"}]}`, `{"partitions":[{"topic":1,"partition":0}]}`, `{"partitions":[{"topic":"t","partition":1e12}]}`} {
+		if ps, err := DecodeIsrChangeNotification([]byte(bad)); err == nil {
+			t.Errorf("%q accepted: %+v", bad, ps)
 		}
 	}
 }
