@@ -75,9 +75,10 @@ type Partition struct {
 	// empty; epochNotLoaded before the cache was read), so an append
 	// compares its batch's epoch without a lock.
 	latestEpoch atomic.Int32
-	// truncations counts TruncateTo and TruncateFullyAndStartAt calls, so
-	// that a log-dir move copying this log notices that what it copied
-	// may no longer be the log's (jbod.go).
+	// truncations counts TruncateTo calls that cut batches and
+	// TruncateFullyAndStartAt calls, so that a log-dir move copying this
+	// log notices that what it copied may no longer be the log's
+	// (jbod.go). It is bumped under appendMu once the cut is done.
 	truncations atomic.Uint64
 	// cleanPaused keeps the cleaner off the log while a move copies it
 	// (Kafka's abortAndPauseCleaning for a future replica).

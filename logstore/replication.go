@@ -430,7 +430,6 @@ func (p *Partition) AppendReplica(batches []byte) (int64, error) {
 // the first segment's base empties the log and starts it at offset
 // (Kafka's truncateFullyAndStartAt).
 func (p *Partition) TruncateTo(offset int64) (int64, error) {
-	p.truncations.Add(1) // a log-dir move copying this log starts over (jbod.go)
 	p.retMu.Lock()
 	defer p.retMu.Unlock()
 	p.appendMu.Lock()
@@ -449,6 +448,12 @@ func (p *Partition) TruncateTo(offset int64) (int64, error) {
 		// that epoch), answered with the same DivergingEpoch, forever.
 		return leo, p.truncateEpochsAtEndLocked(leo)
 	}
+	// A log-dir move copying this log starts over (jbod.go). Counted
+	// when the cut is done, before appendMu is released: a move step
+	// that sees the new count reads the truncated log, never the batches
+	// being cut (counted before the cut, a step could copy those, take
+	// the new count as its own and swap them in).
+	defer p.truncations.Add(1)
 	x := &p.st().idx
 	// The cut: the first batch whose last offset is >= offset.
 	cut := offset
@@ -658,7 +663,6 @@ func (p *Partition) truncateEpochsAtEndLocked(end int64) error {
 // UnifiedLog.truncateFullyAndStartAt): a follower whose log ends below the
 // leader's log start.
 func (p *Partition) TruncateFullyAndStartAt(offset int64) (int64, error) {
-	p.truncations.Add(1) // a log-dir move copying this log starts over (jbod.go)
 	p.retMu.Lock()
 	defer p.retMu.Unlock()
 	p.appendMu.Lock()
@@ -666,6 +670,7 @@ func (p *Partition) TruncateFullyAndStartAt(offset int64) (int64, error) {
 	if p.closed.Load() {
 		return 0, ErrPartitionClosed
 	}
+	defer p.truncations.Add(1) // after the cut, under appendMu (see TruncateTo)
 	p.mu.RLock()
 	segs := append([]*segment(nil), p.segs...)
 	p.mu.RUnlock()

@@ -1,0 +1,120 @@
+package logstore
+
+import (
+	"testing"
+	"time"
+)
+
+// manualMove sets up a move of topic-0 into the other log dir without its
+// mover goroutine, so a test can run moveStep and swap itself.
+func manualMove(t *testing.T, s *Store, p *Partition) *move {
+	t.Helper()
+	to := s.Dirs()[0]
+	if p.LogDir() == to {
+		to = s.Dirs()[1]
+	}
+	dest := s.kids[s.dirIndex(to)]
+	k := partKey{p.topic, p.partition}
+	f, err := dest.createFuture(k, p.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &move{k: k, src: p, fut: f, dest: dest, stop: make(chan struct{}), done: make(chan struct{})}
+	m.gen = p.truncations.Load()
+	p.cleanPaused.Store(true)
+	f.cleanPaused.Store(true)
+	return m
+}
+
+// stepUntilSwapped runs moveStep until the swap happened.
+func stepUntilSwapped(t *testing.T, s *Store, m *move) {
+	t.Helper()
+	for i := 0; ; i++ {
+		done, _, err := s.moveStep(m)
+		if err != nil {
+			t.Fatalf("move step: %v", err)
+		}
+		if done {
+			return
+		}
+		if i > 1000 {
+			t.Fatal("the move never swapped")
+		}
+	}
+}
+
+// TestJBODTruncationDuringCopy: a follower's TruncateTo that is waiting
+// for the partition's locks while a copy step runs, followed by new data
+// from the leader at the truncated offsets. The copied (truncated) batches
+// must not survive in the swapped-in log: the log must read back what the
+// current log holds, batch for batch.
+func TestJBODTruncationDuringCopy(t *testing.T) {
+	e := newJBOD(t)
+	s := e.open()
+	p, err := s.CreatePartition("tr", 0, PartitionConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Batches of 600 KiB: each copy step copies one (more than half a
+	// chunk) and returns without swapping.
+	const big = 600 << 10
+	for i := range 6 {
+		appendBatch(t, p, makeBatch(t, batchSpec{valueSize: big, baseTs: int64(100 + i)}))
+	}
+	m := manualMove(t, s, p)
+
+	// The truncation waits for retMu (held here, as a concurrent
+	// retention pass or DeleteRecords would hold it).
+	p.retMu.Lock()
+	truncated := make(chan error, 1)
+	go func() {
+		_, err := p.TruncateTo(2)
+		truncated <- err
+	}()
+	// Give it time to get to the lock (and, in the old code, to count
+	// itself in truncations before it truncated anything).
+	deadline := time.Now().Add(200 * time.Millisecond)
+	for p.truncations.Load() == m.gen && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	for range 4 {
+		done, _, err := s.moveStep(m)
+		if err != nil || done {
+			t.Fatalf("copy step: done=%v err=%v", done, err)
+		}
+	}
+	if m.fut.LogEndOffset() != 4 {
+		t.Fatalf("future log end %d after 4 copy steps, want 4", m.fut.LogEndOffset())
+	}
+	p.retMu.Unlock()
+	if err := <-truncated; err != nil {
+		t.Fatal(err)
+	}
+	if p.LogEndOffset() != 2 {
+		t.Fatalf("log end %d after TruncateTo(2)", p.LogEndOffset())
+	}
+	// The leader's batches at 2.. (other timestamps).
+	for i := range 5 {
+		b := makeBatch(t, batchSpec{valueSize: 1000, baseTs: int64(1000 + i)})
+		setBaseOffset(b, int64(2+i))
+		if _, err := p.AppendReplica(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := readAll(t, p)
+	stepUntilSwapped(t, s, m)
+	if p.lc().store != m.dest {
+		t.Fatal("not swapped")
+	}
+	got := readAll(t, p)
+	if len(got) != len(want) {
+		t.Fatalf("%d batches after the move, want %d", len(got), len(want))
+	}
+	for i := range want {
+		hw, hg := mustHeader(t, want[i]), mustHeader(t, got[i])
+		if hw.BaseOffset != hg.BaseOffset || hw.BaseTimestamp != hg.BaseTimestamp || len(want[i]) != len(got[i]) {
+			t.Fatalf("batch %d after the move: offset %d ts %d (%d bytes), want offset %d ts %d (%d bytes): the truncated copy survived",
+				i, hg.BaseOffset, hg.BaseTimestamp, len(got[i]), hw.BaseOffset, hw.BaseTimestamp, len(want[i]))
+		}
+	}
+}
