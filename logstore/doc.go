@@ -349,7 +349,9 @@
 // AlterLogDir and Close; jbod.mu guards the move and preferred-dir maps;
 // each dir Store's mu guards its parts and futures. A swap takes the
 // current log's cleanMu, retMu, appendMu, then the future log's retMu and
-// appendMu, then both epochMu and both mu.
+// appendMu, then both epochMu and both mu. It looks at its dir cleaner's
+// busy set (cleaner.mu) before taking any of them, as the cleaner takes
+// partition locks while it holds cleaner.mu.
 //
 // Throttle: Options.MoveQuota (the broker's alter-log-dirs quota, the
 // dynamic broker config replica.alter.log.dirs.io.max.bytes.per.second,

@@ -680,6 +680,19 @@ func (s *Store) swap(m *move) (bool, error) {
 	if err := fut.syncAll(); err != nil {
 		return false, err
 	}
+	// A cleaning that began before the move (it ends soon). Checked
+	// before taking the partition's locks: the cleaner holds cleaner.mu
+	// while it takes them (rollIdle, cleanerCheckpoint). Once the check
+	// passed, no cleaning of src can begin before the mover ends:
+	// cleanPaused was set before the mover started, and a selection
+	// that ran earlier has marked busy by now.
+	from := src.lc()
+	from.store.cleaner.mu.Lock()
+	cleaning := from.store.cleaner.busy[src]
+	from.store.cleaner.mu.Unlock()
+	if cleaning {
+		return false, nil
+	}
 	src.cleanMu.Lock()
 	defer src.cleanMu.Unlock()
 	src.retMu.Lock()
@@ -707,13 +720,6 @@ func (s *Store) swap(m *move) (bool, error) {
 	}
 	if src.leo.Load() != fut.leo.Load() || src.logStart.Load() != fut.logStart.Load() || src.truncations.Load() != m.gen {
 		return false, nil // more to copy
-	}
-	from := src.lc()
-	from.store.cleaner.mu.Lock()
-	cleaning := from.store.cleaner.busy[src]
-	from.store.cleaner.mu.Unlock()
-	if cleaning {
-		return false, nil // a cleaning that began before the move; it ends soon
 	}
 	fut.retMu.Lock()
 	defer fut.retMu.Unlock()

@@ -118,3 +118,60 @@ func TestJBODTruncationDuringCopy(t *testing.T) {
 		}
 	}
 }
+
+// TestJBODSwapCleanerLockOrder: the cleaner holds its dir's cleaner.mu
+// while it takes each partition's appendMu and cleanMu (rollIdle,
+// cleanerCheckpoint). A swap must not hold the partition's locks while it
+// waits for cleaner.mu, or the two deadlock (a cleaner that checked
+// cleanPaused just before the move started, then waited for appendMu).
+func TestJBODSwapCleanerLockOrder(t *testing.T) {
+	e := newJBOD(t)
+	s := e.open()
+	p, err := s.CreatePartition("lo", 0, PartitionConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		appendBatch(t, p, makeBatch(t, batchSpec{records: 2, baseTs: int64(i)}))
+	}
+	m := manualMove(t, s, p)
+	for m.fut.LogEndOffset() < p.LogEndOffset() {
+		if _, err := copyChunk(p, m.fut); err != nil {
+			t.Fatal(err)
+		}
+	}
+	from := p.lc().store
+	from.cleaner.mu.Lock() // the cleaner thread, in its selection loop
+	type result struct {
+		ok  bool
+		err error
+	}
+	swapped := make(chan result, 1)
+	go func() {
+		ok, err := s.swap(m)
+		swapped <- result{ok, err}
+	}()
+	time.Sleep(100 * time.Millisecond) // the swap gets as far as it can
+	got := make(chan struct{})
+	go func() {
+		// The cleaner's rollIdle on this partition.
+		p.appendMu.Lock()
+		p.appendMu.Unlock()
+		close(got)
+	}()
+	select {
+	case <-got:
+	case <-time.After(2 * time.Second):
+		from.cleaner.mu.Unlock()
+		<-got
+		t.Fatal("deadlock: the swap holds appendMu while it waits for the cleaner's lock, which holds it while it waits for appendMu")
+	}
+	from.cleaner.mu.Unlock()
+	r := <-swapped
+	if r.err != nil || !r.ok {
+		t.Fatalf("swap: %v %v", r.ok, r.err)
+	}
+	if p.lc().store != m.dest {
+		t.Fatal("not swapped")
+	}
+}
