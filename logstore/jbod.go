@@ -774,7 +774,10 @@ func (s *Store) swap(m *move) (bool, error) {
 		return false, fmt.Errorf("%w: renaming future log %s: %w", ErrStorage, to.dir, err)
 	}
 	_ = syncDir(to.store.fs, to.store.dir)
-	to.store.bg.Wait() // background fsyncs of the future log's rolled segments read their paths
+	// Background fsyncs of the future log's rolled segments still
+	// running are not waited for (bg is the whole dir's, and other logs
+	// keep adding to it): they took their segment's path when they
+	// started, and fut.syncAll above already made their work durable.
 
 	src.epochMu.Lock()
 	fut.epochMu.Lock()
@@ -823,9 +826,7 @@ func (s *Store) swap(m *move) (bool, error) {
 	// The old index data goes now (in-memory Pebble writes), so that a
 	// later move back into that dir gets a fresh index id; a reader
 	// that looked there before the swap retries on swapSeq. The files
-	// go in the background (Close waits for it with the movers; the
-	// dir's own bg group holds only short fsyncs, which the swap waits
-	// for).
+	// go in the background (Close waits for it with the movers).
 	if err := from.store.dropPartitionIndex(m.k, from.pid); err != nil {
 		s.log.Warn("logstore: dropping the moved log's index", "dir", from.store.dir, "err", err)
 	}

@@ -175,3 +175,78 @@ func TestJBODSwapCleanerLockOrder(t *testing.T) {
 		t.Fatal("not swapped")
 	}
 }
+
+// TestJBODSwapBesideRollingPartitions moves a partition into a log dir
+// where another partition rolls a segment on every append (each roll
+// starts a background fsync in that dir). The swap must neither wait for
+// the dir's background fsyncs to drain while it holds the moved
+// partition's locks (they need not ever drain) nor call bg.Wait
+// concurrently with their bg.Add (sync.WaitGroup misuse: a panic, or a
+// race report under -race).
+func TestJBODSwapBesideRollingPartitions(t *testing.T) {
+	e := newJBOD(t)
+	s := e.open()
+	p, err := s.CreatePartition("mv", 0, PartitionConfig{SegmentBytes: 4 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := s.Dirs()[0]
+	if p.LogDir() == to {
+		to = s.Dirs()[1]
+	}
+	if err := s.PreferLogDir("busy", 0, to); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := s.CreatePartition("busy", 0, PartitionConfig{SegmentBytes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if busy.LogDir() != to {
+		t.Fatalf("busy-0 in %s, want %s", busy.LogDir(), to)
+	}
+	b := makeBatch(t, batchSpec{records: 1, valueSize: 100})
+	for range 100 {
+		appendBatch(t, p, b)
+	}
+	stop := make(chan struct{})
+	rolled := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				rolled <- n
+				return
+			default:
+			}
+			if _, err := busy.Append(b, mustHeader(t, b)); err != nil {
+				rolled <- -1
+				return
+			}
+			n++
+		}
+	}()
+	for i := range 5 {
+		dest := to
+		if i%2 == 1 {
+			dest = s.Dirs()[0]
+			if dest == to {
+				dest = s.Dirs()[1]
+			}
+		}
+		if err := s.AlterLogDir("mv", 0, dest); err != nil {
+			t.Fatal(err)
+		}
+		e.waitMoved("mv", 0)
+		if p.LogDir() != dest {
+			t.Fatalf("move %d: mv-0 in %s, want %s", i, p.LogDir(), dest)
+		}
+	}
+	close(stop)
+	if n := <-rolled; n <= 0 {
+		t.Fatalf("appends to busy-0 during the moves: %d", n)
+	}
+	if got := len(readAll(t, p)); got != 100 {
+		t.Fatalf("%d batches after the moves, want 100", got)
+	}
+}
