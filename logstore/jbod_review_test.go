@@ -250,3 +250,83 @@ func TestJBODSwapBesideRollingPartitions(t *testing.T) {
 		t.Fatalf("%d batches after the moves, want 100", got)
 	}
 }
+
+// swapInHook makes the next testHookLoc call at where run the move m to
+// its swap, so that the reader goes on with the location it loaded before
+// the swap (whose index data the swap drops).
+func swapInHook(t *testing.T, s *Store, m *move, where string) {
+	t.Helper()
+	var once bool
+	testHookLoc = func(w string) {
+		if w != where || once {
+			return
+		}
+		once = true
+		stepUntilSwapped(t, s, m)
+	}
+	t.Cleanup(func() { testHookLoc = nil })
+}
+
+// TestJBODReadAcrossSwap: a read that loaded the log's location just
+// before a swap must not come back empty below the log end (the old
+// index is gone): it retries in the new location.
+func TestJBODReadAcrossSwap(t *testing.T) {
+	e := newJBOD(t)
+	s := e.open()
+	p, err := s.CreatePartition("rs", 0, PartitionConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		appendBatch(t, p, makeBatch(t, batchSpec{records: 2}))
+	}
+	m := manualMove(t, s, p)
+	swapInHook(t, s, m, "read")
+	res, err := p.Read(4, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Release()
+	if p.lc().store != m.dest {
+		t.Fatal("the hook did not swap")
+	}
+	if len(res.Batches) == 0 {
+		t.Fatalf("read at 4 of a log ending at %d came back empty across a swap", p.LogEndOffset())
+	}
+	if h := mustHeader(t, res.Batches); h.BaseOffset != 4 {
+		t.Fatalf("read at 4 starts at %d", h.BaseOffset)
+	}
+}
+
+// TestJBODReadCommittedAcrossSwap: a read_committed read whose aborted-
+// transaction lookup used the location of before a swap must still list
+// the aborted transaction, or the consumer takes aborted records for
+// committed ones.
+func TestJBODReadCommittedAcrossSwap(t *testing.T) {
+	e := newJBOD(t)
+	s := e.open()
+	p, err := s.CreatePartition("rc", 0, PartitionConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendBatch(t, p, txnBatch(t, 9, 0, 0, 3))
+	mustMarker(t, p, 9, 0, false, 0)
+	appendBatch(t, p, makeBatch(t, batchSpec{records: 1}))
+	ab, err := p.AbortedTransactions(0, p.LogEndOffset())
+	if err != nil || len(ab) != 1 {
+		t.Fatalf("aborted transactions before the move: %v %v", ab, err)
+	}
+	m := manualMove(t, s, p)
+	swapInHook(t, s, m, "aborted")
+	res, aborted, err := p.ReadCommitted(0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Release()
+	if p.lc().store != m.dest {
+		t.Fatal("the hook did not swap")
+	}
+	if len(res.Batches) == 0 || len(aborted) != 1 || aborted[0].ProducerID != 9 {
+		t.Fatalf("read_committed across a swap: %d bytes, aborted %+v; want producer 9's aborted transaction", len(res.Batches), aborted)
+	}
+}
