@@ -360,8 +360,10 @@
 // as Kafka's ReplicaAlterLogDirsThread leaves throttled partitions out of
 // its fetch. The swap's final tail copy is not throttled.
 //
-// A swap that fails between its two renames and cannot rename the
-// current log back takes the partition offline (ErrPartitionClosed, then
+// A swap that fails after its first rename (the second rename, or the
+// directory fsync that orders them) renames the current log back and
+// fsyncs that before the log takes writes again; if it cannot, it takes
+// the partition offline (ErrPartitionClosed, then
 // KAFKA_STORAGE_ERROR for AlterReplicaLogDirs) until the next start,
 // which promotes the future log: writes taken after that point would
 // have gone to a directory the start deletes.

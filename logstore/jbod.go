@@ -756,12 +756,19 @@ func (s *Store) swap(m *move) (bool, error) {
 	if err := from.store.fs.Rename(from.dir, tomb); err != nil {
 		return false, fmt.Errorf("%w: renaming %s for deletion: %w", ErrStorage, from.dir, err)
 	}
-	_ = syncDir(from.store.fs, from.store.dir)
-	if err := to.store.fs.Rename(to.dir, final); err != nil {
-		if berr := from.store.fs.Rename(tomb, from.dir); berr != nil {
-			// The current log's directory is gone for the next
-			// start, which will promote the future log: it is
-			// complete and fsynced, and nothing may be written
+	// undo renames the current log's directory back after a failure
+	// past the first rename, and fsyncs that before the log takes
+	// writes again: a crash that found the directory still named for
+	// deletion would delete them with it.
+	undo := func(err error) (bool, error) {
+		berr := from.store.fs.Rename(tomb, from.dir)
+		if berr == nil {
+			berr = syncDir(from.store.fs, from.store.dir)
+		}
+		if berr != nil {
+			// The current log's directory is (or may be) gone for
+			// the next start, which will promote the future log: it
+			// is complete and fsynced, and nothing may be written
 			// to the current log any more, or it would be lost.
 			// The partition refuses writes and reads
 			// (ErrPartitionClosed: NOT_LEADER_OR_FOLLOWER) until
@@ -769,9 +776,17 @@ func (s *Store) swap(m *move) (bool, error) {
 			src.closed.Store(true)
 			s.log.Error("logstore: a move between log dirs failed half-way; the partition is offline until the next start, which completes the move",
 				"topic", m.k.topic, "partition", m.k.partition, "deleted_dir", tomb, "future_dir", to.dir, "err", errors.Join(err, berr))
-			return false, fmt.Errorf("%w: renaming future log %s: %w", ErrStorage, to.dir, err)
 		}
-		return false, fmt.Errorf("%w: renaming future log %s: %w", ErrStorage, to.dir, err)
+		return false, err
+	}
+	// The first rename must be on disk before the second: a crash
+	// between them must find the current log gone (the future log is
+	// promoted), never both logs current ("duplicate log directories").
+	if err := syncDir(from.store.fs, from.store.dir); err != nil {
+		return undo(fmt.Errorf("%w: fsync of %s after renaming %s for deletion: %w", ErrStorage, from.store.dir, from.dir, err))
+	}
+	if err := to.store.fs.Rename(to.dir, final); err != nil {
+		return undo(fmt.Errorf("%w: renaming future log %s: %w", ErrStorage, to.dir, err))
 	}
 	_ = syncDir(to.store.fs, to.store.dir)
 	// Background fsyncs of the future log's rolled segments still

@@ -1,6 +1,12 @@
 package logstore
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -328,5 +334,213 @@ func TestJBODReadCommittedAcrossSwap(t *testing.T) {
 	}
 	if len(res.Batches) == 0 || len(aborted) != 1 || aborted[0].ProducerID != 9 {
 		t.Fatalf("read_committed across a swap: %d bytes, aborted %+v; want producer 9's aborted transaction", len(res.Batches), aborted)
+	}
+}
+
+// dirSyncFS models the durability of renames: a rename reaches the disk
+// only with an fsync of its directory, and crash undoes the others. It
+// can fail the renames of future logs into place.
+type dirSyncFS struct {
+	OSFS
+	failFuture atomic.Bool
+	// failDeleteSync fails the next directory fsync that would make a
+	// rename to a -delete name durable.
+	failDeleteSync atomic.Bool
+	mu             sync.Mutex
+	pending        []renameOp
+}
+
+type renameOp struct{ old, new string }
+
+func (f *dirSyncFS) Rename(oldpath, newpath string) error {
+	if f.failFuture.Load() && strings.HasSuffix(oldpath, futureDirSuffix) {
+		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: errors.New("injected EIO")}
+	}
+	if err := f.OSFS.Rename(oldpath, newpath); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.pending = append(f.pending, renameOp{oldpath, newpath})
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *dirSyncFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
+	file, err := f.OSFS.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := file.Stat(); err == nil && st.IsDir() {
+		return &dirSyncFile{File: file, fs: f, dir: filepath.Clean(name)}, nil
+	}
+	return file, nil
+}
+
+type dirSyncFile struct {
+	File
+	fs  *dirSyncFS
+	dir string
+}
+
+func (d *dirSyncFile) Sync() error {
+	if err := d.File.Sync(); err != nil {
+		return err
+	}
+	d.fs.mu.Lock()
+	defer d.fs.mu.Unlock()
+	for _, r := range d.fs.pending {
+		if filepath.Dir(r.new) == d.dir && strings.HasSuffix(r.new, deleteDirSuffix) && d.fs.failDeleteSync.CompareAndSwap(true, false) {
+			return &os.PathError{Op: "fsync", Path: d.dir, Err: errors.New("injected EIO")}
+		}
+	}
+	kept := d.fs.pending[:0]
+	for _, r := range d.fs.pending {
+		if filepath.Dir(r.new) != d.dir || filepath.Dir(r.old) != d.dir {
+			kept = append(kept, r)
+		}
+	}
+	d.fs.pending = kept
+	return nil
+}
+
+// crash undoes the renames no directory fsync made durable.
+func (f *dirSyncFS) crash(t *testing.T) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.pending) - 1; i >= 0; i-- {
+		r := f.pending[i]
+		if err := os.Rename(r.new, r.old); err != nil {
+			t.Fatalf("crash: undoing %s -> %s: %v", r.old, r.new, err)
+		}
+	}
+	f.pending = nil
+}
+
+// crashJBOD stops a multi-dir store as kill -9 would (no clean-shutdown
+// marker, no final fsync, no close-time renames).
+func crashJBOD(s *Store) {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	for _, kid := range s.kids {
+		kid.mu.Lock()
+		kid.closed = true
+		futs := kid.futures
+		kid.mu.Unlock()
+		kid.stopCleaner()
+		close(kid.stopFlush)
+		<-kid.flushDone
+		for _, p := range kid.partitions() {
+			_ = p.close(false)
+		}
+		for _, f := range futs {
+			_ = f.close(false)
+		}
+		kid.bg.Wait()
+		_ = kid.idx.close()
+		if kid.dirLock != nil {
+			_ = kid.dirLock.Close()
+		}
+	}
+}
+
+// TestJBODSwapRenameBackDurable: the swap renamed the current log for
+// deletion, failed to put the future log in place and renamed the current
+// log back. Writes then continue in the current log (fsynced, with
+// flush.messages=1); a crash must not find the current log's directory
+// still named for deletion (the rename back was not fsynced), or the next
+// start deletes it with those writes and promotes the older future log.
+func TestJBODSwapRenameBackDurable(t *testing.T) {
+	e := newJBOD(t)
+	fs := &dirSyncFS{}
+	opts := Options{Dir: e.dirs[0], FS: fs, Logger: testLogger(), ExtraDirs: []DirOptions{{Dir: e.dirs[1]}}}
+	s, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.CreatePartition("rb", 0, PartitionConfig{FlushMessages: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		appendBatch(t, p, makeBatch(t, batchSpec{records: 2}))
+	}
+	m := manualMove(t, s, p)
+	for m.fut.LogEndOffset() < p.LogEndOffset() {
+		if _, err := copyChunk(p, m.fut); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs.failFuture.Store(true)
+	if ok, err := s.swap(m); ok || err == nil {
+		t.Fatalf("swap with the future log's rename failing: %v %v", ok, err)
+	}
+	fs.failFuture.Store(false)
+	from := p.LogDir()
+	if from == m.dest.dir {
+		t.Fatal("swapped")
+	}
+	for range 5 {
+		appendBatch(t, p, makeBatch(t, batchSpec{records: 2}))
+	}
+	end := p.LogEndOffset()
+	crashJBOD(s)
+	fs.crash(t)
+	e.s, err = Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.s.Close() })
+	e.waitMoved("rb", 0)
+	q, ok := e.s.Partition("rb", 0)
+	if !ok || q.LogEndOffset() != end || len(readAll(t, q)) != 15 {
+		var got int64 = -1
+		if ok {
+			got = q.LogEndOffset()
+		}
+		t.Fatalf("after the crash: ok=%v log end %d, want %d: writes taken after the failed swap were lost", ok, got, end)
+	}
+}
+
+// TestJBODSwapFirstRenameFsyncFails: the swap must not rename the future
+// log into place while the current log's rename for deletion may not be
+// on disk (its directory fsync failed): a crash could then find both as
+// current logs, and the broker would not start. It renames back, the log
+// keeps working where it was, and the move completes later.
+func TestJBODSwapFirstRenameFsyncFails(t *testing.T) {
+	e := newJBOD(t)
+	fs := &dirSyncFS{}
+	opts := Options{Dir: e.dirs[0], FS: fs, Logger: testLogger(), ExtraDirs: []DirOptions{{Dir: e.dirs[1]}}}
+	s, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.s = s
+	t.Cleanup(func() { _ = s.Close() })
+	p, err := s.CreatePartition("fs", 0, PartitionConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		appendBatch(t, p, makeBatch(t, batchSpec{records: 2}))
+	}
+	from := p.LogDir()
+	m := manualMove(t, s, p)
+	for m.fut.LogEndOffset() < p.LogEndOffset() {
+		if _, err := copyChunk(p, m.fut); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs.failDeleteSync.Store(true)
+	if ok, err := s.swap(m); ok || err == nil {
+		t.Fatalf("swap with the first rename's fsync failing: swapped=%v err=%v, want an error", ok, err)
+	}
+	if p.LogDir() != from || !dirHas(t, from, "fs-0") {
+		t.Fatalf("log in %s after the failed swap, want %s/fs-0", p.LogDir(), from)
+	}
+	appendBatch(t, p, makeBatch(t, batchSpec{records: 2}))
+	stepUntilSwapped(t, s, m)
+	if p.LogDir() == from || len(readAll(t, p)) != 11 {
+		t.Fatalf("after the retried swap: %s, %d batches", p.LogDir(), len(readAll(t, p)))
 	}
 }
