@@ -341,7 +341,8 @@
 // the partition in two dirs). The same current log in two dirs cannot
 // come from a swap and fails Open with Kafka's "Duplicate log
 // directories" advice; a future log beside a current log in the same dir
-// is deleted. DeleteTopic deletes future logs before current ones, so a
+// is deleted, and so is a second future log of a partition (in a later
+// dir of log.dirs): one move per partition. DeleteTopic deletes future logs before current ones, so a
 // crash cannot promote a deleted partition's future log. Close stops the
 // movers and keeps the future logs: the moves resume at the next Open.
 //

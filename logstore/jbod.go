@@ -233,6 +233,7 @@ func openJBOD(opts Options) (*Store, error) {
 			}
 		}
 	}
+	resumed := map[partKey]bool{}
 	for _, kid := range root.kids {
 		kid.mu.Lock()
 		futs := make(map[partKey]*Partition, len(kid.futures))
@@ -242,9 +243,19 @@ func openJBOD(opts Options) (*Store, error) {
 		kid.mu.Unlock()
 		for k, f := range futs {
 			src := root.parts[k]
+			if resumed[k] {
+				// A second future log of the partition (a crash
+				// while a cancelled move's one was being removed):
+				// one move per partition, as Kafka keeps one future
+				// log; the copy is redone from the current log.
+				root.log.Warn("logstore: removing a second future log of a partition", "topic", k.topic, "partition", k.partition, "dir", f.lc().dir)
+				kid.dropFuture(k, f)
+				continue
+			}
 			root.log.Info("logstore: resuming the move of a partition between log dirs", "topic", k.topic, "partition", k.partition,
 				"from", src.lc().store.dir, "to", kid.dir, "future_log_end_offset", f.LogEndOffset())
 			root.startMove(k, src, f, kid, true)
+			resumed[k] = true
 		}
 	}
 	return root, nil

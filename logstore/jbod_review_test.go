@@ -544,3 +544,85 @@ func TestJBODSwapFirstRenameFsyncFails(t *testing.T) {
 		t.Fatalf("after the retried swap: %s, %d batches", p.LogDir(), len(readAll(t, p)))
 	}
 }
+
+// TestJBODTwoFutureLogs: a start that finds future logs of one partition
+// in two dirs (a crash while a cancelled move's future log was being
+// removed) resumes one move only, and deletes the other future log: two
+// movers of one log would each swap in turn, and Close, which stops the
+// moves it knows, would wait for the other one for ever (here it is held
+// back by the alter-log-dirs throttle).
+func TestJBODTwoFutureLogs(t *testing.T) {
+	root := t.TempDir()
+	dirs := []string{filepath.Join(root, "d0"), filepath.Join(root, "d1"), filepath.Join(root, "d2")}
+	quota := &flagQuota{}
+	opts := Options{Dir: dirs[0], Logger: testLogger(), ExtraDirs: []DirOptions{{Dir: dirs[1]}, {Dir: dirs[2]}}, MoveQuota: quota}
+	s, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PreferLogDir("two", 0, s.Dirs()[0]); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.CreatePartition("two", 0, PartitionConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 30 {
+		appendBatch(t, p, makeBatch(t, batchSpec{records: 2, valueSize: 40 << 10}))
+	}
+	end := p.LogEndOffset()
+	f, err := s.kids[1].createFuture(partKey{"two", 0}, p.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := copyChunk(p, f); err != nil {
+		t.Fatal(err)
+	}
+	futDir := f.lc().dir
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(filepath.Join(dirs[2], "two-0.00112233445566778899aabbccddeeff-future"), os.DirFS(futDir)); err != nil {
+		t.Fatal(err)
+	}
+	quota.on.Store(true)
+	s, err = Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.Futures()); n != 1 {
+		t.Errorf("%d future logs of two-0 after the start, want 1", n)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		quota.on.Store(false) // let the stray mover finish, so the test ends
+		<-closed
+		t.Fatal("Close hung on a mover it did not know of")
+	}
+	quota.on.Store(false)
+	s, err = Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &jbodEnv{t: t, dirs: dirs, s: s}
+	t.Cleanup(func() { _ = s.Close() })
+	e.waitMoved("two", 0)
+	q, _ := s.Partition("two", 0)
+	if q.LogEndOffset() != end || len(readAll(t, q)) != 30 || q.LogDir() == s.Dirs()[0] {
+		t.Fatalf("after the move: %s end %d, want %d", q.LogDir(), q.LogEndOffset(), end)
+	}
+	for _, d := range dirs {
+		ents, _ := os.ReadDir(d)
+		for _, de := range ents {
+			if strings.HasSuffix(de.Name(), futureDirSuffix) {
+				t.Errorf("%s left in %s", de.Name(), d)
+			}
+		}
+	}
+}
