@@ -626,3 +626,69 @@ func TestJBODTwoFutureLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestJBODMoveLogStartMidBatch moves a log whose start offset is inside a
+// batch (DeleteRecords to an offset that is not a batch's first): the
+// copy's first read returns that whole batch, which starts below the
+// future log's end.
+func TestJBODMoveLogStartMidBatch(t *testing.T) {
+	e := newJBOD(t)
+	s := e.open()
+	p, err := s.CreatePartition("mid", 0, PartitionConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		appendBatch(t, p, makeBatch(t, batchSpec{records: 5}))
+	}
+	if _, err := p.DeleteRecordsBefore(7); err != nil {
+		t.Fatal(err)
+	}
+	want := readAll(t, p)
+	to := s.Dirs()[0]
+	if p.LogDir() == to {
+		to = s.Dirs()[1]
+	}
+	if err := s.AlterLogDir("mid", 0, to); err != nil {
+		t.Fatal(err)
+	}
+	e.waitMoved("mid", 0)
+	if p.LogDir() != to || p.LogStartOffset() != 7 || p.LogEndOffset() != 50 {
+		t.Fatalf("after the move: %s start %d end %d, want %s 7 50", p.LogDir(), p.LogStartOffset(), p.LogEndOffset(), to)
+	}
+	got := readAll(t, p)
+	if len(got) != len(want) {
+		t.Fatalf("%d batches after the move, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if string(got[i]) != string(want[i]) {
+			t.Fatalf("batch %d differs after the move", i)
+		}
+	}
+}
+
+// TestAppendReplicaStartsAtStraddlingBatch: an empty log whose start is
+// inside the first fetched batch restarts at the batch (Kafka's
+// appendRecordsToFollowerOrFutureReplica); a non-empty log still refuses
+// a batch below its end.
+func TestAppendReplicaStartsAtStraddlingBatch(t *testing.T) {
+	e := newEnv(t)
+	e.open()
+	p := e.create("str", 0, PartitionConfig{})
+	if _, err := p.TruncateFullyAndStartAt(7); err != nil {
+		t.Fatal(err)
+	}
+	b := makeBatch(t, batchSpec{records: 5})
+	setBaseOffset(b, 5)
+	if end, err := p.AppendReplica(b); err != nil || end != 10 || p.LogStartOffset() != 5 {
+		t.Fatalf("AppendReplica of 5..9 on an empty log at 7: end %d start %d err %v, want 10 5", end, p.LogStartOffset(), err)
+	}
+	c := makeBatch(t, batchSpec{records: 5})
+	setBaseOffset(c, 8)
+	if _, err := p.AppendReplica(c); !errors.Is(err, ErrOffsetOutOfRange) {
+		t.Fatalf("batch below the end of a non-empty log: %v, want ErrOffsetOutOfRange", err)
+	}
+	if got := readAll(t, p); len(got) != 1 || mustHeader(t, got[0]).BaseOffset != 5 {
+		t.Fatalf("log after: %d batches", len(got))
+	}
+}
