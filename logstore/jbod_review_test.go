@@ -692,3 +692,50 @@ func TestAppendReplicaStartsAtStraddlingBatch(t *testing.T) {
 		t.Fatalf("log after: %d batches", len(got))
 	}
 }
+
+// TestJBODCleanerSkipsMovedLog: a dir's cleaner that listed a log just
+// before a move took it to another dir must leave it to that dir's
+// cleaner: two cleaners of one log share its <base>.cleaned file names
+// (one removes the other's file and the other installs a half-written
+// one). The stale listing is made by hand here.
+func TestJBODCleanerSkipsMovedLog(t *testing.T) {
+	e := newJBOD(t)
+	s := e.open()
+	p, err := s.CreatePartition("cl", 0, compactCfg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		appendBatch(t, p, makeBatch(t, batchSpec{records: 3, valueSize: 20}))
+	}
+	from := p.lc().store
+	to := s.Dirs()[0]
+	if p.LogDir() == to {
+		to = s.Dirs()[1]
+	}
+	if err := s.AlterLogDir("cl", 0, to); err != nil {
+		t.Fatal(err)
+	}
+	e.waitMoved("cl", 0)
+	k := partKey{"cl", 0}
+	from.mu.Lock()
+	from.parts[k] = p // as partitions() listed it before the swap
+	from.mu.Unlock()
+	st, err := from.CleanNow()
+	from.mu.Lock()
+	delete(from.parts, k)
+	from.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Partitions != 0 {
+		t.Fatalf("the cleaner of %s cleaned a log that moved to %s: %+v", from.dir, to, st)
+	}
+	st, err = p.lc().store.CleanNow()
+	if err != nil || st.Partitions != 1 {
+		t.Fatalf("the cleaner of the log's new dir: %+v %v, want it cleaned", st, err)
+	}
+	if got := readAll(t, p); len(got) == 0 || len(got) >= 100 {
+		t.Fatalf("%d batches after cleaning", len(got))
+	}
+}
