@@ -259,7 +259,10 @@ func (s *Store) cleanFilthiestStats(t *cleanerThread) (CleanStats, bool, error) 
 	s.cleaner.mu.Lock()
 	for _, p := range s.partitions() {
 		cfg := p.cfg.Load()
-		if !cfg.Compact || p.closed.Load() || p.cleanPaused.Load() || s.cleaner.busy[p] {
+		// p.st() != s: a log-dir move took p to another dir after
+		// partitions() listed it; that dir's cleaner cleans it now
+		// (two cleaners of one log would share its .cleaned files).
+		if !cfg.Compact || p.closed.Load() || p.cleanPaused.Load() || s.cleaner.busy[p] || p.st() != s {
 			continue
 		}
 		p.rollIdle(nowMs, cfg)

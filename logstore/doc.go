@@ -341,7 +341,8 @@
 // the partition in two dirs). The same current log in two dirs cannot
 // come from a swap and fails Open with Kafka's "Duplicate log
 // directories" advice; a future log beside a current log in the same dir
-// is deleted. DeleteTopic deletes future logs before current ones, so a
+// is deleted, and so is a second future log of a partition (in a later
+// dir of log.dirs): one move per partition. DeleteTopic deletes future logs before current ones, so a
 // crash cannot promote a deleted partition's future log. Close stops the
 // movers and keeps the future logs: the moves resume at the next Open.
 //
@@ -349,7 +350,9 @@
 // AlterLogDir and Close; jbod.mu guards the move and preferred-dir maps;
 // each dir Store's mu guards its parts and futures. A swap takes the
 // current log's cleanMu, retMu, appendMu, then the future log's retMu and
-// appendMu, then both epochMu and both mu.
+// appendMu, then both epochMu and both mu. It looks at its dir cleaner's
+// busy set (cleaner.mu) before taking any of them, as the cleaner takes
+// partition locks while it holds cleaner.mu.
 //
 // Throttle: Options.MoveQuota (the broker's alter-log-dirs quota, the
 // dynamic broker config replica.alter.log.dirs.io.max.bytes.per.second,
@@ -358,8 +361,10 @@
 // as Kafka's ReplicaAlterLogDirsThread leaves throttled partitions out of
 // its fetch. The swap's final tail copy is not throttled.
 //
-// A swap that fails between its two renames and cannot rename the
-// current log back takes the partition offline (ErrPartitionClosed, then
+// A swap that fails after its first rename (the second rename, or the
+// directory fsync that orders them) renames the current log back and
+// fsyncs that before the log takes writes again; if it cannot, it takes
+// the partition offline (ErrPartitionClosed, then
 // KAFKA_STORAGE_ERROR for AlterReplicaLogDirs) until the next start,
 // which promotes the future log: writes taken after that point would
 // have gone to a directory the start deletes.

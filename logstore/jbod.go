@@ -233,6 +233,7 @@ func openJBOD(opts Options) (*Store, error) {
 			}
 		}
 	}
+	resumed := map[partKey]bool{}
 	for _, kid := range root.kids {
 		kid.mu.Lock()
 		futs := make(map[partKey]*Partition, len(kid.futures))
@@ -242,9 +243,19 @@ func openJBOD(opts Options) (*Store, error) {
 		kid.mu.Unlock()
 		for k, f := range futs {
 			src := root.parts[k]
+			if resumed[k] {
+				// A second future log of the partition (a crash
+				// while a cancelled move's one was being removed):
+				// one move per partition, as Kafka keeps one future
+				// log; the copy is redone from the current log.
+				root.log.Warn("logstore: removing a second future log of a partition", "topic", k.topic, "partition", k.partition, "dir", f.lc().dir)
+				kid.dropFuture(k, f)
+				continue
+			}
 			root.log.Info("logstore: resuming the move of a partition between log dirs", "topic", k.topic, "partition", k.partition,
 				"from", src.lc().store.dir, "to", kid.dir, "future_log_end_offset", f.LogEndOffset())
 			root.startMove(k, src, f, kid, true)
+			resumed[k] = true
 		}
 	}
 	return root, nil
@@ -680,6 +691,19 @@ func (s *Store) swap(m *move) (bool, error) {
 	if err := fut.syncAll(); err != nil {
 		return false, err
 	}
+	// A cleaning that began before the move (it ends soon). Checked
+	// before taking the partition's locks: the cleaner holds cleaner.mu
+	// while it takes them (rollIdle, cleanerCheckpoint). Once the check
+	// passed, no cleaning of src can begin before the mover ends:
+	// cleanPaused was set before the mover started, and a selection
+	// that ran earlier has marked busy by now.
+	from := src.lc()
+	from.store.cleaner.mu.Lock()
+	cleaning := from.store.cleaner.busy[src]
+	from.store.cleaner.mu.Unlock()
+	if cleaning {
+		return false, nil
+	}
 	src.cleanMu.Lock()
 	defer src.cleanMu.Unlock()
 	src.retMu.Lock()
@@ -707,13 +731,6 @@ func (s *Store) swap(m *move) (bool, error) {
 	}
 	if src.leo.Load() != fut.leo.Load() || src.logStart.Load() != fut.logStart.Load() || src.truncations.Load() != m.gen {
 		return false, nil // more to copy
-	}
-	from := src.lc()
-	from.store.cleaner.mu.Lock()
-	cleaning := from.store.cleaner.busy[src]
-	from.store.cleaner.mu.Unlock()
-	if cleaning {
-		return false, nil // a cleaning that began before the move; it ends soon
 	}
 	fut.retMu.Lock()
 	defer fut.retMu.Unlock()
@@ -750,12 +767,19 @@ func (s *Store) swap(m *move) (bool, error) {
 	if err := from.store.fs.Rename(from.dir, tomb); err != nil {
 		return false, fmt.Errorf("%w: renaming %s for deletion: %w", ErrStorage, from.dir, err)
 	}
-	_ = syncDir(from.store.fs, from.store.dir)
-	if err := to.store.fs.Rename(to.dir, final); err != nil {
-		if berr := from.store.fs.Rename(tomb, from.dir); berr != nil {
-			// The current log's directory is gone for the next
-			// start, which will promote the future log: it is
-			// complete and fsynced, and nothing may be written
+	// undo renames the current log's directory back after a failure
+	// past the first rename, and fsyncs that before the log takes
+	// writes again: a crash that found the directory still named for
+	// deletion would delete them with it.
+	undo := func(err error) (bool, error) {
+		berr := from.store.fs.Rename(tomb, from.dir)
+		if berr == nil {
+			berr = syncDir(from.store.fs, from.store.dir)
+		}
+		if berr != nil {
+			// The current log's directory is (or may be) gone for
+			// the next start, which will promote the future log: it
+			// is complete and fsynced, and nothing may be written
 			// to the current log any more, or it would be lost.
 			// The partition refuses writes and reads
 			// (ErrPartitionClosed: NOT_LEADER_OR_FOLLOWER) until
@@ -763,12 +787,23 @@ func (s *Store) swap(m *move) (bool, error) {
 			src.closed.Store(true)
 			s.log.Error("logstore: a move between log dirs failed half-way; the partition is offline until the next start, which completes the move",
 				"topic", m.k.topic, "partition", m.k.partition, "deleted_dir", tomb, "future_dir", to.dir, "err", errors.Join(err, berr))
-			return false, fmt.Errorf("%w: renaming future log %s: %w", ErrStorage, to.dir, err)
 		}
-		return false, fmt.Errorf("%w: renaming future log %s: %w", ErrStorage, to.dir, err)
+		return false, err
+	}
+	// The first rename must be on disk before the second: a crash
+	// between them must find the current log gone (the future log is
+	// promoted), never both logs current ("duplicate log directories").
+	if err := syncDir(from.store.fs, from.store.dir); err != nil {
+		return undo(fmt.Errorf("%w: fsync of %s after renaming %s for deletion: %w", ErrStorage, from.store.dir, from.dir, err))
+	}
+	if err := to.store.fs.Rename(to.dir, final); err != nil {
+		return undo(fmt.Errorf("%w: renaming future log %s: %w", ErrStorage, to.dir, err))
 	}
 	_ = syncDir(to.store.fs, to.store.dir)
-	to.store.bg.Wait() // background fsyncs of the future log's rolled segments read their paths
+	// Background fsyncs of the future log's rolled segments still
+	// running are not waited for (bg is the whole dir's, and other logs
+	// keep adding to it): they took their segment's path when they
+	// started, and fut.syncAll above already made their work durable.
 
 	src.epochMu.Lock()
 	fut.epochMu.Lock()
@@ -817,9 +852,7 @@ func (s *Store) swap(m *move) (bool, error) {
 	// The old index data goes now (in-memory Pebble writes), so that a
 	// later move back into that dir gets a fresh index id; a reader
 	// that looked there before the swap retries on swapSeq. The files
-	// go in the background (Close waits for it with the movers; the
-	// dir's own bg group holds only short fsyncs, which the swap waits
-	// for).
+	// go in the background (Close waits for it with the movers).
 	if err := from.store.dropPartitionIndex(m.k, from.pid); err != nil {
 		s.log.Warn("logstore: dropping the moved log's index", "dir", from.store.dir, "err", err)
 	}

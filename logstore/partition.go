@@ -75,9 +75,10 @@ type Partition struct {
 	// empty; epochNotLoaded before the cache was read), so an append
 	// compares its batch's epoch without a lock.
 	latestEpoch atomic.Int32
-	// truncations counts TruncateTo and TruncateFullyAndStartAt calls, so
-	// that a log-dir move copying this log notices that what it copied
-	// may no longer be the log's (jbod.go).
+	// truncations counts TruncateTo calls that cut batches and
+	// TruncateFullyAndStartAt calls, so that a log-dir move copying this
+	// log notices that what it copied may no longer be the log's
+	// (jbod.go). It is bumped under appendMu once the cut is done.
 	truncations atomic.Uint64
 	// cleanPaused keeps the cleaner off the log while a move copies it
 	// (Kafka's abortAndPauseCleaning for a future replica).
@@ -612,11 +613,17 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed, re
 		var ok bool
 		var err error
 		l := p.lc() // after seq: a move's swap changes both
+		if testHookLoc != nil {
+			testHookLoc("read")
+		}
 		e, ok, err = l.store.idx.lookup(l.pid, offset)
 		if err != nil {
 			return ReadResult{}, fmt.Errorf("%w: index lookup %s-%d offset %d: %w", ErrStorage, p.topic, p.partition, offset, err)
 		}
 		if !ok {
+			if p.swapSeq.Load() != seq {
+				continue // a move's swap dropped the index looked in
+			}
 			return res, nil
 		}
 		seg = p.segmentAt(e.segBase)
@@ -748,6 +755,11 @@ func (p *Partition) OffsetForTimestamp(ts int64) (offset int64, batchMaxTs int64
 		}
 	}
 }
+
+// testHookLoc, if set (tests only), runs right after a read loaded the
+// log's location (where: "read", or "aborted" in ReadCommitted and
+// AbortedTransactions), so a test can swap a log-dir move in there.
+var testHookLoc func(where string)
 
 // testHookTimeCandidates, if set (tests only), runs after
 // offsetForTimestamp chose its candidate segments.

@@ -377,10 +377,23 @@ func (p *Partition) ReadReplica(offset int64, maxBytes int32) (ReadResult, error
 // are (Kafka's UnifiedLog.appendAsFollower): their offsets, leader epochs
 // and timestamps are kept, producer state is updated without the
 // idempotence checks, and the leader-epoch cache learns every new epoch.
-// Batches must start at or after the log end offset. It returns the new
-// log end offset. A batch that fails stops the append; those before it
-// stay.
+// Batches must start at or after the log end offset, except that an
+// empty log (log end = log start) whose end falls inside the first batch
+// first restarts at that batch's base offset: a log start inside a batch
+// (DeleteRecords) makes the first read of a follower or of a log-dir
+// move's future log return that whole batch (Kafka's
+// Partition.appendRecordsToFollowerOrFutureReplica on an
+// UnexpectedAppendOffsetException; the log start then follows the
+// source's again). It returns the new log end offset. A batch that fails
+// stops the append; those before it stay.
 func (p *Partition) AppendReplica(batches []byte) (int64, error) {
+	if h, err := ParseBatchHeader(batches); err == nil {
+		if leo := p.leo.Load(); h.BaseOffset < leo && h.LastOffset() >= leo && leo == p.logStart.Load() {
+			if err := p.startAtBatch(h.BaseOffset, h.LastOffset()); err != nil {
+				return p.leo.Load(), err
+			}
+		}
+	}
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
 	if p.closed.Load() {
@@ -430,7 +443,6 @@ func (p *Partition) AppendReplica(batches []byte) (int64, error) {
 // the first segment's base empties the log and starts it at offset
 // (Kafka's truncateFullyAndStartAt).
 func (p *Partition) TruncateTo(offset int64) (int64, error) {
-	p.truncations.Add(1) // a log-dir move copying this log starts over (jbod.go)
 	p.retMu.Lock()
 	defer p.retMu.Unlock()
 	p.appendMu.Lock()
@@ -449,6 +461,12 @@ func (p *Partition) TruncateTo(offset int64) (int64, error) {
 		// that epoch), answered with the same DivergingEpoch, forever.
 		return leo, p.truncateEpochsAtEndLocked(leo)
 	}
+	// A log-dir move copying this log starts over (jbod.go). Counted
+	// when the cut is done, before appendMu is released: a move step
+	// that sees the new count reads the truncated log, never the batches
+	// being cut (counted before the cut, a step could copy those, take
+	// the new count as its own and swap them in).
+	defer p.truncations.Add(1)
 	x := &p.st().idx
 	// The cut: the first batch whose last offset is >= offset.
 	cut := offset
@@ -654,11 +672,34 @@ func (p *Partition) truncateEpochsAtEndLocked(end int64) error {
 	return nil
 }
 
+// startAtBatch restarts an empty log at base, the first offset of a
+// replica batch holding its end (see AppendReplica).
+func (p *Partition) startAtBatch(base, last int64) error {
+	p.retMu.Lock()
+	defer p.retMu.Unlock()
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	if p.closed.Load() {
+		return ErrPartitionClosed
+	}
+	leo := p.leo.Load()
+	if leo != p.logStart.Load() || base >= leo || last < leo {
+		return nil
+	}
+	p.log.Info("logstore: the first replica batch starts below the empty log's start; starting the log at the batch",
+		"topic", p.topic, "partition", p.partition, "log_start", leo, "batch_base_offset", base)
+	defer p.truncations.Add(1) // after the cut, under appendMu (see TruncateTo)
+	p.mu.RLock()
+	segs := append([]*segment(nil), p.segs...)
+	p.mu.RUnlock()
+	_, err := p.truncateFullyLocked(base, segs)
+	return err
+}
+
 // TruncateFullyAndStartAt empties the log and starts it at offset (Kafka's
 // UnifiedLog.truncateFullyAndStartAt): a follower whose log ends below the
 // leader's log start.
 func (p *Partition) TruncateFullyAndStartAt(offset int64) (int64, error) {
-	p.truncations.Add(1) // a log-dir move copying this log starts over (jbod.go)
 	p.retMu.Lock()
 	defer p.retMu.Unlock()
 	p.appendMu.Lock()
@@ -666,6 +707,7 @@ func (p *Partition) TruncateFullyAndStartAt(offset int64) (int64, error) {
 	if p.closed.Load() {
 		return 0, ErrPartitionClosed
 	}
+	defer p.truncations.Add(1) // after the cut, under appendMu (see TruncateTo)
 	p.mu.RLock()
 	segs := append([]*segment(nil), p.segs...)
 	p.mu.RUnlock()

@@ -659,12 +659,15 @@ func (s *Store) syncInBackground(seg *segment, dir string) {
 	if !seg.acquire() {
 		return
 	}
+	// The path is read here, under the roller's appendMu: a log-dir
+	// move's swap rewrites it (jbod.go) under the same lock.
+	path := seg.path
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
 		defer seg.release()
 		if err := seg.f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
-			s.log.Error("logstore: fsync of rolled segment", "segment", seg.path, "err", err)
+			s.log.Error("logstore: fsync of rolled segment", "segment", path, "err", err)
 		}
 		_ = syncDir(s.fs, dir)
 	}()

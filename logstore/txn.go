@@ -284,8 +284,7 @@ func (p *Partition) ReadCommitted(offset int64, maxBytes int32) (res ReadResult,
 		upper = h.LastOffset() + 1
 		b = b[h.TotalSize():]
 	}
-	l := p.lc()
-	aborted, err = l.store.idx.abortedTxns(l.pid, offset, upper, nil)
+	aborted, err = p.abortedTxns(offset, upper)
 	if err != nil {
 		res.Release()
 		return ReadResult{}, nil, fmt.Errorf("%w: aborted transaction index %s-%d: %w", ErrStorage, p.topic, p.partition, err)
@@ -315,8 +314,26 @@ func cutAt(b []byte, limit int64) int {
 // marker is at or after from and whose first offset is below upper, in
 // marker order (DescribeProducers-style tooling and tests).
 func (p *Partition) AbortedTransactions(from, upper int64) ([]AbortedTxn, error) {
-	l := p.lc()
-	return l.store.idx.abortedTxns(l.pid, from, upper, nil)
+	return p.abortedTxns(from, upper)
+}
+
+// abortedTxns reads the aborted-transaction index in the log's current
+// location. A log-dir move's swap (jbod.go) changes the location and
+// drops the old one's index data, so a lookup that straddled one
+// (swapSeq changed) is done again: an empty answer from the dropped
+// index would pass aborted records to read_committed consumers.
+func (p *Partition) abortedTxns(from, upper int64) ([]AbortedTxn, error) {
+	for {
+		seq := p.swapSeq.Load()
+		l := p.lc()
+		if testHookLoc != nil {
+			testHookLoc("aborted")
+		}
+		ab, err := l.store.idx.abortedTxns(l.pid, from, upper, nil)
+		if p.swapSeq.Load() == seq {
+			return ab, err
+		}
+	}
 }
 
 // OngoingTxn returns the first offset of producer pid's ongoing
