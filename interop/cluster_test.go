@@ -143,9 +143,6 @@ log4j.logger.state.change.logger=INFO
 log4j.logger.kafka.controller.KafkaController=INFO
 log4j.logger.kafka.server.ReplicaFetcherThread=INFO
 log4j.logger.kafka.server.KafkaServer=INFO
-log4j.logger.kafka.server.DynamicConfigManager=DEBUG
-log4j.logger.kafka.common.ZkNodeChangeNotificationListener=DEBUG
-log4j.logger.kafka.server.TopicConfigHandler=DEBUG
 `
 
 // startKafka starts an Apache Kafka 3.9 broker (kafka.Kafka
