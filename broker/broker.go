@@ -491,6 +491,9 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 
 	h := handlers.New(handlers.Deps{Config: cfg, Controller: ctrl, Logger: log, Metrics: m, Cluster: cluster})
 	st.h = h
+	// Topic defaults changed by dynamic broker configs
+	// (/config/brokers) apply from the first log opened.
+	h.RefreshDynamicConfigs()
 	phase("recovering partition logs")
 	logs, err := logstore.Open(logstore.Options{
 		Dir:       cfg.LogDirs[0],
@@ -556,6 +559,10 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, m 
 			applyReplicationThrottles(z, rm, cfg.BrokerID, log)
 		})
 		applyReplicationThrottles(z, rm, cfg.BrokerID, log)
+		// Topic configs and topic defaults changed through any broker
+		// apply to this broker's logs and produce checks.
+		z.OnConfigChange(h.ApplyConfigChanges)
+		h.ApplyConfigChanges()
 	}
 	st.replicas.Start()
 	h.Replicas = st.replicas

@@ -153,8 +153,9 @@ func editList(cur, arg string, add bool) string {
 }
 
 // alterResource routes a config change to its resource. Broker configs are
-// static in Samsa (read from server.properties), so changing them is
-// refused with a message saying so.
+// static (read from server.properties) except, in a ZooKeeper cluster,
+// the replication throttles and topic defaults alterBrokerConfigs takes;
+// changing others is refused with a message saying so.
 func (h *Handlers) alterResource(ctx context.Context, typ kmsg.ConfigResourceType, name string, changes []configChange, replace, validateOnly bool) error {
 	switch typ {
 	case kmsg.ConfigResourceTypeTopic:
@@ -199,9 +200,10 @@ var dynamicBrokerKeys = map[string]string{
 }
 
 // alterBrokerConfigs changes a broker entity's dynamic configs
-// (ZkAdminManager.alterBrokerConfigs): only dynamicBrokerKeys, each a
-// long >= 0 (INVALID_CONFIG otherwise); replace (legacy AlterConfigs)
-// drops the ones not named.
+// (ZkAdminManager.alterBrokerConfigs): dynamicBrokerKeys, each a long >= 0,
+// and the topic defaults of Kafka's DynamicLogConfig (config.IsDynamicLogKey,
+// validated as in server.properties and as a whole); INVALID_CONFIG for
+// anything else. replace (legacy AlterConfigs) drops the ones not named.
 func (h *Handlers) alterBrokerConfigs(ctx context.Context, dyn DynamicBrokerConfigs, name string, changes []configChange, replace, validateOnly bool) error {
 	h.alterMu.Lock()
 	defer h.alterMu.Unlock()
@@ -223,7 +225,13 @@ func (h *Handlers) alterBrokerConfigs(ctx context.Context, dyn DynamicBrokerConf
 		}
 		seen[c.name] = true
 		if _, ok := dynamicBrokerKeys[c.name]; !ok {
-			return fmt.Errorf("samsa does not support changing broker config %s dynamically; set it in server.properties: %w", c.name, kerr.InvalidConfig)
+			if !config.IsDynamicLogKey(c.name) {
+				return fmt.Errorf("samsa does not support changing broker config %s dynamically; set it in server.properties: %w", c.name, kerr.InvalidConfig)
+			}
+			if err := setDynamicLogKey(next, c); err != nil {
+				return err
+			}
+			continue
 		}
 		switch c.op {
 		case kmsg.IncrementalAlterConfigOpSet:
@@ -246,10 +254,45 @@ func (h *Handlers) alterBrokerConfigs(ctx context.Context, dyn DynamicBrokerConf
 			return fmt.Errorf("unknown config operation %d: %w", c.op, kerr.InvalidRequest)
 		}
 	}
+	// The topic defaults must still make a valid topic config together
+	// (Kafka's DynamicLogConfig.validateReconfiguration).
+	own, def := dyn.BrokerConfigs(strconv.Itoa(int(h.Config.BrokerID))), dyn.BrokerConfigs(brokerDefaultEntity)
+	if entity == brokerDefaultEntity {
+		def = next
+	} else {
+		own = next
+	}
+	if _, ignored := h.Config.WithDynamic(own, def); len(ignored) == 1 && strings.HasPrefix(ignored[0], "every dynamic broker config: ") {
+		return fmt.Errorf("%s: %w", strings.TrimPrefix(ignored[0], "every dynamic broker config: "), kerr.InvalidConfig)
+	}
 	if validateOnly {
 		return nil
 	}
 	return dyn.SetBrokerConfigs(ctx, entity, next)
+}
+
+// setDynamicLogKey applies one change of a topic default (a dynamic log
+// key, Kafka's DynamicLogConfig) to a dynamic broker config map: set
+// validates the value with the key's server.properties rules.
+func setDynamicLogKey(next map[string]string, c configChange) error {
+	switch c.op {
+	case kmsg.IncrementalAlterConfigOpSet:
+		if c.value == nil {
+			return fmt.Errorf("null value not supported for %s: %w", c.name, kerr.InvalidRequest)
+		}
+		v, err := config.CheckDynamicLogValue(c.name, *c.value)
+		if err != nil {
+			return fmt.Errorf("Invalid value %s for configuration %s: %v: %w", *c.value, c.name, err, kerr.InvalidConfig)
+		}
+		next[c.name] = v
+	case kmsg.IncrementalAlterConfigOpDelete:
+		delete(next, c.name)
+	case kmsg.IncrementalAlterConfigOpAppend, kmsg.IncrementalAlterConfigOpSubtract:
+		return fmt.Errorf("append and subtract of broker config %s are not supported; set the whole value: %w", c.name, kerr.InvalidConfig)
+	default:
+		return fmt.Errorf("unknown config operation %d: %w", c.op, kerr.InvalidRequest)
+	}
+	return nil
 }
 
 // dynamicBrokerConfigs describes the dynamic configs set for broker
@@ -267,6 +310,11 @@ func (h *Handlers) dynamicBrokerConfigs(name string) []describedConfig {
 		own = dyn.BrokerConfigs(name)
 	}
 	var out []describedConfig
+	if name == "" {
+		// The cluster default's topic defaults; this broker's resource
+		// describes them with its other keys (brokerConfigs).
+		out = dynamicLogConfigs(def, config.SourceDynamicDefaultBroker)
+	}
 	for _, k := range sortedConfigKeys(dynamicBrokerKeys) {
 		dc := describedConfig{name: k, typ: int8(config.TypeLong), doc: dynamicBrokerKeys[k]}
 		if v, ok := own[k]; ok {

@@ -19,7 +19,7 @@ func (h *Handlers) topicConfigValue(t controller.Topic, name string) string {
 	if v, ok := t.Configs[name]; ok {
 		return v
 	}
-	v, _, _ := h.Config.TopicDefault(name)
+	v, _, _ := h.cfg().TopicDefault(name)
 	return v
 }
 
@@ -215,12 +215,7 @@ func (h *Handlers) applyTopicConfig(name string) {
 	if !ok {
 		return
 	}
-	cfg := h.partitionConfig(t)
-	for _, p := range t.Partitions {
-		if lp, ok := h.Logs.Partition(t.Name, p.Index); ok {
-			lp.SetConfig(cfg)
-		}
-	}
+	h.applyPartitionConfig(t)
 }
 
 // checkLeaderEpoch applies Kafka's fencing of a client's current leader

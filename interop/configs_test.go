@@ -16,17 +16,20 @@ import (
 )
 
 // TestConfigsQuotasACLsBothWays: in a cluster of one Apache Kafka 3.9
-// broker (the controller) and one Samsa broker, both with Kafka's
-// ZooKeeper authorizer (AclAuthorizer, allow.everyone.if.no.acl.found),
-// what an admin client changes through one kind is what the other kind
-// describes and enforces: topic configs (max.message.bytes refuses a
-// produce to a partition the other kind leads, or lets it through once
-// raised), dynamic broker configs at the cluster default (source
+// broker and one Samsa broker (either may win the controller election),
+// both with Kafka's ZooKeeper authorizer (AclAuthorizer,
+// allow.everyone.if.no.acl.found), what an admin client changes through
+// one kind is what the other kind describes and enforces: topic configs
+// (max.message.bytes refuses a produce to a partition the other kind
+// leads, or lets it through once raised), client quotas (listed alike by
+// both, and throttling the other kind's produce responses), ACLs (listed,
+// and TOPIC_AUTHORIZATION_FAILED on the other kind), and dynamic broker
+// configs: replication throttles at the cluster default (source
 // DYNAMIC_DEFAULT_BROKER_CONFIG on the other kind) and per broker (the
-// znode Kafka reads, identical to Kafka's own), client quotas (listed by
-// the other kind and throttling its produce responses) and ACLs (listed,
-// and TOPIC_AUTHORIZATION_FAILED on the other kind). Every change
-// notification in /config/changes has Kafka's format.
+// znode identical to Kafka's own), and topic defaults at the cluster
+// default (message.max.bytes and log.retention.ms, described and
+// enforced for a topic without overrides). Every change notification in
+// /config/changes has Kafka's format.
 func TestConfigsQuotasACLsBothWays(t *testing.T) {
 	c := newCluster(t)
 	auth := []string{"authorizer.class.name=kafka.security.authorizer.AclAuthorizer", "allow.everyone.if.no.acl.found=true"}
@@ -35,7 +38,7 @@ func TestConfigsQuotasACLsBothWays(t *testing.T) {
 	c.waitUp(k1, 60*time.Second)
 
 	// p0 led by Kafka, p1 by Samsa, for each topic.
-	topics := []string{"iconf", "iconf-q", "iconf-acl-s", "iconf-acl-k1"}
+	topics := []string{"iconf", "iconf-q", "iconf-acl-s", "iconf-acl-k1", "iconf-d"}
 	for _, tp := range topics {
 		c.createTopic(tp, [][]int32{{1, 2}, {2, 1}}, nil)
 	}
@@ -64,36 +67,6 @@ func TestConfigsQuotasACLsBothWays(t *testing.T) {
 		waitProduce(t, plain, "iconf", 0, 6000, nil)
 	}
 
-	{ // broker configs
-		// Cluster defaults (/config/brokers/<default>), one through each
-		// kind, described by the other as its own broker's config and as
-		// the default resource.
-		c.alterConfigs(s2, kmsg.ConfigResourceTypeBroker, "", "leader.replication.throttled.rate", "10000000")
-		c.waitConfig(k1, kmsg.ConfigResourceTypeBroker, "1", "leader.replication.throttled.rate", "10000000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
-		c.waitConfig(k1, kmsg.ConfigResourceTypeBroker, "", "leader.replication.throttled.rate", "10000000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
-		c.alterConfigs(k1, kmsg.ConfigResourceTypeBroker, "", "follower.replication.throttled.rate", "20000000")
-		c.waitConfig(s2, kmsg.ConfigResourceTypeBroker, "2", "follower.replication.throttled.rate", "20000000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
-		c.waitConfig(s2, kmsg.ConfigResourceTypeBroker, "", "follower.replication.throttled.rate", "20000000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
-		c.waitConfig(s2, kmsg.ConfigResourceTypeBroker, "2", "leader.replication.throttled.rate", "10000000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
-		c.waitConfig(k1, kmsg.ConfigResourceTypeBroker, "1", "follower.replication.throttled.rate", "20000000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
-
-		// Per broker: a broker answers only for itself (Kafka's
-		// ZkAdminManager and ConfigHelper refuse another id), so the
-		// other kind sees a per-broker config only through ZooKeeper:
-		// each writes /config/brokers/<own id> as the other does, and a
-		// per-broker value overrides the default set through the other
-		// kind.
-		c.alterConfigs(s2, kmsg.ConfigResourceTypeBroker, "2", "replica.alter.log.dirs.io.max.bytes.per.second", "40000000", "follower.replication.throttled.rate", "30000000")
-		c.alterConfigs(k1, kmsg.ConfigResourceTypeBroker, "1", "replica.alter.log.dirs.io.max.bytes.per.second", "40000000", "follower.replication.throttled.rate", "30000000")
-		c.waitConfig(s2, kmsg.ConfigResourceTypeBroker, "2", "follower.replication.throttled.rate", "30000000", kmsg.ConfigSourceDynamicBrokerConfig)
-		c.waitConfig(k1, kmsg.ConfigResourceTypeBroker, "1", "follower.replication.throttled.rate", "30000000", kmsg.ConfigSourceDynamicBrokerConfig)
-		c.waitConfig(s2, kmsg.ConfigResourceTypeBroker, "2", "replica.alter.log.dirs.io.max.bytes.per.second", "40000000", kmsg.ConfigSourceDynamicBrokerConfig)
-		c.waitConfig(k1, kmsg.ConfigResourceTypeBroker, "1", "replica.alter.log.dirs.io.max.bytes.per.second", "40000000", kmsg.ConfigSourceDynamicBrokerConfig)
-		if k, s := c.znodeJSON("/config/brokers/1"), c.znodeJSON("/config/brokers/2"); k != s {
-			t.Errorf("per-broker config znodes differ: kafka-1 wrote %s, samsa-2 wrote %s", k, s)
-		}
-	}
-
 	{ // client quotas
 		// Through Samsa: a client id that needs sanitizing
 		// (/config/clients/<Sanitizer.sanitize(id)>); Kafka (leader of
@@ -114,6 +87,11 @@ func TestConfigsQuotasACLsBothWays(t *testing.T) {
 		s := c.znodeJSON("/config/clients/iconf%20samsa%2F1%2A")
 		if k != s {
 			t.Errorf("quota znodes differ: kafka-1 wrote %s, samsa-2 wrote %s", k, s)
+		}
+		// Both list every quota the same way, entity parts in the same
+		// order (Kafka 3.9's ZooKeeper mode: user before client-id).
+		if k, s := listQuotas(t, k1), listQuotas(t, s2); !slices.Equal(k, s) {
+			t.Errorf("DescribeClientQuotas differ:\nkafka-1 %q\nsamsa-2 %q", k, s)
 		}
 	}
 
@@ -159,6 +137,55 @@ func TestConfigsQuotasACLsBothWays(t *testing.T) {
 		if k != s {
 			t.Errorf("ACL znodes differ: kafka-1 wrote %s, samsa-2 wrote %s", k, s)
 		}
+	}
+
+	{ // broker configs
+		// Cluster defaults (/config/brokers/<default>), one through each
+		// kind, described by the other as its own broker's config and as
+		// the default resource.
+		c.alterConfigs(s2, kmsg.ConfigResourceTypeBroker, "", "leader.replication.throttled.rate", "10000000")
+		c.waitConfig(k1, kmsg.ConfigResourceTypeBroker, "1", "leader.replication.throttled.rate", "10000000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
+		c.waitConfig(k1, kmsg.ConfigResourceTypeBroker, "", "leader.replication.throttled.rate", "10000000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
+		c.alterConfigs(k1, kmsg.ConfigResourceTypeBroker, "", "follower.replication.throttled.rate", "20000000")
+		c.waitConfig(s2, kmsg.ConfigResourceTypeBroker, "2", "follower.replication.throttled.rate", "20000000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
+		c.waitConfig(s2, kmsg.ConfigResourceTypeBroker, "", "follower.replication.throttled.rate", "20000000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
+		c.waitConfig(s2, kmsg.ConfigResourceTypeBroker, "2", "leader.replication.throttled.rate", "10000000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
+		c.waitConfig(k1, kmsg.ConfigResourceTypeBroker, "1", "follower.replication.throttled.rate", "20000000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
+
+		// Per broker: a broker answers only for itself (Kafka's
+		// ZkAdminManager and ConfigHelper refuse another id), so the
+		// other kind sees a per-broker config only through ZooKeeper:
+		// each writes /config/brokers/<own id> as the other does, and a
+		// per-broker value overrides the default set through the other
+		// kind.
+		c.alterConfigs(s2, kmsg.ConfigResourceTypeBroker, "2", "replica.alter.log.dirs.io.max.bytes.per.second", "40000000", "follower.replication.throttled.rate", "30000000")
+		c.alterConfigs(k1, kmsg.ConfigResourceTypeBroker, "1", "replica.alter.log.dirs.io.max.bytes.per.second", "40000000", "follower.replication.throttled.rate", "30000000")
+		c.waitConfig(s2, kmsg.ConfigResourceTypeBroker, "2", "follower.replication.throttled.rate", "30000000", kmsg.ConfigSourceDynamicBrokerConfig)
+		c.waitConfig(k1, kmsg.ConfigResourceTypeBroker, "1", "follower.replication.throttled.rate", "30000000", kmsg.ConfigSourceDynamicBrokerConfig)
+		c.waitConfig(s2, kmsg.ConfigResourceTypeBroker, "2", "replica.alter.log.dirs.io.max.bytes.per.second", "40000000", kmsg.ConfigSourceDynamicBrokerConfig)
+		c.waitConfig(k1, kmsg.ConfigResourceTypeBroker, "1", "replica.alter.log.dirs.io.max.bytes.per.second", "40000000", kmsg.ConfigSourceDynamicBrokerConfig)
+		if k, s := c.znodeJSON("/config/brokers/1"), c.znodeJSON("/config/brokers/2"); k != s {
+			t.Errorf("per-broker config znodes differ: kafka-1 wrote %s, samsa-2 wrote %s", k, s)
+		}
+
+		// Topic defaults (Kafka's DynamicLogConfig) at the cluster
+		// default, through each kind: the other kind describes a topic
+		// without overrides with the new default (source
+		// DYNAMIC_DEFAULT_BROKER_CONFIG) and enforces it on the
+		// partition it leads.
+		c.alterConfigs(k1, kmsg.ConfigResourceTypeBroker, "", "message.max.bytes", "5000")
+		c.waitConfig(s2, kmsg.ConfigResourceTypeTopic, "iconf-d", "max.message.bytes", "5000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
+		c.waitConfig(s2, kmsg.ConfigResourceTypeBroker, "", "message.max.bytes", "5000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
+		c.waitConfig(s2, kmsg.ConfigResourceTypeBroker, "2", "message.max.bytes", "5000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
+		waitProduce(t, plain, "iconf-d", 1, 6000, kerr.MessageTooLarge)
+		c.alterConfigs(s2, kmsg.ConfigResourceTypeBroker, "", "message.max.bytes", "7000", "log.retention.ms", "3600000")
+		c.waitConfig(k1, kmsg.ConfigResourceTypeTopic, "iconf-d", "max.message.bytes", "7000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
+		c.waitConfig(k1, kmsg.ConfigResourceTypeTopic, "iconf-d", "retention.ms", "3600000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
+		c.waitConfig(s2, kmsg.ConfigResourceTypeTopic, "iconf-d", "retention.ms", "3600000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
+		waitProduce(t, plain, "iconf-d", 0, 6000, nil)
+		waitProduce(t, plain, "iconf-d", 0, 8000, kerr.MessageTooLarge)
+		waitProduce(t, plain, "iconf-d", 1, 6000, nil)
+		waitProduce(t, plain, "iconf-d", 1, 8000, kerr.MessageTooLarge)
 	}
 
 	// Every change notification (both kinds wrote some) is Kafka's
@@ -293,6 +320,27 @@ func (c *cluster) waitQuota(n *node, entity map[string]string, key string, value
 		}
 		return false, s
 	})
+}
+
+// listQuotas is every quota n lists (DescribeClientQuotas with no
+// filter), one line each, entity parts in the order n gave them, sorted.
+func listQuotas(t *testing.T, n *node) []string {
+	resp := ask[*kmsg.DescribeClientQuotasResponse](t, n, kmsg.NewPtrDescribeClientQuotasRequest())
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		t.Fatalf("DescribeClientQuotas at %s: %v", n, err)
+	}
+	var out []string
+	for _, e := range resp.Entries {
+		var parts []string
+		for _, ec := range e.Entity {
+			parts = append(parts, ec.Type+"="+deref(ec.Name))
+		}
+		for _, v := range e.Values {
+			out = append(out, fmt.Sprintf("%s %s=%v", strings.Join(parts, ","), v.Key, v.Value))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // throttleCounter counts produce responses with a throttle time, per
