@@ -18,8 +18,10 @@ type BrokerConfigDef struct {
 	// Sensitive values (passwords) are reported as null; no key Samsa
 	// implements is sensitive today.
 	Sensitive bool
-	// ReadOnly is always true: Samsa has no dynamic broker configuration,
-	// so IncrementalAlterConfigs on a broker cannot change these.
+	// ReadOnly is always true here: these come from server.properties.
+	// In a ZooKeeper cluster DescribeConfigs reports the topic defaults
+	// a dynamic broker config may change (IsDynamicLogKey) as not
+	// read-only.
 	ReadOnly bool
 }
 

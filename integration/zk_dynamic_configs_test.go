@@ -1,0 +1,129 @@
+package integration
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// TestZKConfigChangesApplyEverywhere: a config change made through one
+// broker of a ZooKeeper cluster applies on another broker's open logs and
+// produce checks, as Kafka's DynamicConfigManager applies every
+// /config/changes notification on every broker (interop finding 6, seen
+// first with a Kafka 3.9 broker writing the change):
+//   - a topic's retention.ms set through broker 1 deletes old records on
+//     broker 2, which leads the partition (broker 2 used to keep the log
+//     settings it opened the log with);
+//   - a cluster default message.max.bytes (/config/brokers/<default>, a
+//     dynamic broker config of Kafka's DynamicLogConfig) set through
+//     broker 1 is broker 2's max.message.bytes for a topic without
+//     overrides (DescribeConfigs source DYNAMIC_DEFAULT_BROKER_CONFIG) and
+//     refuses a larger batch (Samsa used to refuse the key, and to ignore
+//     it when a Kafka broker wrote it).
+func TestZKConfigChangesApplyEverywhere(t *testing.T) {
+	c := startZKClusterWith(t, 2, "log.retention.check.interval.ms=200")
+	b1, b2 := c.brokers[1].Addr(), c.brokers[2].Addr()
+	cl := newClient(t, b1, kgo.SeedBrokers(b1, b2), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.ProducerLinger(0))
+	ctx := ctxT(t)
+	ct := kmsg.NewPtrCreateTopicsRequest()
+	ctt := kmsg.NewCreateTopicsRequestTopic()
+	ctt.Topic, ctt.NumPartitions, ctt.ReplicationFactor = "dyn", -1, -1
+	a := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+	a.Partition, a.Replicas = 0, []int32{2, 1}
+	ctt.ReplicaAssignment = append(ctt.ReplicaAssignment, a)
+	ct.Topics = append(ct.Topics, ctt)
+	if cr, err := ct.RequestWith(ctx, cl); err != nil || cr.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create dyn: %v %+v", err, cr)
+	}
+	c.waitAgree("dyn led by broker 2 with both in the ISR", 20*time.Second, func(m *kmsg.MetadataResponse) bool {
+		p := partitionOf(m, "dyn", 0)
+		return p.Leader == 2 && len(p.ISR) == 2
+	})
+	old := time.Now().Add(-2 * time.Hour)
+	for i := 0; i < 3; i++ {
+		r := &kgo.Record{Topic: "dyn", Value: []byte(fmt.Sprint(i)), Timestamp: old}
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	earliest := func() int64 {
+		req := kmsg.NewPtrListOffsetsRequest()
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = "dyn"
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Timestamp = -2
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp := request[*kmsg.ListOffsetsResponse](t, b2, req)
+		return resp.Topics[0].Partitions[0].Offset
+	}
+	if e := earliest(); e != 0 {
+		t.Fatalf("earliest offset %d before retention.ms changed", e)
+	}
+	alter := func(addr string, typ kmsg.ConfigResourceType, name, key, value string) error {
+		req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+		r := kmsg.NewIncrementalAlterConfigsRequestResource()
+		r.ResourceType, r.ResourceName = typ, name
+		cfg := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		cfg.Name, cfg.Value = key, kmsg.StringPtr(value)
+		r.Configs = append(r.Configs, cfg)
+		req.Resources = append(req.Resources, r)
+		resp := request[*kmsg.IncrementalAlterConfigsResponse](t, addr, req)
+		return kerr.ErrorForCode(resp.Resources[0].ErrorCode)
+	}
+	if err := alter(b1, kmsg.ConfigResourceTypeTopic, "dyn", "retention.ms", "3600000"); err != nil {
+		t.Fatalf("retention.ms through broker 1: %v", err)
+	}
+	waitUntil(t, "broker 2 deletes the records older than the new retention.ms", func() (bool, string) {
+		e := earliest()
+		return e == 3, fmt.Sprintf("earliest offset %d", e)
+	})
+
+	if err := alter(b1, kmsg.ConfigResourceTypeBroker, "", "log.segment.bytes", "100"); !errors.Is(err, kerr.InvalidConfig) {
+		t.Fatalf("log.segment.bytes=100 at the cluster default: %v, want INVALID_CONFIG (segment.bytes is at least 1 MiB)", err)
+	}
+	if err := alter(b1, kmsg.ConfigResourceTypeBroker, "", "message.max.bytes", "5000"); err != nil {
+		t.Fatalf("message.max.bytes at the cluster default through broker 1: %v", err)
+	}
+	waitUntil(t, "broker 2 describes max.message.bytes 5000 from the cluster default", func() (bool, string) {
+		req := kmsg.NewPtrDescribeConfigsRequest()
+		r := kmsg.NewDescribeConfigsRequestResource()
+		r.ResourceType, r.ResourceName, r.ConfigNames = kmsg.ConfigResourceTypeTopic, "dyn", []string{"max.message.bytes"}
+		req.Resources = append(req.Resources, r)
+		resp := request[*kmsg.DescribeConfigsResponse](t, b2, req)
+		if len(resp.Resources) != 1 || len(resp.Resources[0].Configs) != 1 {
+			return false, fmt.Sprintf("%+v", resp)
+		}
+		got := resp.Resources[0].Configs[0]
+		if got.Value == nil {
+			return false, "null value"
+		}
+		return *got.Value == "5000" && got.Source == kmsg.ConfigSourceDynamicDefaultBrokerConfig, fmt.Sprintf("%s (%v)", *got.Value, got.Source)
+	})
+	waitUntil(t, "broker 2 refuses a 6000-byte batch", func() (bool, string) {
+		err := cl.ProduceSync(ctx, &kgo.Record{Topic: "dyn", Value: make([]byte, 6000)}).FirstErr()
+		return errors.Is(err, kerr.MessageTooLarge), fmt.Sprint(err)
+	})
+}
+
+// waitUntil polls cond every 100 ms for up to 10 s.
+func waitUntil(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ok, last := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s; last: %s", what, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
