@@ -54,7 +54,7 @@ func (h *Handlers) alterTopicConfigs(ctx context.Context, topic string, changes 
 			return fmt.Errorf("config %s given twice: %w", c.name, kerr.InvalidRequest)
 		}
 		seen[c.name] = true
-		def, known := config.LookupTopicConfig(c.name)
+		def, known := h.lookupTopicConfig(c.name)
 		if !known {
 			if c.op == kmsg.IncrementalAlterConfigOpDelete {
 				continue // deleting a config that cannot be set is a no-op in Kafka
@@ -75,7 +75,7 @@ func (h *Handlers) alterTopicConfigs(ctx context.Context, topic string, changes 
 			}
 			cur, ok := next[c.name]
 			if !ok {
-				cur, _, _ = h.Config.TopicDefault(c.name)
+				cur, _, _ = h.cfg().TopicDefault(c.name)
 			}
 			var arg string
 			if c.value != nil {
@@ -106,7 +106,7 @@ func (h *Handlers) alterTopicConfigs(ctx context.Context, topic string, changes 
 func (h *Handlers) validateChanges(changes []configChange) error {
 	set := make(map[string]string, len(changes))
 	for _, c := range changes {
-		def, known := config.LookupTopicConfig(c.name)
+		def, known := h.lookupTopicConfig(c.name)
 		switch {
 		case !known && c.op != kmsg.IncrementalAlterConfigOpDelete:
 			return fmt.Errorf("unknown topic config %s: %w", c.name, kerr.InvalidConfig)

@@ -1,6 +1,9 @@
 package handlers
 
 import (
+	"slices"
+	"strings"
+
 	"samsa/config"
 )
 
@@ -35,6 +38,22 @@ func (h *Handlers) topicConfigs(overrides map[string]string) []describedConfig {
 		dc.value, dc.synonyms = &value, synonyms
 		out = append(out, dc)
 	}
+	if h.Cluster == nil {
+		return out
+	}
+	// A Kafka 3.9 broker describes the configs Kafka 4 removed too.
+	for _, d := range config.LegacyTopicConfigDefs() {
+		value := d.Default
+		dc := describedConfig{name: d.Name, typ: int8(d.Type), doc: d.Doc, source: int8(config.SourceDefault),
+			synonyms: []config.Synonym{{Name: d.BrokerSynonym, Value: d.Default, Source: config.SourceDefault}}}
+		if v, ok := overrides[d.Name]; ok {
+			value, dc.source = v, int8(config.SourceDynamicTopic)
+			dc.synonyms = append([]config.Synonym{{Name: d.Name, Value: v, Source: config.SourceDynamicTopic}}, dc.synonyms...)
+		}
+		dc.value = &value
+		out = append(out, dc)
+	}
+	slices.SortStableFunc(out, func(a, b describedConfig) int { return strings.Compare(a.name, b.name) })
 	return out
 }
 

@@ -24,7 +24,9 @@ import (
 //     broker 1 is broker 2's max.message.bytes for a topic without
 //     overrides (DescribeConfigs source DYNAMIC_DEFAULT_BROKER_CONFIG) and
 //     refuses a larger batch (Samsa used to refuse the key, and to ignore
-//     it when a Kafka broker wrote it).
+//     it when a Kafka broker wrote it);
+//   - Kafka 3.9's topic configs that Kafka 4 removed are kept, described
+//     and applied (message.timestamp.difference.max.ms).
 func TestZKConfigChangesApplyEverywhere(t *testing.T) {
 	c := startZKClusterWith(t, 2, "log.retention.check.interval.ms=200")
 	b1, b2 := c.brokers[1].Addr(), c.brokers[2].Addr()
@@ -110,6 +112,33 @@ func TestZKConfigChangesApplyEverywhere(t *testing.T) {
 		err := cl.ProduceSync(ctx, &kgo.Record{Topic: "dyn", Value: make([]byte, 6000)}).FirstErr()
 		return errors.Is(err, kerr.MessageTooLarge), fmt.Sprint(err)
 	})
+
+	// Kafka 3.9's topic configs that Kafka 4 removed (interop finding 8):
+	// stored, kept when another config changes, described, and
+	// message.timestamp.difference.max.ms applied as by Kafka 3.9.
+	if err := alter(b1, kmsg.ConfigResourceTypeTopic, "dyn", "message.downconversion.enable", "false"); err != nil {
+		t.Fatalf("message.downconversion.enable: %v", err)
+	}
+	if err := alter(b1, kmsg.ConfigResourceTypeTopic, "dyn", "message.timestamp.difference.max.ms", "600000"); err != nil {
+		t.Fatalf("message.timestamp.difference.max.ms: %v", err)
+	}
+	if err := alter(b2, kmsg.ConfigResourceTypeTopic, "dyn", "message.format.version", "2.x"); !errors.Is(err, kerr.InvalidConfig) {
+		t.Fatalf("message.format.version=2.x: %v, want INVALID_CONFIG", err)
+	}
+	if err := alter(b2, kmsg.ConfigResourceTypeTopic, "dyn", "segment.ms", "86400000"); err != nil {
+		t.Fatalf("segment.ms next to Kafka 3.9 overrides: %v", err)
+	}
+	data, _ := c.get("/config/topics/dyn")
+	if want := `{"version":1,"config":{"message.downconversion.enable":"false","message.timestamp.difference.max.ms":"600000","retention.ms":"3600000","segment.ms":"86400000"}}`; string(data) != want {
+		t.Errorf("/config/topics/dyn: %s, want %s", data, want)
+	}
+	waitUntil(t, "broker 2 refuses a timestamp 20 minutes old", func() (bool, string) {
+		err := cl.ProduceSync(ctx, &kgo.Record{Topic: "dyn", Value: []byte("old"), Timestamp: time.Now().Add(-20 * time.Minute)}).FirstErr()
+		return errors.Is(err, kerr.InvalidTimestamp), fmt.Sprint(err)
+	})
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "dyn", Value: []byte("recent"), Timestamp: time.Now().Add(-5 * time.Minute)}).FirstErr(); err != nil {
+		t.Fatalf("a timestamp 5 minutes old: %v", err)
+	}
 }
 
 // waitUntil polls cond every 100 ms for up to 10 s.

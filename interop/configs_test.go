@@ -33,7 +33,10 @@ import (
 func TestConfigsQuotasACLsBothWays(t *testing.T) {
 	c := newCluster(t)
 	auth := []string{"authorizer.class.name=kafka.security.authorizer.AclAuthorizer", "allow.everyone.if.no.acl.found=true"}
-	k1 := c.launchKafka(1, auth...)
+	// A cluster default message.max.bytes restarts Kafka's log cleaner
+	// threads (LogCleaner.reconfigure), each allocating its dedupe
+	// buffer anew: the default 128 MiB does not fit twice in -Xmx256m.
+	k1 := c.launchKafka(1, append(auth, "log.cleaner.dedupe.buffer.size=4194304")...)
 	s2 := c.startSamsa(2, auth...)
 	c.waitUp(k1, 60*time.Second)
 
@@ -65,6 +68,26 @@ func TestConfigsQuotasACLsBothWays(t *testing.T) {
 		waitProduce(t, plain, "iconf", 1, 6000, nil)
 		waitProduce(t, plain, "iconf", 1, 10000, kerr.MessageTooLarge)
 		waitProduce(t, plain, "iconf", 0, 6000, nil)
+
+		// Topic configs Kafka 3.9 has and Kafka 4 removed, set through
+		// Kafka: Samsa describes them, keeps them when it changes
+		// another config, changes them itself, and applies
+		// message.timestamp.difference.max.ms as Kafka 3.9 does.
+		c.alterConfigs(k1, kmsg.ConfigResourceTypeTopic, "iconf", "message.downconversion.enable", "false", "message.timestamp.difference.max.ms", "600000")
+		c.waitConfig(s2, kmsg.ConfigResourceTypeTopic, "iconf", "message.downconversion.enable", "false", kmsg.ConfigSourceDynamicTopicConfig)
+		c.waitConfig(s2, kmsg.ConfigResourceTypeTopic, "iconf", "message.timestamp.difference.max.ms", "600000", kmsg.ConfigSourceDynamicTopicConfig)
+		c.waitConfig(s2, kmsg.ConfigResourceTypeTopic, "iconf", "message.format.version", "3.0-IV1", kmsg.ConfigSourceDefaultConfig)
+		c.alterConfigs(s2, kmsg.ConfigResourceTypeTopic, "iconf", "segment.ms", "86400000", "message.format.version", "3.0-IV1")
+		c.waitConfig(k1, kmsg.ConfigResourceTypeTopic, "iconf", "segment.ms", "86400000", kmsg.ConfigSourceDynamicTopicConfig)
+		c.waitConfig(k1, kmsg.ConfigResourceTypeTopic, "iconf", "message.downconversion.enable", "false", kmsg.ConfigSourceDynamicTopicConfig)
+		c.waitConfig(k1, kmsg.ConfigResourceTypeTopic, "iconf", "message.format.version", "3.0-IV1", kmsg.ConfigSourceDynamicTopicConfig)
+		// Only at Samsa's leader: Kafka's ReplicaManager logs a refused
+		// timestamp at ERROR, which the log check would take for a
+		// problem.
+		waitProduceAt(t, plain, "iconf", 1, time.Now().Add(-20*time.Minute), kerr.InvalidTimestamp)
+		waitProduceAt(t, plain, "iconf", 1, time.Now().Add(20*time.Minute), kerr.InvalidTimestamp)
+		waitProduceAt(t, plain, "iconf", 1, time.Now().Add(-5*time.Minute), nil)
+		waitProduceAt(t, plain, "iconf", 0, time.Now().Add(-5*time.Minute), nil)
 	}
 
 	{ // client quotas
@@ -385,6 +408,18 @@ func waitProduce(t *testing.T, cl *kgo.Client, topic string, p int32, size int, 
 	waitFor(t, fmt.Sprintf("produce of %d bytes to %s-%d gets %v", size, topic, p, want), 10*time.Second, func() (bool, string) {
 		ctx := ctxT(t, 10*time.Second)
 		err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Partition: p, Value: make([]byte, size)}).FirstErr()
+		if want == nil {
+			return err == nil, fmt.Sprint(err)
+		}
+		return errors.Is(err, want), fmt.Sprint(err)
+	})
+}
+
+// waitProduceAt is waitProduce of a small record with timestamp ts.
+func waitProduceAt(t *testing.T, cl *kgo.Client, topic string, p int32, ts time.Time, want error) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("produce at %v to %s-%d gets %v", ts.Format(time.TimeOnly), topic, p, want), 10*time.Second, func() (bool, string) {
+		err := cl.ProduceSync(ctxT(t, 10*time.Second), &kgo.Record{Topic: topic, Partition: p, Value: []byte("ts"), Timestamp: ts}).FirstErr()
 		if want == nil {
 			return err == nil, fmt.Sprint(err)
 		}
