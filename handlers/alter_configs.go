@@ -42,9 +42,21 @@ func (h *Handlers) alterTopicConfigs(ctx context.Context, topic string, changes 
 		}
 		return fmt.Errorf("topic %s does not exist: %w", topic, kerr.UnknownTopicOrPartition)
 	}
-	next := make(map[string]string, len(t.Configs))
+	cur := t.Configs
+	if zc, ok := h.Controller.(zkConfigReader); ok && !replace {
+		// Kafka's ZkAdminManager reads the overrides from ZooKeeper:
+		// this broker's copy may not have a change another broker has
+		// just made (its notification is on the way), which writing
+		// back the copy would undo.
+		fresh, err := zc.TopicConfigFromZooKeeper(topic)
+		if err != nil {
+			return err
+		}
+		cur = fresh
+	}
+	next := make(map[string]string, len(cur))
 	if !replace {
-		for k, v := range t.Configs {
+		for k, v := range cur {
 			next[k] = v
 		}
 	}
@@ -175,6 +187,15 @@ func (h *Handlers) alterResource(ctx context.Context, typ kmsg.ConfigResourceTyp
 	}
 }
 
+// zkConfigReader reads config overrides from ZooKeeper itself rather than
+// from the broker's copy (controller.ZK), for the read-modify-write of
+// IncrementalAlterConfigs as Kafka's ZkAdminManager does it
+// (AdminZkClient.fetchEntityConfig). Errors are ZooKeeper's, wrapped.
+type zkConfigReader interface {
+	TopicConfigFromZooKeeper(name string) (map[string]string, error)
+	BrokerConfigsFromZooKeeper(entity string) (map[string]string, error)
+}
+
 // DynamicBrokerConfigs is what a controller offers when brokers have
 // dynamic configs: ZooKeeper mode's /config/brokers/<id> and
 // /config/brokers/<default> (controller.ZK).
@@ -214,6 +235,14 @@ func (h *Handlers) alterBrokerConfigs(ctx context.Context, dyn DynamicBrokerConf
 	next := map[string]string{}
 	if !replace {
 		next = dyn.BrokerConfigs(entity)
+		if zc, ok := dyn.(zkConfigReader); ok {
+			// As for topics: ZooKeeper's, not this broker's copy.
+			fresh, err := zc.BrokerConfigsFromZooKeeper(entity)
+			if err != nil {
+				return err
+			}
+			next = fresh
+		}
 		if next == nil {
 			next = map[string]string{}
 		}

@@ -6,9 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"samsa/internal/zkdata"
 )
 
 // TestZKConfigChangesApplyEverywhere: a config change made through one
@@ -26,7 +29,9 @@ import (
 //     refuses a larger batch (Samsa used to refuse the key, and to ignore
 //     it when a Kafka broker wrote it);
 //   - Kafka 3.9's topic configs that Kafka 4 removed are kept, described
-//     and applied (message.timestamp.difference.max.ms).
+//     and applied (message.timestamp.difference.max.ms);
+//   - the overrides of a topic created the way Kafka 3.9 creates one (no
+//     change notification) are known to a broker without a replica.
 func TestZKConfigChangesApplyEverywhere(t *testing.T) {
 	c := startZKClusterWith(t, 2, "log.retention.check.interval.ms=200")
 	b1, b2 := c.brokers[1].Addr(), c.brokers[2].Addr()
@@ -125,12 +130,41 @@ func TestZKConfigChangesApplyEverywhere(t *testing.T) {
 	if err := alter(b2, kmsg.ConfigResourceTypeTopic, "dyn", "message.format.version", "2.x"); !errors.Is(err, kerr.InvalidConfig) {
 		t.Fatalf("message.format.version=2.x: %v, want INVALID_CONFIG", err)
 	}
+	// An override whose notification has not reached broker 2 (here:
+	// none was written) survives a change through broker 2, which reads
+	// the overrides from ZooKeeper as Kafka's ZkAdminManager does
+	// (interop finding 10).
+	data, _ := c.get("/config/topics/dyn")
+	cur, err := zkdata.DecodeConfig(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur["flush.ms"] = "1000"
+	if _, err := c.conn.Set("/kafka/config/topics/dyn", zkdata.EncodeConfig(cur), -1); err != nil {
+		t.Fatal(err)
+	}
 	if err := alter(b2, kmsg.ConfigResourceTypeTopic, "dyn", "segment.ms", "86400000"); err != nil {
 		t.Fatalf("segment.ms next to Kafka 3.9 overrides: %v", err)
 	}
-	data, _ := c.get("/config/topics/dyn")
-	if want := `{"version":1,"config":{"message.downconversion.enable":"false","message.timestamp.difference.max.ms":"600000","retention.ms":"3600000","segment.ms":"86400000"}}`; string(data) != want {
+	data, _ = c.get("/config/topics/dyn")
+	if want := `{"version":1,"config":{"flush.ms":"1000","message.downconversion.enable":"false","message.timestamp.difference.max.ms":"600000","retention.ms":"3600000","segment.ms":"86400000"}}`; string(data) != want {
 		t.Errorf("/config/topics/dyn: %s, want %s", data, want)
+	}
+	def, _ := c.get("/config/brokers/<default>")
+	dcur, err := zkdata.DecodeConfig(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dcur["log.retention.ms"] = "7200000"
+	if _, err := c.conn.Set("/kafka/config/brokers/<default>", zkdata.EncodeConfig(dcur), -1); err != nil {
+		t.Fatal(err)
+	}
+	if err := alter(b2, kmsg.ConfigResourceTypeBroker, "", "log.segment.bytes", "2097152"); err != nil {
+		t.Fatalf("log.segment.bytes at the cluster default through broker 2: %v", err)
+	}
+	def, _ = c.get("/config/brokers/<default>")
+	if want := `{"version":1,"config":{"log.retention.ms":"7200000","log.segment.bytes":"2097152","message.max.bytes":"5000"}}`; string(def) != want {
+		t.Errorf("/config/brokers/<default>: %s, want %s", def, want)
 	}
 	waitUntil(t, "broker 2 refuses a timestamp 20 minutes old", func() (bool, string) {
 		err := cl.ProduceSync(ctx, &kgo.Record{Topic: "dyn", Value: []byte("old"), Timestamp: time.Now().Add(-20 * time.Minute)}).FirstErr()
@@ -139,6 +173,31 @@ func TestZKConfigChangesApplyEverywhere(t *testing.T) {
 	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "dyn", Value: []byte("recent"), Timestamp: time.Now().Add(-5 * time.Minute)}).FirstErr(); err != nil {
 		t.Fatalf("a timestamp 5 minutes old: %v", err)
 	}
+
+	// A topic created as a Kafka 3.9 broker creates one
+	// (AdminZkClient.createTopicWithAssignment: /config/topics/<name>,
+	// then /brokers/topics/<name>, no change notification), with no
+	// replica on broker 2: broker 2 still knows its overrides
+	// (interop finding 9).
+	if _, err := c.conn.Create("/kafka/config/topics/kafka-made", zkdata.EncodeConfig(map[string]string{"max.message.bytes": "3000"}), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	assign := zkdata.Topic{ID: zkdata.TopicID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, Replicas: map[int32][]int32{0: {1}}}
+	if _, err := c.conn.Create("/kafka/brokers/topics/kafka-made", zkdata.EncodeTopic(assign), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "broker 2 describes the overrides of a topic made without a notification", func() (bool, string) {
+		req := kmsg.NewPtrDescribeConfigsRequest()
+		r := kmsg.NewDescribeConfigsRequestResource()
+		r.ResourceType, r.ResourceName, r.ConfigNames = kmsg.ConfigResourceTypeTopic, "kafka-made", []string{"max.message.bytes"}
+		req.Resources = append(req.Resources, r)
+		resp := request[*kmsg.DescribeConfigsResponse](t, b2, req)
+		if len(resp.Resources) != 1 || len(resp.Resources[0].Configs) != 1 || resp.Resources[0].Configs[0].Value == nil {
+			return false, fmt.Sprintf("%+v", resp.Resources)
+		}
+		got := resp.Resources[0].Configs[0]
+		return *got.Value == "3000" && got.Source == kmsg.ConfigSourceDynamicTopicConfig, fmt.Sprintf("%s (%v)", *got.Value, got.Source)
+	})
 }
 
 // waitUntil polls cond every 100 ms for up to 10 s.

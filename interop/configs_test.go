@@ -16,12 +16,13 @@ import (
 )
 
 // TestConfigsQuotasACLsBothWays: in a cluster of one Apache Kafka 3.9
-// broker and one Samsa broker (either may win the controller election),
+// broker (the controller) and one Samsa broker,
 // both with Kafka's ZooKeeper authorizer (AclAuthorizer,
 // allow.everyone.if.no.acl.found), what an admin client changes through
 // one kind is what the other kind describes and enforces: topic configs
 // (max.message.bytes refuses a produce to a partition the other kind
-// leads, or lets it through once raised), client quotas (listed alike by
+// leads, or lets it through once raised; those of a topic Kafka created
+// without a replica on Samsa; Kafka 3.9's configs that Kafka 4 removed), client quotas (listed alike by
 // both, and throttling the other kind's produce responses), ACLs (listed,
 // and TOPIC_AUTHORIZATION_FAILED on the other kind), and dynamic broker
 // configs: replication throttles at the cluster default (source
@@ -36,9 +37,9 @@ func TestConfigsQuotasACLsBothWays(t *testing.T) {
 	// A cluster default message.max.bytes restarts Kafka's log cleaner
 	// threads (LogCleaner.reconfigure), each allocating its dedupe
 	// buffer anew: the default 128 MiB does not fit twice in -Xmx256m.
-	k1 := c.launchKafka(1, append(auth, "log.cleaner.dedupe.buffer.size=4194304")...)
+	k1 := c.startKafka(1, append(auth, "log.cleaner.dedupe.buffer.size=4194304")...)
+	c.waitController(1, 10*time.Second)
 	s2 := c.startSamsa(2, auth...)
-	c.waitUp(k1, 60*time.Second)
 
 	// p0 led by Kafka, p1 by Samsa, for each topic.
 	topics := []string{"iconf", "iconf-q", "iconf-acl-s", "iconf-acl-k1", "iconf-d"}
@@ -49,11 +50,16 @@ func TestConfigsQuotasACLsBothWays(t *testing.T) {
 	for _, tp := range topics {
 		conds = append(conds, fullISR(tp, 2, 1, 2), leaderIs(tp, 0, 1), leaderIs(tp, 1, 2))
 	}
+	// Created by Kafka's controller with an override, no replica on
+	// Samsa: Kafka writes /config/topics/iconf-k without a change
+	// notification.
+	c.createTopic("iconf-k", [][]int32{{1}}, map[string]string{"max.message.bytes": "3000"})
 	c.waitAgree("topics replicated, p0 led by kafka-1 and p1 by samsa-2", 30*time.Second, all(conds...), topics...)
 	plain := newClient(t, c.seeds(), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.DisableIdempotentWrite(),
 		kgo.RequiredAcks(kgo.LeaderAck()), kgo.ProducerLinger(0), kgo.ProducerBatchCompression(kgo.NoCompression()))
 
 	{ // topic configs
+		c.waitConfig(s2, kmsg.ConfigResourceTypeTopic, "iconf-k", "max.message.bytes", "3000", kmsg.ConfigSourceDynamicTopicConfig)
 		// Samsa writes /config/topics/iconf; Kafka (leader of p0) reads it.
 		c.alterConfigs(s2, kmsg.ConfigResourceTypeTopic, "iconf", "max.message.bytes", "4000", "retention.ms", "3600000")
 		c.waitConfig(k1, kmsg.ConfigResourceTypeTopic, "iconf", "max.message.bytes", "4000", kmsg.ConfigSourceDynamicTopicConfig)
