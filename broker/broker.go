@@ -521,6 +521,9 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, ex
 
 	h := handlers.New(handlers.Deps{Config: cfg, Controller: ctrl, Logger: log, Metrics: m, Cluster: cluster})
 	st.h = h
+	// Topic defaults changed by dynamic broker configs
+	// (/config/brokers) apply from the first log opened.
+	h.RefreshDynamicConfigs()
 	phase("recovering partition logs")
 	// log.dirs beyond the first: independent log dirs, each with its
 	// own index (see "Several log dirs" in logstore/doc.go).
@@ -602,6 +605,10 @@ func openStores(cfg *config.Config, log *slog.Logger, guard *diskguard.Guard, ex
 			applyReplicationThrottles(z, rm, mq, cfg.BrokerID, log)
 		})
 		applyReplicationThrottles(z, rm, mq, cfg.BrokerID, log)
+		// Topic configs and topic defaults changed through any broker
+		// apply to this broker's logs and produce checks.
+		z.OnConfigChange(h.ApplyConfigChanges)
+		h.ApplyConfigChanges()
 	}
 	st.replicas.Start()
 	h.Replicas = st.replicas

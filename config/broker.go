@@ -18,8 +18,10 @@ type BrokerConfigDef struct {
 	// Sensitive values (passwords) are reported as null; no key Samsa
 	// implements is sensitive today.
 	Sensitive bool
-	// ReadOnly is always true: Samsa has no dynamic broker configuration,
-	// so IncrementalAlterConfigs on a broker cannot change these.
+	// ReadOnly is always true here: these come from server.properties.
+	// In a ZooKeeper cluster DescribeConfigs reports the topic defaults
+	// a dynamic broker config may change (IsDynamicLogKey) as not
+	// read-only.
 	ReadOnly bool
 }
 
@@ -46,7 +48,9 @@ func BrokerConfigDefs() []BrokerConfigDef {
 // Samsa's default with DEFAULT_CONFIG. An empty value with
 // DEFAULT_CONFIG means the key has no default, which Kafka reports as a
 // null value. As in Kafka, setting either broker.id or node.id sets both.
-// ok is false for a name BrokerConfigDefs does not list.
+// ok is false for a name BrokerConfigDefs does not list. In a copy made
+// by WithDynamic, a dynamic broker config of the key comes first (this
+// broker's, then the cluster default's), as written, with its source.
 func (c *Config) BrokerValue(name string) (value string, source Source, ok bool) {
 	bk := samsaKeyIndex[name]
 	if bk == nil || bk.hidden {
@@ -61,7 +65,10 @@ func (c *Config) BrokerValue(name string) (value string, source Source, ok bool)
 		}
 		return strconv.Itoa(int(c.BrokerID)), source, true
 	}
-	raw, set := c.Values[name]
+	if v, src, ok := c.DynamicValue(name); ok {
+		return v, src, true
+	}
+	raw, set := c.StaticValues()[name]
 	if !set {
 		return bk.def, SourceDefault, true
 	}
@@ -92,9 +99,14 @@ func (c *Config) BrokerSynonyms(name string) []Synonym {
 		}
 	}
 	var out []Synonym
-	for _, g := range group {
-		if raw, set := c.Values[g]; set {
-			out = append(out, Synonym{Name: g, Value: raw, Source: SourceStaticBroker})
+	for _, level := range []struct {
+		values map[string]string
+		source Source
+	}{{c.dynBroker, SourceDynamicBroker}, {c.dynDefault, SourceDynamicDefaultBroker}, {c.StaticValues(), SourceStaticBroker}} {
+		for _, g := range group {
+			if raw, set := level.values[g]; set {
+				out = append(out, Synonym{Name: g, Value: raw, Source: level.source})
+			}
 		}
 	}
 	for _, g := range group {

@@ -195,8 +195,14 @@ type Config struct {
 
 	// Values holds every key the user gave (the file, then overrides,
 	// which win), exactly as given, including keys Samsa ignores. It is
-	// the source of STATIC_BROKER_CONFIG values in DescribeConfigs.
+	// the source of STATIC_BROKER_CONFIG values in DescribeConfigs. In
+	// a copy made by WithDynamic it also holds the dynamic broker configs
+	// merged in, and static holds the user's keys alone.
 	Values map[string]string
+
+	// Set by WithDynamic: the user's keys, and the dynamic broker configs
+	// of this broker and of the cluster default (KIP-226).
+	static, dynBroker, dynDefault map[string]string
 }
 
 // Default returns Samsa's defaults: Kafka's, except DefaultListeners,

@@ -24,15 +24,25 @@ import (
 // DEFAULT_CONFIG and no synonyms while its value is the converted hours
 // (measured against Kafka 4.3.1 by the conformance suite).
 //
+// In a copy made by WithDynamic the dynamic broker configs come first, as
+// in Kafka's ConfigHelper: this broker's (DYNAMIC_BROKER_CONFIG), then the
+// cluster default's (DYNAMIC_DEFAULT_BROKER_CONFIG), then the static
+// ones, each level in chain order; the value is then the merged one.
+//
 // An unknown name returns ("", SourceUnknown, nil).
 func (c *Config) TopicDefault(name string) (value string, source Source, synonyms []Synonym) {
 	d, ok := topicIndex[name]
 	if !ok {
 		return "", SourceUnknown, nil
 	}
-	for _, s := range d.chain {
-		if raw, set := c.Values[s.name]; set {
-			synonyms = append(synonyms, Synonym{Name: s.name, Value: raw, Source: SourceStaticBroker})
+	for _, level := range []struct {
+		values map[string]string
+		source Source
+	}{{c.dynBroker, SourceDynamicBroker}, {c.dynDefault, SourceDynamicDefaultBroker}, {c.StaticValues(), SourceStaticBroker}} {
+		for _, s := range d.chain {
+			if raw, set := level.values[s.name]; set {
+				synonyms = append(synonyms, Synonym{Name: s.name, Value: raw, Source: level.source})
+			}
 		}
 	}
 	for _, s := range d.chain {

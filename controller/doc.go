@@ -195,10 +195,13 @@
 //	                            partition once reassigned and the znode when empty.
 //	/config/brokers/<id>        dynamic broker configs, same JSON as topic configs;
 //	/config/brokers/<default>   "<default>" for the cluster-wide ones. Samsa
-//	                            allows only the replication throttles
+//	                            allows the replication throttles
 //	                            (leader/follower.replication.throttled.rate,
-//	                            replica.alter.log.dirs.io.max.bytes.per.second);
-//	                            writers add a "brokers/<id>" change notification.
+//	                            replica.alter.log.dirs.io.max.bytes.per.second)
+//	                            and the topic defaults of Kafka's
+//	                            DynamicLogConfig (message.max.bytes,
+//	                            log.retention.ms, ...); writers add a
+//	                            "brokers/<id>" change notification.
 //	/admin/delete_topics/<name> a marker asking the controller to delete the
 //	                            topic; the controller removes the topic's znodes
 //	                            and then the marker.
@@ -292,7 +295,13 @@
 // metadatacache) that the controller keeps current with UpdateMetadata,
 // as a Kafka broker answers Metadata from its ZkMetadataCache; per-topic
 // configs from an in-memory copy that the /config/changes watch keeps
-// current. Mutations that create partitions wait (up to the request's
+// current, plus the overrides of each topic id new to the broker, read
+// when UpdateMetadata first names it (LearnTopics: a Kafka broker creates
+// /config/topics/<name> without a notification). The read-modify-writes
+// of IncrementalAlterConfigs start from the znode itself
+// (TopicConfigFromZooKeeper, BrokerConfigsFromZooKeeper), as Kafka's
+// ZkAdminManager does, so that a change whose notification is still on
+// its way is not undone. Mutations that create partitions wait (up to the request's
 // context, at most 10 s) until this broker's cache shows a leader for
 // each, so a client can use a topic as soon as CreateTopics answers.
 // The error contract of the interface is the same as Single's; replica

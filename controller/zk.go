@@ -79,12 +79,13 @@ type ZK struct {
 	onSession []func()
 	onExpire  []func()
 
-	// configMu guards configs, brokerConfigs, lastChange and
-	// onConfigChange.
-	configMu      sync.RWMutex
-	configs       map[string]map[string]string // topic -> overrides
-	brokerConfigs map[string]map[string]string // broker id or "<default>" -> dynamic configs
-	lastChange    string                       // newest processed config_change_ znode
+	// configMu guards configs, configTopicIDs, brokerConfigs,
+	// lastChange and onConfigChange.
+	configMu       sync.RWMutex
+	configs        map[string]map[string]string // topic -> overrides
+	configTopicIDs map[string][16]byte          // topic -> the id LearnTopics read its overrides for
+	brokerConfigs  map[string]map[string]string // broker id or "<default>" -> dynamic configs
+	lastChange     string                       // newest processed config_change_ znode
 	// onConfigChange are told of every topic or broker config change
 	// read from ZooKeeper (and of every reload), outside configMu.
 	onConfigChange []func()
@@ -501,6 +502,10 @@ func (z *ZK) loadConfigs() error {
 	sort.Strings(changes)
 	z.configMu.Lock()
 	z.configs = configs
+	z.configTopicIDs = make(map[string][16]byte, len(names))
+	for _, name := range names {
+		z.configTopicIDs[name] = loadedTopicID
+	}
 	z.brokerConfigs = brokers
 	if len(changes) > 0 {
 		z.lastChange = changes[len(changes)-1]
@@ -583,6 +588,18 @@ func (z *ZK) SetBrokerConfigs(ctx context.Context, entity string, configs map[st
 	return nil
 }
 
+// BrokerConfigsFromZooKeeper reads a broker entity's dynamic configs (a
+// broker id, or BrokerDefaultEntity) from /config/brokers itself, nil
+// when it has none, for a read-modify-write that must not undo a change
+// whose notification has not arrived yet. Errors: ZooKeeper's, wrapped.
+func (z *ZK) BrokerConfigsFromZooKeeper(entity string) (map[string]string, error) {
+	c, err := z.readConfig(zkdata.ConfigBrokerPath(entity))
+	if err != nil {
+		return nil, fmt.Errorf("controller: read config of broker %s: %w", entity, err)
+	}
+	return c, nil
+}
+
 // readConfig reads a config znode at kafkaPath, nil when missing.
 func (z *ZK) readConfig(kafkaPath string) (map[string]string, error) {
 	data, _, err := z.conn.Get(z.p(kafkaPath))
@@ -618,6 +635,68 @@ func (z *ZK) TopicConfigFromZooKeeper(name string) (map[string]string, error) {
 	}
 	return c, nil
 }
+
+// LearnTopics reads from /config/topics the overrides of every topic in
+// topics (name -> topic id, the zero id when UpdateMetadata v4 or older
+// gave none) that this broker has not read them for under that id: a
+// topic that a Kafka 3.9 broker creates gets its /config/topics/<name>
+// without a change notification (AdminZkClient.createTopicWithAssignment
+// sets it directly), so a broker learns it only by reading it, as Kafka's
+// brokers do when they need it (LogManager.fetchTopicConfigOverrides,
+// ConfigHelper.describeConfigs). A topic created again under the same
+// name has a new id and is read again. The metadata cache's
+// UpdateMetadata calls it (zkcontroller); the onConfigChange hooks run
+// when an override was learnt. A ZooKeeper error is logged and the topic
+// is read again at the next UpdateMetadata naming it.
+func (z *ZK) LearnTopics(topics map[string][16]byte) {
+	var learnt bool
+	for name, id := range topics {
+		z.configMu.RLock()
+		known, seen := z.configTopicIDs[name]
+		z.configMu.RUnlock()
+		if seen && (known == id || id == [16]byte{} || known == loadedTopicID) {
+			if known == loadedTopicID && id != [16]byte{} {
+				z.configMu.Lock()
+				z.configTopicIDs[name] = id // read by loadConfigs, under this id
+				z.configMu.Unlock()
+			}
+			continue
+		}
+		cfg, err := z.readTopicConfig(name)
+		if err != nil {
+			z.log.Warn("controller: reading topic config failed; retrying at the next UpdateMetadata", "topic", name, "err", err)
+			continue
+		}
+		z.configMu.Lock()
+		if z.configTopicIDs == nil {
+			z.configTopicIDs = map[string][16]byte{}
+		}
+		prev, had := z.configTopicIDs[name]
+		z.configTopicIDs[name] = id
+		// A change notification may have brought the overrides of a new
+		// topic already (Samsa writes one); an id that changed means
+		// whatever is held belongs to a deleted topic.
+		if _, have := z.configs[name]; !have || (had && prev != id) {
+			if z.configs == nil {
+				z.configs = map[string]map[string]string{}
+			}
+			if cfg == nil {
+				delete(z.configs, name)
+			} else {
+				z.configs[name] = cfg
+				learnt = true
+			}
+		}
+		z.configMu.Unlock()
+	}
+	if learnt {
+		z.configChanged()
+	}
+}
+
+// loadedTopicID marks in configTopicIDs a topic whose overrides
+// loadConfigs read (under whatever id it had then).
+var loadedTopicID = [16]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 
 // readTopicConfig returns a topic's overrides, nil when it has no znode.
 func (z *ZK) readTopicConfig(name string) (map[string]string, error) {

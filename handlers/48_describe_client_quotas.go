@@ -31,7 +31,7 @@ func (h *Handlers) describeClientQuotas(_ context.Context, r *protocol.Request, 
 			continue
 		}
 		re := kmsg.NewDescribeClientQuotasResponseEntry()
-		for _, p := range wireParts(e.Entity) {
+		for _, p := range wireParts(e.Entity, h.Cluster != nil) {
 			ee := kmsg.NewDescribeClientQuotasResponseEntryEntity()
 			ee.Type, ee.Name = p.Type, p.Part.NamePtr()
 			re.Entity = append(re.Entity, ee)
@@ -46,14 +46,17 @@ func (h *Handlers) describeClientQuotas(_ context.Context, r *protocol.Request, 
 	return resp, nil
 }
 
-// wireParts orders an entity's parts as Kafka's answers do (the
-// iteration order of its HashMap): client-id, user, ip.
-func wireParts(e quota.Entity) []struct {
+// wireParts orders an entity's parts as Kafka's answers do: in KRaft
+// mode the iteration order of its HashMap, client-id before user; in a
+// ZooKeeper cluster (zk true) as a Kafka 3.9 ZooKeeper broker does, user
+// before client-id (ZkAdminManager.userClientIdToEntity builds the map in
+// that order; measured in interop TestConfigsQuotasACLsBothWays).
+func wireParts(e quota.Entity, zk bool) []struct {
 	Type string
 	Part quota.Part
 } {
 	ps := e.Parts()
-	if len(ps) == 2 && ps[0].Type == quota.TypeUser && ps[1].Type == quota.TypeClientID {
+	if !zk && len(ps) == 2 && ps[0].Type == quota.TypeUser && ps[1].Type == quota.TypeClientID {
 		ps[0], ps[1] = ps[1], ps[0]
 	}
 	return ps

@@ -42,9 +42,21 @@ func (h *Handlers) alterTopicConfigs(ctx context.Context, topic string, changes 
 		}
 		return fmt.Errorf("topic %s does not exist: %w", topic, kerr.UnknownTopicOrPartition)
 	}
-	next := make(map[string]string, len(t.Configs))
+	cur := t.Configs
+	if zc, ok := h.Controller.(zkConfigReader); ok && !replace {
+		// Kafka's ZkAdminManager reads the overrides from ZooKeeper:
+		// this broker's copy may not have a change another broker has
+		// just made (its notification is on the way), which writing
+		// back the copy would undo.
+		fresh, err := zc.TopicConfigFromZooKeeper(topic)
+		if err != nil {
+			return err
+		}
+		cur = fresh
+	}
+	next := make(map[string]string, len(cur))
 	if !replace {
-		for k, v := range t.Configs {
+		for k, v := range cur {
 			next[k] = v
 		}
 	}
@@ -54,7 +66,7 @@ func (h *Handlers) alterTopicConfigs(ctx context.Context, topic string, changes 
 			return fmt.Errorf("config %s given twice: %w", c.name, kerr.InvalidRequest)
 		}
 		seen[c.name] = true
-		def, known := config.LookupTopicConfig(c.name)
+		def, known := h.lookupTopicConfig(c.name)
 		if !known {
 			if c.op == kmsg.IncrementalAlterConfigOpDelete {
 				continue // deleting a config that cannot be set is a no-op in Kafka
@@ -75,7 +87,7 @@ func (h *Handlers) alterTopicConfigs(ctx context.Context, topic string, changes 
 			}
 			cur, ok := next[c.name]
 			if !ok {
-				cur, _, _ = h.Config.TopicDefault(c.name)
+				cur, _, _ = h.cfg().TopicDefault(c.name)
 			}
 			var arg string
 			if c.value != nil {
@@ -106,7 +118,7 @@ func (h *Handlers) alterTopicConfigs(ctx context.Context, topic string, changes 
 func (h *Handlers) validateChanges(changes []configChange) error {
 	set := make(map[string]string, len(changes))
 	for _, c := range changes {
-		def, known := config.LookupTopicConfig(c.name)
+		def, known := h.lookupTopicConfig(c.name)
 		switch {
 		case !known && c.op != kmsg.IncrementalAlterConfigOpDelete:
 			return fmt.Errorf("unknown topic config %s: %w", c.name, kerr.InvalidConfig)
@@ -153,8 +165,9 @@ func editList(cur, arg string, add bool) string {
 }
 
 // alterResource routes a config change to its resource. Broker configs are
-// static in Samsa (read from server.properties), so changing them is
-// refused with a message saying so.
+// static (read from server.properties) except, in a ZooKeeper cluster,
+// the replication throttles and topic defaults alterBrokerConfigs takes;
+// changing others is refused with a message saying so.
 func (h *Handlers) alterResource(ctx context.Context, typ kmsg.ConfigResourceType, name string, changes []configChange, replace, validateOnly bool) error {
 	switch typ {
 	case kmsg.ConfigResourceTypeTopic:
@@ -172,6 +185,15 @@ func (h *Handlers) alterResource(ctx context.Context, typ kmsg.ConfigResourceTyp
 	default:
 		return fmt.Errorf("unsupported resource type %d: %w", typ, kerr.InvalidRequest)
 	}
+}
+
+// zkConfigReader reads config overrides from ZooKeeper itself rather than
+// from the broker's copy (controller.ZK), for the read-modify-write of
+// IncrementalAlterConfigs as Kafka's ZkAdminManager does it
+// (AdminZkClient.fetchEntityConfig). Errors are ZooKeeper's, wrapped.
+type zkConfigReader interface {
+	TopicConfigFromZooKeeper(name string) (map[string]string, error)
+	BrokerConfigsFromZooKeeper(entity string) (map[string]string, error)
 }
 
 // DynamicBrokerConfigs is what a controller offers when brokers have
@@ -199,9 +221,10 @@ var dynamicBrokerKeys = map[string]string{
 }
 
 // alterBrokerConfigs changes a broker entity's dynamic configs
-// (ZkAdminManager.alterBrokerConfigs): only dynamicBrokerKeys, each a
-// long >= 0 (INVALID_CONFIG otherwise); replace (legacy AlterConfigs)
-// drops the ones not named.
+// (ZkAdminManager.alterBrokerConfigs): dynamicBrokerKeys, each a long >= 0,
+// and the topic defaults of Kafka's DynamicLogConfig (config.IsDynamicLogKey,
+// validated as in server.properties and as a whole); INVALID_CONFIG for
+// anything else. replace (legacy AlterConfigs) drops the ones not named.
 func (h *Handlers) alterBrokerConfigs(ctx context.Context, dyn DynamicBrokerConfigs, name string, changes []configChange, replace, validateOnly bool) error {
 	h.alterMu.Lock()
 	defer h.alterMu.Unlock()
@@ -212,6 +235,14 @@ func (h *Handlers) alterBrokerConfigs(ctx context.Context, dyn DynamicBrokerConf
 	next := map[string]string{}
 	if !replace {
 		next = dyn.BrokerConfigs(entity)
+		if zc, ok := dyn.(zkConfigReader); ok {
+			// As for topics: ZooKeeper's, not this broker's copy.
+			fresh, err := zc.BrokerConfigsFromZooKeeper(entity)
+			if err != nil {
+				return err
+			}
+			next = fresh
+		}
 		if next == nil {
 			next = map[string]string{}
 		}
@@ -223,7 +254,13 @@ func (h *Handlers) alterBrokerConfigs(ctx context.Context, dyn DynamicBrokerConf
 		}
 		seen[c.name] = true
 		if _, ok := dynamicBrokerKeys[c.name]; !ok {
-			return fmt.Errorf("samsa does not support changing broker config %s dynamically; set it in server.properties: %w", c.name, kerr.InvalidConfig)
+			if !config.IsDynamicLogKey(c.name) {
+				return fmt.Errorf("samsa does not support changing broker config %s dynamically; set it in server.properties: %w", c.name, kerr.InvalidConfig)
+			}
+			if err := setDynamicLogKey(next, c); err != nil {
+				return err
+			}
+			continue
 		}
 		switch c.op {
 		case kmsg.IncrementalAlterConfigOpSet:
@@ -246,10 +283,45 @@ func (h *Handlers) alterBrokerConfigs(ctx context.Context, dyn DynamicBrokerConf
 			return fmt.Errorf("unknown config operation %d: %w", c.op, kerr.InvalidRequest)
 		}
 	}
+	// The topic defaults must still make a valid topic config together
+	// (Kafka's DynamicLogConfig.validateReconfiguration).
+	own, def := dyn.BrokerConfigs(strconv.Itoa(int(h.Config.BrokerID))), dyn.BrokerConfigs(brokerDefaultEntity)
+	if entity == brokerDefaultEntity {
+		def = next
+	} else {
+		own = next
+	}
+	if _, ignored := h.Config.WithDynamic(own, def); len(ignored) == 1 && strings.HasPrefix(ignored[0], "every dynamic broker config: ") {
+		return fmt.Errorf("%s: %w", strings.TrimPrefix(ignored[0], "every dynamic broker config: "), kerr.InvalidConfig)
+	}
 	if validateOnly {
 		return nil
 	}
 	return dyn.SetBrokerConfigs(ctx, entity, next)
+}
+
+// setDynamicLogKey applies one change of a topic default (a dynamic log
+// key, Kafka's DynamicLogConfig) to a dynamic broker config map: set
+// validates the value with the key's server.properties rules.
+func setDynamicLogKey(next map[string]string, c configChange) error {
+	switch c.op {
+	case kmsg.IncrementalAlterConfigOpSet:
+		if c.value == nil {
+			return fmt.Errorf("null value not supported for %s: %w", c.name, kerr.InvalidRequest)
+		}
+		v, err := config.CheckDynamicLogValue(c.name, *c.value)
+		if err != nil {
+			return fmt.Errorf("Invalid value %s for configuration %s: %v: %w", *c.value, c.name, err, kerr.InvalidConfig)
+		}
+		next[c.name] = v
+	case kmsg.IncrementalAlterConfigOpDelete:
+		delete(next, c.name)
+	case kmsg.IncrementalAlterConfigOpAppend, kmsg.IncrementalAlterConfigOpSubtract:
+		return fmt.Errorf("append and subtract of broker config %s are not supported; set the whole value: %w", c.name, kerr.InvalidConfig)
+	default:
+		return fmt.Errorf("unknown config operation %d: %w", c.op, kerr.InvalidRequest)
+	}
+	return nil
 }
 
 // dynamicBrokerConfigs describes the dynamic configs set for broker
@@ -267,6 +339,11 @@ func (h *Handlers) dynamicBrokerConfigs(name string) []describedConfig {
 		own = dyn.BrokerConfigs(name)
 	}
 	var out []describedConfig
+	if name == "" {
+		// The cluster default's topic defaults; this broker's resource
+		// describes them with its other keys (brokerConfigs).
+		out = dynamicLogConfigs(def, config.SourceDynamicDefaultBroker)
+	}
 	for _, k := range sortedConfigKeys(dynamicBrokerKeys) {
 		dc := describedConfig{name: k, typ: int8(config.TypeLong), doc: dynamicBrokerKeys[k]}
 		if v, ok := own[k]; ok {

@@ -1,6 +1,9 @@
 package handlers
 
 import (
+	"slices"
+	"strings"
+
 	"samsa/config"
 )
 
@@ -26,7 +29,7 @@ func (h *Handlers) topicConfigs(overrides map[string]string) []describedConfig {
 	defs := config.TopicConfigDefs()
 	out := make([]describedConfig, 0, len(defs))
 	for _, d := range defs {
-		value, source, synonyms := h.Config.TopicDefault(d.Name)
+		value, source, synonyms := h.cfg().TopicDefault(d.Name)
 		dc := describedConfig{name: d.Name, typ: int8(d.Type), doc: d.Doc, source: int8(source)}
 		if v, ok := overrides[d.Name]; ok {
 			value, dc.source = v, int8(config.SourceDynamicTopic)
@@ -35,20 +38,40 @@ func (h *Handlers) topicConfigs(overrides map[string]string) []describedConfig {
 		dc.value, dc.synonyms = &value, synonyms
 		out = append(out, dc)
 	}
+	if h.Cluster == nil {
+		return out
+	}
+	// A Kafka 3.9 broker describes the configs Kafka 4 removed too.
+	for _, d := range config.LegacyTopicConfigDefs() {
+		value := d.Default
+		dc := describedConfig{name: d.Name, typ: int8(d.Type), doc: d.Doc, source: int8(config.SourceDefault),
+			synonyms: []config.Synonym{{Name: d.BrokerSynonym, Value: d.Default, Source: config.SourceDefault}}}
+		if v, ok := overrides[d.Name]; ok {
+			value, dc.source = v, int8(config.SourceDynamicTopic)
+			dc.synonyms = append([]config.Synonym{{Name: d.Name, Value: v, Source: config.SourceDynamicTopic}}, dc.synonyms...)
+		}
+		dc.value = &value
+		out = append(out, dc)
+	}
+	slices.SortStableFunc(out, func(a, b describedConfig) int { return strings.Compare(a.name, b.name) })
 	return out
 }
 
 // brokerConfigs describes the broker keys Samsa reports for its own broker
-// resource: read-only static configuration.
+// resource: static configuration, read-only except for the topic defaults
+// a dynamic broker config may change in a ZooKeeper cluster, which are
+// reported with their dynamic value and source when one is set.
 func (h *Handlers) brokerConfigs() []describedConfig {
 	defs := config.BrokerConfigDefs()
 	out := make([]describedConfig, 0, len(defs))
+	c := h.cfg()
+	_, dynamic := h.Controller.(DynamicBrokerConfigs)
 	for _, d := range defs {
-		value, source, ok := h.Config.BrokerValue(d.Name)
-		dc := describedConfig{name: d.Name, readOnly: true, source: int8(source), sensitive: d.Sensitive, typ: int8(d.Type), doc: d.Doc}
+		value, source, ok := c.BrokerValue(d.Name)
+		dc := describedConfig{name: d.Name, readOnly: !dynamic || !config.IsDynamicLogKey(d.Name), source: int8(source), sensitive: d.Sensitive, typ: int8(d.Type), doc: d.Doc}
 		if ok && !d.Sensitive {
 			dc.value = &value
-			dc.synonyms = h.Config.BrokerSynonyms(d.Name)
+			dc.synonyms = c.BrokerSynonyms(d.Name)
 		}
 		out = append(out, dc)
 	}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -73,6 +74,17 @@ type Handlers struct {
 	// quotaMu serializes AlterClientQuotas, which reads the current
 	// values and writes back changed ones.
 	quotaMu sync.Mutex
+
+	// dynConfig is Config with the dynamic broker configs merged in
+	// (RefreshDynamicConfigs; nil before the first), read through cfg.
+	dynConfig atomic.Pointer[config.Config]
+	// dynMu serializes RefreshDynamicConfigs; dynIgnored is the last
+	// logged list of dynamic broker configs it does not apply.
+	dynMu      sync.Mutex
+	dynIgnored string
+	// applyMu serializes ApplyConfigChanges, so that the last one
+	// leaves the newest settings on the partitions.
+	applyMu sync.Mutex
 }
 
 // New returns the handlers for deps.

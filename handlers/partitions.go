@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"samsa/config"
 	"samsa/controller"
 	"samsa/logstore"
 )
@@ -19,7 +20,7 @@ func (h *Handlers) topicConfigValue(t controller.Topic, name string) string {
 	if v, ok := t.Configs[name]; ok {
 		return v
 	}
-	v, _, _ := h.Config.TopicDefault(name)
+	v, _, _ := h.cfg().TopicDefault(name)
 	return v
 }
 
@@ -71,6 +72,7 @@ func (h *Handlers) produceSettingsFor(t controller.Topic) *produceSettings {
 			Zstd: int(h.topicConfigInt(t, "compression.zstd.level", 3)),
 		},
 	}
+	h.legacyTimestampDifference(t, &s.limits)
 	h.produceSettings.Store(t.ID, s)
 	if _, ok := h.Controller.TopicByID(t.ID); !ok {
 		// t was deleted while this produce was under way: deleteTopic's
@@ -215,12 +217,7 @@ func (h *Handlers) applyTopicConfig(name string) {
 	if !ok {
 		return
 	}
-	cfg := h.partitionConfig(t)
-	for _, p := range t.Partitions {
-		if lp, ok := h.Logs.Partition(t.Name, p.Index); ok {
-			lp.SetConfig(cfg)
-		}
-	}
+	h.applyPartitionConfig(t)
 }
 
 // checkLeaderEpoch applies Kafka's fencing of a client's current leader
@@ -255,6 +252,38 @@ func logErrCode(err error) int16 {
 		return kerr.NotLeaderForPartition.Code
 	default:
 		return errCode(err)
+	}
+}
+
+// legacyTimestampDifference applies a topic's
+// message.timestamp.difference.max.ms (a Kafka 3.9 override, accepted in a
+// ZooKeeper cluster only) as Kafka 3.9's LogConfig does: it bounds how far
+// a timestamp may be behind, or ahead of, the broker's clock wherever
+// message.timestamp.before.max.ms or .after.max.ms keeps Kafka 3.9's
+// default, Long.MAX_VALUE. Samsa's default for .after.max.ms is Kafka 4's
+// one hour, so there "keeps the default" means set by neither the topic
+// nor the broker.
+func (h *Handlers) legacyTimestampDifference(t controller.Topic, l *batchLimits) {
+	v, ok := t.Configs["message.timestamp.difference.max.ms"]
+	if !ok || h.Cluster == nil {
+		return
+	}
+	diff, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return
+	}
+	unset := func(name string) bool {
+		if _, ok := t.Configs[name]; ok {
+			return false
+		}
+		_, source, _ := h.cfg().TopicDefault(name)
+		return source == config.SourceDefault
+	}
+	if l.beforeMaxMs == math.MaxInt64 || unset("message.timestamp.before.max.ms") {
+		l.beforeMaxMs = diff
+	}
+	if l.afterMaxMs == math.MaxInt64 || unset("message.timestamp.after.max.ms") {
+		l.afterMaxMs = diff
 	}
 }
 

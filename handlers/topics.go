@@ -141,25 +141,55 @@ func (h *Handlers) createLogs(t controller.Topic, first int) error {
 	return nil
 }
 
-// normalizeTopicConfigs validates a topic's overrides, alone and together,
-// and returns them in the form Kafka stores and reports (booleans lower
-// case, canonical numbers). Errors are INVALID_CONFIG.
+// normalizeTopicConfigs validates a topic's overrides, alone and together
+// (against this broker's topic defaults, dynamic ones included), and
+// returns them in the form Kafka stores and reports (booleans lower case,
+// canonical numbers). In a ZooKeeper cluster the Kafka 3.9-only configs
+// are accepted too, each validated on its own. Errors are INVALID_CONFIG.
 func (h *Handlers) normalizeTopicConfigs(in map[string]string) (map[string]string, error) {
 	if len(in) == 0 {
 		return in, nil
 	}
 	out := make(map[string]string, len(in))
+	current := make(map[string]string, len(in)) // Kafka 4's configs, validated together
 	for _, k := range sortedKeys(in) {
+		if _, legacy := h.lookupLegacyTopicConfig(k); legacy {
+			v, err := config.NormalizeLegacyTopicConfig(k, in[k])
+			if err != nil {
+				return nil, fmt.Errorf("%v: %w", err, kerr.InvalidConfig)
+			}
+			out[k] = v
+			continue
+		}
 		v, err := config.NormalizeTopicConfig(k, in[k])
 		if err != nil {
 			return nil, fmt.Errorf("%v: %w", err, kerr.InvalidConfig)
 		}
-		out[k] = v
+		out[k], current[k] = v, v
 	}
-	if err := h.Config.ValidateTopicConfigs(out); err != nil {
+	if err := h.cfg().ValidateTopicConfigs(current); err != nil {
 		return nil, fmt.Errorf("%v: %w", err, kerr.InvalidConfig)
 	}
 	return out, nil
+}
+
+// lookupTopicConfig finds a topic config Samsa accepts: one of Kafka 4's,
+// or, in a ZooKeeper cluster, one Kafka 3.9 still has
+// (config.LookupLegacyTopicConfig).
+func (h *Handlers) lookupTopicConfig(name string) (config.TopicConfigDef, bool) {
+	if d, ok := config.LookupTopicConfig(name); ok {
+		return d, true
+	}
+	return h.lookupLegacyTopicConfig(name)
+}
+
+// lookupLegacyTopicConfig finds a Kafka 3.9-only topic config, in a
+// ZooKeeper cluster only (a single node is Kafka 4's dialect).
+func (h *Handlers) lookupLegacyTopicConfig(name string) (config.TopicConfigDef, bool) {
+	if h.Cluster == nil {
+		return config.TopicConfigDef{}, false
+	}
+	return config.LookupLegacyTopicConfig(name)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -89,6 +89,23 @@
 //     shutdowns, and their group and transaction coordinators load the
 //     __consumer_offsets and __transaction_state records Samsa wrote. It
 //     ends with an all-Kafka cluster and a Kafka controller.
+//   - TestConfigsQuotasACLsBothWays: one Kafka broker (the controller)
+//     and one Samsa broker, both with AclAuthorizer. Changes made through
+//     one kind are described by, and take effect on, the other: topic
+//     configs (max.message.bytes at the other kind's leader; a topic
+//     Kafka created with no replica on Samsa; the Kafka 3.9 configs
+//     Kafka 4 removed, message.timestamp.difference.max.ms enforced),
+//     client quotas (a client id that needs sanitizing and a user +
+//     client id; listed alike, throttle_time_ms at the other kind's
+//     leader), ACLs (a literal and a prefixed DENY: listed alike,
+//     TOPIC_AUTHORIZATION_FAILED at both kinds), dynamic broker configs
+//     (replication throttles at <default> with source
+//     DYNAMIC_DEFAULT_BROKER_CONFIG; per broker, where only the broker
+//     itself answers, the znodes each writes are identical; topic
+//     defaults message.max.bytes and log.retention.ms at <default>,
+//     described and enforced for a topic without overrides). The quota
+//     and ACL znodes and every change notification each kind writes have
+//     the same form.
 //
 // # Differences found, and their fixes
 //
@@ -145,6 +162,62 @@
 //     epoch cache; and a new epoch replaces an older one starting at the
 //     same offset (Kafka's LeaderEpochFileCache.assign), where Samsa had
 //     kept both.
+//  6. A topic config change read from ZooKeeper (made through a Kafka
+//     broker or another Samsa broker) reached Samsa's produce checks but
+//     not its open logs: retention, segment rolling, compaction and
+//     flush settings stayed those the log was opened with until a
+//     restart; only the broker that took the request applied them.
+//     Kafka's TopicConfigHandler applies the notification on every
+//     broker. Fix (handlers/dynamic_configs.go, ApplyConfigChanges on
+//     controller.ZK's OnConfigChange). Samsa-only: integration
+//     TestZKConfigChangesApplyEverywhere (retention.ms set through broker
+//     1 never deleted anything on broker 2 before the fix).
+//  7. Dynamic broker configs that change topic defaults (Kafka's
+//     DynamicLogConfig: message.max.bytes, log.retention.ms,
+//     min.insync.replicas, ... in /config/brokers/<default> or /<id>)
+//     were refused by Samsa (INVALID_CONFIG) and ignored when Kafka wrote
+//     them: under a cluster default message.max.bytes=5000 a Kafka leader
+//     refused a 6000-byte batch and a Samsa leader took it, and Samsa
+//     described the static defaults. Fix (config/dynamic.go WithDynamic,
+//     handlers RefreshDynamicConfigs, alterBrokerConfigs): the merged
+//     values with Kafka's precedence (per broker, cluster default,
+//     server.properties), sources and synonyms; set through Samsa with
+//     the key's own validation. Other dynamic broker configs Kafka
+//     accepts (log.cleaner.threads, num.io.threads, listener and SSL
+//     keys, ...) are still refused by Samsa, and logged once as ignored
+//     when Kafka wrote them.
+//  8. Topic configs Kafka 3.9 has and Kafka 4 removed
+//     (message.downconversion.enable, message.format.version,
+//     message.timestamp.difference.max.ms): once Kafka had set one on a
+//     topic, every IncrementalAlterConfigs of that topic through Samsa
+//     failed (INVALID_CONFIG "unknown topic config", the read-modify-write
+//     validated Kafka's overrides), DescribeConfigs through Samsa left
+//     them out, and Samsa did not apply the timestamp difference. Fix
+//     (config/topic_legacy.go; handlers, ZooKeeper mode only): accepted,
+//     validated as Kafka 3.9 does, described with Kafka 3.9's defaults,
+//     and message.timestamp.difference.max.ms bounds timestamps where
+//     .before/.after.max.ms are unset (LogConfig's fallback).
+//  9. A topic a Kafka broker creates has its /config/topics znode
+//     written without a change notification
+//     (AdminZkClient.createTopicWithAssignment). A Samsa broker with no
+//     replica of it never read that znode and described Kafka's
+//     defaults (max.message.bytes 1048588 where Kafka said 3000); a
+//     replica learnt it only when LeaderAndIsr came before
+//     UpdateMetadata. Fix (controller.ZK.LearnTopics, from
+//     zkcontroller's ApplyUpdateMetadata): the overrides of a topic id
+//     new to the broker are read from ZooKeeper.
+//  10. IncrementalAlterConfigs through Samsa changed its own copy of a
+//     topic's (or broker entity's) overrides and wrote the whole result
+//     back: a change made through another broker whose notification had
+//     not arrived yet was undone (seen once in this test as a lost
+//     message.timestamp.difference.max.ms). Kafka's ZkAdminManager
+//     starts from the znode (AdminZkClient.fetchEntityConfig). Fix
+//     (handlers/alter_configs.go, zkConfigReader): the same.
+//  11. DescribeClientQuotas listed a user + client id entity as
+//     client-id, user (Kafka 4's KRaft order); Kafka 3.9 in ZooKeeper
+//     mode lists user first (ZkAdminManager.userClientIdToEntity). Fix
+//     (handlers/48_describe_client_quotas.go): user first in ZooKeeper
+//     mode.
 //
 // # Differences left as they are
 //
@@ -165,6 +238,21 @@
 // UpdateMetadata 0-8, ControlledShutdown 0-3, AlterPartition 0-3,
 // AllocateProducerIds 0, WriteTxnMarkers 1 of Kafka's 0-1) have the
 // ranges Kafka 3.9 uses.
+//
+// A Samsa broker's message.timestamp.after.max.ms default is Kafka 4's
+// (one hour, KIP-937); Kafka 3.9's is Long.MAX_VALUE, so a record stamped
+// more than an hour ahead is taken by a Kafka 3.9 leader and refused
+// (INVALID_TIMESTAMP) by a Samsa leader unless log.message.timestamp
+// .after.max.ms is set in server.properties.
+//
+// Samsa writes a topics/<name> change notification when it creates a
+// topic with configs (a Kafka broker writes none): Kafka brokers read the
+// unchanged znode again, and Samsa brokers without a replica learn the
+// overrides at once.
+//
+// A per-broker dynamic config (/config/brokers/<id>) is described only by
+// that broker, by either kind (Kafka's ConfigHelper and Samsa answer
+// INVALID_REQUEST for another id), so the test compares the znodes.
 //
 // Samsa's controller sends every UpdateMetadata with every partition (a
 // newer one replaces an older one still queued, see finding 1), where

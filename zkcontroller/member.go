@@ -24,9 +24,23 @@ func (c *Controller) LiveBrokers() (int, error) {
 }
 
 // ApplyUpdateMetadata applies an UpdateMetadata request to the metadata
-// cache.
+// cache, and reads the config overrides of topics new to this broker
+// (controller.ZK.LearnTopics).
 func (c *Controller) ApplyUpdateMetadata(req *kmsg.UpdateMetadataRequest) error {
-	return c.z.Cache().Apply(req)
+	if err := c.z.Cache().Apply(req); err != nil {
+		return err
+	}
+	// Topics created by a Kafka broker have their overrides in
+	// /config/topics without a change notification.
+	topics := map[string][16]byte{}
+	for _, p := range req.PartitionStates {
+		topics[p.Topic] = [16]byte{}
+	}
+	for _, ts := range req.TopicStates {
+		topics[ts.Topic] = ts.TopicID
+	}
+	c.z.LearnTopics(topics)
+	return nil
 }
 
 // ProducerIDBlock fetches a block of producer ids for this broker, as
