@@ -68,7 +68,39 @@ type ReadResult struct {
 	// transaction, else the high watermark (see doc.go, Transactions).
 	LastStableOffset int64
 	LogStartOffset   int64
-	release          func()
+
+	// File, FilePos and FileLen are set instead of Batches by the
+	// zero-copy reads (ReadFile, ReadCommittedFile, ReadReplicaFile): the
+	// records are FileLen bytes at FilePos of the segment file, left
+	// there so the network layer can send them with sendfile(2), as
+	// Kafka's FileRecords.slice does. The first batch is whole and was
+	// checked against the index; the last one may be cut by maxBytes
+	// (Kafka sends a partial trailing batch too and clients drop it).
+	// The segment stays open until Release, even if retention deletes
+	// it meanwhile.
+	File    File
+	FilePos int64
+	FileLen int64
+
+	release func()
+}
+
+// Len is the number of record bytes the result holds, in Batches or in
+// the file range.
+func (r *ReadResult) Len() int {
+	if r.File != nil {
+		return int(r.FileLen)
+	}
+	return len(r.Batches)
+}
+
+// TakeRelease hands the duty to call Release to the caller: it returns
+// the release function (nil if none) and clears it from r. Fetch gives it
+// to the network layer, which calls it once the bytes have been sent.
+func (r *ReadResult) TakeRelease() func() {
+	fn := r.release
+	r.release = nil
+	return fn
 }
 
 // Release returns the result's buffer to the pool. Safe on a zero value.
