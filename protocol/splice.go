@@ -205,3 +205,18 @@ func markerPrefixOK(p []byte, flexible bool) bool {
 	}
 	return binary.BigEndian.Uint32(p) == markerLen
 }
+
+// RecordsLen is the length of a response partition's records: len(b), or
+// the length of the file range when b is a marker SpliceRecords returned
+// for r (metrics count the bytes that go out, not the marker).
+func (r *Request) RecordsLen(b []byte) int {
+	s := r.splice
+	if s == nil || len(b) != markerLen || !bytes.Equal(b[:8], s.nonce[:]) {
+		return len(b)
+	}
+	i := binary.BigEndian.Uint64(b[8:])
+	if i >= uint64(len(s.ranges)) {
+		return len(b)
+	}
+	return int(s.ranges[i].Len)
+}
