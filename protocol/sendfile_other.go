@@ -9,7 +9,9 @@ import (
 
 var errSendfileUnsupported = errors.New("sendfile unsupported")
 
-// sendfileRange is Linux-only; elsewhere file ranges are copied.
-func sendfileRange(rc syscall.RawConn, fd int, pos, n int64) error {
+// sendfiler is Linux-only; elsewhere file ranges are copied.
+type sendfiler struct{}
+
+func (*sendfiler) send(rc syscall.RawConn, fd int, pos, n int64) error {
 	return errSendfileUnsupported
 }

@@ -36,6 +36,7 @@ type respWriter struct {
 	bufs net.Buffers
 	tw   *bufio.Writer   // set when rw is not the socket (TLS)
 	raw  syscall.RawConn // set for a plain *net.TCPConn
+	sf   sendfiler
 	// chunk is the pooled pread buffer of the fallback path, held only
 	// during one write.
 	chunk *[]byte
@@ -124,20 +125,15 @@ func (w *respWriter) writeRange(fr *FileRange) error {
 		return nil
 	}
 	if w.raw != nil {
-		if sc, ok := fr.File.(syscall.Conn); ok {
-			if frc, err := sc.SyscallConn(); err == nil {
-				var serr error
-				cerr := frc.Control(func(fd uintptr) {
-					serr = sendfileRange(w.raw, int(fd), fr.Pos, fr.Len)
-				})
-				if errors.Is(serr, errSendfileUnsupported) {
-					return w.copyRange(fr)
-				}
-				if cerr != nil {
-					return fmt.Errorf("%w: %w", errFileShort, cerr) // file closed
-				}
-				return serr
+		// An *os.File of a regular file: Fd costs no system call (the
+		// file is not in non-blocking mode) and stays valid, since the
+		// range's Release, which may close it, runs after the write.
+		if f, ok := fr.File.(interface{ Fd() uintptr }); ok {
+			err := w.sf.send(w.raw, int(f.Fd()), fr.Pos, fr.Len)
+			if errors.Is(err, errSendfileUnsupported) {
+				return w.copyRange(fr)
 			}
+			return err
 		}
 	}
 	return w.copyRange(fr)
