@@ -72,10 +72,12 @@ func TestDamagedSegmentReported(t *testing.T) {
 			t.Fatalf("fetch of the damaged batch: error %d, want CORRUPT_MESSAGE", p.ErrorCode)
 		}
 	}
-	// The answer at 0 holds the one whole batch before the damage. Like
-	// Kafka (LogSegment.read sends the file range up to max_bytes), the
-	// bytes after it may follow as a partial trailing batch, which every
-	// client drops: here the damaged header claims 2 GiB.
+	// The answer at 0 holds the one whole batch before the damage. The
+	// records go from the segment file without being read (sendfile, as
+	// Kafka's LogSegment.read), so the damaged batch's bytes may follow,
+	// as far as the index says it goes: its header claims 2 GiB, so a
+	// client takes it for a partial trailing batch and drops it, then
+	// fetches offset 1 and gets CORRUPT_MESSAGE (checked above).
 	if p := fetchAt(t, b.Addr(), "dmg", 0); p.ErrorCode != 0 || wholeBatchBytes(p.RecordBatches) != int(second) || lastOffsetOf(p.RecordBatches) != 1 {
 		t.Fatalf("fetch at 0: error %d, %d bytes of whole batches up to offset %d; want the one batch before the damage (%d bytes)",
 			p.ErrorCode, wholeBatchBytes(p.RecordBatches), lastOffsetOf(p.RecordBatches), second)

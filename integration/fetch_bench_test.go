@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,7 +21,8 @@ import (
 // is one Fetch v12 of up to 1 MiB, sent and read back as raw bytes over TCP
 // (the response is not decoded, so the allocations counted are the
 // broker's). ns/op and B/op are per ~1 MiB response; MB/s is the response
-// bytes per second.
+// bytes per second. cpu-ns/op is the process's user+system CPU time per
+// fetch (broker and this client), steadier than ns/op on a shared machine.
 //
 //	go test -run '^$' -bench FetchRaw -benchtime 2000x -count 3 ./integration
 func BenchmarkFetchRaw(b *testing.B) {
@@ -90,6 +92,7 @@ func BenchmarkFetchRaw(b *testing.B) {
 	}
 	b.SetBytes(int64(n))
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	step := int64(n / (len(value) + 70))
 	off := int64(0)
@@ -100,4 +103,13 @@ func BenchmarkFetchRaw(b *testing.B) {
 			off = 0
 		}
 	}
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// cpuTime is the process's user + system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -73,11 +73,12 @@ type ReadResult struct {
 	// zero-copy reads (ReadFile, ReadCommittedFile, ReadReplicaFile): the
 	// records are FileLen bytes at FilePos of the segment file, left
 	// there so the network layer can send them with sendfile(2), as
-	// Kafka's FileRecords.slice does. The first batch is whole and was
-	// checked against the index; the last one may be cut by maxBytes
-	// (Kafka sends a partial trailing batch too and clients drop it).
-	// The segment stays open until Release, even if retention deletes
-	// it meanwhile.
+	// Kafka's FileRecords.slice does. The first batch was checked
+	// against the index; the range holds whole batches, as Batches would
+	// (Kafka cuts the last one at maxBytes; finding the last whole batch
+	// in the index costs no measurable throughput and sends no bytes the
+	// client throws away). The segment stays open until Release, even if
+	// retention deletes it meanwhile.
 	File    File
 	FilePos int64
 	FileLen int64

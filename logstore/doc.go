@@ -215,8 +215,9 @@
 // header against the index entry, to the segment's published size, cut at
 // the last stable offset or a replicated partition's high watermark by a
 // second index lookup (the position of the first batch at or past it,
-// Kafka's translateOffset), and at maxBytes even inside a batch (Kafka's
-// LogSegment.read; the first batch is always whole, KIP-74). The result
+// Kafka's translateOffset), and to whole batches within maxBytes by an
+// index scan from the first (which is always sent, KIP-74; Kafka's
+// LogSegment.read cuts the last batch at maxBytes instead). The result
 // keeps the segment reference until the network layer has sent the range
 // with sendfile. A read_committed read with an ABORT marker at or after
 // its offset reads the bytes, because the aborted-transaction list needs

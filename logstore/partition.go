@@ -561,9 +561,10 @@ func (p *Partition) Read(offset int64, maxBytes int32) (ReadResult, error) {
 // file range they occupy (ReadResult.File), for sendfile. Only the first
 // batch's header is read, to check it against the index (a damaged
 // segment answers ErrCorruptBatch as Read does). The range ends at the
-// segment's published size, or at maxBytes even inside a batch (Kafka's
-// LogSegment.read: the first batch always whole, KIP-74; the last may be
-// partial). Call Release when the bytes have been sent.
+// segment's published size, and holds whole batches up to maxBytes, the
+// last one found with an index scan (the first batch always, KIP-74;
+// Kafka's LogSegment.read would cut the last one at maxBytes). Call
+// Release when the bytes have been sent.
 func (p *Partition) ReadFile(offset int64, maxBytes int32) (ReadResult, error) {
 	return p.read(offset, maxBytes, false, false, false, true)
 }
@@ -736,13 +737,43 @@ func (p *Partition) readFile(seg *segment, e *indexEntry, seq uint64, res ReadRe
 	}
 	n := cut - e.pos
 	if int64(maxBytes) < n {
-		n = max(int64(maxBytes), int64(e.size))
+		n = int64(e.size)
+		if int64(maxBytes) > n {
+			// Whole batches only, as Read: the end of the last batch
+			// within maxBytes, from the index entries after the first
+			// (one iterator; no segment bytes are read).
+			last, err := p.lastBatchEnd(seg, e, e.pos+int64(maxBytes))
+			if err != nil {
+				return ReadResult{}, err
+			}
+			if p.swapSeq.Load() != seq {
+				return p.read(e.baseOffset, maxBytes, false, committed, replica, false)
+			}
+			n = last - e.pos
+		}
 	}
 	res.File, res.FilePos, res.FileLen = seg.f, e.pos, n
 	res.release = seg.releaseFn
 	res.LogStartOffset = p.logStart.Load()
 	keep = true
 	return res, nil
+}
+
+// lastBatchEnd is the end position of the last batch of seg, starting
+// with first, that ends at or before limit (at least first's end).
+func (p *Partition) lastBatchEnd(seg *segment, first *indexEntry, limit int64) (int64, error) {
+	last := first.end()
+	err := p.store.idx.scanEntries(p.pid, first.lastOffset()+1, -1, func(x *indexEntry) (bool, error) {
+		if x.segBase != seg.base || x.pos != last || x.end() > limit {
+			return false, nil
+		}
+		last = x.end()
+		return true, nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%w: index scan %s-%d from offset %d: %w", ErrStorage, p.topic, p.partition, first.lastOffset()+1, err)
+	}
+	return last, nil
 }
 
 // cutPosition is the position in seg of the first batch whose base offset
