@@ -82,6 +82,7 @@ conformance:
 fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./protocol FuzzParseRequestHeader $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./protocol FuzzDecodeCost $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./protocol FuzzSpliceFetchResponse $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./broker FuzzDispatch $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./config FuzzParseProperties $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./config FuzzParseHTTPListeners $(FUZZTIME)

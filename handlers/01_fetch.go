@@ -56,16 +56,17 @@ func (h *Handlers) fetch(ctx context.Context, r *protocol.Request, req *kmsg.Fet
 		deadline = time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	}
 	for {
-		resp, bytes, waits, releases, failed := h.fetchOnce(req)
+		resp, bytes, waits, releases, failed := h.fetchOnce(r, req)
 		if bytes >= int(req.MinBytes) || failed || len(waits) == 0 || deadline.IsZero() || !time.Now().Before(deadline) {
 			return h.finishFetch(r, req, session, resp, bytes, releases, fromReplica, start), nil
 		}
 		for _, rel := range releases {
 			rel()
 		}
+		r.DropSplices()
 		if !waitAny(ctx, waits, time.Until(deadline)) {
 			// Deadline or shutdown: answer with what there is now.
-			resp, bytes, _, releases, _ := h.fetchOnce(req)
+			resp, bytes, _, releases, _ := h.fetchOnce(r, req)
 			return h.finishFetch(r, req, session, resp, bytes, releases, fromReplica, start), nil
 		}
 	}
@@ -89,6 +90,7 @@ func (h *Handlers) finishFetch(r *protocol.Request, req *kmsg.FetchRequest, sess
 			for _, rel := range releases {
 				rel()
 			}
+			r.DropSplices()
 			empty := req.ResponseKind().(*kmsg.FetchResponse)
 			session.Throttled(empty)
 			throttleResponse(r, empty, bwMs, reqMs)
@@ -99,7 +101,7 @@ func (h *Handlers) finishFetch(r *protocol.Request, req *kmsg.FetchRequest, sess
 		r.AfterEncode(rel)
 	}
 	r.SizeHint = bytes + fetchOverhead(req)
-	h.countFetch(req, resp)
+	h.countFetch(r, req, resp)
 	session.Finish(resp, time.Now())
 	return resp
 }
@@ -112,24 +114,26 @@ func (h *Handlers) finishFetch(r *protocol.Request, req *kmsg.FetchRequest, sess
 // A follower's fetch counts its record bytes as ReplicationBytesOut (and
 // ReassignmentBytesOut when the follower is a replica the partition's
 // reassignment adds), not BytesOut (BrokerTopicStats.updateBytesOut).
-func (h *Handlers) countFetch(req *kmsg.FetchRequest, resp *kmsg.FetchResponse) {
+// Spliced records count by their real length (Request.RecordsLen).
+func (h *Handlers) countFetch(r *protocol.Request, req *kmsg.FetchRequest, resp *kmsg.FetchResponse) {
 	replicaID := fetchReplicaID(req)
 	for i := range resp.Topics {
 		st := &resp.Topics[i]
 		tc := h.topicCounters(req.Version >= 13, st.Topic, st.TopicID)
 		for j := range st.Partitions {
 			sp := &st.Partitions[j]
+			n := r.RecordsLen(sp.RecordBatches)
 			if replicaID < 0 {
-				h.Metrics.Fetched(tc, len(sp.RecordBatches), sp.ErrorCode != 0)
+				h.Metrics.Fetched(tc, n, sp.ErrorCode != 0)
 				continue
 			}
 			adding := false
-			if len(sp.RecordBatches) > 0 && tc != nil {
+			if n > 0 && tc != nil {
 				if p := h.Replicas.Get(tc.Name, sp.Partition); p != nil {
 					adding = p.IsAddingReplica(replicaID)
 				}
 			}
-			h.Metrics.FetchedByFollower(tc, len(sp.RecordBatches), sp.ErrorCode != 0, adding)
+			h.Metrics.FetchedByFollower(tc, n, sp.ErrorCode != 0, adding)
 		}
 	}
 }
@@ -149,7 +153,12 @@ func fetchOverhead(req *kmsg.FetchRequest) int {
 // between the read and the wait is not missed. failed reports a partition
 // error or a preferred read replica (KIP-392), which make Kafka answer at
 // once.
-func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, bytes int, waits []<-chan struct{}, releases []func(), failed bool) {
+//
+// Records are read as file ranges (logstore's ReadFile) and attached to
+// r with SpliceRecords, so the connection sends them from the segment
+// files with sendfile (zero copy, as Kafka's FileRecords); a
+// read_committed read that needs the aborted transactions reads bytes.
+func (h *Handlers) fetchOnce(r *protocol.Request, req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, bytes int, waits []<-chan struct{}, releases []func(), failed bool) {
 	resp = req.ResponseKind().(*kmsg.FetchResponse)
 	replicaID := fetchReplicaID(req)
 	remaining := int(req.MaxBytes)
@@ -220,7 +229,7 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 						err = logstore.ErrOffsetOutOfRange
 					}
 				} else if committed {
-					res, aborted, rerr = p.ReadCommitted(rp.FetchOffset, int32(n))
+					res, aborted, rerr = p.ReadCommittedFile(rp.FetchOffset, int32(n))
 				} else if rpart != nil && replicaID >= 0 {
 					// A follower's fetch: the log up to its end, and the
 					// follower's position recorded (replica.Partition).
@@ -229,17 +238,19 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 					res = logstore.ReadResult{HighWatermark: p.HighWatermark(), LastStableOffset: p.LastStableOffset(), LogStartOffset: p.LogStartOffset()}
 					div, rerr = rpart.FollowerFetch(replicaID, req.ReplicaState.Epoch, rp.CurrentLeaderEpoch, rp.FetchOffset, rp.LogStartOffset, rp.LastFetchedEpoch, func() (int, error) {
 						var e error
-						res, e = p.ReadReplica(rp.FetchOffset, int32(n))
-						return len(res.Batches), e
+						res, e = p.ReadReplicaFile(rp.FetchOffset, int32(n))
+						return res.Len(), e
 					})
 					if div != nil {
 						sp.DivergingEpoch.Epoch, sp.DivergingEpoch.EndOffset = div.Epoch, div.EndOffset
+						res.Release()
 						res = logstore.ReadResult{HighWatermark: p.HighWatermark(), LastStableOffset: p.LastStableOffset(), LogStartOffset: p.LogStartOffset()}
 					}
 				} else {
-					res, rerr = p.Read(rp.FetchOffset, int32(n))
+					res, rerr = p.ReadFile(rp.FetchOffset, int32(n))
 				}
 				if rerr != nil {
+					res.Release()
 					err = rerr
 				} else if err == nil && !(remaining <= 0 && bytes > 0) {
 					sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = res.HighWatermark, res.LastStableOffset, res.LogStartOffset
@@ -250,11 +261,15 @@ func (h *Handlers) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, 
 					}
 					// KIP-74: an oversized first batch goes out only when
 					// nothing came before it in this response.
-					if len(res.Batches) > 0 && (len(res.Batches) <= remaining || bytes == 0) && remaining > 0 {
-						sp.RecordBatches = res.Batches
-						bytes += len(res.Batches)
-						remaining -= len(res.Batches)
-						releases = append(releases, res.Release)
+					if k := res.Len(); k > 0 && (k <= remaining || bytes == 0) && remaining > 0 {
+						if res.File != nil {
+							sp.RecordBatches = r.SpliceRecords(protocol.FileRange{File: res.File, Pos: res.FilePos, Len: res.FileLen, Release: res.TakeRelease()})
+						} else {
+							sp.RecordBatches = res.Batches
+							releases = append(releases, res.Release)
+						}
+						bytes += k
+						remaining -= k
 					} else {
 						res.Release()
 					}

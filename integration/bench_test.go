@@ -70,7 +70,10 @@ func BenchmarkProduce(b *testing.B) {
 }
 
 // BenchmarkConsume reads back b.N 1 KiB records with franz-go from the
-// binary, after producing them untimed.
+// binary, after producing them untimed. SAMSA_BINARY=path measures
+// another build (the one before a change):
+//
+//	go test -run '^$' -bench Consume -benchtime 500000x ./integration
 func BenchmarkConsume(b *testing.B) {
 	for _, parts := range []int32{1, 8} {
 		b.Run(fmt.Sprintf("partitions=%d", parts), func(b *testing.B) {
@@ -91,7 +94,9 @@ func BenchmarkConsume(b *testing.B) {
 				b.Fatal(err)
 			}
 			cl.Close()
-			cons, err := kgo.NewClient(kgo.SeedBrokers(br.Addr()), kgo.ConsumeTopics("bench"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+			// The fetch sizes of bench/load.go's consumer (make bench).
+			cons, err := kgo.NewClient(kgo.SeedBrokers(br.Addr()), kgo.ConsumeTopics("bench"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+				kgo.FetchMaxBytes(64<<20), kgo.FetchMaxPartitionBytes(8<<20))
 			if err != nil {
 				b.Fatal(err)
 			}

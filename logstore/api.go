@@ -68,7 +68,40 @@ type ReadResult struct {
 	// transaction, else the high watermark (see doc.go, Transactions).
 	LastStableOffset int64
 	LogStartOffset   int64
-	release          func()
+
+	// File, FilePos and FileLen are set instead of Batches by the
+	// zero-copy reads (ReadFile, ReadCommittedFile, ReadReplicaFile): the
+	// records are FileLen bytes at FilePos of the segment file, left
+	// there so the network layer can send them with sendfile(2), as
+	// Kafka's FileRecords.slice does. The first batch was checked
+	// against the index; the range holds whole batches, as Batches would
+	// (Kafka cuts the last one at maxBytes; finding the last whole batch
+	// in the index costs no measurable throughput and sends no bytes the
+	// client throws away). The segment stays open until Release, even if
+	// retention deletes it meanwhile.
+	File    File
+	FilePos int64
+	FileLen int64
+
+	release func()
+}
+
+// Len is the number of record bytes the result holds, in Batches or in
+// the file range.
+func (r *ReadResult) Len() int {
+	if r.File != nil {
+		return int(r.FileLen)
+	}
+	return len(r.Batches)
+}
+
+// TakeRelease hands the duty to call Release to the caller: it returns
+// the release function (nil if none) and clears it from r. Fetch gives it
+// to the network layer, which calls it once the bytes have been sent.
+func (r *ReadResult) TakeRelease() func() {
+	fn := r.release
+	r.release = nil
+	return fn
 }
 
 // Release returns the result's buffer to the pool. Safe on a zero value.

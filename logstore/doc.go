@@ -210,6 +210,20 @@
 // is closed only when its last reference goes, so retention can unlink a
 // file while a Fetch is reading it.
 //
+// Fetch uses the zero-copy variants (ReadFile, ReadReplicaFile,
+// ReadCommittedFile), which read no records: they return the file range
+// from the batch holding the offset, checked by a 61-byte pread of its
+// header against the index entry, to the segment's published size, cut at
+// the last stable offset or a replicated partition's high watermark by a
+// second index lookup (the position of the first batch at or past it,
+// Kafka's translateOffset), and to whole batches within maxBytes by an
+// index scan from the first (which is always sent, KIP-74; Kafka's
+// LogSegment.read cuts the last batch at maxBytes instead). The result
+// keeps the segment reference until the network layer has sent the range
+// with sendfile. A read_committed read with an ABORT marker at or after
+// its offset reads the bytes, because the aborted-transaction list needs
+// the returned batches' offsets.
+//
 // # Flushing
 //
 // As in Kafka, writes go to the page cache. The active segment is fsynced

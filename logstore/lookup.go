@@ -9,7 +9,7 @@ import "math"
 // it (measured against Kafka 4.3.1 by the conformance suite). Offsets in
 // segments retention already deleted give ErrOffsetOutOfRange or nothing.
 func (p *Partition) ReadBelowStart(offset int64, maxBytes int32) (ReadResult, error) {
-	return p.read(offset, maxBytes, true, false, false)
+	return p.read(offset, maxBytes, true, false, false, false)
 }
 
 // SegmentEnd returns the base offset of the segment after the one holding

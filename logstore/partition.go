@@ -578,14 +578,30 @@ func (p *Partition) segmentAt(base int64) *segment {
 // An offset equal to the log end offset gives an empty result; one below
 // the log start offset or beyond the end gives ErrOffsetOutOfRange.
 func (p *Partition) Read(offset int64, maxBytes int32) (ReadResult, error) {
-	return p.read(offset, maxBytes, false, false, false)
+	return p.read(offset, maxBytes, false, false, false, false)
+}
+
+// ReadFile is Read without reading the records: the result holds the
+// file range they occupy (ReadResult.File), for sendfile. Only the first
+// batch's header is read, to check it against the index (a damaged
+// segment answers ErrCorruptBatch as Read does). The range ends at the
+// segment's published size, and holds whole batches up to maxBytes, the
+// last one found with an index scan (the first batch always, KIP-74;
+// Kafka's LogSegment.read would cut the last one at maxBytes). Call
+// Release when the bytes have been sent.
+func (p *Partition) ReadFile(offset int64, maxBytes int32) (ReadResult, error) {
+	return p.read(offset, maxBytes, false, false, false, true)
 }
 
 // read is Read; belowStart lets it read batches below the log start that
 // are still in a segment (see ReadBelowStart).
 // committed stops at the last stable offset (ReadCommitted); replica
 // reads past the high watermark of a replicated partition (ReadReplica).
-func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed, replica bool) (ReadResult, error) {
+//
+// file makes it a zero-copy read (ReadFile): the result is a file range,
+// cut at the high watermark or last stable offset with a second index
+// lookup instead of by reading the batches.
+func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed, replica, file bool) (ReadResult, error) {
 	if p.closed.Load() {
 		return ReadResult{}, ErrPartitionClosed
 	}
@@ -608,8 +624,9 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed, re
 	}
 	var e indexEntry
 	var seg *segment
+	var seq uint64
 	for {
-		seq := p.swapSeq.Load()
+		seq = p.swapSeq.Load()
 		var ok bool
 		var err error
 		l := p.lc() // after seq: a move's swap changes both
@@ -639,6 +656,9 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed, re
 			return ReadResult{}, p.goneError(offset)
 		}
 		break
+	}
+	if file {
+		return p.readFile(seg, &e, seq, res, upper, maxBytes, committed, replica, repl)
 	}
 	defer seg.release()
 	end := seg.size.Load()
@@ -683,6 +703,128 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed, re
 	res.release = rb.release
 	res.LogStartOffset = p.logStart.Load()
 	return res, nil
+}
+
+// readFile is read's zero-copy end (ReadFile): seg is referenced and e
+// is the index entry of the batch holding the offset. On success the
+// reference goes with the result.
+func (p *Partition) readFile(seg *segment, e *indexEntry, seq uint64, res ReadResult, upper int64, maxBytes int32, committed, replica, repl bool) (ReadResult, error) {
+	keep := false
+	defer func() {
+		if !keep {
+			seg.release()
+		}
+	}()
+	end := seg.size.Load()
+	if e.end() > end {
+		return res, nil // a batch after a gap that is not published yet
+	}
+	var hdr [BatchHeaderSize]byte
+	if k, err := seg.f.ReadAt(hdr[:], e.pos); k < len(hdr) {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		if p.closed.Load() {
+			return ReadResult{}, ErrPartitionClosed
+		}
+		return ReadResult{}, fmt.Errorf("%w: reading %s at %d: %w", ErrStorage, seg.path, e.pos, err)
+	}
+	if err := p.checkReadBatch(seg, e, hdr[:]); err != nil {
+		return ReadResult{}, err
+	}
+	if repl {
+		if !replica {
+			upper = res.HighWatermark
+		}
+	} else if hw := p.leo.Load(); hw > res.HighWatermark {
+		res.HighWatermark = hw
+		res.LastStableOffset = min(hw, max(p.firstUnstable.Load(), res.LogStartOffset))
+	}
+	// The bytes up to end are whole, published batches below the log end
+	// offset. A read that stops earlier (read_committed at the last
+	// stable offset, a consumer of a replicated partition at the high
+	// watermark) finds the first batch at or past its limit with a second
+	// index lookup, as Kafka translates the offset to a position.
+	limit := int64(-1)
+	if committed {
+		limit = res.LastStableOffset
+	} else if repl && !replica {
+		limit = upper
+	}
+	cut := end
+	if limit >= 0 {
+		c, err := p.cutPosition(seg, limit, end)
+		if err != nil {
+			return ReadResult{}, err
+		}
+		if p.swapSeq.Load() != seq {
+			// A cleaner swap between the lookups: read the bytes instead.
+			return p.read(e.baseOffset, maxBytes, false, committed, replica, false)
+		}
+		cut = c
+	}
+	if cut < e.end() {
+		return res, nil
+	}
+	n := cut - e.pos
+	if int64(maxBytes) < n {
+		n = int64(e.size)
+		if int64(maxBytes) > n {
+			// Whole batches only, as Read: the end of the last batch
+			// within maxBytes, from the index entries after the first
+			// (one iterator; no segment bytes are read).
+			last, err := p.lastBatchEnd(seg, e, e.pos+int64(maxBytes))
+			if err != nil {
+				return ReadResult{}, err
+			}
+			if p.swapSeq.Load() != seq {
+				return p.read(e.baseOffset, maxBytes, false, committed, replica, false)
+			}
+			n = last - e.pos
+		}
+	}
+	res.File, res.FilePos, res.FileLen = seg.f, e.pos, n
+	res.release = seg.releaseFn
+	res.LogStartOffset = p.logStart.Load()
+	keep = true
+	return res, nil
+}
+
+// lastBatchEnd is the end position of the last batch of seg, starting
+// with first, that ends at or before limit (at least first's end).
+func (p *Partition) lastBatchEnd(seg *segment, first *indexEntry, limit int64) (int64, error) {
+	last := first.end()
+	l := p.lc()
+	err := l.store.idx.scanEntries(l.pid, first.lastOffset()+1, -1, func(x *indexEntry) (bool, error) {
+		if x.segBase != seg.base || x.pos != last || x.end() > limit {
+			return false, nil
+		}
+		last = x.end()
+		return true, nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%w: index scan %s-%d from offset %d: %w", ErrStorage, p.topic, p.partition, first.lastOffset()+1, err)
+	}
+	return last, nil
+}
+
+// cutPosition is the position in seg of the first batch whose base offset
+// is at or past limit (the batch holding limit is kept whole, as cutAt
+// does), or end when that batch is not in seg before end.
+func (p *Partition) cutPosition(seg *segment, limit, end int64) (int64, error) {
+	l := p.lc()
+	e, ok, err := l.store.idx.lookup(l.pid, limit)
+	if err != nil {
+		return 0, fmt.Errorf("%w: index lookup %s-%d offset %d: %w", ErrStorage, p.topic, p.partition, limit, err)
+	}
+	if !ok || e.segBase != seg.base {
+		return end, nil
+	}
+	c := e.pos
+	if e.baseOffset < limit {
+		c = e.end()
+	}
+	return min(c, end), nil
 }
 
 // checkReadBatch compares the first batch of a read with the index entry

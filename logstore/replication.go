@@ -370,7 +370,12 @@ func (p *Partition) wake() {
 // ReadReplica is Read for a follower's fetch: it reads up to the log
 // end offset, past the high watermark.
 func (p *Partition) ReadReplica(offset int64, maxBytes int32) (ReadResult, error) {
-	return p.read(offset, maxBytes, false, false, true)
+	return p.read(offset, maxBytes, false, false, true, false)
+}
+
+// ReadReplicaFile is ReadReplica as a file range (see ReadFile).
+func (p *Partition) ReadReplicaFile(offset int64, maxBytes int32) (ReadResult, error) {
+	return p.read(offset, maxBytes, false, false, true, true)
 }
 
 // AppendReplica appends record batches fetched from the leader as they

@@ -55,6 +55,9 @@ type segment struct {
 	// pread even while retention unlinks the file.
 	refs atomic.Int32
 	size atomic.Int64
+	// releaseFn is release, bound once so that handing it to a zero-copy
+	// read's result does not allocate.
+	releaseFn func()
 
 	// Guarded by Partition.appendMu + Partition.mu (see above).
 	lastOffset  int64 // last offset of the last batch; -1 if empty
@@ -79,6 +82,7 @@ func newSegment(dir string, base int64, f File) *segment {
 		maxTsOffset: -1,
 	}
 	s.refs.Store(1)
+	s.releaseFn = s.release
 	return s
 }
 

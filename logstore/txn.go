@@ -271,7 +271,7 @@ func (p *Partition) LastStableOffset() int64 {
 // entries whose marker is at or after offset and whose first offset is
 // below the end of the returned data). aborted is nil when there are none.
 func (p *Partition) ReadCommitted(offset int64, maxBytes int32) (res ReadResult, aborted []AbortedTxn, err error) {
-	res, err = p.read(offset, maxBytes, false, true, false)
+	res, err = p.read(offset, maxBytes, false, true, false, false)
 	if err != nil || len(res.Batches) == 0 || p.lastAborted.Load() < offset {
 		// No ABORT marker at or after offset: no index seek (the
 		// common case for read_committed consumers of topics without
@@ -290,6 +290,20 @@ func (p *Partition) ReadCommitted(offset int64, maxBytes int32) (res ReadResult,
 		return ReadResult{}, nil, fmt.Errorf("%w: aborted transaction index %s-%d: %w", ErrStorage, p.topic, p.partition, err)
 	}
 	return res, aborted, nil
+}
+
+// ReadCommittedFile is ReadCommitted as a file range (see ReadFile),
+// cut at the last stable offset with an index lookup. When an ABORT
+// marker lies at or after offset, the aborted-transaction list needs the
+// returned batches' offsets, so it reads them as ReadCommitted does and
+// the result holds Batches instead.
+func (p *Partition) ReadCommittedFile(offset int64, maxBytes int32) (res ReadResult, aborted []AbortedTxn, err error) {
+	res, err = p.read(offset, maxBytes, false, true, false, true)
+	if err != nil || res.FileLen == 0 || p.lastAborted.Load() < offset {
+		return res, nil, err
+	}
+	res.Release()
+	return p.ReadCommitted(offset, maxBytes)
 }
 
 // cutAt returns the length of the longest prefix of whole batches in b

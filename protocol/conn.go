@@ -39,7 +39,7 @@ type conn struct {
 	addr     string
 	listener string
 	br       *bufio.Reader
-	out      chan *[]byte
+	out      chan outMsg
 	stopping atomic.Bool
 
 	// Idle tracking (connections.max.idle.ms). Times are nanoseconds
@@ -68,7 +68,7 @@ func newConn(s *Server, nc net.Conn, listener string, sec Security) *conn {
 		addr:     addr,
 		listener: listener,
 		br:       bufio.NewReaderSize(nc, 64<<10),
-		out:      make(chan *[]byte, outQueue),
+		out:      make(chan outMsg, outQueue),
 		log:      s.log.With("client", addr),
 		idle:     max(s.cfg.MaxIdle, 0),
 		born:     time.Now(),
@@ -277,6 +277,7 @@ func (c *conn) serve(frame []byte) (keep bool) {
 	}
 	r := &Request{Header: hdr, Body: req, ClientAddr: c.addr, Listener: c.listener, Principal: principal, Logger: log, Received: received, Size: len(frame)}
 	defer r.runAfterEncode()
+	defer r.DropSplices() // ranges of a response not sent
 	if c.sess != nil {
 		resp, handled, err := c.sess.Intercept(r)
 		if handled {
@@ -305,7 +306,11 @@ func (c *conn) serve(frame []byte) (keep bool) {
 	if r.throttleMs > 0 && !r.clientThrottles && !c.throttle(r.throttleMs) {
 		return false
 	}
-	if !c.sendSized(hdr.CorrelationID, resp, r.SizeHint) {
+	if r.splice != nil {
+		if !c.sendSpliced(r, resp) {
+			return false
+		}
+	} else if !c.sendSized(hdr.CorrelationID, resp, r.SizeHint) {
 		return false
 	}
 	if r.clientThrottles {
@@ -343,7 +348,7 @@ func (c *conn) serveToken(frame []byte) bool {
 		b := binary.BigEndian.AppendUint32((*bp)[:0], uint32(len(reply)))
 		*bp = append(b, reply...)
 		c.queued.Add(1)
-		keep = c.enqueue(bp)
+		keep = c.enqueue(outMsg{bp: bp})
 	}
 	if err != nil {
 		c.log.Info("closing connection: "+err.Error(), "listener", c.listener)
@@ -360,7 +365,30 @@ func (c *conn) sendSized(correlationID int32, resp kmsg.Response, hint int) bool
 	bp := getBuf(max(hint, 4<<10))
 	*bp = AppendResponse(*bp, correlationID, resp)
 	c.queued.Add(1)
-	return c.enqueue(bp)
+	return c.enqueue(outMsg{bp: bp})
+}
+
+// sendSpliced queues resp, whose record fields hold the markers of r's
+// spliced file ranges, as a list of pieces (see splice.go). The ranges go
+// with the queued response: the write loop releases them once written.
+func (c *conn) sendSpliced(r *Request, resp kmsg.Response) bool {
+	sp := r.splice
+	r.splice = nil
+	hint := r.SizeHint
+	for _, fr := range sp.ranges {
+		hint -= int(fr.Len)
+	}
+	bp := getBuf(max(hint, 4<<10))
+	out := splicedPool.Get().(*spliced)
+	if err := spliceResponse(bp, r.Header.CorrelationID, resp, sp, out); err != nil {
+		out.release()
+		sp.release()
+		r.Logger.Error("closing connection: splicing records into the response", "api", kmsg.NameForKey(r.Header.Key), "err", err)
+		return false
+	}
+	sp.release() // the ranges not used; the used ones now belong to out
+	c.queued.Add(1)
+	return c.enqueue(outMsg{sp: out})
 }
 
 // enqueue hands bp to the write loop. When the queue is full (the peer
@@ -368,28 +396,28 @@ func (c *conn) sendSized(correlationID int32, resp kmsg.Response, hint int) bool
 // gives up and closes the connection once the write in progress has not
 // finished for connections.max.idle.ms, because the read deadline cannot
 // notice a peer that stopped reading while the read loop waits here.
-func (c *conn) enqueue(bp *[]byte) bool {
+func (c *conn) enqueue(m outMsg) bool {
 	select {
-	case c.out <- bp:
+	case c.out <- m:
 		return true
 	default:
 	}
 	if c.idle == 0 {
-		c.out <- bp
+		c.out <- m
 		return true
 	}
 	t := time.NewTimer(c.idle)
 	defer t.Stop()
 	for {
 		select {
-		case c.out <- bp:
+		case c.out <- m:
 			return true
 		case <-t.C:
 			now := time.Since(c.born)
 			active := c.lastActive(now)
 			if now-active >= c.idle {
 				c.queued.Add(-1)
-				putBuf(bp)
+				m.release()
 				c.log.Debug("closing connection: peer stopped reading responses", "connections.max.idle.ms", c.idle.Milliseconds())
 				c.nc.Close()
 				return false
@@ -399,19 +427,32 @@ func (c *conn) enqueue(bp *[]byte) bool {
 	}
 }
 
-// writeLoop writes queued responses in order, gathering whatever is already
-// queued into one writev. After a write error it keeps draining the queue
-// so the read loop never blocks on a dead connection.
-func (c *conn) writeLoop() {
-	held := make([]*[]byte, 0, maxWritev)
-	bufs := make(net.Buffers, 0, maxWritev)
-	var tw *bufio.Writer // set when rw is not the socket (TLS)
-	if c.rw != c.nc {
-		tw = bufio.NewWriterSize(c.rw, 16<<10)
+// outMsg is one queued response: encoded bytes (bp) or, for a Fetch
+// whose records stay in the segment files, pieces (sp).
+type outMsg struct {
+	bp *[]byte
+	sp *spliced
+}
+
+func (m outMsg) release() {
+	if m.sp != nil {
+		m.sp.release()
+		return
 	}
+	putBuf(m.bp)
+}
+
+// writeLoop writes queued responses in order, gathering whatever is already
+// queued into one writev; the file ranges of spliced responses go with
+// sendfile between the writevs (plain TCP) or are read into a buffer
+// (TLS). After a write error it keeps draining the queue so the read loop
+// never blocks on a dead connection.
+func (c *conn) writeLoop() {
+	held := make([]outMsg, 0, maxWritev)
+	w := newRespWriter(c)
 	var failed bool
-	for bp := range c.out {
-		held = append(held[:0], bp)
+	for m := range c.out {
+		held = append(held[:0], m)
 	gather:
 		for len(held) < maxWritev {
 			select {
@@ -425,37 +466,23 @@ func (c *conn) writeLoop() {
 			}
 		}
 		if !failed {
-			bufs = bufs[:0]
-			for _, h := range held {
-				bufs = append(bufs, *h)
-			}
 			c.writeStart.Store(max(int64(time.Since(c.born)), 1))
-			var err error
-			if tw != nil {
-				// TLS: gather small responses into full records rather
-				// than one record (and syscall) per buffer.
-				for _, b := range bufs {
-					if _, err = tw.Write(b); err != nil {
-						break
-					}
-				}
-				if err == nil {
-					err = tw.Flush()
-				}
-			} else {
-				_, err = bufs.WriteTo(c.rw)
-			}
+			err := w.write(held)
 			c.lastWrite.Store(int64(time.Since(c.born)))
 			c.writeStart.Store(0)
 			if err != nil {
 				failed = true
-				c.log.Debug("write failed; closing connection", "err", err)
+				if errors.Is(err, errFileShort) {
+					c.log.Debug("closing connection: a fetched segment file was truncated or removed while sending", "err", err)
+				} else {
+					c.log.Debug("write failed; closing connection", "err", err)
+				}
 				c.nc.Close()
 			}
 		}
 		c.queued.Add(-int32(len(held)))
 		for _, h := range held {
-			putBuf(h)
+			h.release()
 		}
 	}
 }

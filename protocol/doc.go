@@ -102,4 +102,23 @@
 // kmsg request may alias its frame buffer (record batches are not copied),
 // so the frame is returned to the pool only after the handler has returned:
 // handlers that keep bytes beyond the call must copy them.
+//
+// # Zero-copy Fetch
+//
+// Fetch record bytes do not pass through user space (Kafka's
+// FileRecords.writeTo with transferFrom). The handler puts a per-response
+// marker (a random 8-byte nonce and the range's index) in place of each
+// partition's records (Request.SpliceRecords); kmsg encodes the body as
+// always, and the connection finds the markers in order and cuts the
+// encoded bytes there, writing each records field's length prefix (int32,
+// or uvarint(len+1) for flexible versions) by hand. The queued response is
+// a list of pieces: byte pieces go with writev, file ranges with
+// sendfile(2) at an explicit offset through the socket's RawConn (EAGAIN
+// waits on the poller). TLS connections, and files without a descriptor,
+// pread the range into a pooled buffer instead. A range that comes up
+// short (the segment was truncated under it) cannot complete the frame:
+// the connection is closed, as Kafka does, and the client fetches again.
+// FuzzSpliceFetchResponse checks the spliced bytes against kmsg's own
+// encoding for every Fetch version. SendfileBytes counts what went by
+// sendfile.
 package protocol

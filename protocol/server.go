@@ -63,6 +63,8 @@ type Request struct {
 
 	// afterEncode runs once the response has been encoded (or dropped).
 	afterEncode []func()
+	// splice holds the file ranges of SpliceRecords; nil without.
+	splice *splicer
 }
 
 // AfterEncode registers fn to run once the response to r has been encoded
