@@ -367,12 +367,9 @@ func (s *Store) AlterLogDir(topic string, partition int32, dir string) error {
 	}
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
-	s.mu.RLock()
-	p, ok := s.parts[k]
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
-		return ErrPartitionClosed
+	p, ok, err := s.hosted(k)
+	if err != nil {
+		return err
 	}
 	dest := s.kids[i]
 	s.jb.mu.Lock()
@@ -875,12 +872,9 @@ func (s *Store) swap(m *move) (bool, error) {
 func (s *Store) createJBOD(k partKey, cfg PartitionConfig) (*Partition, error) {
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
-	s.mu.RLock()
-	p, ok := s.parts[k]
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
-		return nil, ErrPartitionClosed
+	p, ok, err := s.hosted(k)
+	if err != nil {
+		return nil, err
 	}
 	if ok {
 		p.SetConfig(cfg)
@@ -892,7 +886,7 @@ func (s *Store) createJBOD(k partKey, cfg PartitionConfig) (*Partition, error) {
 	if !pref {
 		i = s.nextLogDir()
 	}
-	p, err := s.kids[i].CreatePartition(k.topic, k.partition, cfg)
+	p, err = s.kids[i].CreatePartition(k.topic, k.partition, cfg)
 	if err != nil {
 		return nil, err
 	}

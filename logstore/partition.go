@@ -670,29 +670,15 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed, re
 		n = max(int64(maxBytes), int64(e.size))
 	}
 	rb := getReadBuf(int(n))
-	if k, err := seg.f.ReadAt(rb.b, e.pos); k < len(rb.b) {
+	if err := p.readSegment(seg, rb.b, e.pos); err != nil {
 		rb.put()
-		if err == nil || err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		if p.closed.Load() {
-			return ReadResult{}, ErrPartitionClosed
-		}
-		return ReadResult{}, fmt.Errorf("%w: reading %s at %d: %w", ErrStorage, seg.path, e.pos, err)
+		return ReadResult{}, err
 	}
 	if err := p.checkReadBatch(seg, &e, rb.b); err != nil {
 		rb.put()
 		return ReadResult{}, err
 	}
-	if repl {
-		if !replica {
-			// Consumers read below the high watermark only.
-			upper = res.HighWatermark
-		}
-	} else if hw := p.leo.Load(); hw > res.HighWatermark {
-		res.HighWatermark = hw
-		res.LastStableOffset = min(hw, max(p.firstUnstable.Load(), res.LogStartOffset))
-	}
+	upper = p.readUpper(&res, upper, repl, replica)
 	if committed {
 		res.Batches = rb.b[:cutAt(rb.b, res.LastStableOffset)]
 	} else if repl && !replica {
@@ -703,6 +689,39 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed, re
 	res.release = rb.release
 	res.LogStartOffset = p.logStart.Load()
 	return res, nil
+}
+
+// readSegment preads len(b) bytes of seg at pos. A short read is
+// ErrPartitionClosed when the partition closed under it (its files went
+// with it), else ErrStorage.
+func (p *Partition) readSegment(seg *segment, b []byte, pos int64) error {
+	k, err := seg.f.ReadAt(b, pos)
+	if k == len(b) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	if p.closed.Load() {
+		return ErrPartitionClosed
+	}
+	return fmt.Errorf("%w: reading %s at %d: %w", ErrStorage, seg.path, pos, err)
+}
+
+// readUpper is the offset a read stops below once its first batch is
+// read: a consumer of a replicated partition stops at the high watermark.
+// An unreplicated partition's high watermark is its log end, which may
+// have moved since res was filled in: res then takes the newer one.
+func (p *Partition) readUpper(res *ReadResult, upper int64, repl, replica bool) int64 {
+	if repl {
+		if !replica {
+			return res.HighWatermark
+		}
+	} else if hw := p.leo.Load(); hw > res.HighWatermark {
+		res.HighWatermark = hw
+		res.LastStableOffset = min(hw, max(p.firstUnstable.Load(), res.LogStartOffset))
+	}
+	return upper
 }
 
 // readFile is read's zero-copy end (ReadFile): seg is referenced and e
@@ -720,26 +739,13 @@ func (p *Partition) readFile(seg *segment, e *indexEntry, seq uint64, res ReadRe
 		return res, nil // a batch after a gap that is not published yet
 	}
 	var hdr [BatchHeaderSize]byte
-	if k, err := seg.f.ReadAt(hdr[:], e.pos); k < len(hdr) {
-		if err == nil || err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		if p.closed.Load() {
-			return ReadResult{}, ErrPartitionClosed
-		}
-		return ReadResult{}, fmt.Errorf("%w: reading %s at %d: %w", ErrStorage, seg.path, e.pos, err)
+	if err := p.readSegment(seg, hdr[:], e.pos); err != nil {
+		return ReadResult{}, err
 	}
 	if err := p.checkReadBatch(seg, e, hdr[:]); err != nil {
 		return ReadResult{}, err
 	}
-	if repl {
-		if !replica {
-			upper = res.HighWatermark
-		}
-	} else if hw := p.leo.Load(); hw > res.HighWatermark {
-		res.HighWatermark = hw
-		res.LastStableOffset = min(hw, max(p.firstUnstable.Load(), res.LogStartOffset))
-	}
+	upper = p.readUpper(&res, upper, repl, replica)
 	// The bytes up to end are whole, published batches below the log end
 	// offset. A read that stops earlier (read_committed at the last
 	// stable offset, a consumer of a replicated partition at the high

@@ -423,6 +423,18 @@ func (s *Store) partitions() []*Partition {
 	return ps
 }
 
+// hosted returns the open partition k, if any; ErrPartitionClosed once
+// the store is closed.
+func (s *Store) hosted(k partKey) (*Partition, bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, false, ErrPartitionClosed
+	}
+	p, ok := s.parts[k]
+	return p, ok, nil
+}
+
 // CreatePartition opens the partition, creating its directory and first
 // segment if needed, and applies cfg. It is idempotent, so the broker can
 // call it for every partition it hosts at startup to hand over configs.
@@ -439,12 +451,9 @@ func (s *Store) CreatePartition(topic string, partition int32, cfg PartitionConf
 	k := partKey{topic, partition}
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
-	s.mu.RLock()
-	p, ok := s.parts[k]
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
-		return nil, ErrPartitionClosed
+	p, ok, err := s.hosted(k)
+	if err != nil {
+		return nil, err
 	}
 	if ok {
 		p.SetConfig(cfg)
@@ -456,7 +465,7 @@ func (s *Store) CreatePartition(topic string, partition int32, cfg PartitionConf
 	if err := s.adoptableLocked(k, cfg.TopicID); err != nil {
 		return nil, fmt.Errorf("logstore: creating %s-%d: %w", topic, partition, err)
 	}
-	p, err := s.openPartition(topic, partition, cfg, true)
+	p, err = s.openPartition(topic, partition, cfg, true)
 	if err != nil {
 		s.guard.Note(err)
 		if !errors.Is(err, ErrStorage) {
