@@ -658,7 +658,7 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed, re
 		break
 	}
 	if file {
-		return p.readFile(seg, &e, seq, res, upper, maxBytes, committed, replica, repl)
+		return p.readFile(offset, seg, &e, seq, res, upper, maxBytes, belowStart, committed, replica, repl)
 	}
 	defer seg.release()
 	end := seg.size.Load()
@@ -727,7 +727,7 @@ func (p *Partition) readUpper(res *ReadResult, upper int64, repl, replica bool) 
 // readFile is read's zero-copy end (ReadFile): seg is referenced and e
 // is the index entry of the batch holding the offset. On success the
 // reference goes with the result.
-func (p *Partition) readFile(seg *segment, e *indexEntry, seq uint64, res ReadResult, upper int64, maxBytes int32, committed, replica, repl bool) (ReadResult, error) {
+func (p *Partition) readFile(offset int64, seg *segment, e *indexEntry, seq uint64, res ReadResult, upper int64, maxBytes int32, belowStart, committed, replica, repl bool) (ReadResult, error) {
 	keep := false
 	defer func() {
 		if !keep {
@@ -759,13 +759,16 @@ func (p *Partition) readFile(seg *segment, e *indexEntry, seq uint64, res ReadRe
 	}
 	cut := end
 	if limit >= 0 {
+		if testHookLoc != nil {
+			testHookLoc("readFile")
+		}
 		c, err := p.cutPosition(seg, limit, end)
 		if err != nil {
 			return ReadResult{}, err
 		}
 		if p.swapSeq.Load() != seq {
 			// A cleaner swap between the lookups: read the bytes instead.
-			return p.read(e.baseOffset, maxBytes, false, committed, replica, false)
+			return p.read(offset, maxBytes, belowStart, committed, replica, false)
 		}
 		cut = c
 	}
@@ -784,7 +787,7 @@ func (p *Partition) readFile(seg *segment, e *indexEntry, seq uint64, res ReadRe
 				return ReadResult{}, err
 			}
 			if p.swapSeq.Load() != seq {
-				return p.read(e.baseOffset, maxBytes, false, committed, replica, false)
+				return p.read(offset, maxBytes, belowStart, committed, replica, false)
 			}
 			n = last - e.pos
 		}

@@ -299,7 +299,9 @@ func (p *Partition) ReadCommitted(offset int64, maxBytes int32) (res ReadResult,
 // the result holds Batches instead.
 func (p *Partition) ReadCommittedFile(offset int64, maxBytes int32) (res ReadResult, aborted []AbortedTxn, err error) {
 	res, err = p.read(offset, maxBytes, false, true, false, true)
-	if err != nil || res.FileLen == 0 || p.lastAborted.Load() < offset {
+	// A result with Batches instead of a range (readFile fell back to
+	// reading after a swap) needs its aborted list like any other.
+	if err != nil || p.lastAborted.Load() < offset || (res.File == nil && len(res.Batches) == 0) {
 		return res, nil, err
 	}
 	res.Release()
