@@ -687,9 +687,18 @@ func (c *Controller) isLive(id int32) bool { _, ok := c.live[id]; return ok && !
 func (c *Controller) isRegistered(id int32) bool { _, ok := c.live[id]; return ok }
 
 // uncleanFor is unclean.leader.election.enable for a topic: its override,
-// else the broker default.
+// else this controller's dynamic broker config (per broker, then the
+// cluster default <default>; KIP-226's DynamicLogConfig, which Kafka's
+// controller follows), else the static broker default.
 func (c *Controller) uncleanFor(topic string) bool {
-	if v, ok := c.z.TopicConfigs(topic)["unclean.leader.election.enable"]; ok {
+	const key = "unclean.leader.election.enable"
+	if v, ok := c.z.TopicConfigs(topic)[key]; ok {
+		return v == "true"
+	}
+	if v, ok := c.z.BrokerConfigs(strconv.Itoa(int(c.id)))[key]; ok {
+		return v == "true"
+	}
+	if v, ok := c.z.BrokerConfigs(controller.BrokerDefaultEntity)[key]; ok {
 		return v == "true"
 	}
 	return c.cfg.UncleanLeaderElection

@@ -204,3 +204,44 @@ func TestOfflineElection(t *testing.T) {
 	_ = z2
 	_ = z3
 }
+
+// TestOfflineElectionDynamicDefault: unclean.leader.election.enable set
+// as a dynamic cluster-default broker config (/config/brokers/<default>)
+// lets an out-of-sync replica lead a topic without its own override, as
+// Kafka's controller follows DynamicLogConfig.
+func TestOfflineElectionDynamicDefault(t *testing.T) {
+	s := zktest.Start(t)
+	z1 := openZK(t, s.Addr, 1)
+	c1 := New(Config{ZK: z1, InterBrokerListener: "PLAINTEXT", Logger: slog.New(slog.DiscardHandler)})
+	c1.Start()
+	t.Cleanup(c1.Close)
+	waitFor(t, "broker 1 elected", func() bool { return c1.Epoch() == 1 })
+	conn := z1.Conn()
+	z2 := openZK(t, s.Addr, 2)
+	z3 := openZK(t, s.Addr, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := z1.CreateTopic(ctx, controller.CreateTopic{Name: "d", Assignments: [][]int32{{2, 3}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := z1.SetBrokerConfigs(ctx, controller.BrokerDefaultEntity, map[string]string{"unclean.leader.election.enable": "true"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "default config seen", func() bool {
+		return z1.BrokerConfigs(controller.BrokerDefaultEntity)["unclean.leader.election.enable"] == "true"
+	})
+	waitFor(t, "d initialized", func() bool { ok, _, _ := conn.Exists(zkdata.StatePath("d", 0)); return ok })
+	z3.Close()
+	waitFor(t, "3 out of the ISR", func() bool {
+		st, _ := readState(t, conn, "d", 0)
+		return st.Leader == 2 && len(st.ISR) == 1 && st.ISR[0] == 2
+	})
+	z3 = openZK(t, s.Addr, 3)
+	time.Sleep(300 * time.Millisecond)
+	z2.Close()
+	waitFor(t, "out-of-sync replica 3 leads", func() bool {
+		st, _ := readState(t, conn, "d", 0)
+		return st.Leader == 3 && len(st.ISR) == 1 && st.ISR[0] == 3
+	})
+	_ = z3
+}
