@@ -83,17 +83,26 @@ func (h *Handlers) alterReplicaLogDir(dest, topic string, partition int32) int16
 	if !slices.Contains(h.Logs.Dirs(), dest) {
 		return kerr.LogDirNotFound.Code
 	}
+	// A partition the cluster does not know is UNKNOWN_TOPIC_OR_PARTITION;
+	// one it knows but this broker does not host is REPLICA_NOT_AVAILABLE
+	// (Kafka's ReplicaManager.alterReplicaLogDirs maps getPartitionOrError's
+	// NOT_LEADER_OR_FOLLOWER to it). Either way the dir is remembered
+	// for when the replica is created (maybeUpdatePreferredLogDir).
+	t, known := h.Controller.Topic(topic)
+	known = known && partition >= 0 && int(partition) < len(t.Partitions)
 	if h.Replicas.ClusterMode() {
 		if rp := h.Replicas.Get(topic, partition); rp == nil || rp.State().Role == replica.RoleNone {
 			if err := h.Logs.PreferLogDir(topic, partition, dest); err != nil {
 				return logErrCode(err)
 			}
+			if !known {
+				return kerr.UnknownTopicOrPartition.Code
+			}
 			return kerr.ReplicaNotAvailable.Code
 		}
 	} else if _, ok := h.Logs.Partition(topic, partition); !ok {
-		t, ok := h.Controller.Topic(topic)
-		if !ok || partition < 0 || int(partition) >= len(t.Partitions) {
-			return kerr.ReplicaNotAvailable.Code
+		if !known {
+			return kerr.UnknownTopicOrPartition.Code
 		}
 		if err := h.Logs.PreferLogDir(topic, partition, dest); err != nil {
 			return logErrCode(err)

@@ -128,7 +128,7 @@ func TestJBODMoveUnderLoad(t *testing.T) {
 	resps.Each(func(r kadm.AlterReplicaLogDirsResponse) {
 		want := kerr.LogDirNotFound
 		if r.Topic == "no-such-topic" {
-			want = kerr.ReplicaNotAvailable
+			want = kerr.UnknownTopicOrPartition // not in the metadata: Kafka's getPartitionOrError
 		}
 		if r.Err != want {
 			t.Errorf("AlterReplicaLogDirs %s-%d to %s: %v, want %v", r.Topic, r.Partition, r.Dir, r.Err, want)
