@@ -24,13 +24,13 @@ import (
 // bytes and file ranges; the only bytes written by hand are each records
 // field's length prefix (int32 for Fetch v4-v11, compact bytes
 // uvarint(len+1) for the flexible v12+). The write loop sends byte pieces
-// with writev and file pieces with sendfile(2) (conn_sendfile.go).
+// with writev and file pieces with sendfile(2) (write.go, sendfile_linux.go).
 
 // FileRange is a piece of a response taken from a file when the response
 // is written: Len bytes at Pos of File. File is a segment file; when it
-// also implements syscall.Conn (an *os.File) and the connection is plain
-// TCP, the bytes go with sendfile, otherwise they are read with ReadAt
-// into a pooled buffer. Release, when set, is called once the range has
+// also has a descriptor (an Fd() uintptr method, as *os.File) and the
+// connection is plain TCP, the bytes go with sendfile, otherwise they are
+// read with ReadAt into a pooled buffer. Release, when set, is called once the range has
 // been written or dropped (logstore keeps the segment open until then).
 type FileRange struct {
 	File    io.ReaderAt
