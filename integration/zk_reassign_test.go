@@ -379,9 +379,13 @@ func TestZKReassignCancelAndList(t *testing.T) {
 	}
 }
 
-// TestZKReassignThrottle moves a partition holding 3 MB under a 1 MB/s
-// --throttle: it takes about 3 s instead of a fraction of one, and
-// --verify then removes the broker and topic throttles.
+// TestZKReassignThrottle moves a partition holding 5 MB under a 1 MB/s
+// --throttle: it takes seconds instead of a fraction of one, and
+// --verify then removes the broker and topic throttles. The quota lets
+// data through in steps of about a window's worth (1 MB) as old samples
+// expire, and the first two steps can both land before the first sample
+// (the throttle's windows start when --execute sets it, before the move):
+// 5 MB leaves several steps to measure the rate over.
 func TestZKReassignThrottle(t *testing.T) {
 	tool := kafkaTool(t, "kafka-reassign-partitions.sh")
 	configs := kafkaTool(t, "kafka-configs.sh")
@@ -393,7 +397,7 @@ func TestZKReassignThrottle(t *testing.T) {
 	bootstrap := strings.Join(c.seeds(), ",")
 	const topic = "throttled"
 	c.createAssigned(t, topic, 1, 2, 3)
-	c.fill(t, topic, 300, 10000) // 3 MB
+	c.fill(t, topic, 500, 10000) // 5 MB
 
 	file := writeFile(t, "move.json", moveJSON(topic, 2, 3, 4))
 	const rate = 1000000
