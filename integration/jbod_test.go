@@ -69,29 +69,7 @@ func TestJBODMoveUnderLoad(t *testing.T) {
 	}
 
 	prod := newClient(t, b.Addr(), kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0))
-	stop := make(chan struct{})
-	var acked []int
-	var prodErr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			err := prod.ProduceSync(ctx, &kgo.Record{Value: []byte(strconv.Itoa(i) + strings.Repeat(".", 500))}).FirstErr()
-			cancel()
-			if err != nil {
-				prodErr = err
-				return
-			}
-			acked = append(acked, i)
-		}
-	}()
+	stopProducing := produceNumbered(prod, 500)
 	time.Sleep(500 * time.Millisecond)
 	from, _ := logDirOf(t, adm, topic)
 	if from != d0 && from != d1 {
@@ -147,8 +125,7 @@ func TestJBODMoveUnderLoad(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(300 * time.Millisecond) // writes after the swap
-	close(stop)
-	wg.Wait()
+	acked, prodErr := stopProducing()
 	if prodErr != nil {
 		t.Fatalf("producer failed after %d records: %v", len(acked), prodErr)
 	}

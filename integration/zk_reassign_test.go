@@ -83,6 +83,41 @@ func (c *zkCluster) fill(t *testing.T, topic string, n, size int) {
 	}
 }
 
+// produceNumbered produces records numbered 0, 1, 2, ... (the number,
+// then pad dots) one at a time with ProduceSync until the returned stop
+// is called; stop returns the numbers acknowledged, in order, and the
+// error that ended the producer early, if any.
+func produceNumbered(prod *kgo.Client, pad int) (stop func() (acked []int, err error)) {
+	done := make(chan struct{})
+	var acked []int
+	var prodErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			err := prod.ProduceSync(ctx, &kgo.Record{Value: []byte(strconv.Itoa(i) + strings.Repeat(".", pad))}).FirstErr()
+			cancel()
+			if err != nil {
+				prodErr = err
+				return
+			}
+			acked = append(acked, i)
+		}
+	}()
+	return func() ([]int, error) {
+		close(done)
+		wg.Wait()
+		return acked, prodErr
+	}
+}
+
 // listReassignments asks the controller for topic's partition 0.
 func (c *zkCluster) listReassignments(t *testing.T, topic string) *kmsg.ListPartitionReassignmentsResponse {
 	t.Helper()
@@ -187,29 +222,7 @@ func TestZKReassignExecuteVerify(t *testing.T) {
 
 	// The producer writes until the reassignment is verified.
 	prod := c.adminClient(t, kgo.DefaultProduceTopic(topic), kgo.RecordRetries(1000), kgo.ProducerLinger(0))
-	stop := make(chan struct{})
-	var acked []int
-	var prodErr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			err := prod.ProduceSync(ctx, &kgo.Record{Value: []byte(strconv.Itoa(i) + strings.Repeat(".", 1000))}).FirstErr()
-			cancel()
-			if err != nil {
-				prodErr = err
-				return
-			}
-			acked = append(acked, i)
-		}
-	}()
+	stopProducing := produceNumbered(prod, 1000)
 	time.Sleep(300 * time.Millisecond)
 
 	file := writeFile(t, "move.json", moveJSON(topic, 2, 3, 4))
@@ -219,8 +232,7 @@ func TestZKReassignExecuteVerify(t *testing.T) {
 	}
 	waitVerified(t, tool, bootstrap, file, topic, 20*time.Second)
 	time.Sleep(300 * time.Millisecond) // a few more writes after the move
-	close(stop)
-	wg.Wait()
+	acked, prodErr := stopProducing()
 	if prodErr != nil {
 		t.Fatalf("producer failed after %d records: %v", len(acked), prodErr)
 	}
