@@ -2,7 +2,6 @@ package zkcontroller
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -22,11 +21,7 @@ import (
 // wins the next election.
 func TestAlterPartitionResignWithFullQueue(t *testing.T) {
 	s := zktest.Start(t)
-	z1 := openZK(t, s.Addr, 1)
-	c1 := New(Config{ZK: z1, InterBrokerListener: "PLAINTEXT", Logger: slog.New(slog.DiscardHandler)})
-	c1.Start()
-	t.Cleanup(c1.Close)
-	waitFor(t, "broker 1 elected", func() bool { return c1.Epoch() == 1 })
+	z1, c1 := startFirstController(t, s.Addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	openZK(t, s.Addr, 2)

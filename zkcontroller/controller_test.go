@@ -142,17 +142,25 @@ func readState(t *testing.T, conn *zk.Conn, topic string, p int32) (zkdata.Parti
 	return s, st.Version
 }
 
+// startFirstController starts broker 1's controller on a fresh
+// ZooKeeper and waits until it is elected (controller epoch 1).
+func startFirstController(t *testing.T, addr string) (*controller.ZK, *Controller) {
+	t.Helper()
+	z1 := openZK(t, addr, 1)
+	c1 := New(Config{ZK: z1, InterBrokerListener: "PLAINTEXT", Logger: slog.New(slog.DiscardHandler)})
+	c1.Start()
+	t.Cleanup(c1.Close)
+	waitFor(t, "broker 1 elected", func() bool { return c1.Epoch() == 1 })
+	return z1, c1
+}
+
 // TestOfflineElection: a partition whose only in-sync replica dies stays
 // leaderless, keeping that replica as its ISR, unless
 // unclean.leader.election.enable lets a live out-of-sync replica lead;
 // when the in-sync replica's broker returns, it leads again.
 func TestOfflineElection(t *testing.T) {
 	s := zktest.Start(t)
-	z1 := openZK(t, s.Addr, 1)
-	c1 := New(Config{ZK: z1, InterBrokerListener: "PLAINTEXT", Logger: slog.New(slog.DiscardHandler)})
-	c1.Start()
-	t.Cleanup(c1.Close)
-	waitFor(t, "broker 1 elected", func() bool { return c1.Epoch() == 1 })
+	z1, _ := startFirstController(t, s.Addr)
 	conn := z1.Conn()
 
 	z2 := openZK(t, s.Addr, 2)
@@ -211,11 +219,7 @@ func TestOfflineElection(t *testing.T) {
 // Kafka's controller follows DynamicLogConfig.
 func TestOfflineElectionDynamicDefault(t *testing.T) {
 	s := zktest.Start(t)
-	z1 := openZK(t, s.Addr, 1)
-	c1 := New(Config{ZK: z1, InterBrokerListener: "PLAINTEXT", Logger: slog.New(slog.DiscardHandler)})
-	c1.Start()
-	t.Cleanup(c1.Close)
-	waitFor(t, "broker 1 elected", func() bool { return c1.Epoch() == 1 })
+	z1, _ := startFirstController(t, s.Addr)
 	conn := z1.Conn()
 	z2 := openZK(t, s.Addr, 2)
 	z3 := openZK(t, s.Addr, 3)
