@@ -346,9 +346,12 @@ func (b *Broker) consoleSeeds() []string {
 // metricSources is what /metrics walks at scrape time: nothing but the
 // counters until the stores are open.
 func (b *Broker) metricSources() metrics.Sources {
-	src := metrics.Sources{BrokerID: b.cfg.BrokerID, MinInsyncReplicas: b.cfg.MinInsyncReplicas}
+	src := metrics.Sources{BrokerID: b.cfg.BrokerID}
 	if st := b.stores.Load(); st != nil {
 		src.Controller, src.Logs, src.Groups = st.ctrl, st.logs, st.groups
+		if st.h != nil {
+			src.MinInsyncReplicas = st.h.MinInsyncReplicas
+		}
 		if st.replicas != nil {
 			src.Replicas = st.replicas
 		}

@@ -26,9 +26,11 @@ import (
 // out of the scrape.
 type Sources struct {
 	BrokerID int32
-	// MinInsyncReplicas is the broker default of min.insync.replicas; a
-	// topic's override in its configs wins.
-	MinInsyncReplicas int32
+	// MinInsyncReplicas is a topic's effective min.insync.replicas: its
+	// override, else the dynamic broker config, else the static default
+	// (the value Produce enforces, handlers.Handlers.MinInsyncReplicas);
+	// nil: 1.
+	MinInsyncReplicas func(topic string) int
 	Controller        controller.Controller
 	Logs              *logstore.Store
 	Groups            *groups.Coordinator
@@ -347,11 +349,9 @@ func (c *Collector) collectCluster(ch chan<- prometheus.Metric, src Sources) {
 	var partCount, leaders, urp, underMin, atMin, offlineReplicas, offlineParts, globalParts int
 	topics := src.Controller.Topics()
 	for _, t := range topics {
-		minISR := int(src.MinInsyncReplicas)
-		if v, ok := t.Configs["min.insync.replicas"]; ok {
-			if n, err := strconv.Atoi(v); err == nil {
-				minISR = n
-			}
+		minISR := 1
+		if src.MinInsyncReplicas != nil {
+			minISR = src.MinInsyncReplicas(t.Name)
 		}
 		gauge(keTopicPartsDesc, float64(len(t.Partitions)), t.Name)
 		for _, p := range t.Partitions {
