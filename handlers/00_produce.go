@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -43,11 +46,6 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 	var wholeRequest error
 	if hasTransactionalRecords(req) && req.TransactionID == nil {
 		wholeRequest = fmt.Errorf("transactional records need a transactional id: %w", kerr.TransactionalIDAuthorizationFailed)
-	}
-	type pending struct {
-		t     controller.Topic
-		batch []byte
-		sp    *kmsg.ProduceResponseTopicPartition
 	}
 	var appends []pending
 	var waits []*replicaWait
@@ -104,28 +102,21 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 		}
 		appends = nil
 	}
-	for _, a := range appends {
-		rp := a.sp.Partition
-		if req.TransactionID != nil {
-			if err := h.verifyTxnBatch(ctx, req.Version, *req.TransactionID, a.t.Name, rp, a.batch); err != nil {
-				h.produceFailed(r, req.Version, a.t.Name, a.sp, err)
-				continue
+	// The appends, in parallel across partitions when the request is big
+	// enough to pay for it (see appendAll); errors and the response's
+	// broker hints are then applied in request order.
+	outs := h.appendAll(ctx, req, appends, nowMs)
+	for i, a := range appends {
+		o := outs[i]
+		if o.err != nil {
+			if o.p != nil && logStartOnError(o.err) {
+				a.sp.LogStartOffset = o.p.LogStartOffset()
 			}
+			h.produceFailed(r, req.Version, a.t.Name, a.sp, o.err)
+			h.notLeaderHint(req.Version, resp, a.sp, o.err)
 		}
-		p, err := h.partition(a.t, rp)
-		var w *replicaWait
-		if err == nil {
-			w, err = h.appendPartition(a.t, p, rp, a.batch, req.Acks, nowMs, a.sp)
-		}
-		if err != nil {
-			if p != nil && logStartOnError(err) {
-				a.sp.LogStartOffset = p.LogStartOffset()
-			}
-			h.produceFailed(r, req.Version, a.t.Name, a.sp, err)
-			h.notLeaderHint(req.Version, resp, a.sp, err)
-		}
-		if w != nil {
-			waits = append(waits, w)
+		if o.w != nil {
+			waits = append(waits, o.w)
 		}
 	}
 	if len(waits) > 0 {
@@ -147,6 +138,112 @@ func (h *Handlers) produce(ctx context.Context, r *protocol.Request, req *kmsg.P
 		return nil, nil
 	}
 	return resp, nil
+}
+
+// pending is one partition's batch of a Produce request that passed the
+// request-wide checks, with the response entry it fills.
+type pending struct {
+	t     controller.Topic
+	batch []byte
+	sp    *kmsg.ProduceResponseTopicPartition
+}
+
+// appendOutcome is what appending one pending batch gave: the log (nil
+// when the partition could not be opened), an acks=all wait, or the error
+// for the response.
+type appendOutcome struct {
+	p   *logstore.Partition
+	w   *replicaWait
+	err error
+}
+
+// parallelAppendMinBytes is the size of a Produce request's batches from
+// which appendAll spreads its partitions over the cores. Below it a
+// goroutine hand-off costs more than the page-cache copy it overlaps
+// (a 1 MiB pwrite takes about 0.3 ms here).
+const parallelAppendMinBytes = 256 << 10
+
+// appendAll appends every pending batch and returns the outcomes in the
+// same order. Kafka's ReplicaManager appends a request's partitions one
+// after the other on its handler thread; the appends of different
+// partitions are independent (each log has its own lock, and other
+// connections already append concurrently), so a request of several
+// partitions whose batches reach parallelAppendMinBytes is appended by up
+// to GOMAXPROCS goroutines: the broker's time per request, during which
+// a producer with one request in flight waits, shrinks from the sum of
+// the partitions' copies into the page cache towards their maximum.
+//
+// Stays sequential, as in Kafka, for transactional requests (their
+// verification with the coordinator may add partitions to the
+// transaction one by one) and for a request naming one partition twice,
+// whose batches must go in the request's order (their sequence numbers
+// follow each other).
+func (h *Handlers) appendAll(ctx context.Context, req *kmsg.ProduceRequest, appends []pending, nowMs int64) []appendOutcome {
+	outs := make([]appendOutcome, len(appends))
+	one := func(i int) {
+		a := appends[i]
+		rp := a.sp.Partition
+		if req.TransactionID != nil {
+			if err := h.verifyTxnBatch(ctx, req.Version, *req.TransactionID, a.t.Name, rp, a.batch); err != nil {
+				outs[i].err = err
+				return
+			}
+		}
+		p, err := h.partition(a.t, rp)
+		outs[i].p = p
+		if err == nil {
+			outs[i].w, err = h.appendPartition(a.t, p, rp, a.batch, req.Acks, nowMs, a.sp)
+		}
+		outs[i].err = err
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(appends))
+	if workers < 2 || req.TransactionID != nil || !parallelWorthIt(appends) {
+		for i := range appends {
+			one(i)
+		}
+		return outs
+	}
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(appends); i = int(next.Add(1) - 1) {
+				one(i)
+			}
+		}()
+	}
+	for i := int(next.Add(1) - 1); i < len(appends); i = int(next.Add(1) - 1) {
+		one(i)
+	}
+	wg.Wait()
+	return outs
+}
+
+// parallelWorthIt says whether appends are big enough for appendAll's
+// goroutines and name each partition once.
+func parallelWorthIt(appends []pending) bool {
+	total := 0
+	for _, a := range appends {
+		total += len(a.batch)
+	}
+	if total < parallelAppendMinBytes {
+		return false
+	}
+	type tp struct {
+		topic     string
+		partition int32
+	}
+	seen := make(map[tp]struct{}, len(appends))
+	for _, a := range appends {
+		k := tp{a.t.Name, a.sp.Partition}
+		if _, dup := seen[k]; dup {
+			return false
+		}
+		seen[k] = struct{}{}
+	}
+	return true
 }
 
 // produceQuota records the request's size against the producer's

@@ -19,6 +19,15 @@
 // client's connection; that is for requests Kafka itself would drop, not
 // for per-topic failures, which go in the response.
 //
+// Concurrency: the protocol layer calls a handler from the connection's
+// read loop, one request at a time per connection, and many connections
+// at once; every handler is therefore safe for concurrent use. Produce
+// alone fans out within one request: a request of several partitions of
+// at least 256 KiB in all is appended by up to GOMAXPROCS goroutines, one
+// partition each at a time (appendAll in 00_produce.go), and its
+// response's errors are filled in request order afterwards; Kafka appends
+// them one after the other.
+//
 // With an authorizer (Deps.Authorizer, authorizer.class.name), Handle goes
 // through authorize.go first: it checks what KafkaApis checks for the API
 // with the request's Principal, takes refused resources out of the

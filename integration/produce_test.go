@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"strings"
 	"testing"
 	"time"
 
@@ -337,5 +338,94 @@ func TestFetchResponseMaxBytes(t *testing.T) {
 	}
 	if ps[1].ErrorCode != 0 || len(ps[1].RecordBatches) != 0 || ps[1].HighWatermark != 1 {
 		t.Fatalf("second partition: error %d, %d record bytes, high watermark %d", ps[1].ErrorCode, len(ps[1].RecordBatches), ps[1].HighWatermark)
+	}
+}
+
+// TestProduceManyPartitionsOneRequest sends Produce requests naming
+// several partitions whose batches together pass the size from which
+// Samsa appends a request's partitions in parallel: every partition's
+// answer must be its own (offsets, and the error of the one damaged
+// batch), and every acknowledged record must read back in its partition
+// in order.
+func TestProduceManyPartitionsOneRequest(t *testing.T) {
+	b := testbroker.Start(t, testbroker.InProcess)
+	adm := newAdmin(t, b.Addr())
+	if _, err := adm.CreateTopic(ctxT(t), 6, 1, nil, "mp"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreateTopic(ctxT(t), 2, 1, nil, "mq"); err != nil {
+		t.Fatal(err)
+	}
+	const rounds = 12
+	value := func(topic string, p int32, round int) string {
+		return fmt.Sprintf("%s-%d-%d-%s", topic, p, round, strings.Repeat("x", 100<<10))
+	}
+	for round := 0; round < rounds; round++ {
+		req := kmsg.NewPtrProduceRequest()
+		req.Version, req.Acks, req.TimeoutMillis = 9, 1, 5000
+		for _, topic := range []string{"mp", "mq"} {
+			rt := kmsg.NewProduceRequestTopic()
+			rt.Topic = topic
+			n := int32(6)
+			if topic == "mq" {
+				n = 2
+			}
+			for p := int32(0); p < n; p++ {
+				rp := kmsg.NewProduceRequestTopicPartition()
+				rp.Partition = p
+				rp.Records = rawBatch(value(topic, p, round), -1, -1, -1)
+				if topic == "mp" && p == 4 {
+					rp.Records[len(rp.Records)-1] ^= 0xff // bad CRC
+				}
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			req.Topics = append(req.Topics, rt)
+		}
+		resp := rawRequest(t, b.Addr(), req).(*kmsg.ProduceResponse)
+		for _, rt := range resp.Topics {
+			for _, sp := range rt.Partitions {
+				if rt.Topic == "mp" && sp.Partition == 4 {
+					if sp.ErrorCode != kerr.CorruptMessage.Code || sp.BaseOffset != -1 {
+						t.Fatalf("round %d: damaged batch of mp-4 answered %+v", round, sp)
+					}
+					continue
+				}
+				if sp.ErrorCode != 0 || sp.BaseOffset != int64(round) {
+					t.Fatalf("round %d: %s-%d answered error %d base offset %d, want offset %d", round, rt.Topic, sp.Partition, sp.ErrorCode, sp.BaseOffset, round)
+				}
+			}
+		}
+	}
+	cl := newClient(t, b.Addr(), kgo.ConsumeTopics("mp", "mq"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	got := map[string][]string{}
+	for n := 0; n < rounds*7; {
+		fs := cl.PollFetches(ctxT(t))
+		if err := fs.Err0(); err != nil {
+			t.Fatal(err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			k := fmt.Sprintf("%s-%d", r.Topic, r.Partition)
+			got[k] = append(got[k], string(r.Value))
+			n++
+		})
+	}
+	for _, topic := range []string{"mp", "mq"} {
+		for p := int32(0); p < 6; p++ {
+			k := fmt.Sprintf("%s-%d", topic, p)
+			if topic == "mq" && p >= 2 || topic == "mp" && p == 4 {
+				if len(got[k]) != 0 {
+					t.Fatalf("%s holds %d records, want none", k, len(got[k]))
+				}
+				continue
+			}
+			if len(got[k]) != rounds {
+				t.Fatalf("%s holds %d records, want %d", k, len(got[k]), rounds)
+			}
+			for round, v := range got[k] {
+				if v != value(topic, p, round) {
+					t.Fatalf("%s offset %d holds %.20q..., want round %d", k, round, v, round)
+				}
+			}
+		}
 	}
 }
