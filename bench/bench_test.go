@@ -64,3 +64,16 @@ func TestReadProcChildren(t *testing.T) {
 		t.Errorf("children CPU %v -> %v after a busy child", before.children, after.children)
 	}
 }
+
+// TestPretouch maps and touches 64 MiB and reads MemAvailable, which
+// pretouch caps itself with.
+func TestPretouch(t *testing.T) {
+	if memAvailable() <= 0 {
+		t.Fatal("MemAvailable not read from /proc/meminfo")
+	}
+	pretouchBytes = 64 << 20
+	defer func() { pretouchBytes = 0 }()
+	if _, err := pretouch(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -132,6 +132,7 @@ func run(cfg config) error {
 		}
 	}
 	raiseNoFile()
+	pretouchBytes = cfg.bytes * 3 / 2
 	e.samsaBin = filepath.Join(e.work, "samsa")
 	build := exec.Command("go", "build", "-o", e.samsaBin, "./cmd/samsa")
 	build.Dir = root
@@ -190,6 +191,9 @@ func (e *env) start(sys, dir string) (*broker, error) {
 // measure runs f while sampling the broker's CPU and RSS; moved is the
 // number of bytes f moved, for CPU per GB.
 func measure(b *broker, workload string, round int, f func() (d time.Duration, moved int64, extra map[string]float64, err error)) (sample, error) {
+	if _, err := pretouch(); err != nil {
+		return sample{}, err
+	}
 	before := readProc(b.pid())
 	self := readProc(os.Getpid())
 	began := time.Now()
