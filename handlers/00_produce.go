@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -205,19 +206,36 @@ func (h *Handlers) appendAll(ctx context.Context, req *kmsg.ProduceRequest, appe
 	}
 	var next atomic.Int32
 	var wg sync.WaitGroup
+	// A panic in a worker goroutine would end the process; it is carried
+	// back and raised again in the connection's goroutine, whose recover
+	// closes the connection and logs it, as for a sequential append.
+	// The batches point into the request's pooled frame, so every
+	// worker must be done before the connection's goroutine goes on,
+	// even when one of them panicked.
+	var panicked atomic.Pointer[string]
+	work := func() {
+		defer func() {
+			if r := recover(); r != nil {
+				msg := fmt.Sprintf("%v\n%s", r, debug.Stack())
+				panicked.CompareAndSwap(nil, &msg)
+			}
+		}()
+		for i := int(next.Add(1) - 1); i < len(appends); i = int(next.Add(1) - 1) {
+			one(i)
+		}
+	}
 	for range workers - 1 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(appends); i = int(next.Add(1) - 1) {
-				one(i)
-			}
+			work()
 		}()
 	}
-	for i := int(next.Add(1) - 1); i < len(appends); i = int(next.Add(1) - 1) {
-		one(i)
-	}
+	work()
 	wg.Wait()
+	if p := panicked.Load(); p != nil {
+		panic("appending in a parallel produce: " + *p)
+	}
 	return outs
 }
 
