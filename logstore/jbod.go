@@ -868,25 +868,16 @@ func (s *Store) swap(m *move) (bool, error) {
 // createJBOD is CreatePartition on a multi-dir store: the log goes to the
 // dir AlterLogDir remembered for it, else to the dir with the fewest logs
 // (current and future; ties to the earlier dir in log.dirs), Kafka's
-// LogManager.nextLogDirs.
+// LogManager.nextLogDirs. The caller holds createMu and has checked that
+// no dir hosts the partition yet.
 func (s *Store) createJBOD(k partKey, cfg PartitionConfig) (*Partition, error) {
-	s.createMu.Lock()
-	defer s.createMu.Unlock()
-	p, ok, err := s.hosted(k)
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		p.SetConfig(cfg)
-		return p, nil
-	}
 	s.jb.mu.Lock()
 	i, pref := s.jb.preferred[k]
 	s.jb.mu.Unlock()
 	if !pref {
 		i = s.nextLogDir()
 	}
-	p, err = s.kids[i].CreatePartition(k.topic, k.partition, cfg)
+	p, err := s.kids[i].CreatePartition(k.topic, k.partition, cfg)
 	if err != nil {
 		return nil, err
 	}

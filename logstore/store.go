@@ -445,9 +445,6 @@ func (s *Store) CreatePartition(topic string, partition int32, cfg PartitionConf
 	if partition < 0 {
 		return nil, fmt.Errorf("%w: partition %d", kerr.InvalidPartitions, partition)
 	}
-	if s.kids != nil {
-		return s.createJBOD(partKey{topic, partition}, cfg)
-	}
 	k := partKey{topic, partition}
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
@@ -458,6 +455,9 @@ func (s *Store) CreatePartition(topic string, partition int32, cfg PartitionConf
 	if ok {
 		p.SetConfig(cfg)
 		return p, nil
+	}
+	if s.kids != nil {
+		return s.createJBOD(k, cfg)
 	}
 	if err := s.guard.Check(); err != nil {
 		return nil, fmt.Errorf("%w: creating %s-%d: %w", ErrStorage, topic, partition, err)
