@@ -10,10 +10,11 @@ import (
 
 // Why the bench touches memory before every workload.
 //
-// This machine is a virtual machine whose guest returns freed memory to
-// its host (virtio-balloon free page reporting, virtio-mem): the first
-// write to such a page after it was handed back faults in the host, which
-// costs the guest about ten times a normal page-cache write. Measured here
+// This machine is a virtual machine that, by all signs, returns freed
+// memory to its host (its kernel runs the virtio_balloon and virtio_mem
+// drivers; which of them reports free pages was not established): a
+// first write to memory freed a while ago costs the guest about ten times
+// a normal page-cache write, as a fault in the host would. Measured here
 // with `dd if=/dev/zero of=F bs=1M count=3000` three times, deleting F in
 // between: 374 MB/s with 7.2 s of system time, then 2.3 and 2.7 GB/s with
 // 0.6 s. A broker's writes into the page cache land on whatever pages the
