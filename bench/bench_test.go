@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -75,5 +77,44 @@ func TestPretouch(t *testing.T) {
 	defer func() { pretouchBytes = 0 }()
 	if _, err := pretouch(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDisablePageReporting turns the guest's free page reporting off and
+// back on, where this machine has it and the test may write it: the
+// parameter must read 11 in between and its old value after.
+func TestDisablePageReporting(t *testing.T) {
+	b, err := os.ReadFile(pageReportingOrder)
+	if err != nil {
+		t.Skipf("no free page reporting here: %v", err)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to write " + pageReportingOrder)
+	}
+	old := strings.TrimSpace(string(b))
+	restore, state := disablePageReporting()
+	got, _ := os.ReadFile(pageReportingOrder)
+	restore()
+	back, _ := os.ReadFile(pageReportingOrder)
+	if old != strconv.Itoa(pageReportingOff) && strings.TrimSpace(string(got)) != strconv.Itoa(pageReportingOff) {
+		t.Errorf("while off: page_reporting_order = %q, want %d (%s)", got, pageReportingOff, state)
+	}
+	if strings.TrimSpace(string(back)) != old {
+		t.Errorf("after restore: page_reporting_order = %q, want %q", back, old)
+	}
+}
+
+// TestToolWindow: a perf tool's MB/s and record count give back the same
+// MB/s through measure's arithmetic.
+func TestToolWindow(t *testing.T) {
+	d, moved := toolWindow(250, 500_000, 1024)
+	if moved != 512_000_000 {
+		t.Fatalf("moved = %d", moved)
+	}
+	if got := float64(moved) / d.Seconds() / 1e6; got < 249.999 || got > 250.001 {
+		t.Errorf("MB/s back = %v, want 250", got)
+	}
+	if d, moved := toolWindow(0, 500_000, 1024); d != 0 || moved != 0 {
+		t.Errorf("no figure: %v %d, want nothing", d, moved)
 	}
 }

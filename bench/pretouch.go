@@ -10,25 +10,23 @@ import (
 
 // Why the bench touches memory before every workload.
 //
-// This machine is a virtual machine that, by all signs, returns freed
-// memory to its host (its kernel runs the virtio_balloon and virtio_mem
-// drivers; which of them reports free pages was not established): a
-// first write to memory freed a while ago costs the guest about ten times
-// a normal page-cache write, as a fault in the host would. Measured here
-// with `dd if=/dev/zero of=F bs=1M count=3000` three times, deleting F in
-// between: 374 MB/s with 7.2 s of system time, then 2.3 and 2.7 GB/s with
-// 0.6 s. A broker's writes into the page cache land on whatever pages the
-// guest kernel hands out, so a workload was charged 0.5 or 3.7 s of CPU
-// per GB for the same work (the kernel's copy_folio_from_iter_atomic under
+// This machine is a virtual machine that returns free memory to its host
+// (free page reporting; pagereport.go measures it and turns it off for
+// the run): a first write to a page the host has taken back costs the
+// guest about ten times a normal page-cache write. Turning reporting off
+// stops the host taking more, but memory it took before the run, or never
+// backed, is still dear on its first write. Measured here with `dd
+// if=/dev/zero of=F bs=1M count=3000` three times, deleting F in between:
+// 374 MB/s with 7.2 s of system time, then 2.3 and 2.7 GB/s with 0.6 s. A
+// broker's writes into the page cache land on whatever pages the guest
+// kernel hands out, so a workload was charged 0.5 or 3.7 s of CPU per GB
+// for the same work (the kernel's copy_folio_from_iter_atomic under
 // pwrite64 in `perf record -a -g`), depending on which broker ran first
-// after memory had been freed: the ratios swung by a factor of three
-// between rounds for reasons neither broker controls.
+// after memory had been freed.
 //
 // pretouch makes that equal for both: right before each workload it maps
 // n bytes of anonymous memory, writes one byte per page (the host backs
-// them), and unmaps them. The kernel prefers pages freed a moment ago to
-// pages it has already reported to the host (reported pages go to the
-// tail of the free lists), so the workload's page-cache writes reuse
+// them), and unmaps them, so the workload's page-cache writes reuse
 // backed pages. The time it takes is outside the measured window and
 // outside both CPU figures.
 

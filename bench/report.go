@@ -23,8 +23,11 @@ type report struct {
 	samples  []sample
 	started  time.Time
 	finished time.Time
-	loopback float64  // MB/s, 0 when not measured
-	failures []string // scale workloads a system did not finish, with why
+	loopback float64 // MB/s, 0 when not measured
+	// pageReporting says what the run did with the guest's free page
+	// reporting (disablePageReporting).
+	pageReporting string
+	failures      []string // scale workloads a system did not finish, with why
 }
 
 // figure is one workload's medians on one system.
@@ -165,6 +168,9 @@ func (r *report) write() error {
 	fmt.Fprintf(&b, "- Load: franz-go in the bench process (one process, one clock), and Kafka's own kafka-producer-perf-test / kafka-consumer-perf-test from the broker's release\n")
 	fmt.Fprintf(&b, "- %d round(s), brokers alternating first, fresh data dir each, warmed up with %.0f MB; %.2f GB of record values per throughput workload; figures are medians over the rounds\n", r.cfg.rounds, float64(r.cfg.bytes/8)/1e6, float64(r.cfg.bytes)/1e9)
 	fmt.Fprintf(&b, "- Before every workload the bench maps, touches and unmaps %.1f GB of memory, so that either broker's page-cache writes reuse memory this virtual machine's host has already backed (a first write to memory the guest returned to its host costs about ten times as much; see bench/pretouch.go)\n", float64(pretouchBytes)/1e9)
+	if r.pageReporting != "" {
+		fmt.Fprintf(&b, "- %s\n", strings.ToUpper(r.pageReporting[:1])+r.pageReporting[1:])
+	}
 	if r.loopback > 0 {
 		fmt.Fprintf(&b, "- TCP loopback limit (iperf3, 5 s, one stream): %.0f MB/s\n", r.loopback)
 	}
@@ -202,9 +208,7 @@ func (r *report) write() error {
 		}
 		var ks []string
 		for key := range keys {
-			if key != "tool_MB/s" {
-				ks = append(ks, key)
-			}
+			ks = append(ks, key)
 		}
 		sort.Strings(ks)
 		for _, key := range ks {
