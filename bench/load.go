@@ -78,8 +78,18 @@ func (p produceSpec) name() string {
 // franz-go and returns how long it took, from the first record handed to
 // the client to the last acknowledgement.
 func produce(ctx context.Context, addr, topic string, spec produceSpec, total int64) (time.Duration, int64, error) {
+	d, n, _, err := produceStats(ctx, addr, topic, spec, total)
+	return d, n, err
+}
+
+// produceStats is produce that also says what the producer sent
+// (batchStats.extra): its batching follows how fast the broker
+// acknowledges, and a consumer of those records later decodes the
+// batches as they were made.
+func produceStats(ctx context.Context, addr, topic string, spec produceSpec, total int64) (time.Duration, int64, map[string]float64, error) {
+	var stats batchStats
 	opts := []kgo.Opt{kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(5 * time.Millisecond),
-		kgo.MaxBufferedRecords(1 << 16), kgo.ProducerBatchMaxBytes(1 << 20)}
+		kgo.MaxBufferedRecords(1 << 16), kgo.ProducerBatchMaxBytes(1 << 20), kgo.WithHooks(&stats)}
 	switch spec.acks {
 	case "1":
 		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
@@ -96,7 +106,7 @@ func produce(ctx context.Context, addr, topic string, spec produceSpec, total in
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	defer cl.Close()
 	pool := payload(1<<20+spec.size, spec.compression != "none")
@@ -112,20 +122,83 @@ func produce(ctx context.Context, addr, topic string, spec produceSpec, total in
 		})
 	}
 	if err := cl.Flush(ctx); err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	d := time.Since(start)
 	if e := failed.Load(); e != nil {
-		return 0, 0, *e
+		return 0, 0, nil, *e
 	}
-	return d, n * int64(spec.size), nil
+	return d, n * int64(spec.size), stats.extra(), nil
+}
+
+// batchStats counts a producer's Produce requests and record batches
+// through franz-go's hooks.
+type batchStats struct {
+	requests, batches, batchBytes atomic.Int64
+}
+
+// OnBrokerWrite implements kgo.HookBrokerWrite.
+func (b *batchStats) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if key == 0 && err == nil {
+		b.requests.Add(1)
+	}
+}
+
+// OnProduceBatchWritten implements kgo.HookProduceBatchWritten.
+func (b *batchStats) OnProduceBatchWritten(_ kgo.BrokerMetadata, _ string, _ int32, m kgo.ProduceBatchMetrics) {
+	b.batches.Add(1)
+	b.batchBytes.Add(int64(m.UncompressedBytes))
+}
+
+// extra is the figures for the report: Produce requests, record batches
+// per request and their mean uncompressed size in KiB.
+func (b *batchStats) extra() map[string]float64 {
+	r, n := float64(b.requests.Load()), float64(b.batches.Load())
+	if r == 0 || n == 0 {
+		return nil
+	}
+	return map[string]float64{"produce_requests": r, "batches_per_request": n / r, "batch_KiB": float64(b.batchBytes.Load()) / n / 1024}
+}
+
+// fetchStats counts what the consumers' Fetch responses carried, through
+// franz-go's hooks: how many responses and bytes, and how many record
+// batches. A broker that answers with fewer bytes per response costs a
+// consumer with one fetch in flight a round trip more per byte, and one
+// whose batches are smaller costs it more decoding; these figures tell
+// those apart from the broker's own speed.
+type fetchStats struct {
+	responses, respBytes, batches atomic.Int64
+}
+
+// OnBrokerRead implements kgo.HookBrokerRead.
+func (f *fetchStats) OnBrokerRead(_ kgo.BrokerMetadata, key int16, n int, _, _ time.Duration, err error) {
+	if key == 1 && err == nil {
+		f.responses.Add(1)
+		f.respBytes.Add(int64(n))
+	}
+}
+
+// OnFetchBatchRead implements kgo.HookFetchBatchRead.
+func (f *fetchStats) OnFetchBatchRead(kgo.BrokerMetadata, string, int32, kgo.FetchBatchMetrics) {
+	f.batches.Add(1)
+}
+
+// extra is the figures for the report: fetch responses, their mean size
+// in MiB, and record batches per response.
+func (f *fetchStats) extra() map[string]float64 {
+	r := float64(f.responses.Load())
+	if r == 0 {
+		return nil
+	}
+	return map[string]float64{"fetches": r, "fetch_MiB": float64(f.respBytes.Load()) / r / (1 << 20), "batches_per_fetch": float64(f.batches.Load()) / r}
 }
 
 // consume reads n records of topic from the start with consumers
 // clients (one reads all partitions; more share them in a group) and
-// returns the time from the first poll to the last record, and the
-// value bytes read.
-func consume(ctx context.Context, addr string, topics []string, n int64, consumers int) (time.Duration, int64, error) {
+// returns the time from the first poll to the last record, the value
+// bytes read, and what the Fetch responses carried (fetchStats.extra).
+func consume(ctx context.Context, addr string, topics []string, n int64, consumers int) (time.Duration, int64, map[string]float64, error) {
+	var stats fetchStats
 	group := fmt.Sprintf("bench-%d", time.Now().UnixNano())
 	var got, bytes atomic.Int64
 	ctx, cancel := context.WithCancel(ctx)
@@ -135,13 +208,13 @@ func consume(ctx context.Context, addr string, topics []string, n int64, consume
 	start := time.Now()
 	for c := 0; c < consumers; c++ {
 		opts := []kgo.Opt{kgo.SeedBrokers(addr), kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-			kgo.FetchMaxBytes(64 << 20), kgo.FetchMaxPartitionBytes(8 << 20)}
+			kgo.FetchMaxBytes(64 << 20), kgo.FetchMaxPartitionBytes(8 << 20), kgo.WithHooks(&stats)}
 		if consumers > 1 {
 			opts = append(opts, kgo.ConsumerGroup(group), kgo.DisableAutoCommit())
 		}
 		cl, err := kgo.NewClient(opts...)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, nil, err
 		}
 		wg.Add(1)
 		go func() {
@@ -167,13 +240,13 @@ func consume(ctx context.Context, addr string, topics []string, n int64, consume
 	d := time.Since(start)
 	select {
 	case err := <-errc:
-		return 0, 0, err
+		return 0, 0, nil, err
 	default:
 	}
 	if got.Load() < n {
-		return 0, 0, fmt.Errorf("read %d of %d records", got.Load(), n)
+		return 0, 0, nil, fmt.Errorf("read %d of %d records", got.Load(), n)
 	}
-	return d, bytes.Load(), nil
+	return d, bytes.Load(), stats.extra(), nil
 }
 
 // latency produces rate records per second of size bytes for dur with

@@ -324,7 +324,7 @@ func throughputRound(ctx context.Context, e *env, cfg config, sys string, round 
 	if _, _, err := produce(ctx, b.addr, "warmup", produceSpec{1024, "1", "none", 8}, cfg.bytes/8); err != nil {
 		return nil, fmt.Errorf("warm-up: %w", err)
 	}
-	if _, _, err := consume(ctx, b.addr, []string{"warmup"}, cfg.bytes/8/1024, 1); err != nil {
+	if _, _, _, err := consume(ctx, b.addr, []string{"warmup"}, cfg.bytes/8/1024, 1); err != nil {
 		return nil, fmt.Errorf("warm-up: %w", err)
 	}
 	var out []sample
@@ -335,8 +335,7 @@ func throughputRound(ctx context.Context, e *env, cfg config, sys string, round 
 			return nil, err
 		}
 		s, err := measure(b, spec.name(), round, func() (time.Duration, int64, map[string]float64, error) {
-			d, n, err := produce(ctx, b.addr, topic, spec, cfg.bytes)
-			return d, n, nil, err
+			return produceStats(ctx, b.addr, topic, spec, cfg.bytes)
 		})
 		if err != nil {
 			return nil, err
@@ -351,8 +350,7 @@ func throughputRound(ctx context.Context, e *env, cfg config, sys string, round 
 		consumers int
 	}{{"consume 1KiB p1", "p0", 1}, {"consume 1KiB p8", "p1", 1}, {"consume 1KiB p8 group of 8", "p1", 8}} {
 		s, err := measure(b, c.name, round, func() (time.Duration, int64, map[string]float64, error) {
-			d, n, err := consume(ctx, b.addr, []string{c.topic}, written[c.topic], c.consumers)
-			return d, n, nil, err
+			return consume(ctx, b.addr, []string{c.topic}, written[c.topic], c.consumers)
 		})
 		if err != nil {
 			return nil, err
