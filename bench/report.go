@@ -187,14 +187,16 @@ func (r *report) write() error {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w, num(k.mbps, "%.0f"), num(s.mbps, "%.0f"), ratio(s.mbps, k.mbps),
 			num(k.cpuPerGB, "%.2f"), num(s.cpuPerGB, "%.2f"), ratio(s.cpuPerGB, k.cpuPerGB), mib(k.rss), mib(s.rss))
 	}
-	fmt.Fprintf(&b, "\n## What limited each workload\n\nOn this machine the load generator and the broker share the cores. Load CPU is the bench process's (franz-go) and Kafka's perf-test tools' user + system time per 10^9 bytes; busy is the broker's and the load's CPU together as a share of all cores over the workload's wall time. A workload near 100%% busy whose load CPU exceeds the broker's is limited by the client, against either broker.\n\n| Workload | Kafka broker CPU s/GB | Kafka load CPU s/GB | Kafka busy | Samsa broker CPU s/GB | Samsa load CPU s/GB | Samsa busy |\n|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "\n## What limited each workload\n\nOn this machine the load generator and the broker share the cores. Load CPU is the bench process's (franz-go) and Kafka's perf-test tools' user + system time per 10^9 bytes; busy is the broker's and the load's CPU together as a share of all cores over the workload's wall time. A workload near 100%% busy whose load CPU exceeds the broker's is limited by the client, against either broker.\n\nTwo ratios follow from those figures. *CPU-bound ratio* is (Kafka broker + load CPU) / (Samsa broker + load CPU): the throughput ratio to expect when the machine's cores, or a client that waits for each response before sending the next request, are the limit, since then every GB costs the sum of both processes' time. *Ceiling* is (Kafka broker + load CPU) / (Samsa load CPU): the most any broker could reach against Kafka with this client on this machine, one that used no CPU at all. A measured ratio near the CPU-bound one says the workload was limited by the CPU the two processes share; a ceiling below 1.5 says no broker could meet the 1.5× target with this client here.\n\n| Workload | Kafka broker CPU s/GB | Kafka load CPU s/GB | Kafka busy | Samsa broker CPU s/GB | Samsa load CPU s/GB | Samsa busy | Measured MB/s ratio | CPU-bound ratio | Ceiling |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, w := range order {
 		k, s := by[w]["kafka"], by[w]["samsa"]
 		if k.mbps == 0 && s.mbps == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", w, num(k.cpuPerGB, "%.2f"), num(k.loadCPUPerGB, "%.2f"), pct(k.busy),
-			num(s.cpuPerGB, "%.2f"), num(s.loadCPUPerGB, "%.2f"), pct(s.busy))
+		kTotal := k.cpuPerGB + k.loadCPUPerGB
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w, num(k.cpuPerGB, "%.2f"), num(k.loadCPUPerGB, "%.2f"), pct(k.busy),
+			num(s.cpuPerGB, "%.2f"), num(s.loadCPUPerGB, "%.2f"), pct(s.busy),
+			ratio(s.mbps, k.mbps), ratio(kTotal, s.cpuPerGB+s.loadCPUPerGB), ratio(kTotal, s.loadCPUPerGB))
 	}
 	fmt.Fprintf(&b, "\n## Latency, times and memory\n\n| Workload | Figure | Kafka | Samsa | Samsa/Kafka | Kafka RSS MiB | Samsa RSS MiB |\n|---|---|---|---|---|---|---|\n")
 	for _, w := range order {
