@@ -274,14 +274,25 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	for _, g := range b.extraGuards {
 		g.Start()
 	}
+	guards := append([]*diskguard.Guard{guard}, b.extraGuards...) // in log.dirs order
 	b.ready.Set("log dir", func() (bool, string) {
-		if guard.Full() {
-			// Reads are served and a consumer can drain the backlog,
-			// so the broker stays in rotation; the note says why
-			// produces fail.
+		// Reads are served and a consumer can drain the backlog, so a
+		// full log dir keeps the broker in rotation; the note says
+		// why produces fail, and with several log.dirs which of them
+		// (each refuses writes to the partitions it holds).
+		var full []string
+		for i, g := range guards {
+			if g.Full() {
+				full = append(full, cfg.LogDirs[i])
+			}
+		}
+		switch {
+		case len(full) == 0:
+			return true, ""
+		case len(guards) == 1:
 			return true, "out of disk space, writes refused with KAFKA_STORAGE_ERROR until space is freed; reads are served"
 		}
-		return true, ""
+		return true, fmt.Sprintf("out of disk space in %s, writes to the partitions there refused with KAFKA_STORAGE_ERROR until space is freed; reads are served", strings.Join(full, ", "))
 	})
 	b.stopRetention, b.retentionDone = make(chan struct{}), make(chan struct{})
 	go b.retentionLoop(time.Duration(cfg.LogRetentionCheckIntervalMs) * time.Millisecond)

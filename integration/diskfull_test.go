@@ -524,3 +524,88 @@ func tail(s string) string {
 	}
 	return s
 }
+
+// TestFullDiskJBODReadyz: with two log.dirs, the second a small tmpfs
+// that fills up, produce to a partition there answers
+// KAFKA_STORAGE_ERROR while a partition in the first dir still takes
+// writes, and /readyz stays 200 and names the full dir (it looked at the
+// first dir only); once the space is freed the note goes and writes
+// resume.
+func TestFullDiskJBODReadyz(t *testing.T) {
+	d1 := smallFS(t, 24<<20)
+	d0 := filepath.Join(t.TempDir(), "d0")
+	httpPort := testbroker.FreePort(t)
+	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", httpPort)
+	b := testbroker.StartIn(t, testbroker.InProcess, d0, "log.dirs="+d0+","+d1, fmt.Sprintf("samsa.http.listeners=http://127.0.0.1:%d", httpPort))
+	c := newFullDiskClient(t, b.Addr())
+	ctx := ctxT(t)
+	brokers, err := c.adm.BrokerMetadata(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := brokers.Brokers[0].NodeID
+	for topic, dir := range map[string]string{"in-d0": d0, "in-d1": d1} {
+		if _, err := c.adm.CreateTopic(ctx, 1, 1, nil, topic); err != nil {
+			t.Fatal(err)
+		}
+		if at, _ := logDirOf(t, c.adm, topic); at != dir {
+			req := kadm.AlterReplicaLogDirsReq{}
+			req.Add(dir, kadm.TopicsSet{topic: {0: {}}})
+			resps, err := c.adm.AlterBrokerReplicaLogDirs(ctx, id, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resps.Each(func(r kadm.AlterReplicaLogDirsResponse) {
+				if r.Err != nil {
+					t.Fatalf("AlterReplicaLogDirs %s to %s: %v", topic, dir, r.Err)
+				}
+			})
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			at, future := logDirOf(t, c.adm, topic)
+			if at == dir && !future {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s-0 is in %q (future: %v), want %s", topic, at, future, dir)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	filler := filepath.Join(d1, "..", "filler")
+	fillDisk(t, filler, 6<<20)
+	var lastErr error
+	for i := 0; i < 10000 && lastErr == nil; i++ {
+		v := make([]byte, 16<<10)
+		rand.Read(v)
+		_, lastErr = c.produce("in-d1", v)
+	}
+	if !errors.Is(lastErr, kerr.KafkaStorageError) {
+		t.Fatalf("produce to a partition in the full dir: %v, want KAFKA_STORAGE_ERROR", lastErr)
+	}
+	if _, err := c.produce("in-d0", []byte("still writable")); err != nil {
+		t.Errorf("produce to a partition in the dir with space while the other is full: %v", err)
+	}
+	want := "ok: log dir: out of disk space in " + d1 + ", writes to the partitions there refused with KAFKA_STORAGE_ERROR until space is freed; reads are served\n"
+	if code, body, err := httpGet(readyz); err != nil || code != 200 || body != want {
+		t.Errorf("/readyz with %s full = %d %q %v, want 200 %q", d1, code, body, err, want)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, err := c.produce("in-d1", []byte("after"))
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("produce after freeing space: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code, body, err := httpGet(readyz); err != nil || code != 200 || strings.Contains(body, "out of disk space") {
+		t.Errorf("/readyz after freeing space = %d %q %v, want 200 without the note", code, body, err)
+	}
+}
