@@ -267,14 +267,13 @@ func Start(cfg *config.Config, log *slog.Logger) (*Broker, error) {
 	}
 	b.stores.Store(st)
 	h := st.h
-	if guard.Full() {
-		log.Error("log dir is out of disk space: starting with writes refused (KAFKA_STORAGE_ERROR) until space is freed; reads are served", "log_dir", cfg.LogDirs[0])
-	}
-	guard.Start()
-	for _, g := range b.extraGuards {
+	guards := append([]*diskguard.Guard{guard}, b.extraGuards...) // in log.dirs order
+	for i, g := range guards {
+		if g.Full() {
+			log.Error("log dir is out of disk space: starting with writes refused (KAFKA_STORAGE_ERROR) until space is freed; reads are served", "log_dir", cfg.LogDirs[i])
+		}
 		g.Start()
 	}
-	guards := append([]*diskguard.Guard{guard}, b.extraGuards...) // in log.dirs order
 	b.ready.Set("log dir", func() (bool, string) {
 		// Reads are served and a consumer can drain the backlog, so a
 		// full log dir keeps the broker in rotation; the note says
