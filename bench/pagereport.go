@@ -43,20 +43,20 @@ const pageReportingOff = 11
 // disablePageReporting sets page_reporting_order to pageReportingOff when
 // the parameter exists and this process may write it (root). It returns
 // a function that restores the previous value, and a sentence for the
-// report saying what was done; both are usable when nothing was.
+// report and the log saying what was done; both are usable when nothing was.
 func disablePageReporting() (restore func(), state string) {
 	noop := func() {}
 	b, err := os.ReadFile(pageReportingOrder)
 	if err != nil {
-		return noop, "free page reporting: not present on this machine (" + pageReportingOrder + " unreadable), left alone"
+		return noop, "Free page reporting: not present on this machine (" + pageReportingOrder + " unreadable), left alone"
 	}
 	old := strings.TrimSpace(string(b))
 	if v, err := strconv.Atoi(old); err == nil && v >= pageReportingOff {
-		return noop, fmt.Sprintf("free page reporting: already off (page_reporting_order %s)", old)
+		return noop, fmt.Sprintf("Free page reporting: already off (page_reporting_order %s)", old)
 	}
 	if err := os.WriteFile(pageReportingOrder, []byte(strconv.Itoa(pageReportingOff)), 0); err != nil {
-		return noop, fmt.Sprintf("free page reporting: left on (page_reporting_order %s; setting %d failed: %v), so first writes to memory returned to the host cost more for both brokers", old, pageReportingOff, err)
+		return noop, fmt.Sprintf("Free page reporting: left on (page_reporting_order %s; setting %d failed: %v), so first writes to memory returned to the host cost more for both brokers", old, pageReportingOff, err)
 	}
 	restore = func() { _ = os.WriteFile(pageReportingOrder, []byte(old), 0) }
-	return restore, fmt.Sprintf("free page reporting: off for the run (page_reporting_order %s → %d, restored after), so memory the guest returned to its host does not have to be backed again in the middle of a workload; see bench/pagereport.go", old, pageReportingOff)
+	return restore, fmt.Sprintf("Free page reporting: off for the run (page_reporting_order %s → %d, restored after), so memory the guest returned to its host does not have to be backed again in the middle of a workload; see bench/pagereport.go", old, pageReportingOff)
 }
