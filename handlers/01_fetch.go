@@ -56,18 +56,15 @@ func (h *Handlers) fetch(ctx context.Context, r *protocol.Request, req *kmsg.Fet
 		deadline = time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	}
 	for {
-		resp, bytes, waits, releases, failed := h.fetchOnce(r, req)
+		resp, bytes, waits, failed := h.fetchOnce(r, req)
 		if bytes >= int(req.MinBytes) || failed || len(waits) == 0 || deadline.IsZero() || !time.Now().Before(deadline) {
-			return h.finishFetch(r, req, session, resp, bytes, releases, fromReplica, start), nil
-		}
-		for _, rel := range releases {
-			rel()
+			return h.finishFetch(r, req, session, resp, bytes, fromReplica, start), nil
 		}
 		r.DropSplices()
 		if !waitAny(ctx, waits, time.Until(deadline)) {
 			// Deadline or shutdown: answer with what there is now.
-			resp, bytes, _, releases, _ := h.fetchOnce(r, req)
-			return h.finishFetch(r, req, session, resp, bytes, releases, fromReplica, start), nil
+			resp, bytes, _, _ := h.fetchOnce(r, req)
+			return h.finishFetch(r, req, session, resp, bytes, fromReplica, start), nil
 		}
 	}
 }
@@ -79,7 +76,7 @@ func (h *Handlers) fetch(ctx context.Context, r *protocol.Request, req *kmsg.Fet
 // the purgatory); over either, it answers with no partitions and the
 // throttle time, taking the size back out of the byte-rate sensor, as
 // KafkaApis.handleFetchRequest does.
-func (h *Handlers) finishFetch(r *protocol.Request, req *kmsg.FetchRequest, session *fetchsession.Context, resp *kmsg.FetchResponse, bytes int, releases []func(), fromReplica bool, start time.Time) *kmsg.FetchResponse {
+func (h *Handlers) finishFetch(r *protocol.Request, req *kmsg.FetchRequest, session *fetchsession.Context, resp *kmsg.FetchResponse, bytes int, fromReplica bool, start time.Time) *kmsg.FetchResponse {
 	if !start.IsZero() && !fromReplica {
 		user, client := quotaUser(r), quotaClientID(r)
 		size := float64(bytes + fetchOverhead(req))
@@ -87,18 +84,12 @@ func (h *Handlers) finishFetch(r *protocol.Request, req *kmsg.FetchRequest, sess
 		bwMs := h.Quotas.Record(quota.Fetch, user, client, size)
 		if ms := max(reqMs, bwMs); ms > 0 {
 			h.Quotas.Unrecord(quota.Fetch, user, client, size)
-			for _, rel := range releases {
-				rel()
-			}
 			r.DropSplices()
 			empty := req.ResponseKind().(*kmsg.FetchResponse)
 			session.Throttled(empty)
 			throttleResponse(r, empty, bwMs, reqMs)
 			return empty
 		}
-	}
-	for _, rel := range releases {
-		r.AfterEncode(rel)
 	}
 	r.SizeHint = bytes + fetchOverhead(req)
 	h.countFetch(r, req, resp)
@@ -156,9 +147,11 @@ func fetchOverhead(req *kmsg.FetchRequest) int {
 //
 // Records are read as file ranges (logstore's ReadFile) and attached to
 // r with SpliceRecords, so the connection sends them from the segment
-// files with sendfile (zero copy, as Kafka's FileRecords); a
-// read_committed read that needs the aborted transactions reads bytes.
-func (h *Handlers) fetchOnce(r *protocol.Request, req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, bytes int, waits []<-chan struct{}, releases []func(), failed bool) {
+// files with sendfile (zero copy, as Kafka's FileRecords); a small range
+// comes back as bytes read with its batch header, and a read_committed
+// read that needs the aborted transactions reads bytes: those are
+// spliced in too, and go out with the writev of the response.
+func (h *Handlers) fetchOnce(r *protocol.Request, req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, bytes int, waits []<-chan struct{}, failed bool) {
 	resp = req.ResponseKind().(*kmsg.FetchResponse)
 	replicaID := fetchReplicaID(req)
 	remaining := int(req.MaxBytes)
@@ -262,12 +255,16 @@ func (h *Handlers) fetchOnce(r *protocol.Request, req *kmsg.FetchRequest) (resp 
 					// KIP-74: an oversized first batch goes out only when
 					// nothing came before it in this response.
 					if k := res.Len(); k > 0 && (k <= remaining || bytes == 0) && remaining > 0 {
-						if res.File != nil {
-							sp.RecordBatches = r.SpliceRecords(protocol.FileRange{File: res.File, Pos: res.FilePos, Len: res.FileLen, Release: res.TakeRelease()})
-						} else {
-							sp.RecordBatches = res.Batches
-							releases = append(releases, res.Release)
+						fr := protocol.FileRange{File: res.File, Pos: res.FilePos, Len: res.FileLen}
+						if res.File == nil {
+							// Bytes (a small range read with its header,
+							// or read_committed with aborted transactions)
+							// go out as they are, not copied into the
+							// encoded response.
+							fr = protocol.FileRange{Bytes: res.Batches, Len: int64(len(res.Batches))}
 						}
+						fr.Release = res.TakeRelease()
+						sp.RecordBatches = r.SpliceRecords(fr)
 						bytes += k
 						remaining -= k
 					} else {
@@ -290,7 +287,7 @@ func (h *Handlers) fetchOnce(r *protocol.Request, req *kmsg.FetchRequest) (resp 
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
-	return resp, bytes, waits, releases, failed
+	return resp, bytes, waits, failed
 }
 
 // fetchPartition finds a fetched partition's log. A partition the replica

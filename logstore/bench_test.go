@@ -94,3 +94,52 @@ func benchRead(b *testing.B, committed bool) {
 		}
 	}
 }
+
+// BenchmarkReadFileSequential is a consumer of many partitions with a few
+// KiB new in each (the 10,000-partition consume of bench/scale.go):
+// ReadFile on 200 partitions in turn, each read starting where that
+// partition's last one stopped, with read hints (readhint.go) and with
+// the index alone.
+func BenchmarkReadFileSequential(b *testing.B) {
+	for _, hints := range []bool{true, false} {
+		name := "hints"
+		if !hints {
+			name = "index"
+		}
+		b.Run(name, func(b *testing.B) {
+			e := newEnv(b)
+			e.open()
+			const parts, batches = 200, 400
+			ps := make([]*Partition, parts)
+			batch := makeBatch(b, batchSpec{records: 4, valueSize: 1000, baseTs: 1})
+			h := mustHeader(b, batch)
+			for i := range ps {
+				ps[i] = e.create(fmt.Sprintf("seq%d", i), 0, PartitionConfig{SegmentBytes: 64 << 20})
+				for range batches {
+					if _, err := ps[i].Append(batch, h); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			testNoReadHints = !hints
+			defer func() { testNoReadHints = false }()
+			next := make([]int64, parts)
+			b.SetBytes(int64(2 * len(batch)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				p := ps[i]
+				res, err := p.ReadFile(next[i], int32(2*len(batch)))
+				if err != nil || res.Len() != 2*len(batch) {
+					b.Fatalf("read %d at %d: %v, %d bytes", i, next[i], err, res.Len())
+				}
+				res.Release()
+				if next[i] += 8; next[i] >= p.LogEndOffset() {
+					next[i] = 0
+				}
+				i = (i + 1) % parts
+			}
+		})
+	}
+}

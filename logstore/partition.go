@@ -84,6 +84,12 @@ type Partition struct {
 	// (Kafka's abortAndPauseCleaning for a future replica).
 	cleanPaused atomic.Bool
 
+	// hintMu guards the read hints (readhint.go): where the last reads
+	// stopped, so the next read there skips the index.
+	hintMu   sync.Mutex
+	hints    [readHintSlots]readHint
+	hintNext uint8 // the slot overwritten next
+
 	// damaged holds the base offsets (int64 -> struct{}) of batches a read
 	// found not matching their index entry, so each is logged once.
 	damaged sync.Map
@@ -622,44 +628,25 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed, re
 	if offset >= upper || (committed && offset >= lso) {
 		return res, nil
 	}
-	var e indexEntry
-	var seg *segment
-	var seq uint64
-	for {
-		seq = p.swapSeq.Load()
-		var ok bool
-		var err error
-		l := p.lc() // after seq: a move's swap changes both
-		if testHookLoc != nil {
-			testHookLoc("read")
+	// A file read reads the range's first bytes with the batch header:
+	// all of a small range (smallFileRead), then sent from memory.
+	var head *readBuf
+	var probe []byte
+	if file {
+		head = getReadBuf(smallFileRead)
+		probe = head.b
+	}
+	seg, e, at, err := p.locate(offset, probe)
+	if err != nil || seg == nil {
+		if head != nil {
+			head.put()
 		}
-		e, ok, err = l.store.idx.lookup(l.pid, offset)
-		if err != nil {
-			return ReadResult{}, fmt.Errorf("%w: index lookup %s-%d offset %d: %w", ErrStorage, p.topic, p.partition, offset, err)
-		}
-		if !ok {
-			if p.swapSeq.Load() != seq {
-				continue // a move's swap dropped the index looked in
-			}
-			return res, nil
-		}
-		seg = p.segmentAt(e.segBase)
-		if p.swapSeq.Load() != seq {
-			// The cleaner swapped segments between the two lookups:
-			// the entry may describe the other file.
-			if seg != nil {
-				seg.release()
-			}
-			continue
-		}
-		if seg == nil {
-			return ReadResult{}, p.goneError(offset)
-		}
-		break
+		return res, err
 	}
 	if file {
-		return p.readFile(offset, seg, &e, seq, res, upper, maxBytes, belowStart, committed, replica, repl)
+		return p.readFile(offset, seg, &e, at, head, res, upper, maxBytes, belowStart, committed, replica, repl)
 	}
+	seq, trunc := at.seq, at.trunc
 	defer seg.release()
 	end := seg.size.Load()
 	if e.end() > end {
@@ -688,7 +675,75 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed, re
 	}
 	res.release = rb.release
 	res.LogStartOffset = p.logStart.Load()
+	if next := nextOffsetAfter(res.Batches); next >= 0 {
+		p.remember(offset, seq, trunc, seg.base, e.pos+int64(len(res.Batches)), next)
+	}
 	return res, nil
+}
+
+// located says when and how locate found a read's first batch.
+type located struct {
+	seq, trunc uint64 // swapSeq and truncations before the lookup
+	// headLen is how many bytes of the range locate read into the
+	// caller's buffer (0 when the index found the batch: none).
+	headLen int
+}
+
+// locate finds the batch holding offset: from a read hint or a segment
+// start (readhint.go), reading the batch's first bytes into head, or
+// else from the index. It returns the batch's segment, referenced (nil
+// when no batch holds offset yet), and its entry. It retries when a
+// cleaner swap or a log dir move happened between the lookups.
+func (p *Partition) locate(offset int64, head []byte) (*segment, indexEntry, located, error) {
+	for {
+		at := located{seq: p.swapSeq.Load(), trunc: p.truncations.Load()}
+		l := p.lc() // after seq: a move's swap changes both
+		if testHookLoc != nil {
+			testHookLoc("read")
+		}
+		if seg, e, k, ok := p.locateFast(offset, at.seq, at.trunc, head); ok {
+			at.headLen = k
+			return seg, e, at, nil
+		}
+		e, ok, err := l.store.idx.lookup(l.pid, offset)
+		if err != nil {
+			return nil, e, at, fmt.Errorf("%w: index lookup %s-%d offset %d: %w", ErrStorage, p.topic, p.partition, offset, err)
+		}
+		if !ok {
+			if p.swapSeq.Load() != at.seq {
+				continue // a move's swap dropped the index looked in
+			}
+			return nil, e, at, nil
+		}
+		seg := p.segmentAt(e.segBase)
+		if p.swapSeq.Load() != at.seq {
+			// The cleaner swapped segments between the two lookups:
+			// the entry may describe the other file.
+			if seg != nil {
+				seg.release()
+			}
+			continue
+		}
+		if seg == nil {
+			return nil, e, at, p.goneError(offset)
+		}
+		return seg, e, at, nil
+	}
+}
+
+// nextOffsetAfter is the offset after the last whole batch of b (b holds
+// whole batches), or -1 when b is empty.
+func nextOffsetAfter(b []byte) int64 {
+	next := int64(-1)
+	for len(b) >= BatchHeaderSize {
+		h, err := ParseBatchHeader(b)
+		if err != nil || h.TotalSize() > len(b) {
+			break
+		}
+		next = h.LastOffset() + 1
+		b = b[h.TotalSize():]
+	}
+	return next
 }
 
 // readSegment preads len(b) bytes of seg at pos. A short read is
@@ -727,22 +782,35 @@ func (p *Partition) readUpper(res *ReadResult, upper int64, repl, replica bool) 
 // readFile is read's zero-copy end (ReadFile): seg is referenced and e
 // is the index entry of the batch holding the offset. On success the
 // reference goes with the result.
-func (p *Partition) readFile(offset int64, seg *segment, e *indexEntry, seq uint64, res ReadResult, upper int64, maxBytes int32, belowStart, committed, replica, repl bool) (ReadResult, error) {
-	keep := false
+//
+// head (len smallFileRead) holds the range's first at.headLen bytes when
+// locate read them; else they are read here. It is the result's memory
+// when the whole range fits in it (a pread, as cheap as the sendfile's
+// system call it saves), else returned to its pool. readFile owns seg and
+// head.
+func (p *Partition) readFile(offset int64, seg *segment, e *indexEntry, at located, head *readBuf, res ReadResult, upper int64, maxBytes int32, belowStart, committed, replica, repl bool) (ReadResult, error) {
+	keep, keepHead := false, false
 	defer func() {
 		if !keep {
 			seg.release()
 		}
+		if !keepHead {
+			head.put()
+		}
 	}()
+	seq, trunc := at.seq, at.trunc
 	end := seg.size.Load()
 	if e.end() > end {
 		return res, nil // a batch after a gap that is not published yet
 	}
-	var hdr [BatchHeaderSize]byte
-	if err := p.readSegment(seg, hdr[:], e.pos); err != nil {
-		return ReadResult{}, err
+	k := at.headLen
+	if k == 0 {
+		k = int(min(end-e.pos, int64(len(head.b))))
+		if err := p.readSegment(seg, head.b[:k], e.pos); err != nil {
+			return ReadResult{}, err
+		}
 	}
-	if err := p.checkReadBatch(seg, e, hdr[:]); err != nil {
+	if err := p.checkReadBatch(seg, e, head.b[:k]); err != nil {
 		return ReadResult{}, err
 	}
 	upper = p.readUpper(&res, upper, repl, replica)
@@ -757,12 +825,15 @@ func (p *Partition) readFile(offset int64, seg *segment, e *indexEntry, seq uint
 	} else if repl && !replica {
 		limit = upper
 	}
-	cut := end
+	// next is the offset of the batch at cut, for the read hint: a guess
+	// at the segment's end (the log end offset, loaded after its size),
+	// checked against the segment when used.
+	cut, next := end, p.leo.Load()
 	if limit >= 0 {
 		if testHookLoc != nil {
 			testHookLoc("readFile")
 		}
-		c, err := p.cutPosition(seg, limit, end)
+		c, cnext, err := p.cutPosition(seg, limit, end)
 		if err != nil {
 			return ReadResult{}, err
 		}
@@ -771,26 +842,36 @@ func (p *Partition) readFile(offset int64, seg *segment, e *indexEntry, seq uint
 			return p.read(offset, maxBytes, belowStart, committed, replica, false)
 		}
 		cut = c
+		if c < end {
+			next = cnext
+		}
 	}
 	if cut < e.end() {
 		return res, nil
 	}
 	n := cut - e.pos
 	if int64(maxBytes) < n {
-		n = int64(e.size)
+		n, next = int64(e.size), e.lastOffset()+1
 		if int64(maxBytes) > n {
 			// Whole batches only, as Read: the end of the last batch
 			// within maxBytes, from the index entries after the first
 			// (one iterator; no segment bytes are read).
-			last, err := p.lastBatchEnd(seg, e, e.pos+int64(maxBytes))
+			last, lastNext, err := p.lastBatchEnd(seg, e, e.pos+int64(maxBytes))
 			if err != nil {
 				return ReadResult{}, err
 			}
 			if p.swapSeq.Load() != seq {
 				return p.read(offset, maxBytes, belowStart, committed, replica, false)
 			}
-			n = last - e.pos
+			n, next = last-e.pos, lastNext
 		}
+	}
+	p.remember(offset, seq, trunc, seg.base, e.pos+n, next)
+	res.LogStartOffset = p.logStart.Load()
+	if n <= int64(k) {
+		res.Batches, res.release = head.b[:n], head.release
+		keepHead = true
+		return res, nil
 	}
 	res.File, res.FilePos, res.FileLen = seg.f, e.pos, n
 	res.release = seg.releaseFn
@@ -800,40 +881,42 @@ func (p *Partition) readFile(offset int64, seg *segment, e *indexEntry, seq uint
 }
 
 // lastBatchEnd is the end position of the last batch of seg, starting
-// with first, that ends at or before limit (at least first's end).
-func (p *Partition) lastBatchEnd(seg *segment, first *indexEntry, limit int64) (int64, error) {
-	last := first.end()
+// with first, that ends at or before limit (at least first's end), and
+// the offset after that batch.
+func (p *Partition) lastBatchEnd(seg *segment, first *indexEntry, limit int64) (int64, int64, error) {
+	last, next := first.end(), first.lastOffset()+1
 	l := p.lc()
 	err := l.store.idx.scanEntries(l.pid, first.lastOffset()+1, -1, func(x *indexEntry) (bool, error) {
 		if x.segBase != seg.base || x.pos != last || x.end() > limit {
 			return false, nil
 		}
-		last = x.end()
+		last, next = x.end(), x.lastOffset()+1
 		return true, nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("%w: index scan %s-%d from offset %d: %w", ErrStorage, p.topic, p.partition, first.lastOffset()+1, err)
+		return 0, 0, fmt.Errorf("%w: index scan %s-%d from offset %d: %w", ErrStorage, p.topic, p.partition, first.lastOffset()+1, err)
 	}
-	return last, nil
+	return last, next, nil
 }
 
 // cutPosition is the position in seg of the first batch whose base offset
 // is at or past limit (the batch holding limit is kept whole, as cutAt
-// does), or end when that batch is not in seg before end.
-func (p *Partition) cutPosition(seg *segment, limit, end int64) (int64, error) {
+// does), or end when that batch is not in seg before end; and that
+// batch's base offset (meaningless when the position is end).
+func (p *Partition) cutPosition(seg *segment, limit, end int64) (int64, int64, error) {
 	l := p.lc()
 	e, ok, err := l.store.idx.lookup(l.pid, limit)
 	if err != nil {
-		return 0, fmt.Errorf("%w: index lookup %s-%d offset %d: %w", ErrStorage, p.topic, p.partition, limit, err)
+		return 0, 0, fmt.Errorf("%w: index lookup %s-%d offset %d: %w", ErrStorage, p.topic, p.partition, limit, err)
 	}
 	if !ok || e.segBase != seg.base {
-		return end, nil
+		return end, 0, nil
 	}
-	c := e.pos
+	c, next := e.pos, e.baseOffset
 	if e.baseOffset < limit {
-		c = e.end()
+		c, next = e.end(), e.lastOffset()+1
 	}
-	return min(c, end), nil
+	return min(c, end), next, nil
 }
 
 // checkReadBatch compares the first batch of a read with the index entry

@@ -289,7 +289,7 @@ func Open(opts Options) (*Store, error) {
 	s.dropOrphans()
 	ok = true
 	s.stopFlush, s.flushDone = make(chan struct{}), make(chan struct{})
-	go s.flushLoop()
+	go s.flushLoop(IndexFlushInterval) // read here: tests change it between stores
 	ccfg := CleanerConfig{}
 	if opts.Cleaner != nil {
 		ccfg = *opts.Cleaner
@@ -305,11 +305,11 @@ func Open(opts Options) (*Store, error) {
 // checkpoint (log.flush.offset.checkpoint.interval.ms, 60s).
 var IndexFlushInterval = 10 * time.Second
 
-// flushLoop flushes the index every IndexFlushInterval if it changed,
+// flushLoop flushes the index every IndexFlushInterval (every) if it changed,
 // unless the disk is full or flushes are failing (Pebble retries those).
-func (s *Store) flushLoop() {
+func (s *Store) flushLoop(every time.Duration) {
 	defer close(s.flushDone)
-	t := time.NewTicker(IndexFlushInterval)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {

@@ -32,10 +32,16 @@ import (
 // connection is plain TCP, the bytes go with sendfile, otherwise they are
 // read with ReadAt into a pooled buffer. Release, when set, is called once the range has
 // been written or dropped (logstore keeps the segment open until then).
+//
+// A range may instead be bytes already in memory (Bytes set, Len their
+// length, File unused): a small range logstore read with its batch
+// header. They go out in the writev of the bytes around them, without
+// being copied into the encoded response first.
 type FileRange struct {
 	File    io.ReaderAt
 	Pos     int64
 	Len     int64
+	Bytes   []byte
 	Release func()
 }
 

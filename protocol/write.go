@@ -72,8 +72,12 @@ func (w *respWriter) write(held []outMsg) error {
 		}
 		for i := range m.sp.pieces {
 			p := &m.sp.pieces[i]
-			if p.b != nil {
-				if err := w.addBytes(p.b); err != nil {
+			if p.b != nil || p.fr.Bytes != nil {
+				b := p.b
+				if b == nil {
+					b = p.fr.Bytes
+				}
+				if err := w.addBytes(b); err != nil {
 					return err
 				}
 				continue
