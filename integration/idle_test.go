@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"errors"
 	"net"
 	"strconv"
 	"testing"
@@ -109,6 +110,39 @@ func TestConnectionsMaxIdle(t *testing.T) {
 			c.SetReadDeadline(time.Now().Add(5 * time.Second))
 			if corr, _ := readResponse(t, c); corr != 5 {
 				t.Fatalf("correlation id %d", corr)
+			}
+		})
+
+		t.Run("a peer that stops reading responses is closed", func(t *testing.T) {
+			t.Parallel()
+			// Small requests, each answered at once by the read loop
+			// itself (the write loop is idle): once the socket buffers
+			// are full that write cannot finish, and must not hold the
+			// connection open past the limit.
+			c := dial(t, b.Addr())
+			f := frame(18, 0, 9, nil)
+			stopped := make(chan error, 1)
+			go func() {
+				for i := 0; i < 1_000_000; i++ {
+					c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+					if _, err := c.Write(f); err != nil {
+						stopped <- err
+						return
+					}
+				}
+				stopped <- nil
+			}()
+			select {
+			case err := <-stopped:
+				if err == nil {
+					t.Fatal("the broker read a million requests without their responses being read")
+				}
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					t.Fatalf("the broker stopped reading but kept the connection open: %v", err)
+				}
+			case <-time.After(idle + 20*time.Second):
+				t.Fatal("the connection is still open")
 			}
 		})
 
