@@ -147,10 +147,10 @@ func fetchOverhead(req *kmsg.FetchRequest) int {
 //
 // Records are read as file ranges (logstore's ReadFile) and attached to
 // r with SpliceRecords, so the connection sends them from the segment
-// files with sendfile (zero copy, as Kafka's FileRecords); a small range
-// comes back as bytes read with its batch header, and a read_committed
-// read that needs the aborted transactions reads bytes: those are
-// spliced in too, and go out with the writev of the response.
+// files with sendfile (zero copy, as Kafka's FileRecords; the write loop
+// reads small ranges into the response's writev instead). A
+// read_committed read that needs the aborted transactions reads bytes:
+// those are spliced in too, and go out with the writev of the response.
 func (h *Handlers) fetchOnce(r *protocol.Request, req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, bytes int, waits []<-chan struct{}, failed bool) {
 	resp = req.ResponseKind().(*kmsg.FetchResponse)
 	replicaID := fetchReplicaID(req)
@@ -257,10 +257,9 @@ func (h *Handlers) fetchOnce(r *protocol.Request, req *kmsg.FetchRequest) (resp 
 					if k := res.Len(); k > 0 && (k <= remaining || bytes == 0) && remaining > 0 {
 						fr := protocol.FileRange{File: res.File, Pos: res.FilePos, Len: res.FileLen}
 						if res.File == nil {
-							// Bytes (a small range read with its header,
-							// or read_committed with aborted transactions)
-							// go out as they are, not copied into the
-							// encoded response.
+							// Bytes (read_committed with aborted
+							// transactions) go out as they are, not
+							// copied into the encoded response.
 							fr = protocol.FileRange{Bytes: res.Batches, Len: int64(len(res.Batches))}
 						}
 						fr.Release = res.TakeRelease()

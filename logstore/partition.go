@@ -628,23 +628,15 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed, re
 	if offset >= upper || (committed && offset >= lso) {
 		return res, nil
 	}
-	// A file read reads the range's first bytes with the batch header:
-	// all of a small range (smallFileRead), then sent from memory.
-	var head *readBuf
-	var probe []byte
-	if file {
-		head = getReadBuf(smallFileRead)
-		probe = head.b
-	}
-	seg, e, at, err := p.locate(offset, probe)
+	// The first batch's header, read by locate when it finds the batch
+	// without the index, else by readFile.
+	var hdr [BatchHeaderSize]byte
+	seg, e, at, err := p.locate(offset, hdr[:])
 	if err != nil || seg == nil {
-		if head != nil {
-			head.put()
-		}
 		return res, err
 	}
 	if file {
-		return p.readFile(offset, seg, &e, at, head, res, upper, maxBytes, belowStart, committed, replica, repl)
+		return p.readFile(offset, seg, &e, at, hdr[:], res, upper, maxBytes, belowStart, committed, replica, repl)
 	}
 	seq, trunc := at.seq, at.trunc
 	defer seg.release()
@@ -684,8 +676,8 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed, re
 // located says when and how locate found a read's first batch.
 type located struct {
 	seq, trunc uint64 // swapSeq and truncations before the lookup
-	// headLen is how many bytes of the range locate read into the
-	// caller's buffer (0 when the index found the batch: none).
+	// headLen is how many bytes of the batch header locate read into
+	// the caller's buffer (0 when the index found the batch: none).
 	headLen int
 }
 
@@ -783,19 +775,13 @@ func (p *Partition) readUpper(res *ReadResult, upper int64, repl, replica bool) 
 // is the index entry of the batch holding the offset. On success the
 // reference goes with the result.
 //
-// head (len smallFileRead) holds the range's first at.headLen bytes when
-// locate read them; else they are read here. It is the result's memory
-// when the whole range fits in it (a pread, as cheap as the sendfile's
-// system call it saves), else returned to its pool. readFile owns seg and
-// head.
-func (p *Partition) readFile(offset int64, seg *segment, e *indexEntry, at located, head *readBuf, res ReadResult, upper int64, maxBytes int32, belowStart, committed, replica, repl bool) (ReadResult, error) {
-	keep, keepHead := false, false
+// hdr holds the first batch's header when locate read it (at.headLen);
+// else it is read here.
+func (p *Partition) readFile(offset int64, seg *segment, e *indexEntry, at located, hdr []byte, res ReadResult, upper int64, maxBytes int32, belowStart, committed, replica, repl bool) (ReadResult, error) {
+	keep := false
 	defer func() {
 		if !keep {
 			seg.release()
-		}
-		if !keepHead {
-			head.put()
 		}
 	}()
 	seq, trunc := at.seq, at.trunc
@@ -803,14 +789,12 @@ func (p *Partition) readFile(offset int64, seg *segment, e *indexEntry, at locat
 	if e.end() > end {
 		return res, nil // a batch after a gap that is not published yet
 	}
-	k := at.headLen
-	if k == 0 {
-		k = int(min(end-e.pos, int64(len(head.b))))
-		if err := p.readSegment(seg, head.b[:k], e.pos); err != nil {
+	if at.headLen < len(hdr) {
+		if err := p.readSegment(seg, hdr, e.pos); err != nil {
 			return ReadResult{}, err
 		}
 	}
-	if err := p.checkReadBatch(seg, e, head.b[:k]); err != nil {
+	if err := p.checkReadBatch(seg, e, hdr); err != nil {
 		return ReadResult{}, err
 	}
 	upper = p.readUpper(&res, upper, repl, replica)
@@ -867,12 +851,6 @@ func (p *Partition) readFile(offset int64, seg *segment, e *indexEntry, at locat
 		}
 	}
 	p.remember(offset, seq, trunc, seg.base, e.pos+n, next)
-	res.LogStartOffset = p.logStart.Load()
-	if n <= int64(k) {
-		res.Batches, res.release = head.b[:n], head.release
-		keepHead = true
-		return res, nil
-	}
 	res.File, res.FilePos, res.FileLen = seg.f, e.pos, n
 	res.release = seg.releaseFn
 	res.LogStartOffset = p.logStart.Load()

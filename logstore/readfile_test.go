@@ -35,8 +35,7 @@ func checkSameRead(t *testing.T, what string, off int64, maxBytes int32, res Rea
 			fres.HighWatermark, fres.LastStableOffset, fres.LogStartOffset)
 	}
 	if fres.File == nil {
-		// No range: nothing to read, or a small range read with its
-		// header (smallFileRead).
+		// No range: nothing to read, or read_committed bytes.
 		if fres.Len() != len(fres.Batches) || !bytes.Equal(res.Batches, fres.Batches) {
 			t.Fatalf("%s at %d max %d: Read %d bytes, file read %d other bytes", what, off, maxBytes, len(res.Batches), len(fres.Batches))
 		}
@@ -105,10 +104,9 @@ func TestReadFileMatchesRead(t *testing.T) {
 func TestReadFileKeepsSegmentOpen(t *testing.T) {
 	e := newEnv(t)
 	e.open()
-	// Segments of several times smallFileRead: a file range, not bytes.
-	p := e.create("rk", 0, PartitionConfig{SegmentBytes: 8 * smallFileRead})
+	p := e.create("rk", 0, PartitionConfig{SegmentBytes: 4 << 10})
 	for i := 0; i < 20; i++ {
-		appendBatch(t, p, makeBatch(t, batchSpec{records: 1, valueSize: smallFileRead, baseTs: 1}))
+		appendBatch(t, p, makeBatch(t, batchSpec{records: 1, valueSize: 1000, baseTs: 1}))
 	}
 	res, err := p.ReadFile(0, 1<<20)
 	if err != nil || res.File == nil {

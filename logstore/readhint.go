@@ -88,10 +88,9 @@ func (p *Partition) remember(from int64, seq, trunc uint64, segBase, pos, next i
 }
 
 // locateFast finds the batch holding offset from a read hint or a
-// segment start (see the top of this file). It reads the batch's header,
-// and as much of the segment after it as fits in head (at least the
-// header: a nil or shorter head reads just that), returning how many
-// bytes of head it filled. It returns the segment, referenced, and the
+// segment start (see the top of this file). It reads the batch's header
+// into head (BatchHeaderSize bytes; a nil head uses its own), returning
+// how many bytes of head it filled. It returns the segment, referenced, and the
 // batch's entry as the index would give it, or ok false: then the index
 // is asked.
 func (p *Partition) locateFast(offset int64, seq, trunc uint64, head []byte) (seg *segment, e indexEntry, k int, ok bool) {
@@ -118,8 +117,9 @@ func (p *Partition) locateFast(offset int64, seq, trunc uint64, head []byte) (se
 		var hdr [BatchHeaderSize]byte
 		head = hdr[:]
 	}
-	k = int(min(int64(len(head)), size-pos))
-	if k < BatchHeaderSize || p.readSegment(seg, head[:k], pos) != nil {
+	head = head[:BatchHeaderSize]
+	k = BatchHeaderSize
+	if pos+BatchHeaderSize > size || p.readSegment(seg, head[:k], pos) != nil {
 		seg.release()
 		return nil, e, 0, false
 	}
@@ -142,13 +142,3 @@ func (p *Partition) locateFast(offset int64, seq, trunc uint64, head []byte) (se
 		attributes:      h.Attributes,
 	}, k, true
 }
-
-// smallFileRead is how much of a file read's range is read with its first
-// batch's header. A range that fits goes out from memory rather than with
-// sendfile: a Fetch of many partitions with a few KiB new in each (10,000
-// partitions) then costs one pread per partition instead of a pread of
-// the header plus, when the response is written, a sendfile and a writev
-// of the bytes before it, each pushing its own segments through TCP.
-// Above this size sendfile's saved copy wins. Measured with the
-// 10,000-partition consume of bench/scale.go.
-const smallFileRead = 16 << 10

@@ -34,8 +34,8 @@ import (
 // been written or dropped (logstore keeps the segment open until then).
 //
 // A range may instead be bytes already in memory (Bytes set, Len their
-// length, File unused): a small range logstore read with its batch
-// header. They go out in the writev of the bytes around them, without
+// length, File unused): records a read_committed read filtered in
+// memory. They go out in the writev of the bytes around them, without
 // being copied into the encoded response first.
 type FileRange struct {
 	File    io.ReaderAt

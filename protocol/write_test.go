@@ -11,11 +11,11 @@ import (
 )
 
 // TestWriteSplicedPieces sends spliced Fetch responses made of encoded
-// bytes, file ranges of a real file (sendfile) and ranges already in
-// memory (FileRange.Bytes) through the write loop's writer over a real
-// TCP connection, and checks that the peer receives kmsg's encoding byte
-// for byte, that the file ranges went by sendfile, and that every range
-// is released once.
+// bytes, file ranges of a real file (sendfile above smallRange, read into
+// the writev below it) and ranges already in memory (FileRange.Bytes)
+// through the write loop's writer over a real TCP connection, and checks
+// that the peer receives kmsg's encoding byte for byte, that the large
+// file ranges went by sendfile, and that every range is released once.
 func TestWriteSplicedPieces(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,11 +50,22 @@ func TestWriteSplicedPieces(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var fileBytes, memBytes int64
+	var fileBytes, memBytes, stagedBytes int64
 	sentBefore := SendfileBytes()
 	for seed := uint64(0); seed < 40; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 3))
 		resp := randFetchResponse(rng, int16(4+rng.IntN(14)))
+		for i := range resp.Topics {
+			for j := range resp.Topics[i].Partitions {
+				if rng.IntN(4) == 0 { // above smallRange: sendfile
+					b := make([]byte, smallRange+1+rng.IntN(smallRange))
+					for k := range b {
+						b[k] = byte(rng.Uint32())
+					}
+					resp.Topics[i].Partitions[j].RecordBatches = b
+				}
+			}
+		}
 		want := AppendResponse(nil, 7, resp)
 		released, ranges := 0, 0
 		r := &Request{}
@@ -78,7 +89,11 @@ func TestWriteSplicedPieces(t *testing.T) {
 				if _, err := f.Write(b); err != nil {
 					t.Fatal(err)
 				}
-				fileBytes += int64(len(b))
+				if len(b) > smallRange {
+					fileBytes += int64(len(b))
+				} else {
+					stagedBytes += int64(len(b))
+				}
 				p.RecordBatches = r.SpliceRecords(FileRange{File: f, Pos: pos, Len: int64(len(b)), Release: func() { released++ }})
 			}
 		}
@@ -109,10 +124,10 @@ func TestWriteSplicedPieces(t *testing.T) {
 			t.Fatalf("seed %d: %d of %d ranges released", seed, released, ranges)
 		}
 	}
-	if fileBytes == 0 || memBytes == 0 {
-		t.Fatalf("the responses had %d file and %d in-memory bytes; want both", fileBytes, memBytes)
+	if fileBytes == 0 || memBytes == 0 || stagedBytes == 0 {
+		t.Fatalf("the responses had %d bytes in large and %d in small file ranges, %d in memory; want all three", fileBytes, stagedBytes, memBytes)
 	}
 	if sent := SendfileBytes() - sentBefore; sent < fileBytes {
-		t.Fatalf("sendfile sent %d bytes of the %d in file ranges", sent, fileBytes)
+		t.Fatalf("sendfile sent %d bytes of the %d in large file ranges", sent, fileBytes)
 	}
 }
