@@ -204,7 +204,10 @@
 // truncation fails the stray bytes stay invisible (readers stop at the
 // published size) and are overwritten.
 //
-// Read takes no lock during I/O: it loads the end offset, seeks the index,
+// Read takes no lock during I/O: it loads the end offset, finds the batch
+// holding the offset (the index, or without it at a segment's start or
+// where an earlier read of the partition stopped: read hints, see
+// readhint.go; the batch header read there must hold the offset),
 // takes a reference on the segment (a short read lock on the segment
 // list), and preads whole batches into a pooled buffer. A segment's file
 // is closed only when its last reference goes, so retention can unlink a
@@ -417,7 +420,9 @@
 // wait channel; never held across I/O), taken in that order. The end
 // offset, start offset, config and closed flag are atomics. The fields
 // each mutex guards are grouped after it in the struct definitions.
-// epochMu (the leader-epoch cache) is taken after appendMu.
+// epochMu (the leader-epoch cache) is taken after appendMu. hintMu (the
+// read hints) is a leaf: held for a few field copies, never across I/O
+// or another lock.
 //
 // # Replication
 //

@@ -129,16 +129,5 @@ func (p *Partition) locateFast(offset int64, seq, trunc uint64, head []byte) (se
 		seg.release()
 		return nil, e, 0, false
 	}
-	return seg, indexEntry{
-		baseOffset:      h.BaseOffset,
-		segBase:         seg.base,
-		pos:             pos,
-		size:            int32(h.TotalSize()),
-		maxTs:           h.MaxTimestamp,
-		lastOffsetDelta: h.LastOffsetDelta,
-		producerID:      h.ProducerID,
-		producerEpoch:   h.ProducerEpoch,
-		baseSeq:         h.BaseSequence,
-		attributes:      h.Attributes,
-	}, k, true
+	return seg, entryFromHeader(&h, seg.base, pos), k, true
 }

@@ -276,7 +276,6 @@ func (c *conn) serve(frame []byte) (keep bool) {
 		return false
 	}
 	r := &Request{Header: hdr, Body: req, ClientAddr: c.addr, Listener: c.listener, Principal: principal, Logger: log, Received: received, Size: len(frame)}
-	defer r.runAfterEncode()
 	defer r.DropSplices() // ranges of a response not sent
 	if c.sess != nil {
 		resp, handled, err := c.sess.Intercept(r)
@@ -487,8 +486,8 @@ func (m outMsg) release() {
 
 // writeLoop writes queued responses in order, gathering whatever is already
 // queued into one writev; the file ranges of spliced responses go with
-// sendfile between the writevs (plain TCP) or are read into a buffer
-// (TLS). After a write error it keeps draining the queue so the read loop
+// sendfile between the writevs (plain TCP; ranges up to smallRange are
+// read into the writev instead) or are read into a buffer (TLS). After a write error it keeps draining the queue so the read loop
 // never blocks on a dead connection.
 func (c *conn) writeLoop() {
 	held := make([]outMsg, 0, maxWritev)

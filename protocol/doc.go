@@ -114,8 +114,12 @@
 // or uvarint(len+1) for flexible versions) by hand. The queued response is
 // a list of pieces: byte pieces go with writev, file ranges with
 // sendfile(2) at an explicit offset through the socket's RawConn (EAGAIN
-// waits on the poller). TLS connections, and files without a descriptor,
-// pread the range into a pooled buffer instead. A range that comes up
+// waits on the poller). A range of at most smallRange (16 KiB; a consumer
+// of many partitions with little new in each) is read with pread into a
+// per-connection stage and goes out in the writev with the bytes around
+// it: one system call per partition instead of a writev and a sendfile.
+// TLS connections, and files without a descriptor, pread the range into
+// a pooled buffer instead. A range that comes up
 // short (the segment was truncated under it) cannot complete the frame:
 // the connection is closed, as Kafka does, and the client fetches again.
 // FuzzSpliceFetchResponse checks the spliced bytes against kmsg's own

@@ -61,17 +61,9 @@ type Request struct {
 	throttleMs      int32
 	clientThrottles bool
 
-	// afterEncode runs once the response has been encoded (or dropped).
-	afterEncode []func()
 	// splice holds the file ranges of SpliceRecords; nil without.
 	splice *splicer
 }
-
-// AfterEncode registers fn to run once the response to r has been encoded
-// into the connection's output buffer, or dropped. Handlers use it to
-// return pooled buffers that the response's fields point into (Fetch's
-// record batches) without copying them first.
-func (r *Request) AfterEncode(fn func()) { r.afterEncode = append(r.afterEncode, fn) }
 
 // Throttle asks the connection to be throttled for ms milliseconds
 // because the client is over a quota (KIP-219). When the client
@@ -84,13 +76,6 @@ func (r *Request) Throttle(ms int32, clientSide bool) {
 	if ms > r.throttleMs {
 		r.throttleMs, r.clientThrottles = ms, clientSide
 	}
-}
-
-func (r *Request) runAfterEncode() {
-	for _, fn := range r.afterEncode {
-		fn()
-	}
-	r.afterEncode = nil
 }
 
 // Config tunes a Server.

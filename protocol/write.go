@@ -30,7 +30,8 @@ func SendfileBytes() int64 { return sendfileBytes.Load() }
 
 // respWriter writes the write loop's gathered responses: bytes with one
 // writev (plain TCP) or through a buffer into TLS records, file ranges
-// with sendfile (plain TCP) or pread into a pooled buffer.
+// with sendfile (plain TCP; small ones pread into the writev, see
+// smallRange) or pread into a pooled buffer.
 type respWriter struct {
 	c    *conn
 	bufs net.Buffers
