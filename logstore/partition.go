@@ -676,13 +676,14 @@ func (p *Partition) read(offset int64, maxBytes int32, belowStart, committed, re
 // located says when and how locate found a read's first batch.
 type located struct {
 	seq, trunc uint64 // swapSeq and truncations before the lookup
-	// headLen is how many bytes of the batch header locate read into
-	// the caller's buffer (0 when the index found the batch: none).
-	headLen int
+	// headerRead says locate read the batch header into the caller's
+	// buffer (it found the batch without the index).
+	headerRead bool
 }
 
 // locate finds the batch holding offset: from a read hint or a segment
-// start (readhint.go), reading the batch's first bytes into head, or
+// start (readhint.go), reading the batch header into head (len
+// BatchHeaderSize), or
 // else from the index. It returns the batch's segment, referenced (nil
 // when no batch holds offset yet), and its entry. It retries when a
 // cleaner swap or a log dir move happened between the lookups.
@@ -693,8 +694,8 @@ func (p *Partition) locate(offset int64, head []byte) (*segment, indexEntry, loc
 		if testHookLoc != nil {
 			testHookLoc("read")
 		}
-		if seg, e, k, ok := p.locateFast(offset, at.seq, at.trunc, head); ok {
-			at.headLen = k
+		if seg, e, ok := p.locateFast(offset, at.seq, at.trunc, head); ok {
+			at.headerRead = true
 			return seg, e, at, nil
 		}
 		e, ok, err := l.store.idx.lookup(l.pid, offset)
@@ -775,7 +776,7 @@ func (p *Partition) readUpper(res *ReadResult, upper int64, repl, replica bool) 
 // is the index entry of the batch holding the offset. On success the
 // reference goes with the result.
 //
-// hdr holds the first batch's header when locate read it (at.headLen);
+// hdr holds the first batch's header when locate read it (at.headerRead);
 // else it is read here.
 func (p *Partition) readFile(offset int64, seg *segment, e *indexEntry, at located, hdr []byte, res ReadResult, upper int64, maxBytes int32, belowStart, committed, replica, repl bool) (ReadResult, error) {
 	keep := false
@@ -789,7 +790,7 @@ func (p *Partition) readFile(offset int64, seg *segment, e *indexEntry, at locat
 	if e.end() > end {
 		return res, nil // a batch after a gap that is not published yet
 	}
-	if at.headLen < len(hdr) {
+	if !at.headerRead {
 		if err := p.readSegment(seg, hdr, e.pos); err != nil {
 			return ReadResult{}, err
 		}

@@ -88,14 +88,13 @@ func (p *Partition) remember(from int64, seq, trunc uint64, segBase, pos, next i
 }
 
 // locateFast finds the batch holding offset from a read hint or a
-// segment start (see the top of this file). It reads the batch's header
-// into head (BatchHeaderSize bytes; a nil head uses its own), returning
-// how many bytes of head it filled. It returns the segment, referenced, and the
-// batch's entry as the index would give it, or ok false: then the index
-// is asked.
-func (p *Partition) locateFast(offset int64, seq, trunc uint64, head []byte) (seg *segment, e indexEntry, k int, ok bool) {
+// segment start (see the top of this file), reading the batch's header
+// into head (len BatchHeaderSize). It returns the segment, referenced,
+// and the batch's entry as the index would give it, or ok false: then
+// the index is asked.
+func (p *Partition) locateFast(offset int64, seq, trunc uint64, head []byte) (seg *segment, e indexEntry, ok bool) {
 	if testNoReadHints {
-		return nil, e, 0, false
+		return nil, e, false
 	}
 	defer func() {
 		if ok && testHookFastLocate != nil {
@@ -110,24 +109,18 @@ func (p *Partition) locateFast(offset int64, seq, trunc uint64, head []byte) (se
 		seg = p.segmentAt(offset) // position 0 when offset starts a segment
 	}
 	if seg == nil {
-		return nil, e, 0, false
+		return nil, e, false
 	}
 	size := seg.size.Load()
-	if len(head) < BatchHeaderSize {
-		var hdr [BatchHeaderSize]byte
-		head = hdr[:]
-	}
-	head = head[:BatchHeaderSize]
-	k = BatchHeaderSize
-	if pos+BatchHeaderSize > size || p.readSegment(seg, head[:k], pos) != nil {
+	if pos+BatchHeaderSize > size || p.readSegment(seg, head, pos) != nil {
 		seg.release()
-		return nil, e, 0, false
+		return nil, e, false
 	}
-	h, err := ParseBatchHeader(head[:k])
+	h, err := ParseBatchHeader(head)
 	if err != nil || h.BaseOffset > offset || h.LastOffset() < offset || pos+int64(h.TotalSize()) > size ||
 		p.swapSeq.Load() != seq || p.truncations.Load() != trunc {
 		seg.release()
-		return nil, e, 0, false
+		return nil, e, false
 	}
-	return seg, entryFromHeader(&h, seg.base, pos), k, true
+	return seg, entryFromHeader(&h, seg.base, pos), true
 }
