@@ -385,29 +385,40 @@ const directWriteMax = 64 << 10
 // its connection closed, as a stuck queued write does (see enqueue).
 func (c *conn) writeDirect(bp *[]byte) bool {
 	c.queued.Add(1)
-	c.writeStart.Store(max(int64(time.Since(c.born)), 1))
 	if c.idle > 0 {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(c.idle))
 	}
-	_, err := c.rw.Write(*bp)
+	err := c.timedWrite(func() error { _, err := c.rw.Write(*bp); return err })
 	if c.idle > 0 && err == nil {
 		_ = c.nc.SetWriteDeadline(time.Time{})
 	}
-	c.lastWrite.Store(int64(time.Since(c.born)))
-	c.writeStart.Store(0)
 	c.queued.Add(-1)
 	putBuf(bp)
-	if err != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			c.log.Debug("closing connection: peer stopped reading responses", "connections.max.idle.ms", c.idle.Milliseconds())
-		} else {
-			c.log.Debug("write failed; closing connection", "err", err)
-		}
-		c.nc.Close()
-		return false
+	return err == nil
+}
+
+// timedWrite runs write with the write side's activity recorded for the
+// idle check (writeStart, lastWrite; see lastActive). A failed write is
+// logged and closes the connection.
+func (c *conn) timedWrite(write func() error) error {
+	c.writeStart.Store(max(int64(time.Since(c.born)), 1))
+	err := write()
+	c.lastWrite.Store(int64(time.Since(c.born)))
+	c.writeStart.Store(0)
+	if err == nil {
+		return nil
 	}
-	return true
+	var ne net.Error
+	switch {
+	case errors.Is(err, errFileShort):
+		c.log.Debug("closing connection: a fetched segment file was truncated or removed while sending", "err", err)
+	case errors.As(err, &ne) && ne.Timeout():
+		c.log.Debug("closing connection: peer stopped reading responses", "connections.max.idle.ms", c.idle.Milliseconds())
+	default:
+		c.log.Debug("write failed; closing connection", "err", err)
+	}
+	c.nc.Close()
+	return err
 }
 
 // sendSpliced queues resp, whose record fields hold the markers of r's
@@ -508,19 +519,7 @@ func (c *conn) writeLoop() {
 			}
 		}
 		if !failed {
-			c.writeStart.Store(max(int64(time.Since(c.born)), 1))
-			err := w.write(held)
-			c.lastWrite.Store(int64(time.Since(c.born)))
-			c.writeStart.Store(0)
-			if err != nil {
-				failed = true
-				if errors.Is(err, errFileShort) {
-					c.log.Debug("closing connection: a fetched segment file was truncated or removed while sending", "err", err)
-				} else {
-					c.log.Debug("write failed; closing connection", "err", err)
-				}
-				c.nc.Close()
-			}
+			failed = c.timedWrite(func() error { return w.write(held) }) != nil
 		}
 		c.queued.Add(-int32(len(held)))
 		for _, h := range held {
