@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -134,5 +135,46 @@ func TestWriteSplicedPieces(t *testing.T) {
 	}
 	if sent := SendfileBytes() - sentBefore; sent < fileBytes {
 		t.Fatalf("sendfile sent %d bytes of the %d in large file ranges", sent, fileBytes)
+	}
+}
+
+// TestWriteShortRange: a file range that ends before its length (the
+// segment was truncated after the response was built) fails the write
+// with errFileShort, whether it goes by sendfile or is read into the
+// writev (one after the other on the same writer).
+func TestWriteShortRange(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			_, _ = io.Copy(io.Discard, c)
+			c.Close()
+		}
+	}()
+	peer, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	w := newRespWriter(&conn{nc: peer, rw: peer})
+	f, err := os.Create(filepath.Join(t.TempDir(), "segment"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(make([]byte, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int64{smallRange, 4 * smallRange} { // staged, sendfile
+		out := splicedPool.Get().(*spliced)
+		out.pieces = append(out.pieces, piece{b: []byte("head")}, piece{fr: FileRange{File: f, Pos: 500, Len: n}})
+		if err := w.write([]outMsg{{sp: out}}); !errors.Is(err, errFileShort) {
+			t.Errorf("range of %d bytes over a 1000-byte file at 500: %v, want errFileShort", n, err)
+		}
+		out.release()
 	}
 }
